@@ -1,0 +1,78 @@
+//! Errors raised while evaluating expressions or parsing values.
+
+/// An evaluation or input error. Every variant maps to a PostgreSQL SQLSTATE.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Text that is not a valid literal of the target type (22P02).
+    #[error("invalid input syntax for type {ty}: \"{input}\"")]
+    InvalidTextRepresentation { ty: &'static str, input: String },
+    /// JSON text that does not parse (22P02); `detail` says where.
+    #[error("invalid input syntax for type json")]
+    InvalidJson { detail: String },
+    /// A JSON `\u0000` or lone surrogate (22P05).
+    #[error("unsupported Unicode escape sequence")]
+    UntranslatableCharacter { detail: String },
+    /// A value that does not fit its type (22003).
+    #[error("{0}")]
+    NumericValueOutOfRange(String),
+    /// Division by zero (22012).
+    #[error("division by zero")]
+    DivisionByZero,
+    /// A function argument outside its domain (22023).
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// Bytes that are not valid UTF-8 (22021).
+    #[error("invalid byte sequence for encoding \"UTF8\": {0}")]
+    CharacterNotInRepertoire(String),
+    /// A cast that PostgreSQL does not allow (42846).
+    #[error("cannot cast type {from} to {to}")]
+    CannotCoerce { from: String, to: String },
+    /// A value that was not of the type an operator expected (42804).
+    #[error("{0}")]
+    DatatypeMismatch(String),
+    /// No function matches the name and argument types (42883).
+    #[error("{0}")]
+    UndefinedFunction(String),
+    /// A timestamp outside the supported range (22008).
+    #[error("timestamp out of range")]
+    DatetimeOverflow,
+    /// JSON nested deeper than the limit (54001).
+    #[error("stack depth limit exceeded")]
+    StackDepthExceeded,
+    /// A stored row that does not decode; indicates corruption (XX001).
+    #[error("corrupted row encoding: {0}")]
+    Corrupted(&'static str),
+}
+
+impl Error {
+    /// The PostgreSQL SQLSTATE for this error.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::InvalidTextRepresentation { .. } | Error::InvalidJson { .. } => "22P02",
+            Error::UntranslatableCharacter { .. } => "22P05",
+            Error::NumericValueOutOfRange(_) => "22003",
+            Error::DivisionByZero => "22012",
+            Error::InvalidParameterValue(_) => "22023",
+            Error::CharacterNotInRepertoire(_) => "22021",
+            Error::CannotCoerce { .. } => "42846",
+            Error::DatatypeMismatch(_) => "42804",
+            Error::UndefinedFunction(_) => "42883",
+            Error::DatetimeOverflow => "22008",
+            Error::StackDepthExceeded => "54001",
+            Error::Corrupted(_) => "XX001",
+        }
+    }
+
+    /// Extra detail for the client, when the error has one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::InvalidJson { detail } | Error::UntranslatableCharacter { detail } => {
+                Some(detail)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,305 @@
+//! Bound scalar expressions and their evaluation.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::cast::text_for_concat;
+use crate::{cast, DataType, Error, Func, Jsonb, Result, Value};
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl CmpOp {
+    fn holds(self, ord: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => ord.is_eq(),
+            CmpOp::NotEq => ord.is_ne(),
+            CmpOp::Lt => ord.is_lt(),
+            CmpOp::LtEq => ord.is_le(),
+            CmpOp::Gt => ord.is_gt(),
+            CmpOp::GtEq => ord.is_ge(),
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::NotEq => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::LtEq => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtEq => ">=",
+        }
+    }
+}
+
+/// A typed binary operator chosen by the binder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// Comparison of two values already cast to one type.
+    Cmp(CmpOp),
+    /// `jsonb -> text` / `jsonb -> int`.
+    JsonGet,
+    /// `jsonb ->> text` / `jsonb ->> int`.
+    JsonGetText,
+    /// `text || anything`: concatenation of output forms.
+    ConcatText,
+    /// `bytea || bytea`.
+    ConcatBytea,
+    /// `jsonb || jsonb`.
+    ConcatJsonb,
+}
+
+impl BinaryOp {
+    /// The SQL spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Cmp(op) => op.symbol(),
+            BinaryOp::JsonGet => "->",
+            BinaryOp::JsonGetText => "->>",
+            BinaryOp::ConcatText | BinaryOp::ConcatBytea | BinaryOp::ConcatJsonb => "||",
+        }
+    }
+}
+
+/// A bound expression: names are resolved to column positions and every
+/// operator and function to its typed implementation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A constant.
+    Literal(Value),
+    /// The value of the input row's column at this position.
+    Column(usize),
+    /// `expr::type`.
+    Cast(Box<Expr>, DataType),
+    /// `NOT expr`.
+    Not(Box<Expr>),
+    /// `a AND b` (three-valued).
+    And(Box<Expr>, Box<Expr>),
+    /// `a OR b` (three-valued).
+    Or(Box<Expr>, Box<Expr>),
+    /// `expr IS NULL` (or `IS NOT NULL` when the flag is set).
+    IsNull(Box<Expr>, bool),
+    /// A typed binary operator.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A builtin function call.
+    Func(Func, Vec<Expr>),
+    /// `coalesce(a, b, ...)`: the first non-null argument, evaluated lazily.
+    Coalesce(Vec<Expr>),
+}
+
+impl Expr {
+    /// Evaluates the expression against `row`.
+    pub fn eval(&self, row: &[Value]) -> Result<Value> {
+        Ok(match self {
+            Expr::Literal(v) => v.clone(),
+            Expr::Column(i) => row
+                .get(*i)
+                .cloned()
+                .ok_or(Error::Corrupted("row shorter than its schema"))?,
+            Expr::Cast(e, to) => cast(e.eval(row)?, *to)?,
+            Expr::Not(e) => match e.eval(row)? {
+                Value::Bool(b) => Value::Bool(!b),
+                Value::Null => Value::Null,
+                other => return Err(not_boolean(&other)),
+            },
+            Expr::And(a, b) => {
+                let l = truth(a.eval(row)?)?;
+                if l == Some(false) {
+                    return Ok(Value::Bool(false));
+                }
+                match (l, truth(b.eval(row)?)?) {
+                    (_, Some(false)) => Value::Bool(false),
+                    (Some(true), Some(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Or(a, b) => {
+                let l = truth(a.eval(row)?)?;
+                if l == Some(true) {
+                    return Ok(Value::Bool(true));
+                }
+                match (l, truth(b.eval(row)?)?) {
+                    (_, Some(true)) => Value::Bool(true),
+                    (Some(false), Some(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                }
+            }
+            Expr::IsNull(e, negated) => Value::Bool(e.eval(row)?.is_null() != *negated),
+            Expr::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
+            Expr::Func(f, args) => {
+                let values = args.iter().map(|a| a.eval(row)).collect::<Result<Vec<_>>>()?;
+                f.eval(&values)?
+            }
+            Expr::Coalesce(args) => {
+                for a in args {
+                    let v = a.eval(row)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
+        })
+    }
+
+    /// Evaluates a predicate: true only when the result is boolean true
+    /// (NULL and false both reject the row).
+    pub fn eval_predicate(&self, row: &[Value]) -> Result<bool> {
+        Ok(truth(self.eval(row)?)? == Some(true))
+    }
+
+    /// Whether the expression reads no columns (so it can be folded).
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Expr::Literal(_) => true,
+            Expr::Column(_) => false,
+            Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) => e.is_constant(),
+            Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
+                a.is_constant() && b.is_constant()
+            }
+            Expr::Func(_, args) | Expr::Coalesce(args) => args.iter().all(Expr::is_constant),
+        }
+    }
+}
+
+fn not_boolean(v: &Value) -> Error {
+    Error::DatatypeMismatch(format!(
+        "argument of boolean operator must be type boolean, not type {}",
+        v.data_type()
+    ))
+}
+
+fn truth(v: Value) -> Result<Option<bool>> {
+    match v {
+        Value::Bool(b) => Ok(Some(b)),
+        Value::Null => Ok(None),
+        other => Err(not_boolean(&other)),
+    }
+}
+
+fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
+    match op {
+        BinaryOp::ConcatText => {
+            // `||` with text is strict: NULL on either side gives NULL.
+            match (text_for_concat(&l), text_for_concat(&r)) {
+                (Some(a), Some(b)) => Ok(Value::Text(a + &b)),
+                _ => Ok(Value::Null),
+            }
+        }
+        _ if l.is_null() || r.is_null() => Ok(Value::Null),
+        BinaryOp::Cmp(c) => Ok(Value::Bool(c.holds(l.total_cmp(&r)))),
+        BinaryOp::JsonGet | BinaryOp::JsonGetText => {
+            let Value::Jsonb(doc) = &l else {
+                return Err(Error::DatatypeMismatch("-> expects jsonb".into()));
+            };
+            let found: Option<&Jsonb> = match &r {
+                Value::Text(k) => doc.get_key(k),
+                Value::Int4(i) => doc.get_index(*i as i64),
+                Value::Int8(i) => doc.get_index(*i),
+                _ => None,
+            };
+            Ok(match (op, found) {
+                (_, None) => Value::Null,
+                (BinaryOp::JsonGet, Some(j)) => Value::Jsonb(j.clone()),
+                (_, Some(j)) => j.to_text().map_or(Value::Null, Value::Text),
+            })
+        }
+        BinaryOp::ConcatBytea => match (l, r) {
+            (Value::Bytea(mut a), Value::Bytea(b)) => {
+                a.extend_from_slice(&b);
+                Ok(Value::Bytea(a))
+            }
+            _ => Err(Error::DatatypeMismatch("|| expects bytea".into())),
+        },
+        BinaryOp::ConcatJsonb => match (l, r) {
+            (Value::Jsonb(a), Value::Jsonb(b)) => Ok(Value::Jsonb(a.concat(&b))),
+            _ => Err(Error::DatatypeMismatch("|| expects jsonb".into())),
+        },
+    }
+}
+
+impl fmt::Display for Expr {
+    /// Prints the expression in SQL-like form; columns print as `#index`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Literal(Value::Null) => f.write_str("NULL"),
+            Expr::Literal(v @ (Value::Text(_) | Value::Jsonb(_) | Value::Bytea(_) | Value::Timestamptz(_))) => {
+                let text = v.to_pg_text().unwrap_or_default().replace('\'', "''");
+                write!(f, "'{text}'::{}", v.data_type())
+            }
+            Expr::Literal(v) => f.write_str(&v.to_pg_text().unwrap_or_default()),
+            Expr::Column(i) => write!(f, "#{i}"),
+            Expr::Cast(e, t) => write!(f, "CAST({e} AS {t})"),
+            Expr::Not(e) => write!(f, "(NOT {e})"),
+            Expr::And(a, b) => write!(f, "({a} AND {b})"),
+            Expr::Or(a, b) => write!(f, "({a} OR {b})"),
+            Expr::IsNull(e, false) => write!(f, "({e} IS NULL)"),
+            Expr::IsNull(e, true) => write!(f, "({e} IS NOT NULL)"),
+            Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+            Expr::Func(func, args) => write_call(f, func.name(), args),
+            Expr::Coalesce(args) => write_call(f, "coalesce", args),
+        }
+    }
+}
+
+fn write_call(f: &mut fmt::Formatter<'_>, name: &str, args: &[Expr]) -> fmt::Result {
+    write!(f, "{name}(")?;
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{a}")?;
+    }
+    f.write_str(")")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(v: Value) -> Box<Expr> {
+        Box::new(Expr::Literal(v))
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let t = || lit(Value::Bool(true));
+        let f = || lit(Value::Bool(false));
+        let n = || lit(Value::Null);
+        assert_eq!(Expr::And(n(), f()).eval(&[]), Ok(Value::Bool(false)));
+        assert_eq!(Expr::And(n(), t()).eval(&[]), Ok(Value::Null));
+        assert_eq!(Expr::Or(n(), t()).eval(&[]), Ok(Value::Bool(true)));
+        assert_eq!(Expr::Or(n(), f()).eval(&[]), Ok(Value::Null));
+        assert_eq!(Expr::Not(n()).eval(&[]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn json_access_and_concat() {
+        let doc = Value::Jsonb(Jsonb::parse(r#"{"a":{"b":[10,"x"]}}"#).unwrap());
+        let e = Expr::Binary(
+            BinaryOp::JsonGetText,
+            Box::new(Expr::Binary(
+                BinaryOp::JsonGet,
+                Box::new(Expr::Column(0)),
+                lit(Value::Text("a".into())),
+            )),
+            lit(Value::Text("b".into())),
+        );
+        assert_eq!(e.eval(&[doc]), Ok(Value::Text("[10, \"x\"]".into())));
+        let c = Expr::Binary(BinaryOp::ConcatText, lit(Value::Text("n=".into())), lit(Value::Int4(3)));
+        assert_eq!(c.eval(&[]), Ok(Value::Text("n=3".into())));
+        let c = Expr::Binary(BinaryOp::ConcatText, lit(Value::Text("n=".into())), lit(Value::Null));
+        assert_eq!(c.eval(&[]), Ok(Value::Null));
+        assert_eq!(c.to_string(), "('n='::text || NULL)");
+    }
+}

@@ -1,0 +1,583 @@
+//! JSONB values with PostgreSQL's input and output rules.
+//!
+//! Parsing follows RFC 8259 like PostgreSQL's `jsonb_in`: object keys are
+//! de-duplicated (the last value wins) and stored in PostgreSQL's key order
+//! (shorter keys first, then bytewise); numbers become [`Numeric`]s that keep
+//! their written digits. [`Jsonb`]'s `Display` is PostgreSQL's `jsonb_out`.
+
+use std::cmp::Ordering;
+use std::fmt::{self, Write};
+
+use crate::{Error, Numeric, Result};
+
+/// Deepest nesting accepted on input. Deeper documents are rejected rather
+/// than risking the stack of the thread that parses them.
+pub const MAX_DEPTH: usize = 512;
+
+/// A JSONB document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Jsonb {
+    Null,
+    Bool(bool),
+    Number(Numeric),
+    String(String),
+    Array(Vec<Jsonb>),
+    /// Pairs sorted by [`key_order`], keys unique.
+    Object(Vec<(String, Jsonb)>),
+}
+
+/// PostgreSQL's JSONB object key order: shorter keys first, then bytewise.
+pub fn key_order(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+impl Jsonb {
+    /// Parses JSON text into a normalised JSONB value.
+    pub fn parse(text: &str) -> Result<Jsonb> {
+        let mut p = Parser {
+            src: text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        p.skip_ws();
+        let v = p.value(0)?;
+        p.skip_ws();
+        if p.pos < p.bytes.len() {
+            return Err(p.unexpected());
+        }
+        Ok(v)
+    }
+
+    /// Builds an object from pairs in any order; a repeated key keeps its
+    /// last value, as PostgreSQL does.
+    pub fn object_from_pairs(mut pairs: Vec<(String, Jsonb)>) -> Jsonb {
+        // A stable sort keeps repeated keys in input order, so the last of
+        // each run is the one to keep.
+        pairs.sort_by(|a, b| key_order(&a.0, &b.0));
+        let mut out: Vec<(String, Jsonb)> = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        Jsonb::Object(out)
+    }
+
+    /// `jsonb -> text`: the value of an object key.
+    pub fn get_key(&self, key: &str) -> Option<&Jsonb> {
+        match self {
+            Jsonb::Object(pairs) => pairs
+                .binary_search_by(|(k, _)| key_order(k, key))
+                .ok()
+                .map(|i| &pairs[i].1),
+            _ => None,
+        }
+    }
+
+    /// `jsonb -> int`: an array element; negative indexes count from the end.
+    pub fn get_index(&self, index: i64) -> Option<&Jsonb> {
+        match self {
+            Jsonb::Array(items) => {
+                let len = items.len() as i64;
+                let i = if index < 0 { len + index } else { index };
+                if (0..len).contains(&i) {
+                    items.get(i as usize)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The text `->>` returns: strings unquoted, JSON null as SQL NULL,
+    /// everything else in its JSONB text form.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Jsonb::Null => None,
+            Jsonb::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The type name `jsonb_typeof` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Jsonb::Null => "null",
+            Jsonb::Bool(_) => "boolean",
+            Jsonb::Number(_) => "number",
+            Jsonb::String(_) => "string",
+            Jsonb::Array(_) => "array",
+            Jsonb::Object(_) => "object",
+        }
+    }
+
+    /// `jsonb || jsonb`: objects merge (right side wins), arrays concatenate,
+    /// and scalars are treated as one-element arrays.
+    pub fn concat(&self, other: &Jsonb) -> Jsonb {
+        match (self, other) {
+            (Jsonb::Object(a), Jsonb::Object(b)) => {
+                let mut pairs = a.clone();
+                pairs.extend(b.iter().cloned());
+                Jsonb::object_from_pairs(pairs)
+            }
+            _ => {
+                let mut items = self.clone().into_array_items();
+                items.extend(other.clone().into_array_items());
+                Jsonb::Array(items)
+            }
+        }
+    }
+
+    fn into_array_items(self) -> Vec<Jsonb> {
+        match self {
+            Jsonb::Array(items) => items,
+            other => vec![other],
+        }
+    }
+
+    fn type_rank(&self) -> u8 {
+        match self {
+            Jsonb::Null => 0,
+            Jsonb::String(_) => 1,
+            Jsonb::Number(_) => 2,
+            Jsonb::Bool(_) => 3,
+            Jsonb::Array(_) => 4,
+            Jsonb::Object(_) => 5,
+        }
+    }
+
+    /// PostgreSQL's btree order for jsonb: objects > arrays > booleans >
+    /// numbers > strings > null; containers by size first, then contents.
+    pub fn total_cmp(&self, other: &Jsonb) -> Ordering {
+        match (self, other) {
+            (Jsonb::Null, Jsonb::Null) => Ordering::Equal,
+            (Jsonb::String(a), Jsonb::String(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Jsonb::Number(a), Jsonb::Number(b)) => a.total_cmp(b),
+            (Jsonb::Bool(a), Jsonb::Bool(b)) => a.cmp(b),
+            (Jsonb::Array(a), Jsonb::Array(b)) => a.len().cmp(&b.len()).then_with(|| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| x.total_cmp(y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            }),
+            (Jsonb::Object(a), Jsonb::Object(b)) => a.len().cmp(&b.len()).then_with(|| {
+                a.iter()
+                    .zip(b)
+                    .map(|((ka, va), (kb, vb))| key_order(ka, kb).then_with(|| va.total_cmp(vb)))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            }),
+            _ => self.type_rank().cmp(&other.type_rank()),
+        }
+    }
+}
+
+/// Writes `s` as a JSON string literal with PostgreSQL's escaping.
+pub fn write_json_string(out: &mut impl Write, s: &str) -> fmt::Result {
+    out.write_char('"')?;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let esc = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 => "",
+            _ => continue,
+        };
+        out.write_str(&s[start..i])?;
+        if esc.is_empty() {
+            write!(out, "\\u{:04x}", c as u32)?;
+        } else {
+            out.write_str(esc)?;
+        }
+        start = i + c.len_utf8();
+    }
+    out.write_str(&s[start..])?;
+    out.write_char('"')
+}
+
+impl fmt::Display for Jsonb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Jsonb::Null => f.write_str("null"),
+            Jsonb::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+            Jsonb::Number(n) => write!(f, "{n}"),
+            Jsonb::String(s) => write_json_string(f, s),
+            Jsonb::Array(items) => {
+                f.write_char('[')?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_char(']')
+            }
+            Jsonb::Object(pairs) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_json_string(f, k)?;
+                    write!(f, ": {v}")?;
+                }
+                f.write_char('}')
+            }
+        }
+    }
+}
+
+/// A recursive-descent JSON parser over UTF-8 text, one method per rule.
+struct Parser<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The error for whatever token starts at the current position, worded
+    /// like PostgreSQL's DETAIL line.
+    fn unexpected(&self) -> Error {
+        if self.pos >= self.bytes.len() {
+            return Error::InvalidJson {
+                detail: "The input string ended unexpectedly.".into(),
+            };
+        }
+        let rest = &self.src[self.pos..];
+        let token: String = match rest.chars().next() {
+            Some(c) if c.is_alphanumeric() || c == '-' || c == '.' => rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '.' || *c == '+')
+                .take(40)
+                .collect(),
+            Some(c) => c.to_string(),
+            None => String::new(),
+        };
+        Error::InvalidJson {
+            detail: format!("Token \"{token}\" is invalid."),
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Result<()> {
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b) {
+            self.pos += 1;
+            Ok(())
+        } else if self.pos >= self.bytes.len() {
+            Err(self.unexpected())
+        } else {
+            Err(Error::InvalidJson {
+                detail: format!(
+                    "Expected \"{}\", but found \"{}\".",
+                    b as char,
+                    self.src[self.pos..].chars().next().unwrap_or(' ')
+                ),
+            })
+        }
+    }
+
+    /// value = object | array | string | number | true | false | null
+    fn value(&mut self, depth: usize) -> Result<Jsonb> {
+        if depth >= MAX_DEPTH {
+            return Err(Error::StackDepthExceeded);
+        }
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => Ok(Jsonb::String(self.string()?)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => self.keyword(),
+            None => Err(self.unexpected()),
+        }
+    }
+
+    /// keyword = "true" | "false" | "null"
+    fn keyword(&mut self) -> Result<Jsonb> {
+        let rest = &self.bytes[self.pos..];
+        let end = rest
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let v = match &rest[..end] {
+            b"true" => Jsonb::Bool(true),
+            b"false" => Jsonb::Bool(false),
+            b"null" => Jsonb::Null,
+            _ => return Err(self.unexpected()),
+        };
+        self.pos += end;
+        Ok(v)
+    }
+
+    /// number = "-"? ("0" | [1-9][0-9]*) ("." [0-9]+)? ([eE] [+-]? [0-9]+)?
+    fn number(&mut self) -> Result<Jsonb> {
+        let start = self.pos;
+        let b = self.bytes;
+        let mut i = self.pos;
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while *i < b.len() && b[*i].is_ascii_digit() {
+                *i += 1;
+            }
+            *i - s
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let int_start = i;
+        let n = digits(&mut i);
+        let bad = n == 0 || (n > 1 && b[int_start] == b'0');
+        let mut bad = bad;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            bad |= digits(&mut i) == 0;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            bad |= digits(&mut i) == 0;
+        }
+        // A number must end at a delimiter, not run into letters.
+        bad |= b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.');
+        if bad {
+            return Err(self.unexpected());
+        }
+        self.pos = i;
+        let text = &self.src[start..i];
+        Numeric::parse(text).map(Jsonb::Number).map_err(|_| Error::InvalidJson {
+            detail: format!("Number \"{text}\" is out of range."),
+        })
+    }
+
+    /// string = '"' (char | escape)* '"'
+    fn string(&mut self) -> Result<String> {
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        let mut run_start = self.pos;
+        loop {
+            let Some(&c) = self.bytes.get(self.pos) else {
+                return Err(Error::InvalidJson {
+                    detail: "The input string ended unexpectedly.".into(),
+                });
+            };
+            match c {
+                b'"' => {
+                    out.push_str(&self.src[run_start..self.pos]);
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    out.push_str(&self.src[run_start..self.pos]);
+                    self.escape(&mut out)?;
+                    run_start = self.pos;
+                }
+                0x00..=0x1f => {
+                    return Err(Error::InvalidJson {
+                        detail: format!(
+                            "Character with value 0x{c:02x} must be escaped."
+                        ),
+                    })
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// escape = '\' (["\\/bfnrt] | 'u' hex{4})
+    fn escape(&mut self, out: &mut String) -> Result<()> {
+        let c = self.bytes.get(self.pos + 1).copied();
+        self.pos += 2;
+        let ch = match c {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = self.hex4()?;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                        return Err(surrogate_error());
+                    }
+                    self.pos += 2;
+                    let lo = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(surrogate_error());
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else if (0xDC00..0xE000).contains(&hi) {
+                    return Err(surrogate_error());
+                } else {
+                    hi
+                };
+                if code == 0 {
+                    return Err(Error::UntranslatableCharacter {
+                        detail: "\\u0000 cannot be converted to text.".into(),
+                    });
+                }
+                char::from_u32(code).ok_or_else(surrogate_error)?
+            }
+            _ => {
+                let shown: String = self.src[self.pos - 2..].chars().take(2).collect();
+                return Err(Error::InvalidJson {
+                    detail: format!("Escape sequence \"{shown}\" is invalid."),
+                });
+            }
+        };
+        out.push(ch);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
+            .ok_or_else(|| Error::InvalidJson {
+                detail: "\"\\u\" must be followed by four hexadecimal digits.".into(),
+            })?;
+        let v = digits
+            .iter()
+            .fold(0u32, |acc, d| acc * 16 + (*d as char).to_digit(16).unwrap_or(0));
+        self.pos += 4;
+        Ok(v)
+    }
+
+    /// array = '[' (value (',' value)*)? ']'
+    fn array(&mut self, depth: usize) -> Result<Jsonb> {
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(Jsonb::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Jsonb::Array(items));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    /// object = '{' (string ':' value (',' string ':' value)*)? '}'
+    fn object(&mut self, depth: usize) -> Result<Jsonb> {
+        self.pos += 1;
+        let mut pairs = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(Jsonb::Object(pairs));
+        }
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return Err(self.unexpected());
+            }
+            let key = self.string()?;
+            self.expect(b':')?;
+            self.skip_ws();
+            let value = self.value(depth + 1)?;
+            pairs.push((key, value));
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Jsonb::object_from_pairs(pairs));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+}
+
+fn surrogate_error() -> Error {
+    Error::UntranslatableCharacter {
+        detail: "Unicode low surrogate must follow a high surrogate.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(s: &str) -> String {
+        Jsonb::parse(s).unwrap().to_string()
+    }
+
+    /// Each pair is (input, PostgreSQL 15's `SELECT input::jsonb` output).
+    #[test]
+    fn prints_like_postgres() {
+        let cases = [
+            (r#"{"b":[1,2.50,"x"],"a":1}"#, r#"{"a": 1, "b": [1, 2.50, "x"]}"#),
+            (r#"{"aa":1,"b":2,"a":3}"#, r#"{"a": 3, "b": 2, "aa": 1}"#),
+            (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#),
+            (r#"[1e3, -0.0, 1.5E+1, 0.00]"#, r#"[1000, 0.0, 15, 0.00]"#),
+            (r#" { } "#, r#"{}"#),
+            (r#"[]"#, r#"[]"#),
+            (r#""a\u00e9\n\"\\\/\t\u001f""#, r#""aé\n\"\\/\t\u001f""#),
+            (r#"{"B":1,"a":2,"ä":3}"#, r#"{"B": 1, "a": 2, "ä": 3}"#),
+            (r#"[true,false,null]"#, r#"[true, false, null]"#),
+            (r#""\ud83d\ude00""#, "\"😀\""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(out(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_postgres_rejects() {
+        for s in [
+            "", "{", "[1,]", "{\"a\"}", "01", "1.", ".5", "+1", "tru", "nul", "{'a':1}",
+            "[1 2]", "\"a", "\"\\x\"", "\"\\u00\"", "\"\\u0000\"", "\"\\ud800\"", "1e",
+            "\"tab\there\"", "NaN", "[1]x",
+        ] {
+            assert!(Jsonb::parse(s).is_err(), "{s:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn limits_depth() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(Jsonb::parse(&deep), Err(Error::StackDepthExceeded));
+        let ok = "[".repeat(100) + &"]".repeat(100);
+        assert!(Jsonb::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn accessors() {
+        let v = Jsonb::parse(r#"{"a":{"b":"x"},"n":null,"arr":[1,2,3]}"#).unwrap();
+        assert_eq!(v.get_key("a").unwrap().get_key("b").unwrap().to_text().unwrap(), "x");
+        assert_eq!(v.get_key("n").unwrap().to_text(), None);
+        assert_eq!(v.get_key("arr").unwrap().get_index(-1).unwrap().to_string(), "3");
+        assert!(v.get_key("arr").unwrap().get_index(3).is_none());
+        assert!(v.get_key("zz").is_none());
+        assert_eq!(v.get_key("a").unwrap().to_text().unwrap(), r#"{"b": "x"}"#);
+    }
+}

@@ -1,0 +1,90 @@
+//! SQL data types and their PostgreSQL identities.
+
+use std::fmt;
+
+/// A SQL data type. `Unknown` is the type of a string literal before context
+/// decides what it is, as in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Boolean,
+    Int4,
+    Int8,
+    Float8,
+    Numeric,
+    Text,
+    Bytea,
+    Jsonb,
+    Timestamptz,
+    Unknown,
+}
+
+impl DataType {
+    /// The built-in PostgreSQL type OID.
+    pub fn oid(self) -> u32 {
+        match self {
+            DataType::Boolean => 16,
+            DataType::Bytea => 17,
+            DataType::Int8 => 20,
+            DataType::Int4 => 23,
+            DataType::Text | DataType::Unknown => 25,
+            DataType::Float8 => 701,
+            DataType::Timestamptz => 1184,
+            DataType::Numeric => 1700,
+            DataType::Jsonb => 3802,
+        }
+    }
+
+    /// Resolves a type name as written in SQL (`int`, `bigint`, `jsonb`,
+    /// `double precision`, ...). Names are compared lower-case.
+    pub fn from_name(name: &str) -> Option<DataType> {
+        Some(match name {
+            "bool" | "boolean" => DataType::Boolean,
+            "int" | "int4" | "integer" => DataType::Int4,
+            "int8" | "bigint" => DataType::Int8,
+            "float8" | "double precision" | "double" | "float" => DataType::Float8,
+            "numeric" | "decimal" => DataType::Numeric,
+            "text" | "varchar" | "character varying" | "string" => DataType::Text,
+            "bytea" => DataType::Bytea,
+            "jsonb" => DataType::Jsonb,
+            "timestamptz" | "timestamp with time zone" => DataType::Timestamptz,
+            _ => return None,
+        })
+    }
+
+    /// Whether the type is one of the numeric family.
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            DataType::Int4 | DataType::Int8 | DataType::Numeric | DataType::Float8
+        )
+    }
+
+    /// Rank in PostgreSQL's implicit numeric promotion order.
+    pub fn numeric_rank(self) -> u8 {
+        match self {
+            DataType::Int4 => 1,
+            DataType::Int8 => 2,
+            DataType::Numeric => 3,
+            DataType::Float8 => 4,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    /// Prints the name PostgreSQL uses in messages and `SHOW CREATE`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DataType::Boolean => "boolean",
+            DataType::Int4 => "integer",
+            DataType::Int8 => "bigint",
+            DataType::Float8 => "double precision",
+            DataType::Numeric => "numeric",
+            DataType::Text => "text",
+            DataType::Bytea => "bytea",
+            DataType::Jsonb => "jsonb",
+            DataType::Timestamptz => "timestamp with time zone",
+            DataType::Unknown => "unknown",
+        })
+    }
+}

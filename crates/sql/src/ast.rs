@@ -1,0 +1,601 @@
+//! The abstract syntax tree. `Display` prints SQL that parses back to the
+//! same tree, with identifiers quoted only where needed and parentheses only
+//! where precedence requires them.
+
+use std::fmt::{self, Display, Formatter, Write};
+
+/// An identifier, already case-folded: unquoted names are lower-cased,
+/// quoted names are kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ident(pub String);
+
+impl Ident {
+    /// Creates an identifier from an already-folded name.
+    pub fn new(s: impl Into<String>) -> Ident {
+        Ident(s.into())
+    }
+
+    /// The folded name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Display for Ident {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        let plain = s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+            && !crate::parser::is_reserved(s);
+        if plain {
+            f.write_str(s)
+        } else {
+            write!(f, "\"{}\"", s.replace('"', "\"\""))
+        }
+    }
+}
+
+/// A possibly schema-qualified object name (`t`, `public.t`, `dev.public.t`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectName(pub Vec<Ident>);
+
+impl ObjectName {
+    /// The last part: the object's own name.
+    pub fn name(&self) -> &Ident {
+        // The parser never builds an empty name.
+        self.0.last().expect("object name has at least one part")
+    }
+}
+
+impl Display for ObjectName {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write_list(f, &self.0, ".")
+    }
+}
+
+/// A literal constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A numeric literal, kept as written (`42`, `2.50`, `1e3`).
+    Number(String),
+    /// A string literal (`'x'`, `E'x'`), unescaped.
+    String(String),
+    Boolean(bool),
+    Null,
+}
+
+impl Display for Literal {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Number(n) => f.write_str(n),
+            Literal::String(s) => write_string_literal(f, s),
+            Literal::Boolean(true) => f.write_str("true"),
+            Literal::Boolean(false) => f.write_str("false"),
+            Literal::Null => f.write_str("NULL"),
+        }
+    }
+}
+
+/// Writes a SQL string literal, doubling quotes; uses `E''` syntax when the
+/// string holds characters that would not survive a plain literal.
+fn write_string_literal(f: &mut impl Write, s: &str) -> fmt::Result {
+    f.write_char('\'')?;
+    f.write_str(&s.replace('\'', "''"))?;
+    f.write_char('\'')
+}
+
+/// A prefix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOperator {
+    Not,
+    Minus,
+    Plus,
+}
+
+/// An infix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOperator {
+    Or,
+    And,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    Concat,
+    Arrow,
+    LongArrow,
+    Plus,
+    Minus,
+    Multiply,
+    Divide,
+    Modulo,
+}
+
+impl BinaryOperator {
+    /// Binding power, from PostgreSQL's operator precedence table
+    /// (higher binds tighter):
+    ///
+    /// | prec | operators                 | assoc |
+    /// |------|---------------------------|-------|
+    /// | 1    | `OR`                      | left  |
+    /// | 2    | `AND`                     | left  |
+    /// | 3    | `NOT` (prefix)            | right |
+    /// | 4    | `IS [NOT] NULL` (postfix) |       |
+    /// | 5    | `= <> < <= > >=`          | none  |
+    /// | 6    | `\|\| -> ->>` (other ops) | left  |
+    /// | 7    | `+ -`                     | left  |
+    /// | 8    | `* / %`                   | left  |
+    /// | 9    | unary `-` `+`             | right |
+    /// | 10   | `::` (postfix)            | left  |
+    pub fn precedence(self) -> u8 {
+        use BinaryOperator::*;
+        match self {
+            Or => 1,
+            And => 2,
+            Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
+            Concat | Arrow | LongArrow => 6,
+            Plus | Minus => 7,
+            Multiply | Divide | Modulo => 8,
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn symbol(self) -> &'static str {
+        use BinaryOperator::*;
+        match self {
+            Or => "OR",
+            And => "AND",
+            Eq => "=",
+            NotEq => "<>",
+            Lt => "<",
+            LtEq => "<=",
+            Gt => ">",
+            GtEq => ">=",
+            Concat => "||",
+            Arrow => "->",
+            LongArrow => "->>",
+            Plus => "+",
+            Minus => "-",
+            Multiply => "*",
+            Divide => "/",
+            Modulo => "%",
+        }
+    }
+}
+
+/// Precedence of `NOT`, `IS`, unary minus and `::` (see
+/// [`BinaryOperator::precedence`]).
+pub(crate) const PREC_NOT: u8 = 3;
+pub(crate) const PREC_IS: u8 = 4;
+pub(crate) const PREC_UNARY: u8 = 9;
+pub(crate) const PREC_CAST: u8 = 10;
+
+/// An expression as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Literal(Literal),
+    /// A column reference, possibly qualified (`t.col`).
+    Identifier(Vec<Ident>),
+    Unary {
+        op: UnaryOperator,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOperator,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    /// `expr IS [NOT] NULL`.
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    /// `expr::type` or `CAST(expr AS type)`; the type name is lower-cased.
+    Cast {
+        expr: Box<Expr>,
+        type_name: String,
+    },
+    /// `name(args)`; `count(*)` has `star` set and no args.
+    Function {
+        name: Ident,
+        args: Vec<Expr>,
+        star: bool,
+    },
+}
+
+impl Expr {
+    fn precedence(&self) -> u8 {
+        match self {
+            Expr::Binary { op, .. } => op.precedence(),
+            Expr::Unary {
+                op: UnaryOperator::Not,
+                ..
+            } => PREC_NOT,
+            Expr::Unary { .. } => PREC_UNARY,
+            Expr::IsNull { .. } => PREC_IS,
+            Expr::Cast { .. } => PREC_CAST,
+            // Negative number literals need parentheses before `::`.
+            Expr::Literal(Literal::Number(n)) if n.starts_with('-') => PREC_UNARY,
+            _ => u8::MAX,
+        }
+    }
+
+    /// Writes `self`, parenthesised if it binds looser than `min`.
+    fn fmt_prec(&self, f: &mut Formatter<'_>, min: u8) -> fmt::Result {
+        if self.precedence() < min {
+            write!(f, "({self})")
+        } else {
+            write!(f, "{self}")
+        }
+    }
+}
+
+impl Display for Expr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Literal(l) => write!(f, "{l}"),
+            Expr::Identifier(parts) => write_list(f, parts, "."),
+            Expr::Unary { op, expr } => {
+                let (sym, prec) = match op {
+                    UnaryOperator::Not => ("NOT ", PREC_NOT),
+                    UnaryOperator::Minus => ("-", PREC_UNARY),
+                    UnaryOperator::Plus => ("+", PREC_UNARY),
+                };
+                f.write_str(sym)?;
+                expr.fmt_prec(f, prec)
+            }
+            Expr::Binary { op, left, right } => {
+                let p = op.precedence();
+                // Left-associative: the right operand needs parentheses at
+                // equal precedence; comparisons are non-associative.
+                let left_min = if p == 5 { p + 1 } else { p };
+                left.fmt_prec(f, left_min)?;
+                write!(f, " {} ", op.symbol())?;
+                right.fmt_prec(f, p + 1)
+            }
+            Expr::IsNull { expr, negated } => {
+                expr.fmt_prec(f, PREC_IS + 1)?;
+                f.write_str(if *negated { " IS NOT NULL" } else { " IS NULL" })
+            }
+            Expr::Cast { expr, type_name } => {
+                expr.fmt_prec(f, PREC_CAST)?;
+                write!(f, "::{type_name}")
+            }
+            Expr::Function { name, args, star } => {
+                write!(f, "{name}(")?;
+                if *star {
+                    f.write_char('*')?;
+                }
+                write_list(f, args, ", ")?;
+                f.write_char(')')
+            }
+        }
+    }
+}
+
+/// One item of a SELECT list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectItem {
+    /// `*`
+    Wildcard,
+    /// `expr [AS alias]`
+    Expr { expr: Expr, alias: Option<Ident> },
+}
+
+impl Display for SelectItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            SelectItem::Wildcard => f.write_char('*'),
+            SelectItem::Expr { expr, alias: None } => write!(f, "{expr}"),
+            SelectItem::Expr {
+                expr,
+                alias: Some(a),
+            } => write!(f, "{expr} AS {a}"),
+        }
+    }
+}
+
+/// `expr [ASC | DESC]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderByExpr {
+    pub expr: Expr,
+    pub desc: bool,
+}
+
+impl Display for OrderByExpr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })
+    }
+}
+
+/// A SELECT query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub projection: Vec<SelectItem>,
+    pub from: Option<ObjectName>,
+    pub selection: Option<Expr>,
+    pub order_by: Vec<OrderByExpr>,
+    pub limit: Option<Expr>,
+    pub offset: Option<Expr>,
+}
+
+impl Display for Query {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("SELECT ")?;
+        write_list(f, &self.projection, ", ")?;
+        if let Some(from) = &self.from {
+            write!(f, " FROM {from}")?;
+        }
+        if let Some(w) = &self.selection {
+            write!(f, " WHERE {w}")?;
+        }
+        if !self.order_by.is_empty() {
+            f.write_str(" ORDER BY ")?;
+            write_list(f, &self.order_by, ", ")?;
+        }
+        if let Some(l) = &self.limit {
+            write!(f, " LIMIT {l}")?;
+        }
+        if let Some(o) = &self.offset {
+            write!(f, " OFFSET {o}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A column in CREATE TABLE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    pub name: Ident,
+    /// The type name, lower-cased (`jsonb`, `double precision`, ...).
+    pub type_name: String,
+    pub primary_key: bool,
+}
+
+impl Display for ColumnDef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.type_name.to_uppercase())?;
+        if self.primary_key {
+            f.write_str(" PRIMARY KEY")?;
+        }
+        Ok(())
+    }
+}
+
+/// `key = value` inside `WITH (...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlOption {
+    pub name: Ident,
+    pub value: Literal,
+}
+
+impl Display for SqlOption {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {}", self.name, self.value)
+    }
+}
+
+/// The kind of object a DROP names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropKind {
+    Table,
+    MaterializedView,
+    Secret,
+}
+
+impl Display for DropKind {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DropKind::Table => "TABLE",
+            DropKind::MaterializedView => "MATERIALIZED VIEW",
+            DropKind::Secret => "SECRET",
+        })
+    }
+}
+
+/// What a SHOW statement asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShowKind {
+    Tables,
+    MaterializedViews,
+    Secrets,
+    CreateTable(ObjectName),
+    CreateMaterializedView(ObjectName),
+    /// `SHOW name` for a session variable (`ALL` for every one).
+    Variable(Ident),
+}
+
+/// A SQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// `CREATE SECRET name WITH (...) AS 'value'`
+    CreateSecret {
+        name: ObjectName,
+        if_not_exists: bool,
+        with: Vec<SqlOption>,
+        value: String,
+    },
+    /// `CREATE TABLE name (cols) [WITH (...)] [VALIDATE [SECRET s] AS expr]`
+    CreateTable {
+        name: ObjectName,
+        if_not_exists: bool,
+        columns: Vec<ColumnDef>,
+        with: Vec<SqlOption>,
+        /// `VALIDATE`'s secret (if any) and expression.
+        validate: Option<(Option<Ident>, Expr)>,
+    },
+    /// `CREATE MATERIALIZED VIEW name AS query`
+    CreateMaterializedView {
+        name: ObjectName,
+        if_not_exists: bool,
+        query: Query,
+    },
+    /// `DROP kind [IF EXISTS] names [CASCADE]`
+    Drop {
+        kind: DropKind,
+        if_exists: bool,
+        names: Vec<ObjectName>,
+        cascade: bool,
+    },
+    /// `INSERT INTO t [(cols)] VALUES (...), ...`
+    Insert {
+        table: ObjectName,
+        columns: Vec<Ident>,
+        rows: Vec<Vec<Expr>>,
+    },
+    /// `DELETE FROM t [WHERE expr]`
+    Delete {
+        table: ObjectName,
+        selection: Option<Expr>,
+    },
+    Query(Query),
+    Show(ShowKind),
+    /// `SET name = value` / `SET name TO value`
+    SetVariable { name: Ident, value: Vec<Literal> },
+    /// `RESET name`
+    ResetVariable { name: Ident },
+    /// `BEGIN` / `START TRANSACTION`
+    Begin,
+    /// `COMMIT` / `END`
+    Commit,
+    /// `ROLLBACK` / `ABORT`
+    Rollback,
+    /// `FLUSH`: RisingWave's barrier; here a no-op since writes are
+    /// visible when acknowledged.
+    Flush,
+}
+
+impl Display for Statement {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let ine = |b: bool| if b { "IF NOT EXISTS " } else { "" };
+        match self {
+            Statement::CreateSecret {
+                name,
+                if_not_exists,
+                with,
+                ..
+            } => {
+                // The value is never printed: statements are safe to log.
+                write!(f, "CREATE SECRET {}{name}", ine(*if_not_exists))?;
+                write_with(f, with)?;
+                f.write_str(" AS '[REDACTED]'")
+            }
+            Statement::CreateTable {
+                name,
+                if_not_exists,
+                columns,
+                with,
+                validate,
+            } => {
+                write!(f, "CREATE TABLE {}{name} (", ine(*if_not_exists))?;
+                write_list(f, columns, ", ")?;
+                f.write_char(')')?;
+                write_with(f, with)?;
+                if let Some((secret, expr)) = validate {
+                    f.write_str(" VALIDATE")?;
+                    if let Some(s) = secret {
+                        write!(f, " SECRET {s}")?;
+                    }
+                    write!(f, " AS {expr}")?;
+                }
+                Ok(())
+            }
+            Statement::CreateMaterializedView {
+                name,
+                if_not_exists,
+                query,
+            } => write!(
+                f,
+                "CREATE MATERIALIZED VIEW {}{name} AS {query}",
+                ine(*if_not_exists)
+            ),
+            Statement::Drop {
+                kind,
+                if_exists,
+                names,
+                cascade,
+            } => {
+                write!(f, "DROP {kind} {}", if *if_exists { "IF EXISTS " } else { "" })?;
+                write_list(f, names, ", ")?;
+                if *cascade {
+                    f.write_str(" CASCADE")?;
+                }
+                Ok(())
+            }
+            Statement::Insert {
+                table,
+                columns,
+                rows,
+            } => {
+                write!(f, "INSERT INTO {table}")?;
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_char(')')?;
+                }
+                f.write_str(" VALUES ")?;
+                for (i, row) in rows.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_char('(')?;
+                    write_list(f, row, ", ")?;
+                    f.write_char(')')?;
+                }
+                Ok(())
+            }
+            Statement::Delete { table, selection } => {
+                write!(f, "DELETE FROM {table}")?;
+                if let Some(w) = selection {
+                    write!(f, " WHERE {w}")?;
+                }
+                Ok(())
+            }
+            Statement::Query(q) => write!(f, "{q}"),
+            Statement::Show(kind) => match kind {
+                ShowKind::Tables => f.write_str("SHOW TABLES"),
+                ShowKind::MaterializedViews => f.write_str("SHOW MATERIALIZED VIEWS"),
+                ShowKind::Secrets => f.write_str("SHOW SECRETS"),
+                ShowKind::CreateTable(n) => write!(f, "SHOW CREATE TABLE {n}"),
+                ShowKind::CreateMaterializedView(n) => {
+                    write!(f, "SHOW CREATE MATERIALIZED VIEW {n}")
+                }
+                ShowKind::Variable(v) => write!(f, "SHOW {v}"),
+            },
+            Statement::SetVariable { name, value } => {
+                write!(f, "SET {name} = ")?;
+                write_list(f, value, ", ")
+            }
+            Statement::ResetVariable { name } => write!(f, "RESET {name}"),
+            Statement::Begin => f.write_str("BEGIN"),
+            Statement::Commit => f.write_str("COMMIT"),
+            Statement::Rollback => f.write_str("ROLLBACK"),
+            Statement::Flush => f.write_str("FLUSH"),
+        }
+    }
+}
+
+fn write_with(f: &mut Formatter<'_>, with: &[SqlOption]) -> fmt::Result {
+    if with.is_empty() {
+        return Ok(());
+    }
+    f.write_str(" WITH (")?;
+    write_list(f, with, ", ")?;
+    f.write_char(')')
+}
+
+fn write_list<T: Display>(f: &mut Formatter<'_>, items: &[T], sep: &str) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(sep)?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}

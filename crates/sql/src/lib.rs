@@ -1,0 +1,23 @@
+//! Rivulet's SQL frontend: text in, abstract syntax tree out.
+//!
+//! [`parse`] turns a query string holding one or more `;`-separated
+//! statements into [`Statement`]s, using one small nom function per grammar
+//! rule and precedence climbing for expressions. Every AST node implements
+//! `Display`, printing SQL that parses back to the same tree; `SHOW CREATE`
+//! and `EXPLAIN` use that form.
+//!
+//! The parser knows syntax only. Whether a table exists, what type an
+//! expression has, or whether a function is defined is the binder's job in
+//! `rivulet-catalog`. A [`Statement`]'s `Display` never prints a secret's
+//! value, so statements are safe to log.
+
+mod ast;
+mod error;
+mod parser;
+
+pub use ast::{
+    BinaryOperator, ColumnDef, DropKind, Expr, Ident, Literal, ObjectName, OrderByExpr, Query,
+    SelectItem, ShowKind, SqlOption, Statement, UnaryOperator,
+};
+pub use error::{ParseError, Result};
+pub use parser::{parse, parse_expr};

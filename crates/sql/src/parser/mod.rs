@@ -1,0 +1,583 @@
+//! Statement rules. [`parse`] is the entry point.
+
+mod expr;
+mod lexer;
+
+use nom::Err;
+
+pub(crate) use lexer::is_reserved;
+use lexer::{any_word, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, PErr, PResult};
+
+use crate::ast::{
+    ColumnDef, DropKind, Expr, Ident, Literal, ObjectName, OrderByExpr, Query, SelectItem,
+    ShowKind, SqlOption, Statement,
+};
+use crate::{ParseError, Result};
+
+/// Parses a query string of `;`-separated statements. Empty statements are
+/// skipped. Nothing is returned unless every statement parses, so a syntax
+/// error anywhere means nothing runs (as in PostgreSQL).
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let mut out = Vec::new();
+    let mut i = sql;
+    loop {
+        i = skip(i);
+        if let Some(rest) = i.strip_prefix(';') {
+            i = rest;
+            continue;
+        }
+        if i.is_empty() {
+            return Ok(out);
+        }
+        if i.starts_with("/*") {
+            return Err(ParseError {
+                message: "unterminated /* comment".into(),
+                offset: sql.len() - i.len(),
+            });
+        }
+        let (rest, stmt) = statement(i).map_err(|e| to_parse_error(sql, e))?;
+        out.push(stmt);
+        let rest = skip(rest);
+        if !rest.is_empty() && !rest.starts_with(';') {
+            return Err(syntax_error(sql, rest));
+        }
+        i = rest;
+    }
+}
+
+/// Parses a single standalone expression (used by tests and tools).
+pub fn parse_expr(sql: &str) -> Result<Expr> {
+    let (rest, e) = expr::expr(sql).map_err(|e| to_parse_error(sql, e))?;
+    if !skip(rest).is_empty() {
+        return Err(syntax_error(sql, rest));
+    }
+    Ok(e)
+}
+
+fn syntax_error(sql: &str, at: &str) -> ParseError {
+    let at = skip(at);
+    let message = if at.is_empty() {
+        "syntax error at end of input".to_string()
+    } else {
+        format!("syntax error at or near \"{}\"", token_at(at))
+    };
+    ParseError {
+        message,
+        offset: sql.len() - at.len(),
+    }
+}
+
+fn to_parse_error(sql: &str, e: Err<PErr<'_>>) -> ParseError {
+    match e {
+        Err::Error(p) | Err::Failure(p) => match p.message {
+            Some(message) => ParseError {
+                message,
+                offset: sql.len() - skip(p.input).len(),
+            },
+            None => syntax_error(sql, p.input),
+        },
+        Err::Incomplete(_) => syntax_error(sql, ""),
+    }
+}
+
+/// Turns a recoverable error into a failure, so `alt`-style dispatch stops
+/// once a statement's leading keywords have matched.
+fn commit<T>(r: PResult<'_, T>) -> PResult<'_, T> {
+    r.map_err(|e| match e {
+        Err::Error(p) => Err::Failure(p),
+        other => other,
+    })
+}
+
+/// statement = create | drop | insert | delete | select | show | set | reset
+///           | begin | commit | rollback | flush
+fn statement(i: &str) -> PResult<'_, Statement> {
+    if let Ok((r, _)) = kw("create")(i) {
+        return commit(create(r));
+    }
+    if let Ok((r, _)) = kw("drop")(i) {
+        return commit(drop(r));
+    }
+    if let Ok((r, _)) = kw("insert")(i) {
+        return commit(insert(r));
+    }
+    if let Ok((r, _)) = kw("delete")(i) {
+        return commit(delete(r));
+    }
+    if peek_kw(i, "select") {
+        let (r, q) = commit(query(i))?;
+        return Ok((r, Statement::Query(q)));
+    }
+    if let Ok((r, _)) = kw("show")(i) {
+        return commit(show(r));
+    }
+    if let Ok((r, _)) = kw("set")(i) {
+        return commit(set(r));
+    }
+    if let Ok((r, _)) = kw("reset")(i) {
+        let (r, name) = commit(any_word(r))?;
+        return Ok((r, Statement::ResetVariable { name }));
+    }
+    for (word, stmt) in [
+        ("begin", Statement::Begin),
+        ("commit", Statement::Commit),
+        ("end", Statement::Commit),
+        ("rollback", Statement::Rollback),
+        ("abort", Statement::Rollback),
+        ("flush", Statement::Flush),
+    ] {
+        if let Ok((r, _)) = kw(word)(i) {
+            let r = kw("transaction")(r).or_else(|_| kw("work")(r)).map_or(r, |(r, _)| r);
+            return Ok((r, stmt));
+        }
+    }
+    if let Ok((r, _)) = kw("start")(i) {
+        let (r, _) = commit(kw("transaction")(r))?;
+        return Ok((r, Statement::Begin));
+    }
+    fail(skip(i))
+}
+
+/// if_not_exists = (IF NOT EXISTS)?
+fn if_not_exists(i: &str) -> PResult<'_, bool> {
+    match kw("if")(i) {
+        Ok((r, _)) => {
+            let (r, _) = kw("not")(r)?;
+            let (r, _) = kw("exists")(r)?;
+            Ok((r, true))
+        }
+        Err(_) => Ok((i, false)),
+    }
+}
+
+/// object_name = ident ('.' ident){0,2}
+fn object_name(i: &str) -> PResult<'_, ObjectName> {
+    let (mut r, first) = ident(i)?;
+    let mut parts = vec![first];
+    while parts.len() < 3 {
+        match sym(".")(r) {
+            Ok((r2, _)) => {
+                let (r2, p) = ident(r2)?;
+                parts.push(p);
+                r = r2;
+            }
+            Err(_) => break,
+        }
+    }
+    Ok((r, ObjectName(parts)))
+}
+
+/// create = CREATE (SECRET ... | TABLE ... | MATERIALIZED VIEW ...)
+fn create(i: &str) -> PResult<'_, Statement> {
+    if let Ok((r, _)) = kw("secret")(i) {
+        return create_secret(r);
+    }
+    if let Ok((r, _)) = kw("table")(i) {
+        return create_table(r);
+    }
+    if let Ok((r, _)) = kw("materialized")(i) {
+        let (r, _) = kw("view")(r)?;
+        let (r, if_not_exists) = if_not_exists(r)?;
+        let (r, name) = object_name(r)?;
+        let (r, _) = kw("as")(r)?;
+        let (r, query) = query(r)?;
+        return Ok((r, Statement::CreateMaterializedView { name, if_not_exists, query }));
+    }
+    fail(skip(i))
+}
+
+/// create_secret = SECRET [IF NOT EXISTS] name [WITH options] AS string
+fn create_secret(i: &str) -> PResult<'_, Statement> {
+    let (r, if_not_exists) = if_not_exists(i)?;
+    let (r, name) = object_name(r)?;
+    let (r, with) = with_options(r)?;
+    let (r, _) = kw("as")(r)?;
+    let (r, value) = string_lit(r)?;
+    Ok((r, Statement::CreateSecret { name, if_not_exists, with, value }))
+}
+
+/// create_table = TABLE [IF NOT EXISTS] name '(' column_def (',' column_def)*
+///                [',' PRIMARY KEY '(' ident ')'] ')' [WITH options]
+///                [VALIDATE [SECRET ident] AS expr]
+fn create_table(i: &str) -> PResult<'_, Statement> {
+    let (r, if_not_exists) = if_not_exists(i)?;
+    let (r, name) = object_name(r)?;
+    let (mut r, _) = sym("(")(r)?;
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    loop {
+        if let Ok((r2, _)) = kw("primary")(r) {
+            let (r2, _) = kw("key")(r2)?;
+            let (r2, _) = sym("(")(r2)?;
+            let mut r3 = r2;
+            loop {
+                let (r4, col) = ident(r3)?;
+                match columns.iter_mut().find(|c| c.name == col) {
+                    Some(c) => c.primary_key = true,
+                    None => {
+                        return fatal(
+                            skip(r3),
+                            format!("column \"{col}\" named in key does not exist"),
+                        )
+                    }
+                }
+                match sym(",")(r4) {
+                    Ok((r5, _)) => r3 = r5,
+                    Err(_) => {
+                        r3 = r4;
+                        break;
+                    }
+                }
+            }
+            let (r2, _) = sym(")")(r3)?;
+            r = r2;
+        } else {
+            let (r2, col) = column_def(r)?;
+            columns.push(col);
+            r = r2;
+        }
+        match sym(",")(r) {
+            Ok((r2, _)) => r = r2,
+            Err(_) => break,
+        }
+    }
+    let (r, _) = sym(")")(r)?;
+    let (r, with) = with_options(r)?;
+    let (r, validate) = match kw("validate")(r) {
+        Ok((r, _)) => {
+            let (r, secret) = match kw("secret")(r) {
+                Ok((r, _)) => {
+                    let (r, s) = ident(r)?;
+                    (r, Some(s))
+                }
+                Err(_) => (r, None),
+            };
+            let (r, _) = kw("as")(r)?;
+            let (r, e) = expr::expr(r)?;
+            (r, Some((secret, e)))
+        }
+        Err(_) => (r, None),
+    };
+    Ok((r, Statement::CreateTable { name, if_not_exists, columns, with, validate }))
+}
+
+/// column_def = ident type_name [PRIMARY KEY] [NOT NULL | NULL]
+fn column_def(i: &str) -> PResult<'_, ColumnDef> {
+    let (r, name) = ident(i)?;
+    let (mut r, type_name) = expr::type_name(r)?;
+    let mut primary_key = false;
+    loop {
+        if let Ok((r2, _)) = kw("primary")(r) {
+            let (r2, _) = kw("key")(r2)?;
+            primary_key = true;
+            r = r2;
+        } else if let Ok((r2, _)) = kw("not")(r) {
+            let (r2, _) = kw("null")(r2)?;
+            r = r2;
+        } else if let Ok((r2, _)) = kw("null")(r) {
+            r = r2;
+        } else {
+            break;
+        }
+    }
+    Ok((r, ColumnDef { name, type_name, primary_key }))
+}
+
+/// with_options = (WITH '(' option (',' option)* ','? ')')?
+/// option = word ('.' word)* '=' literal
+fn with_options(i: &str) -> PResult<'_, Vec<SqlOption>> {
+    let Ok((r, _)) = kw("with")(i) else {
+        return Ok((i, Vec::new()));
+    };
+    let (mut r, _) = sym("(")(r)?;
+    let mut opts = Vec::new();
+    loop {
+        if let Ok((r2, _)) = sym(")")(r) {
+            return Ok((r2, opts));
+        }
+        let (r2, mut name) = any_word(r)?;
+        let mut r2 = r2;
+        while let Ok((r3, _)) = sym(".")(r2) {
+            let (r3, part) = any_word(r3)?;
+            name = Ident(format!("{}.{}", name.0, part.0));
+            r2 = r3;
+        }
+        let (r2, _) = sym("=")(r2)?;
+        let (r2, value) = option_value(r2)?;
+        opts.push(SqlOption { name, value });
+        r = match sym(",")(r2) {
+            Ok((r3, _)) => r3,
+            Err(_) => {
+                let (r3, _) = sym(")")(r2)?;
+                return Ok((r3, opts));
+            }
+        };
+    }
+}
+
+/// option_value = string | number | true | false | word
+fn option_value(i: &str) -> PResult<'_, Literal> {
+    if let Ok((r, s)) = string_lit(i) {
+        return Ok((r, Literal::String(s)));
+    }
+    if let Ok((r, n)) = lexer::number_lit(i) {
+        return Ok((r, Literal::Number(n)));
+    }
+    if let Ok((r, _)) = kw("true")(i) {
+        return Ok((r, Literal::Boolean(true)));
+    }
+    if let Ok((r, _)) = kw("false")(i) {
+        return Ok((r, Literal::Boolean(false)));
+    }
+    let (r, w) = any_word(i)?;
+    Ok((r, Literal::String(w.0)))
+}
+
+/// drop = DROP (TABLE | MATERIALIZED VIEW | SECRET) [IF EXISTS]
+///        name (',' name)* [CASCADE | RESTRICT]
+fn drop(i: &str) -> PResult<'_, Statement> {
+    let (r, kind) = if let Ok((r, _)) = kw("table")(i) {
+        (r, DropKind::Table)
+    } else if let Ok((r, _)) = kw("secret")(i) {
+        (r, DropKind::Secret)
+    } else {
+        let (r, _) = kw("materialized")(i)?;
+        let (r, _) = kw("view")(r)?;
+        (r, DropKind::MaterializedView)
+    };
+    let (r, if_exists) = match kw("if")(r) {
+        Ok((r, _)) => (kw("exists")(r)?.0, true),
+        Err(_) => (r, false),
+    };
+    let (mut r, first) = object_name(r)?;
+    let mut names = vec![first];
+    while let Ok((r2, _)) = sym(",")(r) {
+        let (r2, n) = object_name(r2)?;
+        names.push(n);
+        r = r2;
+    }
+    let (r, cascade) = if let Ok((r, _)) = kw("cascade")(r) {
+        (r, true)
+    } else if let Ok((r, _)) = kw("restrict")(r) {
+        (r, false)
+    } else {
+        (r, false)
+    };
+    Ok((r, Statement::Drop { kind, if_exists, names, cascade }))
+}
+
+/// insert = INSERT INTO name ['(' ident (',' ident)* ')'] VALUES row (',' row)*
+/// row = '(' expr (',' expr)* ')'
+fn insert(i: &str) -> PResult<'_, Statement> {
+    let (r, _) = kw("into")(i)?;
+    let (r, table) = object_name(r)?;
+    let (mut r, columns) = match sym("(")(r) {
+        Ok((mut r, _)) => {
+            let mut cols = Vec::new();
+            loop {
+                let (r2, c) = ident(r)?;
+                cols.push(c);
+                match sym(",")(r2) {
+                    Ok((r3, _)) => r = r3,
+                    Err(_) => {
+                        let (r3, _) = sym(")")(r2)?;
+                        break (r3, cols);
+                    }
+                }
+            }
+        }
+        Err(_) => (r, Vec::new()),
+    };
+    r = kw("values")(r)?.0;
+    let mut rows = Vec::new();
+    loop {
+        let (r2, _) = sym("(")(r)?;
+        let (r2, row) = expr_list(r2)?;
+        let (r2, _) = sym(")")(r2)?;
+        rows.push(row);
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => return Ok((r2, Statement::Insert { table, columns, rows })),
+        }
+    }
+}
+
+/// expr_list = expr (',' expr)*
+fn expr_list(i: &str) -> PResult<'_, Vec<Expr>> {
+    let (mut r, first) = expr::expr(i)?;
+    let mut out = vec![first];
+    while let Ok((r2, _)) = sym(",")(r) {
+        let (r2, e) = expr::expr(r2)?;
+        out.push(e);
+        r = r2;
+    }
+    Ok((r, out))
+}
+
+/// delete = DELETE FROM name [WHERE expr]
+fn delete(i: &str) -> PResult<'_, Statement> {
+    let (r, _) = kw("from")(i)?;
+    let (r, table) = object_name(r)?;
+    let (r, selection) = match kw("where")(r) {
+        Ok((r, _)) => {
+            let (r, e) = expr::expr(r)?;
+            (r, Some(e))
+        }
+        Err(_) => (r, None),
+    };
+    Ok((r, Statement::Delete { table, selection }))
+}
+
+/// query = SELECT select_item (',' select_item)* [FROM name] [WHERE expr]
+///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
+fn query(i: &str) -> PResult<'_, Query> {
+    let (r, _) = kw("select")(i)?;
+    let (mut r, first) = select_item(r)?;
+    let mut projection = vec![first];
+    while let Ok((r2, _)) = sym(",")(r) {
+        let (r2, item) = select_item(r2)?;
+        projection.push(item);
+        r = r2;
+    }
+    let (r, from) = match kw("from")(r) {
+        Ok((r, _)) => {
+            let (r, n) = object_name(r)?;
+            (r, Some(n))
+        }
+        Err(_) => (r, None),
+    };
+    let (r, selection) = match kw("where")(r) {
+        Ok((r, _)) => {
+            let (r, e) = expr::expr(r)?;
+            (r, Some(e))
+        }
+        Err(_) => (r, None),
+    };
+    let (mut r, mut order_by) = (r, Vec::new());
+    if let Ok((r2, _)) = kw("order")(r) {
+        let (mut r2, _) = kw("by")(r2)?;
+        loop {
+            let (r3, e) = expr::expr(r2)?;
+            let (r3, desc) = if let Ok((r4, _)) = kw("desc")(r3) {
+                (r4, true)
+            } else if let Ok((r4, _)) = kw("asc")(r3) {
+                (r4, false)
+            } else {
+                (r3, false)
+            };
+            order_by.push(OrderByExpr { expr: e, desc });
+            match sym(",")(r3) {
+                Ok((r4, _)) => r2 = r4,
+                Err(_) => {
+                    r = r3;
+                    break;
+                }
+            }
+        }
+    }
+    let (mut r, mut limit, mut offset) = (r, None, None);
+    for _ in 0..2 {
+        if limit.is_none() {
+            if let Ok((r2, _)) = kw("limit")(r) {
+                let (r2, e) = if let Ok((r3, _)) = kw("all")(r2) {
+                    (r3, Expr::Literal(Literal::Null))
+                } else {
+                    expr::expr(r2)?
+                };
+                limit = Some(e);
+                r = r2;
+            }
+        }
+        if offset.is_none() {
+            if let Ok((r2, _)) = kw("offset")(r) {
+                let (r2, e) = expr::expr(r2)?;
+                offset = Some(e);
+                r = r2;
+            }
+        }
+    }
+    Ok((r, Query { projection, from, selection, order_by, limit, offset }))
+}
+
+/// select_item = '*' | expr [[AS] ident]
+fn select_item(i: &str) -> PResult<'_, SelectItem> {
+    if let Ok((r, _)) = sym("*")(i) {
+        return Ok((r, SelectItem::Wildcard));
+    }
+    let (r, e) = expr::expr(i)?;
+    if let Ok((r2, _)) = kw("as")(r) {
+        let (r2, alias) = any_word(r2)?;
+        return Ok((r2, SelectItem::Expr { expr: e, alias: Some(alias) }));
+    }
+    match ident(r) {
+        Ok((r2, alias)) => Ok((r2, SelectItem::Expr { expr: e, alias: Some(alias) })),
+        Err(_) => Ok((r, SelectItem::Expr { expr: e, alias: None })),
+    }
+}
+
+/// show = SHOW (TABLES | MATERIALIZED VIEWS | SECRETS
+///        | CREATE TABLE name | CREATE MATERIALIZED VIEW name
+///        | TRANSACTION ISOLATION LEVEL | word)
+fn show(i: &str) -> PResult<'_, Statement> {
+    let kind = if let Ok((r, _)) = kw("tables")(i) {
+        // `SHOW TABLES FROM schema` is accepted; the schema is checked later.
+        let r = match kw("from")(r) {
+            Ok((r2, _)) => ident(r2)?.0,
+            Err(_) => r,
+        };
+        return Ok((r, Statement::Show(ShowKind::Tables)));
+    } else if let Ok((r, _)) = kw("materialized")(i) {
+        let (r, _) = kw("views")(r)?;
+        return Ok((r, Statement::Show(ShowKind::MaterializedViews)));
+    } else if let Ok((r, _)) = kw("secrets")(i) {
+        return Ok((r, Statement::Show(ShowKind::Secrets)));
+    } else if let Ok((r, _)) = kw("create")(i) {
+        if let Ok((r, _)) = kw("table")(r) {
+            let (r, n) = object_name(r)?;
+            return Ok((r, Statement::Show(ShowKind::CreateTable(n))));
+        }
+        let (r, _) = kw("materialized")(r)?;
+        let (r, _) = kw("view")(r)?;
+        let (r, n) = object_name(r)?;
+        return Ok((r, Statement::Show(ShowKind::CreateMaterializedView(n))));
+    } else if let Ok((r, _)) = kw("transaction")(i) {
+        let (r, _) = kw("isolation")(r)?;
+        let (r, _) = kw("level")(r)?;
+        return Ok((r, Statement::Show(ShowKind::Variable(Ident::new("transaction_isolation")))));
+    } else {
+        let (r, name) = any_word(i)?;
+        (r, ShowKind::Variable(name))
+    };
+    Ok((kind.0, Statement::Show(kind.1)))
+}
+
+/// set = SET [SESSION | LOCAL] (TIME ZONE value | word ('=' | TO) value (',' value)*)
+fn set(i: &str) -> PResult<'_, Statement> {
+    let r = kw("session")(i).or_else(|_| kw("local")(i)).map_or(i, |(r, _)| r);
+    if let Ok((r2, _)) = kw("time")(r) {
+        let (r2, _) = kw("zone")(r2)?;
+        let (r2, v) = option_value(r2)?;
+        return Ok((r2, Statement::SetVariable { name: Ident::new("timezone"), value: vec![v] }));
+    }
+    let (r, name) = any_word(r)?;
+    let (r, _) = sym("=")(r).or_else(|_| kw("to")(r))?;
+    let (mut r, first) = set_value(r)?;
+    let mut value = vec![first];
+    while let Ok((r2, _)) = sym(",")(r) {
+        let (r2, v) = set_value(r2)?;
+        value.push(v);
+        r = r2;
+    }
+    Ok((r, Statement::SetVariable { name, value }))
+}
+
+/// set_value = option_value | '-' number
+fn set_value(i: &str) -> PResult<'_, Literal> {
+    if let Ok((r, _)) = sym("-")(i) {
+        let (r, n) = lexer::number_lit(r)?;
+        return Ok((r, Literal::Number(format!("-{n}"))));
+    }
+    option_value(i)
+}
+
+#[cfg(test)]
+mod tests;
