@@ -1,1 +1,27 @@
-//! placeholder
+//! The catalog: which secrets, tables and materialized views exist, their
+//! columns and dependencies, and the binder that resolves SQL against them.
+//!
+//! A [`Catalog`] is an immutable snapshot; changes produce a new snapshot
+//! (copy-on-write), so readers never block writers. Each object persists as
+//! a [`StoredObject`]: its defining SQL plus (for secrets) the value, and is
+//! rebuilt on start-up by re-binding that SQL in id order — one code path
+//! for creation and recovery.
+//!
+//! The binder ([`Binder`]) turns parsed expressions into typed
+//! [`rivulet_expr::Expr`] trees, and [`plan_query`] turns a SELECT into a
+//! [`QueryPlan`]. DDL rules — RisingWave's for webhook tables — live in
+//! [`ddl`]. The catalog does not read or write rows; `rivulet-stream` does.
+
+mod bind;
+mod catalog;
+pub mod ddl;
+mod error;
+mod plan;
+
+pub use bind::{Binder, Scope, ScopeColumn};
+pub use catalog::{
+    Catalog, Column, Relation, RelationKind, Secret, StoredObject, TableSpec, Validator, ViewSpec,
+    WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
+};
+pub use error::{Error, Result};
+pub use plan::{plan_query, AggCall, AggKind, OrderKey, QueryPlan};

@@ -1,1 +1,32 @@
-//! placeholder
+//! The streaming engine: tables, incrementally maintained materialized
+//! views, and the single writer that commits both together.
+//!
+//! # Life of a write
+//!
+//! 1. A webhook request or an `INSERT`/`DELETE`/DDL statement becomes a
+//!    command sent to the writer ([`Database::insert`], [`Database::delete`],
+//!    [`Database::execute_ddl`]) and the caller awaits the reply.
+//! 2. The writer thread takes every command waiting in its queue (a group).
+//! 3. For each command it computes the table's row changes — `(key, old,
+//!    new)`, see [`Change`] — and pushes them through every materialized view
+//!    downstream ([`dataflow`]), views on views included. Rows and view
+//!    changes go into one atomic storage batch, applied immediately so the
+//!    next command in the group sees them.
+//! 4. After the whole group, one `flush` (fsync) makes it durable.
+//! 5. Only then are the callers answered: an acknowledged write is on disk
+//!    and visible in every view.
+//!
+//! Reads ([`Database::scan`]) go straight to storage and never wait for the
+//! writer. The catalog is published as an immutable snapshot after each
+//! group that changed it.
+//!
+//! This crate does not parse SQL text or speak any protocol.
+
+mod database;
+pub mod dataflow;
+mod error;
+mod writer;
+
+pub use database::{Database, DdlOutcome};
+pub use dataflow::Change;
+pub use error::{Error, Result};

@@ -1,0 +1,299 @@
+//! Catalog objects and the immutable catalog snapshot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use rivulet_expr::{DataType, Expr};
+use rivulet_sql::{ObjectName, Statement};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The one database Rivulet serves.
+pub const DEFAULT_DATABASE: &str = "dev";
+/// The one schema Rivulet serves.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// A column of a table or view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: DataType,
+}
+
+/// A named secret. Its value is only reachable through [`Secret::value`];
+/// `Debug` redacts it so it cannot leak into logs.
+#[derive(Clone)]
+pub struct Secret {
+    pub id: u64,
+    pub name: String,
+    value: String,
+}
+
+impl Secret {
+    /// Creates a secret.
+    pub fn new(id: u64, name: String, value: String) -> Secret {
+        Secret { id, name, value }
+    }
+
+    /// The secret value, for VALIDATE evaluation and persistence only.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("value", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A compiled VALIDATE clause. It is evaluated against the row
+/// `[headers jsonb, body bytea, secret text]`, so the secret's value is
+/// bound at request time and never embedded in the expression.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    pub expr: Expr,
+    /// The secret named by `VALIDATE SECRET s`, if any.
+    pub secret: Option<Arc<Secret>>,
+}
+
+/// How a webhook table accepts requests.
+#[derive(Debug, Clone)]
+pub struct WebhookSpec {
+    /// Split the body on newlines, one row per non-empty line.
+    pub is_batched: bool,
+    pub validate: Option<Validator>,
+}
+
+/// What a table is beyond its columns.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// Primary-key column positions; empty means rows get a hidden row id.
+    pub primary_key: Vec<usize>,
+    /// Present for `connector = 'webhook'` tables.
+    pub webhook: Option<WebhookSpec>,
+}
+
+/// A materialized view's dataflow: filter then project rows of `source`.
+#[derive(Debug, Clone)]
+pub struct ViewSpec {
+    /// The relation the view reads (a table or another view).
+    pub source: u64,
+    /// Rows of `source` that fail this predicate are not in the view.
+    pub filter: Option<Expr>,
+    /// One expression per view column, over `source`'s columns.
+    pub projection: Vec<Expr>,
+}
+
+/// Table or materialized view.
+#[derive(Debug, Clone)]
+pub enum RelationKind {
+    Table(TableSpec),
+    MaterializedView(ViewSpec),
+}
+
+/// A table or materialized view.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub id: u64,
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub kind: RelationKind,
+    /// The defining statement, printed by `SHOW CREATE`.
+    pub definition: Statement,
+}
+
+impl Relation {
+    /// The table spec, if this is a table.
+    pub fn table(&self) -> Option<&TableSpec> {
+        match &self.kind {
+            RelationKind::Table(t) => Some(t),
+            RelationKind::MaterializedView(_) => None,
+        }
+    }
+
+    /// The view spec, if this is a materialized view.
+    pub fn view(&self) -> Option<&ViewSpec> {
+        match &self.kind {
+            RelationKind::MaterializedView(v) => Some(v),
+            RelationKind::Table(_) => None,
+        }
+    }
+
+    /// "table" or "materialized view", for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            RelationKind::Table(_) => "table",
+            RelationKind::MaterializedView(_) => "materialized view",
+        }
+    }
+}
+
+/// How a catalog object is persisted: its defining SQL (which never holds
+/// a secret value) and, for a secret, the value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredObject {
+    pub id: u64,
+    pub sql: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_value: Option<String>,
+}
+
+impl StoredObject {
+    /// Serialises for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising a struct of strings and integers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Deserialises from storage.
+    pub fn decode(bytes: &[u8]) -> Result<StoredObject> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Corrupted(e.to_string()))
+    }
+}
+
+/// An immutable snapshot of every object. Cheap to clone (objects are
+/// shared); changed by building a new snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    relations: BTreeMap<String, Arc<Relation>>,
+    secrets: BTreeMap<String, Arc<Secret>>,
+    names_by_id: HashMap<u64, String>,
+    next_id: u64,
+}
+
+impl Catalog {
+    /// An empty catalog whose first object gets id 1.
+    pub fn new() -> Catalog {
+        Catalog {
+            next_id: 1,
+            ..Catalog::default()
+        }
+    }
+
+    /// Reserves the next object id.
+    pub fn allocate_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Resolves a possibly qualified name to the bare relation name, checking
+    /// the database and schema parts.
+    pub fn resolve_name(name: &ObjectName) -> Result<&str> {
+        let parts = &name.0;
+        if parts.len() == 3 && parts[0].as_str() != DEFAULT_DATABASE {
+            return Err(Error::NotSupported(format!(
+                "cross-database references are not implemented: \"{name}\""
+            )));
+        }
+        if parts.len() >= 2 {
+            let schema = parts[parts.len() - 2].as_str();
+            if schema != DEFAULT_SCHEMA {
+                return Err(Error::UndefinedSchema(schema.to_string()));
+            }
+        }
+        Ok(name.name().as_str())
+    }
+
+    /// A relation by bare name.
+    pub fn relation(&self, name: &str) -> Option<&Arc<Relation>> {
+        self.relations.get(name)
+    }
+
+    /// A relation by (possibly qualified) name, or 42P01.
+    pub fn get_relation(&self, name: &ObjectName) -> Result<&Arc<Relation>> {
+        let bare = Self::resolve_name(name)?;
+        self.relation(bare)
+            .ok_or_else(|| Error::UndefinedTable(bare.to_string()))
+    }
+
+    /// A relation by id.
+    pub fn relation_by_id(&self, id: u64) -> Option<&Arc<Relation>> {
+        self.names_by_id
+            .get(&id)
+            .and_then(|n| self.relations.get(n))
+            .filter(|r| r.id == id)
+    }
+
+    /// A secret by name.
+    pub fn secret(&self, name: &str) -> Option<&Arc<Secret>> {
+        self.secrets.get(name)
+    }
+
+    /// Every relation, by name.
+    pub fn relations(&self) -> impl Iterator<Item = &Arc<Relation>> {
+        self.relations.values()
+    }
+
+    /// Every secret, by name.
+    pub fn secrets(&self) -> impl Iterator<Item = &Arc<Secret>> {
+        self.secrets.values()
+    }
+
+    /// Adds a relation (the caller has checked the name is free).
+    pub fn insert_relation(&mut self, rel: Relation) {
+        self.next_id = self.next_id.max(rel.id + 1);
+        self.names_by_id.insert(rel.id, rel.name.clone());
+        self.relations.insert(rel.name.clone(), Arc::new(rel));
+    }
+
+    /// Adds a secret (the caller has checked the name is free).
+    pub fn insert_secret(&mut self, secret: Secret) {
+        self.next_id = self.next_id.max(secret.id + 1);
+        self.secrets.insert(secret.name.clone(), Arc::new(secret));
+    }
+
+    /// Removes a relation by name.
+    pub fn remove_relation(&mut self, name: &str) -> Option<Arc<Relation>> {
+        let rel = self.relations.remove(name)?;
+        self.names_by_id.remove(&rel.id);
+        Some(rel)
+    }
+
+    /// Removes a secret by name.
+    pub fn remove_secret(&mut self, name: &str) -> Option<Arc<Secret>> {
+        self.secrets.remove(name)
+    }
+
+    /// Views reading directly from relation `id`.
+    pub fn dependent_views(&self, id: u64) -> Vec<Arc<Relation>> {
+        self.relations
+            .values()
+            .filter(|r| r.view().is_some_and(|v| v.source == id))
+            .cloned()
+            .collect()
+    }
+
+    /// Tables whose VALIDATE uses secret `name`.
+    pub fn tables_using_secret(&self, name: &str) -> Vec<Arc<Relation>> {
+        self.relations
+            .values()
+            .filter(|r| {
+                r.table()
+                    .and_then(|t| t.webhook.as_ref())
+                    .and_then(|w| w.validate.as_ref())
+                    .and_then(|v| v.secret.as_ref())
+                    .is_some_and(|s| s.name == name)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every view that (transitively) reads relation `id`, dependents before
+    /// the views they read from reversed: the order to drop them in.
+    pub fn transitive_dependents(&self, id: u64) -> Vec<Arc<Relation>> {
+        let mut out = Vec::new();
+        for v in self.dependent_views(id) {
+            out.extend(self.transitive_dependents(v.id));
+            out.push(v);
+        }
+        out
+    }
+}

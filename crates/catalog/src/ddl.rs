@@ -1,0 +1,395 @@
+//! DDL rules: turning CREATE statements into catalog objects, and DROP
+//! statements into the ordered list of objects to remove.
+//!
+//! Webhook tables follow RisingWave's rules and messages: exactly one JSONB
+//! column, VALIDATE only with the webhook connector, and `secure_compare`
+//! as VALIDATE's top-level function.
+
+use std::sync::Arc;
+
+use rivulet_expr::DataType;
+use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
+
+use crate::bind::{type_from_name, Binder, Scope, ScopeColumn};
+use crate::plan::plan_query;
+use crate::{
+    Catalog, Column, Error, Relation, RelationKind, Result, Secret, TableSpec, Validator, ViewSpec,
+    WebhookSpec,
+};
+
+/// A new catalog object.
+#[derive(Debug)]
+pub enum NewObject {
+    Secret(Secret),
+    Relation(Relation),
+}
+
+/// Position of `headers`, the payload and the secret in the row a VALIDATE
+/// expression is evaluated against.
+pub const VALIDATE_HEADERS: usize = 0;
+pub const VALIDATE_BODY: usize = 1;
+pub const VALIDATE_SECRET: usize = 2;
+
+/// The outcome of a CREATE: a new object, or a notice that it already
+/// existed (`IF NOT EXISTS`).
+#[derive(Debug)]
+pub enum Created {
+    New(NewObject),
+    Skipped(String),
+}
+
+/// Builds the object a CREATE statement defines, with id `id`.
+pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
+    match stmt {
+        Statement::CreateSecret { name, if_not_exists, with, value } => {
+            let bare = Catalog::resolve_name(name)?;
+            if catalog.secret(bare).is_some() {
+                return exists(*if_not_exists, format!("secret \"{bare}\" already exists"), true);
+            }
+            for opt in with {
+                match (opt.name.as_str(), &opt.value) {
+                    ("backend", Literal::String(b)) if b == "meta" => {}
+                    ("backend", v) => {
+                        return Err(Error::NotSupported(format!(
+                            "secret backend {v} is not supported (only 'meta')"
+                        )))
+                    }
+                    (other, _) => {
+                        return Err(Error::InvalidParameter(format!(
+                            "unrecognized secret option \"{other}\""
+                        )))
+                    }
+                }
+            }
+            Ok(Created::New(NewObject::Secret(Secret::new(id, bare.to_string(), value.clone()))))
+        }
+        Statement::CreateTable { name, if_not_exists, .. } => {
+            let bare = Catalog::resolve_name(name)?;
+            if catalog.relation(bare).is_some() {
+                return exists(*if_not_exists, format!("relation \"{bare}\" already exists"), false);
+            }
+            create_table(stmt, id, bare, catalog).map(|r| Created::New(NewObject::Relation(r)))
+        }
+        Statement::CreateMaterializedView { name, if_not_exists, query } => {
+            let bare = Catalog::resolve_name(name)?;
+            if catalog.relation(bare).is_some() {
+                return exists(*if_not_exists, format!("relation \"{bare}\" already exists"), false);
+            }
+            let plan = plan_query(query, catalog)?;
+            let source = plan.source.as_ref().ok_or_else(|| {
+                Error::NotSupported("a materialized view needs a FROM clause".into())
+            })?;
+            if plan.aggregates.is_some() {
+                return Err(Error::NotSupported(
+                    "aggregates in materialized views are not supported yet".into(),
+                ));
+            }
+            if !plan.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
+                return Err(Error::NotSupported(
+                    "ORDER BY, LIMIT and OFFSET are not supported in materialized views".into(),
+                ));
+            }
+            check_unique_columns(&plan.output)?;
+            Ok(Created::New(NewObject::Relation(Relation {
+                id,
+                name: bare.to_string(),
+                columns: plan.output.clone(),
+                kind: RelationKind::MaterializedView(ViewSpec {
+                    source: source.id,
+                    filter: plan.filter.clone(),
+                    projection: plan.projection.clone(),
+                }),
+                definition: normalized(stmt),
+            })))
+        }
+        other => Err(Error::InvalidDefinition(format!("not a CREATE statement: {other}"))),
+    }
+}
+
+fn exists(if_not_exists: bool, message: String, secret: bool) -> Result<Created> {
+    if if_not_exists {
+        Ok(Created::Skipped(format!("{message}, skipping")))
+    } else if secret {
+        Err(Error::DuplicateObject(message))
+    } else {
+        Err(Error::DuplicateTable(
+            message.trim_start_matches("relation \"").trim_end_matches("\" already exists").into(),
+        ))
+    }
+}
+
+/// The statement as stored and shown by SHOW CREATE: without IF NOT EXISTS.
+fn normalized(stmt: &Statement) -> Statement {
+    let mut s = stmt.clone();
+    match &mut s {
+        Statement::CreateTable { if_not_exists, .. }
+        | Statement::CreateMaterializedView { if_not_exists, .. }
+        | Statement::CreateSecret { if_not_exists, .. } => *if_not_exists = false,
+        _ => {}
+    }
+    s
+}
+
+fn check_unique_columns(cols: &[Column]) -> Result<()> {
+    for (i, c) in cols.iter().enumerate() {
+        if cols[..i].iter().any(|o| o.name == c.name) {
+            return Err(Error::DuplicateColumn(c.name.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn option_bool(name: &str, v: &Literal) -> Result<bool> {
+    match v {
+        Literal::Boolean(b) => Ok(*b),
+        Literal::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Literal::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(Error::InvalidParameter(format!(
+            "option \"{name}\" must be a boolean, not {other}"
+        ))),
+    }
+}
+
+fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Result<Relation> {
+    let Statement::CreateTable { columns, with, validate, .. } = stmt else {
+        return Err(Error::InvalidDefinition("not CREATE TABLE".into()));
+    };
+    let cols = columns
+        .iter()
+        .map(|c| Ok(Column { name: c.name.0.clone(), ty: type_from_name(&c.type_name)? }))
+        .collect::<Result<Vec<_>>>()?;
+    check_unique_columns(&cols)?;
+    let primary_key: Vec<usize> =
+        columns.iter().enumerate().filter(|(_, c)| c.primary_key).map(|(i, _)| i).collect();
+
+    let mut connector = None;
+    let mut is_batched = false;
+    for opt in with {
+        match opt.name.as_str() {
+            "connector" => match &opt.value {
+                Literal::String(c) => connector = Some(c.to_ascii_lowercase()),
+                other => {
+                    return Err(Error::InvalidParameter(format!("invalid connector {other}")))
+                }
+            },
+            "is_batched" => is_batched = option_bool("is_batched", &opt.value)?,
+            other => {
+                return Err(Error::InvalidParameter(format!(
+                    "unrecognized table option \"{other}\""
+                )))
+            }
+        }
+    }
+    let webhook = match connector.as_deref() {
+        None => None,
+        Some("webhook") => Some(()),
+        Some(other) => {
+            return Err(Error::NotSupported(format!("connector '{other}' is not supported")))
+        }
+    };
+    if webhook.is_none() && is_batched {
+        return Err(Error::InvalidParameter(
+            "option \"is_batched\" requires connector = 'webhook'".into(),
+        ));
+    }
+    let webhook = match webhook {
+        None => {
+            if validate.is_some() {
+                return Err(Error::InvalidDefinition(
+                    "VALIDATE is only supported on tables with connector = 'webhook'".into(),
+                ));
+            }
+            None
+        }
+        Some(()) => {
+            if cols.len() != 1 || cols[0].ty != DataType::Jsonb {
+                return Err(Error::InvalidDefinition(
+                    "Table with webhook source should have exactly one JSONB column".into(),
+                ));
+            }
+            let validate = validate
+                .as_ref()
+                .map(|(secret, expr)| bind_validate(secret.as_ref(), expr, &cols[0].name, catalog))
+                .transpose()?;
+            Some(WebhookSpec { is_batched, validate })
+        }
+    };
+    Ok(Relation {
+        id,
+        name: name.to_string(),
+        columns: cols,
+        kind: RelationKind::Table(TableSpec { primary_key, webhook }),
+        definition: normalized(stmt),
+    })
+}
+
+/// Binds a VALIDATE expression over `headers`, the payload column (as
+/// bytea) and the secret's name (as its text value).
+fn bind_validate(
+    secret: Option<&rivulet_sql::Ident>,
+    expr: &AstExpr,
+    payload: &str,
+    catalog: &Catalog,
+) -> Result<Validator> {
+    match expr {
+        AstExpr::Function { name, .. } if name.as_str() == "secure_compare" => {}
+        _ => {
+            return Err(Error::InvalidDefinition(
+                "The signature verification function must be SECURE_COMPARE()".into(),
+            ))
+        }
+    }
+    let secret: Option<Arc<Secret>> = secret
+        .map(|s| {
+            catalog
+                .secret(s.as_str())
+                .cloned()
+                .ok_or_else(|| Error::UndefinedObject(format!("secret \"{s}\" does not exist")))
+        })
+        .transpose()?;
+    let col = |name: &str, ty| ScopeColumn { qualifier: None, name: name.to_string(), ty };
+    let mut scope = Scope {
+        columns: vec![col("headers", DataType::Jsonb), col(payload, DataType::Bytea)],
+    };
+    if let Some(s) = &secret {
+        scope.columns.push(col(&s.name, DataType::Text));
+    }
+    let expr = Binder::new(&scope).bind_predicate(expr, "VALIDATE")?;
+    Ok(Validator { expr, secret })
+}
+
+/// Plans a DROP: the objects to remove, dependents first, plus notices for
+/// missing objects under IF EXISTS.
+pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec<String>)> {
+    let Statement::Drop { kind, if_exists, names, cascade } = stmt else {
+        return Err(Error::InvalidDefinition("not a DROP statement".into()));
+    };
+    let mut targets: Vec<DropTarget> = Vec::new();
+    let mut notices = Vec::new();
+    for name in names {
+        let bare = Catalog::resolve_name(name)?;
+        if *kind == DropKind::Secret {
+            if catalog.secret(bare).is_none() {
+                if *if_exists {
+                    notices.push(format!("secret \"{bare}\" does not exist, skipping"));
+                    continue;
+                }
+                return Err(Error::UndefinedObject(format!("secret \"{bare}\" does not exist")));
+            }
+            let users = catalog.tables_using_secret(bare);
+            if !users.is_empty() {
+                return Err(Error::DependentObjects {
+                    object: format!("secret {bare}"),
+                    detail: users
+                        .iter()
+                        .map(|t| format!("table {} depends on secret {bare}", t.name))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                });
+            }
+            targets.push(DropTarget::Secret(bare.to_string()));
+            continue;
+        }
+        let (noun, want_view) = match kind {
+            DropKind::Table => ("table", false),
+            _ => ("materialized view", true),
+        };
+        let Some(rel) = catalog.relation(bare) else {
+            if *if_exists {
+                notices.push(format!("{noun} \"{bare}\" does not exist, skipping"));
+                continue;
+            }
+            return Err(Error::UndefinedTable(bare.to_string()));
+        };
+        if rel.view().is_some() != want_view {
+            return Err(Error::WrongObjectType(format!("\"{bare}\" is not a {noun}")));
+        }
+        let deps = catalog.transitive_dependents(rel.id);
+        if !deps.is_empty() && !cascade {
+            return Err(Error::DependentObjects {
+                object: format!("{noun} {bare}"),
+                detail: deps
+                    .iter()
+                    .map(|d| format!("materialized view {} depends on {noun} {bare}", d.name))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
+        }
+        for d in deps.into_iter().chain(std::iter::once(rel.clone())) {
+            if !targets.iter().any(|t| matches!(t, DropTarget::Relation(r) if r.id == d.id)) {
+                targets.push(DropTarget::Relation(d));
+            }
+        }
+    }
+    Ok((targets, notices))
+}
+
+/// One object a DROP removes.
+#[derive(Debug, Clone)]
+pub enum DropTarget {
+    Relation(Arc<Relation>),
+    Secret(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(cat: &mut Catalog, sql: &str) -> Result<()> {
+        let stmt = rivulet_sql::parse(sql).unwrap().remove(0);
+        let id = cat.allocate_id();
+        match create(&stmt, id, cat)? {
+            Created::New(NewObject::Secret(s)) => cat.insert_secret(s),
+            Created::New(NewObject::Relation(r)) => cat.insert_relation(r),
+            Created::Skipped(_) => {}
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn risingwave_rules() {
+        let mut cat = Catalog::new();
+        apply(&mut cat, "CREATE SECRET s WITH (backend = 'meta') AS 'v'").unwrap();
+        let err = |cat: &mut Catalog, sql: &str| apply(cat, sql).unwrap_err();
+        assert_eq!(
+            err(&mut cat, "CREATE TABLE t (a JSONB, b JSONB) WITH (connector = 'webhook')").to_string(),
+            "Table with webhook source should have exactly one JSONB column"
+        );
+        assert_eq!(
+            err(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS s = 'x'").to_string(),
+            "The signature verification function must be SECURE_COMPARE()"
+        );
+        assert_eq!(
+            err(&mut cat, "CREATE TABLE t (data JSONB) VALIDATE AS secure_compare('a', 'b')").sqlstate(),
+            "42P17"
+        );
+        assert_eq!(
+            err(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET nope AS secure_compare('a', 'b')").sqlstate(),
+            "42704"
+        );
+        apply(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'))").unwrap();
+        assert_eq!(err(&mut cat, "CREATE TABLE t (x int)").sqlstate(), "42P07");
+        apply(&mut cat, "CREATE TABLE IF NOT EXISTS t (x int)").unwrap();
+        apply(&mut cat, "CREATE MATERIALIZED VIEW v AS SELECT data->>'a' AS a FROM t").unwrap();
+        apply(&mut cat, "CREATE MATERIALIZED VIEW v2 AS SELECT a FROM v WHERE a IS NOT NULL").unwrap();
+
+        let stmt = |sql: &str| rivulet_sql::parse(sql).unwrap().remove(0);
+        let e = drop(&stmt("DROP TABLE t"), &cat).unwrap_err();
+        assert_eq!(e.sqlstate(), "2BP01");
+        assert_eq!(e.to_string(), "cannot drop table t because other objects depend on it");
+        let (targets, _) = drop(&stmt("DROP TABLE t CASCADE"), &cat).unwrap();
+        let names: Vec<_> = targets
+            .iter()
+            .map(|t| match t {
+                DropTarget::Relation(r) => r.name.clone(),
+                DropTarget::Secret(s) => s.clone(),
+            })
+            .collect();
+        assert_eq!(names, vec!["v2", "v", "t"]);
+        assert_eq!(drop(&stmt("DROP SECRET s"), &cat).unwrap_err().sqlstate(), "2BP01");
+        assert_eq!(drop(&stmt("DROP MATERIALIZED VIEW t"), &cat).unwrap_err().sqlstate(), "42809");
+        let (t, notices) = drop(&stmt("DROP TABLE IF EXISTS zz"), &cat).unwrap();
+        assert!(t.is_empty());
+        assert_eq!(notices, vec!["table \"zz\" does not exist, skipping"]);
+    }
+}

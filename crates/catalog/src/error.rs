@@ -1,0 +1,125 @@
+//! Catalog and binding errors.
+
+/// A catalog or binding error; each maps to a PostgreSQL SQLSTATE.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Expr(#[from] rivulet_expr::Error),
+    #[error(transparent)]
+    Parse(#[from] rivulet_sql::ParseError),
+    /// 42P01
+    #[error("relation \"{0}\" does not exist")]
+    UndefinedTable(String),
+    /// 42703
+    #[error("column \"{0}\" does not exist")]
+    UndefinedColumn(String),
+    /// 42702
+    #[error("column reference \"{0}\" is ambiguous")]
+    AmbiguousColumn(String),
+    /// 42701
+    #[error("column \"{0}\" specified more than once")]
+    DuplicateColumn(String),
+    /// 42704: a type, secret or other named thing that does not exist.
+    #[error("{0}")]
+    UndefinedObject(String),
+    /// 42883
+    #[error("{0}")]
+    UndefinedFunction(String),
+    /// 42P07
+    #[error("relation \"{0}\" already exists")]
+    DuplicateTable(String),
+    /// 42710
+    #[error("{0}")]
+    DuplicateObject(String),
+    /// 2BP01
+    #[error("cannot drop {object} because other objects depend on it")]
+    DependentObjects { object: String, detail: String },
+    /// 42809: e.g. DROP TABLE on a materialized view.
+    #[error("{0}")]
+    WrongObjectType(String),
+    /// 42804
+    #[error("{0}")]
+    DatatypeMismatch(String),
+    /// 42803
+    #[error("{0}")]
+    Grouping(String),
+    /// 3D000
+    #[error("database \"{0}\" does not exist")]
+    UndefinedDatabase(String),
+    /// 3F000
+    #[error("schema \"{0}\" does not exist")]
+    UndefinedSchema(String),
+    /// 42P17: a definition that breaks the rules for its kind of object.
+    #[error("{0}")]
+    InvalidDefinition(String),
+    /// 22023
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// 0A000
+    #[error("{0}")]
+    NotSupported(String),
+    /// 2201W / 2201X
+    #[error("{0}")]
+    InvalidRowCount(&'static str, String),
+    /// 23502
+    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    NotNullViolation { column: String, table: String },
+    /// XX000: a stored catalog entry that cannot be read back.
+    #[error("corrupted catalog entry: {0}")]
+    Corrupted(String),
+}
+
+impl Error {
+    /// The PostgreSQL SQLSTATE for this error.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::Expr(e) => e.sqlstate(),
+            Error::Parse(e) => e.sqlstate(),
+            Error::UndefinedTable(_) => "42P01",
+            Error::UndefinedColumn(_) => "42703",
+            Error::AmbiguousColumn(_) => "42702",
+            Error::DuplicateColumn(_) => "42701",
+            Error::UndefinedObject(_) => "42704",
+            Error::UndefinedFunction(_) => "42883",
+            Error::DuplicateTable(_) => "42P07",
+            Error::DuplicateObject(_) => "42710",
+            Error::DependentObjects { .. } => "2BP01",
+            Error::WrongObjectType(_) => "42809",
+            Error::DatatypeMismatch(_) => "42804",
+            Error::Grouping(_) => "42803",
+            Error::UndefinedDatabase(_) => "3D000",
+            Error::UndefinedSchema(_) => "3F000",
+            Error::InvalidDefinition(_) => "42P17",
+            Error::InvalidParameter(_) => "22023",
+            Error::NotSupported(_) => "0A000",
+            Error::InvalidRowCount(code, _) => code,
+            Error::NotNullViolation { .. } => "23502",
+            Error::Corrupted(_) => "XX000",
+        }
+    }
+
+    /// The DETAIL line, where there is one.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::Expr(e) => e.detail().map(str::to_string),
+            Error::DependentObjects { detail, .. } => Some(detail.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HINT line, where there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::UndefinedFunction(_) => Some(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            ),
+            Error::DependentObjects { .. } => {
+                Some("Use DROP ... CASCADE to drop the dependent objects too.")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;

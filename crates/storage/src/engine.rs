@@ -1,0 +1,68 @@
+//! The storage engine contract.
+
+use crate::Result;
+
+/// A key and its value.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// An ordered set of writes applied atomically by [`Engine::apply`].
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    /// Puts (`Some`) and deletes (`None`) in the order they were added; a
+    /// later write to the same key wins.
+    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((key, Some(value)));
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push((key, None));
+    }
+
+    /// Whether the batch has no writes.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Number of writes.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+/// An ordered key-value store.
+///
+/// Contract:
+/// - [`apply`](Engine::apply) is atomic: after a crash either every write of
+///   a batch is present or none is, and batches recover in the order they
+///   were applied (a crash loses a suffix, never a middle).
+/// - Writes are visible to [`get`](Engine::get) and
+///   [`scan_prefix`](Engine::scan_prefix) once `apply` returns, and durable
+///   once a later [`flush`](Engine::flush) returns.
+/// - All methods block; async callers must run them off the async workers.
+pub trait Engine: Send + Sync + 'static {
+    /// Reads one key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// All pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KvPair>>;
+
+    /// The greatest key starting with `prefix`, if any.
+    fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Applies a batch atomically.
+    fn apply(&self, batch: WriteBatch) -> Result<()>;
+
+    /// Makes every applied batch durable.
+    fn flush(&self) -> Result<()>;
+}

@@ -1,0 +1,22 @@
+//! Storage errors.
+
+/// A storage failure. Always an internal error from a client's view.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The sled database reported an error.
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    /// An I/O error outside sled (e.g. creating the data directory).
+    #[error("storage I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The SQLSTATE: `58030` (io_error).
+    pub fn sqlstate(&self) -> &'static str {
+        "58030"
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,55 @@
+//! One test suite, run against every engine.
+
+use crate::{keys, Engine, MemoryEngine, SledEngine, WriteBatch};
+
+fn suite(e: &dyn Engine) {
+    let mut b = WriteBatch::new();
+    for id in [3u64, 1, 2, 300] {
+        b.put(keys::row(7, &keys::row_id(id)), id.to_string().into_bytes());
+    }
+    b.put(keys::row(8, &keys::row_id(1)), b"other".to_vec());
+    b.put(keys::catalog(1), b"cat".to_vec());
+    e.apply(b).unwrap();
+    e.flush().unwrap();
+
+    let rows = e.scan_prefix(&keys::rows_prefix(7)).unwrap();
+    let ids: Vec<u64> = rows
+        .iter()
+        .map(|(k, _)| keys::parse_row_id(keys::row_key_of(k)).unwrap())
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 300], "numeric order, other relations excluded");
+    assert_eq!(
+        e.last_key_with_prefix(&keys::rows_prefix(7)).unwrap(),
+        Some(keys::row(7, &keys::row_id(300)))
+    );
+    assert_eq!(e.last_key_with_prefix(&keys::rows_prefix(9)).unwrap(), None);
+
+    let mut b = WriteBatch::new();
+    b.delete(keys::row(7, &keys::row_id(2)));
+    b.put(keys::row(7, &keys::row_id(1)), b"x".to_vec());
+    b.put(keys::row(7, &keys::row_id(1)), b"y".to_vec());
+    e.apply(b).unwrap();
+    assert_eq!(e.get(&keys::row(7, &keys::row_id(1))).unwrap(), Some(b"y".to_vec()));
+    assert_eq!(e.get(&keys::row(7, &keys::row_id(2))).unwrap(), None);
+    assert_eq!(e.scan_prefix(&keys::rows_prefix(7)).unwrap().len(), 3);
+    assert_eq!(e.scan_prefix(&keys::catalog_prefix()).unwrap().len(), 1);
+}
+
+#[test]
+fn memory_engine() {
+    suite(&MemoryEngine::new());
+}
+
+#[test]
+fn sled_engine_and_reopen() {
+    let dir = std::env::temp_dir().join(format!("rivulet-storage-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let e = SledEngine::open(&dir).unwrap();
+        suite(&e);
+    }
+    let e = SledEngine::open(&dir).unwrap();
+    assert_eq!(e.get(&keys::row(7, &keys::row_id(1))).unwrap(), Some(b"y".to_vec()));
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}

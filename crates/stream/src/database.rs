@@ -1,0 +1,135 @@
+//! The public handle: submit writes to the writer, read from storage.
+
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use rivulet_catalog::{Catalog, Relation};
+use rivulet_expr::{decode_row, Expr, Row};
+use rivulet_sql::Statement;
+use rivulet_storage::{keys, Engine};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::writer::{Command, Op, Writer};
+use crate::{Error, Result};
+
+/// Commands that may wait for the writer before senders are slowed down.
+const QUEUE_DEPTH: usize = 4096;
+
+/// What a DDL statement did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DdlOutcome {
+    /// The command tag (`CREATE_TABLE`, `DROP_MATERIALIZED_VIEW`, ...).
+    pub tag: &'static str,
+    /// NOTICE messages (e.g. "... already exists, skipping").
+    pub notices: Vec<String>,
+}
+
+/// State shared by every handle.
+pub(crate) struct Shared {
+    pub(crate) engine: Arc<dyn Engine>,
+    /// The latest committed catalog. The lock is held only to clone or
+    /// replace the `Arc`, never across I/O or `.await`.
+    pub(crate) catalog: RwLock<Arc<Catalog>>,
+}
+
+impl Shared {
+    pub(crate) fn publish(&self, catalog: Arc<Catalog>) {
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
+    }
+}
+
+/// A handle to the database. Cheap to clone; the writer stops when the last
+/// handle is dropped or [`Database::shutdown`] is called.
+#[derive(Clone)]
+pub struct Database {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Command>,
+    writer: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Database {
+    /// Opens the database over `engine`: loads the catalog (re-binding every
+    /// stored definition) and starts the writer thread. Blocking.
+    pub fn open(engine: Arc<dyn Engine>) -> Result<Database> {
+        let (writer, catalog) = Writer::recover(engine.clone())?;
+        let shared = Arc::new(Shared {
+            engine,
+            catalog: RwLock::new(Arc::new(catalog)),
+        });
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let s = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("rivulet-writer".into())
+            .spawn(move || writer.run(rx, s))
+            .map_err(rivulet_storage::Error::Io)?;
+        Ok(Database {
+            shared,
+            tx,
+            writer: Arc::new(std::sync::Mutex::new(Some(handle))),
+        })
+    }
+
+    /// The latest committed catalog snapshot.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.shared.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn submit<T>(&self, op: Op, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
+        self.tx
+            .send(Command { op })
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Inserts rows into table `table` (overwriting on primary key). Returns
+    /// once the rows and every view change are durable. Rows must already
+    /// match the table's column types.
+    pub async fn insert(&self, table: u64, rows: Vec<Row>) -> Result<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Op::Insert { table, rows, reply }, rx).await
+    }
+
+    /// Deletes the rows of `table` matching `filter` (all rows if `None`).
+    pub async fn delete(&self, table: u64, filter: Option<Expr>) -> Result<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Op::Delete { table, filter, reply }, rx).await
+    }
+
+    /// Runs a CREATE or DROP statement.
+    pub async fn execute_ddl(&self, stmt: Statement) -> Result<DdlOutcome> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Op::Ddl { stmt, reply }, rx).await
+    }
+
+    /// Every row of a relation, in key order. Blocking: call it from a
+    /// blocking context (`spawn_blocking`).
+    pub fn scan_blocking(&self, rel: &Relation) -> Result<Vec<Row>> {
+        self.shared
+            .engine
+            .scan_prefix(&keys::rows_prefix(rel.id))?
+            .into_iter()
+            .map(|(_, v)| decode_row(&v).map_err(Error::from))
+            .collect()
+    }
+
+    /// Every row of a relation, read off the async workers.
+    pub async fn scan(&self, rel: Arc<Relation>) -> Result<Vec<Row>> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.scan_blocking(&rel))
+            .await
+            .map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Stops accepting commands, lets the writer finish what is queued, and
+    /// waits for it. Idempotent.
+    pub fn shutdown(&self) {
+        let handle = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            // Closing our sender is not enough while clones live, so tell the
+            // writer explicitly.
+            let _ = self.tx.try_send(Command { op: Op::Shutdown });
+            let _ = handle.join();
+        }
+    }
+}

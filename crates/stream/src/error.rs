@@ -1,0 +1,34 @@
+//! Engine errors.
+
+/// An error from the engine; each maps to a PostgreSQL SQLSTATE.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Catalog(#[from] rivulet_catalog::Error),
+    #[error(transparent)]
+    Expr(#[from] rivulet_expr::Error),
+    #[error(transparent)]
+    Storage(#[from] rivulet_storage::Error),
+    /// The relation was dropped while the request was in flight (42P01).
+    #[error("relation with id {0} does not exist")]
+    RelationGone(u64),
+    /// The engine is shutting down (57P01).
+    #[error("the database is shutting down")]
+    ShuttingDown,
+}
+
+impl Error {
+    /// The PostgreSQL SQLSTATE for this error.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::Catalog(e) => e.sqlstate(),
+            Error::Expr(e) => e.sqlstate(),
+            Error::Storage(e) => e.sqlstate(),
+            Error::RelationGone(_) => "42P01",
+            Error::ShuttingDown => "57P01",
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;
