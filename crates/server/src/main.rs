@@ -1,1 +1,191 @@
-fn main() {}
+//! `rivulet`: a Postgres-wire streaming database for signed webhooks.
+//!
+//! # Life of a SQL statement
+//!
+//! 1. [`session`]: pgwire hands the query string to [`Session`](session::Session).
+//! 2. `rivulet-sql` parses every statement in it (nothing runs on a syntax
+//!    error).
+//! 3. [`exec`] dispatches each statement: queries are bound and planned by
+//!    `rivulet-catalog` and run over rows read from storage; writes and DDL
+//!    go to the `rivulet-stream` writer, which answers once they are
+//!    durable and reflected in every materialized view.
+//! 4. Results are encoded in PostgreSQL's text forms ([`pgvalue`]); errors
+//!    carry their SQLSTATE ([`error`]).
+//!
+//! Webhooks take a parallel path through `rivulet-webhook` into the same
+//! writer.
+
+mod error;
+mod exec;
+mod pgvalue;
+mod session;
+mod startup;
+mod vars;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use pgwire::api::{ConnectionManager, RandomPidSecretKeyGenerator};
+use rivulet_storage::SledEngine;
+use rivulet_stream::Database;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use session::{Handlers, ServerState, Session};
+
+/// Rivulet: receives signed webhooks into JSONB tables and keeps
+/// materialized views over them up to date, speaking the PostgreSQL protocol.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Directory holding the catalog, rows and view state.
+    #[arg(long, env = "RIVULET_DATA_DIR", default_value = "./rivulet-data")]
+    data_dir: PathBuf,
+    /// Address for PostgreSQL clients.
+    #[arg(long, env = "RIVULET_PG_LISTEN", default_value = "127.0.0.1:4566")]
+    pg_listen: SocketAddr,
+    /// Address for webhook senders.
+    #[arg(long, env = "RIVULET_WEBHOOK_LISTEN", default_value = "127.0.0.1:4560")]
+    webhook_listen: SocketAddr,
+    /// Largest accepted webhook body in bytes.
+    #[arg(long, env = "RIVULET_WEBHOOK_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
+    webhook_max_body: usize,
+}
+
+/// Most PostgreSQL connections served at once.
+const MAX_PG_CONNECTIONS: usize = 1024;
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RIVULET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rivulet-worker")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.clone();
+    let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
+        let engine = SledEngine::open(&data_dir)
+            .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+        Ok(Database::open(Arc::new(engine))?)
+    })
+    .await??;
+    let catalog = db.catalog();
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        relations = catalog.relations().count(),
+        secrets = catalog.secrets().count(),
+        "catalog loaded"
+    );
+
+    let pg = TcpListener::bind(args.pg_listen)
+        .await
+        .with_context(|| format!("binding {}", args.pg_listen))?;
+    let hooks = TcpListener::bind(args.webhook_listen)
+        .await
+        .with_context(|| format!("binding {}", args.webhook_listen))?;
+    // Tests bind port 0 and read the real ports from this line.
+    tracing::info!(
+        pg = %pg.local_addr()?,
+        webhook = %hooks.local_addr()?,
+        "rivulet listening"
+    );
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    tracker.spawn(rivulet_webhook::serve(
+        hooks,
+        db.clone(),
+        rivulet_webhook::Config { max_body: args.webhook_max_body },
+        shutdown.clone(),
+    ));
+    let state = Arc::new(ServerState {
+        db: db.clone(),
+        connections: Arc::new(ConnectionManager::new()),
+        pids: Arc::new(RandomPidSecretKeyGenerator::default()),
+    });
+    tracker.spawn(serve_pg(pg, state, shutdown.clone(), tracker.clone()));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(15), tracker.wait()).await.is_err() {
+        tracing::warn!("some connections did not finish in time");
+    }
+    tokio::task::spawn_blocking(move || db.shutdown()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Accepts PostgreSQL connections until shutdown; one task per connection.
+async fn serve_pg(listener: TcpListener, state: Arc<ServerState>, shutdown: CancellationToken, tracker: TaskTracker) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_PG_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = shutdown.cancelled() => return,
+        };
+        let (socket, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => return,
+        };
+        let _ = socket.set_nodelay(true);
+        let handlers = Handlers(Session::new(&state));
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            tokio::select! {
+                r = pgwire::tokio::process_socket(socket, None, handlers) => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                }
+                _ = shutdown.cancelled() => {}
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,106 @@
+//! The pgwire session loop: one [`Session`] per connection.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{Sink, SinkExt};
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::results::Response;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers, RandomPidSecretKeyGenerator};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::response::NoticeResponse;
+use pgwire::messages::PgWireBackendMessage;
+use rivulet_stream::Database;
+
+use crate::error::Error;
+use crate::exec;
+use crate::startup::Startup;
+use crate::vars::SessionVars;
+
+/// Shared by every connection.
+pub struct ServerState {
+    pub db: Database,
+    pub connections: Arc<ConnectionManager>,
+    pub pids: Arc<RandomPidSecretKeyGenerator>,
+}
+
+/// One client connection: its handlers and session variables.
+pub struct Session {
+    db: Database,
+    vars: SessionVars,
+    startup: Arc<Startup>,
+    cancel: Arc<DefaultCancelHandler>,
+}
+
+impl Session {
+    /// A new session for one connection.
+    pub fn new(state: &ServerState) -> Arc<Session> {
+        Arc::new(Session {
+            db: state.db.clone(),
+            vars: SessionVars::default(),
+            startup: Arc::new(Startup {
+                connections: state.connections.clone(),
+                pids: state.pids.clone(),
+            }),
+            cancel: Arc::new(DefaultCancelHandler::new(state.connections.clone())),
+        })
+    }
+}
+
+/// The handler set pgwire drives for one connection.
+pub struct Handlers(pub Arc<Session>);
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.0.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        self.0.startup.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.0.cancel.clone()
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Session {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // The whole string is parsed first: a syntax error anywhere means
+        // nothing runs, as in PostgreSQL.
+        let stmts = rivulet_sql::parse(query).map_err(|error| Error::Parse {
+            error,
+            sql: query.to_string(),
+        })?;
+        let mut responses = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            match exec::execute(&self.db, &self.vars, stmt).await {
+                Ok(out) => {
+                    for n in out.notices {
+                        let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
+                        client
+                            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(info)))
+                            .await?;
+                    }
+                    responses.push(out.response);
+                }
+                Err(e) => {
+                    // Later statements in the string do not run.
+                    responses.push(Response::Error(Box::new(e.to_error_info())));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}

@@ -1,0 +1,119 @@
+//! Session variables: `SET`, `SHOW`, `RESET`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use rivulet_sql::Literal;
+
+use crate::error::{Error, Result};
+
+/// Every variable a session knows, with its default. Names are lower-case.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("application_name", ""),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("default_transaction_isolation", "read committed"),
+    ("extra_float_digits", "1"),
+    ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("is_superuser", "on"),
+    ("max_identifier_length", "63"),
+    ("search_path", "public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", crate::startup::SERVER_VERSION),
+    ("server_version_num", "150000"),
+    ("standard_conforming_strings", "on"),
+    ("statement_timeout", "0"),
+    ("timezone", "UTC"),
+    ("transaction_isolation", "read committed"),
+];
+
+/// Variables that can be shown but not changed.
+const READ_ONLY: &[&str] = &[
+    "integer_datetimes",
+    "is_superuser",
+    "max_identifier_length",
+    "server_encoding",
+    "server_version",
+    "server_version_num",
+];
+
+/// One session's variables. The lock is never held across `.await`.
+#[derive(Debug, Default)]
+pub struct SessionVars {
+    set: Mutex<BTreeMap<String, String>>,
+}
+
+fn known(name: &str) -> Result<&'static str> {
+    DEFAULTS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| Error::Sql("42704", format!("unrecognized configuration parameter \"{name}\"")))
+}
+
+impl SessionVars {
+    /// The current value of `name`.
+    pub fn get(&self, name: &str) -> Result<String> {
+        let name = name.to_ascii_lowercase();
+        let default = known(&name)?;
+        let set = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(set.get(&name).cloned().unwrap_or_else(|| default.to_string()))
+    }
+
+    /// Every variable and its value.
+    pub fn all(&self) -> Vec<(String, String)> {
+        DEFAULTS
+            .iter()
+            .map(|(k, _)| (k.to_string(), self.get(k).unwrap_or_default()))
+            .collect()
+    }
+
+    /// `SET name = value`, checking values Rivulet cannot honour.
+    pub fn set(&self, name: &str, value: &[Literal]) -> Result<()> {
+        let name = name.to_ascii_lowercase();
+        known(&name)?;
+        if READ_ONLY.contains(&name.as_str()) {
+            return Err(Error::Sql("55P02", format!("parameter \"{name}\" cannot be changed")));
+        }
+        let text = value
+            .iter()
+            .map(|v| match v {
+                Literal::String(s) | Literal::Number(s) => s.clone(),
+                Literal::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                Literal::Null => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if text.eq_ignore_ascii_case("default") {
+            return self.reset(&name);
+        }
+        let invalid = || Error::Sql("22023", format!("invalid value for parameter \"{name}\": \"{text}\""));
+        match name.as_str() {
+            "client_encoding" if !matches!(text.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
+                return Err(Error::Sql("22023", format!("conversion to encoding \"{text}\" is not supported")));
+            }
+            "timezone" if !matches!(text.to_ascii_uppercase().as_str(), "UTC" | "ETC/UTC" | "GMT" | "Z" | "ZULU" | "UCT") => {
+                return Err(Error::Sql("22023", format!("time zone \"{text}\" is not supported; Rivulet sessions use UTC")));
+            }
+            "extra_float_digits" | "statement_timeout" if text.parse::<i64>().is_err() => return Err(invalid()),
+            _ => {}
+        }
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).insert(name, text);
+        Ok(())
+    }
+
+    /// `RESET name` (or `RESET ALL`).
+    pub fn reset(&self, name: &str) -> Result<()> {
+        let name = name.to_ascii_lowercase();
+        let mut set = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        if name == "all" {
+            set.clear();
+            return Ok(());
+        }
+        known(&name)?;
+        set.remove(&name);
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! Request failures and their HTTP statuses.
+
+use hyper::StatusCode;
+
+/// Why a webhook request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("not found")]
+    NoRoute,
+    #[error("method {0} not allowed; use POST")]
+    MethodNotAllowed(String),
+    #[error("database \"{0}\" not found")]
+    UnknownDatabase(String),
+    #[error("schema \"{0}\" not found")]
+    UnknownSchema(String),
+    #[error("table \"{0}\" not found")]
+    UnknownTable(String),
+    #[error("table \"{0}\" is not a webhook table")]
+    NotWebhookTable(String),
+    #[error("request body exceeds the limit of {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("failed to read request body: {0}")]
+    BodyRead(String),
+    #[error("Signature verification failed")]
+    SignatureMismatch,
+    #[error("signature validation returned NULL (a header or value it needs is missing)")]
+    ValidationNull,
+    #[error("signature validation failed to evaluate: {0}")]
+    ValidationError(String),
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("failed to store the event: {0}")]
+    Internal(String),
+}
+
+impl WebhookError {
+    /// The HTTP status for this failure. 5xx statuses make senders such as
+    /// Segment retry; 4xx statuses (but 408/429) do not.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebhookError::NoRoute
+            | WebhookError::UnknownDatabase(_)
+            | WebhookError::UnknownSchema(_)
+            | WebhookError::UnknownTable(_) => StatusCode::NOT_FOUND,
+            WebhookError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            WebhookError::NotWebhookTable(_) => StatusCode::FORBIDDEN,
+            WebhookError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
+            WebhookError::ValidationNull => StatusCode::BAD_REQUEST,
+            WebhookError::ValidationError(_) | WebhookError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            WebhookError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebhookError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The JSON error body.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "error": self.to_string() }).to_string()
+    }
+}

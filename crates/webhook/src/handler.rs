@@ -1,0 +1,186 @@
+//! One webhook request, from path to acknowledgement.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{header, Method, Request, Response, StatusCode};
+use rivulet_catalog::{WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
+use rivulet_expr::{Jsonb, Row};
+use rivulet_stream::Database;
+
+use crate::{payload, validate, WebhookError};
+
+/// Bodies larger than this are validated and parsed on the blocking pool
+/// so a large upload does not stall other requests on the async workers.
+const OFFLOAD_BYTES: usize = 256 * 1024;
+
+/// What every request handler shares.
+pub(crate) struct State {
+    pub(crate) db: Database,
+    pub(crate) max_body: usize,
+}
+
+/// Answers one request; never fails (errors become JSON error responses).
+pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    match process(&state, req).await {
+        Ok(rows) => {
+            tracing::debug!(path, rows, "webhook accepted");
+            Response::builder()
+                .status(StatusCode::OK)
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_default()
+        }
+        Err(e) => {
+            let status = e.status();
+            if status.is_server_error() {
+                tracing::warn!(path, %status, "webhook failed: {e}");
+            } else {
+                tracing::debug!(path, %status, "webhook rejected: {e}");
+            }
+            let mut builder = Response::builder()
+                .status(status)
+                .header(header::CONTENT_TYPE, "application/json");
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                builder = builder.header(header::ALLOW, "POST");
+            }
+            builder.body(Full::new(Bytes::from(e.body()))).unwrap_or_default()
+        }
+    }
+}
+
+/// Decodes `%XX` escapes in one path segment.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `/webhook/{database}/{schema}/{table}` (a trailing slash is allowed).
+fn route(path: &str) -> Option<(String, String, String)> {
+    let rest = path.strip_prefix("/webhook/")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let mut parts = rest.split('/');
+    let (db, schema, table) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || db.is_empty() || schema.is_empty() || table.is_empty() {
+        return None;
+    }
+    Some((percent_decode(db)?, percent_decode(schema)?, percent_decode(table)?))
+}
+
+async fn process(state: &State, req: Request<Incoming>) -> Result<usize, WebhookError> {
+    let (db, schema, table) = route(req.uri().path()).ok_or(WebhookError::NoRoute)?;
+    if req.method() != Method::POST {
+        return Err(WebhookError::MethodNotAllowed(req.method().to_string()));
+    }
+    if db != DEFAULT_DATABASE {
+        return Err(WebhookError::UnknownDatabase(db));
+    }
+    if schema != DEFAULT_SCHEMA {
+        return Err(WebhookError::UnknownSchema(schema));
+    }
+    let catalog = state.db.catalog();
+    let rel = catalog
+        .relation(&table)
+        .filter(|r| r.table().is_some())
+        .ok_or_else(|| WebhookError::UnknownTable(table.clone()))?
+        .clone();
+    let spec = rel
+        .table()
+        .and_then(|t| t.webhook.clone())
+        .ok_or_else(|| WebhookError::NotWebhookTable(table.clone()))?;
+
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body as u64) {
+        return Err(WebhookError::BodyTooLarge(state.max_body));
+    }
+    let (parts, body) = req.into_parts();
+    let body = Limited::new(body, state.max_body)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                WebhookError::BodyTooLarge(state.max_body)
+            } else {
+                WebhookError::BodyRead(e.to_string())
+            }
+        })?
+        .to_bytes();
+    let headers = validate::headers_jsonb(&parts.headers);
+
+    let rows = if body.len() > OFFLOAD_BYTES {
+        tokio::task::spawn_blocking(move || prepare(&spec, &headers, &body))
+            .await
+            .map_err(|e| WebhookError::Internal(e.to_string()))??
+    } else {
+        prepare(&spec, &headers, &body)?
+    };
+    let n = rows.len();
+    state.db.insert(rel.id, rows).await.map_err(|e| match e {
+        rivulet_stream::Error::RelationGone(_) => WebhookError::UnknownTable(table),
+        rivulet_stream::Error::ShuttingDown => WebhookError::ShuttingDown,
+        other => WebhookError::Internal(other.to_string()),
+    })?;
+    Ok(n)
+}
+
+/// Validates, then parses: the body's rows, or why it was refused.
+///
+/// Segment's batch mode posts a JSON array but signs only the exact bytes
+/// of its first element. When the whole body fails validation, is an array,
+/// and its first element passes, each element becomes a row.
+fn prepare(spec: &WebhookSpec, headers: &Jsonb, body: &[u8]) -> Result<Vec<Row>, WebhookError> {
+    if let Some(v) = &spec.validate {
+        match validate::check(v, headers, body) {
+            Ok(()) => {}
+            Err(WebhookError::SignatureMismatch) if !spec.is_batched => {
+                match validate::first_array_element(body) {
+                    Some(first) if validate::check(v, headers, first).is_ok() => {
+                        return payload::array_rows(body);
+                    }
+                    _ => return Err(WebhookError::SignatureMismatch),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    payload::rows(body, spec.is_batched)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            route("/webhook/dev/public/t"),
+            Some(("dev".into(), "public".into(), "t".into()))
+        );
+        assert_eq!(
+            route("/webhook/dev/public/my%20t/"),
+            Some(("dev".into(), "public".into(), "my t".into()))
+        );
+        assert_eq!(route("/webhook/dev/public"), None);
+        assert_eq!(route("/webhook/dev/public/t/x"), None);
+        assert_eq!(route("/other"), None);
+        assert_eq!(route("/webhook/dev/public/%zz"), None);
+    }
+}
