@@ -4,7 +4,6 @@
 //! output function (PostgreSQL's I/O conversion casts); the numeric family
 //! converts with range checks; jsonb scalars cast to the matching SQL type.
 
-use crate::value::{format_bytea, format_float8};
 use crate::{parse_timestamptz, DataType, Error, Jsonb, Numeric, Result, Value};
 
 /// Casts `value` to `to`. NULL casts to NULL of any type.
@@ -209,12 +208,12 @@ pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Formats a value for concatenation with text: PostgreSQL's output form.
+/// The text a value contributes to `text || any`: its cast to text (so
+/// booleans give `true`, as in PostgreSQL), or `None` for NULL.
 pub(crate) fn text_for_concat(v: &Value) -> Option<String> {
-    match v {
-        Value::Float8(f) => Some(format_float8(*f)),
-        Value::Bytea(b) => Some(format_bytea(b)),
-        other => other.to_pg_text(),
+    match cast(v.clone(), DataType::Text) {
+        Ok(Value::Text(s)) => Some(s),
+        _ => None,
     }
 }
 

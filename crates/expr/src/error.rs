@@ -33,6 +33,9 @@ pub enum Error {
     /// No function matches the name and argument types (42883).
     #[error("{0}")]
     UndefinedFunction(String),
+    /// A date or time field out of range, such as month 13 (22008).
+    #[error("date/time field value out of range: \"{0}\"")]
+    FieldOutOfRange(String),
     /// A timestamp outside the supported range (22008).
     #[error("timestamp out of range")]
     DatetimeOverflow,
@@ -57,7 +60,7 @@ impl Error {
             Error::CannotCoerce { .. } => "42846",
             Error::DatatypeMismatch(_) => "42804",
             Error::UndefinedFunction(_) => "42883",
-            Error::DatetimeOverflow => "22008",
+            Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",
             Error::StackDepthExceeded => "54001",
             Error::Corrupted(_) => "XX001",
         }

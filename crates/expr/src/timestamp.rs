@@ -97,10 +97,7 @@ pub fn parse_timestamptz(input: &str) -> Result<i64> {
     }
     let d = c.digits(1, 2).ok_or_else(invalid)? as u32;
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) {
-        return Err(Error::InvalidTextRepresentation {
-            ty: "timestamp with time zone",
-            input: input.to_string(),
-        });
+        return Err(Error::FieldOutOfRange(input.to_string()));
     }
     let (mut hh, mut mi, mut ss, mut micros) = (0i64, 0i64, 0i64, 0i64);
     if c.eat(b'T') || c.eat(b't') || c.eat(b' ') {
@@ -127,10 +124,7 @@ pub fn parse_timestamptz(input: &str) -> Result<i64> {
             }
         }
         if hh > 24 || mi > 59 || ss > 60 || (hh == 24 && (mi > 0 || ss > 0 || micros > 0)) {
-            return Err(Error::InvalidTextRepresentation {
-                ty: "timestamp with time zone",
-                input: input.to_string(),
-            });
+            return Err(Error::FieldOutOfRange(input.to_string()));
         }
     }
     while c.eat(b' ') {}

@@ -95,7 +95,7 @@ fn float_cmp(a: f64, b: f64) -> Ordering {
 }
 
 /// `bytea` output in PostgreSQL's default hex format: `\x` then hex digits.
-pub(crate) fn format_bytea(b: &[u8]) -> String {
+fn format_bytea(b: &[u8]) -> String {
     let mut s = String::with_capacity(2 + b.len() * 2);
     s.push_str("\\x");
     for byte in b {
@@ -107,7 +107,7 @@ pub(crate) fn format_bytea(b: &[u8]) -> String {
 
 /// `float8` output as PostgreSQL 15 prints it (shortest round-trip digits,
 /// `%g`-style exponent when the exponent is below -4 or at least 15).
-pub(crate) fn format_float8(v: f64) -> String {
+fn format_float8(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
     }

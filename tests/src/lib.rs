@@ -1,0 +1,205 @@
+//! Test support: start the real `rivulet` binary, talk to it with a real
+//! Postgres driver and an HTTP client that signs like real senders, kill it
+//! with SIGKILL and restart it on the same data directory.
+//!
+//! The binary is found at `$RIVULET_BIN`, or in the workspace's
+//! `target/debug/`; build it first (`cargo build -p rivulet-server`, which
+//! the README's test command does).
+
+pub mod oracle;
+pub mod sign;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+/// Path of the binary under test.
+pub fn rivulet_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("RIVULET_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/rivulet")
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("rivulet-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `rivulet` process.
+pub struct Server {
+    child: Child,
+    pub data_dir: PathBuf,
+    pub pg_addr: String,
+    pub webhook_addr: String,
+    extra_args: Vec<String>,
+}
+
+impl Server {
+    /// Starts the binary on free loopback ports over `data_dir`.
+    pub async fn start(data_dir: &Path, extra_args: &[&str]) -> Result<Server> {
+        let bin = rivulet_bin();
+        if !bin.exists() {
+            bail!("{} not found: run `cargo build -p rivulet-server` first", bin.display());
+        }
+        let mut child = Command::new(&bin)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--pg-listen", "127.0.0.1:0", "--webhook-listen", "127.0.0.1:0"])
+            .args(extra_args)
+            .env("RIVULET_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let mut lines = BufReader::new(stderr).lines();
+        let (pg, hook) = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if line.contains("rivulet listening") {
+                    let field = |name: &str| {
+                        line.split_whitespace()
+                            .find_map(|w| w.strip_prefix(name))
+                            .map(str::to_string)
+                    };
+                    return Ok::<_, anyhow::Error>((field("pg="), field("webhook=")));
+                }
+                if line.contains("Error") {
+                    bail!("server failed to start: {line}");
+                }
+            }
+            bail!("server exited before listening")
+        })
+        .await
+        .context("timed out waiting for the server to listen")??;
+        // Keep draining stderr so the server never blocks on a full pipe;
+        // echo it for failing-test diagnostics.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[rivulet] {line}");
+            }
+        });
+        Ok(Server {
+            child,
+            data_dir: data_dir.to_path_buf(),
+            pg_addr: pg.ok_or_else(|| anyhow!("no pg address"))?,
+            webhook_addr: hook.ok_or_else(|| anyhow!("no webhook address"))?,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    /// SIGKILL, no chance to flush anything.
+    pub async fn kill9(&mut self) -> Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status()?;
+        }
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+
+    /// Starts a new process on the same data directory and arguments.
+    pub async fn restart(&self) -> Result<Server> {
+        let args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        Server::start(&self.data_dir, &args).await
+    }
+
+    /// A new tokio-postgres connection as user `root` to database `dev`.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client> {
+        let (host, port) = self.pg_addr.rsplit_once(':').ok_or_else(|| anyhow!("bad addr"))?;
+        let (client, conn) = tokio_postgres::connect(
+            &format!("host={host} port={port} user=root dbname=dev"),
+            NoTls,
+        )
+        .await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(client)
+    }
+
+    /// POSTs `body` with `headers` to `path`; returns status and body text.
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<(u16, String)> {
+        self.request("POST", path, headers, body.into()).await
+    }
+
+    /// Sends any request to the webhook listener.
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, String)> {
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.webhook_addr));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = client.request(req.body(Full::new(body))?).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+/// Runs `sql` with the simple protocol and returns every row as text.
+pub async fn rows(client: &tokio_postgres::Client, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    let mut out = Vec::new();
+    for msg in client.simple_query(sql).await? {
+        if let SimpleQueryMessage::Row(r) = msg {
+            out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// The single value of a one-row, one-column query.
+pub async fn scalar(client: &tokio_postgres::Client, sql: &str) -> Result<Option<String>> {
+    let r = rows(client, sql).await?;
+    match r.as_slice() {
+        [row] if row.len() == 1 => Ok(row[0].clone()),
+        other => bail!("expected one value from {sql}, got {other:?}"),
+    }
+}
+
+/// The SQLSTATE and message of a statement that must fail.
+pub async fn sql_error(client: &tokio_postgres::Client, sql: &str) -> (String, String) {
+    match client.simple_query(sql).await {
+        Ok(_) => panic!("expected an error from: {sql}"),
+        Err(e) => {
+            let db = e.as_db_error().unwrap_or_else(|| panic!("not a server error: {e}"));
+            (db.code().code().to_string(), db.message().to_string())
+        }
+    }
+}
