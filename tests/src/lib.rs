@@ -152,17 +152,40 @@ impl Server {
         Ok(client)
     }
 
+    /// An HTTP client for this server's webhook listener.
+    pub fn hook(&self) -> Hook {
+        Hook { addr: self.webhook_addr.clone() }
+    }
+
+    /// POSTs `body` with `headers` to `path`; returns status and body text.
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<(u16, String)> {
+        self.hook().post(path, headers, body).await
+    }
+
+    /// Sends any request to the webhook listener.
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, String)> {
+        self.hook().request(method, path, headers, body).await
+    }
+}
+
+/// An HTTP client for a webhook listener.
+#[derive(Clone)]
+pub struct Hook {
+    addr: String,
+}
+
+impl Hook {
     /// POSTs `body` with `headers` to `path`; returns status and body text.
     pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<(u16, String)> {
         self.request("POST", path, headers, body.into()).await
     }
 
-    /// Sends any request to the webhook listener.
+    /// Sends any request; returns status and body text.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, String)> {
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let mut req = hyper::Request::builder()
             .method(method)
-            .uri(format!("http://{}{path}", self.webhook_addr));
+            .uri(format!("http://{}{path}", self.addr));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

@@ -59,7 +59,7 @@ pub enum Error {
     #[error("{0}")]
     NotSupported(String),
     /// 2201W / 2201X
-    #[error("{0}")]
+    #[error("{1}")]
     InvalidRowCount(&'static str, String),
     /// 23502
     #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
