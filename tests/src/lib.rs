@@ -67,12 +67,20 @@ impl Server {
     pub async fn start(data_dir: &Path, extra_args: &[&str]) -> Result<Server> {
         let bin = rivulet_bin();
         if !bin.exists() {
-            bail!("{} not found: run `cargo build -p rivulet-server` first", bin.display());
+            bail!(
+                "{} not found: run `cargo build -p rivulet-server` first",
+                bin.display()
+            );
         }
         let mut child = Command::new(&bin)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--pg-listen", "127.0.0.1:0", "--webhook-listen", "127.0.0.1:0"])
+            .args([
+                "--pg-listen",
+                "127.0.0.1:0",
+                "--webhook-listen",
+                "127.0.0.1:0",
+            ])
             .args(extra_args)
             .env("RIVULET_LOG", "info")
             .stdin(Stdio::null())
@@ -127,7 +135,10 @@ impl Server {
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(&mut self) -> Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {
-            std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status()?;
+            std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()?;
         }
         Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
     }
@@ -140,7 +151,10 @@ impl Server {
 
     /// A new tokio-postgres connection as user `root` to database `dev`.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
-        let (host, port) = self.pg_addr.rsplit_once(':').ok_or_else(|| anyhow!("bad addr"))?;
+        let (host, port) = self
+            .pg_addr
+            .rsplit_once(':')
+            .ok_or_else(|| anyhow!("bad addr"))?;
         let (client, conn) = tokio_postgres::connect(
             &format!("host={host} port={port} user=root dbname=dev"),
             NoTls,
@@ -154,16 +168,29 @@ impl Server {
 
     /// An HTTP client for this server's webhook listener.
     pub fn hook(&self) -> Hook {
-        Hook { addr: self.webhook_addr.clone() }
+        Hook {
+            addr: self.webhook_addr.clone(),
+        }
     }
 
     /// POSTs `body` with `headers` to `path`; returns status and body text.
-    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<(u16, String)> {
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<(u16, String)> {
         self.hook().post(path, headers, body).await
     }
 
     /// Sends any request to the webhook listener.
-    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, String)> {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(u16, String)> {
         self.hook().request(method, path, headers, body).await
     }
 }
@@ -176,12 +203,23 @@ pub struct Hook {
 
 impl Hook {
     /// POSTs `body` with `headers` to `path`; returns status and body text.
-    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<(u16, String)> {
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<(u16, String)> {
         self.request("POST", path, headers, body.into()).await
     }
 
     /// Sends any request; returns status and body text.
-    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, String)> {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(u16, String)> {
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let mut req = hyper::Request::builder()
             .method(method)
@@ -221,7 +259,9 @@ pub async fn sql_error(client: &tokio_postgres::Client, sql: &str) -> (String, S
     match client.simple_query(sql).await {
         Ok(_) => panic!("expected an error from: {sql}"),
         Err(e) => {
-            let db = e.as_db_error().unwrap_or_else(|| panic!("not a server error: {e}"));
+            let db = e
+                .as_db_error()
+                .unwrap_or_else(|| panic!("not a server error: {e}"));
             (db.code().code().to_string(), db.message().to_string())
         }
     }

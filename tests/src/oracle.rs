@@ -42,7 +42,9 @@ fn is_root() -> bool {
 /// Runs a shell command line, as `postgres` when we are root.
 fn run_as_owner(cmdline: &str) -> Result<()> {
     let status = if is_root() {
-        Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", cmdline]).status()?
+        Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", cmdline])
+            .status()?
     } else {
         Command::new("sh").args(["-c", cmdline]).status()?
     };
@@ -66,11 +68,15 @@ impl Oracle {
         let initdb = pg_program("initdb")?;
         let pg_ctl = pg_program("pg_ctl")?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let dir = std::env::temp_dir().join(format!("rivulet-oracle-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rivulet-oracle-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         if is_root() {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status()?;
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()?;
             if !status.success() {
                 bail!("chown of {} failed", dir.display());
             }
@@ -99,8 +105,14 @@ impl Oracle {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        client.batch_execute("CREATE EXTENSION IF NOT EXISTS pgcrypto").await?;
-        Ok(Oracle { dir, pg_ctl, client })
+        client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+            .await?;
+        Ok(Oracle {
+            dir,
+            pg_ctl,
+            client,
+        })
     }
 }
 

@@ -29,12 +29,18 @@ pub fn segment(secret: &str, body: &[u8]) -> (&'static str, String) {
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`.
 pub fn github_sha256(secret: &str, body: &[u8]) -> (&'static str, String) {
-    ("x-hub-signature-256", format!("sha256={}", hmac_sha256_hex(secret, body)))
+    (
+        "x-hub-signature-256",
+        format!("sha256={}", hmac_sha256_hex(secret, body)),
+    )
 }
 
 /// GitHub's legacy `X-Hub-Signature: sha1=<hex HMAC-SHA1>`.
 pub fn github_sha1(secret: &str, body: &[u8]) -> (&'static str, String) {
-    ("x-hub-signature", format!("sha1={}", hmac_sha1_hex(secret, body)))
+    (
+        "x-hub-signature",
+        format!("sha1={}", hmac_sha1_hex(secret, body)),
+    )
 }
 
 /// A realistic Segment `track` event, compact as `JSON.stringify` makes it.
@@ -67,7 +73,10 @@ mod tests {
 
     #[test]
     fn documented_vectors() {
-        assert_eq!(segment("abc123", b"{\"cool\":true}").1, "5099cab379b3be52908387457007040cc934ef86");
+        assert_eq!(
+            segment("abc123", b"{\"cool\":true}").1,
+            "5099cab379b3be52908387457007040cc934ef86"
+        );
         assert_eq!(
             github_sha256("It's a Secret to Everybody", b"Hello, World!").1,
             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"

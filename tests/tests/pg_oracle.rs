@@ -77,14 +77,25 @@ async fn text_output_matches_postgres() {
     let mut failures = Vec::new();
     for expr in SAME_IN_BOTH {
         let sql = format!("SELECT {}", expand(expr));
-        let expected = rows(&oracle.client, &sql).await.unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
+        let expected = rows(&oracle.client, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
         match rows(&rivulet, &sql).await {
             Ok(got) if got == expected => {}
-            Ok(got) => failures.push(format!("{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}")),
-            Err(e) => failures.push(format!("{sql}\n  postgres: {expected:?}\n  rivulet error: {e}")),
+            Ok(got) => failures.push(format!(
+                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            )),
+            Err(e) => failures.push(format!(
+                "{sql}\n  postgres: {expected:?}\n  rivulet error: {e}"
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Inputs both must reject, with the same SQLSTATE.
@@ -120,7 +131,9 @@ async fn errors_match_postgres() {
             Err(e) => {
                 let code = e.as_db_error().map(|e| e.code().code().to_string());
                 if code != pg_code {
-                    failures.push(format!("{sql}: postgres {pg_code:?}, rivulet {code:?} ({e})"));
+                    failures.push(format!(
+                        "{sql}: postgres {pg_code:?}, rivulet {code:?} ({e})"
+                    ));
                 }
             }
         }

@@ -12,7 +12,9 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
     let dir = TempDir::new("sql-errors");
     let s = Server::start(&dir.0, &[]).await.unwrap();
     let c = s.connect().await.unwrap();
-    c.batch_execute("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT); CREATE SECRET s AS 'hush'").await.unwrap();
+    c.batch_execute("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT); CREATE SECRET s AS 'hush'")
+        .await
+        .unwrap();
     let cases = [
         ("SELEC 1", "42601", "syntax error at or near \"SELEC\""),
         ("SELECT * FROM missing", "42P01", "relation \"missing\" does not exist"),
@@ -43,9 +45,16 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
     // A syntax error anywhere means no statement of the string runs.
     let (code, _) = sql_error(&c, "INSERT INTO t VALUES (7, 'a'); SELEC").await;
     assert_eq!(code, "42601");
-    assert_eq!(scalar(&c, "SELECT count(*) FROM t").await.unwrap(), Some("0".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM t").await.unwrap(),
+        Some("0".into())
+    );
     // A run-time error stops the statements after it, not those before.
-    let (code, _) = sql_error(&c, "INSERT INTO t VALUES (8, 'a'); SELECT 'x'::int; INSERT INTO t VALUES (9, 'b')").await;
+    let (code, _) = sql_error(
+        &c,
+        "INSERT INTO t VALUES (8, 'a'); SELECT 'x'::int; INSERT INTO t VALUES (9, 'b')",
+    )
+    .await;
     assert_eq!(code, "22P02");
     assert_eq!(rows(&c, "SELECT id FROM t").await.unwrap(), texts(&["8"]));
 }
@@ -69,35 +78,76 @@ async fn views_follow_inserts_deletes_and_overwrites() {
     )
     .await
     .unwrap();
-    assert_eq!(rows(&c, "SELECT id, plan FROM pro_users").await.unwrap(), vec![vec![Some("2".into()), Some("PRO".into())]]);
+    assert_eq!(
+        rows(&c, "SELECT id, plan FROM pro_users").await.unwrap(),
+        vec![vec![Some("2".into()), Some("PRO".into())]]
+    );
 
     // An overwrite moves a row into the view; a delete retracts one.
-    c.batch_execute("INSERT INTO users VALUES (3, 'pro', true); DELETE FROM users WHERE id = 2").await.unwrap();
-    assert_eq!(rows(&c, "SELECT id FROM pro_ids ORDER BY id").await.unwrap(), texts(&["3"]));
+    c.batch_execute("INSERT INTO users VALUES (3, 'pro', true); DELETE FROM users WHERE id = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&c, "SELECT id FROM pro_ids ORDER BY id")
+            .await
+            .unwrap(),
+        texts(&["3"])
+    );
     c.batch_execute("INSERT INTO users VALUES (4, 'pro', true), (5, 'pro', true); INSERT INTO users VALUES (3, 'free', true)").await.unwrap();
-    assert_eq!(rows(&c, "SELECT id FROM pro_ids ORDER BY id DESC").await.unwrap(), texts(&["5", "4"]));
+    assert_eq!(
+        rows(&c, "SELECT id FROM pro_ids ORDER BY id DESC")
+            .await
+            .unwrap(),
+        texts(&["5", "4"])
+    );
 
     // SQL inserts into a webhook table feed its views too; a value that does
     // not cast becomes NULL in the view instead of failing the write.
-    c.batch_execute(r#"INSERT INTO hooks VALUES ('{"kind":"a","n":"1"}'), ('{"kind":"b","n":"x"}')"#).await.unwrap();
+    c.batch_execute(
+        r#"INSERT INTO hooks VALUES ('{"kind":"a","n":"1"}'), ('{"kind":"b","n":"x"}')"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        rows(&c, "SELECT kind, n FROM hook_kinds ORDER BY kind").await.unwrap(),
-        vec![vec![Some("a".into()), Some("1".into())], vec![Some("b".into()), None]]
+        rows(&c, "SELECT kind, n FROM hook_kinds ORDER BY kind")
+            .await
+            .unwrap(),
+        vec![
+            vec![Some("a".into()), Some("1".into())],
+            vec![Some("b".into()), None]
+        ]
     );
-    let r = c.simple_query("DELETE FROM hooks WHERE data->>'kind' = 'a'").await.unwrap();
-    assert!(matches!(r.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(1))));
-    assert_eq!(rows(&c, "SELECT kind FROM hook_kinds").await.unwrap(), texts(&["b"]));
+    let r = c
+        .simple_query("DELETE FROM hooks WHERE data->>'kind' = 'a'")
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.last(),
+        Some(tokio_postgres::SimpleQueryMessage::CommandComplete(1))
+    ));
+    assert_eq!(
+        rows(&c, "SELECT kind FROM hook_kinds").await.unwrap(),
+        texts(&["b"])
+    );
 
     // Dependencies: a table with views cannot be dropped without CASCADE.
     let (code, msg) = sql_error(&c, "DROP TABLE users").await;
-    assert_eq!((code.as_str(), msg.as_str()), ("2BP01", "cannot drop table users because other objects depend on it"));
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        (
+            "2BP01",
+            "cannot drop table users because other objects depend on it"
+        )
+    );
     let (code, _) = sql_error(&c, "DROP MATERIALIZED VIEW pro_users").await;
     assert_eq!(code, "2BP01");
     let (code, _) = sql_error(&c, "INSERT INTO pro_users VALUES (1, 'x')").await;
     assert_eq!(code, "42809");
     let create = scalar(&c, "SELECT 1").await.unwrap();
     assert_eq!(create, Some("1".into()));
-    let show = rows(&c, "SHOW CREATE MATERIALIZED VIEW pro_users").await.unwrap();
+    let show = rows(&c, "SHOW CREATE MATERIALIZED VIEW pro_users")
+        .await
+        .unwrap();
     assert_eq!(show[0][1].as_deref(), Some("CREATE MATERIALIZED VIEW pro_users AS SELECT id, upper(plan) AS plan FROM users WHERE plan = 'pro' AND active"));
 
     // Clean restart (SIGTERM) keeps everything.
@@ -105,12 +155,25 @@ async fn views_follow_inserts_deletes_and_overwrites() {
     assert!(status.success(), "clean shutdown: {status:?}");
     let mut s = s.restart().await.unwrap();
     let c = s.connect().await.unwrap();
-    assert_eq!(rows(&c, "SELECT id FROM pro_ids ORDER BY id").await.unwrap(), texts(&["4", "5"]));
-    c.batch_execute("INSERT INTO users VALUES (6, 'pro', true)").await.unwrap();
-    assert_eq!(scalar(&c, "SELECT count(*) FROM pro_ids").await.unwrap(), Some("3".into()));
+    assert_eq!(
+        rows(&c, "SELECT id FROM pro_ids ORDER BY id")
+            .await
+            .unwrap(),
+        texts(&["4", "5"])
+    );
+    c.batch_execute("INSERT INTO users VALUES (6, 'pro', true)")
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM pro_ids").await.unwrap(),
+        Some("3".into())
+    );
 
     c.batch_execute("DROP TABLE users CASCADE").await.unwrap();
-    assert_eq!(rows(&c, "SHOW MATERIALIZED VIEWS").await.unwrap(), texts(&["hook_kinds"]));
+    assert_eq!(
+        rows(&c, "SHOW MATERIALIZED VIEWS").await.unwrap(),
+        texts(&["hook_kinds"])
+    );
     let (code, _) = sql_error(&c, "SELECT * FROM pro_ids").await;
     assert_eq!(code, "42P01");
 
@@ -120,7 +183,9 @@ async fn views_follow_inserts_deletes_and_overwrites() {
     let c = s.connect().await.unwrap();
     assert_eq!(rows(&c, "SHOW TABLES").await.unwrap(), texts(&["hooks"]));
     // IF EXISTS / IF NOT EXISTS succeed with a notice.
-    c.batch_execute("DROP TABLE IF EXISTS users; CREATE TABLE IF NOT EXISTS hooks (x int)").await.unwrap();
+    c.batch_execute("DROP TABLE IF EXISTS users; CREATE TABLE IF NOT EXISTS hooks (x int)")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -136,10 +201,20 @@ async fn selects_and_session_variables() {
     )
     .await
     .unwrap();
-    assert_eq!(rows(&c, "SELECT i FROM n ORDER BY t DESC").await.unwrap(), texts(&["2", "3", "1"]));
-    assert_eq!(rows(&c, "SELECT i FROM n ORDER BY 1 LIMIT 2 OFFSET 1").await.unwrap(), texts(&["2", "3"]));
     assert_eq!(
-        rows(&c, "SELECT i, t, d, x, b, ts, ok FROM n WHERE i = 1").await.unwrap(),
+        rows(&c, "SELECT i FROM n ORDER BY t DESC").await.unwrap(),
+        texts(&["2", "3", "1"])
+    );
+    assert_eq!(
+        rows(&c, "SELECT i FROM n ORDER BY 1 LIMIT 2 OFFSET 1")
+            .await
+            .unwrap(),
+        texts(&["2", "3"])
+    );
+    assert_eq!(
+        rows(&c, "SELECT i, t, d, x, b, ts, ok FROM n WHERE i = 1")
+            .await
+            .unwrap(),
         vec![vec![
             Some("1".into()),
             Some("a".into()),
@@ -150,17 +225,44 @@ async fn selects_and_session_variables() {
             Some("f".into())
         ]]
     );
-    assert_eq!(scalar(&c, "SELECT count(t) FROM n").await.unwrap(), Some("2".into()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM n WHERE ok IS NULL").await.unwrap(), Some("1".into()));
-    assert_eq!(scalar(&c, "SHOW server_version").await.unwrap(), Some("15.0".into()));
-    c.batch_execute("SET application_name = 'tests'; SET search_path TO public").await.unwrap();
-    assert_eq!(scalar(&c, "SHOW application_name").await.unwrap(), Some("tests".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(t) FROM n").await.unwrap(),
+        Some("2".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM n WHERE ok IS NULL")
+            .await
+            .unwrap(),
+        Some("1".into())
+    );
+    assert_eq!(
+        scalar(&c, "SHOW server_version").await.unwrap(),
+        Some("15.0".into())
+    );
+    c.batch_execute("SET application_name = 'tests'; SET search_path TO public")
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(&c, "SHOW application_name").await.unwrap(),
+        Some("tests".into())
+    );
     c.batch_execute("RESET application_name").await.unwrap();
-    assert_eq!(scalar(&c, "SHOW application_name").await.unwrap(), Some("".into()));
+    assert_eq!(
+        scalar(&c, "SHOW application_name").await.unwrap(),
+        Some("".into())
+    );
     c.batch_execute("BEGIN; SELECT 1; COMMIT").await.unwrap();
     // Qualified names.
-    assert_eq!(scalar(&c, "SELECT count(*) FROM public.n").await.unwrap(), Some("3".into()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM dev.public.n").await.unwrap(), Some("3".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM public.n").await.unwrap(),
+        Some("3".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM dev.public.n")
+            .await
+            .unwrap(),
+        Some("3".into())
+    );
     let (code, _) = sql_error(&c, "SELECT * FROM other.n").await;
     assert_eq!(code, "3F000");
 }
@@ -171,19 +273,45 @@ async fn psql_connects_and_queries() {
     let s = Server::start(&dir.0, &[]).await.unwrap();
     let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
     let out = tokio::process::Command::new("psql")
-        .args(["-h", host, "-p", port, "-d", "dev", "-U", "root", "-X", "-v", "ON_ERROR_STOP=1", "-A", "-t"])
-        .args(["-c", "CREATE TABLE p (data JSONB) WITH (connector = 'webhook')"])
+        .args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "-d",
+            "dev",
+            "-U",
+            "root",
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-A",
+            "-t",
+        ])
+        .args([
+            "-c",
+            "CREATE TABLE p (data JSONB) WITH (connector = 'webhook')",
+        ])
         .args(["-c", r#"INSERT INTO p VALUES ('{"b":2,"a":[1,2.50]}')"#])
         .args(["-c", "SELECT data, data->'a'->>1 FROM p"])
         .output()
         .await
         .expect("psql is installed (scripts/test.sh installs postgresql-client)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(r#"{"a": [1, 2.50], "b": 2}|2.50"#), "{stdout}");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r#"{"a": [1, 2.50], "b": 2}|2.50"#),
+        "{stdout}"
+    );
     // A wrong database is refused at connect time, as PostgreSQL does.
     let out = tokio::process::Command::new("psql")
-        .args(["-h", host, "-p", port, "-d", "nodb", "-U", "root", "-X", "-c", "SELECT 1"])
+        .args([
+            "-h", host, "-p", port, "-d", "nodb", "-U", "root", "-X", "-c", "SELECT 1",
+        ])
         .output()
         .await
         .unwrap();

@@ -26,17 +26,36 @@ CREATE MATERIALIZED VIEW events AS
 
 async fn post_segment(s: &Server, body: &str) -> (u16, String) {
     let (h, sig) = segment(SECRET, body.as_bytes());
-    s.post(SEGMENT_PATH, &[(h, &sig), ("content-type", "application/json"), ("user-agent", "Segment (Actions)")], body.to_string())
-        .await
-        .unwrap()
+    s.post(
+        SEGMENT_PATH,
+        &[
+            (h, &sig),
+            ("content-type", "application/json"),
+            ("user-agent", "Segment (Actions)"),
+        ],
+        body.to_string(),
+    )
+    .await
+    .unwrap()
 }
 
 /// Checks everything the guide promises, given `n` accepted events.
 async fn check_guide_state(s: &Server, n: usize) {
     let c = s.connect().await.unwrap();
-    assert_eq!(scalar(&c, "SELECT count(*) FROM wbhtable").await.unwrap(), Some(n.to_string()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM events").await.unwrap(), Some(n.to_string()));
-    let r = rows(&c, "SELECT type, event, user_id, ts, plan FROM events ORDER BY user_id LIMIT 1").await.unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM wbhtable").await.unwrap(),
+        Some(n.to_string())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM events").await.unwrap(),
+        Some(n.to_string())
+    );
+    let r = rows(
+        &c,
+        "SELECT type, event, user_id, ts, plan FROM events ORDER BY user_id LIMIT 1",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         r,
         vec![vec![
@@ -49,13 +68,18 @@ async fn check_guide_state(s: &Server, n: usize) {
     );
     let tables = rows(&c, "SHOW TABLES").await.unwrap();
     assert!(tables.contains(&vec![Some("wbhtable".into())]));
-    assert_eq!(rows(&c, "SHOW SECRETS").await.unwrap(), vec![vec![Some("test_secret".into())]]);
+    assert_eq!(
+        rows(&c, "SHOW SECRETS").await.unwrap(),
+        vec![vec![Some("test_secret".into())]]
+    );
 }
 
 #[tokio::test]
 async fn segment_guide_with_every_status_and_kill9() {
     let dir = TempDir::new("guide");
-    let mut s = Server::start(&dir.0, &["--webhook-max-body", "65536"]).await.unwrap();
+    let mut s = Server::start(&dir.0, &["--webhook-max-body", "65536"])
+        .await
+        .unwrap();
     let c = s.connect().await.unwrap();
     c.batch_execute(GUIDE_SQL).await.unwrap();
 
@@ -63,15 +87,30 @@ async fn segment_guide_with_every_status_and_kill9() {
     for i in 0..5 {
         let body = segment_track(&format!("msg-{i}"), &format!("user-{i}"), "Order Completed");
         assert_eq!(post_segment(&s, &body).await, (200, String::new()));
-        let seen = scalar(&c, &format!("SELECT count(*) FROM events WHERE user_id = 'user-{i}'")).await.unwrap();
-        assert_eq!(seen, Some("1".into()), "event {i} visible right after its 200");
+        let seen = scalar(
+            &c,
+            &format!("SELECT count(*) FROM events WHERE user_id = 'user-{i}'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            seen,
+            Some("1".into()),
+            "event {i} visible right after its 200"
+        );
     }
 
     let body = segment_track("m", "u", "e");
     let sig_ok = segment(SECRET, body.as_bytes()).1;
     // 401: wrong signature; the body never echoes the secret or signature.
-    let (code, text) = s.post(SEGMENT_PATH, &[("x-signature", "0000")], body.clone()).await.unwrap();
-    assert_eq!((code, text.as_str()), (401, r#"{"error":"Signature verification failed"}"#));
+    let (code, text) = s
+        .post(SEGMENT_PATH, &[("x-signature", "0000")], body.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (code, text.as_str()),
+        (401, r#"{"error":"Signature verification failed"}"#)
+    );
     assert!(!text.contains(SECRET) && !text.contains(&sig_ok));
     // 400: the header VALIDATE needs is missing, so it evaluates to NULL.
     let (code, text) = s.post(SEGMENT_PATH, &[], body.clone()).await.unwrap();
@@ -86,15 +125,29 @@ async fn segment_guide_with_every_status_and_kill9() {
     let (code, _) = post_segment(&s, &big).await;
     assert_eq!(code, 413);
     // 405, 404 (database, schema, table, path), 403.
-    let (code, _) = s.request("GET", SEGMENT_PATH, &[], Default::default()).await.unwrap();
+    let (code, _) = s
+        .request("GET", SEGMENT_PATH, &[], Default::default())
+        .await
+        .unwrap();
     assert_eq!(code, 405);
-    for path in ["/webhook/nodb/public/wbhtable", "/webhook/dev/nosch/wbhtable", "/webhook/dev/public/nope", "/nothing"] {
+    for path in [
+        "/webhook/nodb/public/wbhtable",
+        "/webhook/dev/nosch/wbhtable",
+        "/webhook/dev/public/nope",
+        "/nothing",
+    ] {
         let (code, text) = s.post(path, &[], body.clone()).await.unwrap();
         assert_eq!(code, 404, "{path}: {text}");
     }
     c.batch_execute("CREATE TABLE plain (x int)").await.unwrap();
-    let (code, text) = s.post("/webhook/dev/public/plain", &[], body.clone()).await.unwrap();
-    assert_eq!((code, text.as_str()), (403, r#"{"error":"table \"plain\" is not a webhook table"}"#));
+    let (code, text) = s
+        .post("/webhook/dev/public/plain", &[], body.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (code, text.as_str()),
+        (403, r#"{"error":"table \"plain\" is not a webhook table"}"#)
+    );
 
     // None of the rejected requests stored anything.
     check_guide_state(&s, 5).await;
@@ -102,7 +155,10 @@ async fn segment_guide_with_every_status_and_kill9() {
     // Secrets stay secret.
     let create = rows(&c, "SHOW CREATE TABLE wbhtable").await.unwrap();
     let text = format!("{create:?}");
-    assert!(text.contains("VALIDATE SECRET test_secret") && !text.contains(SECRET), "{text}");
+    assert!(
+        text.contains("VALIDATE SECRET test_secret") && !text.contains(SECRET),
+        "{text}"
+    );
     let (_, msg) = sql_error(&c, "SELECT test_secret").await;
     assert!(!msg.contains(SECRET));
 
@@ -116,7 +172,12 @@ async fn segment_guide_with_every_status_and_kill9() {
     check_guide_state(&s2, 6).await;
     let c2 = s2.connect().await.unwrap();
     // Row ids continue after recovery: no acknowledged row was overwritten.
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM events WHERE user_id = 'user-0'").await.unwrap(), Some("1".into()));
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM events WHERE user_id = 'user-0'")
+            .await
+            .unwrap(),
+        Some("1".into())
+    );
 }
 
 #[tokio::test]
@@ -145,29 +206,107 @@ async fn github_rudderstack_raw_string_and_no_validate() {
     .unwrap();
     let push = r#"{"ref":"refs/heads/main","sender":{"login":"octocat"},"commits":[{"id":"abc"}]}"#;
     let (h, v) = github_sha256("It's a Secret to Everybody", push.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/github", &[(h, &v), ("x-github-event", "push")], push).await.unwrap().0, 200);
+    assert_eq!(
+        s.post(
+            "/webhook/dev/public/github",
+            &[(h, &v), ("x-github-event", "push")],
+            push
+        )
+        .await
+        .unwrap()
+        .0,
+        200
+    );
     let ping = r#"{"zen":"Keep it logically awesome."}"#;
     let (h, v) = github_sha256("It's a Secret to Everybody", ping.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/github", &[(h, &v)], ping).await.unwrap().0, 200);
+    assert_eq!(
+        s.post("/webhook/dev/public/github", &[(h, &v)], ping)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
     // A sha1 signature does not satisfy the sha256 table.
     let (_, v1) = github_sha1("It's a Secret to Everybody", push.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/github", &[("x-hub-signature-256", &v1)], push).await.unwrap().0, 401);
+    assert_eq!(
+        s.post(
+            "/webhook/dev/public/github",
+            &[("x-hub-signature-256", &v1)],
+            push
+        )
+        .await
+        .unwrap()
+        .0,
+        401
+    );
     let (h, v) = github_sha1("It's a Secret to Everybody", push.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/github_sha1", &[(h, &v)], push).await.unwrap().0, 200);
+    assert_eq!(
+        s.post("/webhook/dev/public/github_sha1", &[(h, &v)], push)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
 
-    assert_eq!(s.post("/webhook/dev/public/rudder", &[("authorization", "Bearer rudder-token")], r#"{"a":1}"#).await.unwrap().0, 200);
-    assert_eq!(s.post("/webhook/dev/public/rudder", &[("authorization", "Bearer wrong")], r#"{"a":1}"#).await.unwrap().0, 401);
-    assert_eq!(s.post("/webhook/dev/public/open", &[], r#"[1, {"b": 2}]"#).await.unwrap().0, 200);
-    assert_eq!(s.post("/webhook/dev/public/open", &[], "not json").await.unwrap().0, 422);
+    assert_eq!(
+        s.post(
+            "/webhook/dev/public/rudder",
+            &[("authorization", "Bearer rudder-token")],
+            r#"{"a":1}"#
+        )
+        .await
+        .unwrap()
+        .0,
+        200
+    );
+    assert_eq!(
+        s.post(
+            "/webhook/dev/public/rudder",
+            &[("authorization", "Bearer wrong")],
+            r#"{"a":1}"#
+        )
+        .await
+        .unwrap()
+        .0,
+        401
+    );
+    assert_eq!(
+        s.post("/webhook/dev/public/open", &[], r#"[1, {"b": 2}]"#)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        s.post("/webhook/dev/public/open", &[], "not json")
+            .await
+            .unwrap()
+            .0,
+        422
+    );
 
     assert_eq!(
         rows(&c, "SELECT ref, sender FROM pushes").await.unwrap(),
         vec![vec![Some("refs/heads/main".into()), Some("octocat".into())]]
     );
-    assert_eq!(scalar(&c, "SELECT count(*) FROM github").await.unwrap(), Some("2".into()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM github_sha1").await.unwrap(), Some("1".into()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM rudder").await.unwrap(), Some("1".into()));
-    assert_eq!(scalar(&c, "SELECT data FROM open").await.unwrap(), Some(r#"[1, {"b": 2}]"#.into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM github").await.unwrap(),
+        Some("2".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM github_sha1")
+            .await
+            .unwrap(),
+        Some("1".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM rudder").await.unwrap(),
+        Some("1".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT data FROM open").await.unwrap(),
+        Some(r#"[1, {"b": 2}]"#.into())
+    );
 }
 
 #[tokio::test]
@@ -193,61 +332,138 @@ async fn batched_primary_key_segment_batch_and_validate_errors() {
     .unwrap();
 
     // is_batched: one row per non-empty line; the signature covers the body.
-    let lines = format!("{}\n\n{}\n{}\n", segment_track("a", "u1", "x"), segment_track("b", "u2", "x"), segment_track("c", "u3", "x"));
+    let lines = format!(
+        "{}\n\n{}\n{}\n",
+        segment_track("a", "u1", "x"),
+        segment_track("b", "u2", "x"),
+        segment_track("c", "u3", "x")
+    );
     let (h, v) = segment(SECRET, lines.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/batched", &[(h, &v)], lines.clone()).await.unwrap(), (200, String::new()));
+    assert_eq!(
+        s.post("/webhook/dev/public/batched", &[(h, &v)], lines.clone())
+            .await
+            .unwrap(),
+        (200, String::new())
+    );
     // One bad line rejects the whole request.
     let bad = format!("{}\n{{oops\n", segment_track("d", "u4", "x"));
     let (h, v) = segment(SECRET, bad.as_bytes());
-    let (code, text) = s.post("/webhook/dev/public/batched", &[(h, &v)], bad).await.unwrap();
+    let (code, text) = s
+        .post("/webhook/dev/public/batched", &[(h, &v)], bad)
+        .await
+        .unwrap();
     assert_eq!(code, 422);
     assert!(text.contains("line 2"), "{text}");
-    assert_eq!(scalar(&c, "SELECT count(*) FROM batched").await.unwrap(), Some("3".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM batched").await.unwrap(),
+        Some("3".into())
+    );
 
     // PRIMARY KEY: Segment's retries of the same event are stored once.
     let ev = segment_track("retry-me", "u", "x");
     let (h, v) = segment(SECRET, ev.as_bytes());
     for _ in 0..3 {
-        assert_eq!(s.post("/webhook/dev/public/dedup", &[(h, &v)], ev.clone()).await.unwrap().0, 200);
+        assert_eq!(
+            s.post("/webhook/dev/public/dedup", &[(h, &v)], ev.clone())
+                .await
+                .unwrap()
+                .0,
+            200
+        );
     }
     let ev2 = segment_track("other", "u", "x");
     let (h2, v2) = segment(SECRET, ev2.as_bytes());
-    assert_eq!(s.post("/webhook/dev/public/dedup", &[(h2, &v2)], ev2).await.unwrap().0, 200);
-    assert_eq!(scalar(&c, "SELECT count(*) FROM dedup").await.unwrap(), Some("2".into()));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM dedup_ids").await.unwrap(), Some("2".into()));
+    assert_eq!(
+        s.post("/webhook/dev/public/dedup", &[(h2, &v2)], ev2)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM dedup").await.unwrap(),
+        Some("2".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM dedup_ids").await.unwrap(),
+        Some("2".into())
+    );
 
     // Segment batch mode: a JSON array whose signature covers element 0 only.
     let batch = r#"[{"cool":false},{"cool":true}]"#;
     let (h, v) = segment("abc123", br#"{"cool":false}"#);
     assert_eq!(v, "c702b94a2569dd8d2f7185ce0ae951021bef4706");
     c.batch_execute("CREATE SECRET seg2 AS 'abc123'; CREATE TABLE segb2 (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET seg2 AS secure_compare(headers->>'x-signature', encode(hmac(seg2, data, 'sha1'), 'hex'))").await.unwrap();
-    assert_eq!(s.post("/webhook/dev/public/segb2", &[(h, &v)], batch).await.unwrap().0, 200);
+    assert_eq!(
+        s.post("/webhook/dev/public/segb2", &[(h, &v)], batch)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
     assert_eq!(
         rows(&c, "SELECT data FROM segb2").await.unwrap(),
-        vec![vec![Some(r#"{"cool": false}"#.into())], vec![Some(r#"{"cool": true}"#.into())]]
+        vec![
+            vec![Some(r#"{"cool": false}"#.into())],
+            vec![Some(r#"{"cool": true}"#.into())]
+        ]
     );
     // A batch whose first element is not what was signed is refused.
     let forged = r#"[{"cool":"forged"},{"cool":true}]"#;
-    assert_eq!(s.post("/webhook/dev/public/segb2", &[(h, &v)], forged).await.unwrap().0, 401);
+    assert_eq!(
+        s.post("/webhook/dev/public/segb2", &[(h, &v)], forged)
+            .await
+            .unwrap()
+            .0,
+        401
+    );
 
     // 500: VALIDATE raises (the header is not hex), and nothing is stored.
     let ev = segment_track("z", "u", "x");
-    let (code, text) = s.post("/webhook/dev/public/strict_hex", &[("x-signature", "zz-not-hex")], ev).await.unwrap();
+    let (code, text) = s
+        .post(
+            "/webhook/dev/public/strict_hex",
+            &[("x-signature", "zz-not-hex")],
+            ev,
+        )
+        .await
+        .unwrap();
     assert_eq!(code, 500, "{text}");
     assert!(!text.contains(SECRET));
-    assert_eq!(scalar(&c, "SELECT count(*) FROM strict_hex").await.unwrap(), Some("0".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM strict_hex").await.unwrap(),
+        Some("0".into())
+    );
 
     s.kill9().await.unwrap();
     let s2 = s.restart().await.unwrap();
     let c2 = s2.connect().await.unwrap();
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM batched").await.unwrap(), Some("3".into()));
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM dedup").await.unwrap(), Some("2".into()));
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM batched").await.unwrap(),
+        Some("3".into())
+    );
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM dedup").await.unwrap(),
+        Some("2".into())
+    );
     // The retried event after recovery still collapses into the stored row.
     let ev = segment_track("retry-me", "u", "x");
     let (h, v) = segment(SECRET, ev.as_bytes());
-    assert_eq!(s2.post("/webhook/dev/public/dedup", &[(h, &v)], ev).await.unwrap().0, 200);
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM dedup_ids").await.unwrap(), Some("2".into()));
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM segb2").await.unwrap(), Some("2".into()));
+    assert_eq!(
+        s2.post("/webhook/dev/public/dedup", &[(h, &v)], ev)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM dedup_ids").await.unwrap(),
+        Some("2".into())
+    );
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM segb2").await.unwrap(),
+        Some("2".into())
+    );
 }
 
 #[tokio::test]
@@ -261,7 +477,11 @@ async fn concurrent_senders_are_all_stored_exactly_once() {
         let s_ref = s.hook();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
-                let body = segment_track(&format!("m-{t}-{i}"), &format!("user-{t}-{i}"), "Order Completed");
+                let body = segment_track(
+                    &format!("m-{t}-{i}"),
+                    &format!("user-{t}-{i}"),
+                    "Order Completed",
+                );
                 let (h, sig) = segment(SECRET, body.as_bytes());
                 let (code, _) = s_ref.post(SEGMENT_PATH, &[(h, &sig)], body).await.unwrap();
                 assert_eq!(code, 200);
@@ -271,10 +491,19 @@ async fn concurrent_senders_are_all_stored_exactly_once() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(scalar(&c, "SELECT count(*) FROM events").await.unwrap(), Some("400".into()));
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM events").await.unwrap(),
+        Some("400".into())
+    );
     s.kill9().await.unwrap();
     let s2 = s.restart().await.unwrap();
     let c2 = s2.connect().await.unwrap();
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM wbhtable").await.unwrap(), Some("400".into()));
-    assert_eq!(scalar(&c2, "SELECT count(*) FROM events").await.unwrap(), Some("400".into()));
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM wbhtable").await.unwrap(),
+        Some("400".into())
+    );
+    assert_eq!(
+        scalar(&c2, "SELECT count(*) FROM events").await.unwrap(),
+        Some("400".into())
+    );
 }

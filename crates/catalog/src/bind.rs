@@ -98,12 +98,15 @@ impl<'a> Binder<'a> {
                         Ok((Expr::Not(Box::new(inner)), DataType::Boolean))
                     }
                     UnaryOperator::Plus if ty.is_numeric() => Ok((inner, ty)),
-                    UnaryOperator::Plus | UnaryOperator::Minus => Err(Error::NotSupported(
-                        format!("unary operator {} on {ty} is not supported", match op {
-                            UnaryOperator::Minus => "-",
-                            _ => "+",
-                        }),
-                    )),
+                    UnaryOperator::Plus | UnaryOperator::Minus => {
+                        Err(Error::NotSupported(format!(
+                            "unary operator {} on {ty} is not supported",
+                            match op {
+                                UnaryOperator::Minus => "-",
+                                _ => "+",
+                            }
+                        )))
+                    }
                 }
             }
             ast::Expr::Binary { op, left, right } => self.bind_binary(*op, left, right),
@@ -114,19 +117,24 @@ impl<'a> Binder<'a> {
             ast::Expr::Cast { expr, type_name } => {
                 let to = type_from_name(type_name)?;
                 let (inner, from) = self.bind(expr)?;
-                Ok((fold(Expr::Cast(Box::new(inner), to)).map_err(|e| {
-                    // Keep PostgreSQL's wording for impossible casts.
-                    if let Error::Expr(rivulet_expr::Error::CannotCoerce { .. }) = e {
-                        Error::Expr(rivulet_expr::Error::CannotCoerce {
-                            from: from.to_string(),
-                            to: to.to_string(),
-                        })
-                    } else {
-                        e
-                    }
-                })?, to))
+                Ok((
+                    fold(Expr::Cast(Box::new(inner), to)).map_err(|e| {
+                        // Keep PostgreSQL's wording for impossible casts.
+                        if let Error::Expr(rivulet_expr::Error::CannotCoerce { .. }) = e {
+                            Error::Expr(rivulet_expr::Error::CannotCoerce {
+                                from: from.to_string(),
+                                to: to.to_string(),
+                            })
+                        } else {
+                            e
+                        }
+                    })?,
+                    to,
+                ))
             }
-            ast::Expr::Function { name, args, star } => self.bind_function(name.as_str(), args, *star),
+            ast::Expr::Function { name, args, star } => {
+                self.bind_function(name.as_str(), args, *star)
+            }
         }
     }
 
@@ -134,7 +142,11 @@ impl<'a> Binder<'a> {
     /// (string literals parse as `ty`; numbers convert).
     pub fn bind_as(&self, e: &ast::Expr, ty: DataType, what: &str) -> Result<Expr> {
         let (expr, from) = self.bind(e)?;
-        if from == ty || from == DataType::Unknown || (from.is_numeric() && ty.is_numeric()) || ty == DataType::Text {
+        if from == ty
+            || from == DataType::Unknown
+            || (from.is_numeric() && ty.is_numeric())
+            || ty == DataType::Text
+        {
             if from == ty {
                 return Ok(expr);
             }
@@ -175,12 +187,20 @@ impl<'a> Binder<'a> {
         let boxed = |l, r| (Box::new(l), Box::new(r));
         match op {
             B::And | B::Or => {
-                let what = if op == B::And { "argument of AND" } else { "argument of OR" };
+                let what = if op == B::And {
+                    "argument of AND"
+                } else {
+                    "argument of OR"
+                };
                 let (l, r) = boxed(
                     coerce(l, lt, DataType::Boolean, what)?,
                     coerce(r, rt, DataType::Boolean, what)?,
                 );
-                let e = if op == B::And { Expr::And(l, r) } else { Expr::Or(l, r) };
+                let e = if op == B::And {
+                    Expr::And(l, r)
+                } else {
+                    Expr::Or(l, r)
+                };
                 Ok((e, DataType::Boolean))
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
@@ -205,7 +225,10 @@ impl<'a> Binder<'a> {
                     DataType::Int4 | DataType::Int8 => rt,
                     _ => return Err(no_operator()),
                 };
-                let (l, r) = boxed(coerce(l, lt, DataType::Jsonb, "")?, coerce(r, rt, key_ty, "")?);
+                let (l, r) = boxed(
+                    coerce(l, lt, DataType::Jsonb, "")?,
+                    coerce(r, rt, key_ty, "")?,
+                );
                 Ok(if op == B::Arrow {
                     (Expr::Binary(BinaryOp::JsonGet, l, r), DataType::Jsonb)
                 } else {
@@ -220,8 +243,16 @@ impl<'a> Binder<'a> {
                     (Text | Unknown, _) | (_, Text | Unknown) => (BinaryOp::ConcatText, Text),
                     _ => return Err(no_operator()),
                 };
-                let cl = if lt == Unknown { coerce(l, lt, ty, "")? } else { l };
-                let cr = if rt == Unknown { coerce(r, rt, ty, "")? } else { r };
+                let cl = if lt == Unknown {
+                    coerce(l, lt, ty, "")?
+                } else {
+                    l
+                };
+                let cr = if rt == Unknown {
+                    coerce(r, rt, ty, "")?
+                } else {
+                    r
+                };
                 Ok((Expr::Binary(kind, Box::new(cl), Box::new(cr)), ty))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => Err(Error::NotSupported(
@@ -230,24 +261,38 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn bind_function(&self, name: &str, args: &[ast::Expr], star: bool) -> Result<(Expr, DataType)> {
+    fn bind_function(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        star: bool,
+    ) -> Result<(Expr, DataType)> {
         if is_aggregate(name) {
             return Err(Error::Grouping(format!(
                 "aggregate function {name} is not allowed here"
             )));
         }
         if star {
-            return Err(Error::UndefinedFunction(format!("function {name}(*) does not exist")));
+            return Err(Error::UndefinedFunction(format!(
+                "function {name}(*) does not exist"
+            )));
         }
-        let bound = args.iter().map(|a| self.bind(a)).collect::<Result<Vec<_>>>()?;
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>()?;
         if name == "coalesce" {
             if bound.is_empty() {
-                return Err(Error::UndefinedFunction("function coalesce() does not exist".into()));
+                return Err(Error::UndefinedFunction(
+                    "function coalesce() does not exist".into(),
+                ));
             }
             let mut ty = DataType::Unknown;
             for (_, t) in &bound {
                 ty = common_type(ty, *t).ok_or_else(|| {
-                    Error::DatatypeMismatch(format!("COALESCE types {ty} and {t} cannot be matched"))
+                    Error::DatatypeMismatch(format!(
+                        "COALESCE types {ty} and {t} cannot be matched"
+                    ))
                 })?;
             }
             if ty == DataType::Unknown {
@@ -299,9 +344,8 @@ fn literal(l: &Literal) -> Result<(Expr, DataType)> {
 /// Resolves a type name, ignoring modifiers such as `(10,2)`.
 pub(crate) fn type_from_name(name: &str) -> Result<DataType> {
     let base = name.split('(').next().unwrap_or(name).trim();
-    DataType::from_name(base).ok_or_else(|| {
-        Error::UndefinedObject(format!("type \"{base}\" does not exist"))
-    })
+    DataType::from_name(base)
+        .ok_or_else(|| Error::UndefinedObject(format!("type \"{base}\" does not exist")))
 }
 
 /// The type two operands are compared or combined as, if any.
@@ -310,9 +354,11 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     match (a, b) {
         _ if a == b => Some(if a == Unknown { DataType::Text } else { a }),
         (Unknown, t) | (t, Unknown) => Some(t),
-        _ if a.is_numeric() && b.is_numeric() => {
-            Some(if a.numeric_rank() > b.numeric_rank() { a } else { b })
-        }
+        _ if a.is_numeric() && b.is_numeric() => Some(if a.numeric_rank() > b.numeric_rank() {
+            a
+        } else {
+            b
+        }),
         _ => None,
     }
 }
@@ -323,7 +369,9 @@ fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Result<Expr> {
     if from == to {
         return Ok(e);
     }
-    if from == DataType::Unknown || (from.is_numeric() && to.is_numeric() && from.numeric_rank() < to.numeric_rank()) {
+    if from == DataType::Unknown
+        || (from.is_numeric() && to.is_numeric() && from.numeric_rank() < to.numeric_rank())
+    {
         return fold(Expr::Cast(Box::new(e), to));
     }
     Err(Error::DatatypeMismatch(if what.is_empty() {
@@ -351,8 +399,16 @@ mod tests {
     fn scope() -> Scope {
         Scope {
             columns: vec![
-                ScopeColumn { qualifier: Some("t".into()), name: "data".into(), ty: DataType::Jsonb },
-                ScopeColumn { qualifier: Some("t".into()), name: "n".into(), ty: DataType::Int8 },
+                ScopeColumn {
+                    qualifier: Some("t".into()),
+                    name: "data".into(),
+                    ty: DataType::Jsonb,
+                },
+                ScopeColumn {
+                    qualifier: Some("t".into()),
+                    name: "n".into(),
+                    ty: DataType::Int8,
+                },
             ],
         }
     }
@@ -369,12 +425,21 @@ mod tests {
         assert_eq!(bind("n = 1").unwrap().1, DataType::Boolean);
         assert_eq!(bind("'a' || 1").unwrap().1, DataType::Text);
         assert_eq!(bind("coalesce(data->>'a', 'x')").unwrap().1, DataType::Text);
-        assert_eq!(bind("'{\"a\":1}'::jsonb").unwrap().0.to_string(), "'{\"a\": 1}'::jsonb");
+        assert_eq!(
+            bind("'{\"a\":1}'::jsonb").unwrap().0.to_string(),
+            "'{\"a\": 1}'::jsonb"
+        );
         assert_eq!(bind("nope").unwrap_err().sqlstate(), "42703");
         assert_eq!(bind("data->>'a' = 1").unwrap_err().sqlstate(), "42883");
-        assert_eq!(bind("foo(1)").unwrap_err().to_string(), "function foo(integer) does not exist");
+        assert_eq!(
+            bind("foo(1)").unwrap_err().to_string(),
+            "function foo(integer) does not exist"
+        );
         assert_eq!(bind("'x'::int").unwrap_err().sqlstate(), "22P02");
         assert_eq!(bind("1::blob").unwrap_err().sqlstate(), "42704");
-        assert_eq!(bind("encode(hmac('k', 'data', 'sha1'), 'hex')").unwrap().1, DataType::Text);
+        assert_eq!(
+            bind("encode(hmac('k', 'data', 'sha1'), 'hex')").unwrap().1,
+            DataType::Text
+        );
     }
 }

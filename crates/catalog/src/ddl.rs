@@ -21,7 +21,7 @@ use crate::{
 #[derive(Debug)]
 pub enum NewObject {
     Secret(Secret),
-    Relation(Relation),
+    Relation(Box<Relation>),
 }
 
 /// Position of `headers`, the payload and the secret in the row a VALIDATE
@@ -41,10 +41,19 @@ pub enum Created {
 /// Builds the object a CREATE statement defines, with id `id`.
 pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
     match stmt {
-        Statement::CreateSecret { name, if_not_exists, with, value } => {
+        Statement::CreateSecret {
+            name,
+            if_not_exists,
+            with,
+            value,
+        } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.secret(bare).is_some() {
-                return exists(*if_not_exists, format!("secret \"{bare}\" already exists"), true);
+                return exists(
+                    *if_not_exists,
+                    format!("secret \"{bare}\" already exists"),
+                    true,
+                );
             }
             for opt in with {
                 match (opt.name.as_str(), &opt.value) {
@@ -61,19 +70,40 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                     }
                 }
             }
-            Ok(Created::New(NewObject::Secret(Secret::new(id, bare.to_string(), value.clone()))))
+            Ok(Created::New(NewObject::Secret(Secret::new(
+                id,
+                bare.to_string(),
+                value.clone(),
+            ))))
         }
-        Statement::CreateTable { name, if_not_exists, .. } => {
+        Statement::CreateTable {
+            name,
+            if_not_exists,
+            ..
+        } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.relation(bare).is_some() {
-                return exists(*if_not_exists, format!("relation \"{bare}\" already exists"), false);
+                return exists(
+                    *if_not_exists,
+                    format!("relation \"{bare}\" already exists"),
+                    false,
+                );
             }
-            create_table(stmt, id, bare, catalog).map(|r| Created::New(NewObject::Relation(r)))
+            create_table(stmt, id, bare, catalog)
+                .map(|r| Created::New(NewObject::Relation(Box::new(r))))
         }
-        Statement::CreateMaterializedView { name, if_not_exists, query } => {
+        Statement::CreateMaterializedView {
+            name,
+            if_not_exists,
+            query,
+        } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.relation(bare).is_some() {
-                return exists(*if_not_exists, format!("relation \"{bare}\" already exists"), false);
+                return exists(
+                    *if_not_exists,
+                    format!("relation \"{bare}\" already exists"),
+                    false,
+                );
             }
             let plan = plan_query(query, catalog)?;
             let source = plan.source.as_ref().ok_or_else(|| {
@@ -90,7 +120,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 ));
             }
             check_unique_columns(&plan.output)?;
-            Ok(Created::New(NewObject::Relation(Relation {
+            Ok(Created::New(NewObject::Relation(Box::new(Relation {
                 id,
                 name: bare.to_string(),
                 columns: plan.output.clone(),
@@ -100,9 +130,11 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                     projection: plan.projection.clone(),
                 }),
                 definition: normalized(stmt),
-            })))
+            }))))
         }
-        other => Err(Error::InvalidDefinition(format!("not a CREATE statement: {other}"))),
+        other => Err(Error::InvalidDefinition(format!(
+            "not a CREATE statement: {other}"
+        ))),
     }
 }
 
@@ -113,7 +145,10 @@ fn exists(if_not_exists: bool, message: String, secret: bool) -> Result<Created>
         Err(Error::DuplicateObject(message))
     } else {
         Err(Error::DuplicateTable(
-            message.trim_start_matches("relation \"").trim_end_matches("\" already exists").into(),
+            message
+                .trim_start_matches("relation \"")
+                .trim_end_matches("\" already exists")
+                .into(),
         ))
     }
 }
@@ -151,16 +186,31 @@ fn option_bool(name: &str, v: &Literal) -> Result<bool> {
 }
 
 fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Result<Relation> {
-    let Statement::CreateTable { columns, with, validate, .. } = stmt else {
+    let Statement::CreateTable {
+        columns,
+        with,
+        validate,
+        ..
+    } = stmt
+    else {
         return Err(Error::InvalidDefinition("not CREATE TABLE".into()));
     };
     let cols = columns
         .iter()
-        .map(|c| Ok(Column { name: c.name.0.clone(), ty: type_from_name(&c.type_name)? }))
+        .map(|c| {
+            Ok(Column {
+                name: c.name.0.clone(),
+                ty: type_from_name(&c.type_name)?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     check_unique_columns(&cols)?;
-    let primary_key: Vec<usize> =
-        columns.iter().enumerate().filter(|(_, c)| c.primary_key).map(|(i, _)| i).collect();
+    let primary_key: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+        .map(|(i, _)| i)
+        .collect();
 
     let mut connector = None;
     let mut is_batched = false;
@@ -169,7 +219,9 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
             "connector" => match &opt.value {
                 Literal::String(c) => connector = Some(c.to_ascii_lowercase()),
                 other => {
-                    return Err(Error::InvalidParameter(format!("invalid connector {other}")))
+                    return Err(Error::InvalidParameter(format!(
+                        "invalid connector {other}"
+                    )))
                 }
             },
             "is_batched" => is_batched = option_bool("is_batched", &opt.value)?,
@@ -184,7 +236,9 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
         None => None,
         Some("webhook") => Some(()),
         Some(other) => {
-            return Err(Error::NotSupported(format!("connector '{other}' is not supported")))
+            return Err(Error::NotSupported(format!(
+                "connector '{other}' is not supported"
+            )))
         }
     };
     if webhook.is_none() && is_batched {
@@ -211,14 +265,20 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                 .as_ref()
                 .map(|(secret, expr)| bind_validate(secret.as_ref(), expr, &cols[0].name, catalog))
                 .transpose()?;
-            Some(WebhookSpec { is_batched, validate })
+            Some(WebhookSpec {
+                is_batched,
+                validate,
+            })
         }
     };
     Ok(Relation {
         id,
         name: name.to_string(),
         columns: cols,
-        kind: RelationKind::Table(TableSpec { primary_key, webhook }),
+        kind: RelationKind::Table(TableSpec {
+            primary_key,
+            webhook,
+        }),
         definition: normalized(stmt),
     })
 }
@@ -247,9 +307,16 @@ fn bind_validate(
                 .ok_or_else(|| Error::UndefinedObject(format!("secret \"{s}\" does not exist")))
         })
         .transpose()?;
-    let col = |name: &str, ty| ScopeColumn { qualifier: None, name: name.to_string(), ty };
+    let col = |name: &str, ty| ScopeColumn {
+        qualifier: None,
+        name: name.to_string(),
+        ty,
+    };
     let mut scope = Scope {
-        columns: vec![col("headers", DataType::Jsonb), col(payload, DataType::Bytea)],
+        columns: vec![
+            col("headers", DataType::Jsonb),
+            col(payload, DataType::Bytea),
+        ],
     };
     if let Some(s) = &secret {
         scope.columns.push(col(&s.name, DataType::Text));
@@ -261,7 +328,13 @@ fn bind_validate(
 /// Plans a DROP: the objects to remove, dependents first, plus notices for
 /// missing objects under IF EXISTS.
 pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec<String>)> {
-    let Statement::Drop { kind, if_exists, names, cascade } = stmt else {
+    let Statement::Drop {
+        kind,
+        if_exists,
+        names,
+        cascade,
+    } = stmt
+    else {
         return Err(Error::InvalidDefinition("not a DROP statement".into()));
     };
     let mut targets: Vec<DropTarget> = Vec::new();
@@ -274,7 +347,9 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
                     notices.push(format!("secret \"{bare}\" does not exist, skipping"));
                     continue;
                 }
-                return Err(Error::UndefinedObject(format!("secret \"{bare}\" does not exist")));
+                return Err(Error::UndefinedObject(format!(
+                    "secret \"{bare}\" does not exist"
+                )));
             }
             let users = catalog.tables_using_secret(bare);
             if !users.is_empty() {
@@ -302,7 +377,9 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             return Err(Error::UndefinedTable(bare.to_string()));
         };
         if rel.view().is_some() != want_view {
-            return Err(Error::WrongObjectType(format!("\"{bare}\" is not a {noun}")));
+            return Err(Error::WrongObjectType(format!(
+                "\"{bare}\" is not a {noun}"
+            )));
         }
         let deps = catalog.transitive_dependents(rel.id);
         if !deps.is_empty() && !cascade {
@@ -316,7 +393,10 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             });
         }
         for d in deps.into_iter().chain(std::iter::once(rel.clone())) {
-            if !targets.iter().any(|t| matches!(t, DropTarget::Relation(r) if r.id == d.id)) {
+            if !targets
+                .iter()
+                .any(|t| matches!(t, DropTarget::Relation(r) if r.id == d.id))
+            {
                 targets.push(DropTarget::Relation(d));
             }
         }
@@ -340,7 +420,7 @@ mod tests {
         let id = cat.allocate_id();
         match create(&stmt, id, cat)? {
             Created::New(NewObject::Secret(s)) => cat.insert_secret(s),
-            Created::New(NewObject::Relation(r)) => cat.insert_relation(r),
+            Created::New(NewObject::Relation(r)) => cat.insert_relation(*r),
             Created::Skipped(_) => {}
         }
         Ok(())
@@ -352,7 +432,11 @@ mod tests {
         apply(&mut cat, "CREATE SECRET s WITH (backend = 'meta') AS 'v'").unwrap();
         let err = |cat: &mut Catalog, sql: &str| apply(cat, sql).unwrap_err();
         assert_eq!(
-            err(&mut cat, "CREATE TABLE t (a JSONB, b JSONB) WITH (connector = 'webhook')").to_string(),
+            err(
+                &mut cat,
+                "CREATE TABLE t (a JSONB, b JSONB) WITH (connector = 'webhook')"
+            )
+            .to_string(),
             "Table with webhook source should have exactly one JSONB column"
         );
         assert_eq!(
@@ -360,7 +444,11 @@ mod tests {
             "The signature verification function must be SECURE_COMPARE()"
         );
         assert_eq!(
-            err(&mut cat, "CREATE TABLE t (data JSONB) VALIDATE AS secure_compare('a', 'b')").sqlstate(),
+            err(
+                &mut cat,
+                "CREATE TABLE t (data JSONB) VALIDATE AS secure_compare('a', 'b')"
+            )
+            .sqlstate(),
             "42P17"
         );
         assert_eq!(
@@ -370,13 +458,24 @@ mod tests {
         apply(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'))").unwrap();
         assert_eq!(err(&mut cat, "CREATE TABLE t (x int)").sqlstate(), "42P07");
         apply(&mut cat, "CREATE TABLE IF NOT EXISTS t (x int)").unwrap();
-        apply(&mut cat, "CREATE MATERIALIZED VIEW v AS SELECT data->>'a' AS a FROM t").unwrap();
-        apply(&mut cat, "CREATE MATERIALIZED VIEW v2 AS SELECT a FROM v WHERE a IS NOT NULL").unwrap();
+        apply(
+            &mut cat,
+            "CREATE MATERIALIZED VIEW v AS SELECT data->>'a' AS a FROM t",
+        )
+        .unwrap();
+        apply(
+            &mut cat,
+            "CREATE MATERIALIZED VIEW v2 AS SELECT a FROM v WHERE a IS NOT NULL",
+        )
+        .unwrap();
 
         let stmt = |sql: &str| rivulet_sql::parse(sql).unwrap().remove(0);
         let e = drop(&stmt("DROP TABLE t"), &cat).unwrap_err();
         assert_eq!(e.sqlstate(), "2BP01");
-        assert_eq!(e.to_string(), "cannot drop table t because other objects depend on it");
+        assert_eq!(
+            e.to_string(),
+            "cannot drop table t because other objects depend on it"
+        );
         let (targets, _) = drop(&stmt("DROP TABLE t CASCADE"), &cat).unwrap();
         let names: Vec<_> = targets
             .iter()
@@ -386,8 +485,16 @@ mod tests {
             })
             .collect();
         assert_eq!(names, vec!["v2", "v", "t"]);
-        assert_eq!(drop(&stmt("DROP SECRET s"), &cat).unwrap_err().sqlstate(), "2BP01");
-        assert_eq!(drop(&stmt("DROP MATERIALIZED VIEW t"), &cat).unwrap_err().sqlstate(), "42809");
+        assert_eq!(
+            drop(&stmt("DROP SECRET s"), &cat).unwrap_err().sqlstate(),
+            "2BP01"
+        );
+        assert_eq!(
+            drop(&stmt("DROP MATERIALIZED VIEW t"), &cat)
+                .unwrap_err()
+                .sqlstate(),
+            "42809"
+        );
         let (t, notices) = drop(&stmt("DROP TABLE IF EXISTS zz"), &cat).unwrap();
         assert!(t.is_empty());
         assert_eq!(notices, vec!["table \"zz\" does not exist, skipping"]);

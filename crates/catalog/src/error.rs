@@ -62,7 +62,9 @@ pub enum Error {
     #[error("{1}")]
     InvalidRowCount(&'static str, String),
     /// 23502
-    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    #[error(
+        "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
+    )]
     NotNullViolation { column: String, table: String },
     /// XX000: a stored catalog entry that cannot be read back.
     #[error("corrupted catalog entry: {0}")]

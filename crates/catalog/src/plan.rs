@@ -58,7 +58,12 @@ impl fmt::Display for QueryPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut depth = 0;
         let mut line = |f: &mut fmt::Formatter<'_>, text: String| {
-            let r = writeln!(f, "{}{}{text}", "  ".repeat(depth), if depth > 0 { "└─ " } else { "" });
+            let r = writeln!(
+                f,
+                "{}{}{text}",
+                "  ".repeat(depth),
+                if depth > 0 { "└─ " } else { "" }
+            );
             depth += 1;
             r
         };
@@ -74,7 +79,11 @@ impl fmt::Display for QueryPlan {
                 f,
                 format!(
                     "Project: {}",
-                    self.projection.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    self.projection
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )?,
         }
@@ -94,7 +103,11 @@ fn output_name(e: &ast::Expr) -> String {
         ast::Expr::Identifier(parts) => parts.last().map_or("?column?".into(), |p| p.0.clone()),
         ast::Expr::Function { name, .. } => name.0.clone(),
         ast::Expr::Cast { expr, type_name } => match **expr {
-            ast::Expr::Literal(_) => type_name.split('(').next().unwrap_or("?column?").to_string(),
+            ast::Expr::Literal(_) => type_name
+                .split('(')
+                .next()
+                .unwrap_or("?column?")
+                .to_string(),
             _ => output_name(expr),
         },
         _ => "?column?".into(),
@@ -117,7 +130,12 @@ fn row_count(e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
 
 /// Binds a SELECT against the catalog.
 pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
-    let source = q.from.as_ref().map(|n| catalog.get_relation(n)).transpose()?.cloned();
+    let source = q
+        .from
+        .as_ref()
+        .map(|n| catalog.get_relation(n))
+        .transpose()?
+        .cloned();
     let scope = match &source {
         Some(rel) => Scope::of_relation(&rel.name, &rel.columns),
         None => Scope::default(),
@@ -137,7 +155,9 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         match item {
             SelectItem::Wildcard => {
                 let rel = source.as_ref().ok_or_else(|| {
-                    Error::InvalidDefinition("SELECT * with no tables specified is not valid".into())
+                    Error::InvalidDefinition(
+                        "SELECT * with no tables specified is not valid".into(),
+                    )
                 })?;
                 for (i, c) in rel.columns.iter().enumerate() {
                     output.push(c.clone());
@@ -146,14 +166,25 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let name = alias.as_ref().map_or_else(|| output_name(expr), |a| a.0.clone());
-                if let ast::Expr::Function { name: f, args, star } = expr {
+                let name = alias
+                    .as_ref()
+                    .map_or_else(|| output_name(expr), |a| a.0.clone());
+                if let ast::Expr::Function {
+                    name: f,
+                    args,
+                    star,
+                } = expr
+                {
                     if is_aggregate(f.as_str()) {
                         let call = match (f.as_str(), *star, args.as_slice()) {
-                            ("count", true, []) => AggCall { kind: AggKind::CountStar, arg: None },
-                            ("count", false, [a]) => {
-                                AggCall { kind: AggKind::Count, arg: Some(binder.bind(a)?.0) }
-                            }
+                            ("count", true, []) => AggCall {
+                                kind: AggKind::CountStar,
+                                arg: None,
+                            },
+                            ("count", false, [a]) => AggCall {
+                                kind: AggKind::Count,
+                                arg: Some(binder.bind(a)?.0),
+                            },
                             (other, ..) => {
                                 return Err(Error::NotSupported(format!(
                                     "aggregate function {other} is not supported yet"
@@ -161,13 +192,20 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
                             }
                         };
                         aggregates.push(call);
-                        output.push(Column { name, ty: DataType::Int8 });
+                        output.push(Column {
+                            name,
+                            ty: DataType::Int8,
+                        });
                         projection.push(Expr::Column(aggregates.len() - 1));
                         continue;
                     }
                 }
                 let (e, ty) = binder.bind(expr)?;
-                let ty = if ty == DataType::Unknown { DataType::Text } else { ty };
+                let ty = if ty == DataType::Unknown {
+                    DataType::Text
+                } else {
+                    ty
+                };
                 output.push(Column { name, ty });
                 projection.push(e);
                 plain += 1;
@@ -195,7 +233,10 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
             ast::Expr::Identifier(parts)
                 if parts.len() == 1 && output.iter().any(|c| c.name == parts[0].0) =>
             {
-                let i = output.iter().position(|c| c.name == parts[0].0).unwrap_or(0);
+                let i = output
+                    .iter()
+                    .position(|c| c.name == parts[0].0)
+                    .unwrap_or(0);
                 OrderKey::Output(i)
             }
             other if aggregates.is_empty() => OrderKey::Input(binder.bind(other)?.0),
@@ -204,8 +245,19 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         order_by.push((key, o.desc));
     }
 
-    let limit = q.limit.as_ref().map(|e| row_count(e, "LIMIT")).transpose()?.flatten();
-    let offset = q.offset.as_ref().map(|e| row_count(e, "OFFSET")).transpose()?.flatten().unwrap_or(0);
+    let limit = q
+        .limit
+        .as_ref()
+        .map(|e| row_count(e, "LIMIT"))
+        .transpose()?
+        .flatten();
+    let offset = q
+        .offset
+        .as_ref()
+        .map(|e| row_count(e, "OFFSET"))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
 
     Ok(QueryPlan {
         source,

@@ -14,7 +14,9 @@ pub fn cast(value: Value, to: DataType) -> Result<Value> {
     let from = value.data_type();
     match (value, to) {
         (Value::Text(s), _) => parse_text(&s, to),
-        (Value::Bool(b), DataType::Text) => Ok(Value::Text(if b { "true" } else { "false" }.into())),
+        (Value::Bool(b), DataType::Text) => {
+            Ok(Value::Text(if b { "true" } else { "false" }.into()))
+        }
         (v, DataType::Text) => Ok(Value::Text(v.to_pg_text().unwrap_or_default())),
         (Value::Jsonb(j), _) => from_jsonb(j, to),
         (Value::Int4(v), _) => from_i64(v as i64, to, from),
@@ -75,9 +77,14 @@ fn from_jsonb(j: Jsonb, to: DataType) -> Result<Value> {
         (Jsonb::Number(n), DataType::Int4 | DataType::Int8 | DataType::Float8) => {
             cast(Value::Numeric(n.clone()), to)
         }
-        (_, DataType::Boolean | DataType::Numeric | DataType::Int4 | DataType::Int8 | DataType::Float8) => {
-            Err(mismatch(&j))
-        }
+        (
+            _,
+            DataType::Boolean
+            | DataType::Numeric
+            | DataType::Int4
+            | DataType::Int8
+            | DataType::Float8,
+        ) => Err(mismatch(&j)),
         _ => Err(Error::CannotCoerce {
             from: "jsonb".into(),
             to: to.to_string(),
@@ -93,7 +100,9 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
     };
     match to {
         DataType::Text | DataType::Unknown => Ok(Value::Text(s.to_string())),
-        DataType::Boolean => parse_bool(s).map(Value::Bool).ok_or_else(|| invalid("boolean")),
+        DataType::Boolean => parse_bool(s)
+            .map(Value::Bool)
+            .ok_or_else(|| invalid("boolean")),
         DataType::Int4 => {
             let v = parse_int(s).ok_or_else(|| invalid("integer"))?;
             i32::try_from(v).map(Value::Int4).map_err(|_| {
@@ -103,7 +112,10 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
             })
         }
         DataType::Int8 => parse_int(s).map(Value::Int8).ok_or_else(|| {
-            if s.trim().trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit())
+            if s.trim()
+                .trim_start_matches(['+', '-'])
+                .bytes()
+                .all(|b| b.is_ascii_digit())
                 && !s.trim().is_empty()
             {
                 Error::NumericValueOutOfRange(format!(
@@ -117,7 +129,9 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
             .map(Value::Float8)
             .ok_or_else(|| invalid("double precision")),
         DataType::Numeric => Numeric::parse(s).map(Value::Numeric),
-        DataType::Bytea => parse_bytea(s).map(Value::Bytea).ok_or_else(|| invalid("bytea")),
+        DataType::Bytea => parse_bytea(s)
+            .map(Value::Bytea)
+            .ok_or_else(|| invalid("bytea")),
         DataType::Jsonb => Jsonb::parse(s).map(Value::Jsonb),
         DataType::Timestamptz => parse_timestamptz(s).map(Value::Timestamptz),
     }
@@ -158,7 +172,10 @@ fn parse_float(s: &str) -> Option<f64> {
         _ => {}
     }
     // Rust accepts forms PostgreSQL does not ("inf", "infinity" handled above).
-    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+    if t.is_empty()
+        || t.bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
         return None;
     }
     t.parse().ok()
@@ -195,7 +212,7 @@ pub(crate) fn parse_bytea(s: &str) -> Option<Vec<u8>> {
 /// Decodes hex digit pairs; whitespace between pairs is allowed.
 pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
@@ -227,14 +244,27 @@ mod tests {
 
     #[test]
     fn text_inputs() {
-        assert_eq!(c(Value::Text(" 42 ".into()), DataType::Int4), Ok(Value::Int4(42)));
+        assert_eq!(
+            c(Value::Text(" 42 ".into()), DataType::Int4),
+            Ok(Value::Int4(42))
+        );
         assert!(c(Value::Text("4x".into()), DataType::Int4).is_err());
         assert_eq!(
-            c(Value::Text("3000000000".into()), DataType::Int4).unwrap_err().sqlstate(),
+            c(Value::Text("3000000000".into()), DataType::Int4)
+                .unwrap_err()
+                .sqlstate(),
             "22003"
         );
-        assert_eq!(c(Value::Text("yes".into()), DataType::Boolean), Ok(Value::Bool(true)));
-        assert_eq!(c(Value::Text("o".into()), DataType::Boolean).unwrap_err().sqlstate(), "22P02");
+        assert_eq!(
+            c(Value::Text("yes".into()), DataType::Boolean),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            c(Value::Text("o".into()), DataType::Boolean)
+                .unwrap_err()
+                .sqlstate(),
+            "22P02"
+        );
         assert_eq!(
             c(Value::Text("\\x4142".into()), DataType::Bytea),
             Ok(Value::Bytea(b"AB".to_vec()))
@@ -250,11 +280,17 @@ mod tests {
         assert_eq!(c(Value::Float8(2.5), DataType::Int4), Ok(Value::Int4(2)));
         assert_eq!(c(Value::Float8(3.5), DataType::Int4), Ok(Value::Int4(4)));
         assert_eq!(
-            c(Value::Numeric(Numeric::parse("2.5").unwrap()), DataType::Int8),
+            c(
+                Value::Numeric(Numeric::parse("2.5").unwrap()),
+                DataType::Int8
+            ),
             Ok(Value::Int8(3))
         );
         assert!(c(Value::Int8(1 << 40), DataType::Int4).is_err());
-        assert_eq!(c(Value::Bool(true), DataType::Text), Ok(Value::Text("true".into())));
+        assert_eq!(
+            c(Value::Bool(true), DataType::Text),
+            Ok(Value::Text("true".into()))
+        );
     }
 
     #[test]
@@ -262,8 +298,13 @@ mod tests {
         let j = |s| Value::Jsonb(Jsonb::parse(s).unwrap());
         assert_eq!(c(j("12"), DataType::Int4), Ok(Value::Int4(12)));
         assert_eq!(c(j("true"), DataType::Boolean), Ok(Value::Bool(true)));
-        assert_eq!(c(j("\"x\""), DataType::Int4).unwrap_err().to_string(),
-            "cannot cast jsonb string to type integer");
-        assert_eq!(c(j("{\"a\": 1}"), DataType::Text), Ok(Value::Text("{\"a\": 1}".into())));
+        assert_eq!(
+            c(j("\"x\""), DataType::Int4).unwrap_err().to_string(),
+            "cannot cast jsonb string to type integer"
+        );
+        assert_eq!(
+            c(j("{\"a\": 1}"), DataType::Text),
+            Ok(Value::Text("{\"a\": 1}".into()))
+        );
     }
 }

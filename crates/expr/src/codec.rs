@@ -203,9 +203,9 @@ fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
         tag::INT4 => Value::Int4(i32::from_le_bytes(r.array()?)),
         tag::INT8 => Value::Int8(i64::from_le_bytes(r.array()?)),
         tag::FLOAT8 => Value::Float8(f64::from_le_bytes(r.array()?)),
-        tag::NUMERIC => Value::Numeric(
-            Numeric::parse(&r.string()?).map_err(|_| Error::Corrupted("numeric"))?,
-        ),
+        tag::NUMERIC => {
+            Value::Numeric(Numeric::parse(&r.string()?).map_err(|_| Error::Corrupted("numeric"))?)
+        }
         tag::TEXT => Value::Text(r.string()?),
         tag::BYTEA => Value::Bytea(r.bytes()?.to_vec()),
         tag::JSONB => Value::Jsonb(decode_jsonb(r, 0)?),
@@ -307,7 +307,9 @@ mod tests {
         for cut in 0..good.len() {
             assert!(decode_row(&good[..cut]).is_err());
         }
-        assert!(decode_row(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1]).is_err());
+        assert!(
+            decode_row(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1]).is_err()
+        );
         assert!(decode_row(&[1, 99]).is_err());
     }
 

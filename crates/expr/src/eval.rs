@@ -137,7 +137,10 @@ impl Expr {
             Expr::IsNull(e, negated) => Value::Bool(e.eval(row)?.is_null() != *negated),
             Expr::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
             Expr::Func(f, args) => {
-                let values = args.iter().map(|a| a.eval(row)).collect::<Result<Vec<_>>>()?;
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(row))
+                    .collect::<Result<Vec<_>>>()?;
                 f.eval(&values)?
             }
             Expr::Coalesce(args) => {
@@ -233,7 +236,9 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Literal(Value::Null) => f.write_str("NULL"),
-            Expr::Literal(v @ (Value::Text(_) | Value::Jsonb(_) | Value::Bytea(_) | Value::Timestamptz(_))) => {
+            Expr::Literal(
+                v @ (Value::Text(_) | Value::Jsonb(_) | Value::Bytea(_) | Value::Timestamptz(_)),
+            ) => {
                 let text = v.to_pg_text().unwrap_or_default().replace('\'', "''");
                 write!(f, "'{text}'::{}", v.data_type())
             }
@@ -296,9 +301,17 @@ mod tests {
             lit(Value::Text("b".into())),
         );
         assert_eq!(e.eval(&[doc]), Ok(Value::Text("[10, \"x\"]".into())));
-        let c = Expr::Binary(BinaryOp::ConcatText, lit(Value::Text("n=".into())), lit(Value::Int4(3)));
+        let c = Expr::Binary(
+            BinaryOp::ConcatText,
+            lit(Value::Text("n=".into())),
+            lit(Value::Int4(3)),
+        );
         assert_eq!(c.eval(&[]), Ok(Value::Text("n=3".into())));
-        let c = Expr::Binary(BinaryOp::ConcatText, lit(Value::Text("n=".into())), lit(Value::Null));
+        let c = Expr::Binary(
+            BinaryOp::ConcatText,
+            lit(Value::Text("n=".into())),
+            lit(Value::Null),
+        );
         assert_eq!(c.eval(&[]), Ok(Value::Null));
         assert_eq!(c.to_string(), "('n='::text || NULL)");
     }

@@ -22,13 +22,15 @@ pub enum Jsonb {
     Number(Numeric),
     String(String),
     Array(Vec<Jsonb>),
-    /// Pairs sorted by [`key_order`], keys unique.
+    /// Pairs sorted in PostgreSQL key order (shorter first, then bytewise), keys unique.
     Object(Vec<(String, Jsonb)>),
 }
 
 /// PostgreSQL's JSONB object key order: shorter keys first, then bytewise.
 pub fn key_order(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 impl Jsonb {
@@ -353,15 +355,19 @@ impl Parser<'_> {
             bad |= digits(&mut i) == 0;
         }
         // A number must end at a delimiter, not run into letters.
-        bad |= b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.');
+        bad |= b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.');
         if bad {
             return Err(self.unexpected());
         }
         self.pos = i;
         let text = &self.src[start..i];
-        Numeric::parse(text).map(Jsonb::Number).map_err(|_| Error::InvalidJson {
-            detail: format!("Number \"{text}\" is out of range."),
-        })
+        Numeric::parse(text)
+            .map(Jsonb::Number)
+            .map_err(|_| Error::InvalidJson {
+                detail: format!("Number \"{text}\" is out of range."),
+            })
     }
 
     /// string = '"' (char | escape)* '"'
@@ -388,9 +394,7 @@ impl Parser<'_> {
                 }
                 0x00..=0x1f => {
                     return Err(Error::InvalidJson {
-                        detail: format!(
-                            "Character with value 0x{c:02x} must be escaped."
-                        ),
+                        detail: format!("Character with value 0x{c:02x} must be escaped."),
                     })
                 }
                 _ => self.pos += 1,
@@ -454,9 +458,9 @@ impl Parser<'_> {
             .ok_or_else(|| Error::InvalidJson {
                 detail: "\"\\u\" must be followed by four hexadecimal digits.".into(),
             })?;
-        let v = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 16 + (*d as char).to_digit(16).unwrap_or(0));
+        let v = digits.iter().fold(0u32, |acc, d| {
+            acc * 16 + (*d as char).to_digit(16).unwrap_or(0)
+        });
         self.pos += 4;
         Ok(v)
     }
@@ -535,7 +539,10 @@ mod tests {
     #[test]
     fn prints_like_postgres() {
         let cases = [
-            (r#"{"b":[1,2.50,"x"],"a":1}"#, r#"{"a": 1, "b": [1, 2.50, "x"]}"#),
+            (
+                r#"{"b":[1,2.50,"x"],"a":1}"#,
+                r#"{"a": 1, "b": [1, 2.50, "x"]}"#,
+            ),
             (r#"{"aa":1,"b":2,"a":3}"#, r#"{"a": 3, "b": 2, "aa": 1}"#),
             (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#),
             (r#"[1e3, -0.0, 1.5E+1, 0.00]"#, r#"[1000, 0.0, 15, 0.00]"#),
@@ -554,9 +561,27 @@ mod tests {
     #[test]
     fn rejects_what_postgres_rejects() {
         for s in [
-            "", "{", "[1,]", "{\"a\"}", "01", "1.", ".5", "+1", "tru", "nul", "{'a':1}",
-            "[1 2]", "\"a", "\"\\x\"", "\"\\u00\"", "\"\\u0000\"", "\"\\ud800\"", "1e",
-            "\"tab\there\"", "NaN", "[1]x",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\"}",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "tru",
+            "nul",
+            "{'a':1}",
+            "[1 2]",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u00\"",
+            "\"\\u0000\"",
+            "\"\\ud800\"",
+            "1e",
+            "\"tab\there\"",
+            "NaN",
+            "[1]x",
         ] {
             assert!(Jsonb::parse(s).is_err(), "{s:?} should not parse");
         }
@@ -573,9 +598,20 @@ mod tests {
     #[test]
     fn accessors() {
         let v = Jsonb::parse(r#"{"a":{"b":"x"},"n":null,"arr":[1,2,3]}"#).unwrap();
-        assert_eq!(v.get_key("a").unwrap().get_key("b").unwrap().to_text().unwrap(), "x");
+        assert_eq!(
+            v.get_key("a")
+                .unwrap()
+                .get_key("b")
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "x"
+        );
         assert_eq!(v.get_key("n").unwrap().to_text(), None);
-        assert_eq!(v.get_key("arr").unwrap().get_index(-1).unwrap().to_string(), "3");
+        assert_eq!(
+            v.get_key("arr").unwrap().get_index(-1).unwrap().to_string(),
+            "3"
+        );
         assert!(v.get_key("arr").unwrap().get_index(3).is_none());
         assert!(v.get_key("zz").is_none());
         assert_eq!(v.get_key("a").unwrap().to_text().unwrap(), r#"{"b": "x"}"#);

@@ -78,7 +78,9 @@ impl Numeric {
             }
             let start = i;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
-                exponent = exponent.saturating_mul(10).saturating_add((bytes[i] - b'0') as i64);
+                exponent = exponent
+                    .saturating_mul(10)
+                    .saturating_add((bytes[i] - b'0') as i64);
                 i += 1;
             }
             if i == start || exponent > MAX_EXPONENT {
@@ -206,21 +208,18 @@ impl Numeric {
 
     fn cmp_magnitude(&self, other: &Numeric) -> Ordering {
         let (a, b) = (self.int_digits(), other.int_digits());
-        a.len()
-            .cmp(&b.len())
-            .then_with(|| a.cmp(b))
-            .then_with(|| {
-                let (fa, fb) = (self.frac_digits(), other.frac_digits());
-                let n = fa.len().max(fb.len());
-                (0..n)
-                    .map(|i| {
-                        let x = fa.get(i).copied().unwrap_or(0);
-                        let y = fb.get(i).copied().unwrap_or(0);
-                        x.cmp(&y)
-                    })
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            })
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b)).then_with(|| {
+            let (fa, fb) = (self.frac_digits(), other.frac_digits());
+            let n = fa.len().max(fb.len());
+            (0..n)
+                .map(|i| {
+                    let x = fa.get(i).copied().unwrap_or(0);
+                    let y = fb.get(i).copied().unwrap_or(0);
+                    x.cmp(&y)
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        })
     }
 
     /// Total order as PostgreSQL sorts numerics: by value, NaN last; `1.0`
@@ -247,7 +246,12 @@ impl Numeric {
 
 impl From<i64> for Numeric {
     fn from(v: i64) -> Numeric {
-        let digits = v.unsigned_abs().to_string().bytes().map(|b| b - b'0').collect();
+        let digits = v
+            .unsigned_abs()
+            .to_string()
+            .bytes()
+            .map(|b| b - b'0')
+            .collect();
         Numeric::from_parts(v < 0, digits, 0)
     }
 }
@@ -323,6 +327,9 @@ mod tests {
         assert_eq!(Numeric::parse("-2.5").unwrap().to_i64(), Some(-3));
         assert_eq!(Numeric::from(-42).to_string(), "-42");
         assert_eq!(Numeric::from_f64(0.1).unwrap().to_string(), "0.1");
-        assert_eq!(Numeric::from_f64(1e20).unwrap().to_string(), "100000000000000000000");
+        assert_eq!(
+            Numeric::from_f64(1e20).unwrap().to_string(),
+            "100000000000000000000"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub struct Outcome {
 
 impl From<Response> for Outcome {
     fn from(response: Response) -> Outcome {
-        Outcome { response, notices: vec![] }
+        Outcome {
+            response,
+            notices: vec![],
+        }
     }
 }
 
@@ -40,7 +43,11 @@ pub async fn execute(db: &Database, vars: &SessionVars, stmt: Statement) -> Resu
                 notices: out.notices,
             })
         }
-        Statement::Insert { table, columns, rows } => insert(db, &table, &columns, &rows).await,
+        Statement::Insert {
+            table,
+            columns,
+            rows,
+        } => insert(db, &table, &columns, &rows).await,
         Statement::Delete { table, selection } => delete(db, &table, selection.as_ref()).await,
         Statement::Show(kind) => show(db, vars, &kind).map(Outcome::from),
         Statement::SetVariable { name, value } => {
@@ -68,7 +75,9 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row]) -> Result<Respon
     let fields: Arc<Vec<FieldInfo>> = Arc::new(
         columns
             .iter()
-            .map(|(name, ty)| FieldInfo::new(name.clone(), None, None, pg_type(*ty), FieldFormat::Text))
+            .map(|(name, ty)| {
+                FieldInfo::new(name.clone(), None, None, pg_type(*ty), FieldFormat::Text)
+            })
             .collect(),
     );
     let mut encoder = DataRowEncoder::new(fields.clone());
@@ -81,7 +90,10 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row]) -> Result<Respon
         }
         out.push(Ok(encoder.take_row()));
     }
-    Ok(Response::Query(QueryResponse::new(fields, stream::iter(out))))
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        stream::iter(out),
+    )))
 }
 
 async fn select(db: &Database, q: &Query) -> Result<Response> {
@@ -133,7 +145,11 @@ pub fn run_plan(plan: &QueryPlan, input: Vec<Row>) -> Result<Vec<Row>> {
     }
     let mut rows: Vec<(Row, Vec<Value>)> = Vec::with_capacity(kept.len());
     for r in &kept {
-        let out = plan.projection.iter().map(|e| e.eval(r)).collect::<rivulet_expr::Result<Row>>()?;
+        let out = plan
+            .projection
+            .iter()
+            .map(|e| e.eval(r))
+            .collect::<rivulet_expr::Result<Row>>()?;
         let mut keys = Vec::with_capacity(plan.order_by.len());
         for (k, _) in &plan.order_by {
             keys.push(match k {
@@ -169,7 +185,10 @@ pub fn run_plan(plan: &QueryPlan, input: Vec<Row>) -> Result<Vec<Row>> {
 fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<rivulet_catalog::Relation>> {
     let rel = catalog.get_relation(name)?.clone();
     if rel.table().is_none() {
-        return Err(Error::Sql("42809", format!("cannot change materialized view \"{}\"", rel.name)));
+        return Err(Error::Sql(
+            "42809",
+            format!("cannot change materialized view \"{}\"", rel.name),
+        ));
     }
     Ok(rel)
 }
@@ -192,10 +211,19 @@ async fn insert(
                 .iter()
                 .position(|col| col.name == c.0)
                 .ok_or_else(|| {
-                    Error::Sql("42703", format!("column \"{}\" of relation \"{}\" does not exist", c.0, rel.name))
+                    Error::Sql(
+                        "42703",
+                        format!(
+                            "column \"{}\" of relation \"{}\" does not exist",
+                            c.0, rel.name
+                        ),
+                    )
                 })?;
             if t.contains(&i) {
-                return Err(Error::Sql("42701", format!("column \"{}\" specified more than once", c.0)));
+                return Err(Error::Sql(
+                    "42701",
+                    format!("column \"{}\" specified more than once", c.0),
+                ));
             }
             t.push(i);
         }
@@ -206,10 +234,16 @@ async fn insert(
     let mut out = Vec::with_capacity(rows.len());
     for exprs in rows {
         if exprs.len() > targets.len() {
-            return Err(Error::Sql("42601", "INSERT has more expressions than target columns".into()));
+            return Err(Error::Sql(
+                "42601",
+                "INSERT has more expressions than target columns".into(),
+            ));
         }
         if exprs.len() < targets.len() {
-            return Err(Error::Sql("42601", "INSERT has more target columns than expressions".into()));
+            return Err(Error::Sql(
+                "42601",
+                "INSERT has more target columns than expressions".into(),
+            ));
         }
         let mut row = vec![Value::Null; rel.columns.len()];
         for (e, &i) in exprs.iter().zip(&targets) {
@@ -223,7 +257,11 @@ async fn insert(
     Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
 }
 
-async fn delete(db: &Database, table: &ObjectName, selection: Option<&rivulet_sql::Expr>) -> Result<Outcome> {
+async fn delete(
+    db: &Database,
+    table: &ObjectName,
+    selection: Option<&rivulet_sql::Expr>,
+) -> Result<Outcome> {
     let catalog = db.catalog();
     let rel = writable_table(&catalog, table)?;
     let scope = Scope::of_relation(&rel.name, &rel.columns);
@@ -244,11 +282,19 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
     match kind {
         ShowKind::Tables => names(
             "Name",
-            catalog.relations().filter(|r| r.table().is_some()).map(|r| r.name.clone()).collect(),
+            catalog
+                .relations()
+                .filter(|r| r.table().is_some())
+                .map(|r| r.name.clone())
+                .collect(),
         ),
         ShowKind::MaterializedViews => names(
             "Name",
-            catalog.relations().filter(|r| r.view().is_some()).map(|r| r.name.clone()).collect(),
+            catalog
+                .relations()
+                .filter(|r| r.view().is_some())
+                .map(|r| r.name.clone())
+                .collect(),
         ),
         // Names only: a secret's value is never returned.
         ShowKind::Secrets => names("Name", catalog.secrets().map(|s| s.name.clone()).collect()),
@@ -258,7 +304,15 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
             if rel.view().is_some() != want_view {
                 return Err(Error::Sql(
                     "42809",
-                    format!("\"{}\" is not a {}", rel.name, if want_view { "materialized view" } else { "table" }),
+                    format!(
+                        "\"{}\" is not a {}",
+                        rel.name,
+                        if want_view {
+                            "materialized view"
+                        } else {
+                            "table"
+                        }
+                    ),
                 ));
             }
             let rows = vec![vec![
@@ -266,7 +320,10 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                 Value::Text(rel.definition.to_string()),
             ]];
             result_set(
-                &[("Name".into(), DataType::Text), ("Create Sql".into(), DataType::Text)],
+                &[
+                    ("Name".into(), DataType::Text),
+                    ("Create Sql".into(), DataType::Text),
+                ],
                 &rows,
             )
         }
@@ -276,11 +333,20 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), Value::Text(v)])
                 .collect();
-            result_set(&[("name".into(), DataType::Text), ("setting".into(), DataType::Text)], &rows)
+            result_set(
+                &[
+                    ("name".into(), DataType::Text),
+                    ("setting".into(), DataType::Text),
+                ],
+                &rows,
+            )
         }
         ShowKind::Variable(name) => {
             let value = vars.get(name.as_str())?;
-            result_set(&[(name.0.clone(), DataType::Text)], &[vec![Value::Text(value)]])
+            result_set(
+                &[(name.0.clone(), DataType::Text)],
+                &[vec![Value::Text(value)]],
+            )
         }
     }
 }

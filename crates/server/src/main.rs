@@ -2,7 +2,7 @@
 //!
 //! # Life of a SQL statement
 //!
-//! 1. [`session`]: pgwire hands the query string to [`Session`](session::Session).
+//! 1. [`session`]: pgwire hands the query string to [`session::Session`].
 //! 2. `rivulet-sql` parses every statement in it (nothing runs on a syntax
 //!    error).
 //! 3. [`exec`] dispatches each statement: queries are bound and planned by
@@ -112,7 +112,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracker.spawn(rivulet_webhook::serve(
         hooks,
         db.clone(),
-        rivulet_webhook::Config { max_body: args.webhook_max_body },
+        rivulet_webhook::Config {
+            max_body: args.webhook_max_body,
+        },
         shutdown.clone(),
     ));
     let state = Arc::new(ServerState {
@@ -126,7 +128,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     shutdown.cancel();
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(15), tracker.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(15), tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections did not finish in time");
     }
     tokio::task::spawn_blocking(move || db.shutdown()).await?;
@@ -135,7 +140,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Accepts PostgreSQL connections until shutdown; one task per connection.
-async fn serve_pg(listener: TcpListener, state: Arc<ServerState>, shutdown: CancellationToken, tracker: TaskTracker) {
+async fn serve_pg(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_PG_CONNECTIONS));
     loop {
         let permit = tokio::select! {
@@ -174,13 +184,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

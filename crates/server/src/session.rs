@@ -9,7 +9,10 @@ use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers, RandomPidSecretKeyGenerator};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers,
+    RandomPidSecretKeyGenerator,
+};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::PgWireBackendMessage;
@@ -89,7 +92,9 @@ impl SimpleQueryHandler for Session {
                     for n in out.notices {
                         let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
                         client
-                            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(info)))
+                            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                                info,
+                            )))
                             .await?;
                     }
                     responses.push(out.response);

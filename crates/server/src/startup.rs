@@ -50,7 +50,9 @@ impl ServerParameterProvider for Parameters {
         let meta = client.metadata();
         p.insert(
             "application_name".into(),
-            meta.get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default(),
+            meta.get(METADATA_APPLICATION_NAME)
+                .cloned()
+                .unwrap_or_default(),
         );
         if let Some(user) = meta.get(METADATA_USER) {
             p.insert("session_authorization".into(), user.clone());
@@ -61,7 +63,11 @@ impl ServerParameterProvider for Parameters {
 
 #[async_trait]
 impl StartupHandler for Startup {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -89,7 +95,9 @@ impl StartupHandler for Startup {
         let (pid, key) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, key.clone());
         let (handle, guard) = self.connections.register(pid, key);
-        client.session_extensions().insert::<Arc<ConnectionHandle>>(handle);
+        client
+            .session_extensions()
+            .insert::<Arc<ConnectionHandle>>(handle);
         client.session_extensions().insert::<ConnectionGuard>(guard);
         finish_authentication(client, &Parameters).await
     }

@@ -50,7 +50,12 @@ fn known(name: &str) -> Result<&'static str> {
         .iter()
         .find(|(k, _)| *k == name)
         .map(|(_, v)| *v)
-        .ok_or_else(|| Error::Sql("42704", format!("unrecognized configuration parameter \"{name}\"")))
+        .ok_or_else(|| {
+            Error::Sql(
+                "42704",
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+        })
 }
 
 impl SessionVars {
@@ -59,7 +64,10 @@ impl SessionVars {
         let name = name.to_ascii_lowercase();
         let default = known(&name)?;
         let set = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(set.get(&name).cloned().unwrap_or_else(|| default.to_string()))
+        Ok(set
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string()))
     }
 
     /// Every variable and its value.
@@ -75,7 +83,10 @@ impl SessionVars {
         let name = name.to_ascii_lowercase();
         known(&name)?;
         if READ_ONLY.contains(&name.as_str()) {
-            return Err(Error::Sql("55P02", format!("parameter \"{name}\" cannot be changed")));
+            return Err(Error::Sql(
+                "55P02",
+                format!("parameter \"{name}\" cannot be changed"),
+            ));
         }
         let text = value
             .iter()
@@ -89,18 +100,44 @@ impl SessionVars {
         if text.eq_ignore_ascii_case("default") {
             return self.reset(&name);
         }
-        let invalid = || Error::Sql("22023", format!("invalid value for parameter \"{name}\": \"{text}\""));
+        let invalid = || {
+            Error::Sql(
+                "22023",
+                format!("invalid value for parameter \"{name}\": \"{text}\""),
+            )
+        };
         match name.as_str() {
-            "client_encoding" if !matches!(text.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
-                return Err(Error::Sql("22023", format!("conversion to encoding \"{text}\" is not supported")));
+            "client_encoding"
+                if !matches!(
+                    text.to_ascii_uppercase().replace('-', "").as_str(),
+                    "UTF8" | "UNICODE"
+                ) =>
+            {
+                return Err(Error::Sql(
+                    "22023",
+                    format!("conversion to encoding \"{text}\" is not supported"),
+                ));
             }
-            "timezone" if !matches!(text.to_ascii_uppercase().as_str(), "UTC" | "ETC/UTC" | "GMT" | "Z" | "ZULU" | "UCT") => {
-                return Err(Error::Sql("22023", format!("time zone \"{text}\" is not supported; Rivulet sessions use UTC")));
+            "timezone"
+                if !matches!(
+                    text.to_ascii_uppercase().as_str(),
+                    "UTC" | "ETC/UTC" | "GMT" | "Z" | "ZULU" | "UCT"
+                ) =>
+            {
+                return Err(Error::Sql(
+                    "22023",
+                    format!("time zone \"{text}\" is not supported; Rivulet sessions use UTC"),
+                ));
             }
-            "extra_float_digits" | "statement_timeout" if text.parse::<i64>().is_err() => return Err(invalid()),
+            "extra_float_digits" | "statement_timeout" if text.parse::<i64>().is_err() => {
+                return Err(invalid())
+            }
             _ => {}
         }
-        self.set.lock().unwrap_or_else(|e| e.into_inner()).insert(name, text);
+        self.set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, text);
         Ok(())
     }
 

@@ -457,9 +457,14 @@ pub enum Statement {
     Query(Query),
     Show(ShowKind),
     /// `SET name = value` / `SET name TO value`
-    SetVariable { name: Ident, value: Vec<Literal> },
+    SetVariable {
+        name: Ident,
+        value: Vec<Literal>,
+    },
     /// `RESET name`
-    ResetVariable { name: Ident },
+    ResetVariable {
+        name: Ident,
+    },
     /// `BEGIN` / `START TRANSACTION`
     Begin,
     /// `COMMIT` / `END`
@@ -521,7 +526,11 @@ impl Display for Statement {
                 names,
                 cascade,
             } => {
-                write!(f, "DROP {kind} {}", if *if_exists { "IF EXISTS " } else { "" })?;
+                write!(
+                    f,
+                    "DROP {kind} {}",
+                    if *if_exists { "IF EXISTS " } else { "" }
+                )?;
                 write_list(f, names, ", ")?;
                 if *cascade {
                     f.write_str(" CASCADE")?;

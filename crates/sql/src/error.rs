@@ -19,7 +19,9 @@ impl ParseError {
 
     /// PostgreSQL's error position: 1-based, counted in characters.
     pub fn position(&self, sql: &str) -> usize {
-        sql.get(..self.offset).map_or(self.offset, |s| s.chars().count()) + 1
+        sql.get(..self.offset)
+            .map_or(self.offset, |s| s.chars().count())
+            + 1
     }
 }
 

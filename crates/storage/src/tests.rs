@@ -17,7 +17,11 @@ fn suite(e: &dyn Engine) {
         .iter()
         .map(|(k, _)| keys::parse_row_id(keys::row_key_of(k)).unwrap())
         .collect();
-    assert_eq!(ids, vec![1, 2, 3, 300], "numeric order, other relations excluded");
+    assert_eq!(
+        ids,
+        vec![1, 2, 3, 300],
+        "numeric order, other relations excluded"
+    );
     assert_eq!(
         e.last_key_with_prefix(&keys::rows_prefix(7)).unwrap(),
         Some(keys::row(7, &keys::row_id(300)))
@@ -29,7 +33,10 @@ fn suite(e: &dyn Engine) {
     b.put(keys::row(7, &keys::row_id(1)), b"x".to_vec());
     b.put(keys::row(7, &keys::row_id(1)), b"y".to_vec());
     e.apply(b).unwrap();
-    assert_eq!(e.get(&keys::row(7, &keys::row_id(1))).unwrap(), Some(b"y".to_vec()));
+    assert_eq!(
+        e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
+        Some(b"y".to_vec())
+    );
     assert_eq!(e.get(&keys::row(7, &keys::row_id(2))).unwrap(), None);
     assert_eq!(e.scan_prefix(&keys::rows_prefix(7)).unwrap().len(), 3);
     assert_eq!(e.scan_prefix(&keys::catalog_prefix()).unwrap().len(), 1);
@@ -49,7 +56,10 @@ fn sled_engine_and_reopen() {
         suite(&e);
     }
     let e = SledEngine::open(&dir).unwrap();
-    assert_eq!(e.get(&keys::row(7, &keys::row_id(1))).unwrap(), Some(b"y".to_vec()));
+    assert_eq!(
+        e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
+        Some(b"y".to_vec())
+    );
     drop(e);
     let _ = std::fs::remove_dir_all(&dir);
 }

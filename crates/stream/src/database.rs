@@ -71,7 +71,11 @@ impl Database {
 
     /// The latest committed catalog snapshot.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.shared.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     async fn submit<T>(&self, op: Op, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
@@ -93,13 +97,28 @@ impl Database {
     /// Deletes the rows of `table` matching `filter` (all rows if `None`).
     pub async fn delete(&self, table: u64, filter: Option<Expr>) -> Result<u64> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Op::Delete { table, filter, reply }, rx).await
+        self.submit(
+            Op::Delete {
+                table,
+                filter,
+                reply,
+            },
+            rx,
+        )
+        .await
     }
 
     /// Runs a CREATE or DROP statement.
     pub async fn execute_ddl(&self, stmt: Statement) -> Result<DdlOutcome> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Op::Ddl { stmt, reply }, rx).await
+        self.submit(
+            Op::Ddl {
+                stmt: Box::new(stmt),
+                reply,
+            },
+            rx,
+        )
+        .await
     }
 
     /// Every row of a relation, in key order. Blocking: call it from a

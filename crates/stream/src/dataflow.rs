@@ -57,7 +57,12 @@ pub fn view_row(spec: &ViewSpec, row: &Row, errors: &mut EvalErrors) -> Option<R
             }
         }
     }
-    Some(spec.projection.iter().map(|e| eval_or_null(e, row, errors)).collect())
+    Some(
+        spec.projection
+            .iter()
+            .map(|e| eval_or_null(e, row, errors))
+            .collect(),
+    )
 }
 
 fn eval_or_null(e: &Expr, row: &Row, errors: &mut EvalErrors) -> Value {
@@ -72,7 +77,10 @@ fn note_error(errors: &mut EvalErrors, e: &rivulet_expr::Error) {
     // Logging every error would flood the log under a bad view; the first
     // few in each group are enough to diagnose it.
     if errors.0 <= 3 {
-        tracing::warn!(sqlstate = e.sqlstate(), "view expression error, value set to NULL: {e}");
+        tracing::warn!(
+            sqlstate = e.sqlstate(),
+            "view expression error, value set to NULL: {e}"
+        );
     }
 }
 
@@ -97,7 +105,11 @@ pub fn apply_view(
             Some(row) => batch.put(key, encode_row(row)),
             None => batch.delete(key),
         }
-        out.push(Change { key: ch.key.clone(), old, new });
+        out.push(Change {
+            key: ch.key.clone(),
+            old,
+            new,
+        });
     }
     out
 }
@@ -112,7 +124,11 @@ mod tests {
     }
 
     fn change(key: u8, old: Option<Row>, new: Option<Row>) -> Change {
-        Change { key: vec![key], old, new }
+        Change {
+            key: vec![key],
+            old,
+            new,
+        }
     }
 
     /// `SELECT data->>'a' AS a FROM t WHERE data->>'k' = 'x'`
@@ -138,7 +154,10 @@ mod tests {
     fn run(changes: &[Change]) -> String {
         let mut batch = WriteBatch::new();
         let out = apply_view(9, &spec(), changes, &mut batch, &mut EvalErrors::default());
-        out.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        out.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -158,13 +177,29 @@ mod tests {
         assert_eq!(
             run(&[
                 // Leaves the filter: a retraction.
-                change(1, Some(j(r#"{"k":"x","a":1}"#)), Some(j(r#"{"k":"y","a":1}"#))),
+                change(
+                    1,
+                    Some(j(r#"{"k":"x","a":1}"#)),
+                    Some(j(r#"{"k":"y","a":1}"#))
+                ),
                 // Enters the filter: an insertion.
-                change(2, Some(j(r#"{"k":"y","a":2}"#)), Some(j(r#"{"k":"x","a":2}"#))),
+                change(
+                    2,
+                    Some(j(r#"{"k":"y","a":2}"#)),
+                    Some(j(r#"{"k":"x","a":2}"#))
+                ),
                 // Changes a projected value: an update pair.
-                change(3, Some(j(r#"{"k":"x","a":3}"#)), Some(j(r#"{"k":"x","a":4}"#))),
+                change(
+                    3,
+                    Some(j(r#"{"k":"x","a":3}"#)),
+                    Some(j(r#"{"k":"x","a":4}"#))
+                ),
                 // Changes only unprojected fields: nothing.
-                change(4, Some(j(r#"{"k":"x","a":5,"z":1}"#)), Some(j(r#"{"k":"x","a":5}"#))),
+                change(
+                    4,
+                    Some(j(r#"{"k":"x","a":5,"z":1}"#)),
+                    Some(j(r#"{"k":"x","a":5}"#))
+                ),
             ]),
             "- 1\n+ 2\n- 3\n+ 4"
         );

@@ -39,7 +39,7 @@ pub(crate) enum Op {
         reply: oneshot::Sender<Result<u64>>,
     },
     Ddl {
-        stmt: Statement,
+        stmt: Box<Statement>,
         reply: oneshot::Sender<Result<DdlOutcome>>,
     },
     Shutdown,
@@ -62,7 +62,11 @@ impl Reply {
     }
 
     fn fail(self, e: &rivulet_storage::Error) {
-        let err = || Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(e.to_string())));
+        let err = || {
+            Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
+                e.to_string(),
+            )))
+        };
         match self {
             Reply::Count(tx, _) => drop(tx.send(Err(err()))),
             Reply::Ddl(tx, _) => drop(tx.send(Err(err()))),
@@ -93,11 +97,14 @@ impl Writer {
         let mut next_row_id = HashMap::new();
         for (key, value) in engine.scan_prefix(&keys::catalog_prefix())? {
             let stored = StoredObject::decode(&value)?;
-            let mut stmts = rivulet_sql::parse(&stored.sql).map_err(rivulet_catalog::Error::from)?;
+            let mut stmts =
+                rivulet_sql::parse(&stored.sql).map_err(rivulet_catalog::Error::from)?;
             let mut stmt = stmts.pop().ok_or_else(|| {
                 rivulet_catalog::Error::Corrupted(format!("empty definition under {key:?}"))
             })?;
-            if let (Statement::CreateSecret { value, .. }, Some(v)) = (&mut stmt, &stored.secret_value) {
+            if let (Statement::CreateSecret { value, .. }, Some(v)) =
+                (&mut stmt, &stored.secret_value)
+            {
                 *value = v.clone();
             }
             match ddl::create(&stmt, stored.id, &catalog)? {
@@ -110,7 +117,7 @@ impl Writer {
                             .map_or(1, |id| id + 1);
                         next_row_id.insert(r.id, next);
                     }
-                    catalog.insert_relation(r);
+                    catalog.insert_relation(*r);
                 }
                 Created::Skipped(_) => {
                     return Err(rivulet_catalog::Error::Corrupted(format!(
@@ -133,7 +140,9 @@ impl Writer {
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Command>, shared: Arc<Shared>) {
         let mut stopping = false;
         while !stopping {
-            let Some(first) = rx.blocking_recv() else { break };
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
                 match rx.try_recv() {
@@ -148,7 +157,11 @@ impl Writer {
                     Op::Insert { table, rows, reply } => {
                         replies.push(Reply::Count(reply, self.insert(table, rows)));
                     }
-                    Op::Delete { table, filter, reply } => {
+                    Op::Delete {
+                        table,
+                        filter,
+                        reply,
+                    } => {
                         replies.push(Reply::Count(reply, self.delete(table, filter)));
                     }
                     Op::Ddl { stmt, reply } => {
@@ -167,7 +180,10 @@ impl Writer {
                     replies.into_iter().for_each(Reply::send);
                 }
                 Err(e) => {
-                    tracing::error!("flush failed, {} command(s) not acknowledged: {e}", replies.len());
+                    tracing::error!(
+                        "flush failed, {} command(s) not acknowledged: {e}",
+                        replies.len()
+                    );
                     replies.into_iter().for_each(|r| r.fail(&e));
                 }
             }
@@ -196,7 +212,13 @@ impl Writer {
     }
 
     /// Pushes `changes` of relation `rel` through every view downstream.
-    fn propagate(&self, rel: u64, changes: &[Change], batch: &mut WriteBatch, errors: &mut EvalErrors) {
+    fn propagate(
+        &self,
+        rel: u64,
+        changes: &[Change],
+        batch: &mut WriteBatch,
+        errors: &mut EvalErrors,
+    ) {
         if changes.is_empty() {
             return;
         }
@@ -210,7 +232,10 @@ impl Writer {
 
     fn insert(&mut self, table: u64, rows: Vec<Row>) -> Result<u64> {
         let rel = self.table(table)?;
-        let pk = rel.table().map(|t| t.primary_key.clone()).unwrap_or_default();
+        let pk = rel
+            .table()
+            .map(|t| t.primary_key.clone())
+            .unwrap_or_default();
         let mut batch = WriteBatch::new();
         let mut changes: Vec<Change> = Vec::with_capacity(rows.len());
         // Rows written earlier in this command, for primary-key overwrites
@@ -219,7 +244,9 @@ impl Writer {
         let count = rows.len() as u64;
         for row in rows {
             if row.len() != rel.columns.len() {
-                return Err(Error::Expr(rivulet_expr::Error::Corrupted("row does not match table")));
+                return Err(Error::Expr(rivulet_expr::Error::Corrupted(
+                    "row does not match table",
+                )));
             }
             let key = if pk.is_empty() {
                 let id = self.next_row_id.entry(table).or_insert(1);
@@ -255,7 +282,11 @@ impl Writer {
             }
             batch.put(keys::row(table, &key), encode_row(&row));
             written.insert(key.clone(), changes.len());
-            changes.push(Change { key, old, new: Some(row) });
+            changes.push(Change {
+                key,
+                old,
+                new: Some(row),
+            });
         }
         let mut errors = EvalErrors::default();
         self.propagate(table, &changes, &mut batch, &mut errors);
@@ -275,7 +306,11 @@ impl Writer {
                 }
             }
             batch.delete(key.clone());
-            changes.push(Change { key: keys::row_key_of(&key).to_vec(), old: Some(row), new: None });
+            changes.push(Change {
+                key: keys::row_key_of(&key).to_vec(),
+                old: Some(row),
+                new: None,
+            });
         }
         let count = changes.len() as u64;
         let mut errors = EvalErrors::default();
@@ -300,7 +335,12 @@ impl Writer {
             _ => "CREATE_MATERIALIZED_VIEW",
         };
         let obj = match ddl::create(stmt, id, &next)? {
-            Created::Skipped(notice) => return Ok(DdlOutcome { tag, notices: vec![notice] }),
+            Created::Skipped(notice) => {
+                return Ok(DdlOutcome {
+                    tag,
+                    notices: vec![notice],
+                })
+            }
             Created::New(obj) => obj,
         };
         let mut batch = WriteBatch::new();
@@ -315,7 +355,11 @@ impl Writer {
                 next.insert_secret(secret);
             }
             NewObject::Relation(rel) => {
-                let stored = StoredObject { id, sql: rel.definition.to_string(), secret_value: None };
+                let stored = StoredObject {
+                    id,
+                    sql: rel.definition.to_string(),
+                    secret_value: None,
+                };
                 batch.put(keys::catalog(id), stored.encode());
                 if let Some(spec) = rel.view() {
                     // Back-fill from the rows already in the source.
@@ -330,12 +374,15 @@ impl Writer {
                 if rel.table().is_some_and(|t| t.primary_key.is_empty()) {
                     self.next_row_id.insert(id, 1);
                 }
-                next.insert_relation(rel);
+                next.insert_relation(*rel);
             }
         }
         self.engine.apply(batch)?;
         self.catalog = next;
-        Ok(DdlOutcome { tag, notices: vec![] })
+        Ok(DdlOutcome {
+            tag,
+            notices: vec![],
+        })
     }
 
     fn drop(&mut self, stmt: &Statement, kind: DropKind) -> Result<DdlOutcome> {

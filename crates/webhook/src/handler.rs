@@ -46,7 +46,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             if status == StatusCode::METHOD_NOT_ALLOWED {
                 builder = builder.header(header::ALLOW, "POST");
             }
-            builder.body(Full::new(Bytes::from(e.body()))).unwrap_or_default()
+            builder
+                .body(Full::new(Bytes::from(e.body())))
+                .unwrap_or_default()
         }
     }
 }
@@ -78,7 +80,11 @@ fn route(path: &str) -> Option<(String, String, String)> {
     if parts.next().is_some() || db.is_empty() || schema.is_empty() || table.is_empty() {
         return None;
     }
-    Some((percent_decode(db)?, percent_decode(schema)?, percent_decode(table)?))
+    Some((
+        percent_decode(db)?,
+        percent_decode(schema)?,
+        percent_decode(table)?,
+    ))
 }
 
 async fn process(state: &State, req: Request<Incoming>) -> Result<usize, WebhookError> {

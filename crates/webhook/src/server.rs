@@ -35,7 +35,10 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let state = Arc::new(State { db, max_body: config.max_body });
+    let state = Arc::new(State {
+        db,
+        max_body: config.max_body,
+    });
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -65,7 +68,9 @@ pub async fn serve(
             let state = state.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -25,7 +25,11 @@ pub(crate) fn headers_jsonb(headers: &HeaderMap) -> Jsonb {
 
 /// Evaluates `validator` for a request whose signed bytes are `body`.
 /// Evaluation errors are reported without the secret's value.
-pub(crate) fn check(validator: &Validator, headers: &Jsonb, body: &[u8]) -> Result<(), WebhookError> {
+pub(crate) fn check(
+    validator: &Validator,
+    headers: &Jsonb,
+    body: &[u8],
+) -> Result<(), WebhookError> {
     let secret = validator.secret.as_ref().map(|s| s.value());
     let mut row = vec![Value::Null; 3];
     row[VALIDATE_HEADERS] = Value::Jsonb(headers.clone());

@@ -55,9 +55,8 @@ pub(super) fn encode(data: &Value, format: &Value) -> Result<Value> {
 pub(super) fn decode(text: &Value, format: &Value) -> Result<Value> {
     let text = as_text(text)?;
     let bytes = match as_text(format)?.to_ascii_lowercase().as_str() {
-        "hex" => decode_hex(text).ok_or_else(|| {
-            Error::InvalidParameterValue("invalid hexadecimal data".into())
-        })?,
+        "hex" => decode_hex(text)
+            .ok_or_else(|| Error::InvalidParameterValue("invalid hexadecimal data".into()))?,
         "base64" => {
             let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             base64::engine::general_purpose::STANDARD
@@ -136,24 +135,40 @@ mod tests {
         assert_eq!(encode(&b, &t("base64")), Ok(t("AGFc/w==")));
         assert_eq!(encode(&b, &t("escape")), Ok(t("\\000a\\\\\\377")));
         let long = Value::Bytea(vec![0u8; 60]);
-        let Ok(Value::Text(s)) = encode(&long, &t("base64")) else { panic!() };
+        let Ok(Value::Text(s)) = encode(&long, &t("base64")) else {
+            panic!()
+        };
         assert_eq!(s.lines().map(str::len).collect::<Vec<_>>(), vec![76, 4]);
         assert!(encode(&b, &t("rot13")).is_err());
     }
 
     #[test]
     fn decodes() {
-        assert_eq!(decode(&t("00615cff"), &t("hex")), Ok(Value::Bytea(vec![0, b'a', b'\\', 0xff])));
-        assert_eq!(decode(&t("AGFc\n/w=="), &t("base64")), Ok(Value::Bytea(vec![0, b'a', b'\\', 0xff])));
+        assert_eq!(
+            decode(&t("00615cff"), &t("hex")),
+            Ok(Value::Bytea(vec![0, b'a', b'\\', 0xff]))
+        );
+        assert_eq!(
+            decode(&t("AGFc\n/w=="), &t("base64")),
+            Ok(Value::Bytea(vec![0, b'a', b'\\', 0xff]))
+        );
         assert!(decode(&t("0g"), &t("hex")).is_err());
     }
 
     #[test]
     fn converts_utf8() {
-        assert_eq!(convert_to(&t("é"), &t("UTF8")), Ok(Value::Bytea(vec![0xc3, 0xa9])));
-        assert_eq!(convert_from(&Value::Bytea(vec![0xc3, 0xa9]), &t("utf-8")), Ok(t("é")));
         assert_eq!(
-            convert_from(&Value::Bytea(vec![0xff]), &t("utf8")).unwrap_err().sqlstate(),
+            convert_to(&t("é"), &t("UTF8")),
+            Ok(Value::Bytea(vec![0xc3, 0xa9]))
+        );
+        assert_eq!(
+            convert_from(&Value::Bytea(vec![0xc3, 0xa9]), &t("utf-8")),
+            Ok(t("é"))
+        );
+        assert_eq!(
+            convert_from(&Value::Bytea(vec![0xff]), &t("utf8"))
+                .unwrap_err()
+                .sqlstate(),
             "22021"
         );
         assert!(convert_to(&t("x"), &t("LATIN9")).is_err());

@@ -43,7 +43,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("hmac", (Func::Hmac, &[Bytea, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Text, Text, Text], Bytea)),
     ("sha256", (Func::Sha256, &[Bytea], Bytea)),
-    ("secure_compare", (Func::SecureCompare, &[Text, Text], Boolean)),
+    (
+        "secure_compare",
+        (Func::SecureCompare, &[Text, Text], Boolean),
+    ),
     ("encode", (Func::Encode, &[Bytea, Text], Text)),
     ("decode", (Func::Decode, &[Text, Text], Bytea)),
     ("convert_to", (Func::ConvertTo, &[Text, Text], Bytea)),

@@ -104,7 +104,13 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
 fn prefix(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = kw("not")(i) {
         let (r, e) = expr_bp(r, PREC_NOT)?;
-        return Ok((r, Expr::Unary { op: UnaryOperator::Not, expr: Box::new(e) }));
+        return Ok((
+            r,
+            Expr::Unary {
+                op: UnaryOperator::Not,
+                expr: Box::new(e),
+            },
+        ));
     }
     if let Ok((r, _)) = sym("-")(i) {
         let (r, e) = expr_bp(r, PREC_UNARY)?;
@@ -114,11 +120,23 @@ fn prefix(i: &str) -> PResult<'_, Expr> {
                 return Ok((r, Expr::Literal(Literal::Number(format!("-{n}")))));
             }
         }
-        return Ok((r, Expr::Unary { op: UnaryOperator::Minus, expr: Box::new(e) }));
+        return Ok((
+            r,
+            Expr::Unary {
+                op: UnaryOperator::Minus,
+                expr: Box::new(e),
+            },
+        ));
     }
     if let Ok((r, _)) = sym("+")(i) {
         let (r, e) = expr_bp(r, PREC_UNARY)?;
-        return Ok((r, Expr::Unary { op: UnaryOperator::Plus, expr: Box::new(e) }));
+        return Ok((
+            r,
+            Expr::Unary {
+                op: UnaryOperator::Plus,
+                expr: Box::new(e),
+            },
+        ));
     }
     primary(i)
 }
@@ -152,7 +170,13 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         let (r, _) = kw("as")(r).map_err(|_| to_failure(r))?;
         let (r, type_name) = type_name(r)?;
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((r, Expr::Cast { expr: Box::new(e), type_name }));
+        return Ok((
+            r,
+            Expr::Cast {
+                expr: Box::new(e),
+                type_name,
+            },
+        ));
     }
     let (r, first) = ident(i)?;
     if let Ok((r, _)) = sym("(")(r) {
@@ -172,11 +196,25 @@ fn primary(i: &str) -> PResult<'_, Expr> {
 fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
     if let Ok((r, _)) = sym("*")(i) {
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((r, Expr::Function { name, args: vec![], star: true }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args: vec![],
+                star: true,
+            },
+        ));
     }
     let mut args = Vec::new();
     if let Ok((r, _)) = sym(")")(i) {
-        return Ok((r, Expr::Function { name, args, star: false }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args,
+                star: false,
+            },
+        ));
     }
     let mut i = i;
     loop {
@@ -187,7 +225,14 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
             continue;
         }
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((r, Expr::Function { name, args, star: false }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args,
+                star: false,
+            },
+        ));
     }
 }
 

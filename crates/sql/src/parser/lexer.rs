@@ -273,7 +273,13 @@ pub(crate) fn number_lit(i: &str) -> PResult<'_, String> {
         }
     }
     if i[k..].starts_with(is_ident_start) {
-        return fatal(&i[k..], format!("trailing junk after numeric literal at or near \"{}\"", &i[..k + 1]));
+        return fatal(
+            &i[k..],
+            format!(
+                "trailing junk after numeric literal at or near \"{}\"",
+                &i[..k + 1]
+            ),
+        );
     }
     Ok((&i[k..], i[..k].to_string()))
 }
@@ -319,7 +325,9 @@ pub(crate) fn token_at(i: &str) -> &str {
         return w;
     }
     if i.starts_with(|c: char| c.is_ascii_digit()) {
-        let end = i.find(|c: char| !c.is_ascii_alphanumeric() && c != '.').unwrap_or(i.len());
+        let end = i
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '.')
+            .unwrap_or(i.len());
         return &i[..end];
     }
     for op in ["->>", "::", "->", "||", "<=", ">=", "<>", "!="] {

@@ -6,7 +6,9 @@ mod lexer;
 use nom::Err;
 
 pub(crate) use lexer::is_reserved;
-use lexer::{any_word, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, PErr, PResult};
+use lexer::{
+    any_word, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, PErr, PResult,
+};
 
 use crate::ast::{
     ColumnDef, DropKind, Expr, Ident, Literal, ObjectName, OrderByExpr, Query, SelectItem,
@@ -127,7 +129,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         ("flush", Statement::Flush),
     ] {
         if let Ok((r, _)) = kw(word)(i) {
-            let r = kw("transaction")(r).or_else(|_| kw("work")(r)).map_or(r, |(r, _)| r);
+            let r = kw("transaction")(r)
+                .or_else(|_| kw("work")(r))
+                .map_or(r, |(r, _)| r);
             return Ok((r, stmt));
         }
     }
@@ -181,7 +185,14 @@ fn create(i: &str) -> PResult<'_, Statement> {
         let (r, name) = object_name(r)?;
         let (r, _) = kw("as")(r)?;
         let (r, query) = query(r)?;
-        return Ok((r, Statement::CreateMaterializedView { name, if_not_exists, query }));
+        return Ok((
+            r,
+            Statement::CreateMaterializedView {
+                name,
+                if_not_exists,
+                query,
+            },
+        ));
     }
     fail(skip(i))
 }
@@ -193,7 +204,15 @@ fn create_secret(i: &str) -> PResult<'_, Statement> {
     let (r, with) = with_options(r)?;
     let (r, _) = kw("as")(r)?;
     let (r, value) = string_lit(r)?;
-    Ok((r, Statement::CreateSecret { name, if_not_exists, with, value }))
+    Ok((
+        r,
+        Statement::CreateSecret {
+            name,
+            if_not_exists,
+            with,
+            value,
+        },
+    ))
 }
 
 /// create_table = TABLE [IF NOT EXISTS] name '(' column_def (',' column_def)*
@@ -257,7 +276,16 @@ fn create_table(i: &str) -> PResult<'_, Statement> {
         }
         Err(_) => (r, None),
     };
-    Ok((r, Statement::CreateTable { name, if_not_exists, columns, with, validate }))
+    Ok((
+        r,
+        Statement::CreateTable {
+            name,
+            if_not_exists,
+            columns,
+            with,
+            validate,
+        },
+    ))
 }
 
 /// column_def = ident type_name [PRIMARY KEY] [NOT NULL | NULL]
@@ -279,7 +307,14 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
             break;
         }
     }
-    Ok((r, ColumnDef { name, type_name, primary_key }))
+    Ok((
+        r,
+        ColumnDef {
+            name,
+            type_name,
+            primary_key,
+        },
+    ))
 }
 
 /// with_options = (WITH '(' option (',' option)* ','? ')')?
@@ -362,7 +397,15 @@ fn drop(i: &str) -> PResult<'_, Statement> {
     } else {
         (r, false)
     };
-    Ok((r, Statement::Drop { kind, if_exists, names, cascade }))
+    Ok((
+        r,
+        Statement::Drop {
+            kind,
+            if_exists,
+            names,
+            cascade,
+        },
+    ))
 }
 
 /// insert = INSERT INTO name ['(' ident (',' ident)* ')'] VALUES row (',' row)*
@@ -396,7 +439,16 @@ fn insert(i: &str) -> PResult<'_, Statement> {
         rows.push(row);
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
-            Err(_) => return Ok((r2, Statement::Insert { table, columns, rows })),
+            Err(_) => {
+                return Ok((
+                    r2,
+                    Statement::Insert {
+                        table,
+                        columns,
+                        rows,
+                    },
+                ))
+            }
         }
     }
 }
@@ -495,7 +547,17 @@ fn query(i: &str) -> PResult<'_, Query> {
             }
         }
     }
-    Ok((r, Query { projection, from, selection, order_by, limit, offset }))
+    Ok((
+        r,
+        Query {
+            projection,
+            from,
+            selection,
+            order_by,
+            limit,
+            offset,
+        },
+    ))
 }
 
 /// select_item = '*' | expr [[AS] ident]
@@ -506,11 +568,29 @@ fn select_item(i: &str) -> PResult<'_, SelectItem> {
     let (r, e) = expr::expr(i)?;
     if let Ok((r2, _)) = kw("as")(r) {
         let (r2, alias) = any_word(r2)?;
-        return Ok((r2, SelectItem::Expr { expr: e, alias: Some(alias) }));
+        return Ok((
+            r2,
+            SelectItem::Expr {
+                expr: e,
+                alias: Some(alias),
+            },
+        ));
     }
     match ident(r) {
-        Ok((r2, alias)) => Ok((r2, SelectItem::Expr { expr: e, alias: Some(alias) })),
-        Err(_) => Ok((r, SelectItem::Expr { expr: e, alias: None })),
+        Ok((r2, alias)) => Ok((
+            r2,
+            SelectItem::Expr {
+                expr: e,
+                alias: Some(alias),
+            },
+        )),
+        Err(_) => Ok((
+            r,
+            SelectItem::Expr {
+                expr: e,
+                alias: None,
+            },
+        )),
     }
 }
 
@@ -542,7 +622,10 @@ fn show(i: &str) -> PResult<'_, Statement> {
     } else if let Ok((r, _)) = kw("transaction")(i) {
         let (r, _) = kw("isolation")(r)?;
         let (r, _) = kw("level")(r)?;
-        return Ok((r, Statement::Show(ShowKind::Variable(Ident::new("transaction_isolation")))));
+        return Ok((
+            r,
+            Statement::Show(ShowKind::Variable(Ident::new("transaction_isolation"))),
+        ));
     } else {
         let (r, name) = any_word(i)?;
         (r, ShowKind::Variable(name))
@@ -552,11 +635,19 @@ fn show(i: &str) -> PResult<'_, Statement> {
 
 /// set = SET [SESSION | LOCAL] (TIME ZONE value | word ('=' | TO) value (',' value)*)
 fn set(i: &str) -> PResult<'_, Statement> {
-    let r = kw("session")(i).or_else(|_| kw("local")(i)).map_or(i, |(r, _)| r);
+    let r = kw("session")(i)
+        .or_else(|_| kw("local")(i))
+        .map_or(i, |(r, _)| r);
     if let Ok((r2, _)) = kw("time")(r) {
         let (r2, _) = kw("zone")(r2)?;
         let (r2, v) = option_value(r2)?;
-        return Ok((r2, Statement::SetVariable { name: Ident::new("timezone"), value: vec![v] }));
+        return Ok((
+            r2,
+            Statement::SetVariable {
+                name: Ident::new("timezone"),
+                value: vec![v],
+            },
+        ));
     }
     let (r, name) = any_word(r)?;
     let (r, _) = sym("=")(r).or_else(|_| kw("to")(r))?;

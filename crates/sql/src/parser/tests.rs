@@ -48,16 +48,37 @@ fn expressions_print_with_minimal_parentheses() {
         ("SELECT a + (b * c)", "SELECT a + b * c"),
         ("SELECT a - (b - c)", "SELECT a - (b - c)"),
         ("SELECT (a OR b) AND NOT c", "SELECT (a OR b) AND NOT c"),
-        ("SELECT x IS NOT NULL AND y = 1", "SELECT x IS NOT NULL AND y = 1"),
+        (
+            "SELECT x IS NOT NULL AND y = 1",
+            "SELECT x IS NOT NULL AND y = 1",
+        ),
         ("SELECT (data->>'n')::int", "SELECT (data ->> 'n')::int"),
         ("SELECT -1, - x, (-1)::text", "SELECT -1, -x, (-1)::text"),
-        ("SELECT CAST(x AS double precision)", "SELECT x::double precision"),
-        ("SELECT count(*) FROM t WHERE a <> 'it''s'", "SELECT count(*) FROM t WHERE a <> 'it''s'"),
-        ("select \"Weird Col\", \"select\" from \"T\"", "SELECT \"Weird Col\", \"select\" FROM \"T\""),
-        ("SELECT * FROM s.t ORDER BY a DESC, b LIMIT 10 OFFSET 5", "SELECT * FROM s.t ORDER BY a DESC, b LIMIT 10 OFFSET 5"),
-        ("SELECT 1 -- comment\n /* block /* nested */ */ + 2", "SELECT 1 + 2"),
+        (
+            "SELECT CAST(x AS double precision)",
+            "SELECT x::double precision",
+        ),
+        (
+            "SELECT count(*) FROM t WHERE a <> 'it''s'",
+            "SELECT count(*) FROM t WHERE a <> 'it''s'",
+        ),
+        (
+            "select \"Weird Col\", \"select\" from \"T\"",
+            "SELECT \"Weird Col\", \"select\" FROM \"T\"",
+        ),
+        (
+            "SELECT * FROM s.t ORDER BY a DESC, b LIMIT 10 OFFSET 5",
+            "SELECT * FROM s.t ORDER BY a DESC, b LIMIT 10 OFFSET 5",
+        ),
+        (
+            "SELECT 1 -- comment\n /* block /* nested */ */ + 2",
+            "SELECT 1 + 2",
+        ),
         ("SELECT E'a\\nb'", "SELECT 'a\nb'"),
-        ("SELECT x::numeric(10,2), y::timestamp with time zone", "SELECT x::numeric(10,2), y::timestamp with time zone"),
+        (
+            "SELECT x::numeric(10,2), y::timestamp with time zone",
+            "SELECT x::numeric(10,2), y::timestamp with time zone",
+        ),
     ];
     for (sql, expected) in cases {
         assert_eq!(round_trip(sql), expected, "{sql}");
@@ -97,7 +118,11 @@ fn errors_point_at_the_offending_token() {
     check("SELEC 1", "syntax error at or near \"SELEC\"", 1);
     check("SELECT 1 +", "syntax error at end of input", 11);
     check("SELECT (1", "syntax error at end of input", 10);
-    check("CREATE TABLE t (data JSONB) WITH (connector 'webhook')", "syntax error at or near \"'\"", 45);
+    check(
+        "CREATE TABLE t (data JSONB) WITH (connector 'webhook')",
+        "syntax error at or near \"'\"",
+        45,
+    );
     check("SELECT 'abc", "unterminated quoted string", 8);
     check("SELECT 1 2", "syntax error at or near \"2\"", 10);
     check("SELECT 1; SELEC 2", "syntax error at or near \"SELEC\"", 11);
