@@ -1,10 +1,11 @@
 //! Bound scalar expressions and their evaluation.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
 use crate::cast::text_for_concat;
-use crate::{cast, DataType, Error, Func, Jsonb, Result, Value};
+use crate::{cast, DataType, Error, Func, Result, Value};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +107,7 @@ impl Expr {
                 .get(*i)
                 .cloned()
                 .ok_or(Error::Corrupted("row shorter than its schema"))?,
-            Expr::Cast(e, to) => cast(e.eval(row)?, *to)?,
+            Expr::Cast(e, to) => cast(e.eval_cow(row)?.into_owned(), *to)?,
             Expr::Not(e) => match e.eval(row)? {
                 Value::Bool(b) => Value::Bool(!b),
                 Value::Null => Value::Null,
@@ -134,7 +135,10 @@ impl Expr {
                     _ => Value::Null,
                 }
             }
-            Expr::IsNull(e, negated) => Value::Bool(e.eval(row)?.is_null() != *negated),
+            Expr::IsNull(e, negated) => Value::Bool(e.eval_cow(row)?.is_null() != *negated),
+            Expr::Binary(BinaryOp::JsonGet | BinaryOp::JsonGetText, ..) => {
+                self.eval_cow(row)?.into_owned()
+            }
             Expr::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
             Expr::Func(f, args) => {
                 let values = args
@@ -153,6 +157,25 @@ impl Expr {
                 Value::Null
             }
         })
+    }
+
+    /// Evaluates without copying what can be borrowed: a column, a literal,
+    /// or a `->` path into either. `data->'a'->>'b'` thus copies only the
+    /// final value, never the whole document.
+    pub fn eval_cow<'a>(&'a self, row: &'a [Value]) -> Result<Cow<'a, Value>> {
+        match self {
+            Expr::Literal(v) => Ok(Cow::Borrowed(v)),
+            Expr::Column(i) => row
+                .get(*i)
+                .map(Cow::Borrowed)
+                .ok_or(Error::Corrupted("row shorter than its schema")),
+            Expr::Binary(op @ (BinaryOp::JsonGet | BinaryOp::JsonGetText), a, b) => {
+                let doc = a.eval_cow(row)?;
+                let key = b.eval_cow(row)?;
+                json_get(*op, &doc, &key).map(Cow::Owned)
+            }
+            other => other.eval(row).map(Cow::Owned),
+        }
     }
 
     /// Evaluates a predicate: true only when the result is boolean true
@@ -201,22 +224,7 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         }
         _ if l.is_null() || r.is_null() => Ok(Value::Null),
         BinaryOp::Cmp(c) => Ok(Value::Bool(c.holds(l.total_cmp(&r)))),
-        BinaryOp::JsonGet | BinaryOp::JsonGetText => {
-            let Value::Jsonb(doc) = &l else {
-                return Err(Error::DatatypeMismatch("-> expects jsonb".into()));
-            };
-            let found: Option<&Jsonb> = match &r {
-                Value::Text(k) => doc.get_key(k),
-                Value::Int4(i) => doc.get_index(*i as i64),
-                Value::Int8(i) => doc.get_index(*i),
-                _ => None,
-            };
-            Ok(match (op, found) {
-                (_, None) => Value::Null,
-                (BinaryOp::JsonGet, Some(j)) => Value::Jsonb(j.clone()),
-                (_, Some(j)) => j.to_text().map_or(Value::Null, Value::Text),
-            })
-        }
+        BinaryOp::JsonGet | BinaryOp::JsonGetText => json_get(op, &l, &r),
         BinaryOp::ConcatBytea => match (l, r) {
             (Value::Bytea(mut a), Value::Bytea(b)) => {
                 a.extend_from_slice(&b);
@@ -229,6 +237,31 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
             _ => Err(Error::DatatypeMismatch("|| expects jsonb".into())),
         },
     }
+}
+
+/// `doc -> key` / `doc ->> key`: NULL when either side is NULL or the key
+/// or index is absent; `->>` gives text (JSON null gives SQL NULL).
+fn json_get(op: BinaryOp, doc: &Value, key: &Value) -> Result<Value> {
+    if doc.is_null() || key.is_null() {
+        return Ok(Value::Null);
+    }
+    let Value::Jsonb(d) = doc else {
+        return Err(Error::DatatypeMismatch(format!(
+            "{} expects jsonb",
+            op.symbol()
+        )));
+    };
+    let found = match key {
+        Value::Text(k) => d.get_key(k),
+        Value::Int4(i) => d.get_index(*i as i64),
+        Value::Int8(i) => d.get_index(*i),
+        _ => None,
+    };
+    Ok(match (op, found) {
+        (_, None) => Value::Null,
+        (BinaryOp::JsonGet, Some(j)) => Value::Jsonb(j.clone()),
+        (_, Some(j)) => j.to_text().map_or(Value::Null, Value::Text),
+    })
 }
 
 impl fmt::Display for Expr {
@@ -271,6 +304,7 @@ fn write_call(f: &mut fmt::Formatter<'_>, name: &str, args: &[Expr]) -> fmt::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Jsonb;
 
     fn lit(v: Value) -> Box<Expr> {
         Box::new(Expr::Literal(v))

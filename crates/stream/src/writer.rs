@@ -1,7 +1,13 @@
 //! The writer thread: the only place that mutates tables, views and the
-//! catalog. It executes commands in arrival order, one atomic storage batch
-//! per command, and makes each group of commands durable with one flush
-//! before answering any of them (group commit).
+//! catalog. It executes commands in arrival order and makes each group of
+//! commands durable with one flush before answering any of them (group
+//! commit).
+//!
+//! Inserts of a group accumulate in one storage batch (with an overlay so a
+//! primary-key insert sees earlier rows of the same group); a DELETE or DDL,
+//! which scans storage, first applies what is pending. A failed command
+//! contributes nothing: it builds its writes aside and merges them only on
+//! success.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,6 +88,13 @@ pub(crate) struct Writer {
     catalog: Catalog,
     /// Next hidden row id of each table without a primary key.
     next_row_id: HashMap<u64, u64>,
+    /// Writes of the current group not yet applied to storage.
+    pending: WriteBatch,
+    /// Index in `pending` of the latest write of each key.
+    overlay: HashMap<Vec<u8>, usize>,
+    /// Set when applying this group's writes failed: nothing in the group
+    /// may then be acknowledged.
+    group_failed: Option<String>,
 }
 
 impl Writer {
@@ -132,6 +145,9 @@ impl Writer {
             engine,
             catalog: catalog.clone(),
             next_row_id,
+            pending: WriteBatch::new(),
+            overlay: HashMap::new(),
+            group_failed: None,
         };
         Ok((writer, catalog))
     }
@@ -172,7 +188,11 @@ impl Writer {
                     Op::Shutdown => stopping = true,
                 }
             }
-            match self.engine.flush() {
+            let committed = match self.group_failed.take() {
+                Some(msg) => Err(rivulet_storage::Error::Io(std::io::Error::other(msg))),
+                None => self.apply_pending().and_then(|()| self.engine.flush()),
+            };
+            match committed {
                 Ok(()) => {
                     if catalog_changed {
                         shared.publish(Arc::new(self.catalog.clone()));
@@ -200,6 +220,35 @@ impl Writer {
                 }
                 Op::Shutdown => {}
             }
+        }
+    }
+
+    /// Applies the group's pending writes to storage (not yet durable).
+    fn apply_pending(&mut self) -> rivulet_storage::Result<()> {
+        self.overlay.clear();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = self.engine.apply(std::mem::take(&mut self.pending));
+        if let Err(e) = &result {
+            self.group_failed = Some(e.to_string());
+        }
+        result
+    }
+
+    /// Adds a successful command's writes to the group.
+    fn merge(&mut self, batch: WriteBatch) {
+        for (k, v) in batch.ops {
+            self.overlay.insert(k.clone(), self.pending.ops.len());
+            self.pending.ops.push((k, v));
+        }
+    }
+
+    /// Reads a key as the group sees it: pending writes first.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.overlay.get(key) {
+            Some(&i) => Ok(self.pending.ops[i].1.clone()),
+            None => Ok(self.engine.get(key)?),
         }
     }
 
@@ -272,8 +321,7 @@ impl Writer {
             } else if let Some(&i) = written.get(&key) {
                 changes[i].new.clone()
             } else {
-                self.engine
-                    .get(&keys::row(table, &key))?
+                self.get(&keys::row(table, &key))?
                     .map(|b| decode_row(&b))
                     .transpose()?
             };
@@ -290,12 +338,13 @@ impl Writer {
         }
         let mut errors = EvalErrors::default();
         self.propagate(table, &changes, &mut batch, &mut errors);
-        self.engine.apply(batch)?;
+        self.merge(batch);
         Ok(count)
     }
 
     fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
         let rel = self.table(table)?;
+        self.apply_pending()?;
         let mut batch = WriteBatch::new();
         let mut changes = Vec::new();
         for (key, value) in self.engine.scan_prefix(&keys::rows_prefix(rel.id))? {
@@ -320,6 +369,7 @@ impl Writer {
     }
 
     fn ddl(&mut self, stmt: &Statement) -> Result<DdlOutcome> {
+        self.apply_pending()?;
         match stmt {
             Statement::Drop { kind, .. } => self.drop(stmt, *kind),
             _ => self.create(stmt),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
-use rivulet_catalog::{WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
+use rivulet_catalog::{Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
 use rivulet_expr::{Jsonb, Row};
 use rivulet_stream::Database;
 
@@ -104,10 +104,9 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
         .filter(|r| r.table().is_some())
         .ok_or_else(|| WebhookError::UnknownTable(table.clone()))?
         .clone();
-    let spec = rel
-        .table()
-        .and_then(|t| t.webhook.clone())
-        .ok_or_else(|| WebhookError::NotWebhookTable(table.clone()))?;
+    if webhook_spec(&rel).is_none() {
+        return Err(WebhookError::NotWebhookTable(table));
+    }
 
     let declared = req
         .headers()
@@ -132,11 +131,12 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     let headers = validate::headers_jsonb(&parts.headers);
 
     let rows = if body.len() > OFFLOAD_BYTES {
-        tokio::task::spawn_blocking(move || prepare(&spec, &headers, &body))
+        let rel = rel.clone();
+        tokio::task::spawn_blocking(move || prepare(&rel, &headers, &body))
             .await
             .map_err(|e| WebhookError::Internal(e.to_string()))??
     } else {
-        prepare(&spec, &headers, &body)?
+        prepare(&rel, &headers, &body)?
     };
     let n = rows.len();
     state.db.insert(rel.id, rows).await.map_err(|e| match e {
@@ -147,12 +147,17 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     Ok(n)
 }
 
+fn webhook_spec(rel: &Relation) -> Option<&WebhookSpec> {
+    rel.table().and_then(|t| t.webhook.as_ref())
+}
+
 /// Validates, then parses: the body's rows, or why it was refused.
 ///
 /// Segment's batch mode posts a JSON array but signs only the exact bytes
 /// of its first element. When the whole body fails validation, is an array,
 /// and its first element passes, each element becomes a row.
-fn prepare(spec: &WebhookSpec, headers: &Jsonb, body: &[u8]) -> Result<Vec<Row>, WebhookError> {
+fn prepare(rel: &Relation, headers: &Jsonb, body: &[u8]) -> Result<Vec<Row>, WebhookError> {
+    let spec = webhook_spec(rel).ok_or_else(|| WebhookError::NotWebhookTable(rel.name.clone()))?;
     if let Some(v) = &spec.validate {
         match validate::check(v, headers, body) {
             Ok(()) => {}
