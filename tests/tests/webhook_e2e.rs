@@ -19,9 +19,19 @@ CREATE TABLE wbhtable (
   encode(hmac(test_secret, data, 'sha1'), 'hex')
 );
 CREATE MATERIALIZED VIEW events AS
+  SELECT data->>'action' AS action, data->'sender'->>'login' AS sender FROM wbhtable;
+CREATE MATERIALIZED VIEW track_events AS
   SELECT data->>'type' AS type, data->>'event' AS event, data->>'userId' AS user_id,
          (data->>'timestamp')::timestamptz AS ts, data->'properties'->>'plan' AS plan
   FROM wbhtable;
+CREATE TABLE wbhtable_raw (
+  data JSONB
+) WITH (
+  connector = 'webhook'
+) VALIDATE AS secure_compare(
+  headers->>'x-signature',
+  encode(hmac('TEST_WEBHOOK', data, 'sha1'), 'hex')
+);
 ";
 
 async fn post_segment(s: &Server, body: &str) -> (u16, String) {
@@ -52,7 +62,7 @@ async fn check_guide_state(s: &Server, n: usize) {
     );
     let r = rows(
         &c,
-        "SELECT type, event, user_id, ts, plan FROM events ORDER BY user_id LIMIT 1",
+        "SELECT type, event, user_id, ts, plan FROM track_events ORDER BY user_id LIMIT 1",
     )
     .await
     .unwrap();
@@ -89,7 +99,7 @@ async fn segment_guide_with_every_status_and_kill9() {
         assert_eq!(post_segment(&s, &body).await, (200, String::new()));
         let seen = scalar(
             &c,
-            &format!("SELECT count(*) FROM events WHERE user_id = 'user-{i}'"),
+            &format!("SELECT count(*) FROM track_events WHERE user_id = 'user-{i}'"),
         )
         .await
         .unwrap();
@@ -173,10 +183,46 @@ async fn segment_guide_with_every_status_and_kill9() {
     let c2 = s2.connect().await.unwrap();
     // Row ids continue after recovery: no acknowledged row was overwritten.
     assert_eq!(
-        scalar(&c2, "SELECT count(*) FROM events WHERE user_id = 'user-0'")
+        scalar(
+            &c2,
+            "SELECT count(*) FROM track_events WHERE user_id = 'user-0'"
+        )
+        .await
+        .unwrap(),
+        Some("1".into())
+    );
+    // The guide's view over a GitHub-shaped event, and the raw-string VALIDATE.
+    let gh = r#"{"action":"opened","sender":{"login":"octocat"}}"#;
+    assert_eq!(post_segment(&s2, gh).await.0, 200);
+    assert_eq!(
+        rows(
+            &c2,
+            "SELECT action, sender FROM events WHERE action IS NOT NULL"
+        )
+        .await
+        .unwrap(),
+        vec![vec![Some("opened".into()), Some("octocat".into())]]
+    );
+    let (h, sig) = segment(SECRET, gh.as_bytes());
+    assert_eq!(
+        s2.post("/webhook/dev/public/wbhtable_raw", &[(h, &sig)], gh)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        s2.post("/webhook/dev/public/wbhtable_raw", &[(h, "bad")], gh)
+            .await
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        scalar(&c2, "SELECT data->'sender'->>'login' FROM wbhtable_raw")
             .await
             .unwrap(),
-        Some("1".into())
+        Some("octocat".into())
     );
 }
 

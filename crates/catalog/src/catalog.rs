@@ -136,13 +136,26 @@ impl Relation {
 }
 
 /// How a catalog object is persisted: its defining SQL (which never holds
-/// a secret value) and, for a secret, the value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// a secret value) and, for a secret, the value. `Debug` redacts the value.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct StoredObject {
     pub id: u64,
     pub sql: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_value: Option<String>,
+}
+
+impl fmt::Debug for StoredObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredObject")
+            .field("id", &self.id)
+            .field("sql", &self.sql)
+            .field(
+                "secret_value",
+                &self.secret_value.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 impl StoredObject {

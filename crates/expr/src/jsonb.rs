@@ -588,6 +588,33 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_input_never_panics() {
+        let pieces = [
+            "{", "}", "[", "]", "\"", "\\", "u", "d83d", "\\u", ":", ",", "1", "-", ".", "e", "é",
+            "😀", "true", "nul", " ", "\n", "0", "\u{1}",
+        ];
+        let mut state = 0x2545f4914f6cdd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = (state % 16) as usize;
+            let mut text = String::new();
+            let mut s2 = state;
+            for _ in 0..n {
+                s2 = s2
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[((s2 >> 33) % pieces.len() as u64) as usize]);
+            }
+            if let Ok(v) = Jsonb::parse(&text) {
+                // Whatever parses prints, and the printed form parses back.
+                assert_eq!(Jsonb::parse(&v.to_string()).unwrap(), v, "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn limits_depth() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert_eq!(Jsonb::parse(&deep), Err(Error::StackDepthExceeded));

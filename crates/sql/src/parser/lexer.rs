@@ -272,13 +272,11 @@ pub(crate) fn number_lit(i: &str) -> PResult<'_, String> {
             k = save;
         }
     }
-    if i[k..].starts_with(is_ident_start) {
+    if let Some(c) = i[k..].chars().next().filter(|c| is_ident_start(*c)) {
+        let shown = &i[..k + c.len_utf8()];
         return fatal(
             &i[k..],
-            format!(
-                "trailing junk after numeric literal at or near \"{}\"",
-                &i[..k + 1]
-            ),
+            format!("trailing junk after numeric literal at or near \"{shown}\""),
         );
     }
     Ok((&i[k..], i[..k].to_string()))
