@@ -110,6 +110,10 @@ pub enum BinaryOperator {
     Concat,
     Arrow,
     LongArrow,
+    HashArrow,
+    HashLongArrow,
+    Question,
+    Contains,
     Plus,
     Minus,
     Multiply,
@@ -121,27 +125,28 @@ impl BinaryOperator {
     /// Binding power, from PostgreSQL's operator precedence table
     /// (higher binds tighter):
     ///
-    /// | prec | operators                 | assoc |
-    /// |------|---------------------------|-------|
-    /// | 1    | `OR`                      | left  |
-    /// | 2    | `AND`                     | left  |
-    /// | 3    | `NOT` (prefix)            | right |
-    /// | 4    | `IS [NOT] NULL` (postfix) |       |
-    /// | 5    | `= <> < <= > >=`          | none  |
-    /// | 6    | `\|\| -> ->>` (other ops) | left  |
-    /// | 7    | `+ -`                     | left  |
-    /// | 8    | `* / %`                   | left  |
-    /// | 9    | unary `-` `+`             | right |
-    /// | 10   | `::` (postfix)            | left  |
+    /// | prec | operators                              | assoc |
+    /// |------|----------------------------------------|-------|
+    /// | 1    | `OR`                                   | left  |
+    /// | 2    | `AND`                                  | left  |
+    /// | 3    | `NOT` (prefix)                         | right |
+    /// | 4    | `IS [NOT] NULL` (postfix)              |       |
+    /// | 5    | `= <> < <= > >=`                       | none  |
+    /// | 6    | `[NOT] IN`, `BETWEEN`, `LIKE`, `ILIKE` |       |
+    /// | 7    | `\|\| -> ->> #> #>> ? @>` (other ops)  | left  |
+    /// | 8    | `+ -`                                  | left  |
+    /// | 9    | `* / %`                                | left  |
+    /// | 10   | unary `-` `+`                          | right |
+    /// | 11   | `::` (postfix)                         | left  |
     pub fn precedence(self) -> u8 {
         use BinaryOperator::*;
         match self {
             Or => 1,
             And => 2,
             Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
-            Concat | Arrow | LongArrow => 6,
-            Plus | Minus => 7,
-            Multiply | Divide | Modulo => 8,
+            Concat | Arrow | LongArrow | HashArrow | HashLongArrow | Question | Contains => 7,
+            Plus | Minus => 8,
+            Multiply | Divide | Modulo => 9,
         }
     }
 
@@ -160,6 +165,10 @@ impl BinaryOperator {
             Concat => "||",
             Arrow => "->",
             LongArrow => "->>",
+            HashArrow => "#>",
+            HashLongArrow => "#>>",
+            Question => "?",
+            Contains => "@>",
             Plus => "+",
             Minus => "-",
             Multiply => "*",
@@ -173,8 +182,10 @@ impl BinaryOperator {
 /// [`BinaryOperator::precedence`]).
 pub(crate) const PREC_NOT: u8 = 3;
 pub(crate) const PREC_IS: u8 = 4;
-pub(crate) const PREC_UNARY: u8 = 9;
-pub(crate) const PREC_CAST: u8 = 10;
+pub(crate) const PREC_IN: u8 = 6;
+pub(crate) const PREC_OTHER: u8 = 7;
+pub(crate) const PREC_UNARY: u8 = 10;
+pub(crate) const PREC_CAST: u8 = 11;
 
 /// An expression as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,11 +212,39 @@ pub enum Expr {
         expr: Box<Expr>,
         type_name: String,
     },
-    /// `name(args)`; `count(*)` has `star` set and no args.
+    /// `name(args)`; `count(*)` has `star` set and no args;
+    /// `count(DISTINCT x)` has `distinct` set.
     Function {
         name: Ident,
         args: Vec<Expr>,
         star: bool,
+        distinct: bool,
+    },
+    /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_result: Option<Box<Expr>>,
+    },
+    /// `expr [NOT] IN (list)`
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    /// `expr [NOT] BETWEEN low AND high`
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    /// `expr [NOT] LIKE|ILIKE pattern`
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
     },
 }
 
@@ -219,6 +258,7 @@ impl Expr {
             } => PREC_NOT,
             Expr::Unary { .. } => PREC_UNARY,
             Expr::IsNull { .. } => PREC_IS,
+            Expr::InList { .. } | Expr::Between { .. } | Expr::Like { .. } => PREC_IN,
             Expr::Cast { .. } => PREC_CAST,
             // Negative number literals need parentheses before `::`.
             Expr::Literal(Literal::Number(n)) if n.starts_with('-') => PREC_UNARY,
@@ -267,13 +307,66 @@ impl Display for Expr {
                 expr.fmt_prec(f, PREC_CAST)?;
                 write!(f, "::{type_name}")
             }
-            Expr::Function { name, args, star } => {
+            Expr::Function { name, args, star, distinct } => {
+                match (name.as_str(), args.as_slice()) {
+                    ("extract", [Expr::Literal(Literal::String(field)), e]) => {
+                        return write!(f, "extract({field} FROM {e})");
+                    }
+                    ("position", [a, b]) => {
+                        // The operands bind tighter than IN.
+                        f.write_str("position(")?;
+                        a.fmt_prec(f, PREC_OTHER)?;
+                        f.write_str(" IN ")?;
+                        b.fmt_prec(f, PREC_OTHER)?;
+                        return f.write_char(')');
+                    }
+                    _ => {}
+                }
                 write!(f, "{name}(")?;
+                if *distinct {
+                    f.write_str("DISTINCT ")?;
+                }
                 if *star {
                     f.write_char('*')?;
                 }
                 write_list(f, args, ", ")?;
                 f.write_char(')')
+            }
+            Expr::Case { operand, whens, else_result } => {
+                f.write_str("CASE")?;
+                if let Some(o) = operand {
+                    write!(f, " {o}")?;
+                }
+                for (w, t) in whens {
+                    write!(f, " WHEN {w} THEN {t}")?;
+                }
+                if let Some(e) = else_result {
+                    write!(f, " ELSE {e}")?;
+                }
+                f.write_str(" END")
+            }
+            Expr::InList { expr, list, negated } => {
+                expr.fmt_prec(f, PREC_IN + 1)?;
+                f.write_str(if *negated { " NOT IN (" } else { " IN (" })?;
+                write_list(f, list, ", ")?;
+                f.write_char(')')
+            }
+            Expr::Between { expr, low, high, negated } => {
+                expr.fmt_prec(f, PREC_IN + 1)?;
+                f.write_str(if *negated { " NOT BETWEEN " } else { " BETWEEN " })?;
+                low.fmt_prec(f, PREC_IN + 1)?;
+                f.write_str(" AND ")?;
+                high.fmt_prec(f, PREC_IN + 1)
+            }
+            Expr::Like { expr, pattern, negated, case_insensitive } => {
+                expr.fmt_prec(f, PREC_IN + 1)?;
+                f.write_str(match (negated, case_insensitive) {
+                    (false, false) => " LIKE ",
+                    (true, false) => " NOT LIKE ",
+                    (false, true) => " ILIKE ",
+                    (true, true) => " NOT ILIKE ",
+                })?;
+                pattern.fmt_prec(f, PREC_IN + 1)
             }
         }
     }
@@ -314,12 +407,56 @@ impl Display for OrderByExpr {
     }
 }
 
+/// The kind of a join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+}
+
+/// A FROM item: a relation with an optional alias, or a join of two items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableRef {
+    Table {
+        name: ObjectName,
+        alias: Option<Ident>,
+    },
+    Join {
+        left: Box<TableRef>,
+        right: Box<TableRef>,
+        kind: JoinKind,
+        on: Expr,
+    },
+}
+
+impl Display for TableRef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            TableRef::Table { name, alias: None } => write!(f, "{name}"),
+            TableRef::Table { name, alias: Some(a) } => write!(f, "{name} AS {a}"),
+            TableRef::Join { left, right, kind, on } => {
+                let k = match kind {
+                    JoinKind::Inner => "JOIN",
+                    JoinKind::Left => "LEFT JOIN",
+                };
+                match **right {
+                    TableRef::Join { .. } => write!(f, "{left} {k} ({right}) ON {on}"),
+                    _ => write!(f, "{left} {k} {right} ON {on}"),
+                }
+            }
+        }
+    }
+}
+
 /// A SELECT query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    pub distinct: bool,
     pub projection: Vec<SelectItem>,
-    pub from: Option<ObjectName>,
+    pub from: Option<TableRef>,
     pub selection: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
     pub order_by: Vec<OrderByExpr>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
@@ -327,13 +464,20 @@ pub struct Query {
 
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str("SELECT ")?;
+        f.write_str(if self.distinct { "SELECT DISTINCT " } else { "SELECT " })?;
         write_list(f, &self.projection, ", ")?;
         if let Some(from) = &self.from {
             write!(f, " FROM {from}")?;
         }
         if let Some(w) = &self.selection {
             write!(f, " WHERE {w}")?;
+        }
+        if !self.group_by.is_empty() {
+            f.write_str(" GROUP BY ")?;
+            write_list(f, &self.group_by, ", ")?;
+        }
+        if let Some(h) = &self.having {
+            write!(f, " HAVING {h}")?;
         }
         if !self.order_by.is_empty() {
             f.write_str(" ORDER BY ")?;
@@ -474,6 +618,8 @@ pub enum Statement {
     /// `FLUSH`: RisingWave's barrier; here a no-op since writes are
     /// visible when acknowledged.
     Flush,
+    /// `EXPLAIN statement`
+    Explain(Box<Statement>),
 }
 
 impl Display for Statement {
@@ -586,6 +732,7 @@ impl Display for Statement {
             Statement::Commit => f.write_str("COMMIT"),
             Statement::Rollback => f.write_str("ROLLBACK"),
             Statement::Flush => f.write_str("FLUSH"),
+            Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
         }
     }
 }

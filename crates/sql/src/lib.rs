@@ -16,8 +16,8 @@ mod error;
 mod parser;
 
 pub use ast::{
-    BinaryOperator, ColumnDef, DropKind, Expr, Ident, Literal, ObjectName, OrderByExpr, Query,
-    SelectItem, ShowKind, SqlOption, Statement, UnaryOperator,
+    BinaryOperator, ColumnDef, DropKind, Expr, Ident, JoinKind, Literal, ObjectName, OrderByExpr,
+    Query, SelectItem, ShowKind, SqlOption, Statement, TableRef, UnaryOperator,
 };
 pub use error::{ParseError, Result};
 pub use parser::{parse, parse_expr};

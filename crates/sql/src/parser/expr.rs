@@ -7,7 +7,8 @@ use super::lexer::{
     attempt, fatal, ident, kw, number_lit, peek_kw, skip, string_lit, sym, DepthGuard, PResult,
 };
 use crate::ast::{
-    BinaryOperator, Expr, Ident, Literal, UnaryOperator, PREC_CAST, PREC_IS, PREC_NOT, PREC_UNARY,
+    BinaryOperator, Expr, Ident, Literal, UnaryOperator, PREC_CAST, PREC_IN, PREC_IS, PREC_NOT,
+    PREC_OTHER, PREC_UNARY,
 };
 
 /// expr = expression of any precedence
@@ -46,6 +47,13 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                 continue;
             }
         }
+        if PREC_IN >= min {
+            if let Some((r, e)) = in_between_like(i, &lhs)? {
+                lhs = e;
+                i = r;
+                continue;
+            }
+        }
         match binary_op(i) {
             Some((r, op)) if op.precedence() >= min => {
                 let (r, rhs) = expr_bp(r, op.precedence() + 1)?;
@@ -61,6 +69,52 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
     }
 }
 
+/// in_between_like = [NOT] IN '(' expr (',' expr)* ')'
+///                 | [NOT] BETWEEN expr AND expr
+///                 | [NOT] (LIKE | ILIKE) expr
+/// Returns `None` if the next tokens start none of these.
+fn in_between_like<'a>(
+    i: &'a str,
+    lhs: &Expr,
+) -> Result<Option<(&'a str, Expr)>, Err<super::lexer::PErr<'a>>> {
+    let (r, negated) = match kw("not")(i) {
+        Ok((r, _)) if peek_kw(r, "in") || peek_kw(r, "between") || peek_kw(r, "like") || peek_kw(r, "ilike") => (r, true),
+        _ => (i, false),
+    };
+    let boxed = || Box::new(lhs.clone());
+    if let Ok((r, _)) = kw("in")(r) {
+        let (mut r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
+        let mut list = Vec::new();
+        loop {
+            let (r2, e) = expr(r)?;
+            list.push(e);
+            match sym(",")(r2) {
+                Ok((r3, _)) => r = r3,
+                Err(_) => {
+                    let (r3, _) = sym(")")(r2).map_err(|_| to_failure(r2))?;
+                    return Ok(Some((r3, Expr::InList { expr: boxed(), list, negated })));
+                }
+            }
+        }
+    }
+    if let Ok((r, _)) = kw("between")(r) {
+        let (r, low) = expr_bp(r, PREC_IN + 1)?;
+        let (r, _) = kw("and")(r).map_err(|_| to_failure(r))?;
+        let (r, high) = expr_bp(r, PREC_IN + 1)?;
+        return Ok(Some((r, Expr::Between { expr: boxed(), low: Box::new(low), high: Box::new(high), negated })));
+    }
+    for (word, case_insensitive) in [("like", false), ("ilike", true)] {
+        if let Ok((r, _)) = kw(word)(r) {
+            let (r, pattern) = expr_bp(r, PREC_IN + 1)?;
+            return Ok(Some((
+                r,
+                Expr::Like { expr: boxed(), pattern: Box::new(pattern), negated, case_insensitive },
+            )));
+        }
+    }
+    Ok(None)
+}
+
 fn to_failure(i: &str) -> Err<super::lexer::PErr<'_>> {
     Err::Failure(super::lexer::PErr {
         input: skip(i),
@@ -68,7 +122,8 @@ fn to_failure(i: &str) -> Err<super::lexer::PErr<'_>> {
     })
 }
 
-/// binary_op = OR | AND | comparison | '||' | '->>' | '->' | + - * / %
+/// binary_op = OR | AND | comparison | '||' | '->>' | '->' | '#>>' | '#>'
+///           | '?' | '@>' | + - * / %
 fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
     use BinaryOperator::*;
     if let Ok((r, _)) = kw("or")(i) {
@@ -81,6 +136,10 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
     const OPS: &[(&str, BinaryOperator)] = &[
         ("->>", LongArrow),
         ("->", Arrow),
+        ("#>>", HashLongArrow),
+        ("#>", HashArrow),
+        ("@>", Contains),
+        ("?", Question),
         ("||", Concat),
         ("<=", LtEq),
         (">=", GtEq),
@@ -164,6 +223,9 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = kw("false")(i) {
         return Ok((r, Expr::Literal(Literal::Boolean(false))));
     }
+    if let Ok((r, _)) = kw("case")(i) {
+        return case(r);
+    }
     if let Ok((r, _)) = kw("cast")(i) {
         let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
         let (r, e) = expr(r)?;
@@ -178,10 +240,15 @@ fn primary(i: &str) -> PResult<'_, Expr> {
             },
         ));
     }
-    let (r, first) = ident(i)?;
-    if let Ok((r, _)) = sym("(")(r) {
-        return function_args(r, first);
+    // Function names may be words that are otherwise reserved (`left`).
+    if let Ok((r, first)) = super::lexer::any_word(i) {
+        if let Ok((r, _)) = sym("(")(r) {
+            if !matches!(first.as_str(), "select" | "case" | "not" | "in" | "and" | "or") {
+                return function_args(r, first);
+            }
+        }
     }
+    let (r, first) = ident(i)?;
     let mut parts = vec![first];
     let mut r = r;
     while let Ok((r2, _)) = sym(".")(r) {
@@ -192,31 +259,80 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     Ok((r, Expr::Identifier(parts)))
 }
 
-/// function_args = '*' ')' | (expr (',' expr)*)? ')'
+/// case = CASE [expr] (WHEN expr THEN expr)+ [ELSE expr] END
+fn case(i: &str) -> PResult<'_, Expr> {
+    let (mut r, operand) = if peek_kw(i, "when") {
+        (i, None)
+    } else {
+        let (r, e) = expr(i)?;
+        (r, Some(Box::new(e)))
+    };
+    let mut whens = Vec::new();
+    while let Ok((r2, _)) = kw("when")(r) {
+        let (r2, w) = expr(r2)?;
+        let (r2, _) = kw("then")(r2).map_err(|_| to_failure(r2))?;
+        let (r2, t) = expr(r2)?;
+        whens.push((w, t));
+        r = r2;
+    }
+    if whens.is_empty() {
+        return Err(to_failure(r));
+    }
+    let (r, else_result) = match kw("else")(r) {
+        Ok((r2, _)) => {
+            let (r2, e) = expr(r2)?;
+            (r2, Some(Box::new(e)))
+        }
+        Err(_) => (r, None),
+    };
+    let (r, _) = kw("end")(r).map_err(|_| to_failure(r))?;
+    Ok((r, Expr::Case { operand, whens, else_result }))
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function { name: Ident::new(name), args, star: false, distinct: false }
+}
+
+/// function_args = '*' ')' | [DISTINCT] (expr (',' expr)*)? ')'
+///   plus the SQL-standard forms `extract(field FROM e)`,
+///   `substring(e FROM a [FOR b])`, `position(a IN b)` and
+///   `trim([LEADING|TRAILING|BOTH] [chars] FROM e)`.
 fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
+    let close = |r| sym(")")(r).map_err(|_| to_failure(r));
     if let Ok((r, _)) = sym("*")(i) {
-        let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((
-            r,
-            Expr::Function {
-                name,
-                args: vec![],
-                star: true,
-            },
-        ));
+        let (r, _) = close(r)?;
+        return Ok((r, Expr::Function { name, args: vec![], star: true, distinct: false }));
     }
-    let mut args = Vec::new();
+    match name.as_str() {
+        "extract" => {
+            let (r, field) = super::lexer::any_word(i)?;
+            if let Ok((r, _)) = kw("from")(r) {
+                let (r, e) = expr(r)?;
+                let (r, _) = close(r)?;
+                let args = vec![Expr::Literal(Literal::String(field.0)), e];
+                return Ok((r, call("extract", args)));
+            }
+        }
+        "position" => {
+            if let Ok((r, a)) = expr_bp(i, PREC_OTHER) {
+                if let Ok((r, _)) = kw("in")(r) {
+                    let (r, b) = expr_bp(r, PREC_OTHER)?;
+                    let (r, _) = close(r)?;
+                    return Ok((r, call("position", vec![a, b])));
+                }
+            }
+        }
+        "trim" => return trim_args(i),
+        _ => {}
+    }
     if let Ok((r, _)) = sym(")")(i) {
-        return Ok((
-            r,
-            Expr::Function {
-                name,
-                args,
-                star: false,
-            },
-        ));
+        return Ok((r, Expr::Function { name, args: vec![], star: false, distinct: false }));
     }
-    let mut i = i;
+    let (mut i, distinct) = match kw("distinct")(i) {
+        Ok((r, _)) => (r, true),
+        Err(_) => (i, false),
+    };
+    let mut args = Vec::new();
     loop {
         let (r, a) = expr(i)?;
         args.push(a);
@@ -224,16 +340,62 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
             i = r;
             continue;
         }
-        let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((
-            r,
-            Expr::Function {
-                name,
-                args,
-                star: false,
-            },
-        ));
+        if matches!(name.as_str(), "substring" | "substr") && args.len() == 1 {
+            if let Ok((r2, _)) = kw("from")(r) {
+                let (r2, from) = expr(r2)?;
+                args.push(from);
+                let r2 = match kw("for")(r2) {
+                    Ok((r3, _)) => {
+                        let (r3, len) = expr(r3)?;
+                        args.push(len);
+                        r3
+                    }
+                    Err(_) => r2,
+                };
+                let (r2, _) = close(r2)?;
+                return Ok((r2, call("substring", args)));
+            }
+        }
+        let (r, _) = close(r)?;
+        return Ok((r, Expr::Function { name, args, star: false, distinct }));
     }
+}
+
+/// trim_args = [LEADING|TRAILING|BOTH] [chars] FROM expr ')' | expr [',' expr] ')'
+fn trim_args(i: &str) -> PResult<'_, Expr> {
+    let close = |r| sym(")")(r).map_err(|_| to_failure(r));
+    let (r, func) = if let Ok((r, _)) = kw("leading")(i) {
+        (r, Some("ltrim"))
+    } else if let Ok((r, _)) = kw("trailing")(i) {
+        (r, Some("rtrim"))
+    } else if let Ok((r, _)) = kw("both")(i) {
+        (r, Some("btrim"))
+    } else {
+        (i, None)
+    };
+    let name = func.unwrap_or("btrim");
+    if let Ok((r2, _)) = kw("from")(r) {
+        let (r2, e) = expr(r2)?;
+        let (r2, _) = close(r2)?;
+        return Ok((r2, call(name, vec![e])));
+    }
+    let (r, first) = expr(r)?;
+    if let Ok((r2, _)) = kw("from")(r) {
+        let (r2, e) = expr(r2)?;
+        let (r2, _) = close(r2)?;
+        return Ok((r2, call(name, vec![e, first])));
+    }
+    let mut args = vec![first];
+    let r = match sym(",")(r) {
+        Ok((r2, _)) => {
+            let (r2, chars) = expr(r2)?;
+            args.push(chars);
+            r2
+        }
+        Err(_) => r,
+    };
+    let (r, _) = close(r)?;
+    Ok((r, call(name, args)))
 }
 
 /// type_name = word+ ('(' number (',' number)? ')')?, for the multi-word

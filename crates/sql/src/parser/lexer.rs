@@ -68,10 +68,11 @@ pub(crate) fn fatal<'a, T>(input: &'a str, message: impl Into<String>) -> PResul
 
 /// Words that cannot be used as bare identifiers or aliases.
 const RESERVED: &[&str] = &[
-    "all", "and", "as", "asc", "between", "by", "case", "cast", "create", "delete", "desc",
-    "distinct", "drop", "else", "end", "false", "from", "group", "having", "in", "insert", "into",
-    "is", "join", "like", "ilike", "limit", "not", "null", "offset", "on", "or", "order", "select",
-    "then", "true", "union", "values", "when", "where", "with",
+    "all", "and", "as", "asc", "between", "by", "case", "cast", "create", "cross", "delete",
+    "desc", "distinct", "drop", "else", "end", "false", "from", "full", "group", "having", "ilike",
+    "in", "inner", "insert", "into", "is", "join", "left", "like", "limit", "natural", "not",
+    "null", "offset", "on", "or", "order", "outer", "right", "select", "then", "true", "union",
+    "using", "values", "when", "where", "with",
 ];
 
 /// Whether `word` (lower-case) is reserved.

@@ -11,8 +11,8 @@ use lexer::{
 };
 
 use crate::ast::{
-    ColumnDef, DropKind, Expr, Ident, Literal, ObjectName, OrderByExpr, Query, SelectItem,
-    ShowKind, SqlOption, Statement,
+    ColumnDef, DropKind, Expr, Ident, JoinKind, Literal, ObjectName, OrderByExpr, Query,
+    SelectItem, ShowKind, SqlOption, Statement, TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -105,6 +105,10 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     }
     if let Ok((r, _)) = kw("delete")(i) {
         return commit(delete(r));
+    }
+    if let Ok((r, _)) = kw("explain")(i) {
+        let (r, inner) = commit(statement(r))?;
+        return Ok((r, Statement::Explain(Box::new(inner))));
     }
     if peek_kw(i, "select") {
         let (r, q) = commit(query(i))?;
@@ -479,10 +483,15 @@ fn delete(i: &str) -> PResult<'_, Statement> {
     Ok((r, Statement::Delete { table, selection }))
 }
 
-/// query = SELECT select_item (',' select_item)* [FROM name] [WHERE expr]
+/// query = SELECT [DISTINCT] select_item (',' select_item)* [FROM table_ref]
+///         [WHERE expr] [GROUP BY expr (',' expr)*] [HAVING expr]
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 fn query(i: &str) -> PResult<'_, Query> {
     let (r, _) = kw("select")(i)?;
+    let (r, distinct) = match kw("distinct")(r) {
+        Ok((r, _)) => (r, true),
+        Err(_) => (kw("all")(r).map_or(r, |(r, _)| r), false),
+    };
     let (mut r, first) = select_item(r)?;
     let mut projection = vec![first];
     while let Ok((r2, _)) = sym(",")(r) {
@@ -492,12 +501,26 @@ fn query(i: &str) -> PResult<'_, Query> {
     }
     let (r, from) = match kw("from")(r) {
         Ok((r, _)) => {
-            let (r, n) = object_name(r)?;
-            (r, Some(n))
+            let (r, t) = table_ref(r)?;
+            (r, Some(t))
         }
         Err(_) => (r, None),
     };
     let (r, selection) = match kw("where")(r) {
+        Ok((r, _)) => {
+            let (r, e) = expr::expr(r)?;
+            (r, Some(e))
+        }
+        Err(_) => (r, None),
+    };
+    let (r, group_by) = match kw("group")(r) {
+        Ok((r, _)) => {
+            let (r, _) = kw("by")(r)?;
+            expr_list(r)?
+        }
+        Err(_) => (r, Vec::new()),
+    };
+    let (r, having) = match kw("having")(r) {
         Ok((r, _)) => {
             let (r, e) = expr::expr(r)?;
             (r, Some(e))
@@ -549,15 +572,50 @@ fn query(i: &str) -> PResult<'_, Query> {
     }
     Ok((
         r,
-        Query {
-            projection,
-            from,
-            selection,
-            order_by,
-            limit,
-            offset,
-        },
+        Query { distinct, projection, from, selection, group_by, having, order_by, limit, offset },
     ))
+}
+
+/// table_ref = table_factor ([INNER] JOIN table_factor ON expr
+///                          | LEFT [OUTER] JOIN table_factor ON expr)*
+fn table_ref(i: &str) -> PResult<'_, TableRef> {
+    let (mut r, mut left) = table_factor(i)?;
+    loop {
+        let (r2, kind) = if let Ok((r2, _)) = kw("join")(r) {
+            (r2, JoinKind::Inner)
+        } else if let Ok((r2, _)) = kw("inner")(r) {
+            (kw("join")(r2)?.0, JoinKind::Inner)
+        } else if let Ok((r2, _)) = kw("left")(r) {
+            let r2 = kw("outer")(r2).map_or(r2, |(r3, _)| r3);
+            (kw("join")(r2)?.0, JoinKind::Left)
+        } else {
+            return Ok((r, left));
+        };
+        let (r2, right) = table_factor(r2)?;
+        let (r2, _) = kw("on")(r2)?;
+        let (r2, on) = expr::expr(r2)?;
+        left = TableRef::Join { left: Box::new(left), right: Box::new(right), kind, on };
+        r = r2;
+    }
+}
+
+/// table_factor = object_name [[AS] ident] | '(' table_ref ')'
+fn table_factor(i: &str) -> PResult<'_, TableRef> {
+    if let Ok((r, _)) = sym("(")(i) {
+        let (r, t) = table_ref(r)?;
+        let (r, _) = sym(")")(r)?;
+        return Ok((r, t));
+    }
+    let (r, name) = object_name(i)?;
+    let (r, alias) = if let Ok((r2, _)) = kw("as")(r) {
+        let (r2, a) = ident(r2)?;
+        (r2, Some(a))
+    } else if let Ok((r2, a)) = ident(r) {
+        (r2, Some(a))
+    } else {
+        (r, None)
+    };
+    Ok((r, TableRef::Table { name, alias }))
 }
 
 /// select_item = '*' | expr [[AS] ident]

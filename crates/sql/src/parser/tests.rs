@@ -164,3 +164,40 @@ fn arbitrary_input_never_panics() {
     }
     assert!(parse("SELECT 1é").is_err());
 }
+
+#[test]
+fn streaming_sql_round_trips() {
+    let cases = [
+        (
+            "SELECT date_trunc('minute', (data->>'timestamp')::timestamptz) AS minute, count(*) FROM events GROUP BY 1 HAVING count(*) > 1",
+            "SELECT date_trunc('minute', (data ->> 'timestamp')::timestamptz) AS minute, count(*) FROM events GROUP BY 1 HAVING count(*) > 1",
+        ),
+        (
+            "select e.data->>'userId' as u, p.plan from events e left outer join users as p on e.data->>'userId' = p.id where p.plan is not null",
+            "SELECT e.data ->> 'userId' AS u, p.plan FROM events AS e LEFT JOIN users AS p ON e.data ->> 'userId' = p.id WHERE p.plan IS NOT NULL",
+        ),
+        (
+            "SELECT CASE WHEN x > 1 THEN 'big' WHEN x IS NULL THEN NULL ELSE 'small' END, CASE x WHEN 1 THEN 'one' END FROM t",
+            "SELECT CASE WHEN x > 1 THEN 'big' WHEN x IS NULL THEN NULL ELSE 'small' END, CASE x WHEN 1 THEN 'one' END FROM t",
+        ),
+        (
+            "SELECT x NOT IN (1, 2), x BETWEEN 1 AND 2 + 3, s NOT LIKE 'a%', s ILIKE '%B_' FROM t",
+            "SELECT x NOT IN (1, 2), x BETWEEN 1 AND 2 + 3, s NOT LIKE 'a%', s ILIKE '%B_' FROM t",
+        ),
+        (
+            "SELECT DISTINCT count(DISTINCT a), extract(epoch from ts), substring(s from 2 for 3), position('b' in s), trim(both 'x' from s), trim(s) FROM t",
+            "SELECT DISTINCT count(DISTINCT a), extract(epoch FROM ts), substring(s, 2, 3), position('b' IN s), btrim(s, 'x'), btrim(s) FROM t",
+        ),
+        (
+            "SELECT data #> '{a,b}', data #>> '{a}', data ? 'k', data @> '{\"a\":1}', -x * (y + 2) % 3 FROM t",
+            "SELECT data #> '{a,b}', data #>> '{a}', data ? 'k', data @> '{\"a\":1}', -x * (y + 2) % 3 FROM t",
+        ),
+        (
+            "EXPLAIN CREATE MATERIALIZED VIEW v AS SELECT a, sum(b) FROM t JOIN u ON t.id = u.id GROUP BY a",
+            "EXPLAIN CREATE MATERIALIZED VIEW v AS SELECT a, sum(b) FROM t JOIN u ON t.id = u.id GROUP BY a",
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(round_trip(sql), expected, "{sql}");
+    }
+}
