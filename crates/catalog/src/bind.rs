@@ -1,7 +1,7 @@
 //! The expression binder: resolves names against a [`Scope`], types every
 //! node, inserts the casts PostgreSQL would, and picks typed operators.
 
-use rivulet_expr::{cast, BinaryOp, CmpOp, DataType, Expr, Func, Value};
+use rivulet_expr::{cast, ArithOp, BinaryOp, CmpOp, DataType, Expr, Func, Value, Variadic};
 use rivulet_sql::{self as ast, BinaryOperator, Literal, UnaryOperator};
 
 use crate::{Error, Result};
@@ -132,8 +132,68 @@ impl<'a> Binder<'a> {
                     to,
                 ))
             }
-            ast::Expr::Function { name, args, star } => {
+            ast::Expr::Function { name, args, star, distinct } => {
+                if *distinct {
+                    return Err(Error::Grouping(format!(
+                        "aggregate function {name} is not allowed here"
+                    )));
+                }
                 self.bind_function(name.as_str(), args, *star)
+            }
+            ast::Expr::Case { operand, whens, else_result } => {
+                self.bind_case(operand.as_deref(), whens, else_result.as_deref())
+            }
+            ast::Expr::InList { expr, list, negated } => {
+                let (e, t) = self.bind(expr)?;
+                let items = list.iter().map(|x| self.bind(x)).collect::<Result<Vec<_>>>()?;
+                let mut ty = t;
+                for (_, it) in &items {
+                    ty = common_type(ty, *it).ok_or_else(|| {
+                        Error::UndefinedFunction(format!("operator does not exist: {t} = {it}"))
+                    })?;
+                }
+                if ty == DataType::Unknown {
+                    ty = DataType::Text;
+                }
+                let e = coerce(e, t, ty, "")?;
+                let items =
+                    items.into_iter().map(|(x, it)| coerce(x, it, ty, "")).collect::<Result<_>>()?;
+                Ok((Expr::InList(Box::new(e), items, *negated), DataType::Boolean))
+            }
+            ast::Expr::Between { expr, low, high, negated } => {
+                let ge = ast::Expr::Binary {
+                    op: BinaryOperator::GtEq,
+                    left: expr.clone(),
+                    right: low.clone(),
+                };
+                let le = ast::Expr::Binary {
+                    op: BinaryOperator::LtEq,
+                    left: expr.clone(),
+                    right: high.clone(),
+                };
+                let both = ast::Expr::Binary {
+                    op: BinaryOperator::And,
+                    left: Box::new(ge),
+                    right: Box::new(le),
+                };
+                let (both, _) = self.bind(&both)?;
+                Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DataType::Boolean))
+            }
+            ast::Expr::Like { expr, pattern, negated, case_insensitive } => {
+                let (e, t) = self.bind(expr)?;
+                let (p, pt) = self.bind(pattern)?;
+                let text = |e, t: DataType| match t {
+                    DataType::Text | DataType::Unknown => coerce(e, t, DataType::Text, ""),
+                    other => Err(Error::UndefinedFunction(format!(
+                        "operator does not exist: {other} ~~ text"
+                    ))),
+                };
+                let like = Expr::Binary(
+                    BinaryOp::Like(*case_insensitive),
+                    Box::new(text(e, t)?),
+                    Box::new(text(p, pt)?),
+                );
+                Ok((if *negated { Expr::Not(Box::new(like)) } else { like }, DataType::Boolean))
             }
         }
     }
@@ -255,9 +315,41 @@ impl<'a> Binder<'a> {
                 };
                 Ok((Expr::Binary(kind, Box::new(cl), Box::new(cr)), ty))
             }
-            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => Err(Error::NotSupported(
-                format!("arithmetic operator {} is not supported yet", op.symbol()),
-            )),
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                let ty = match common_type(lt, rt) {
+                    Some(t) if t.is_numeric() => t,
+                    _ => return Err(no_operator()),
+                };
+                if ty == DataType::Float8 && op == B::Modulo {
+                    return Err(no_operator());
+                }
+                let a = match op {
+                    B::Plus => ArithOp::Add,
+                    B::Minus => ArithOp::Sub,
+                    B::Multiply => ArithOp::Mul,
+                    B::Divide => ArithOp::Div,
+                    _ => ArithOp::Mod,
+                };
+                let (l, r) = boxed(coerce(l, lt, ty, "")?, coerce(r, rt, ty, "")?);
+                Ok((Expr::Binary(BinaryOp::Arith(a), l, r), ty))
+            }
+            B::HashArrow | B::HashLongArrow | B::Question | B::Contains => {
+                if !matches!(lt, DataType::Jsonb | DataType::Unknown) {
+                    return Err(no_operator());
+                }
+                let l = coerce(l, lt, DataType::Jsonb, "")?;
+                let (kind, rty, out) = match op {
+                    B::HashArrow => (BinaryOp::JsonPath, DataType::Text, DataType::Jsonb),
+                    B::HashLongArrow => (BinaryOp::JsonPathText, DataType::Text, DataType::Text),
+                    B::Question => (BinaryOp::JsonHasKey, DataType::Text, DataType::Boolean),
+                    _ => (BinaryOp::JsonContains, DataType::Jsonb, DataType::Boolean),
+                };
+                if rt != rty && rt != DataType::Unknown {
+                    return Err(no_operator());
+                }
+                let r = coerce(r, rt, rty, "")?;
+                Ok((Expr::Binary(kind, Box::new(l), Box::new(r)), out))
+            }
         }
     }
 
@@ -281,29 +373,37 @@ impl<'a> Binder<'a> {
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
-        if name == "coalesce" {
-            if bound.is_empty() {
-                return Err(Error::UndefinedFunction(
-                    "function coalesce() does not exist".into(),
-                ));
-            }
-            let mut ty = DataType::Unknown;
-            for (_, t) in &bound {
-                ty = common_type(ty, *t).ok_or_else(|| {
-                    Error::DatatypeMismatch(format!(
-                        "COALESCE types {ty} and {t} cannot be matched"
-                    ))
-                })?;
-            }
-            if ty == DataType::Unknown {
-                ty = DataType::Text;
-            }
-            let args = bound
-                .into_iter()
-                .map(|(e, t)| coerce(e, t, ty, ""))
-                .collect::<Result<_>>()?;
-            return Ok((Expr::Coalesce(args), ty));
+        if let Some(v) = Func::variadic(name) {
+            return bind_variadic(name, v, bound);
         }
+        match (name, bound.len()) {
+            ("coalesce", n) if n > 0 => {
+                let (args, ty) = unify(bound, "COALESCE")?;
+                return Ok((Expr::Coalesce(args), ty));
+            }
+            ("greatest" | "least", n) if n > 0 => {
+                let (args, ty) = unify(bound, if name == "greatest" { "GREATEST" } else { "LEAST" })?;
+                return Ok((Expr::Extreme(args, name == "greatest"), ty));
+            }
+            ("nullif", 2) => {
+                let (mut args, ty) = unify(bound, "NULLIF")?;
+                let b = args.pop().unwrap_or(Expr::Literal(Value::Null));
+                let a = args.pop().unwrap_or(Expr::Literal(Value::Null));
+                let eq = Expr::Binary(BinaryOp::Cmp(CmpOp::Eq), Box::new(a.clone()), Box::new(b));
+                return Ok((Expr::Case(vec![(eq, Expr::Literal(Value::Null))], Box::new(a)), ty));
+            }
+            ("position", 2) => {
+                // position(sub IN s) is strpos(s, sub).
+                let mut b = bound;
+                b.swap(0, 1);
+                return self.resolve_fixed("strpos", b);
+            }
+            _ => {}
+        }
+        self.resolve_fixed(name, bound)
+    }
+
+    fn resolve_fixed(&self, name: &str, bound: Vec<(Expr, DataType)>) -> Result<(Expr, DataType)> {
         let types: Vec<DataType> = bound.iter().map(|(_, t)| *t).collect();
         let (func, params, ret) = Func::resolve(name, &types).map_err(|e| match e {
             rivulet_expr::Error::UndefinedFunction(m) => Error::UndefinedFunction(m),
@@ -316,6 +416,81 @@ impl<'a> Binder<'a> {
             .collect::<Result<Vec<_>>>()?;
         Ok((Expr::Func(func, args), ret))
     }
+}
+
+impl Binder<'_> {
+    fn bind_case(
+        &self,
+        operand: Option<&ast::Expr>,
+        whens: &[(ast::Expr, ast::Expr)],
+        else_result: Option<&ast::Expr>,
+    ) -> Result<(Expr, DataType)> {
+        let mut conds = Vec::with_capacity(whens.len());
+        let mut results = Vec::with_capacity(whens.len() + 1);
+        for (w, t) in whens {
+            let cond = match operand {
+                Some(o) => ast::Expr::Binary {
+                    op: BinaryOperator::Eq,
+                    left: Box::new(o.clone()),
+                    right: Box::new(w.clone()),
+                },
+                None => w.clone(),
+            };
+            conds.push(self.bind_predicate(&cond, "CASE/WHEN")?);
+            results.push(self.bind(t)?);
+        }
+        results.push(match else_result {
+            Some(e) => self.bind(e)?,
+            None => (Expr::Literal(Value::Null), DataType::Unknown),
+        });
+        let (mut results, ty) = unify(results, "CASE")?;
+        let otherwise = results.pop().unwrap_or(Expr::Literal(Value::Null));
+        Ok((Expr::Case(conds.into_iter().zip(results).collect(), Box::new(otherwise)), ty))
+    }
+}
+
+/// Casts every expression to the common type of all (text if all unknown).
+fn unify(items: Vec<(Expr, DataType)>, what: &str) -> Result<(Vec<Expr>, DataType)> {
+    let mut ty = DataType::Unknown;
+    for (_, t) in &items {
+        ty = common_type(ty, *t).ok_or_else(|| {
+            Error::DatatypeMismatch(format!("{what} types {ty} and {t} cannot be matched"))
+        })?;
+    }
+    if ty == DataType::Unknown {
+        ty = DataType::Text;
+    }
+    let out = items.into_iter().map(|(e, t)| coerce(e, t, ty, "")).collect::<Result<_>>()?;
+    Ok((out, ty))
+}
+
+/// Binds a variadic builtin.
+fn bind_variadic(name: &str, v: Variadic, bound: Vec<(Expr, DataType)>) -> Result<(Expr, DataType)> {
+    let (func, ret) = Func::of_variadic(v);
+    let args = match v {
+        Variadic::Concat | Variadic::BuildObject => bound
+            .into_iter()
+            .map(|(e, t)| if t == DataType::Unknown { coerce(e, t, DataType::Text, "") } else { Ok(e) })
+            .collect::<Result<Vec<_>>>()?,
+        Variadic::ExtractPath(_) => {
+            if bound.is_empty() {
+                return Err(Error::UndefinedFunction(format!("function {name}() does not exist")));
+            }
+            let mut out = Vec::with_capacity(bound.len());
+            for (i, (e, t)) in bound.into_iter().enumerate() {
+                let want = if i == 0 { DataType::Jsonb } else { DataType::Text };
+                if t != want && t != DataType::Unknown {
+                    return Err(Error::UndefinedFunction(format!(
+                        "function {name} does not accept {t} at position {}",
+                        i + 1
+                    )));
+                }
+                out.push(coerce(e, t, want, "")?);
+            }
+            out
+        }
+    };
+    Ok((Expr::Func(func, args), ret))
 }
 
 /// Types a literal: integers are `integer` if they fit, else `bigint`, else
@@ -349,7 +524,7 @@ pub(crate) fn type_from_name(name: &str) -> Result<DataType> {
 }
 
 /// The type two operands are compared or combined as, if any.
-fn common_type(a: DataType, b: DataType) -> Option<DataType> {
+pub(crate) fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     use DataType::Unknown;
     match (a, b) {
         _ if a == b => Some(if a == Unknown { DataType::Text } else { a }),
@@ -365,7 +540,7 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
 
 /// Casts `e` (of type `from`) to `to` where PostgreSQL would do so
 /// implicitly: literals of unknown type and numeric widening.
-fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Result<Expr> {
+pub(crate) fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Result<Expr> {
     if from == to {
         return Ok(e);
     }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use rivulet_expr::{DataType, Expr};
+
+use crate::Plan;
 use rivulet_sql::{ObjectName, Statement};
 use serde::{Deserialize, Serialize};
 
@@ -80,15 +82,26 @@ pub struct TableSpec {
     pub webhook: Option<WebhookSpec>,
 }
 
-/// A materialized view's dataflow: filter then project rows of `source`.
+/// A materialized view: the plan of its SELECT, which the stream engine
+/// maintains incrementally.
 #[derive(Debug, Clone)]
 pub struct ViewSpec {
-    /// The relation the view reads (a table or another view).
-    pub source: u64,
-    /// Rows of `source` that fail this predicate are not in the view.
-    pub filter: Option<Expr>,
-    /// One expression per view column, over `source`'s columns.
-    pub projection: Vec<Expr>,
+    pub plan: Plan,
+    /// The relations the plan reads, each once, in first-scan order.
+    pub sources: Vec<u64>,
+}
+
+impl ViewSpec {
+    /// A view over `plan`.
+    pub fn new(plan: Plan) -> ViewSpec {
+        let mut sources = Vec::new();
+        for id in plan.sources() {
+            if !sources.contains(&id) {
+                sources.push(id);
+            }
+        }
+        ViewSpec { plan, sources }
+    }
 }
 
 /// Table or materialized view.
@@ -279,7 +292,7 @@ impl Catalog {
     pub fn dependent_views(&self, id: u64) -> Vec<Arc<Relation>> {
         self.relations
             .values()
-            .filter(|r| r.view().is_some_and(|v| v.source == id))
+            .filter(|r| r.view().is_some_and(|v| v.sources.contains(&id)))
             .cloned()
             .collect()
     }

@@ -106,17 +106,12 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 );
             }
             let plan = plan_query(query, catalog)?;
-            let source = plan.source.as_ref().ok_or_else(|| {
-                Error::NotSupported("a materialized view needs a FROM clause".into())
-            })?;
-            if plan.aggregates.is_some() {
-                return Err(Error::NotSupported(
-                    "aggregates in materialized views are not supported yet".into(),
-                ));
+            if query.from.is_none() {
+                return Err(Error::NotSupported("a materialized view needs a FROM clause".into()));
             }
-            if !plan.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
+            if !query.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
                 return Err(Error::NotSupported(
-                    "ORDER BY, LIMIT and OFFSET are not supported in materialized views".into(),
+                    "ORDER BY, LIMIT and OFFSET are not supported in materialized views; order when querying the view".into(),
                 ));
             }
             check_unique_columns(&plan.output)?;
@@ -124,11 +119,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 id,
                 name: bare.to_string(),
                 columns: plan.output.clone(),
-                kind: RelationKind::MaterializedView(ViewSpec {
-                    source: source.id,
-                    filter: plan.filter.clone(),
-                    projection: plan.projection.clone(),
-                }),
+                kind: RelationKind::MaterializedView(ViewSpec::new(plan.root)),
                 definition: normalized(stmt),
             }))))
         }

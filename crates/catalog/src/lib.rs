@@ -9,7 +9,7 @@
 //!
 //! The binder ([`Binder`]) turns parsed expressions into typed
 //! [`rivulet_expr::Expr`] trees, and [`plan_query`] turns a SELECT into a
-//! [`QueryPlan`]. DDL rules — RisingWave's for webhook tables — live in
+//! [`QueryPlan`] around a relational [`Plan`] tree. DDL rules — RisingWave's for webhook tables — live in
 //! [`ddl`]. The catalog does not read or write rows; `rivulet-stream` does.
 
 mod bind;
@@ -24,4 +24,4 @@ pub use catalog::{
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use plan::{plan_query, AggCall, AggKind, OrderKey, QueryPlan};
+pub use plan::{plan_query, AggCall, AggKind, Plan, QueryPlan};

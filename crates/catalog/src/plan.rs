@@ -1,115 +1,219 @@
-//! Query planning: a bound SELECT as a [`QueryPlan`] — scan, filter,
-//! project (or aggregate), sort, limit.
+//! Query planning: a bound SELECT as a relational [`Plan`] tree.
+//!
+//! The same tree serves ad-hoc queries (run once over all rows) and
+//! materialized views (maintained incrementally by `rivulet-stream`), so a
+//! view always means exactly what the same SELECT means.
+//!
+//! ```text
+//! Project (select list, then hidden ORDER BY columns)
+//! └─ Filter (HAVING)
+//!    └─ Aggregate (GROUP BY keys, aggregate calls)     -- or Distinct
+//!       └─ Filter (WHERE)
+//!          └─ Join (equi keys + residual) / Scan / Values
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
 
-use rivulet_expr::{DataType, Expr, Value};
-use rivulet_sql::{self as ast, Query, SelectItem};
+use rivulet_expr::{BinaryOp, CmpOp, DataType, Expr, Value};
+use rivulet_sql::{self as ast, JoinKind, Query, SelectItem, TableRef};
 
-use crate::bind::{is_aggregate, Binder, Scope};
+use crate::bind::{is_aggregate, Binder, Scope, ScopeColumn};
 use crate::{Catalog, Column, Error, Relation, Result};
 
 /// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggKind {
-    /// `count(*)`: rows.
     CountStar,
-    /// `count(expr)`: rows where `expr` is not NULL.
     Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
 }
 
-/// One aggregate in the SELECT list.
-#[derive(Debug, Clone)]
-pub struct AggCall {
-    pub kind: AggKind,
-    pub arg: Option<Expr>,
-}
-
-/// A sort key: an output column, or an expression over the input row.
-#[derive(Debug, Clone)]
-pub enum OrderKey {
-    Output(usize),
-    Input(Expr),
-}
-
-/// A bound SELECT, executed as scan → filter → project/aggregate → sort →
-/// offset/limit.
-#[derive(Debug, Clone)]
-pub struct QueryPlan {
-    /// The relation scanned; `None` for `SELECT` without `FROM` (one empty row).
-    pub source: Option<Arc<Relation>>,
-    pub filter: Option<Expr>,
-    /// Output column names and types.
-    pub output: Vec<Column>,
-    /// Output expressions over the input row (unused when aggregating).
-    pub projection: Vec<Expr>,
-    /// When set, the query returns one row: these aggregates over all
-    /// input rows, in output order.
-    pub aggregates: Option<Vec<AggCall>>,
-    /// Sort keys with `true` for descending.
-    pub order_by: Vec<(OrderKey, bool)>,
-    pub limit: Option<u64>,
-    pub offset: u64,
-}
-
-impl fmt::Display for QueryPlan {
-    /// Prints the plan as an indented operator tree (used by EXPLAIN).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut depth = 0;
-        let mut line = |f: &mut fmt::Formatter<'_>, text: String| {
-            let r = writeln!(
-                f,
-                "{}{}{text}",
-                "  ".repeat(depth),
-                if depth > 0 { "└─ " } else { "" }
-            );
-            depth += 1;
-            r
-        };
-        if self.limit.is_some() || self.offset > 0 {
-            line(f, format!("Limit: {:?} offset {}", self.limit, self.offset))?;
-        }
-        if !self.order_by.is_empty() {
-            line(f, "Sort".into())?;
-        }
-        match &self.aggregates {
-            Some(aggs) => line(f, format!("Aggregate: {} call(s)", aggs.len()))?,
-            None => line(
-                f,
-                format!(
-                    "Project: {}",
-                    self.projection
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )?,
-        }
-        if let Some(p) = &self.filter {
-            line(f, format!("Filter: {p}"))?;
-        }
-        match &self.source {
-            Some(r) => line(f, format!("Scan: {}", r.name)),
-            None => line(f, "Values: 1 row".into()),
+impl AggKind {
+    fn name(self) -> &'static str {
+        match self {
+            AggKind::CountStar | AggKind::Count => "count",
+            AggKind::Sum => "sum",
+            AggKind::Avg => "avg",
+            AggKind::Min => "min",
+            AggKind::Max => "max",
+            AggKind::BoolAnd => "bool_and",
+            AggKind::BoolOr => "bool_or",
         }
     }
+}
+
+/// One aggregate call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub kind: AggKind,
+    /// The argument, over the aggregate's input row (`None` for `count(*)`).
+    pub arg: Option<Expr>,
+    /// `count(DISTINCT x)` and friends.
+    pub distinct: bool,
+    /// The argument's type.
+    pub input_type: DataType,
+    /// The result type, as PostgreSQL types it.
+    pub output_type: DataType,
+}
+
+impl fmt::Display for AggCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.arg {
+            None => write!(f, "count(*)"),
+            Some(a) => write!(
+                f,
+                "{}({}{a})",
+                self.kind.name(),
+                if self.distinct { "DISTINCT " } else { "" }
+            ),
+        }
+    }
+}
+
+/// A relational operator tree. Every node produces rows of a fixed width;
+/// expressions refer to the columns of their input by position.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// All rows of a table or materialized view.
+    Scan { rel: Arc<Relation> },
+    /// One empty row (`SELECT` without `FROM`).
+    Values,
+    Filter { input: Box<Plan>, predicate: Expr },
+    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    /// Rows of `left` and `right` (concatenated) whose keys are equal and
+    /// for which `residual` holds; a LEFT join keeps unmatched left rows
+    /// padded with NULLs. Right keys and the residual see right rows'
+    /// columns at their own positions (right keys) or after the left
+    /// columns (residual).
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        residual: Option<Expr>,
+    },
+    /// One row per distinct key: the keys, then each aggregate. With no
+    /// keys, exactly one row (aggregating every input row).
+    Aggregate { input: Box<Plan>, group_keys: Vec<Expr>, aggs: Vec<AggCall> },
+}
+
+impl Plan {
+    /// Number of columns the node produces.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Scan { rel } => rel.columns.len(),
+            Plan::Values => 0,
+            Plan::Filter { input, .. } => input.width(),
+            Plan::Project { exprs, .. } => exprs.len(),
+            Plan::Join { left, right, .. } => left.width() + right.width(),
+            Plan::Aggregate { group_keys, aggs, .. } => group_keys.len() + aggs.len(),
+        }
+    }
+
+    /// Ids of every relation the plan reads, in scan order (with repeats).
+    pub fn sources(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.visit_scans(&mut |rel| out.push(rel.id));
+        out
+    }
+
+    /// Calls `f` on every scanned relation, left to right.
+    pub fn visit_scans(&self, f: &mut impl FnMut(&Arc<Relation>)) {
+        match self {
+            Plan::Scan { rel } => f(rel),
+            Plan::Values => {}
+            Plan::Filter { input, .. } | Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
+                input.visit_scans(f)
+            }
+            Plan::Join { left, right, .. } => {
+                left.visit_scans(f);
+                right.visit_scans(f);
+            }
+        }
+    }
+
+    fn fmt_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        let pad = if depth == 0 { String::new() } else { format!("{}└─ ", "   ".repeat(depth - 1)) };
+        let list = |xs: &[Expr]| xs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        match self {
+            Plan::Scan { rel } => return writeln!(f, "{pad}Scan: {}", rel.name),
+            Plan::Values => return writeln!(f, "{pad}Values: 1 row"),
+            Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
+            Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
+            Plan::Join { kind, left_keys, right_keys, residual, .. } => {
+                let k = match kind {
+                    JoinKind::Inner => "Join",
+                    JoinKind::Left => "LeftJoin",
+                };
+                write!(f, "{pad}{k}: [{}] = [{}]", list(left_keys), list(right_keys))?;
+                match residual {
+                    Some(r) => writeln!(f, " and {r}")?,
+                    None => writeln!(f)?,
+                }
+            }
+            Plan::Aggregate { group_keys, aggs, .. } => writeln!(
+                f,
+                "{pad}Aggregate: keys [{}], aggs [{}]",
+                list(group_keys),
+                aggs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            )?,
+        }
+        match self {
+            Plan::Filter { input, .. } | Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Join { left, right, .. } => {
+                left.fmt_tree(f, depth + 1)?;
+                right.fmt_tree(f, depth + 1)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    /// An indented operator tree; columns print as `#position`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_tree(f, 0)
+    }
+}
+
+/// A bound SELECT: the plan, its visible output, and how to order and cut
+/// the result.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// Produces the visible columns followed by hidden sort columns.
+    pub root: Plan,
+    /// Names and types of the visible columns.
+    pub output: Vec<Column>,
+    /// Sort keys (column positions in the root's rows), `true` = descending.
+    pub order_by: Vec<(usize, bool)>,
+    pub limit: Option<u64>,
+    pub offset: u64,
 }
 
 /// The column name PostgreSQL gives an unaliased select item.
 fn output_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(parts) => parts.last().map_or("?column?".into(), |p| p.0.clone()),
-        ast::Expr::Function { name, .. } => name.0.clone(),
+        ast::Expr::Function { name, .. } => match name.as_str() {
+            "btrim" | "ltrim" | "rtrim" => "btrim".into(),
+            "substr" | "substring" => "substring".into(),
+            "extract" | "date_part" => "extract".into(),
+            other => other.to_string(),
+        },
         ast::Expr::Cast { expr, type_name } => match **expr {
-            ast::Expr::Literal(_) => type_name
-                .split('(')
-                .next()
-                .unwrap_or("?column?")
-                .to_string(),
+            ast::Expr::Literal(_) => type_name.split('(').next().unwrap_or("?column?").to_string(),
             _ => output_name(expr),
         },
+        ast::Expr::Case { .. } => "case".into(),
         _ => "?column?".into(),
     }
 }
@@ -128,145 +232,435 @@ fn row_count(e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
     }
 }
 
+/// Plans a FROM item, returning the plan and the scope of its columns.
+fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
+    match t {
+        TableRef::Table { name, alias } => {
+            let rel = catalog.get_relation(name)?.clone();
+            let qualifier = alias.as_ref().map_or(rel.name.as_str(), |a| a.as_str());
+            let scope = Scope::of_relation(qualifier, &rel.columns);
+            Ok((Plan::Scan { rel }, scope))
+        }
+        TableRef::Join { left, right, kind, on } => {
+            let (lp, ls) = plan_from(left, catalog)?;
+            let (rp, rs) = plan_from(right, catalog)?;
+            let lw = ls.columns.len();
+            let mut scope = ls;
+            scope.columns.extend(rs.columns);
+            let on = Binder::new(&scope).bind_predicate(on, "JOIN/ON")?;
+            let (mut left_keys, mut right_keys, mut residual) = (Vec::new(), Vec::new(), Vec::new());
+            for conjunct in split_and(on) {
+                match equi_key(&conjunct, lw) {
+                    Some((l, r)) => {
+                        left_keys.push(l);
+                        right_keys.push(r.map_columns(&|i| i - lw));
+                    }
+                    None => residual.push(conjunct),
+                }
+            }
+            let residual = residual.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+            let plan = Plan::Join {
+                left: Box::new(lp),
+                right: Box::new(rp),
+                kind: *kind,
+                left_keys,
+                right_keys,
+                residual,
+            };
+            Ok((plan, scope))
+        }
+    }
+}
+
+fn split_and(e: Expr) -> Vec<Expr> {
+    match e {
+        Expr::And(a, b) => {
+            let mut v = split_and(*a);
+            v.extend(split_and(*b));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// `l = r` with `l` reading only left columns and `r` only right ones (or
+/// the other way round): a join key pair.
+fn equi_key(e: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
+    let Expr::Binary(BinaryOp::Cmp(CmpOp::Eq), a, b) = e else { return None };
+    let side = |x: &Expr| {
+        let mut cols = Vec::new();
+        x.collect_columns(&mut cols);
+        if cols.is_empty() {
+            None
+        } else if cols.iter().all(|&c| c < left_width) {
+            Some(true)
+        } else if cols.iter().all(|&c| c >= left_width) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    match (side(a)?, side(b)?) {
+        (true, false) => Some(((**a).clone(), (**b).clone())),
+        (false, true) => Some(((**b).clone(), (**a).clone())),
+        _ => None,
+    }
+}
+
+/// Prefix of the synthetic names standing for group keys and aggregate
+/// results while binding post-aggregation expressions; a NUL cannot appear
+/// in any identifier a user writes.
+const SYNTHETIC: &str = "\u{0}";
+
+fn synthetic(kind: char, i: usize) -> ast::Expr {
+    ast::Expr::Identifier(vec![ast::Ident(format!("{SYNTHETIC}{kind}{i}"))])
+}
+
+/// Collects the aggregate calls of a GROUP BY query and rewrites
+/// expressions over its output.
+struct AggBinder<'a> {
+    input: &'a Scope,
+    group_asts: Vec<ast::Expr>,
+    group_types: Vec<DataType>,
+    aggs: Vec<AggCall>,
+    agg_asts: Vec<ast::Expr>,
+}
+
+impl AggBinder<'_> {
+    /// Replaces group-key subexpressions and aggregate calls by synthetic
+    /// column references.
+    fn rewrite(&mut self, e: &ast::Expr) -> Result<ast::Expr> {
+        if let Some(i) = self.group_asts.iter().position(|g| g == e) {
+            return Ok(synthetic('g', i));
+        }
+        if let ast::Expr::Function { name, args, star, distinct } = e {
+            if is_aggregate(name.as_str()) {
+                let i = match self.agg_asts.iter().position(|a| a == e) {
+                    Some(i) => i,
+                    None => {
+                        let call = self.bind_agg(name.as_str(), args, *star, *distinct)?;
+                        self.aggs.push(call);
+                        self.agg_asts.push(e.clone());
+                        self.aggs.len() - 1
+                    }
+                };
+                return Ok(synthetic('a', i));
+            }
+        }
+        let r = |x: &ast::Expr, me: &mut Self| me.rewrite(x).map(Box::new);
+        Ok(match e {
+            ast::Expr::Literal(_) => e.clone(),
+            ast::Expr::Identifier(parts) => {
+                let name = parts.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(".");
+                return Err(Error::Grouping(format!(
+                    "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                )));
+            }
+            ast::Expr::Unary { op, expr } => ast::Expr::Unary { op: *op, expr: r(expr, self)? },
+            ast::Expr::Binary { op, left, right } => {
+                ast::Expr::Binary { op: *op, left: r(left, self)?, right: r(right, self)? }
+            }
+            ast::Expr::IsNull { expr, negated } => {
+                ast::Expr::IsNull { expr: r(expr, self)?, negated: *negated }
+            }
+            ast::Expr::Cast { expr, type_name } => {
+                ast::Expr::Cast { expr: r(expr, self)?, type_name: type_name.clone() }
+            }
+            ast::Expr::Function { name, args, star, distinct } => ast::Expr::Function {
+                name: name.clone(),
+                args: args.iter().map(|a| self.rewrite(a)).collect::<Result<_>>()?,
+                star: *star,
+                distinct: *distinct,
+            },
+            ast::Expr::Case { operand, whens, else_result } => ast::Expr::Case {
+                operand: operand.as_ref().map(|o| r(o, self)).transpose()?,
+                whens: whens
+                    .iter()
+                    .map(|(w, t)| Ok((self.rewrite(w)?, self.rewrite(t)?)))
+                    .collect::<Result<_>>()?,
+                else_result: else_result.as_ref().map(|x| r(x, self)).transpose()?,
+            },
+            ast::Expr::InList { expr, list, negated } => ast::Expr::InList {
+                expr: r(expr, self)?,
+                list: list.iter().map(|x| self.rewrite(x)).collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            ast::Expr::Between { expr, low, high, negated } => ast::Expr::Between {
+                expr: r(expr, self)?,
+                low: r(low, self)?,
+                high: r(high, self)?,
+                negated: *negated,
+            },
+            ast::Expr::Like { expr, pattern, negated, case_insensitive } => ast::Expr::Like {
+                expr: r(expr, self)?,
+                pattern: r(pattern, self)?,
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+        })
+    }
+
+    fn bind_agg(&self, name: &str, args: &[ast::Expr], star: bool, distinct: bool) -> Result<AggCall> {
+        let binder = Binder::new(self.input);
+        if star {
+            if name != "count" {
+                return Err(Error::UndefinedFunction(format!("function {name}(*) does not exist")));
+            }
+            return Ok(AggCall {
+                kind: AggKind::CountStar,
+                arg: None,
+                distinct: false,
+                input_type: DataType::Int8,
+                output_type: DataType::Int8,
+            });
+        }
+        let [arg] = args else {
+            return Err(Error::UndefinedFunction(format!(
+                "function {name} with {} arguments does not exist",
+                args.len()
+            )));
+        };
+        let (mut expr, mut ty) = binder.bind(arg)?;
+        if ty == DataType::Unknown {
+            expr = binder.bind_as(arg, DataType::Text, "argument")?;
+            ty = DataType::Text;
+        }
+        let bad = || Error::UndefinedFunction(format!("function {name}({ty}) does not exist"));
+        let (kind, output_type) = match name {
+            "count" => (AggKind::Count, DataType::Int8),
+            "sum" => (
+                AggKind::Sum,
+                match ty {
+                    DataType::Int4 => DataType::Int8,
+                    DataType::Int8 | DataType::Numeric => DataType::Numeric,
+                    DataType::Float8 => DataType::Float8,
+                    _ => return Err(bad()),
+                },
+            ),
+            "avg" => (
+                AggKind::Avg,
+                match ty {
+                    DataType::Int4 | DataType::Int8 | DataType::Numeric => DataType::Numeric,
+                    DataType::Float8 => DataType::Float8,
+                    _ => return Err(bad()),
+                },
+            ),
+            "min" | "max" if ty == DataType::Jsonb => return Err(bad()),
+            "min" => (AggKind::Min, ty),
+            "max" => (AggKind::Max, ty),
+            "bool_and" | "bool_or" if ty != DataType::Boolean => return Err(bad()),
+            "bool_and" => (AggKind::BoolAnd, DataType::Boolean),
+            _ => (AggKind::BoolOr, DataType::Boolean),
+        };
+        Ok(AggCall { kind, arg: Some(expr), distinct, input_type: ty, output_type })
+    }
+
+    /// The scope of the aggregate's output: synthetic group keys, then
+    /// synthetic aggregate results.
+    fn output_scope(&self) -> Scope {
+        let col = |kind: char, i: usize, ty: DataType| ScopeColumn {
+            qualifier: None,
+            name: format!("{SYNTHETIC}{kind}{i}"),
+            ty,
+        };
+        let mut columns: Vec<ScopeColumn> =
+            self.group_types.iter().enumerate().map(|(i, t)| col('g', i, *t)).collect();
+        columns.extend(self.aggs.iter().enumerate().map(|(i, a)| col('a', i, a.output_type)));
+        Scope { columns }
+    }
+}
+
+fn contains_aggregate(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Function { name, args, .. } => {
+            is_aggregate(name.as_str()) || args.iter().any(contains_aggregate)
+        }
+        ast::Expr::Literal(_) | ast::Expr::Identifier(_) => false,
+        ast::Expr::Unary { expr, .. } | ast::Expr::IsNull { expr, .. } | ast::Expr::Cast { expr, .. } => {
+            contains_aggregate(expr)
+        }
+        ast::Expr::Binary { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
+        ast::Expr::Case { operand, whens, else_result } => {
+            operand.as_deref().is_some_and(contains_aggregate)
+                || whens.iter().any(|(w, t)| contains_aggregate(w) || contains_aggregate(t))
+                || else_result.as_deref().is_some_and(contains_aggregate)
+        }
+        ast::Expr::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        ast::Expr::Between { expr, low, high, .. } => {
+            contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high)
+        }
+        ast::Expr::Like { expr, pattern, .. } => contains_aggregate(expr) || contains_aggregate(pattern),
+    }
+}
+
 /// Binds a SELECT against the catalog.
 pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
-    let source = q
-        .from
-        .as_ref()
-        .map(|n| catalog.get_relation(n))
-        .transpose()?
-        .cloned();
-    let scope = match &source {
-        Some(rel) => Scope::of_relation(&rel.name, &rel.columns),
-        None => Scope::default(),
+    let (mut plan, scope) = match &q.from {
+        Some(t) => plan_from(t, catalog)?,
+        None => (Plan::Values, Scope::default()),
     };
     let binder = Binder::new(&scope);
-    let filter = q
-        .selection
-        .as_ref()
-        .map(|w| binder.bind_predicate(w, "WHERE"))
-        .transpose()?;
+    if let Some(w) = &q.selection {
+        if contains_aggregate(w) {
+            return Err(Error::Grouping("aggregate functions are not allowed in WHERE".into()));
+        }
+        plan = Plan::Filter { input: Box::new(plan), predicate: binder.bind_predicate(w, "WHERE")? };
+    }
 
-    let mut output = Vec::new();
-    let mut projection = Vec::new();
-    let mut aggregates = Vec::new();
-    let mut plain = 0;
+    // The select list as (expression, name), with * expanded.
+    let mut items: Vec<(ast::Expr, String)> = Vec::new();
     for item in &q.projection {
         match item {
             SelectItem::Wildcard => {
-                let rel = source.as_ref().ok_or_else(|| {
-                    Error::InvalidDefinition(
+                if scope.columns.is_empty() && q.from.is_none() {
+                    return Err(Error::InvalidDefinition(
                         "SELECT * with no tables specified is not valid".into(),
-                    )
-                })?;
-                for (i, c) in rel.columns.iter().enumerate() {
-                    output.push(c.clone());
-                    projection.push(Expr::Column(i));
-                    plain += 1;
+                    ));
+                }
+                for c in &scope.columns {
+                    let mut parts = Vec::new();
+                    if let Some(qual) = &c.qualifier {
+                        parts.push(ast::Ident(qual.clone()));
+                    }
+                    parts.push(ast::Ident(c.name.clone()));
+                    items.push((ast::Expr::Identifier(parts), c.name.clone()));
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let name = alias
-                    .as_ref()
-                    .map_or_else(|| output_name(expr), |a| a.0.clone());
-                if let ast::Expr::Function {
-                    name: f,
-                    args,
-                    star,
-                } = expr
-                {
-                    if is_aggregate(f.as_str()) {
-                        let call = match (f.as_str(), *star, args.as_slice()) {
-                            ("count", true, []) => AggCall {
-                                kind: AggKind::CountStar,
-                                arg: None,
-                            },
-                            ("count", false, [a]) => AggCall {
-                                kind: AggKind::Count,
-                                arg: Some(binder.bind(a)?.0),
-                            },
-                            (other, ..) => {
-                                return Err(Error::NotSupported(format!(
-                                    "aggregate function {other} is not supported yet"
-                                )))
-                            }
-                        };
-                        aggregates.push(call);
-                        output.push(Column {
-                            name,
-                            ty: DataType::Int8,
-                        });
-                        projection.push(Expr::Column(aggregates.len() - 1));
-                        continue;
-                    }
-                }
-                let (e, ty) = binder.bind(expr)?;
-                let ty = if ty == DataType::Unknown {
-                    DataType::Text
-                } else {
-                    ty
-                };
-                output.push(Column { name, ty });
-                projection.push(e);
-                plain += 1;
+                let name = alias.as_ref().map_or_else(|| output_name(expr), |a| a.0.clone());
+                items.push((expr.clone(), name));
             }
         }
     }
-    if !aggregates.is_empty() && plain > 0 {
-        return Err(Error::Grouping(
-            "column must appear in the GROUP BY clause or be used in an aggregate function".into(),
-        ));
+
+    // GROUP BY entries may name a select item by position or alias.
+    let mut group_asts = Vec::new();
+    for g in &q.group_by {
+        let resolved = match g {
+            ast::Expr::Literal(ast::Literal::Number(n)) => {
+                let pos: usize = n.parse().unwrap_or(0);
+                items
+                    .get(pos.wrapping_sub(1))
+                    .map(|(e, _)| e.clone())
+                    .ok_or_else(|| Error::InvalidDefinition(format!("GROUP BY position {n} is not in select list")))?
+            }
+            ast::Expr::Identifier(parts)
+                if parts.len() == 1
+                    && !scope.columns.iter().any(|c| c.name == parts[0].0)
+                    && items.iter().any(|(_, n)| *n == parts[0].0) =>
+            {
+                items.iter().find(|(_, n)| *n == parts[0].0).map(|(e, _)| e.clone()).unwrap_or_else(|| g.clone())
+            }
+            other => other.clone(),
+        };
+        group_asts.push(resolved);
     }
 
+    let aggregating = !group_asts.is_empty()
+        || items.iter().any(|(e, _)| contains_aggregate(e))
+        || q.having.as_ref().is_some_and(contains_aggregate);
+
+    let (mut exprs, mut types): (Vec<Expr>, Vec<DataType>) = (Vec::new(), Vec::new());
+    let mut agg = None;
+    if aggregating {
+        let mut group_keys = Vec::new();
+        let mut group_types = Vec::new();
+        for g in &group_asts {
+            if contains_aggregate(g) {
+                return Err(Error::Grouping("aggregate functions are not allowed in GROUP BY".into()));
+            }
+            let (e, t) = binder.bind(g)?;
+            group_keys.push(e);
+            group_types.push(if t == DataType::Unknown { DataType::Text } else { t });
+        }
+        let mut ab = AggBinder { input: &scope, group_asts: group_asts.clone(), group_types, aggs: Vec::new(), agg_asts: Vec::new() };
+        let rewritten_items = items.iter().map(|(e, _)| ab.rewrite(e)).collect::<Result<Vec<_>>>()?;
+        let having = q.having.as_ref().map(|h| ab.rewrite(h)).transpose()?;
+        let order = q
+            .order_by
+            .iter()
+            .map(|o| ab.rewrite(&o.expr).map(|e| (e, o.desc)))
+            .collect::<Result<Vec<_>>>();
+        let out_scope = ab.output_scope();
+        plan = Plan::Aggregate { input: Box::new(plan), group_keys, aggs: ab.aggs.clone() };
+        let post = Binder::new(&out_scope);
+        if let Some(h) = having {
+            plan = Plan::Filter { input: Box::new(plan), predicate: post.bind_predicate(&h, "HAVING")? };
+        }
+        for e in &rewritten_items {
+            let (x, t) = post.bind(e)?;
+            exprs.push(x);
+            types.push(t);
+        }
+        agg = Some((out_scope, order));
+    } else {
+        for (e, _) in &items {
+            let (x, t) = binder.bind(e)?;
+            exprs.push(x);
+            types.push(t);
+        }
+    }
+    let output: Vec<Column> = items
+        .iter()
+        .zip(&types)
+        .map(|((_, name), t)| Column {
+            name: name.clone(),
+            ty: if *t == DataType::Unknown { DataType::Text } else { *t },
+        })
+        .collect();
+    let visible = exprs.len();
+
+    // ORDER BY: an output position, an output name, or an expression
+    // (computed as a hidden column after the visible ones).
     let mut order_by = Vec::new();
-    for o in &q.order_by {
-        let key = match &o.expr {
-            ast::Expr::Literal(rivulet_sql::Literal::Number(n)) => {
+    for (k, o) in q.order_by.iter().enumerate() {
+        let pos = match &o.expr {
+            ast::Expr::Literal(ast::Literal::Number(n)) => {
                 let pos: usize = n.parse().unwrap_or(0);
-                if pos == 0 || pos > output.len() {
+                if pos == 0 || pos > visible {
                     return Err(Error::InvalidDefinition(format!(
                         "ORDER BY position {n} is not in select list"
                     )));
                 }
-                OrderKey::Output(pos - 1)
+                pos - 1
             }
             ast::Expr::Identifier(parts)
                 if parts.len() == 1 && output.iter().any(|c| c.name == parts[0].0) =>
             {
-                let i = output
-                    .iter()
-                    .position(|c| c.name == parts[0].0)
-                    .unwrap_or(0);
-                OrderKey::Output(i)
+                output.iter().position(|c| c.name == parts[0].0).unwrap_or(0)
             }
-            other if aggregates.is_empty() => OrderKey::Input(binder.bind(other)?.0),
-            _ => continue,
+            other => {
+                if let Some(p) = items.iter().position(|(e, _)| e == other) {
+                    p
+                } else {
+                    if q.distinct {
+                        return Err(Error::InvalidDefinition(
+                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
+                        ));
+                    }
+                    let x = match &agg {
+                        Some((out_scope, order)) => {
+                            let rewritten = order.as_ref().map_err(|e| Error::Grouping(e.to_string()))?;
+                            Binder::new(out_scope).bind(&rewritten[k].0)?.0
+                        }
+                        None => binder.bind(other)?.0,
+                    };
+                    exprs.push(x);
+                    exprs.len() - 1
+                }
+            }
         };
-        order_by.push((key, o.desc));
+        order_by.push((pos, o.desc));
     }
 
-    let limit = q
-        .limit
-        .as_ref()
-        .map(|e| row_count(e, "LIMIT"))
-        .transpose()?
-        .flatten();
-    let offset = q
-        .offset
-        .as_ref()
-        .map(|e| row_count(e, "OFFSET"))
-        .transpose()?
-        .flatten()
-        .unwrap_or(0);
-
-    Ok(QueryPlan {
-        source,
-        filter,
-        output,
-        projection,
-        aggregates: (!aggregates.is_empty()).then_some(aggregates),
-        order_by,
-        limit,
-        offset,
-    })
+    plan = Plan::Project { input: Box::new(plan), exprs };
+    if q.distinct {
+        let keys = (0..visible).map(Expr::Column).collect();
+        plan = Plan::Aggregate { input: Box::new(plan), group_keys: keys, aggs: Vec::new() };
+    }
+    let limit = q.limit.as_ref().map(|e| row_count(e, "LIMIT")).transpose()?.flatten();
+    let offset = q.offset.as_ref().map(|e| row_count(e, "OFFSET")).transpose()?.flatten().unwrap_or(0);
+    Ok(QueryPlan { root: plan, output, order_by, limit, offset })
 }

@@ -33,6 +33,15 @@ pub enum Error {
     /// No function matches the name and argument types (42883).
     #[error("{0}")]
     UndefinedFunction(String),
+    /// `substr` with a negative length (22011).
+    #[error("negative substring length not allowed")]
+    SubstringError,
+    /// A NULL where none is allowed, e.g. a jsonb_build_object key (22004).
+    #[error("{0}")]
+    NullValueNotAllowed(String),
+    /// Something valid in PostgreSQL that Rivulet does not do (0A000).
+    #[error("{0}")]
+    FeatureNotSupported(String),
     /// A date or time field out of range, such as month 13 (22008).
     #[error("date/time field value out of range: \"{0}\"")]
     FieldOutOfRange(String),
@@ -60,6 +69,9 @@ impl Error {
             Error::CannotCoerce { .. } => "42846",
             Error::DatatypeMismatch(_) => "42804",
             Error::UndefinedFunction(_) => "42883",
+            Error::SubstringError => "22011",
+            Error::NullValueNotAllowed(_) => "22004",
+            Error::FeatureNotSupported(_) => "0A000",
             Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",
             Error::StackDepthExceeded => "54001",
             Error::Corrupted(_) => "XX001",

@@ -4,7 +4,10 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::arith::{arith, negate, ArithOp};
 use crate::cast::text_for_concat;
+use crate::func::json;
+use crate::like::like;
 use crate::{cast, DataType, Error, Func, Result, Value};
 
 /// A comparison operator.
@@ -58,6 +61,18 @@ pub enum BinaryOp {
     ConcatBytea,
     /// `jsonb || jsonb`.
     ConcatJsonb,
+    /// `+ - * / %` on two values of one numeric type.
+    Arith(ArithOp),
+    /// `text LIKE pattern` (`ILIKE` when the flag is set).
+    Like(bool),
+    /// `jsonb #> text[]`.
+    JsonPath,
+    /// `jsonb #>> text[]`.
+    JsonPathText,
+    /// `jsonb ? text`.
+    JsonHasKey,
+    /// `jsonb @> jsonb`.
+    JsonContains,
 }
 
 impl BinaryOp {
@@ -68,6 +83,13 @@ impl BinaryOp {
             BinaryOp::JsonGet => "->",
             BinaryOp::JsonGetText => "->>",
             BinaryOp::ConcatText | BinaryOp::ConcatBytea | BinaryOp::ConcatJsonb => "||",
+            BinaryOp::Arith(op) => op.symbol(),
+            BinaryOp::Like(false) => "LIKE",
+            BinaryOp::Like(true) => "ILIKE",
+            BinaryOp::JsonPath => "#>",
+            BinaryOp::JsonPathText => "#>>",
+            BinaryOp::JsonHasKey => "?",
+            BinaryOp::JsonContains => "@>",
         }
     }
 }
@@ -96,6 +118,15 @@ pub enum Expr {
     Func(Func, Vec<Expr>),
     /// `coalesce(a, b, ...)`: the first non-null argument, evaluated lazily.
     Coalesce(Vec<Expr>),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// `CASE WHEN c THEN r ... ELSE e END` (a simple CASE is bound to this
+    /// form with equality conditions).
+    Case(Vec<(Expr, Expr)>, Box<Expr>),
+    /// `expr [NOT] IN (list)` with SQL's NULL rules.
+    InList(Box<Expr>, Vec<Expr>, bool),
+    /// `greatest(...)` (flag set) or `least(...)`: NULLs ignored.
+    Extreme(Vec<Expr>, bool),
 }
 
 impl Expr {
@@ -156,6 +187,55 @@ impl Expr {
                 }
                 Value::Null
             }
+            Expr::Neg(e) => negate(e.eval_cow(row)?.as_ref())?,
+            Expr::Case(whens, otherwise) => {
+                for (cond, result) in whens {
+                    if cond.eval_predicate(row)? {
+                        return result.eval(row);
+                    }
+                }
+                otherwise.eval(row)?
+            }
+            Expr::InList(e, list, negated) => {
+                let v = e.eval_cow(row)?;
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut saw_null = false;
+                for item in list {
+                    let x = item.eval_cow(row)?;
+                    if x.is_null() {
+                        saw_null = true;
+                    } else if v.total_cmp(&x).is_eq() {
+                        return Ok(Value::Bool(!negated));
+                    }
+                }
+                if saw_null {
+                    Value::Null
+                } else {
+                    Value::Bool(*negated)
+                }
+            }
+            Expr::Extreme(args, greatest) => {
+                let mut best: Option<Value> = None;
+                for a in args {
+                    let v = a.eval(row)?;
+                    if v.is_null() {
+                        continue;
+                    }
+                    let better = match &best {
+                        None => true,
+                        Some(b) => {
+                            let o = v.total_cmp(b);
+                            if *greatest { o.is_gt() } else { o.is_lt() }
+                        }
+                    };
+                    if better {
+                        best = Some(v);
+                    }
+                }
+                best.unwrap_or(Value::Null)
+            }
         })
     }
 
@@ -184,16 +264,76 @@ impl Expr {
         Ok(truth(self.eval(row)?)? == Some(true))
     }
 
+    /// Adds the column positions the expression reads to `out`.
+    pub fn collect_columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Literal(_) => {}
+            Expr::Column(i) => out.push(*i),
+            Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) | Expr::Neg(e) => {
+                e.collect_columns(out)
+            }
+            Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
+                a.collect_columns(out);
+                b.collect_columns(out);
+            }
+            Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
+                args.iter().for_each(|a| a.collect_columns(out))
+            }
+            Expr::Case(whens, e) => {
+                for (c, r) in whens {
+                    c.collect_columns(out);
+                    r.collect_columns(out);
+                }
+                e.collect_columns(out);
+            }
+            Expr::InList(e, list, _) => {
+                e.collect_columns(out);
+                list.iter().for_each(|x| x.collect_columns(out));
+            }
+        }
+    }
+
+    /// The same expression with every column position mapped by `f`.
+    pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
+        let m = |e: &Expr| Box::new(e.map_columns(f));
+        let v = |args: &[Expr]| args.iter().map(|a| a.map_columns(f)).collect();
+        match self {
+            Expr::Literal(x) => Expr::Literal(x.clone()),
+            Expr::Column(i) => Expr::Column(f(*i)),
+            Expr::Cast(e, t) => Expr::Cast(m(e), *t),
+            Expr::Not(e) => Expr::Not(m(e)),
+            Expr::IsNull(e, n) => Expr::IsNull(m(e), *n),
+            Expr::Neg(e) => Expr::Neg(m(e)),
+            Expr::And(a, b) => Expr::And(m(a), m(b)),
+            Expr::Or(a, b) => Expr::Or(m(a), m(b)),
+            Expr::Binary(op, a, b) => Expr::Binary(*op, m(a), m(b)),
+            Expr::Func(func, args) => Expr::Func(*func, v(args)),
+            Expr::Coalesce(args) => Expr::Coalesce(v(args)),
+            Expr::Extreme(args, g) => Expr::Extreme(v(args), *g),
+            Expr::Case(whens, e) => Expr::Case(
+                whens.iter().map(|(c, r)| (c.map_columns(f), r.map_columns(f))).collect(),
+                m(e),
+            ),
+            Expr::InList(e, list, n) => Expr::InList(m(e), v(list), *n),
+        }
+    }
+
     /// Whether the expression reads no columns (so it can be folded).
     pub fn is_constant(&self) -> bool {
         match self {
             Expr::Literal(_) => true,
             Expr::Column(_) => false,
-            Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) => e.is_constant(),
+            Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) | Expr::Neg(e) => e.is_constant(),
             Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
                 a.is_constant() && b.is_constant()
             }
-            Expr::Func(_, args) | Expr::Coalesce(args) => args.iter().all(Expr::is_constant),
+            Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
+                args.iter().all(Expr::is_constant)
+            }
+            Expr::Case(whens, e) => {
+                e.is_constant() && whens.iter().all(|(c, r)| c.is_constant() && r.is_constant())
+            }
+            Expr::InList(e, list, _) => e.is_constant() && list.iter().all(Expr::is_constant),
         }
     }
 }
@@ -236,6 +376,15 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
             (Value::Jsonb(a), Value::Jsonb(b)) => Ok(Value::Jsonb(a.concat(&b))),
             _ => Err(Error::DatatypeMismatch("|| expects jsonb".into())),
         },
+        BinaryOp::Arith(op) => arith(op, &l, &r),
+        BinaryOp::Like(ci) => match (&l, &r) {
+            (Value::Text(t), Value::Text(p)) => Ok(Value::Bool(like(t, p, ci))),
+            _ => Err(Error::DatatypeMismatch("LIKE expects text".into())),
+        },
+        BinaryOp::JsonPath => json::path(&l, &r, false),
+        BinaryOp::JsonPathText => json::path(&l, &r, true),
+        BinaryOp::JsonHasKey => json::has_key(&l, &r),
+        BinaryOp::JsonContains => json::contains_op(&l, &r),
     }
 }
 
@@ -286,6 +435,26 @@ impl fmt::Display for Expr {
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Expr::Func(func, args) => write_call(f, func.name(), args),
             Expr::Coalesce(args) => write_call(f, "coalesce", args),
+            Expr::Extreme(args, true) => write_call(f, "greatest", args),
+            Expr::Extreme(args, false) => write_call(f, "least", args),
+            Expr::Neg(e) => write!(f, "(-{e})"),
+            Expr::Case(whens, otherwise) => {
+                f.write_str("CASE")?;
+                for (c, r) in whens {
+                    write!(f, " WHEN {c} THEN {r}")?;
+                }
+                write!(f, " ELSE {otherwise} END")
+            }
+            Expr::InList(e, list, negated) => {
+                write!(f, "({e} {}IN (", if *negated { "NOT " } else { "" })?;
+                for (i, x) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("))")
+            }
         }
     }
 }

@@ -10,22 +10,25 @@
 //! in `rivulet-catalog` turns parsed SQL into [`Expr`] trees, resolving names
 //! to column positions and choosing the typed operator or builtin ([`Func`]).
 
+mod arith;
 mod cast;
 mod codec;
 mod error;
 mod eval;
 mod func;
 mod jsonb;
+mod like;
 mod numeric;
 mod timestamp;
 mod types;
 mod value;
 
+pub use arith::{arith, negate, to_numeric, ArithOp};
 pub use cast::cast;
 pub use codec::{decode_row, encode_row, encode_value_key};
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};
-pub use func::Func;
+pub use func::{Func, TrimSide, Variadic};
 pub use jsonb::Jsonb;
 pub use numeric::Numeric;
 pub use timestamp::{format_timestamptz, parse_timestamptz};

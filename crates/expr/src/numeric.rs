@@ -244,6 +244,231 @@ impl Numeric {
     }
 }
 
+/// Big-endian decimal digit arithmetic on magnitudes (no sign, no scale).
+mod mag {
+    use std::cmp::Ordering;
+
+    /// Drops leading zeros, keeping at least one digit.
+    pub fn trim(mut v: Vec<u8>) -> Vec<u8> {
+        let z = v.iter().take_while(|&&d| d == 0).count().min(v.len().saturating_sub(1));
+        v.drain(..z);
+        if v.is_empty() {
+            v.push(0);
+        }
+        v
+    }
+
+    pub fn cmp(a: &[u8], b: &[u8]) -> Ordering {
+        let a = &a[a.iter().take_while(|&&d| d == 0).count()..];
+        let b = &b[b.iter().take_while(|&&d| d == 0).count()..];
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    }
+
+    pub fn add(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let n = a.len().max(b.len()) + 1;
+        let mut out = vec![0u8; n];
+        let mut carry = 0;
+        for k in 0..n {
+            let x = if k < a.len() { a[a.len() - 1 - k] } else { 0 };
+            let y = if k < b.len() { b[b.len() - 1 - k] } else { 0 };
+            let s = x + y + carry;
+            out[n - 1 - k] = s % 10;
+            carry = s / 10;
+        }
+        trim(out)
+    }
+
+    /// `a - b` for `a >= b`.
+    pub fn sub(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let mut out = a.to_vec();
+        let mut borrow = 0i8;
+        for k in 0..out.len() {
+            let i = out.len() - 1 - k;
+            let y = if k < b.len() { b[b.len() - 1 - k] as i8 } else { 0 };
+            let mut d = out[i] as i8 - y - borrow;
+            borrow = 0;
+            if d < 0 {
+                d += 10;
+                borrow = 1;
+            }
+            out[i] = d as u8;
+        }
+        trim(out)
+    }
+
+    pub fn mul(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let mut acc = vec![0u32; a.len() + b.len()];
+        for (i, &x) in a.iter().rev().enumerate() {
+            for (j, &y) in b.iter().rev().enumerate() {
+                acc[i + j] += x as u32 * y as u32;
+            }
+        }
+        let mut carry = 0u32;
+        for v in acc.iter_mut() {
+            let s = *v + carry;
+            *v = s % 10;
+            carry = s / 10;
+        }
+        trim(acc.iter().rev().map(|&d| d as u8).collect())
+    }
+
+    /// Appends `n` zeros (multiplies by 10^n).
+    pub fn shift(a: &[u8], n: usize) -> Vec<u8> {
+        let mut v = a.to_vec();
+        v.extend(std::iter::repeat_n(0, n));
+        v
+    }
+
+    /// Integer division: (quotient, remainder). `b` must be non-zero.
+    pub fn divmod(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let b = trim(b.to_vec());
+        let mut q = Vec::with_capacity(a.len());
+        let mut r: Vec<u8> = vec![0];
+        for &d in a {
+            r.push(d);
+            r = trim(r);
+            let mut digit = 0;
+            while cmp(&r, &b) != Ordering::Less {
+                r = sub(&r, &b);
+                digit += 1;
+            }
+            q.push(digit);
+        }
+        (trim(q), r)
+    }
+}
+
+impl Numeric {
+    fn from_mag(neg: bool, digits: Vec<u8>, scale: u32) -> Numeric {
+        Numeric::from_parts(neg, mag::trim(digits), scale as i64)
+    }
+
+    /// The magnitude's digits with exactly `scale` fraction digits.
+    fn digits_at(&self, scale: u32) -> Vec<u8> {
+        mag::shift(&self.digits, (scale - self.scale) as usize)
+    }
+
+    /// `-self`.
+    pub fn neg(&self) -> Numeric {
+        let mut n = self.clone();
+        n.neg = !n.neg && !n.is_zero();
+        n
+    }
+
+    /// Exact `self + other`; the scale is the larger of the two.
+    pub fn add(&self, other: &Numeric) -> Numeric {
+        if self.nan || other.nan {
+            return Numeric::nan();
+        }
+        let scale = self.scale.max(other.scale);
+        let (a, b) = (self.digits_at(scale), other.digits_at(scale));
+        if self.neg == other.neg {
+            return Numeric::from_mag(self.neg, mag::add(&a, &b), scale);
+        }
+        match mag::cmp(&a, &b) {
+            Ordering::Less => Numeric::from_mag(other.neg, mag::sub(&b, &a), scale),
+            _ => Numeric::from_mag(self.neg, mag::sub(&a, &b), scale),
+        }
+    }
+
+    /// Exact `self - other`.
+    pub fn sub(&self, other: &Numeric) -> Numeric {
+        self.add(&other.neg())
+    }
+
+    /// Exact `self * other`; the scale is the sum of the scales.
+    pub fn mul(&self, other: &Numeric) -> Numeric {
+        if self.nan || other.nan {
+            return Numeric::nan();
+        }
+        let digits = mag::mul(&self.digits, &other.digits);
+        Numeric::from_mag(self.neg != other.neg, digits, self.scale + other.scale)
+    }
+
+    /// PostgreSQL's base-10000 weight and first digit of a value, which
+    /// decide the scale of a quotient (`select_div_scale`).
+    fn nbase_weight(&self) -> (i64, u32) {
+        if self.is_zero() {
+            return (0, 0);
+        }
+        let int = self.int_digits();
+        let group = |d: &[u8]| d.iter().fold(0u32, |acc, &x| acc * 10 + x as u32);
+        if !int.is_empty() {
+            let first_len = (int.len() - 1) % 4 + 1;
+            return (((int.len() - 1) / 4) as i64, group(&int[..first_len]));
+        }
+        let frac = self.frac_digits();
+        let zeros = frac.iter().take_while(|&&d| d == 0).count();
+        let g = zeros / 4;
+        let mut first: Vec<u8> = frac[g * 4..].iter().take(4).copied().collect();
+        first.resize(4, 0);
+        (-(g as i64) - 1, group(&first))
+    }
+
+    /// `self / other` with PostgreSQL's result scale: at least 16
+    /// significant digits and no fewer fraction digits than either input,
+    /// rounded half away from zero.
+    pub fn div(&self, other: &Numeric) -> Result<Numeric> {
+        if other.is_zero() {
+            return Err(Error::DivisionByZero);
+        }
+        if self.nan || other.nan {
+            return Ok(Numeric::nan());
+        }
+        let (w1, f1) = self.nbase_weight();
+        let (w2, f2) = other.nbase_weight();
+        let mut qweight = w1 - w2;
+        if f1 <= f2 {
+            qweight -= 1;
+        }
+        let rscale = (16 - qweight * 4)
+            .max(self.scale as i64)
+            .max(other.scale as i64)
+            .clamp(0, 1000) as u32;
+        Ok(self.div_scaled(other, rscale))
+    }
+
+    /// `self / other` rounded half away from zero to `rscale` digits.
+    pub fn div_scaled(&self, other: &Numeric, rscale: u32) -> Numeric {
+        // a/b = (A·10^sb) / (B·10^sa); compute one extra digit to round.
+        let n = mag::shift(&self.digits, (other.scale + rscale + 1) as usize);
+        let d = mag::shift(&other.digits, self.scale as usize);
+        let (q, _) = mag::divmod(&n, &d);
+        let (q10, last) = mag::divmod(&q, &[1, 0]);
+        let q = if last.last().copied().unwrap_or(0) >= 5 { mag::add(&q10, &[1]) } else { q10 };
+        Numeric::from_mag(self.neg != other.neg, q, rscale)
+    }
+
+    /// `self % other`: the remainder of truncating division; its sign
+    /// follows `self` and its scale is the larger input scale.
+    pub fn rem(&self, other: &Numeric) -> Result<Numeric> {
+        if other.is_zero() {
+            return Err(Error::DivisionByZero);
+        }
+        if self.nan || other.nan {
+            return Ok(Numeric::nan());
+        }
+        let n = mag::shift(&self.digits, other.scale as usize);
+        let d = mag::shift(&other.digits, self.scale as usize);
+        let (q, _) = mag::divmod(&n, &d);
+        let q = Numeric::from_mag(self.neg != other.neg, q, 0);
+        Ok(self.sub(&q.mul(other)))
+    }
+
+    /// Rounds half away from zero to `scale` fraction digits.
+    pub fn round_to(&self, scale: u32) -> Numeric {
+        if self.nan || scale >= self.scale {
+            let mut n = self.clone();
+            if !n.nan {
+                n.digits = n.digits_at(scale);
+                n.scale = scale;
+            }
+            return n;
+        }
+        self.div_scaled(&Numeric::from(1), scale)
+    }
+}
+
 impl From<i64> for Numeric {
     fn from(v: i64) -> Numeric {
         let digits = v
@@ -319,6 +544,27 @@ mod tests {
         assert_eq!(n("0.09").total_cmp(&n("0.1")), Ordering::Less);
         assert_eq!(n("NaN").total_cmp(&n("1e100")), Ordering::Greater);
         assert_eq!(n("0").total_cmp(&n("-0.0")), Ordering::Equal);
+    }
+
+    #[test]
+    fn arithmetic_matches_postgres() {
+        // Expected values from PostgreSQL 15.
+        let n = |s: &str| Numeric::parse(s).unwrap();
+        assert_eq!(n("1.50").add(&n("2.5")).to_string(), "4.00");
+        assert_eq!(n("1").sub(&n("2.25")).to_string(), "-1.25");
+        assert_eq!(n("-0.5").add(&n("0.5")).to_string(), "0.0");
+        assert_eq!(n("1.5").mul(&n("-2.25")).to_string(), "-3.375");
+        assert_eq!(n("10").div(&n("3")).unwrap().to_string(), "3.3333333333333333");
+        assert_eq!(n("1").div(&n("3")).unwrap().to_string(), "0.33333333333333333333");
+        assert_eq!(n("3").div(&n("2")).unwrap().to_string(), "1.5000000000000000");
+        assert_eq!(n("2").div(&n("3")).unwrap().to_string(), "0.66666666666666666667");
+        assert_eq!(n("123456").div(&n("7")).unwrap().to_string(), "17636.571428571429");
+        assert_eq!(n("0.001").div(&n("7")).unwrap().to_string(), "0.00014285714285714286");
+        assert_eq!(n("-7").div(&n("2")).unwrap().to_string(), "-3.5000000000000000");
+        assert_eq!(n("7.5").rem(&n("2")).unwrap().to_string(), "1.5");
+        assert_eq!(n("-7").rem(&n("3")).unwrap().to_string(), "-1");
+        assert_eq!(n("2.345").round_to(2).to_string(), "2.35");
+        assert_eq!(n("1").div(&n("0")), Err(Error::DivisionByZero));
     }
 
     #[test]

@@ -1,20 +1,28 @@
 //! Builtin functions: name and argument-type resolution, and evaluation.
 //!
 //! One file per family: [`crypto`] (hmac, sha256, secure_compare),
-//! [`encoding`] (encode, decode, convert_to, convert_from), [`text`] (lower,
-//! upper, length) and [`system`] (version).
+//! [`encoding`] (encode, decode, convert_to, convert_from), [`text`]
+//! (lower, upper, length, substr, split_part, concat, trim, replace,
+//! strpos), [`json`] (path access, `?`, `@>`, jsonb_typeof,
+//! jsonb_array_length, jsonb_extract_path[_text], jsonb_build_object),
+//! [`time`] (date_trunc, extract, date_part, to_timestamp) and [`system`]
+//! (version).
 
 mod crypto;
 mod encoding;
+pub(crate) mod json;
 mod system;
 mod text;
+mod time;
 
 use std::fmt;
 
+pub use text::TrimSide;
+
 use crate::{DataType, Error, Result, Value};
 
-/// A resolved builtin function. Every builtin is strict: a NULL argument
-/// gives a NULL result without calling it.
+/// A resolved builtin function. Unless [`Func::is_strict`] says otherwise,
+/// a NULL argument gives a NULL result without calling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
     Hmac,
@@ -28,25 +36,37 @@ pub enum Func {
     Upper,
     LengthText,
     LengthBytea,
+    Substr,
+    SplitPart,
+    Concat,
+    Trim(TrimSide),
+    Replace,
+    Strpos,
+    JsonbTypeof,
+    JsonbArrayLength,
+    JsonbExtractPath,
+    JsonbExtractPathText,
+    JsonbBuildObject,
+    DateTrunc,
+    Extract,
+    DatePart,
+    ToTimestamp,
     Version,
 }
 
-use DataType::{Boolean, Bytea, Int4, Text};
+use DataType::{Boolean, Bytea, Float8, Int4, Jsonb, Numeric, Text, Timestamptz};
 
 /// One overload: function, parameter types, result type.
 type Signature = (Func, &'static [DataType], DataType);
 
-/// Every overload, by SQL name. Unknown-typed arguments (string literals)
-/// match any parameter type and are cast to it.
+/// Every fixed-arity overload, by SQL name. Unknown-typed arguments (string
+/// literals) match any parameter type; numbers widen implicitly.
 const SIGNATURES: &[(&str, Signature)] = &[
     ("hmac", (Func::Hmac, &[Text, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Bytea, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Text, Text, Text], Bytea)),
     ("sha256", (Func::Sha256, &[Bytea], Bytea)),
-    (
-        "secure_compare",
-        (Func::SecureCompare, &[Text, Text], Boolean),
-    ),
+    ("secure_compare", (Func::SecureCompare, &[Text, Text], Boolean)),
     ("encode", (Func::Encode, &[Bytea, Text], Text)),
     ("decode", (Func::Decode, &[Text, Text], Bytea)),
     ("convert_to", (Func::ConvertTo, &[Text, Text], Bytea)),
@@ -57,35 +77,85 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("length", (Func::LengthBytea, &[Bytea], Int4)),
     ("char_length", (Func::LengthText, &[Text], Int4)),
     ("octet_length", (Func::LengthBytea, &[Bytea], Int4)),
+    ("substr", (Func::Substr, &[Text, Int4], Text)),
+    ("substr", (Func::Substr, &[Text, Int4, Int4], Text)),
+    ("substring", (Func::Substr, &[Text, Int4], Text)),
+    ("substring", (Func::Substr, &[Text, Int4, Int4], Text)),
+    ("split_part", (Func::SplitPart, &[Text, Text, Int4], Text)),
+    ("btrim", (Func::Trim(TrimSide::Both), &[Text], Text)),
+    ("btrim", (Func::Trim(TrimSide::Both), &[Text, Text], Text)),
+    ("ltrim", (Func::Trim(TrimSide::Leading), &[Text], Text)),
+    ("ltrim", (Func::Trim(TrimSide::Leading), &[Text, Text], Text)),
+    ("rtrim", (Func::Trim(TrimSide::Trailing), &[Text], Text)),
+    ("rtrim", (Func::Trim(TrimSide::Trailing), &[Text, Text], Text)),
+    ("replace", (Func::Replace, &[Text, Text, Text], Text)),
+    ("strpos", (Func::Strpos, &[Text, Text], Int4)),
+    ("jsonb_typeof", (Func::JsonbTypeof, &[Jsonb], Text)),
+    ("jsonb_array_length", (Func::JsonbArrayLength, &[Jsonb], Int4)),
+    ("date_trunc", (Func::DateTrunc, &[Text, Timestamptz], Timestamptz)),
+    ("extract", (Func::Extract, &[Text, Timestamptz], Numeric)),
+    ("date_part", (Func::DatePart, &[Text, Timestamptz], Float8)),
+    ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
 ];
 
-/// How well an argument type fits a parameter type.
-fn fit(arg: DataType, param: DataType) -> Option<u8> {
+/// How well an argument type fits a parameter type (lower is better).
+fn fit(arg: DataType, param: DataType) -> Option<u32> {
     if arg == param {
         Some(0)
     } else if arg == DataType::Unknown {
         Some(1)
+    } else if arg.is_numeric() && param.is_numeric() && arg.numeric_rank() < param.numeric_rank() {
+        Some(2)
     } else {
         None
     }
 }
 
+/// A function taking any number of arguments, resolved by the binder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variadic {
+    /// Every argument is cast to text; NULLs are skipped.
+    Concat,
+    /// The first argument jsonb, the rest text.
+    ExtractPath(bool),
+    /// Key/value pairs of any type.
+    BuildObject,
+}
+
 impl Func {
+    /// The variadic builtin of this name, if it is one.
+    pub fn variadic(name: &str) -> Option<Variadic> {
+        Some(match name {
+            "concat" => Variadic::Concat,
+            "jsonb_extract_path" => Variadic::ExtractPath(false),
+            "jsonb_extract_path_text" => Variadic::ExtractPath(true),
+            "jsonb_build_object" => Variadic::BuildObject,
+            _ => return None,
+        })
+    }
+
+    /// The function implementing a variadic builtin, and its result type.
+    pub fn of_variadic(v: Variadic) -> (Func, DataType) {
+        match v {
+            Variadic::Concat => (Func::Concat, Text),
+            Variadic::ExtractPath(false) => (Func::JsonbExtractPath, Jsonb),
+            Variadic::ExtractPath(true) => (Func::JsonbExtractPathText, Text),
+            Variadic::BuildObject => (Func::JsonbBuildObject, Jsonb),
+        }
+    }
+
     /// Chooses the overload of `name` for `args`, returning the function,
     /// the parameter types each argument must be cast to, and the result
-    /// type. Exact matches win over matches that need a literal cast.
+    /// type. The cheapest match wins (exact over literal casts over
+    /// numeric widening).
     pub fn resolve(name: &str, args: &[DataType]) -> Result<(Func, Vec<DataType>, DataType)> {
         let mut best: Option<(u32, &Signature)> = None;
         for (_, sig) in SIGNATURES.iter().filter(|(n, _)| *n == name) {
             if sig.1.len() != args.len() {
                 continue;
             }
-            let cost: Option<u32> = args
-                .iter()
-                .zip(sig.1)
-                .map(|(a, p)| fit(*a, *p).map(u32::from))
-                .sum();
+            let cost: Option<u32> = args.iter().zip(sig.1).map(|(a, p)| fit(*a, *p)).sum();
             if let Some(cost) = cost {
                 if best.is_none_or(|(c, _)| cost < c) {
                     best = Some((cost, sig));
@@ -96,22 +166,19 @@ impl Func {
             Some((_, (f, params, ret))) => Ok((*f, params.to_vec(), *ret)),
             None => Err(Error::UndefinedFunction(format!(
                 "function {name}({}) does not exist",
-                args.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ))),
         }
     }
 
-    /// Whether a function of this name exists at all (for error messages).
-    pub fn exists(name: &str) -> bool {
-        SIGNATURES.iter().any(|(n, _)| *n == name)
+    /// Whether a NULL argument makes the result NULL without evaluation.
+    pub fn is_strict(self) -> bool {
+        !matches!(self, Func::Concat | Func::JsonbBuildObject)
     }
 
     /// Evaluates the function on already-cast arguments.
     pub fn eval(self, args: &[Value]) -> Result<Value> {
-        if args.iter().any(Value::is_null) {
+        if self.is_strict() && args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
         match self {
@@ -126,6 +193,21 @@ impl Func {
             Func::Upper => text::upper(&args[0]),
             Func::LengthText => text::length_text(&args[0]),
             Func::LengthBytea => text::length_bytea(&args[0]),
+            Func::Substr => text::substr(args),
+            Func::SplitPart => text::split_part(args),
+            Func::Concat => text::concat(args),
+            Func::Trim(side) => text::trim(side, args),
+            Func::Replace => text::replace(args),
+            Func::Strpos => text::strpos(args),
+            Func::JsonbTypeof => json::type_of(&args[0]),
+            Func::JsonbArrayLength => json::array_length(&args[0]),
+            Func::JsonbExtractPath => json::extract_path(args, false),
+            Func::JsonbExtractPathText => json::extract_path(args, true),
+            Func::JsonbBuildObject => json::build_object(args),
+            Func::DateTrunc => time::date_trunc(&args[0], &args[1]),
+            Func::Extract => time::extract(&args[0], &args[1]),
+            Func::DatePart => time::date_part(&args[0], &args[1]),
+            Func::ToTimestamp => time::to_timestamp(&args[0]),
             Func::Version => Ok(system::version()),
         }
     }
@@ -144,6 +226,23 @@ impl Func {
             Func::Upper => "upper",
             Func::LengthText => "length",
             Func::LengthBytea => "octet_length",
+            Func::Substr => "substr",
+            Func::SplitPart => "split_part",
+            Func::Concat => "concat",
+            Func::Trim(TrimSide::Both) => "btrim",
+            Func::Trim(TrimSide::Leading) => "ltrim",
+            Func::Trim(TrimSide::Trailing) => "rtrim",
+            Func::Replace => "replace",
+            Func::Strpos => "strpos",
+            Func::JsonbTypeof => "jsonb_typeof",
+            Func::JsonbArrayLength => "jsonb_array_length",
+            Func::JsonbExtractPath => "jsonb_extract_path",
+            Func::JsonbExtractPathText => "jsonb_extract_path_text",
+            Func::JsonbBuildObject => "jsonb_build_object",
+            Func::DateTrunc => "date_trunc",
+            Func::Extract => "extract",
+            Func::DatePart => "date_part",
+            Func::ToTimestamp => "to_timestamp",
             Func::Version => "version",
         }
     }
@@ -159,10 +258,7 @@ impl fmt::Display for Func {
 fn as_text(v: &Value) -> Result<&str> {
     match v {
         Value::Text(s) => Ok(s),
-        other => Err(Error::DatatypeMismatch(format!(
-            "expected text, got {}",
-            other.data_type()
-        ))),
+        other => Err(Error::DatatypeMismatch(format!("expected text, got {}", other.data_type()))),
     }
 }
 
@@ -171,9 +267,6 @@ fn as_bytes(v: &Value) -> Result<&[u8]> {
     match v {
         Value::Bytea(b) => Ok(b),
         Value::Text(s) => Ok(s.as_bytes()),
-        other => Err(Error::DatatypeMismatch(format!(
-            "expected bytea, got {}",
-            other.data_type()
-        ))),
+        other => Err(Error::DatatypeMismatch(format!("expected bytea, got {}", other.data_type()))),
     }
 }

@@ -26,3 +26,108 @@ fn int4(n: usize) -> Result<Value> {
         .map(Value::Int4)
         .map_err(|_| Error::NumericValueOutOfRange("integer out of range".into()))
 }
+
+fn int_arg(v: &Value) -> Result<i64> {
+    match v {
+        Value::Int4(i) => Ok(*i as i64),
+        Value::Int8(i) => Ok(*i),
+        other => Err(Error::DatatypeMismatch(format!("expected integer, got {}", other.data_type()))),
+    }
+}
+
+/// `substr(s, start [, count])`, counting characters from 1; a start before
+/// 1 shortens the result as PostgreSQL does.
+pub(super) fn substr(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let start = int_arg(&args[1])?;
+    let end = match args.get(2) {
+        Some(n) => {
+            let n = int_arg(n)?;
+            if n < 0 {
+                return Err(Error::SubstringError);
+            }
+            start.saturating_add(n)
+        }
+        None => i64::MAX,
+    };
+    let from = start.max(1);
+    if end <= from {
+        return Ok(Value::Text(String::new()));
+    }
+    let out: String = s
+        .chars()
+        .skip((from - 1) as usize)
+        .take((end - from).min(usize::MAX as i64) as usize)
+        .collect();
+    Ok(Value::Text(out))
+}
+
+/// `split_part(s, delimiter, n)`: the nth field (negative n counts from
+/// the end).
+pub(super) fn split_part(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let delim = as_text(&args[1])?;
+    let n = int_arg(&args[2])?;
+    if n == 0 {
+        return Err(Error::InvalidParameterValue("field position must not be zero".into()));
+    }
+    let parts: Vec<&str> = if delim.is_empty() {
+        vec![s]
+    } else {
+        s.split(delim).collect()
+    };
+    let idx = if n > 0 { n - 1 } else { parts.len() as i64 + n };
+    Ok(Value::Text(
+        usize::try_from(idx).ok().and_then(|i| parts.get(i)).unwrap_or(&"").to_string(),
+    ))
+}
+
+/// `concat(a, b, ...)`: output forms of the non-NULL arguments.
+pub(super) fn concat(args: &[Value]) -> Result<Value> {
+    Ok(Value::Text(args.iter().filter_map(Value::to_pg_text).collect()))
+}
+
+/// Which ends `trim` works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimSide {
+    Both,
+    Leading,
+    Trailing,
+}
+
+/// `btrim`/`ltrim`/`rtrim(s [, characters])`.
+pub(super) fn trim(side: TrimSide, args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let set: Vec<char> = match args.get(1) {
+        Some(c) => as_text(c)?.chars().collect(),
+        None => vec![' '],
+    };
+    let is_set = |c: char| set.contains(&c);
+    Ok(Value::Text(
+        match side {
+            TrimSide::Both => s.trim_matches(is_set),
+            TrimSide::Leading => s.trim_start_matches(is_set),
+            TrimSide::Trailing => s.trim_end_matches(is_set),
+        }
+        .to_string(),
+    ))
+}
+
+/// `replace(s, from, to)`.
+pub(super) fn replace(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let from = as_text(&args[1])?;
+    let to = as_text(&args[2])?;
+    Ok(Value::Text(if from.is_empty() { s.to_string() } else { s.replace(from, to) }))
+}
+
+/// `strpos(s, sub)` / `position(sub IN s)`: 1-based character position, 0
+/// when absent.
+pub(super) fn strpos(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let sub = as_text(&args[1])?;
+    Ok(Value::Int4(match s.find(sub) {
+        Some(byte) => s[..byte].chars().count() as i32 + 1,
+        None => 0,
+    }))
+}

@@ -1,0 +1,148 @@
+//! Arithmetic with PostgreSQL's rules: integer overflow is an error,
+//! integer division truncates, numeric is exact, division by zero is 22012.
+
+use crate::{Error, Numeric, Result, Value};
+
+/// An arithmetic operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl ArithOp {
+    /// The SQL spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+        }
+    }
+}
+
+fn int_op(op: ArithOp, a: i64, b: i64) -> Option<Option<i64>> {
+    // Outer None: division by zero; inner None: overflow.
+    Some(match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div if b == 0 => return None,
+        ArithOp::Div => a.checked_div(b),
+        ArithOp::Mod if b == 0 => return None,
+        // i64::MIN % -1 is 0 in PostgreSQL, not an overflow.
+        ArithOp::Mod => Some(a.checked_rem(b).unwrap_or(0)),
+    })
+}
+
+/// Applies `op` to two values of the same numeric type (the binder casts
+/// both operands to one type first). NULL on either side gives NULL.
+pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
+    match (l, r) {
+        (Value::Null, _) | (_, Value::Null) => Ok(Value::Null),
+        (Value::Int4(a), Value::Int4(b)) => match int_op(op, *a as i64, *b as i64) {
+            None => Err(Error::DivisionByZero),
+            Some(v) => v
+                .and_then(|v| i32::try_from(v).ok())
+                .map(Value::Int4)
+                .ok_or_else(|| Error::NumericValueOutOfRange("integer out of range".into())),
+        },
+        (Value::Int8(a), Value::Int8(b)) => match int_op(op, *a, *b) {
+            None => Err(Error::DivisionByZero),
+            Some(v) => v
+                .map(Value::Int8)
+                .ok_or_else(|| Error::NumericValueOutOfRange("bigint out of range".into())),
+        },
+        (Value::Numeric(a), Value::Numeric(b)) => Ok(Value::Numeric(match op {
+            ArithOp::Add => a.add(b),
+            ArithOp::Sub => a.sub(b),
+            ArithOp::Mul => a.mul(b),
+            ArithOp::Div => a.div(b)?,
+            ArithOp::Mod => a.rem(b)?,
+        })),
+        (Value::Float8(a), Value::Float8(b)) => {
+            let v = match op {
+                ArithOp::Add => a + b,
+                ArithOp::Sub => a - b,
+                ArithOp::Mul => a * b,
+                ArithOp::Div if *b == 0.0 => return Err(Error::DivisionByZero),
+                ArithOp::Div => a / b,
+                ArithOp::Mod => {
+                    return Err(Error::DatatypeMismatch(
+                        "operator does not exist: double precision % double precision".into(),
+                    ))
+                }
+            };
+            if v.is_infinite() && a.is_finite() && b.is_finite() {
+                return Err(Error::NumericValueOutOfRange("value out of range: overflow".into()));
+            }
+            if v == 0.0 && op == ArithOp::Mul && *a != 0.0 && *b != 0.0 {
+                return Err(Error::NumericValueOutOfRange("value out of range: underflow".into()));
+            }
+            Ok(Value::Float8(v))
+        }
+        (a, b) => Err(Error::DatatypeMismatch(format!(
+            "operator does not exist: {} {} {}",
+            a.data_type(),
+            op.symbol(),
+            b.data_type()
+        ))),
+    }
+}
+
+/// Unary minus.
+pub fn negate(v: &Value) -> Result<Value> {
+    Ok(match v {
+        Value::Null => Value::Null,
+        Value::Int4(i) => Value::Int4(
+            i.checked_neg()
+                .ok_or_else(|| Error::NumericValueOutOfRange("integer out of range".into()))?,
+        ),
+        Value::Int8(i) => Value::Int8(
+            i.checked_neg()
+                .ok_or_else(|| Error::NumericValueOutOfRange("bigint out of range".into()))?,
+        ),
+        Value::Float8(f) => Value::Float8(-f),
+        Value::Numeric(n) => Value::Numeric(n.neg()),
+        other => {
+            return Err(Error::DatatypeMismatch(format!(
+                "operator does not exist: - {}",
+                other.data_type()
+            )))
+        }
+    })
+}
+
+/// `Numeric` helper for aggregates: a value of the numeric family as numeric.
+pub fn to_numeric(v: &Value) -> Option<Numeric> {
+    match v {
+        Value::Int4(i) => Some(Numeric::from(*i as i64)),
+        Value::Int8(i) => Some(Numeric::from(*i)),
+        Value::Numeric(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_rules() {
+        assert_eq!(arith(ArithOp::Div, &Value::Int4(7), &Value::Int4(2)), Ok(Value::Int4(3)));
+        assert_eq!(arith(ArithOp::Div, &Value::Int4(-7), &Value::Int4(2)), Ok(Value::Int4(-3)));
+        assert_eq!(arith(ArithOp::Mod, &Value::Int4(-7), &Value::Int4(2)), Ok(Value::Int4(-1)));
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Int4(i32::MAX), &Value::Int4(1)).unwrap_err().sqlstate(),
+            "22003"
+        );
+        assert_eq!(arith(ArithOp::Div, &Value::Int8(1), &Value::Int8(0)), Err(Error::DivisionByZero));
+        assert_eq!(arith(ArithOp::Mod, &Value::Int8(i64::MIN), &Value::Int8(-1)), Ok(Value::Int8(0)));
+        assert_eq!(arith(ArithOp::Add, &Value::Null, &Value::Int8(1)), Ok(Value::Null));
+    }
+}
