@@ -132,7 +132,12 @@ impl<'a> Binder<'a> {
                     to,
                 ))
             }
-            ast::Expr::Function { name, args, star, distinct } => {
+            ast::Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => {
                 if *distinct {
                     return Err(Error::Grouping(format!(
                         "aggregate function {name} is not allowed here"
@@ -140,12 +145,21 @@ impl<'a> Binder<'a> {
                 }
                 self.bind_function(name.as_str(), args, *star)
             }
-            ast::Expr::Case { operand, whens, else_result } => {
-                self.bind_case(operand.as_deref(), whens, else_result.as_deref())
-            }
-            ast::Expr::InList { expr, list, negated } => {
+            ast::Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => self.bind_case(operand.as_deref(), whens, else_result.as_deref()),
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let (e, t) = self.bind(expr)?;
-                let items = list.iter().map(|x| self.bind(x)).collect::<Result<Vec<_>>>()?;
+                let items = list
+                    .iter()
+                    .map(|x| self.bind(x))
+                    .collect::<Result<Vec<_>>>()?;
                 let mut ty = t;
                 for (_, it) in &items {
                     ty = common_type(ty, *it).ok_or_else(|| {
@@ -156,11 +170,21 @@ impl<'a> Binder<'a> {
                     ty = DataType::Text;
                 }
                 let e = coerce(e, t, ty, "")?;
-                let items =
-                    items.into_iter().map(|(x, it)| coerce(x, it, ty, "")).collect::<Result<_>>()?;
-                Ok((Expr::InList(Box::new(e), items, *negated), DataType::Boolean))
+                let items = items
+                    .into_iter()
+                    .map(|(x, it)| coerce(x, it, ty, ""))
+                    .collect::<Result<_>>()?;
+                Ok((
+                    Expr::InList(Box::new(e), items, *negated),
+                    DataType::Boolean,
+                ))
             }
-            ast::Expr::Between { expr, low, high, negated } => {
+            ast::Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
                 let ge = ast::Expr::Binary {
                     op: BinaryOperator::GtEq,
                     left: expr.clone(),
@@ -177,9 +201,21 @@ impl<'a> Binder<'a> {
                     right: Box::new(le),
                 };
                 let (both, _) = self.bind(&both)?;
-                Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DataType::Boolean))
+                Ok((
+                    if *negated {
+                        Expr::Not(Box::new(both))
+                    } else {
+                        both
+                    },
+                    DataType::Boolean,
+                ))
             }
-            ast::Expr::Like { expr, pattern, negated, case_insensitive } => {
+            ast::Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
                 let (e, t) = self.bind(expr)?;
                 let (p, pt) = self.bind(pattern)?;
                 let text = |e, t: DataType| match t {
@@ -193,7 +229,14 @@ impl<'a> Binder<'a> {
                     Box::new(text(e, t)?),
                     Box::new(text(p, pt)?),
                 );
-                Ok((if *negated { Expr::Not(Box::new(like)) } else { like }, DataType::Boolean))
+                Ok((
+                    if *negated {
+                        Expr::Not(Box::new(like))
+                    } else {
+                        like
+                    },
+                    DataType::Boolean,
+                ))
             }
         }
     }
@@ -382,7 +425,14 @@ impl<'a> Binder<'a> {
                 return Ok((Expr::Coalesce(args), ty));
             }
             ("greatest" | "least", n) if n > 0 => {
-                let (args, ty) = unify(bound, if name == "greatest" { "GREATEST" } else { "LEAST" })?;
+                let (args, ty) = unify(
+                    bound,
+                    if name == "greatest" {
+                        "GREATEST"
+                    } else {
+                        "LEAST"
+                    },
+                )?;
                 return Ok((Expr::Extreme(args, name == "greatest"), ty));
             }
             ("nullif", 2) => {
@@ -390,7 +440,10 @@ impl<'a> Binder<'a> {
                 let b = args.pop().unwrap_or(Expr::Literal(Value::Null));
                 let a = args.pop().unwrap_or(Expr::Literal(Value::Null));
                 let eq = Expr::Binary(BinaryOp::Cmp(CmpOp::Eq), Box::new(a.clone()), Box::new(b));
-                return Ok((Expr::Case(vec![(eq, Expr::Literal(Value::Null))], Box::new(a)), ty));
+                return Ok((
+                    Expr::Case(vec![(eq, Expr::Literal(Value::Null))], Box::new(a)),
+                    ty,
+                ));
             }
             ("position", 2) => {
                 // position(sub IN s) is strpos(s, sub).
@@ -445,7 +498,13 @@ impl Binder<'_> {
         });
         let (mut results, ty) = unify(results, "CASE")?;
         let otherwise = results.pop().unwrap_or(Expr::Literal(Value::Null));
-        Ok((Expr::Case(conds.into_iter().zip(results).collect(), Box::new(otherwise)), ty))
+        Ok((
+            Expr::Case(
+                conds.into_iter().zip(results).collect(),
+                Box::new(otherwise),
+            ),
+            ty,
+        ))
     }
 }
 
@@ -460,25 +519,44 @@ fn unify(items: Vec<(Expr, DataType)>, what: &str) -> Result<(Vec<Expr>, DataTyp
     if ty == DataType::Unknown {
         ty = DataType::Text;
     }
-    let out = items.into_iter().map(|(e, t)| coerce(e, t, ty, "")).collect::<Result<_>>()?;
+    let out = items
+        .into_iter()
+        .map(|(e, t)| coerce(e, t, ty, ""))
+        .collect::<Result<_>>()?;
     Ok((out, ty))
 }
 
 /// Binds a variadic builtin.
-fn bind_variadic(name: &str, v: Variadic, bound: Vec<(Expr, DataType)>) -> Result<(Expr, DataType)> {
+fn bind_variadic(
+    name: &str,
+    v: Variadic,
+    bound: Vec<(Expr, DataType)>,
+) -> Result<(Expr, DataType)> {
     let (func, ret) = Func::of_variadic(v);
     let args = match v {
         Variadic::Concat | Variadic::BuildObject => bound
             .into_iter()
-            .map(|(e, t)| if t == DataType::Unknown { coerce(e, t, DataType::Text, "") } else { Ok(e) })
+            .map(|(e, t)| {
+                if t == DataType::Unknown {
+                    coerce(e, t, DataType::Text, "")
+                } else {
+                    Ok(e)
+                }
+            })
             .collect::<Result<Vec<_>>>()?,
         Variadic::ExtractPath(_) => {
             if bound.is_empty() {
-                return Err(Error::UndefinedFunction(format!("function {name}() does not exist")));
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name}() does not exist"
+                )));
             }
             let mut out = Vec::with_capacity(bound.len());
             for (i, (e, t)) in bound.into_iter().enumerate() {
-                let want = if i == 0 { DataType::Jsonb } else { DataType::Text };
+                let want = if i == 0 {
+                    DataType::Jsonb
+                } else {
+                    DataType::Text
+                };
                 if t != want && t != DataType::Unknown {
                     return Err(Error::UndefinedFunction(format!(
                         "function {name} does not accept {t} at position {}",

@@ -107,7 +107,9 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             }
             let plan = plan_query(query, catalog)?;
             if query.from.is_none() {
-                return Err(Error::NotSupported("a materialized view needs a FROM clause".into()));
+                return Err(Error::NotSupported(
+                    "a materialized view needs a FROM clause".into(),
+                ));
             }
             if !query.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
                 return Err(Error::NotSupported(

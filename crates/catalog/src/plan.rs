@@ -81,11 +81,19 @@ impl fmt::Display for AggCall {
 #[derive(Debug, Clone)]
 pub enum Plan {
     /// All rows of a table or materialized view.
-    Scan { rel: Arc<Relation> },
+    Scan {
+        rel: Arc<Relation>,
+    },
     /// One empty row (`SELECT` without `FROM`).
     Values,
-    Filter { input: Box<Plan>, predicate: Expr },
-    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    Filter {
+        input: Box<Plan>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
     /// Rows of `left` and `right` (concatenated) whose keys are equal and
     /// for which `residual` holds; a LEFT join keeps unmatched left rows
     /// padded with NULLs. Right keys and the residual see right rows'
@@ -101,7 +109,11 @@ pub enum Plan {
     },
     /// One row per distinct key: the keys, then each aggregate. With no
     /// keys, exactly one row (aggregating every input row).
-    Aggregate { input: Box<Plan>, group_keys: Vec<Expr>, aggs: Vec<AggCall> },
+    Aggregate {
+        input: Box<Plan>,
+        group_keys: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
 }
 
 impl Plan {
@@ -113,7 +125,9 @@ impl Plan {
             Plan::Filter { input, .. } => input.width(),
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::Join { left, right, .. } => left.width() + right.width(),
-            Plan::Aggregate { group_keys, aggs, .. } => group_keys.len() + aggs.len(),
+            Plan::Aggregate {
+                group_keys, aggs, ..
+            } => group_keys.len() + aggs.len(),
         }
     }
 
@@ -129,9 +143,9 @@ impl Plan {
         match self {
             Plan::Scan { rel } => f(rel),
             Plan::Values => {}
-            Plan::Filter { input, .. } | Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
-                input.visit_scans(f)
-            }
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. } => input.visit_scans(f),
             Plan::Join { left, right, .. } => {
                 left.visit_scans(f);
                 right.visit_scans(f);
@@ -140,35 +154,60 @@ impl Plan {
     }
 
     fn fmt_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
-        let pad = if depth == 0 { String::new() } else { format!("{}└─ ", "   ".repeat(depth - 1)) };
-        let list = |xs: &[Expr]| xs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let pad = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└─ ", "   ".repeat(depth - 1))
+        };
+        let list = |xs: &[Expr]| {
+            xs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
             Plan::Scan { rel } => return writeln!(f, "{pad}Scan: {}", rel.name),
             Plan::Values => return writeln!(f, "{pad}Values: 1 row"),
             Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
             Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
-            Plan::Join { kind, left_keys, right_keys, residual, .. } => {
+            Plan::Join {
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
                 let k = match kind {
                     JoinKind::Inner => "Join",
                     JoinKind::Left => "LeftJoin",
                 };
-                write!(f, "{pad}{k}: [{}] = [{}]", list(left_keys), list(right_keys))?;
+                write!(
+                    f,
+                    "{pad}{k}: [{}] = [{}]",
+                    list(left_keys),
+                    list(right_keys)
+                )?;
                 match residual {
                     Some(r) => writeln!(f, " and {r}")?,
                     None => writeln!(f)?,
                 }
             }
-            Plan::Aggregate { group_keys, aggs, .. } => writeln!(
+            Plan::Aggregate {
+                group_keys, aggs, ..
+            } => writeln!(
                 f,
                 "{pad}Aggregate: keys [{}], aggs [{}]",
                 list(group_keys),
-                aggs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                aggs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?,
         }
         match self {
-            Plan::Filter { input, .. } | Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
-                input.fmt_tree(f, depth + 1)
-            }
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. } => input.fmt_tree(f, depth + 1),
             Plan::Join { left, right, .. } => {
                 left.fmt_tree(f, depth + 1)?;
                 right.fmt_tree(f, depth + 1)
@@ -210,7 +249,11 @@ fn output_name(e: &ast::Expr) -> String {
             other => other.to_string(),
         },
         ast::Expr::Cast { expr, type_name } => match **expr {
-            ast::Expr::Literal(_) => type_name.split('(').next().unwrap_or("?column?").to_string(),
+            ast::Expr::Literal(_) => type_name
+                .split('(')
+                .next()
+                .unwrap_or("?column?")
+                .to_string(),
             _ => output_name(expr),
         },
         ast::Expr::Case { .. } => "case".into(),
@@ -241,14 +284,20 @@ fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
             let scope = Scope::of_relation(qualifier, &rel.columns);
             Ok((Plan::Scan { rel }, scope))
         }
-        TableRef::Join { left, right, kind, on } => {
+        TableRef::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => {
             let (lp, ls) = plan_from(left, catalog)?;
             let (rp, rs) = plan_from(right, catalog)?;
             let lw = ls.columns.len();
             let mut scope = ls;
             scope.columns.extend(rs.columns);
             let on = Binder::new(&scope).bind_predicate(on, "JOIN/ON")?;
-            let (mut left_keys, mut right_keys, mut residual) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut left_keys, mut right_keys, mut residual) =
+                (Vec::new(), Vec::new(), Vec::new());
             for conjunct in split_and(on) {
                 match equi_key(&conjunct, lw) {
                     Some((l, r)) => {
@@ -258,7 +307,9 @@ fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
                     None => residual.push(conjunct),
                 }
             }
-            let residual = residual.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+            let residual = residual
+                .into_iter()
+                .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
             let plan = Plan::Join {
                 left: Box::new(lp),
                 right: Box::new(rp),
@@ -286,7 +337,9 @@ fn split_and(e: Expr) -> Vec<Expr> {
 /// `l = r` with `l` reading only left columns and `r` only right ones (or
 /// the other way round): a join key pair.
 fn equi_key(e: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
-    let Expr::Binary(BinaryOp::Cmp(CmpOp::Eq), a, b) = e else { return None };
+    let Expr::Binary(BinaryOp::Cmp(CmpOp::Eq), a, b) = e else {
+        return None;
+    };
     let side = |x: &Expr| {
         let mut cols = Vec::new();
         x.collect_columns(&mut cols);
@@ -333,7 +386,13 @@ impl AggBinder<'_> {
         if let Some(i) = self.group_asts.iter().position(|g| g == e) {
             return Ok(synthetic('g', i));
         }
-        if let ast::Expr::Function { name, args, star, distinct } = e {
+        if let ast::Expr::Function {
+            name,
+            args,
+            star,
+            distinct,
+        } = e
+        {
             if is_aggregate(name.as_str()) {
                 let i = match self.agg_asts.iter().position(|a| a == e) {
                     Some(i) => i,
@@ -351,28 +410,51 @@ impl AggBinder<'_> {
         Ok(match e {
             ast::Expr::Literal(_) => e.clone(),
             ast::Expr::Identifier(parts) => {
-                let name = parts.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(".");
+                let name = parts
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
                 return Err(Error::Grouping(format!(
                     "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
                 )));
             }
-            ast::Expr::Unary { op, expr } => ast::Expr::Unary { op: *op, expr: r(expr, self)? },
-            ast::Expr::Binary { op, left, right } => {
-                ast::Expr::Binary { op: *op, left: r(left, self)?, right: r(right, self)? }
-            }
-            ast::Expr::IsNull { expr, negated } => {
-                ast::Expr::IsNull { expr: r(expr, self)?, negated: *negated }
-            }
-            ast::Expr::Cast { expr, type_name } => {
-                ast::Expr::Cast { expr: r(expr, self)?, type_name: type_name.clone() }
-            }
-            ast::Expr::Function { name, args, star, distinct } => ast::Expr::Function {
+            ast::Expr::Unary { op, expr } => ast::Expr::Unary {
+                op: *op,
+                expr: r(expr, self)?,
+            },
+            ast::Expr::Binary { op, left, right } => ast::Expr::Binary {
+                op: *op,
+                left: r(left, self)?,
+                right: r(right, self)?,
+            },
+            ast::Expr::IsNull { expr, negated } => ast::Expr::IsNull {
+                expr: r(expr, self)?,
+                negated: *negated,
+            },
+            ast::Expr::Cast { expr, type_name } => ast::Expr::Cast {
+                expr: r(expr, self)?,
+                type_name: type_name.clone(),
+            },
+            ast::Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => ast::Expr::Function {
                 name: name.clone(),
-                args: args.iter().map(|a| self.rewrite(a)).collect::<Result<_>>()?,
+                args: args
+                    .iter()
+                    .map(|a| self.rewrite(a))
+                    .collect::<Result<_>>()?,
                 star: *star,
                 distinct: *distinct,
             },
-            ast::Expr::Case { operand, whens, else_result } => ast::Expr::Case {
+            ast::Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => ast::Expr::Case {
                 operand: operand.as_ref().map(|o| r(o, self)).transpose()?,
                 whens: whens
                     .iter()
@@ -380,18 +462,35 @@ impl AggBinder<'_> {
                     .collect::<Result<_>>()?,
                 else_result: else_result.as_ref().map(|x| r(x, self)).transpose()?,
             },
-            ast::Expr::InList { expr, list, negated } => ast::Expr::InList {
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => ast::Expr::InList {
                 expr: r(expr, self)?,
-                list: list.iter().map(|x| self.rewrite(x)).collect::<Result<_>>()?,
+                list: list
+                    .iter()
+                    .map(|x| self.rewrite(x))
+                    .collect::<Result<_>>()?,
                 negated: *negated,
             },
-            ast::Expr::Between { expr, low, high, negated } => ast::Expr::Between {
+            ast::Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => ast::Expr::Between {
                 expr: r(expr, self)?,
                 low: r(low, self)?,
                 high: r(high, self)?,
                 negated: *negated,
             },
-            ast::Expr::Like { expr, pattern, negated, case_insensitive } => ast::Expr::Like {
+            ast::Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => ast::Expr::Like {
                 expr: r(expr, self)?,
                 pattern: r(pattern, self)?,
                 negated: *negated,
@@ -400,11 +499,19 @@ impl AggBinder<'_> {
         })
     }
 
-    fn bind_agg(&self, name: &str, args: &[ast::Expr], star: bool, distinct: bool) -> Result<AggCall> {
+    fn bind_agg(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        star: bool,
+        distinct: bool,
+    ) -> Result<AggCall> {
         let binder = Binder::new(self.input);
         if star {
             if name != "count" {
-                return Err(Error::UndefinedFunction(format!("function {name}(*) does not exist")));
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name}(*) does not exist"
+                )));
             }
             return Ok(AggCall {
                 kind: AggKind::CountStar,
@@ -452,7 +559,13 @@ impl AggBinder<'_> {
             "bool_and" => (AggKind::BoolAnd, DataType::Boolean),
             _ => (AggKind::BoolOr, DataType::Boolean),
         };
-        Ok(AggCall { kind, arg: Some(expr), distinct, input_type: ty, output_type })
+        Ok(AggCall {
+            kind,
+            arg: Some(expr),
+            distinct,
+            input_type: ty,
+            output_type,
+        })
     }
 
     /// The scope of the aggregate's output: synthetic group keys, then
@@ -463,9 +576,18 @@ impl AggBinder<'_> {
             name: format!("{SYNTHETIC}{kind}{i}"),
             ty,
         };
-        let mut columns: Vec<ScopeColumn> =
-            self.group_types.iter().enumerate().map(|(i, t)| col('g', i, *t)).collect();
-        columns.extend(self.aggs.iter().enumerate().map(|(i, a)| col('a', i, a.output_type)));
+        let mut columns: Vec<ScopeColumn> = self
+            .group_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| col('g', i, *t))
+            .collect();
+        columns.extend(
+            self.aggs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| col('a', i, a.output_type)),
+        );
         Scope { columns }
     }
 }
@@ -476,22 +598,32 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
             is_aggregate(name.as_str()) || args.iter().any(contains_aggregate)
         }
         ast::Expr::Literal(_) | ast::Expr::Identifier(_) => false,
-        ast::Expr::Unary { expr, .. } | ast::Expr::IsNull { expr, .. } | ast::Expr::Cast { expr, .. } => {
-            contains_aggregate(expr)
+        ast::Expr::Unary { expr, .. }
+        | ast::Expr::IsNull { expr, .. }
+        | ast::Expr::Cast { expr, .. } => contains_aggregate(expr),
+        ast::Expr::Binary { left, right, .. } => {
+            contains_aggregate(left) || contains_aggregate(right)
         }
-        ast::Expr::Binary { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
-        ast::Expr::Case { operand, whens, else_result } => {
+        ast::Expr::Case {
+            operand,
+            whens,
+            else_result,
+        } => {
             operand.as_deref().is_some_and(contains_aggregate)
-                || whens.iter().any(|(w, t)| contains_aggregate(w) || contains_aggregate(t))
+                || whens
+                    .iter()
+                    .any(|(w, t)| contains_aggregate(w) || contains_aggregate(t))
                 || else_result.as_deref().is_some_and(contains_aggregate)
         }
         ast::Expr::InList { expr, list, .. } => {
             contains_aggregate(expr) || list.iter().any(contains_aggregate)
         }
-        ast::Expr::Between { expr, low, high, .. } => {
-            contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high)
+        ast::Expr::Between {
+            expr, low, high, ..
+        } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
+        ast::Expr::Like { expr, pattern, .. } => {
+            contains_aggregate(expr) || contains_aggregate(pattern)
         }
-        ast::Expr::Like { expr, pattern, .. } => contains_aggregate(expr) || contains_aggregate(pattern),
     }
 }
 
@@ -504,9 +636,14 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
     let binder = Binder::new(&scope);
     if let Some(w) = &q.selection {
         if contains_aggregate(w) {
-            return Err(Error::Grouping("aggregate functions are not allowed in WHERE".into()));
+            return Err(Error::Grouping(
+                "aggregate functions are not allowed in WHERE".into(),
+            ));
         }
-        plan = Plan::Filter { input: Box::new(plan), predicate: binder.bind_predicate(w, "WHERE")? };
+        plan = Plan::Filter {
+            input: Box::new(plan),
+            predicate: binder.bind_predicate(w, "WHERE")?,
+        };
     }
 
     // The select list as (expression, name), with * expanded.
@@ -529,7 +666,9 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let name = alias.as_ref().map_or_else(|| output_name(expr), |a| a.0.clone());
+                let name = alias
+                    .as_ref()
+                    .map_or_else(|| output_name(expr), |a| a.0.clone());
                 items.push((expr.clone(), name));
             }
         }
@@ -544,14 +683,22 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
                 items
                     .get(pos.wrapping_sub(1))
                     .map(|(e, _)| e.clone())
-                    .ok_or_else(|| Error::InvalidDefinition(format!("GROUP BY position {n} is not in select list")))?
+                    .ok_or_else(|| {
+                        Error::InvalidDefinition(format!(
+                            "GROUP BY position {n} is not in select list"
+                        ))
+                    })?
             }
             ast::Expr::Identifier(parts)
                 if parts.len() == 1
                     && !scope.columns.iter().any(|c| c.name == parts[0].0)
                     && items.iter().any(|(_, n)| *n == parts[0].0) =>
             {
-                items.iter().find(|(_, n)| *n == parts[0].0).map(|(e, _)| e.clone()).unwrap_or_else(|| g.clone())
+                items
+                    .iter()
+                    .find(|(_, n)| *n == parts[0].0)
+                    .map(|(e, _)| e.clone())
+                    .unwrap_or_else(|| g.clone())
             }
             other => other.clone(),
         };
@@ -569,14 +716,29 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         let mut group_types = Vec::new();
         for g in &group_asts {
             if contains_aggregate(g) {
-                return Err(Error::Grouping("aggregate functions are not allowed in GROUP BY".into()));
+                return Err(Error::Grouping(
+                    "aggregate functions are not allowed in GROUP BY".into(),
+                ));
             }
             let (e, t) = binder.bind(g)?;
             group_keys.push(e);
-            group_types.push(if t == DataType::Unknown { DataType::Text } else { t });
+            group_types.push(if t == DataType::Unknown {
+                DataType::Text
+            } else {
+                t
+            });
         }
-        let mut ab = AggBinder { input: &scope, group_asts: group_asts.clone(), group_types, aggs: Vec::new(), agg_asts: Vec::new() };
-        let rewritten_items = items.iter().map(|(e, _)| ab.rewrite(e)).collect::<Result<Vec<_>>>()?;
+        let mut ab = AggBinder {
+            input: &scope,
+            group_asts: group_asts.clone(),
+            group_types,
+            aggs: Vec::new(),
+            agg_asts: Vec::new(),
+        };
+        let rewritten_items = items
+            .iter()
+            .map(|(e, _)| ab.rewrite(e))
+            .collect::<Result<Vec<_>>>()?;
         let having = q.having.as_ref().map(|h| ab.rewrite(h)).transpose()?;
         let order = q
             .order_by
@@ -584,10 +746,17 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
             .map(|o| ab.rewrite(&o.expr).map(|e| (e, o.desc)))
             .collect::<Result<Vec<_>>>();
         let out_scope = ab.output_scope();
-        plan = Plan::Aggregate { input: Box::new(plan), group_keys, aggs: ab.aggs.clone() };
+        plan = Plan::Aggregate {
+            input: Box::new(plan),
+            group_keys,
+            aggs: ab.aggs.clone(),
+        };
         let post = Binder::new(&out_scope);
         if let Some(h) = having {
-            plan = Plan::Filter { input: Box::new(plan), predicate: post.bind_predicate(&h, "HAVING")? };
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate: post.bind_predicate(&h, "HAVING")?,
+            };
         }
         for e in &rewritten_items {
             let (x, t) = post.bind(e)?;
@@ -607,7 +776,11 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         .zip(&types)
         .map(|((_, name), t)| Column {
             name: name.clone(),
-            ty: if *t == DataType::Unknown { DataType::Text } else { *t },
+            ty: if *t == DataType::Unknown {
+                DataType::Text
+            } else {
+                *t
+            },
         })
         .collect();
     let visible = exprs.len();
@@ -629,7 +802,10 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
             ast::Expr::Identifier(parts)
                 if parts.len() == 1 && output.iter().any(|c| c.name == parts[0].0) =>
             {
-                output.iter().position(|c| c.name == parts[0].0).unwrap_or(0)
+                output
+                    .iter()
+                    .position(|c| c.name == parts[0].0)
+                    .unwrap_or(0)
             }
             other => {
                 if let Some(p) = items.iter().position(|(e, _)| e == other) {
@@ -637,12 +813,14 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
                 } else {
                     if q.distinct {
                         return Err(Error::InvalidDefinition(
-                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
+                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
+                                .into(),
                         ));
                     }
                     let x = match &agg {
                         Some((out_scope, order)) => {
-                            let rewritten = order.as_ref().map_err(|e| Error::Grouping(e.to_string()))?;
+                            let rewritten =
+                                order.as_ref().map_err(|e| Error::Grouping(e.to_string()))?;
                             Binder::new(out_scope).bind(&rewritten[k].0)?.0
                         }
                         None => binder.bind(other)?.0,
@@ -655,12 +833,36 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         order_by.push((pos, o.desc));
     }
 
-    plan = Plan::Project { input: Box::new(plan), exprs };
+    plan = Plan::Project {
+        input: Box::new(plan),
+        exprs,
+    };
     if q.distinct {
         let keys = (0..visible).map(Expr::Column).collect();
-        plan = Plan::Aggregate { input: Box::new(plan), group_keys: keys, aggs: Vec::new() };
+        plan = Plan::Aggregate {
+            input: Box::new(plan),
+            group_keys: keys,
+            aggs: Vec::new(),
+        };
     }
-    let limit = q.limit.as_ref().map(|e| row_count(e, "LIMIT")).transpose()?.flatten();
-    let offset = q.offset.as_ref().map(|e| row_count(e, "OFFSET")).transpose()?.flatten().unwrap_or(0);
-    Ok(QueryPlan { root: plan, output, order_by, limit, offset })
+    let limit = q
+        .limit
+        .as_ref()
+        .map(|e| row_count(e, "LIMIT"))
+        .transpose()?
+        .flatten();
+    let offset = q
+        .offset
+        .as_ref()
+        .map(|e| row_count(e, "OFFSET"))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    Ok(QueryPlan {
+        root: plan,
+        output,
+        order_by,
+        limit,
+        offset,
+    })
 }

@@ -79,10 +79,14 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
                 }
             };
             if v.is_infinite() && a.is_finite() && b.is_finite() {
-                return Err(Error::NumericValueOutOfRange("value out of range: overflow".into()));
+                return Err(Error::NumericValueOutOfRange(
+                    "value out of range: overflow".into(),
+                ));
             }
             if v == 0.0 && op == ArithOp::Mul && *a != 0.0 && *b != 0.0 {
-                return Err(Error::NumericValueOutOfRange("value out of range: underflow".into()));
+                return Err(Error::NumericValueOutOfRange(
+                    "value out of range: underflow".into(),
+                ));
             }
             Ok(Value::Float8(v))
         }
@@ -134,15 +138,35 @@ mod tests {
 
     #[test]
     fn integer_rules() {
-        assert_eq!(arith(ArithOp::Div, &Value::Int4(7), &Value::Int4(2)), Ok(Value::Int4(3)));
-        assert_eq!(arith(ArithOp::Div, &Value::Int4(-7), &Value::Int4(2)), Ok(Value::Int4(-3)));
-        assert_eq!(arith(ArithOp::Mod, &Value::Int4(-7), &Value::Int4(2)), Ok(Value::Int4(-1)));
         assert_eq!(
-            arith(ArithOp::Add, &Value::Int4(i32::MAX), &Value::Int4(1)).unwrap_err().sqlstate(),
+            arith(ArithOp::Div, &Value::Int4(7), &Value::Int4(2)),
+            Ok(Value::Int4(3))
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int4(-7), &Value::Int4(2)),
+            Ok(Value::Int4(-3))
+        );
+        assert_eq!(
+            arith(ArithOp::Mod, &Value::Int4(-7), &Value::Int4(2)),
+            Ok(Value::Int4(-1))
+        );
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Int4(i32::MAX), &Value::Int4(1))
+                .unwrap_err()
+                .sqlstate(),
             "22003"
         );
-        assert_eq!(arith(ArithOp::Div, &Value::Int8(1), &Value::Int8(0)), Err(Error::DivisionByZero));
-        assert_eq!(arith(ArithOp::Mod, &Value::Int8(i64::MIN), &Value::Int8(-1)), Ok(Value::Int8(0)));
-        assert_eq!(arith(ArithOp::Add, &Value::Null, &Value::Int8(1)), Ok(Value::Null));
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int8(1), &Value::Int8(0)),
+            Err(Error::DivisionByZero)
+        );
+        assert_eq!(
+            arith(ArithOp::Mod, &Value::Int8(i64::MIN), &Value::Int8(-1)),
+            Ok(Value::Int8(0))
+        );
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Null, &Value::Int8(1)),
+            Ok(Value::Null)
+        );
     }
 }

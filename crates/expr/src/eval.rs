@@ -227,7 +227,11 @@ impl Expr {
                         None => true,
                         Some(b) => {
                             let o = v.total_cmp(b);
-                            if *greatest { o.is_gt() } else { o.is_lt() }
+                            if *greatest {
+                                o.is_gt()
+                            } else {
+                                o.is_lt()
+                            }
                         }
                     };
                     if better {
@@ -311,7 +315,10 @@ impl Expr {
             Expr::Coalesce(args) => Expr::Coalesce(v(args)),
             Expr::Extreme(args, g) => Expr::Extreme(v(args), *g),
             Expr::Case(whens, e) => Expr::Case(
-                whens.iter().map(|(c, r)| (c.map_columns(f), r.map_columns(f))).collect(),
+                whens
+                    .iter()
+                    .map(|(c, r)| (c.map_columns(f), r.map_columns(f)))
+                    .collect(),
                 m(e),
             ),
             Expr::InList(e, list, n) => Expr::InList(m(e), v(list), *n),
@@ -331,7 +338,10 @@ impl Expr {
                 args.iter().all(Expr::is_constant)
             }
             Expr::Case(whens, e) => {
-                e.is_constant() && whens.iter().all(|(c, r)| c.is_constant() && r.is_constant())
+                e.is_constant()
+                    && whens
+                        .iter()
+                        .all(|(c, r)| c.is_constant() && r.is_constant())
             }
             Expr::InList(e, list, _) => e.is_constant() && list.iter().all(Expr::is_constant),
         }

@@ -250,7 +250,11 @@ mod mag {
 
     /// Drops leading zeros, keeping at least one digit.
     pub fn trim(mut v: Vec<u8>) -> Vec<u8> {
-        let z = v.iter().take_while(|&&d| d == 0).count().min(v.len().saturating_sub(1));
+        let z = v
+            .iter()
+            .take_while(|&&d| d == 0)
+            .count()
+            .min(v.len().saturating_sub(1));
         v.drain(..z);
         if v.is_empty() {
             v.push(0);
@@ -284,7 +288,11 @@ mod mag {
         let mut borrow = 0i8;
         for k in 0..out.len() {
             let i = out.len() - 1 - k;
-            let y = if k < b.len() { b[b.len() - 1 - k] as i8 } else { 0 };
+            let y = if k < b.len() {
+                b[b.len() - 1 - k] as i8
+            } else {
+                0
+            };
             let mut d = out[i] as i8 - y - borrow;
             borrow = 0;
             if d < 0 {
@@ -435,7 +443,11 @@ impl Numeric {
         let d = mag::shift(&other.digits, self.scale as usize);
         let (q, _) = mag::divmod(&n, &d);
         let (q10, last) = mag::divmod(&q, &[1, 0]);
-        let q = if last.last().copied().unwrap_or(0) >= 5 { mag::add(&q10, &[1]) } else { q10 };
+        let q = if last.last().copied().unwrap_or(0) >= 5 {
+            mag::add(&q10, &[1])
+        } else {
+            q10
+        };
         Numeric::from_mag(self.neg != other.neg, q, rscale)
     }
 
@@ -554,13 +566,34 @@ mod tests {
         assert_eq!(n("1").sub(&n("2.25")).to_string(), "-1.25");
         assert_eq!(n("-0.5").add(&n("0.5")).to_string(), "0.0");
         assert_eq!(n("1.5").mul(&n("-2.25")).to_string(), "-3.375");
-        assert_eq!(n("10").div(&n("3")).unwrap().to_string(), "3.3333333333333333");
-        assert_eq!(n("1").div(&n("3")).unwrap().to_string(), "0.33333333333333333333");
-        assert_eq!(n("3").div(&n("2")).unwrap().to_string(), "1.5000000000000000");
-        assert_eq!(n("2").div(&n("3")).unwrap().to_string(), "0.66666666666666666667");
-        assert_eq!(n("123456").div(&n("7")).unwrap().to_string(), "17636.571428571429");
-        assert_eq!(n("0.001").div(&n("7")).unwrap().to_string(), "0.00014285714285714286");
-        assert_eq!(n("-7").div(&n("2")).unwrap().to_string(), "-3.5000000000000000");
+        assert_eq!(
+            n("10").div(&n("3")).unwrap().to_string(),
+            "3.3333333333333333"
+        );
+        assert_eq!(
+            n("1").div(&n("3")).unwrap().to_string(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            n("3").div(&n("2")).unwrap().to_string(),
+            "1.5000000000000000"
+        );
+        assert_eq!(
+            n("2").div(&n("3")).unwrap().to_string(),
+            "0.66666666666666666667"
+        );
+        assert_eq!(
+            n("123456").div(&n("7")).unwrap().to_string(),
+            "17636.571428571429"
+        );
+        assert_eq!(
+            n("0.001").div(&n("7")).unwrap().to_string(),
+            "0.00014285714285714286"
+        );
+        assert_eq!(
+            n("-7").div(&n("2")).unwrap().to_string(),
+            "-3.5000000000000000"
+        );
         assert_eq!(n("7.5").rem(&n("2")).unwrap().to_string(), "1.5");
         assert_eq!(n("-7").rem(&n("3")).unwrap().to_string(), "-1");
         assert_eq!(n("2.345").round_to(2).to_string(), "2.35");

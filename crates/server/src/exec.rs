@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use futures::stream;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
-use rivulet_catalog::{plan_query, AggKind, Binder, Catalog, OrderKey, QueryPlan, Scope};
+use std::collections::BTreeMap;
+
+use rivulet_catalog::{plan_query, Binder, Catalog, QueryPlan, Scope};
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
-use rivulet_stream::Database;
+use rivulet_stream::{Database, Dataflow, EvalCtx};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -67,7 +69,57 @@ pub async fn execute(db: &Database, vars: &SessionVars, stmt: Statement) -> Resu
             ],
         }),
         Statement::Flush => Ok(Response::Execution(Tag::new("FLUSH")).into()),
+        Statement::Explain(inner) => explain(db, &inner).map(Outcome::from),
     }
+}
+
+/// `EXPLAIN SELECT ...` prints the query plan; `EXPLAIN CREATE MATERIALIZED
+/// VIEW ...` the dataflow that would maintain the view. One row per line.
+fn explain(db: &Database, stmt: &Statement) -> Result<Response> {
+    let catalog = db.catalog();
+    let text = match stmt {
+        Statement::Query(q) => {
+            let plan = plan_query(q, &catalog)?;
+            let mut t = String::new();
+            if !plan.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
+                t.push_str(&format!(
+                    "TopN: order {:?}, limit {:?}, offset {}\n",
+                    plan.order_by, plan.limit, plan.offset
+                ));
+            }
+            t.push_str(&plan.root.to_string());
+            t
+        }
+        Statement::CreateMaterializedView { name, query, .. } => {
+            let plan = plan_query(query, &catalog)?;
+            format!("Materialize: {name}\n{}", indent(&plan.root.to_string()))
+        }
+        other => {
+            return Err(Error::Sql(
+                "0A000",
+                format!("EXPLAIN is not supported for: {other}"),
+            ))
+        }
+    };
+    let rows: Vec<Row> = text
+        .lines()
+        .map(|l| vec![Value::Text(l.to_string())])
+        .collect();
+    result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows)
+}
+
+/// Nests a printed plan one level under a parent line.
+fn indent(tree: &str) -> String {
+    tree.lines()
+        .map(|l| {
+            if l.starts_with(' ') || l.starts_with('└') {
+                format!("   {l}")
+            } else {
+                format!("└─ {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A text-format result set.
@@ -99,12 +151,9 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row]) -> Result<Respon
 async fn select(db: &Database, q: &Query) -> Result<Response> {
     let catalog = db.catalog();
     let plan = plan_query(q, &catalog)?;
-    let input = match &plan.source {
-        Some(rel) => db.scan(rel.clone()).await?,
-        None => vec![vec![]],
-    };
+    let db2 = db.clone();
     let plan2 = plan.clone();
-    let rows = tokio::task::spawn_blocking(move || run_plan(&plan2, input))
+    let rows = tokio::task::spawn_blocking(move || run_query(&db2, &plan2))
         .await
         .map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
@@ -112,59 +161,46 @@ async fn select(db: &Database, q: &Query) -> Result<Response> {
     result_set(&columns, &rows)
 }
 
-/// Runs a plan over its input rows: filter, project or aggregate, sort,
-/// offset, limit.
-pub fn run_plan(plan: &QueryPlan, input: Vec<Row>) -> Result<Vec<Row>> {
-    let mut kept = Vec::with_capacity(input.len());
-    for row in input {
-        if let Some(f) = &plan.filter {
-            if !f.eval_predicate(&row)? {
-                continue;
-            }
-        }
-        kept.push(row);
-    }
-    if let Some(aggs) = &plan.aggregates {
-        let mut out = Vec::with_capacity(aggs.len());
-        for a in aggs {
-            let n = match (a.kind, &a.arg) {
-                (AggKind::Count, Some(e)) => {
-                    let mut n = 0i64;
-                    for r in &kept {
-                        if !e.eval(r)?.is_null() {
-                            n += 1;
-                        }
-                    }
-                    n
-                }
-                _ => kept.len() as i64,
+/// Runs a query: its plan as a dataflow fed every source row once, then
+/// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
+/// Blocking (reads storage).
+pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
+    let mut flow = Dataflow::new(&plan.root);
+    let mut ctx = EvalCtx::strict();
+    let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+    let apply = |state: &mut BTreeMap<Vec<u8>, Row>, changes: Vec<rivulet_stream::Change>| {
+        for c in changes {
+            match c.new {
+                Some(r) => state.insert(c.key, r),
+                None => state.remove(&c.key),
             };
-            out.push(Value::Int8(n));
         }
-        return Ok(vec![out]);
-    }
-    let mut rows: Vec<(Row, Vec<Value>)> = Vec::with_capacity(kept.len());
-    for r in &kept {
-        let out = plan
-            .projection
-            .iter()
-            .map(|e| e.eval(r))
-            .collect::<rivulet_expr::Result<Row>>()?;
-        let mut keys = Vec::with_capacity(plan.order_by.len());
-        for (k, _) in &plan.order_by {
-            keys.push(match k {
-                OrderKey::Output(i) => out[*i].clone(),
-                OrderKey::Input(e) => e.eval(r)?,
-            });
+    };
+    apply(&mut state, flow.init(&mut ctx));
+    let mut seen = Vec::new();
+    let mut sources = Vec::new();
+    plan.root.visit_scans(&mut |rel| {
+        if !seen.contains(&rel.id) {
+            seen.push(rel.id);
+            sources.push(rel.clone());
         }
-        rows.push((out, keys));
+    });
+    for rel in sources {
+        let rows = db.scan_rows_blocking(&rel)?;
+        let out = flow.push(rel.id, &rows, &mut ctx);
+        apply(&mut state, out);
+        // Stop at the first error, as PostgreSQL does.
+        std::mem::take(&mut ctx).finish()?;
+        ctx = EvalCtx::strict();
     }
+    ctx.finish()?;
+    let mut rows: Vec<Row> = state.into_values().collect();
     if !plan.order_by.is_empty() {
         // NULLs sort last ascending and first descending, as in PostgreSQL.
         rows.sort_by(|a, b| {
-            for (i, (_, desc)) in plan.order_by.iter().enumerate() {
-                let o = a.1[i].total_cmp(&b.1[i]);
-                let o = if *desc { o.reverse() } else { o };
+            for &(i, desc) in &plan.order_by {
+                let o = a[i].total_cmp(&b[i]);
+                let o = if desc { o.reverse() } else { o };
                 if o.is_ne() {
                     return o;
                 }
@@ -172,12 +208,16 @@ pub fn run_plan(plan: &QueryPlan, input: Vec<Row>) -> Result<Vec<Row>> {
             std::cmp::Ordering::Equal
         });
     }
+    let visible = plan.output.len();
     let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
     Ok(rows
         .into_iter()
         .skip(plan.offset as usize)
         .take(limit)
-        .map(|(r, _)| r)
+        .map(|mut r| {
+            r.truncate(visible);
+            r
+        })
         .collect())
 }
 

@@ -307,7 +307,12 @@ impl Display for Expr {
                 expr.fmt_prec(f, PREC_CAST)?;
                 write!(f, "::{type_name}")
             }
-            Expr::Function { name, args, star, distinct } => {
+            Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => {
                 match (name.as_str(), args.as_slice()) {
                     ("extract", [Expr::Literal(Literal::String(field)), e]) => {
                         return write!(f, "extract({field} FROM {e})");
@@ -332,7 +337,11 @@ impl Display for Expr {
                 write_list(f, args, ", ")?;
                 f.write_char(')')
             }
-            Expr::Case { operand, whens, else_result } => {
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
                 f.write_str("CASE")?;
                 if let Some(o) = operand {
                     write!(f, " {o}")?;
@@ -345,20 +354,38 @@ impl Display for Expr {
                 }
                 f.write_str(" END")
             }
-            Expr::InList { expr, list, negated } => {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 expr.fmt_prec(f, PREC_IN + 1)?;
                 f.write_str(if *negated { " NOT IN (" } else { " IN (" })?;
                 write_list(f, list, ", ")?;
                 f.write_char(')')
             }
-            Expr::Between { expr, low, high, negated } => {
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
                 expr.fmt_prec(f, PREC_IN + 1)?;
-                f.write_str(if *negated { " NOT BETWEEN " } else { " BETWEEN " })?;
+                f.write_str(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                })?;
                 low.fmt_prec(f, PREC_IN + 1)?;
                 f.write_str(" AND ")?;
                 high.fmt_prec(f, PREC_IN + 1)
             }
-            Expr::Like { expr, pattern, negated, case_insensitive } => {
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
                 expr.fmt_prec(f, PREC_IN + 1)?;
                 f.write_str(match (negated, case_insensitive) {
                     (false, false) => " LIKE ",
@@ -433,8 +460,16 @@ impl Display for TableRef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             TableRef::Table { name, alias: None } => write!(f, "{name}"),
-            TableRef::Table { name, alias: Some(a) } => write!(f, "{name} AS {a}"),
-            TableRef::Join { left, right, kind, on } => {
+            TableRef::Table {
+                name,
+                alias: Some(a),
+            } => write!(f, "{name} AS {a}"),
+            TableRef::Join {
+                left,
+                right,
+                kind,
+                on,
+            } => {
                 let k = match kind {
                     JoinKind::Inner => "JOIN",
                     JoinKind::Left => "LEFT JOIN",
@@ -464,7 +499,11 @@ pub struct Query {
 
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.distinct { "SELECT DISTINCT " } else { "SELECT " })?;
+        f.write_str(if self.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        })?;
         write_list(f, &self.projection, ", ")?;
         if let Some(from) = &self.from {
             write!(f, " FROM {from}")?;

@@ -132,6 +132,21 @@ impl Database {
             .collect()
     }
 
+    /// Every row of a relation as insertions keyed by row key. Blocking.
+    pub fn scan_rows_blocking(&self, rel: &Relation) -> Result<Vec<crate::Change>> {
+        self.shared
+            .engine
+            .scan_prefix(&keys::rows_prefix(rel.id))?
+            .into_iter()
+            .map(|(k, v)| {
+                Ok(crate::Change::insert(
+                    keys::row_key_of(&k).to_vec(),
+                    decode_row(&v)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Every row of a relation, read off the async workers.
     pub async fn scan(&self, rel: Arc<Relation>) -> Result<Vec<Row>> {
         let db = self.clone();

@@ -28,5 +28,5 @@ mod error;
 mod writer;
 
 pub use database::{Database, DdlOutcome};
-pub use dataflow::Change;
+pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};

@@ -9,18 +9,18 @@
 //! contributes nothing: it builds its writes aside and merges them only on
 //! success.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rivulet_catalog::ddl::{self, Created, DropTarget, NewObject};
-use rivulet_catalog::{Catalog, Relation, StoredObject};
+use rivulet_catalog::{Catalog, Relation, StoredObject, ViewSpec};
 use rivulet_expr::{decode_row, encode_row, encode_value_key, Expr, Row};
 use rivulet_sql::{DropKind, Statement};
 use rivulet_storage::{keys, Engine, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::database::{DdlOutcome, Shared};
-use crate::dataflow::{apply_view, view_row, Change, EvalErrors};
+use crate::dataflow::{consolidate, Change, Dataflow, EvalCtx};
 use crate::{Error, Result};
 
 /// Largest number of commands committed by one flush.
@@ -49,6 +49,17 @@ pub(crate) enum Op {
         reply: oneshot::Sender<Result<DdlOutcome>>,
     },
     Shutdown,
+}
+
+/// Writes a view's row changes under the view's key space.
+fn write_changes(view: u64, changes: &[Change], batch: &mut WriteBatch) {
+    for c in changes {
+        let key = keys::row(view, &c.key);
+        match &c.new {
+            Some(row) => batch.put(key, encode_row(row)),
+            None => batch.delete(key),
+        }
+    }
 }
 
 /// A command's answer, held until its group is durable.
@@ -88,6 +99,12 @@ pub(crate) struct Writer {
     catalog: Catalog,
     /// Next hidden row id of each table without a primary key.
     next_row_id: HashMap<u64, u64>,
+    /// Each materialized view's operators, by view id (so iteration runs
+    /// upstream views first).
+    flows: BTreeMap<u64, Dataflow>,
+    /// The catalog as of the last durable group, to return to if a group
+    /// fails to commit.
+    committed: Catalog,
     /// Writes of the current group not yet applied to storage.
     pending: WriteBatch,
     /// Index in `pending` of the latest write of each key.
@@ -141,14 +158,17 @@ impl Writer {
                 }
             }
         }
-        let writer = Writer {
+        let mut writer = Writer {
             engine,
+            flows: BTreeMap::new(),
+            committed: catalog.clone(),
             catalog: catalog.clone(),
             next_row_id,
             pending: WriteBatch::new(),
             overlay: HashMap::new(),
             group_failed: None,
         };
+        writer.rebuild_flows()?;
         Ok((writer, catalog))
     }
 
@@ -195,6 +215,7 @@ impl Writer {
             match committed {
                 Ok(()) => {
                     if catalog_changed {
+                        self.committed = self.catalog.clone();
                         shared.publish(Arc::new(self.catalog.clone()));
                     }
                     replies.into_iter().for_each(Reply::send);
@@ -205,6 +226,13 @@ impl Writer {
                         replies.len()
                     );
                     replies.into_iter().for_each(|r| r.fail(&e));
+                    // Memory ran ahead of storage: return to what is durable.
+                    self.catalog = self.committed.clone();
+                    self.pending = WriteBatch::new();
+                    self.overlay.clear();
+                    if let Err(e) = self.rebuild_flows() {
+                        tracing::error!("cannot rebuild views after a failed commit: {e}");
+                    }
                 }
             }
         }
@@ -260,23 +288,85 @@ impl Writer {
             .ok_or(Error::RelationGone(id))
     }
 
-    /// Pushes `changes` of relation `rel` through every view downstream.
+    /// Pushes `changes` of relation `rel` through every view downstream,
+    /// writing each view's changed rows into `batch`. Views run in id
+    /// order, so a view always runs after the views it reads.
     fn propagate(
-        &self,
+        &mut self,
         rel: u64,
         changes: &[Change],
         batch: &mut WriteBatch,
-        errors: &mut EvalErrors,
+        ctx: &mut EvalCtx,
     ) {
         if changes.is_empty() {
             return;
         }
-        for view in self.catalog.dependent_views(rel) {
-            if let Some(spec) = view.view() {
-                let out = apply_view(view.id, spec, changes, batch, errors);
-                self.propagate(view.id, &out, batch, errors);
+        let readers: Vec<u64> = self
+            .flows
+            .keys()
+            .copied()
+            .filter(|id| {
+                self.catalog
+                    .relation_by_id(*id)
+                    .and_then(|r| r.view())
+                    .is_some_and(|v| v.sources.contains(&rel))
+            })
+            .collect();
+        for id in readers {
+            let Some(flow) = self.flows.get_mut(&id) else {
+                continue;
+            };
+            let out = flow.push(rel, changes, ctx);
+            write_changes(id, &out, batch);
+            self.propagate(id, &out, batch, ctx);
+        }
+    }
+
+    /// The rows of a relation as insertions, read through pending writes.
+    fn scan_as_inserts(&self, rel: u64) -> Result<Vec<Change>> {
+        self.engine
+            .scan_prefix(&keys::rows_prefix(rel))?
+            .into_iter()
+            .map(|(k, v)| {
+                Ok(Change::insert(
+                    keys::row_key_of(&k).to_vec(),
+                    decode_row(&v)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Builds a view's operators and fills their state from its sources'
+    /// stored rows; returns the view's full contents as insertions.
+    fn build_flow(&self, spec: &ViewSpec) -> Result<(Dataflow, Vec<Change>)> {
+        let mut ctx = EvalCtx::lenient();
+        let mut flow = Dataflow::new(&spec.plan);
+        let mut out = flow.init(&mut ctx);
+        for &src in &spec.sources {
+            let rows = self.scan_as_inserts(src)?;
+            out.extend(flow.push(src, &rows, &mut ctx));
+        }
+        Ok((flow, consolidate(out)))
+    }
+
+    /// Rebuilds every view's operator state from storage (at start-up, and
+    /// after a failed commit left memory ahead of disk).
+    fn rebuild_flows(&mut self) -> Result<()> {
+        self.flows.clear();
+        let mut views: Vec<Arc<Relation>> = self
+            .catalog
+            .relations()
+            .filter(|r| r.view().is_some())
+            .cloned()
+            .collect();
+        views.sort_by_key(|r| r.id);
+        for v in views {
+            if let Some(spec) = v.view() {
+                let (flow, _) = self.build_flow(spec)?;
+                self.flows.insert(v.id, flow);
             }
         }
+        Ok(())
     }
 
     fn insert(&mut self, table: u64, rows: Vec<Row>) -> Result<u64> {
@@ -336,8 +426,8 @@ impl Writer {
                 new: Some(row),
             });
         }
-        let mut errors = EvalErrors::default();
-        self.propagate(table, &changes, &mut batch, &mut errors);
+        let mut ctx = EvalCtx::lenient();
+        self.propagate(table, &changes, &mut batch, &mut ctx);
         self.merge(batch);
         Ok(count)
     }
@@ -362,8 +452,8 @@ impl Writer {
             });
         }
         let count = changes.len() as u64;
-        let mut errors = EvalErrors::default();
-        self.propagate(table, &changes, &mut batch, &mut errors);
+        let mut ctx = EvalCtx::lenient();
+        self.propagate(table, &changes, &mut batch, &mut ctx);
         self.engine.apply(batch)?;
         Ok(count)
     }
@@ -412,14 +502,10 @@ impl Writer {
                 };
                 batch.put(keys::catalog(id), stored.encode());
                 if let Some(spec) = rel.view() {
-                    // Back-fill from the rows already in the source.
-                    let mut errors = EvalErrors::default();
-                    for (key, value) in self.engine.scan_prefix(&keys::rows_prefix(spec.source))? {
-                        let row = decode_row(&value)?;
-                        if let Some(out) = view_row(spec, &row, &mut errors) {
-                            batch.put(keys::row(id, keys::row_key_of(&key)), encode_row(&out));
-                        }
-                    }
+                    // Back-fill from the rows already in the sources.
+                    let (flow, rows) = self.build_flow(spec)?;
+                    write_changes(id, &rows, &mut batch);
+                    self.flows.insert(id, flow);
                 }
                 if rel.table().is_some_and(|t| t.primary_key.is_empty()) {
                     self.next_row_id.insert(id, 1);
@@ -453,6 +539,7 @@ impl Writer {
                     batch.delete(keys::catalog(rel.id));
                     next.remove_relation(&rel.name);
                     self.next_row_id.remove(&rel.id);
+                    self.flows.remove(&rel.id);
                 }
                 DropTarget::Secret(name) => {
                     if let Some(s) = next.remove_secret(&name) {

@@ -9,14 +9,24 @@ use crate::{format_timestamptz, Error, Jsonb, Numeric, Result, Value};
 fn as_jsonb(v: &Value) -> Result<&Jsonb> {
     match v {
         Value::Jsonb(j) => Ok(j),
-        other => Err(Error::DatatypeMismatch(format!("expected jsonb, got {}", other.data_type()))),
+        other => Err(Error::DatatypeMismatch(format!(
+            "expected jsonb, got {}",
+            other.data_type()
+        ))),
     }
 }
 
 /// Parses a PostgreSQL text-array literal such as `{a,"b c",0}`.
 pub(crate) fn parse_text_array(s: &str) -> Result<Vec<Option<String>>> {
-    let invalid = || Error::InvalidTextRepresentation { ty: "text[]", input: s.to_string() };
-    let inner = s.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}')).ok_or_else(invalid)?;
+    let invalid = || Error::InvalidTextRepresentation {
+        ty: "text[]",
+        input: s.to_string(),
+    };
+    let inner = s
+        .trim()
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(invalid)?;
     let mut out = Vec::new();
     if inner.trim().is_empty() {
         return Ok(out);
@@ -55,8 +65,16 @@ pub(crate) fn parse_text_array(s: &str) -> Result<Vec<Option<String>>> {
                 item.push(c);
             }
         }
-        let item = if quoted { item } else { item.trim().to_string() };
-        out.push(if !quoted && item.eq_ignore_ascii_case("null") { None } else { Some(item) });
+        let item = if quoted {
+            item
+        } else {
+            item.trim().to_string()
+        };
+        out.push(if !quoted && item.eq_ignore_ascii_case("null") {
+            None
+        } else {
+            Some(item)
+        });
         if chars.next().is_none() {
             return Ok(out);
         }
@@ -92,8 +110,10 @@ pub(crate) fn path(doc: &Value, path: &Value, as_text_result: bool) -> Result<Va
 
 /// `jsonb_extract_path(doc, VARIADIC keys)` / `_text`.
 pub(super) fn extract_path(args: &[Value], as_text_result: bool) -> Result<Value> {
-    let steps: Vec<Option<String>> =
-        args[1..].iter().map(|a| as_text(a).map(|s| Some(s.to_string()))).collect::<Result<_>>()?;
+    let steps: Vec<Option<String>> = args[1..]
+        .iter()
+        .map(|a| as_text(a).map(|s| Some(s.to_string())))
+        .collect::<Result<_>>()?;
     Ok(match walk(as_jsonb(&args[0])?, &steps) {
         None => Value::Null,
         Some(j) if as_text_result => j.to_text().map_or(Value::Null, Value::Text),
@@ -110,7 +130,9 @@ pub(crate) fn has_key(doc: &Value, key: &Value) -> Result<Value> {
     let key = as_text(key)?;
     Ok(Value::Bool(match as_jsonb(doc)? {
         d @ Jsonb::Object(_) => d.get_key(key).is_some(),
-        Jsonb::Array(items) => items.iter().any(|i| matches!(i, Jsonb::String(s) if s == key)),
+        Jsonb::Array(items) => items
+            .iter()
+            .any(|i| matches!(i, Jsonb::String(s) if s == key)),
         Jsonb::String(s) => s == key,
         _ => false,
     }))
@@ -139,9 +161,8 @@ fn contains(a: &Jsonb, b: &Jsonb) -> bool {
                 (Jsonb::Object(_), Jsonb::Object(_)) | (Jsonb::Array(_), Jsonb::Array(_)) => {
                     contains(i, w)
                 }
-                (Jsonb::Object(_) | Jsonb::Array(_), _) | (_, Jsonb::Object(_) | Jsonb::Array(_)) => {
-                    false
-                }
+                (Jsonb::Object(_) | Jsonb::Array(_), _)
+                | (_, Jsonb::Object(_) | Jsonb::Array(_)) => false,
                 _ => scalar_eq(i, w),
             })
         }),
@@ -174,7 +195,9 @@ pub(super) fn array_length(doc: &Value) -> Result<Value> {
         Jsonb::Object(_) => Err(Error::InvalidParameterValue(
             "cannot get array length of a non-array".into(),
         )),
-        _ => Err(Error::InvalidParameterValue("cannot get array length of a scalar".into())),
+        _ => Err(Error::InvalidParameterValue(
+            "cannot get array length of a scalar".into(),
+        )),
     }
 }
 
@@ -209,7 +232,7 @@ pub(crate) fn to_jsonb(v: &Value) -> Jsonb {
 /// `jsonb_build_object(k1, v1, ...)`: keys as text; a repeated key keeps
 /// its last value.
 pub(super) fn build_object(args: &[Value]) -> Result<Value> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(Error::InvalidParameterValue(
             "argument list must have even number of elements".into(),
         ));
@@ -243,7 +266,10 @@ mod tests {
 
     #[test]
     fn containment_like_postgres() {
-        assert!(contains(&j(r#"{"a":1,"b":{"c":[1,2]}}"#), &j(r#"{"b":{"c":[2]}}"#)));
+        assert!(contains(
+            &j(r#"{"a":1,"b":{"c":[1,2]}}"#),
+            &j(r#"{"b":{"c":[2]}}"#)
+        ));
         assert!(!contains(&j(r#"{"a":1}"#), &j(r#"{"a":2}"#)));
         assert!(contains(&j("[1,2,[3]]"), &j("[[3],1]")));
         assert!(contains(&j("[1,2]"), &j("1")));
@@ -256,7 +282,13 @@ mod tests {
     fn text_arrays() {
         assert_eq!(
             parse_text_array(r#"{a, "b c" ,0,NULL,"x\"y"}"#).unwrap(),
-            vec![Some("a".into()), Some("b c".into()), Some("0".into()), None, Some("x\"y".into())]
+            vec![
+                Some("a".into()),
+                Some("b c".into()),
+                Some("0".into()),
+                None,
+                Some("x\"y".into())
+            ]
         );
         assert_eq!(parse_text_array("{}").unwrap(), vec![]);
         assert!(parse_text_array("a,b").is_err());

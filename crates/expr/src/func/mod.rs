@@ -66,7 +66,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("hmac", (Func::Hmac, &[Bytea, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Text, Text, Text], Bytea)),
     ("sha256", (Func::Sha256, &[Bytea], Bytea)),
-    ("secure_compare", (Func::SecureCompare, &[Text, Text], Boolean)),
+    (
+        "secure_compare",
+        (Func::SecureCompare, &[Text, Text], Boolean),
+    ),
     ("encode", (Func::Encode, &[Bytea, Text], Text)),
     ("decode", (Func::Decode, &[Text, Text], Bytea)),
     ("convert_to", (Func::ConvertTo, &[Text, Text], Bytea)),
@@ -85,14 +88,26 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("btrim", (Func::Trim(TrimSide::Both), &[Text], Text)),
     ("btrim", (Func::Trim(TrimSide::Both), &[Text, Text], Text)),
     ("ltrim", (Func::Trim(TrimSide::Leading), &[Text], Text)),
-    ("ltrim", (Func::Trim(TrimSide::Leading), &[Text, Text], Text)),
+    (
+        "ltrim",
+        (Func::Trim(TrimSide::Leading), &[Text, Text], Text),
+    ),
     ("rtrim", (Func::Trim(TrimSide::Trailing), &[Text], Text)),
-    ("rtrim", (Func::Trim(TrimSide::Trailing), &[Text, Text], Text)),
+    (
+        "rtrim",
+        (Func::Trim(TrimSide::Trailing), &[Text, Text], Text),
+    ),
     ("replace", (Func::Replace, &[Text, Text, Text], Text)),
     ("strpos", (Func::Strpos, &[Text, Text], Int4)),
     ("jsonb_typeof", (Func::JsonbTypeof, &[Jsonb], Text)),
-    ("jsonb_array_length", (Func::JsonbArrayLength, &[Jsonb], Int4)),
-    ("date_trunc", (Func::DateTrunc, &[Text, Timestamptz], Timestamptz)),
+    (
+        "jsonb_array_length",
+        (Func::JsonbArrayLength, &[Jsonb], Int4),
+    ),
+    (
+        "date_trunc",
+        (Func::DateTrunc, &[Text, Timestamptz], Timestamptz),
+    ),
     ("extract", (Func::Extract, &[Text, Timestamptz], Numeric)),
     ("date_part", (Func::DatePart, &[Text, Timestamptz], Float8)),
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
@@ -166,7 +181,10 @@ impl Func {
             Some((_, (f, params, ret))) => Ok((*f, params.to_vec(), *ret)),
             None => Err(Error::UndefinedFunction(format!(
                 "function {name}({}) does not exist",
-                args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                args.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -258,7 +276,10 @@ impl fmt::Display for Func {
 fn as_text(v: &Value) -> Result<&str> {
     match v {
         Value::Text(s) => Ok(s),
-        other => Err(Error::DatatypeMismatch(format!("expected text, got {}", other.data_type()))),
+        other => Err(Error::DatatypeMismatch(format!(
+            "expected text, got {}",
+            other.data_type()
+        ))),
     }
 }
 
@@ -267,6 +288,9 @@ fn as_bytes(v: &Value) -> Result<&[u8]> {
     match v {
         Value::Bytea(b) => Ok(b),
         Value::Text(s) => Ok(s.as_bytes()),
-        other => Err(Error::DatatypeMismatch(format!("expected bytea, got {}", other.data_type()))),
+        other => Err(Error::DatatypeMismatch(format!(
+            "expected bytea, got {}",
+            other.data_type()
+        ))),
     }
 }

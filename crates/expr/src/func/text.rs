@@ -31,7 +31,10 @@ fn int_arg(v: &Value) -> Result<i64> {
     match v {
         Value::Int4(i) => Ok(*i as i64),
         Value::Int8(i) => Ok(*i),
-        other => Err(Error::DatatypeMismatch(format!("expected integer, got {}", other.data_type()))),
+        other => Err(Error::DatatypeMismatch(format!(
+            "expected integer, got {}",
+            other.data_type()
+        ))),
     }
 }
 
@@ -69,7 +72,9 @@ pub(super) fn split_part(args: &[Value]) -> Result<Value> {
     let delim = as_text(&args[1])?;
     let n = int_arg(&args[2])?;
     if n == 0 {
-        return Err(Error::InvalidParameterValue("field position must not be zero".into()));
+        return Err(Error::InvalidParameterValue(
+            "field position must not be zero".into(),
+        ));
     }
     let parts: Vec<&str> = if delim.is_empty() {
         vec![s]
@@ -78,13 +83,19 @@ pub(super) fn split_part(args: &[Value]) -> Result<Value> {
     };
     let idx = if n > 0 { n - 1 } else { parts.len() as i64 + n };
     Ok(Value::Text(
-        usize::try_from(idx).ok().and_then(|i| parts.get(i)).unwrap_or(&"").to_string(),
+        usize::try_from(idx)
+            .ok()
+            .and_then(|i| parts.get(i))
+            .unwrap_or(&"")
+            .to_string(),
     ))
 }
 
 /// `concat(a, b, ...)`: output forms of the non-NULL arguments.
 pub(super) fn concat(args: &[Value]) -> Result<Value> {
-    Ok(Value::Text(args.iter().filter_map(Value::to_pg_text).collect()))
+    Ok(Value::Text(
+        args.iter().filter_map(Value::to_pg_text).collect(),
+    ))
 }
 
 /// Which ends `trim` works on.
@@ -118,7 +129,11 @@ pub(super) fn replace(args: &[Value]) -> Result<Value> {
     let s = as_text(&args[0])?;
     let from = as_text(&args[1])?;
     let to = as_text(&args[2])?;
-    Ok(Value::Text(if from.is_empty() { s.to_string() } else { s.replace(from, to) }))
+    Ok(Value::Text(if from.is_empty() {
+        s.to_string()
+    } else {
+        s.replace(from, to)
+    }))
 }
 
 /// `strpos(s, sub)` / `position(sub IN s)`: 1-based character position, 0

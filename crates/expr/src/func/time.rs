@@ -35,7 +35,13 @@ struct Parts {
 fn parts(t: i64) -> Parts {
     let days = t.div_euclid(MICROS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    Parts { year, month, day, days, micros_of_day: t.rem_euclid(MICROS_PER_DAY) }
+    Parts {
+        year,
+        month,
+        day,
+        days,
+        micros_of_day: t.rem_euclid(MICROS_PER_DAY),
+    }
 }
 
 /// `date_trunc(unit, ts)` in UTC.
@@ -90,8 +96,16 @@ fn field(unit: &str, t: i64) -> Result<Numeric> {
         "quarter" => int(((p.month - 1) / 3 + 1) as i64),
         "year" | "years" | "y" => int(p.year),
         "decade" => int(p.year.div_euclid(10)),
-        "century" => int(if p.year > 0 { (p.year + 99) / 100 } else { -((99 - (p.year - 1)) / 100) }),
-        "millennium" => int(if p.year > 0 { (p.year + 999) / 1000 } else { -((999 - (p.year - 1)) / 1000) }),
+        "century" => int(if p.year > 0 {
+            (p.year + 99) / 100
+        } else {
+            -((99 - (p.year - 1)) / 100)
+        }),
+        "millennium" => int(if p.year > 0 {
+            (p.year + 999) / 1000
+        } else {
+            -((999 - (p.year - 1)) / 1000)
+        }),
         "dow" => int((p.days + 4).rem_euclid(7)),
         "isodow" => int((p.days + 3).rem_euclid(7) + 1),
         "doy" => int(p.days - days_from_civil(p.year, 1, 1) + 1),

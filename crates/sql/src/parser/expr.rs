@@ -78,7 +78,14 @@ fn in_between_like<'a>(
     lhs: &Expr,
 ) -> Result<Option<(&'a str, Expr)>, Err<super::lexer::PErr<'a>>> {
     let (r, negated) = match kw("not")(i) {
-        Ok((r, _)) if peek_kw(r, "in") || peek_kw(r, "between") || peek_kw(r, "like") || peek_kw(r, "ilike") => (r, true),
+        Ok((r, _))
+            if peek_kw(r, "in")
+                || peek_kw(r, "between")
+                || peek_kw(r, "like")
+                || peek_kw(r, "ilike") =>
+        {
+            (r, true)
+        }
         _ => (i, false),
     };
     let boxed = || Box::new(lhs.clone());
@@ -92,7 +99,14 @@ fn in_between_like<'a>(
                 Ok((r3, _)) => r = r3,
                 Err(_) => {
                     let (r3, _) = sym(")")(r2).map_err(|_| to_failure(r2))?;
-                    return Ok(Some((r3, Expr::InList { expr: boxed(), list, negated })));
+                    return Ok(Some((
+                        r3,
+                        Expr::InList {
+                            expr: boxed(),
+                            list,
+                            negated,
+                        },
+                    )));
                 }
             }
         }
@@ -101,14 +115,27 @@ fn in_between_like<'a>(
         let (r, low) = expr_bp(r, PREC_IN + 1)?;
         let (r, _) = kw("and")(r).map_err(|_| to_failure(r))?;
         let (r, high) = expr_bp(r, PREC_IN + 1)?;
-        return Ok(Some((r, Expr::Between { expr: boxed(), low: Box::new(low), high: Box::new(high), negated })));
+        return Ok(Some((
+            r,
+            Expr::Between {
+                expr: boxed(),
+                low: Box::new(low),
+                high: Box::new(high),
+                negated,
+            },
+        )));
     }
     for (word, case_insensitive) in [("like", false), ("ilike", true)] {
         if let Ok((r, _)) = kw(word)(r) {
             let (r, pattern) = expr_bp(r, PREC_IN + 1)?;
             return Ok(Some((
                 r,
-                Expr::Like { expr: boxed(), pattern: Box::new(pattern), negated, case_insensitive },
+                Expr::Like {
+                    expr: boxed(),
+                    pattern: Box::new(pattern),
+                    negated,
+                    case_insensitive,
+                },
             )));
         }
     }
@@ -243,7 +270,10 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     // Function names may be words that are otherwise reserved (`left`).
     if let Ok((r, first)) = super::lexer::any_word(i) {
         if let Ok((r, _)) = sym("(")(r) {
-            if !matches!(first.as_str(), "select" | "case" | "not" | "in" | "and" | "or") {
+            if !matches!(
+                first.as_str(),
+                "select" | "case" | "not" | "in" | "and" | "or"
+            ) {
                 return function_args(r, first);
             }
         }
@@ -286,11 +316,23 @@ fn case(i: &str) -> PResult<'_, Expr> {
         Err(_) => (r, None),
     };
     let (r, _) = kw("end")(r).map_err(|_| to_failure(r))?;
-    Ok((r, Expr::Case { operand, whens, else_result }))
+    Ok((
+        r,
+        Expr::Case {
+            operand,
+            whens,
+            else_result,
+        },
+    ))
 }
 
 fn call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::Function { name: Ident::new(name), args, star: false, distinct: false }
+    Expr::Function {
+        name: Ident::new(name),
+        args,
+        star: false,
+        distinct: false,
+    }
 }
 
 /// function_args = '*' ')' | [DISTINCT] (expr (',' expr)*)? ')'
@@ -301,7 +343,15 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
     let close = |r| sym(")")(r).map_err(|_| to_failure(r));
     if let Ok((r, _)) = sym("*")(i) {
         let (r, _) = close(r)?;
-        return Ok((r, Expr::Function { name, args: vec![], star: true, distinct: false }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args: vec![],
+                star: true,
+                distinct: false,
+            },
+        ));
     }
     match name.as_str() {
         "extract" => {
@@ -326,7 +376,15 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
         _ => {}
     }
     if let Ok((r, _)) = sym(")")(i) {
-        return Ok((r, Expr::Function { name, args: vec![], star: false, distinct: false }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args: vec![],
+                star: false,
+                distinct: false,
+            },
+        ));
     }
     let (mut i, distinct) = match kw("distinct")(i) {
         Ok((r, _)) => (r, true),
@@ -357,7 +415,15 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
             }
         }
         let (r, _) = close(r)?;
-        return Ok((r, Expr::Function { name, args, star: false, distinct }));
+        return Ok((
+            r,
+            Expr::Function {
+                name,
+                args,
+                star: false,
+                distinct,
+            },
+        ));
     }
 }
 

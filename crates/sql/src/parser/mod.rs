@@ -572,7 +572,17 @@ fn query(i: &str) -> PResult<'_, Query> {
     }
     Ok((
         r,
-        Query { distinct, projection, from, selection, group_by, having, order_by, limit, offset },
+        Query {
+            distinct,
+            projection,
+            from,
+            selection,
+            group_by,
+            having,
+            order_by,
+            limit,
+            offset,
+        },
     ))
 }
 
@@ -594,7 +604,12 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
         let (r2, right) = table_factor(r2)?;
         let (r2, _) = kw("on")(r2)?;
         let (r2, on) = expr::expr(r2)?;
-        left = TableRef::Join { left: Box::new(left), right: Box::new(right), kind, on };
+        left = TableRef::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            on,
+        };
         r = r2;
     }
 }

@@ -1,0 +1,273 @@
+//! Incremental view maintenance.
+//!
+//! Every change to a relation is a [`Change`]: the row under a key before
+//! and after (`None` for absent). An insert is `(None, Some)`, a delete
+//! `(Some, None)` and an update `(Some, Some)`. A [`Dataflow`] is a view's
+//! [`Plan`] turned into a tree of stateful operators, one file each:
+//! `filter`, `project`, `join` and `aggregate`. Changes of a source
+//! relation enter at its scans and leave the root as changes of the view's
+//! rows, which the writer stores and passes to views further downstream.
+//!
+//! The same operators run ad-hoc queries: a fresh dataflow fed every row as
+//! an insert yields the query's answer, so a view and its SELECT can never
+//! disagree.
+
+mod aggregate;
+mod filter;
+mod join;
+mod project;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use rivulet_catalog::Plan;
+use rivulet_expr::{Expr, Row, Value};
+
+use crate::{Error, Result};
+
+/// A change to one row of a relation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The row key within the relation.
+    pub key: Vec<u8>,
+    pub old: Option<Row>,
+    pub new: Option<Row>,
+}
+
+impl Change {
+    /// An insertion.
+    pub fn insert(key: Vec<u8>, row: Row) -> Change {
+        Change {
+            key,
+            old: None,
+            new: Some(row),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    /// `+ row`, `- row`, or `- old` then `+ new` on two lines for an update.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |r: &Row| {
+            r.iter()
+                .map(|v| v.to_pg_text().unwrap_or_else(|| "NULL".into()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (&self.old, &self.new) {
+            (None, Some(n)) => write!(f, "+ {}", show(n)),
+            (Some(o), None) => write!(f, "- {}", show(o)),
+            (Some(o), Some(n)) => write!(f, "- {}\n+ {}", show(o), show(n)),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Merges changes to the same key (first `old`, last `new`) and drops
+/// those that cancel out, keeping first-touch order.
+pub fn consolidate(changes: Vec<Change>) -> Vec<Change> {
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::with_capacity(changes.len());
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for c in changes {
+        match index.get(&c.key) {
+            Some(&i) => out[i].new = c.new,
+            None => {
+                index.insert(c.key.clone(), out.len());
+                out.push(c);
+            }
+        }
+    }
+    out.retain(|c| c.old != c.new);
+    out
+}
+
+/// How evaluation errors are treated. Queries fail on the first error, as
+/// PostgreSQL does. Views follow RisingWave: the value becomes NULL (a
+/// predicate, false) and the write that caused it still commits.
+#[derive(Debug, Default)]
+pub struct EvalCtx {
+    strict: bool,
+    /// Errors turned into NULLs so far.
+    pub errors: u64,
+    first: Option<Error>,
+}
+
+impl EvalCtx {
+    /// A context that records the first error for the caller to return.
+    pub fn strict() -> EvalCtx {
+        EvalCtx {
+            strict: true,
+            ..EvalCtx::default()
+        }
+    }
+
+    /// A context that turns errors into NULLs.
+    pub fn lenient() -> EvalCtx {
+        EvalCtx::default()
+    }
+
+    fn fail(&mut self, e: rivulet_expr::Error) {
+        self.errors += 1;
+        if self.strict {
+            if self.first.is_none() {
+                self.first = Some(e.into());
+            }
+        } else if self.errors <= 3 {
+            // The first few are enough to diagnose a bad view without
+            // flooding the log.
+            tracing::warn!(
+                sqlstate = e.sqlstate(),
+                "view expression error, value set to NULL: {e}"
+            );
+        }
+    }
+
+    /// Evaluates an expression; errors become NULL (and are recorded).
+    pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Value {
+        e.eval(row).unwrap_or_else(|err| {
+            self.fail(err);
+            Value::Null
+        })
+    }
+
+    /// Evaluates a predicate; errors count as false.
+    pub fn test(&mut self, e: &Expr, row: &[Value]) -> bool {
+        e.eval_predicate(row).unwrap_or_else(|err| {
+            self.fail(err);
+            false
+        })
+    }
+
+    /// The first error of a strict context, if any.
+    pub fn finish(self) -> Result<()> {
+        match self.first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One operator of a dataflow.
+enum Node {
+    Scan(u64),
+    Values,
+    Filter(Box<Node>, Expr),
+    Project(Box<Node>, Vec<Expr>),
+    Join(Box<join::Join>),
+    Aggregate(Box<aggregate::Aggregate>),
+}
+
+impl Node {
+    fn build(plan: &Plan) -> Node {
+        match plan {
+            Plan::Scan { rel } => Node::Scan(rel.id),
+            Plan::Values => Node::Values,
+            Plan::Filter { input, predicate } => {
+                Node::Filter(Box::new(Node::build(input)), predicate.clone())
+            }
+            Plan::Project { input, exprs } => {
+                Node::Project(Box::new(Node::build(input)), exprs.clone())
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+            } => Node::Join(Box::new(join::Join::new(
+                Node::build(left),
+                Node::build(right),
+                *kind,
+                left_keys.clone(),
+                right_keys.clone(),
+                residual.clone(),
+                right.width(),
+            ))),
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => Node::Aggregate(Box::new(aggregate::Aggregate::new(
+                Node::build(input),
+                group_keys.clone(),
+                aggs.clone(),
+            ))),
+        }
+    }
+
+    /// Output before any input: the single row of `Values`, the empty
+    /// result of a global aggregate.
+    fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
+        match self {
+            Node::Scan(_) => Vec::new(),
+            Node::Values => vec![Change::insert(Vec::new(), Vec::new())],
+            Node::Filter(input, p) => {
+                let c = input.init(ctx);
+                filter::apply(p, c, ctx)
+            }
+            Node::Project(input, exprs) => {
+                let c = input.init(ctx);
+                project::apply(exprs, c, ctx)
+            }
+            Node::Join(j) => j.init(ctx),
+            Node::Aggregate(a) => a.init(ctx),
+        }
+    }
+
+    fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
+        match self {
+            Node::Scan(id) if *id == rel => changes.to_vec(),
+            Node::Scan(_) | Node::Values => Vec::new(),
+            Node::Filter(input, p) => {
+                let c = input.push(rel, changes, ctx);
+                filter::apply(p, c, ctx)
+            }
+            Node::Project(input, exprs) => {
+                let c = input.push(rel, changes, ctx);
+                project::apply(exprs, c, ctx)
+            }
+            Node::Join(j) => j.push(rel, changes, ctx),
+            Node::Aggregate(a) => a.push(rel, changes, ctx),
+        }
+    }
+}
+
+/// A view's plan as stateful operators.
+pub struct Dataflow {
+    root: Node,
+}
+
+impl Dataflow {
+    /// Builds the operators for `plan`; call [`Dataflow::init`] next.
+    pub fn new(plan: &Plan) -> Dataflow {
+        Dataflow {
+            root: Node::build(plan),
+        }
+    }
+
+    /// The output the plan has before any source row arrives.
+    pub fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
+        consolidate(self.root.init(ctx))
+    }
+
+    /// Feeds changes of relation `rel`; returns the changes to the output.
+    pub fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        consolidate(self.root.push(rel, changes, ctx))
+    }
+}
+
+/// Escapes `key` into a prefix-free form (keycode: `0x00` becomes
+/// `0x00 0xff`, terminated by `0x00 0x00`) so keys can be concatenated.
+pub(crate) fn push_escaped(out: &mut Vec<u8>, key: &[u8]) {
+    for &b in key {
+        out.push(b);
+        if b == 0 {
+            out.push(0xff);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
+}
