@@ -98,13 +98,13 @@ impl<'a> Binder<'a> {
                         Ok((Expr::Not(Box::new(inner)), DataType::Boolean))
                     }
                     UnaryOperator::Plus if ty.is_numeric() => Ok((inner, ty)),
+                    UnaryOperator::Minus if ty.is_numeric() => {
+                        Ok((Expr::Neg(Box::new(inner)), ty))
+                    }
                     UnaryOperator::Plus | UnaryOperator::Minus => {
-                        Err(Error::NotSupported(format!(
-                            "unary operator {} on {ty} is not supported",
-                            match op {
-                                UnaryOperator::Minus => "-",
-                                _ => "+",
-                            }
+                        Err(Error::UndefinedFunction(format!(
+                            "operator does not exist: {} {ty}",
+                            if *op == UnaryOperator::Minus { "-" } else { "+" }
                         )))
                     }
                 }

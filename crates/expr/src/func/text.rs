@@ -60,7 +60,7 @@ pub(super) fn substr(args: &[Value]) -> Result<Value> {
     let out: String = s
         .chars()
         .skip((from - 1) as usize)
-        .take((end - from).min(usize::MAX as i64) as usize)
+        .take(usize::try_from(end - from).unwrap_or(usize::MAX))
         .collect();
     Ok(Value::Text(out))
 }

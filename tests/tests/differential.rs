@@ -1,0 +1,276 @@
+//! Differential suite: a corpus of materialized views over realistic
+//! Segment events and a users table, maintained by Rivulet through batches
+//! of signed-webhook inserts, primary-key overwrites and deletes, compared
+//! after every batch with PostgreSQL 15 evaluating the same SELECTs over
+//! the same rows (as multisets of rows in text form).
+
+use rivulet_tests::oracle::Oracle;
+use rivulet_tests::{rows, Server, TempDir};
+
+/// Views: (name, SELECT). Later views may read earlier ones. On the
+/// PostgreSQL side each becomes a plain view of the same name.
+const VIEWS: &[(&str, &str)] = &[
+    // Projections, casts and JSON access.
+    ("v_flat", "SELECT data->>'messageId' AS id, data->>'type' AS type, data->>'userId' AS user_id, (data->>'timestamp')::timestamptz AS ts FROM events"),
+    ("v_props", "SELECT data->>'messageId' AS id, (data->'properties'->>'revenue')::numeric AS revenue, (data->'properties'->>'quantity')::int AS qty, (data->'properties'->>'coupon') IS NOT NULL AS has_coupon FROM events WHERE data->>'type' = 'track'"),
+    ("v_paths", "SELECT data->>'messageId' AS id, data #>> '{context,page,path}' AS path, data #> '{context,library}' AS lib, jsonb_typeof(data->'properties') AS pt FROM events"),
+    ("v_json_ops", "SELECT data->>'messageId' AS id, data ? 'userId' AS has_user, data @> '{\"type\":\"page\"}' AS is_page, jsonb_extract_path_text(data, 'context', 'ip') AS ip, jsonb_array_length(coalesce(data->'properties'->'items', '[]'::jsonb)) AS n_items FROM events"),
+    ("v_build", "SELECT data->>'messageId' AS id, jsonb_build_object('t', data->>'type', 'q', (data->'properties'->>'quantity')::int, 'ok', true) AS obj FROM events WHERE data->>'type' <> 'identify'"),
+    ("v_case", "SELECT data->>'messageId' AS id, CASE WHEN (data->'properties'->>'revenue')::numeric >= 100 THEN 'big' WHEN (data->'properties'->>'revenue')::numeric > 0 THEN 'small' ELSE 'none' END AS size, CASE data->>'type' WHEN 'track' THEN 1 WHEN 'page' THEN 2 END AS code FROM events"),
+    ("v_in_between", "SELECT data->>'messageId' AS id FROM events WHERE data->>'event' IN ('Order Completed', 'Product Viewed') AND (data->'properties'->>'quantity')::int BETWEEN 2 AND 4"),
+    ("v_not_in", "SELECT data->>'messageId' AS id, data->>'event' AS event FROM events WHERE data->>'event' NOT IN ('Signed Up') AND data->>'type' = 'track'"),
+    ("v_like", "SELECT data->>'messageId' AS id, data->>'event' AS event FROM events WHERE data->>'event' LIKE '%Order%' OR data->>'event' ILIKE 'product%'"),
+    ("v_text", "SELECT data->>'messageId' AS id, lower(data->>'event') AS lo, upper(data->>'type') AS up, length(data->>'messageId') AS len, substr(data->>'messageId', 2, 3) AS sub, split_part(data #>> '{context,page,path}', '/', 2) AS seg, concat(data->>'type', ':', data->>'userId') AS tag, replace(data->>'type', 'a', 'A') AS rep, position('-' IN data->>'messageId') AS pos, btrim(' ' || (data->>'type') || ' ') AS trimmed FROM events"),
+    ("v_arith", "SELECT data->>'messageId' AS id, (data->'properties'->>'quantity')::int * 3 + 1 AS q3, (data->'properties'->>'quantity')::int / 2 AS half, (data->'properties'->>'quantity')::int % 2 AS odd, (data->'properties'->>'revenue')::numeric * (data->'properties'->>'quantity')::int AS total, (data->'properties'->>'revenue')::numeric / 3 AS third, -(data->'properties'->>'revenue')::numeric AS neg FROM events WHERE data->>'type' = 'track'"),
+    ("v_float", "SELECT data->>'messageId' AS id, (data->'properties'->>'revenue')::double precision * 2 AS dbl, (data->'properties'->>'quantity')::bigint + 10000000000 AS big FROM events WHERE data->>'type' = 'track'"),
+    ("v_time", "SELECT data->>'messageId' AS id, date_trunc('minute', (data->>'timestamp')::timestamptz) AS minute, date_trunc('hour', (data->>'timestamp')::timestamptz) AS hour, extract(second FROM (data->>'timestamp')::timestamptz) AS sec, extract(epoch FROM (data->>'timestamp')::timestamptz) AS epoch, date_part('dow', (data->>'timestamp')::timestamptz) AS dow FROM events"),
+    ("v_coalesce", "SELECT data->>'messageId' AS id, coalesce(data->>'userId', data->>'anonymousId') AS who, nullif(data->>'type', 'page') AS not_page, greatest((data->'properties'->>'quantity')::int, 2) AS g, least((data->'properties'->>'quantity')::int, 2) AS l FROM events"),
+    ("v_bool_cast", "SELECT data->>'messageId' AS id, (data->'context'->>'active')::boolean AS active, (data->>'version')::text AS ver, (data->'context'->'library'->>'version') AS libver FROM events"),
+    // Aggregates.
+    ("a_count_type", "SELECT data->>'type' AS type, count(*) AS n FROM events GROUP BY data->>'type'"),
+    ("a_global", "SELECT count(*) AS n, count(data->>'userId') AS with_user, count(DISTINCT data->>'userId') AS users FROM events"),
+    ("a_revenue_by_plan", "SELECT data->'properties'->>'plan' AS plan, sum((data->'properties'->>'revenue')::numeric) AS revenue, avg((data->'properties'->>'revenue')::numeric) AS avg_revenue FROM events WHERE data->>'type' = 'track' GROUP BY 1"),
+    ("a_minute", "SELECT date_trunc('minute', (data->>'timestamp')::timestamptz) AS minute, count(*) AS events, count(DISTINCT data->>'userId') AS users FROM events GROUP BY minute"),
+    ("a_minmax", "SELECT data->>'userId' AS user_id, min((data->>'timestamp')::timestamptz) AS first_seen, max((data->>'timestamp')::timestamptz) AS last_seen, max(data->>'event') AS last_event, min((data->'properties'->>'quantity')::int) AS min_q FROM events GROUP BY 1"),
+    ("a_sum_int", "SELECT data->>'event' AS event, sum((data->'properties'->>'quantity')::int) AS qty, avg((data->'properties'->>'quantity')::int) AS avg_qty, sum((data->'properties'->>'quantity')::bigint) AS qty_big FROM events WHERE data->>'type' = 'track' GROUP BY 1"),
+    ("a_bool", "SELECT data->>'type' AS type, bool_and((data->'context'->>'active')::boolean) AS all_active, bool_or((data->'context'->>'active')::boolean) AS any_active FROM events GROUP BY 1"),
+    ("a_having", "SELECT data->>'userId' AS user_id, count(*) AS n FROM events WHERE data->>'userId' IS NOT NULL GROUP BY 1 HAVING count(*) >= 3"),
+    ("a_expr_over_aggs", "SELECT data->>'type' AS type, count(*) * 2 AS twice, sum((data->'properties'->>'quantity')::int) - count(*) AS diff, CASE WHEN count(*) > 10 THEN 'many' ELSE 'few' END AS bucket FROM events GROUP BY data->>'type'"),
+    ("a_two_keys", "SELECT data->>'type' AS type, data->'properties'->>'plan' AS plan, count(*) AS n, max((data->'properties'->>'revenue')::numeric) AS top FROM events GROUP BY 1, 2"),
+    ("a_distinct_sum", "SELECT data->>'type' AS type, sum(DISTINCT (data->'properties'->>'quantity')::int) AS dq, count(DISTINCT data->'properties'->>'plan') AS plans FROM events GROUP BY 1"),
+    ("a_hour_extract", "SELECT extract(hour FROM (data->>'timestamp')::timestamptz) AS hour, count(*) AS n FROM events GROUP BY 1"),
+    ("a_path_counts", "SELECT data #>> '{context,page,path}' AS path, count(*) AS views FROM events WHERE data->>'type' = 'page' GROUP BY 1"),
+    ("a_global_empty_ok", "SELECT count(*) AS n, sum((data->'properties'->>'revenue')::numeric) AS s, max(data->>'event') AS m FROM events WHERE data->>'event' = 'Refunded'"),
+    ("v_distinct", "SELECT DISTINCT data->>'type' AS type, data->'properties'->>'plan' AS plan FROM events"),
+    // Joins with the users dimension.
+    ("j_inner", "SELECT e.data->>'messageId' AS id, u.plan, u.country FROM events e JOIN users u ON e.data->>'userId' = u.id"),
+    ("j_left", "SELECT e.data->>'messageId' AS id, u.plan FROM events AS e LEFT JOIN users AS u ON e.data->>'userId' = u.id"),
+    ("j_left_residual", "SELECT e.data->>'messageId' AS id, u.country FROM events e LEFT JOIN users u ON e.data->>'userId' = u.id AND u.country <> 'DE'"),
+    ("j_revenue_by_plan", "SELECT u.plan, count(*) AS orders, sum((e.data->'properties'->>'revenue')::numeric) AS revenue FROM events e JOIN users u ON e.data->>'userId' = u.id WHERE e.data->>'event' = 'Order Completed' GROUP BY u.plan"),
+    ("j_left_counts", "SELECT coalesce(u.plan, 'unknown') AS plan, count(*) AS n, count(u.id) AS matched FROM events e LEFT JOIN users u ON e.data->>'userId' = u.id GROUP BY 1"),
+    ("j_users_activity", "SELECT u.id, u.plan, count(e.data) AS events FROM users u LEFT JOIN events e ON u.id = e.data->>'userId' GROUP BY u.id, u.plan"),
+    // Views over views.
+    ("vv_big_orders", "SELECT id, revenue FROM v_props WHERE revenue > 50"),
+    ("vv_type_share", "SELECT type, n, n * 100 / (SELECT_TOTAL) AS pct FROM a_count_type"),
+    ("vv_plan_rank", "SELECT plan, revenue, CASE WHEN revenue > 500 THEN 'top' ELSE 'rest' END AS tier FROM a_revenue_by_plan WHERE plan IS NOT NULL"),
+    ("vv_active_users", "SELECT count(*) AS users, sum(n) AS events FROM a_having"),
+    ("vv_joined_plans", "SELECT plan, count(*) AS n FROM j_left GROUP BY plan"),
+    ("vv_minute_busy", "SELECT minute, events FROM a_minute WHERE events > 2"),
+    ("vvv_summary", "SELECT count(*) AS busy_minutes, max(events) AS peak FROM vv_minute_busy"),
+];
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One Segment event (compact JSON, as Segment sends it).
+fn event(g: &mut Gen, n: usize) -> String {
+    let kind = g.pick(&["track", "track", "track", "page", "identify"]);
+    let user = match g.below(6) {
+        0 => serde_json::Value::Null,
+        k => serde_json::Value::String(format!("user-{}", k + g.below(4))),
+    };
+    let minute = g.below(7);
+    let second = g.below(60);
+    let millis = g.below(1000);
+    let mut e = serde_json::json!({
+        "anonymousId": format!("anon-{}", g.below(5)),
+        "context": {
+            "active": g.below(3) != 0,
+            "ip": format!("203.0.113.{}", g.below(20)),
+            "library": {"name": "analytics.js", "version": g.pick(&["2.11.1", "2.11.2"])},
+            "page": {"path": g.pick(&["/", "/pricing", "/docs/start", "/blog/post-1"])}
+        },
+        "messageId": format!("m-{n:05}"),
+        "timestamp": format!("2015-12-12T19:{minute:02}:{second:02}.{millis:03}Z"),
+        "type": kind,
+        "userId": user,
+        "version": 2
+    });
+    if kind == "track" {
+        let revenue = format!("{}.{:02}", g.below(200), g.below(100));
+        let mut props = serde_json::json!({
+            "plan": g.pick(&["free", "pro", "team"]),
+            "quantity": g.below(6),
+            "revenue": "__REVENUE__",
+        });
+        if g.below(3) == 0 {
+            props["coupon"] = serde_json::json!("WELCOME");
+        }
+        if g.below(2) == 0 {
+            props["items"] = serde_json::json!([{"sku": "a"}, {"sku": "b"}]);
+        }
+        e["event"] = serde_json::json!(g.pick(&[
+            "Order Completed",
+            "Product Viewed",
+            "Signed Up",
+            "Refund Requested"
+        ]));
+        e["properties"] = props;
+        // Keep the number's written digits (e.g. 12.50) in the payload.
+        return e.to_string().replace("\"__REVENUE__\"", &revenue);
+    }
+    e.to_string()
+}
+
+async fn sorted_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    let mut r = rows(c, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.sort();
+    r
+}
+
+#[tokio::test]
+async fn views_match_postgres_through_inserts_overwrites_and_deletes() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let pg = &oracle.client;
+    let dir = TempDir::new("differential");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rv = server.connect().await.unwrap();
+
+    rv.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook', is_batched = true);
+         CREATE TABLE users (id TEXT PRIMARY KEY, plan TEXT, country TEXT);",
+    )
+    .await
+    .unwrap();
+    pg.batch_execute(
+        "CREATE TABLE events (data JSONB);
+         CREATE TABLE users (id TEXT PRIMARY KEY, plan TEXT, country TEXT);",
+    )
+    .await
+    .unwrap();
+    for (name, sql) in VIEWS {
+        let sql = sql.replace("(SELECT_TOTAL)", "greatest(n, 1)");
+        rv.batch_execute(&format!("CREATE MATERIALIZED VIEW {name} AS {sql}"))
+            .await
+            .unwrap_or_else(|e| panic!("rivulet refused {name}: {e:?}"));
+        pg.batch_execute(&format!("CREATE VIEW {name} AS {sql}"))
+            .await
+            .unwrap_or_else(|e| panic!("postgres refused {name}: {e}"));
+    }
+    assert!(VIEWS.len() >= 40);
+
+    let mut g = Gen(0x5eed_1234_abcd_9876);
+    let mut sent = 0usize;
+    let mut live: Vec<usize> = Vec::new();
+    for batch in 0..6 {
+        // Events arrive by webhook in Rivulet (NDJSON, one request), by
+        // INSERT in PostgreSQL.
+        let events: Vec<String> = (0..60)
+            .map(|_| {
+                sent += 1;
+                live.push(sent);
+                event(&mut g, sent)
+            })
+            .collect();
+        let (status, body) = server
+            .post(
+                "/webhook/dev/public/events",
+                &[("content-type", "application/x-ndjson")],
+                events.join("\n"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let values = events
+            .iter()
+            .map(|e| format!("('{}'::jsonb)", e.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        pg.batch_execute(&format!("INSERT INTO events VALUES {values}"))
+            .await
+            .unwrap();
+
+        // Users: new ones, and overwrites of existing ones.
+        for _ in 0..4 {
+            let id = format!("user-{}", 1 + g.below(9));
+            let plan = g.pick(&["free", "pro", "team", "enterprise"]);
+            let country = g.pick(&["DE", "US", "FR"]);
+            rv.batch_execute(&format!(
+                "INSERT INTO users VALUES ('{id}', '{plan}', '{country}')"
+            ))
+            .await
+            .unwrap();
+            pg.batch_execute(&format!(
+                "INSERT INTO users VALUES ('{id}', '{plan}', '{country}') ON CONFLICT (id) DO UPDATE SET plan = EXCLUDED.plan, country = EXCLUDED.country"
+            ))
+            .await
+            .unwrap();
+        }
+        // Deletes: some events, sometimes a user.
+        if batch > 0 {
+            let mut ids = Vec::new();
+            for _ in 0..15 {
+                if live.is_empty() {
+                    break;
+                }
+                let i = g.below(live.len() as u64) as usize;
+                ids.push(format!("'m-{:05}'", live.swap_remove(i)));
+            }
+            let del = format!(
+                "DELETE FROM events WHERE data->>'messageId' IN ({})",
+                ids.join(", ")
+            );
+            rv.batch_execute(&del).await.unwrap();
+            pg.batch_execute(&del).await.unwrap();
+            if batch % 2 == 0 {
+                let del = format!("DELETE FROM users WHERE id = 'user-{}'", 1 + g.below(9));
+                rv.batch_execute(&del).await.unwrap();
+                pg.batch_execute(&del).await.unwrap();
+            }
+        }
+
+        let mut failures = Vec::new();
+        for (name, _) in VIEWS {
+            let sql = format!("SELECT * FROM {name}");
+            let got = sorted_rows(&rv, &sql).await;
+            let want = sorted_rows(pg, &sql).await;
+            if got != want {
+                let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(3).collect();
+                let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(3).collect();
+                failures.push(format!(
+                    "batch {batch}, {name}: {} rows vs postgres {}\n  only in rivulet: {extra:?}\n  only in postgres: {missing:?}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} views differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    // After a kill -9 the views are rebuilt from storage and stay equal.
+    let mut server = server;
+    server.kill9().await.unwrap();
+    let server = server.restart().await.unwrap();
+    let rv = server.connect().await.unwrap();
+    let del = "DELETE FROM events WHERE data->>'type' = 'page'";
+    rv.batch_execute(del).await.unwrap();
+    pg.batch_execute(del).await.unwrap();
+    for (name, _) in VIEWS {
+        let sql = format!("SELECT * FROM {name}");
+        assert_eq!(
+            sorted_rows(&rv, &sql).await,
+            sorted_rows(pg, &sql).await,
+            "{name} after restart"
+        );
+    }
+}
