@@ -98,13 +98,15 @@ impl<'a> Binder<'a> {
                         Ok((Expr::Not(Box::new(inner)), DataType::Boolean))
                     }
                     UnaryOperator::Plus if ty.is_numeric() => Ok((inner, ty)),
-                    UnaryOperator::Minus if ty.is_numeric() => {
-                        Ok((Expr::Neg(Box::new(inner)), ty))
-                    }
+                    UnaryOperator::Minus if ty.is_numeric() => Ok((Expr::Neg(Box::new(inner)), ty)),
                     UnaryOperator::Plus | UnaryOperator::Minus => {
                         Err(Error::UndefinedFunction(format!(
                             "operator does not exist: {} {ty}",
-                            if *op == UnaryOperator::Minus { "-" } else { "+" }
+                            if *op == UnaryOperator::Minus {
+                                "-"
+                            } else {
+                                "+"
+                            }
                         )))
                     }
                 }

@@ -282,3 +282,101 @@ impl Aggregate {
         self.apply(c, ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(k: u8, old: Option<&[i32]>, new: Option<&[i32]>) -> Change {
+        let row = |v: &[i32]| v.iter().map(|x| Value::Int4(*x)).collect::<Row>();
+        Change {
+            key: vec![k],
+            old: old.map(row),
+            new: new.map(row),
+        }
+    }
+    fn show(changes: &[Change]) -> Vec<String> {
+        changes.iter().map(ToString::to_string).collect()
+    }
+    fn call(kind: AggKind, distinct: bool) -> AggCall {
+        let output_type = match kind {
+            AggKind::CountStar | AggKind::Count => DataType::Int8,
+            AggKind::Sum => DataType::Int8,
+            _ => DataType::Int4,
+        };
+        AggCall {
+            kind,
+            arg: (kind != AggKind::CountStar).then_some(Expr::Column(1)),
+            distinct,
+            input_type: DataType::Int4,
+            output_type,
+        }
+    }
+
+    /// `SELECT #0, count(*), min(#1), max(#1), count(DISTINCT #1), sum(#1) GROUP BY #0`
+    fn agg() -> Aggregate {
+        Aggregate::new(
+            Node::Scan(1),
+            vec![Expr::Column(0)],
+            vec![
+                call(AggKind::CountStar, false),
+                call(AggKind::Min, false),
+                call(AggKind::Max, false),
+                call(AggKind::Count, true),
+                call(AggKind::Sum, false),
+            ],
+        )
+    }
+
+    #[test]
+    fn extremes_survive_removal_of_the_current_extreme() {
+        let mut a = agg();
+        let mut ctx = EvalCtx::strict();
+        assert_eq!(
+            show(&a.push(
+                1,
+                &[
+                    change(1, None, Some(&[1, 5])),
+                    change(2, None, Some(&[1, 9])),
+                    change(3, None, Some(&[1, 5]))
+                ],
+                &mut ctx
+            )),
+            vec!["+ 1, 3, 5, 9, 2, 19"]
+        );
+        // Remove the max: the next largest takes over.
+        assert_eq!(
+            show(&a.push(1, &[change(2, Some(&[1, 9]), None)], &mut ctx)),
+            vec!["- 1, 3, 5, 9, 2, 19\n+ 1, 2, 5, 5, 1, 10"]
+        );
+        // Remove one copy of the min: it stays (another copy remains).
+        assert_eq!(
+            show(&a.push(1, &[change(1, Some(&[1, 5]), None)], &mut ctx)),
+            vec!["- 1, 2, 5, 5, 1, 10\n+ 1, 1, 5, 5, 1, 5"]
+        );
+        // An update moving the last row to another group.
+        assert_eq!(
+            show(&a.push(1, &[change(3, Some(&[1, 5]), Some(&[2, 7]))], &mut ctx)),
+            vec!["- 1, 1, 5, 5, 1, 5", "+ 2, 1, 7, 7, 1, 7"]
+        );
+    }
+
+    #[test]
+    fn global_aggregate_always_has_a_row() {
+        let mut a = Aggregate::new(
+            Node::Scan(1),
+            vec![],
+            vec![call(AggKind::CountStar, false), call(AggKind::Sum, false)],
+        );
+        let mut ctx = EvalCtx::strict();
+        assert_eq!(show(&a.init(&mut ctx)), vec!["+ 0, NULL"]);
+        assert_eq!(
+            show(&a.push(1, &[change(1, None, Some(&[0, 4]))], &mut ctx)),
+            vec!["- 0, NULL\n+ 1, 4"]
+        );
+        assert_eq!(
+            show(&a.push(1, &[change(1, Some(&[0, 4]), None)], &mut ctx)),
+            vec!["- 1, 4\n+ 0, NULL"]
+        );
+    }
+}

@@ -281,3 +281,105 @@ impl Join {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ins(k: u8, row: Row) -> Change {
+        Change {
+            key: vec![k],
+            old: None,
+            new: Some(row),
+        }
+    }
+    fn del(k: u8, row: Row) -> Change {
+        Change {
+            key: vec![k],
+            old: Some(row),
+            new: None,
+        }
+    }
+    fn r(vals: &[i32]) -> Row {
+        vals.iter().map(|v| Value::Int4(*v)).collect()
+    }
+    fn show(changes: &[Change]) -> Vec<String> {
+        changes.iter().map(ToString::to_string).collect()
+    }
+
+    /// `left(id, uid) LEFT JOIN right(uid, plan) ON left.uid = right.uid`
+    fn left_join() -> Join {
+        Join::new(
+            Node::Scan(1),
+            Node::Scan(2),
+            JoinKind::Left,
+            vec![Expr::Column(1)],
+            vec![Expr::Column(0)],
+            None,
+            2,
+        )
+    }
+
+    #[test]
+    fn late_dimension_row_joins_earlier_events_and_leaves_again() {
+        let mut j = left_join();
+        let mut ctx = EvalCtx::strict();
+        // An event before its user exists: padded with NULLs.
+        assert_eq!(
+            show(&j.push(1, &[ins(1, r(&[10, 7]))], &mut ctx)),
+            vec!["+ 10, 7, NULL, NULL"]
+        );
+        // The user arrives: the padded row is replaced by the match.
+        assert_eq!(
+            show(&j.push(2, &[ins(9, r(&[7, 100]))], &mut ctx)),
+            vec!["- 10, 7, NULL, NULL", "+ 10, 7, 7, 100"]
+        );
+        // A second event for the same user joins immediately.
+        assert_eq!(
+            show(&j.push(1, &[ins(2, r(&[11, 7]))], &mut ctx)),
+            vec!["+ 11, 7, 7, 100"]
+        );
+        // The user is deleted: both events fall back to NULL padding.
+        assert_eq!(
+            show(&j.push(2, &[del(9, r(&[7, 100]))], &mut ctx)),
+            vec![
+                "- 10, 7, 7, 100",
+                "+ 10, 7, NULL, NULL",
+                "- 11, 7, 7, 100",
+                "+ 11, 7, NULL, NULL"
+            ]
+        );
+        // Deleting an event retracts its padded row.
+        assert_eq!(
+            show(&j.push(1, &[del(1, r(&[10, 7]))], &mut ctx)),
+            vec!["- 10, 7, NULL, NULL"]
+        );
+    }
+
+    #[test]
+    fn inner_join_ignores_null_keys() {
+        let mut j = Join::new(
+            Node::Scan(1),
+            Node::Scan(2),
+            JoinKind::Inner,
+            vec![Expr::Column(1)],
+            vec![Expr::Column(0)],
+            None,
+            2,
+        );
+        let mut ctx = EvalCtx::strict();
+        let null_key = vec![Value::Int4(1), Value::Null];
+        assert!(j.push(1, &[ins(1, null_key)], &mut ctx).is_empty());
+        assert!(j
+            .push(2, &[ins(2, vec![Value::Null, Value::Int4(5)])], &mut ctx)
+            .is_empty());
+        assert_eq!(
+            show(&j.push(2, &[ins(3, r(&[4, 5]))], &mut ctx)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            show(&j.push(1, &[ins(4, r(&[2, 4]))], &mut ctx)),
+            vec!["+ 2, 4, 4, 5"]
+        );
+    }
+}
