@@ -166,10 +166,12 @@ impl Server {
         Ok(client)
     }
 
-    /// An HTTP client for this server's webhook listener.
+    /// An HTTP client for this server's webhook listener (keep-alive
+    /// connections pooled per `Hook`).
     pub fn hook(&self) -> Hook {
         Hook {
             addr: self.webhook_addr.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
 
@@ -199,6 +201,7 @@ impl Server {
 #[derive(Clone)]
 pub struct Hook {
     addr: String,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
 impl Hook {
@@ -220,14 +223,13 @@ impl Hook {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<(u16, String)> {
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.addr));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = client.request(req.body(Full::new(body))?).await?;
+        let resp = self.client.request(req.body(Full::new(body))?).await?;
         let status = resp.status().as_u16();
         let body = resp.into_body().collect().await?.to_bytes();
         Ok((status, String::from_utf8_lossy(&body).into_owned()))

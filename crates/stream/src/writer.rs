@@ -102,6 +102,9 @@ pub(crate) struct Writer {
     /// Each materialized view's operators, by view id (so iteration runs
     /// upstream views first).
     flows: BTreeMap<u64, Dataflow>,
+    /// For each relation, the views reading it, in id order (derived from
+    /// `flows` and the catalog by [`Writer::index_readers`]).
+    readers: HashMap<u64, Vec<u64>>,
     /// The catalog as of the last durable group, to return to if a group
     /// fails to commit.
     committed: Catalog,
@@ -161,6 +164,7 @@ impl Writer {
         let mut writer = Writer {
             engine,
             flows: BTreeMap::new(),
+            readers: HashMap::new(),
             committed: catalog.clone(),
             catalog: catalog.clone(),
             next_row_id,
@@ -264,11 +268,18 @@ impl Writer {
         result
     }
 
-    /// Adds a successful command's writes to the group.
+    /// Adds a successful command's writes to the group. A key written
+    /// again in the same group (an aggregate row updated by many events,
+    /// say) replaces its earlier pending write instead of adding another.
     fn merge(&mut self, batch: WriteBatch) {
         for (k, v) in batch.ops {
-            self.overlay.insert(k.clone(), self.pending.ops.len());
-            self.pending.ops.push((k, v));
+            match self.overlay.get(&k) {
+                Some(&i) => self.pending.ops[i].1 = v,
+                None => {
+                    self.overlay.insert(k.clone(), self.pending.ops.len());
+                    self.pending.ops.push((k, v));
+                }
+            }
         }
     }
 
@@ -301,17 +312,7 @@ impl Writer {
         if changes.is_empty() {
             return;
         }
-        let readers: Vec<u64> = self
-            .flows
-            .keys()
-            .copied()
-            .filter(|id| {
-                self.catalog
-                    .relation_by_id(*id)
-                    .and_then(|r| r.view())
-                    .is_some_and(|v| v.sources.contains(&rel))
-            })
-            .collect();
+        let readers = self.readers.get(&rel).cloned().unwrap_or_default();
         for id in readers {
             let Some(flow) = self.flows.get_mut(&id) else {
                 continue;
@@ -349,8 +350,21 @@ impl Writer {
         Ok((flow, consolidate(out)))
     }
 
+    /// Recomputes which views read each relation.
+    fn index_readers(&mut self) {
+        self.readers.clear();
+        for &id in self.flows.keys() {
+            if let Some(spec) = self.catalog.relation_by_id(id).and_then(|r| r.view()) {
+                for &src in &spec.sources {
+                    self.readers.entry(src).or_default().push(id);
+                }
+            }
+        }
+    }
+
     /// Rebuilds every view's operator state from storage (at start-up, and
-    /// after a failed commit left memory ahead of disk).
+    /// after a failed commit left memory ahead of disk). Each source is read
+    /// and decoded once and fed to every view that reads it.
     fn rebuild_flows(&mut self) -> Result<()> {
         self.flows.clear();
         let mut views: Vec<Arc<Relation>> = self
@@ -360,10 +374,29 @@ impl Writer {
             .cloned()
             .collect();
         views.sort_by_key(|r| r.id);
-        for v in views {
+        let mut ctx = EvalCtx::lenient();
+        let mut sources: Vec<u64> = Vec::new();
+        for v in &views {
             if let Some(spec) = v.view() {
-                let (flow, _) = self.build_flow(spec)?;
+                let mut flow = Dataflow::new(&spec.plan);
+                flow.init(&mut ctx);
                 self.flows.insert(v.id, flow);
+                sources.extend(
+                    spec.sources
+                        .iter()
+                        .filter(|s| !sources.contains(s))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        self.index_readers();
+        for src in sources {
+            let rows = self.scan_as_inserts(src)?;
+            for id in self.readers.get(&src).cloned().unwrap_or_default() {
+                if let Some(flow) = self.flows.get_mut(&id) {
+                    flow.push(src, &rows, &mut ctx);
+                }
             }
         }
         Ok(())
@@ -515,6 +548,7 @@ impl Writer {
         }
         self.engine.apply(batch)?;
         self.catalog = next;
+        self.index_readers();
         Ok(DdlOutcome {
             tag,
             notices: vec![],
@@ -550,6 +584,7 @@ impl Writer {
         }
         self.engine.apply(batch)?;
         self.catalog = next;
+        self.index_readers();
         Ok(DdlOutcome { tag, notices })
     }
 }

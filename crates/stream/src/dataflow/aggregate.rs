@@ -150,7 +150,10 @@ impl State {
                     };
                     return pick.map_or(Value::Null, |v| v.0.clone());
                 }
-                // A DISTINCT aggregate: fold the distinct values afresh.
+                if call.kind == AggKind::Count {
+                    return Value::Int8(m.len() as i64);
+                }
+                // Another DISTINCT aggregate: fold the distinct values afresh.
                 let mut plain = call.clone();
                 plain.distinct = false;
                 let mut s = initial(&plain);
@@ -211,27 +214,28 @@ impl Aggregate {
         Some(row)
     }
 
-    fn apply(&mut self, changes: Vec<Change>, ctx: &mut EvalCtx) -> Vec<Change> {
+    fn apply(&mut self, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
         // Each touched group's output before this batch, in touch order.
         let mut touched: Vec<(Vec<u8>, Option<Row>)> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         for c in changes {
-            for (row, sign) in [(c.old, -1i64), (c.new, 1)] {
+            for (row, sign) in [(&c.old, -1i64), (&c.new, 1)] {
                 let Some(row) = row else { continue };
-                let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, &row)).collect();
+                let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
                 let mut gk = Vec::new();
                 keys.iter().for_each(|v| encode_value_key(&mut gk, v));
                 if !self.groups.contains_key(&gk) {
                     let g = self.new_group(keys);
                     self.groups.insert(gk.clone(), g);
                 }
-                if !touched.iter().any(|(k, _)| *k == gk) {
+                if seen.insert(gk.clone()) {
                     let before = self.groups.get(&gk).and_then(|g| self.output(g));
                     touched.push((gk.clone(), before));
                 }
                 let args: Vec<Value> = self
                     .aggs
                     .iter()
-                    .map(|a| a.arg.as_ref().map_or(Value::Null, |e| ctx.eval(e, &row)))
+                    .map(|a| a.arg.as_ref().map_or(Value::Null, |e| ctx.eval(e, row)))
                     .collect();
                 if let Some(g) = self.groups.get_mut(&gk) {
                     g.rows += sign;
@@ -270,16 +274,16 @@ impl Aggregate {
             self.groups.insert(Vec::new(), g);
         }
         let c = self.input.init(ctx);
-        out.extend(self.apply(c, ctx));
+        out.extend(self.apply(&c, ctx));
         out
     }
 
     pub(super) fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
         let c = self.input.push(rel, changes, ctx);
         if c.is_empty() {
-            return c;
+            return Vec::new();
         }
-        self.apply(c, ctx)
+        self.apply(&c, ctx)
     }
 }
 

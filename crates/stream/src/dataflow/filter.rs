@@ -5,16 +5,16 @@ use rivulet_expr::Expr;
 
 use super::{Change, EvalCtx};
 
-pub(super) fn apply(predicate: &Expr, changes: Vec<Change>, ctx: &mut EvalCtx) -> Vec<Change> {
+pub(super) fn apply(predicate: &Expr, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
     changes
-        .into_iter()
+        .iter()
         .filter_map(|c| {
-            let old = c.old.filter(|r| ctx.test(predicate, r));
-            let new = c.new.filter(|r| ctx.test(predicate, r));
-            (old != new).then_some(Change {
-                key: c.key,
-                old,
-                new,
+            let old = c.old.as_ref().filter(|r| ctx.test(predicate, r));
+            let new = c.new.as_ref().filter(|r| ctx.test(predicate, r));
+            (old != new).then(|| Change {
+                key: c.key.clone(),
+                old: old.cloned(),
+                new: new.cloned(),
             })
         })
         .collect()
@@ -64,7 +64,7 @@ mod tests {
                 new: Some(row(30)),
             },
         ];
-        let out: Vec<String> = apply(&p, changes, &mut EvalCtx::strict())
+        let out: Vec<String> = apply(&p, &changes, &mut EvalCtx::strict())
             .iter()
             .map(|c| c.to_string())
             .collect();

@@ -156,7 +156,7 @@ impl Join {
         }
     }
 
-    fn apply_left(&mut self, changes: Vec<Change>, out: &mut Vec<Change>, ctx: &mut EvalCtx) {
+    fn apply_left(&mut self, changes: &[Change], out: &mut Vec<Change>, ctx: &mut EvalCtx) {
         for c in changes {
             if let Some(old) = &c.old {
                 let jk = Self::key(&self.left_keys, old, ctx);
@@ -192,7 +192,7 @@ impl Join {
         })
     }
 
-    fn apply_right(&mut self, changes: Vec<Change>, out: &mut Vec<Change>, ctx: &mut EvalCtx) {
+    fn apply_right(&mut self, changes: &[Change], out: &mut Vec<Change>, ctx: &mut EvalCtx) {
         for c in changes {
             if let Some(old) = &c.old {
                 if let Some(jk) = Self::key(&self.right_keys, old, ctx) {
@@ -266,18 +266,18 @@ impl Join {
     pub(super) fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
         let mut out = Vec::new();
         let l = self.left.init(ctx);
-        self.apply_left(l, &mut out, ctx);
+        self.apply_left(&l, &mut out, ctx);
         let r = self.right.init(ctx);
-        self.apply_right(r, &mut out, ctx);
+        self.apply_right(&r, &mut out, ctx);
         out
     }
 
     pub(super) fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
         let mut out = Vec::new();
         let l = self.left.push(rel, changes, ctx);
-        self.apply_left(l, &mut out, ctx);
+        self.apply_left(&l, &mut out, ctx);
         let r = self.right.push(rel, changes, ctx);
-        self.apply_right(r, &mut out, ctx);
+        self.apply_right(&r, &mut out, ctx);
         out
     }
 }

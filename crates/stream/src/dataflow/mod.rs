@@ -17,6 +17,7 @@ mod filter;
 mod join;
 mod project;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -153,6 +154,9 @@ enum Node {
     Values,
     Filter(Box<Node>, Expr),
     Project(Box<Node>, Vec<Expr>),
+    /// A projection of the rows passing a filter, fused so that input rows
+    /// (whole JSON documents) are read in place, never copied.
+    FilterProject(Box<Node>, Expr, Vec<Expr>),
     Join(Box<join::Join>),
     Aggregate(Box<aggregate::Aggregate>),
 }
@@ -165,9 +169,17 @@ impl Node {
             Plan::Filter { input, predicate } => {
                 Node::Filter(Box::new(Node::build(input)), predicate.clone())
             }
-            Plan::Project { input, exprs } => {
-                Node::Project(Box::new(Node::build(input)), exprs.clone())
-            }
+            Plan::Project { input, exprs } => match &**input {
+                Plan::Filter {
+                    input: inner,
+                    predicate,
+                } => Node::FilterProject(
+                    Box::new(Node::build(inner)),
+                    predicate.clone(),
+                    exprs.clone(),
+                ),
+                _ => Node::Project(Box::new(Node::build(input)), exprs.clone()),
+            },
             Plan::Join {
                 left,
                 right,
@@ -204,32 +216,46 @@ impl Node {
             Node::Values => vec![Change::insert(Vec::new(), Vec::new())],
             Node::Filter(input, p) => {
                 let c = input.init(ctx);
-                filter::apply(p, c, ctx)
+                filter::apply(p, &c, ctx)
             }
             Node::Project(input, exprs) => {
                 let c = input.init(ctx);
-                project::apply(exprs, c, ctx)
+                project::apply(None, exprs, &c, ctx)
+            }
+            Node::FilterProject(input, p, exprs) => {
+                let c = input.init(ctx);
+                project::apply(Some(p), exprs, &c, ctx)
             }
             Node::Join(j) => j.init(ctx),
             Node::Aggregate(a) => a.init(ctx),
         }
     }
 
-    fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
-        match self {
-            Node::Scan(id) if *id == rel => changes.to_vec(),
+    /// Feeds changes of `rel`; a scan of `rel` passes them on borrowed.
+    fn push<'c>(
+        &mut self,
+        rel: u64,
+        changes: &'c [Change],
+        ctx: &mut EvalCtx,
+    ) -> Cow<'c, [Change]> {
+        Cow::Owned(match self {
+            Node::Scan(id) if *id == rel => return Cow::Borrowed(changes),
             Node::Scan(_) | Node::Values => Vec::new(),
             Node::Filter(input, p) => {
                 let c = input.push(rel, changes, ctx);
-                filter::apply(p, c, ctx)
+                filter::apply(p, &c, ctx)
             }
             Node::Project(input, exprs) => {
                 let c = input.push(rel, changes, ctx);
-                project::apply(exprs, c, ctx)
+                project::apply(None, exprs, &c, ctx)
+            }
+            Node::FilterProject(input, p, exprs) => {
+                let c = input.push(rel, changes, ctx);
+                project::apply(Some(p), exprs, &c, ctx)
             }
             Node::Join(j) => j.push(rel, changes, ctx),
             Node::Aggregate(a) => a.push(rel, changes, ctx),
-        }
+        })
     }
 }
 
@@ -256,7 +282,7 @@ impl Dataflow {
         if changes.is_empty() {
             return Vec::new();
         }
-        consolidate(self.root.push(rel, changes, ctx))
+        consolidate(self.root.push(rel, changes, ctx).into_owned())
     }
 }
 

@@ -1,5 +1,6 @@
-//! Project: computes the output columns of each row. Keys pass through; an
-//! update that changes no projected value disappears.
+//! Project: computes the output columns of each row (optionally only of
+//! rows passing a filter, fused so input rows are read in place). Keys pass
+//! through; an update that changes no projected value disappears.
 
 use rivulet_expr::{Expr, Row};
 
@@ -9,14 +10,24 @@ fn row(exprs: &[Expr], r: &Row, ctx: &mut EvalCtx) -> Row {
     exprs.iter().map(|e| ctx.eval(e, r)).collect()
 }
 
-pub(super) fn apply(exprs: &[Expr], changes: Vec<Change>, ctx: &mut EvalCtx) -> Vec<Change> {
+pub(super) fn apply(
+    filter: Option<&Expr>,
+    exprs: &[Expr],
+    changes: &[Change],
+    ctx: &mut EvalCtx,
+) -> Vec<Change> {
+    let map = |r: &Option<Row>, ctx: &mut EvalCtx| {
+        r.as_ref()
+            .filter(|r| filter.is_none_or(|p| ctx.test(p, r)))
+            .map(|r| row(exprs, r, ctx))
+    };
     changes
-        .into_iter()
+        .iter()
         .filter_map(|c| {
-            let old = c.old.map(|r| row(exprs, &r, ctx));
-            let new = c.new.map(|r| row(exprs, &r, ctx));
-            (old != new).then_some(Change {
-                key: c.key,
+            let old = map(&c.old, ctx);
+            let new = map(&c.new, ctx);
+            (old != new).then(|| Change {
+                key: c.key.clone(),
                 old,
                 new,
             })
@@ -55,7 +66,7 @@ mod tests {
                 new: Some(j(r#"{"a":"y"}"#)),
             },
         ];
-        let out: Vec<String> = apply(&e, changes, &mut EvalCtx::strict())
+        let out: Vec<String> = apply(None, &e, &changes, &mut EvalCtx::strict())
             .iter()
             .map(|c| c.to_string())
             .collect();
