@@ -61,6 +61,23 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"'42'::int, '42'::bigint, 2.5::int, 3.5::int, (-2.5)::int"#,
     r#"'{"n":12}'::jsonb -> 'n', ('{"n":12}'::jsonb -> 'n')::int, ('{"b":true}'::jsonb -> 'b')::boolean"#,
     r#"true::text, 12::text, 1.50::text"#,
+    r#"7 / 2, -7 / 2, 7 % -3, -7 % 3, 1.0 / 3, 2.50 * 1.5, 10::numeric / 4, 123456789::numeric / 7"#,
+    r#"0.001 / 7, 1e20::numeric + 1, 5.5 % 2, 100::bigint * 3, 1.5::float8 / 4, -(2.5)"#,
+    r#"2147483647::bigint + 1, 0.1::numeric * 3, 1 + 2.5, 3 - 0.75::float8"#,
+    r#"CASE WHEN 1 > 2 THEN 'a' WHEN NULL THEN 'b' ELSE 'c' END, CASE 2 WHEN 1 THEN 'x' END"#,
+    r#"3 IN (1, 2, 3), 4 IN (1, NULL), 4 NOT IN (1, 2), 2 BETWEEN 1 AND 3, 5 NOT BETWEEN 1 AND 3"#,
+    r#"'abc' LIKE 'a%', 'abc' LIKE '_b_', 'ABC' ILIKE 'a%c', 'a%c' LIKE 'a\%c', 'abc' NOT LIKE '%d'"#,
+    r#"substr('héllo', 2, 3), substr('hello', 0, 3), substr('hello', 3), split_part('a/b/c', '/', 2), split_part('a/b/c', '/', -1)"#,
+    r#"concat('a', NULL, 1, true), btrim('  x  '), ltrim('xxy', 'x'), rtrim('yxx', 'x'), replace('aaa', 'a', 'bb'), position('c' IN 'abc'), strpos('abc', 'z')"#,
+    r#"'{"a":{"b":[1,2]}}'::jsonb #> '{a,b,1}', '{"a":{"b":[1,2]}}'::jsonb #>> '{a,b}', '{"a":1}'::jsonb ? 'a', '["a","b"]'::jsonb ? 'b'"#,
+    r#"'{"a":1,"b":{"c":2}}'::jsonb @> '{"b":{"c":2}}', '[1,2,3]'::jsonb @> '[3,1]', '[1,2]'::jsonb @> '1', '{"a":1}'::jsonb @> '{"a":2}'"#,
+    r#"jsonb_typeof('[1]'), jsonb_typeof('1.5'), jsonb_array_length('[1,[2],3]'), jsonb_extract_path_text('{"a":{"b":"x"}}', 'a', 'b')"#,
+    r#"jsonb_build_object('a', 1, 'b', 'x', 'c', NULL, 'd', 2.50, 'e', true, 'a', 2)"#,
+    r#"jsonb_build_object('t', '2015-12-12T19:11:01.249Z'::timestamptz, 'f', 1.5::float8)"#,
+    r#"date_trunc('minute', '2015-12-12T19:11:01.249Z'::timestamptz), date_trunc('week', '2015-12-12T19:11:01Z'::timestamptz), date_trunc('month', '2016-02-29T23:00:00Z'::timestamptz)"#,
+    r#"extract(epoch FROM '2015-12-12T19:11:01.249Z'::timestamptz), extract(second FROM '2015-12-12T19:11:01.249Z'::timestamptz), extract(dow FROM '2015-12-12T00:00:00Z'::timestamptz), extract(week FROM '2016-01-01T00:00:00Z'::timestamptz)"#,
+    r#"date_part('hour', '2015-12-12T19:11:01Z'::timestamptz), date_part('epoch', '2015-12-12T19:11:01.5Z'::timestamptz), to_timestamp(1449947461.249)"#,
+    r#"nullif(1, 1), nullif('a', 'b'), greatest(1, NULL, 3), least('b', 'a'), coalesce(NULL::int, 2)"#,
 ];
 
 /// Replaces the placeholder used for a long input (base64 line wrapping).
@@ -121,6 +138,14 @@ async fn errors_match_postgres() {
         "SELECT * FROM nosuchtable",
         "SELEC 1",
         "SELECT ('\"x\"'::jsonb)::int",
+        "SELECT 1 / 0",
+        "SELECT 1.5 / 0",
+        "SELECT 2147483647 + 1",
+        "SELECT jsonb_array_length('{}')",
+        "SELECT split_part('a', ',', 0)",
+        "SELECT substr('abc', 1, -1)",
+        "SELECT date_trunc('fortnight', now_is_not_supported())",
+        "SELECT 'a' + 1",
     ];
     let mut failures = Vec::new();
     for sql in cases {

@@ -318,3 +318,55 @@ async fn psql_connects_and_queries() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database \"nodb\" does not exist"));
 }
+
+#[tokio::test]
+async fn explain_prints_plans_and_dataflows() {
+    let dir = TempDir::new("explain");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook');
+         CREATE TABLE users (id TEXT PRIMARY KEY, plan TEXT);",
+    )
+    .await
+    .unwrap();
+    let plan = |r: Vec<Vec<Option<String>>>| {
+        r.into_iter()
+            .map(|l| l[0].clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        plan(rows(&c, "EXPLAIN CREATE MATERIALIZED VIEW revenue AS SELECT u.plan, count(*) AS n FROM events e JOIN users u ON e.data->>'userId' = u.id WHERE e.data->>'type' = 'track' GROUP BY u.plan HAVING count(*) > 1").await.unwrap()),
+        vec![
+            "Materialize: revenue",
+            "└─ Project: #0, #1",
+            "   └─ Filter: (#1 > 1)",
+            "      └─ Aggregate: keys [#2], aggs [count(*)]",
+            "         └─ Filter: ((#0 ->> 'type'::text) = 'track'::text)",
+            "            └─ Join: [(#0 ->> 'userId'::text)] = [#0]",
+            "               └─ Scan: events",
+            "               └─ Scan: users",
+        ]
+    );
+    assert_eq!(
+        plan(
+            rows(
+                &c,
+                "EXPLAIN SELECT DISTINCT data->>'type' FROM events ORDER BY 1 LIMIT 5"
+            )
+            .await
+            .unwrap()
+        ),
+        vec![
+            "TopN: order [(0, false)], limit Some(5), offset 0",
+            "Aggregate: keys [#0], aggs []",
+            "└─ Project: (#0 ->> 'type'::text)",
+            "   └─ Scan: events",
+        ]
+    );
+    // EXPLAIN does not create anything.
+    assert!(rows(&c, "SHOW MATERIALIZED VIEWS")
+        .await
+        .unwrap()
+        .is_empty());
+}
