@@ -86,6 +86,9 @@ impl<'a> Binder<'a> {
     pub fn bind(&self, e: &ast::Expr) -> Result<(Expr, DataType)> {
         match e {
             ast::Expr::Literal(l) => Ok(literal(l)?),
+            // A parameter's type comes from its context, like a string
+            // literal's; see `QueryPlan::parameter_types`.
+            ast::Expr::Parameter(n) => Ok((Expr::Param(n - 1), DataType::Unknown)),
             ast::Expr::Identifier(parts) => {
                 let (i, ty) = self.scope.resolve(parts)?;
                 Ok((Expr::Column(i), ty))

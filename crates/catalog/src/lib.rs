@@ -24,4 +24,4 @@ pub use catalog::{
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use plan::{plan_query, AggCall, AggKind, Plan, QueryPlan};
+pub use plan::{infer_parameter_types, plan_query, AggCall, AggKind, Plan, QueryPlan};

@@ -217,6 +217,78 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Calls `f` on every expression in the tree.
+    pub fn for_each_expr(&self, f: &mut impl FnMut(&Expr)) {
+        match self {
+            Plan::Scan { .. } | Plan::Values => {}
+            Plan::Filter { input, predicate } => {
+                f(predicate);
+                input.for_each_expr(f);
+            }
+            Plan::Project { input, exprs } => {
+                exprs.iter().for_each(&mut *f);
+                input.for_each_expr(f);
+            }
+            Plan::Join {
+                left,
+                right,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
+                left_keys
+                    .iter()
+                    .chain(right_keys)
+                    .chain(residual)
+                    .for_each(&mut *f);
+                left.for_each_expr(f);
+                right.for_each_expr(f);
+            }
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => {
+                group_keys
+                    .iter()
+                    .chain(aggs.iter().filter_map(|a| a.arg.as_ref()))
+                    .for_each(&mut *f);
+                input.for_each_expr(f);
+            }
+        }
+    }
+}
+
+/// The types parameters `$1..$n` take from their contexts in `exprs`: a
+/// parameter cast to a type (as an unknown-typed value is cast where a type
+/// is expected) has that type; one used nowhere typed is text.
+pub fn infer_parameter_types(n: usize, exprs: &mut dyn Iterator<Item = &Expr>) -> Vec<DataType> {
+    let mut types = vec![DataType::Unknown; n];
+    for e in exprs {
+        e.walk(&mut |x| {
+            if let Expr::Cast(inner, ty) = x {
+                if let Expr::Param(i) = **inner {
+                    if types.get(i) == Some(&DataType::Unknown) {
+                        types[i] = *ty;
+                    }
+                }
+            }
+        });
+    }
+    types
+        .into_iter()
+        .map(|t| {
+            if t == DataType::Unknown {
+                DataType::Text
+            } else {
+                t
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for Plan {
     /// An indented operator tree; columns print as `#position`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -408,7 +480,7 @@ impl AggBinder<'_> {
         }
         let r = |x: &ast::Expr, me: &mut Self| me.rewrite(x).map(Box::new);
         Ok(match e {
-            ast::Expr::Literal(_) => e.clone(),
+            ast::Expr::Literal(_) | ast::Expr::Parameter(_) => e.clone(),
             ast::Expr::Identifier(parts) => {
                 let name = parts
                     .iter()
@@ -597,7 +669,7 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::Function { name, args, .. } => {
             is_aggregate(name.as_str()) || args.iter().any(contains_aggregate)
         }
-        ast::Expr::Literal(_) | ast::Expr::Identifier(_) => false,
+        ast::Expr::Literal(_) | ast::Expr::Identifier(_) | ast::Expr::Parameter(_) => false,
         ast::Expr::Unary { expr, .. }
         | ast::Expr::IsNull { expr, .. }
         | ast::Expr::Cast { expr, .. } => contains_aggregate(expr),

@@ -33,6 +33,9 @@ pub enum Error {
     /// No function matches the name and argument types (42883).
     #[error("{0}")]
     UndefinedFunction(String),
+    /// A `$n` with no value (42P02).
+    #[error("there is no parameter ${0}")]
+    UndefinedParameter(usize),
     /// `substr` with a negative length (22011).
     #[error("negative substring length not allowed")]
     SubstringError,
@@ -70,6 +73,7 @@ impl Error {
             Error::DatatypeMismatch(_) => "42804",
             Error::UndefinedFunction(_) => "42883",
             Error::SubstringError => "22011",
+            Error::UndefinedParameter(_) => "42P02",
             Error::NullValueNotAllowed(_) => "22004",
             Error::FeatureNotSupported(_) => "0A000",
             Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",

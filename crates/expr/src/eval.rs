@@ -127,6 +127,9 @@ pub enum Expr {
     InList(Box<Expr>, Vec<Expr>, bool),
     /// `greatest(...)` (flag set) or `least(...)`: NULLs ignored.
     Extreme(Vec<Expr>, bool),
+    /// A prepared statement's parameter (0-based). Only used to infer
+    /// parameter types; values are substituted before execution.
+    Param(usize),
 }
 
 impl Expr {
@@ -188,6 +191,7 @@ impl Expr {
                 Value::Null
             }
             Expr::Neg(e) => negate(e.eval_cow(row)?.as_ref())?,
+            Expr::Param(i) => return Err(Error::UndefinedParameter(*i + 1)),
             Expr::Case(whens, otherwise) => {
                 for (cond, result) in whens {
                     if cond.eval_predicate(row)? {
@@ -268,10 +272,37 @@ impl Expr {
         Ok(truth(self.eval(row)?)? == Some(true))
     }
 
+    /// Calls `f` on this expression and every subexpression, parents first.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Literal(_) | Expr::Column(_) | Expr::Param(_) => {}
+            Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) | Expr::Neg(e) => e.walk(f),
+            Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
+                args.iter().for_each(|a| a.walk(f))
+            }
+            Expr::Case(whens, e) => {
+                for (c, r) in whens {
+                    c.walk(f);
+                    r.walk(f);
+                }
+                e.walk(f);
+            }
+            Expr::InList(e, list, _) => {
+                e.walk(f);
+                list.iter().for_each(|x| x.walk(f));
+            }
+        }
+    }
+
     /// Adds the column positions the expression reads to `out`.
     pub fn collect_columns(&self, out: &mut Vec<usize>) {
         match self {
-            Expr::Literal(_) => {}
+            Expr::Literal(_) | Expr::Param(_) => {}
             Expr::Column(i) => out.push(*i),
             Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) | Expr::Neg(e) => {
                 e.collect_columns(out)
@@ -303,6 +334,7 @@ impl Expr {
         let v = |args: &[Expr]| args.iter().map(|a| a.map_columns(f)).collect();
         match self {
             Expr::Literal(x) => Expr::Literal(x.clone()),
+            Expr::Param(i) => Expr::Param(*i),
             Expr::Column(i) => Expr::Column(f(*i)),
             Expr::Cast(e, t) => Expr::Cast(m(e), *t),
             Expr::Not(e) => Expr::Not(m(e)),
@@ -329,7 +361,7 @@ impl Expr {
     pub fn is_constant(&self) -> bool {
         match self {
             Expr::Literal(_) => true,
-            Expr::Column(_) => false,
+            Expr::Column(_) | Expr::Param(_) => false,
             Expr::Cast(e, _) | Expr::Not(e) | Expr::IsNull(e, _) | Expr::Neg(e) => e.is_constant(),
             Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
                 a.is_constant() && b.is_constant()
@@ -436,6 +468,7 @@ impl fmt::Display for Expr {
             }
             Expr::Literal(v) => f.write_str(&v.to_pg_text().unwrap_or_default()),
             Expr::Column(i) => write!(f, "#{i}"),
+            Expr::Param(i) => write!(f, "${}", i + 1),
             Expr::Cast(e, t) => write!(f, "CAST({e} AS {t})"),
             Expr::Not(e) => write!(f, "(NOT {e})"),
             Expr::And(a, b) => write!(f, "({a} AND {b})"),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use futures::stream;
+use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use std::collections::BTreeMap;
 
@@ -14,6 +15,21 @@ use rivulet_stream::{Database, Dataflow, EvalCtx};
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
 use crate::vars::SessionVars;
+
+/// The format of result column `i`: a client may send one code for all
+/// columns or one per column; anything missing means text.
+pub fn format_for(fmt: &Format, i: usize) -> FieldFormat {
+    match fmt {
+        Format::UnifiedText => FieldFormat::Text,
+        Format::UnifiedBinary => FieldFormat::Binary,
+        Format::Individual(codes) => match codes.as_slice() {
+            [one] => FieldFormat::from(*one),
+            many => many
+                .get(i)
+                .map_or(FieldFormat::Text, |c| FieldFormat::from(*c)),
+        },
+    }
+}
 
 /// What running one statement produced.
 pub struct Outcome {
@@ -32,9 +48,14 @@ impl From<Response> for Outcome {
 }
 
 /// Executes one statement for a session.
-pub async fn execute(db: &Database, vars: &SessionVars, stmt: Statement) -> Result<Outcome> {
+pub async fn execute(
+    db: &Database,
+    vars: &SessionVars,
+    stmt: Statement,
+    fmt: &Format,
+) -> Result<Outcome> {
     match stmt {
-        Statement::Query(q) => select(db, &q).await.map(Outcome::from),
+        Statement::Query(q) => select(db, &q, fmt).await.map(Outcome::from),
         Statement::CreateSecret { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
@@ -51,7 +72,7 @@ pub async fn execute(db: &Database, vars: &SessionVars, stmt: Statement) -> Resu
             rows,
         } => insert(db, &table, &columns, &rows).await,
         Statement::Delete { table, selection } => delete(db, &table, selection.as_ref()).await,
-        Statement::Show(kind) => show(db, vars, &kind).map(Outcome::from),
+        Statement::Show(kind) => show(db, vars, &kind, fmt).map(Outcome::from),
         Statement::SetVariable { name, value } => {
             vars.set(name.as_str(), &value)?;
             Ok(Response::Execution(Tag::new("SET")).into())
@@ -69,13 +90,13 @@ pub async fn execute(db: &Database, vars: &SessionVars, stmt: Statement) -> Resu
             ],
         }),
         Statement::Flush => Ok(Response::Execution(Tag::new("FLUSH")).into()),
-        Statement::Explain(inner) => explain(db, &inner).map(Outcome::from),
+        Statement::Explain(inner) => explain(db, &inner, fmt).map(Outcome::from),
     }
 }
 
 /// `EXPLAIN SELECT ...` prints the query plan; `EXPLAIN CREATE MATERIALIZED
 /// VIEW ...` the dataflow that would maintain the view. One row per line.
-fn explain(db: &Database, stmt: &Statement) -> Result<Response> {
+fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
     let text = match stmt {
         Statement::Query(q) => {
@@ -105,7 +126,7 @@ fn explain(db: &Database, stmt: &Statement) -> Result<Response> {
         .lines()
         .map(|l| vec![Value::Text(l.to_string())])
         .collect();
-    result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows)
+    result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows, fmt)
 }
 
 /// Nests a printed plan one level under a parent line.
@@ -122,13 +143,14 @@ fn indent(tree: &str) -> String {
         .join("\n")
 }
 
-/// A text-format result set.
-pub fn result_set(columns: &[(String, DataType)], rows: &[Row]) -> Result<Response> {
+/// A result set, each column in the format the client asked for.
+pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
     let fields: Arc<Vec<FieldInfo>> = Arc::new(
         columns
             .iter()
-            .map(|(name, ty)| {
-                FieldInfo::new(name.clone(), None, None, pg_type(*ty), FieldFormat::Text)
+            .enumerate()
+            .map(|(i, (name, ty))| {
+                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(fmt, i))
             })
             .collect(),
     );
@@ -148,7 +170,7 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row]) -> Result<Respon
     )))
 }
 
-async fn select(db: &Database, q: &Query) -> Result<Response> {
+async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
     let plan = plan_query(q, &catalog)?;
     let db2 = db.clone();
@@ -158,7 +180,7 @@ async fn select(db: &Database, q: &Query) -> Result<Response> {
         .map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
         plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
-    result_set(&columns, &rows)
+    result_set(&columns, &rows, fmt)
 }
 
 /// Runs a query: its plan as a dataflow fed every source row once, then
@@ -312,12 +334,12 @@ async fn delete(
     Ok(Response::Execution(Tag::new("DELETE").with_rows(n as usize)).into())
 }
 
-fn names(title: &str, names: Vec<String>) -> Result<Response> {
+fn names(title: &str, names: Vec<String>, fmt: &Format) -> Result<Response> {
     let rows: Vec<Row> = names.into_iter().map(|n| vec![Value::Text(n)]).collect();
-    result_set(&[(title.to_string(), DataType::Text)], &rows)
+    result_set(&[(title.to_string(), DataType::Text)], &rows, fmt)
 }
 
-fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> {
+fn show(db: &Database, vars: &SessionVars, kind: &ShowKind, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
     match kind {
         ShowKind::Tables => names(
@@ -327,6 +349,7 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                 .filter(|r| r.table().is_some())
                 .map(|r| r.name.clone())
                 .collect(),
+            fmt,
         ),
         ShowKind::MaterializedViews => names(
             "Name",
@@ -335,9 +358,14 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                 .filter(|r| r.view().is_some())
                 .map(|r| r.name.clone())
                 .collect(),
+            fmt,
         ),
         // Names only: a secret's value is never returned.
-        ShowKind::Secrets => names("Name", catalog.secrets().map(|s| s.name.clone()).collect()),
+        ShowKind::Secrets => names(
+            "Name",
+            catalog.secrets().map(|s| s.name.clone()).collect(),
+            fmt,
+        ),
         ShowKind::CreateTable(name) | ShowKind::CreateMaterializedView(name) => {
             let want_view = matches!(kind, ShowKind::CreateMaterializedView(_));
             let rel = catalog.get_relation(name)?;
@@ -365,6 +393,7 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                     ("Create Sql".into(), DataType::Text),
                 ],
                 &rows,
+                fmt,
             )
         }
         ShowKind::Variable(name) if name.as_str() == "all" => {
@@ -379,6 +408,7 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
                     ("setting".into(), DataType::Text),
                 ],
                 &rows,
+                fmt,
             )
         }
         ShowKind::Variable(name) => {
@@ -386,6 +416,7 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind) -> Result<Response> 
             result_set(
                 &[(name.0.clone(), DataType::Text)],
                 &[vec![Value::Text(value)]],
+                fmt,
             )
         }
     }

@@ -17,6 +17,7 @@
 
 mod error;
 mod exec;
+mod extended;
 mod pgvalue;
 mod session;
 mod startup;

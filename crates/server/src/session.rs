@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
 use pgwire::api::cancel::DefaultCancelHandler;
-use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::portal::Format;
+use pgwire::api::portal::Portal;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
@@ -20,6 +22,7 @@ use rivulet_stream::Database;
 
 use crate::error::Error;
 use crate::exec;
+use crate::extended::{self, Parser, Prepared};
 use crate::startup::Startup;
 use crate::vars::SessionVars;
 
@@ -34,6 +37,7 @@ pub struct ServerState {
 pub struct Session {
     db: Database,
     vars: SessionVars,
+    parser: Arc<Parser>,
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
 }
@@ -44,6 +48,7 @@ impl Session {
         Arc::new(Session {
             db: state.db.clone(),
             vars: SessionVars::default(),
+            parser: extended::parser(&state.db),
             startup: Arc::new(Startup {
                 connections: state.connections.clone(),
                 pids: state.pids.clone(),
@@ -58,6 +63,10 @@ pub struct Handlers(pub Arc<Session>);
 
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.0.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
         self.0.clone()
     }
 
@@ -87,7 +96,7 @@ impl SimpleQueryHandler for Session {
         })?;
         let mut responses = Vec::with_capacity(stmts.len());
         for stmt in stmts {
-            match exec::execute(&self.db, &self.vars, stmt).await {
+            match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText).await {
                 Ok(out) => {
                     for n in out.notices {
                         let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
@@ -107,5 +116,55 @@ impl SimpleQueryHandler for Session {
             }
         }
         Ok(responses)
+    }
+}
+
+impl Session {
+    /// Sends NOTICE messages ahead of a statement's result.
+    async fn notices<C>(client: &mut C, notices: Vec<String>) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        for n in notices {
+            let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
+            client
+                .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                    info,
+                )))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Session {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Row limits are applied by pgwire's portal, which suspends and
+        // resumes the result stream.
+        let prepared = &portal.statement.statement;
+        let stmt = extended::substitute(prepared, &portal.parameters, &portal.parameter_format)?;
+        let out = exec::execute(&self.db, &self.vars, stmt, &portal.result_column_format).await?;
+        Self::notices(client, out.notices).await?;
+        Ok(out.response)
     }
 }

@@ -239,6 +239,8 @@ pub enum Expr {
         high: Box<Expr>,
         negated: bool,
     },
+    /// `$n`: a parameter of a prepared statement (1-based).
+    Parameter(usize),
     /// `expr [NOT] LIKE|ILIKE pattern`
     Like {
         expr: Box<Expr>,
@@ -280,6 +282,7 @@ impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Literal(l) => write!(f, "{l}"),
+            Expr::Parameter(n) => write!(f, "${n}"),
             Expr::Identifier(parts) => write_list(f, parts, "."),
             Expr::Unary { op, expr } => {
                 let (sym, prec) = match op {
@@ -793,4 +796,126 @@ fn write_list<T: Display>(f: &mut Formatter<'_>, items: &[T], sep: &str) -> fmt:
         write!(f, "{item}")?;
     }
     Ok(())
+}
+
+impl Expr {
+    /// Calls `f` on this expression, then (unless `f` replaced it with a
+    /// leaf) on each subexpression, allowing in-place rewrites.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        f(self);
+        match self {
+            Expr::Literal(_) | Expr::Identifier(_) | Expr::Parameter(_) => {}
+            Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
+                expr.visit_mut(f)
+            }
+            Expr::Binary { left, right, .. } => {
+                left.visit_mut(f);
+                right.visit_mut(f);
+            }
+            Expr::Function { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
+                if let Some(o) = operand {
+                    o.visit_mut(f);
+                }
+                for (w, t) in whens {
+                    w.visit_mut(f);
+                    t.visit_mut(f);
+                }
+                if let Some(e) = else_result {
+                    e.visit_mut(f);
+                }
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.visit_mut(f);
+                list.iter_mut().for_each(|x| x.visit_mut(f));
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.visit_mut(f);
+                low.visit_mut(f);
+                high.visit_mut(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.visit_mut(f);
+                pattern.visit_mut(f);
+            }
+        }
+    }
+}
+
+impl TableRef {
+    fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        if let TableRef::Join {
+            left, right, on, ..
+        } = self
+        {
+            left.visit_exprs_mut(f);
+            right.visit_exprs_mut(f);
+            on.visit_mut(f);
+        }
+    }
+}
+
+impl Query {
+    fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        for item in &mut self.projection {
+            if let SelectItem::Expr { expr, .. } = item {
+                expr.visit_mut(f);
+            }
+        }
+        if let Some(t) = &mut self.from {
+            t.visit_exprs_mut(f);
+        }
+        let rest = self
+            .selection
+            .iter_mut()
+            .chain(self.group_by.iter_mut())
+            .chain(self.having.iter_mut())
+            .chain(self.order_by.iter_mut().map(|o| &mut o.expr))
+            .chain(self.limit.iter_mut())
+            .chain(self.offset.iter_mut());
+        for e in rest {
+            e.visit_mut(f);
+        }
+    }
+}
+
+impl Statement {
+    /// Calls [`Expr::visit_mut`] on every expression of the statement.
+    pub fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        match self {
+            Statement::Query(q) | Statement::CreateMaterializedView { query: q, .. } => {
+                q.visit_exprs_mut(f)
+            }
+            Statement::Insert { rows, .. } => {
+                rows.iter_mut().flatten().for_each(|e| e.visit_mut(f))
+            }
+            Statement::Delete {
+                selection: Some(e), ..
+            } => e.visit_mut(f),
+            Statement::CreateTable {
+                validate: Some((_, e)),
+                ..
+            } => e.visit_mut(f),
+            Statement::Explain(s) => s.visit_exprs_mut(f),
+            _ => {}
+        }
+    }
+
+    /// The highest `$n` the statement uses (0 if none).
+    pub fn max_parameter(&self) -> usize {
+        let mut copy = self.clone();
+        let mut max = 0;
+        copy.visit_exprs_mut(&mut |e| {
+            if let Expr::Parameter(n) = e {
+                max = max.max(*n);
+            }
+        });
+        max
+    }
 }

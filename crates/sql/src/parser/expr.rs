@@ -235,6 +235,15 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
         return Ok((r, e));
     }
+    if let Some(rest) = skip(i).strip_prefix('$') {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if let Ok(n) = rest[..digits].parse::<usize>() {
+            if n >= 1 {
+                return Ok((&rest[digits..], Expr::Parameter(n)));
+            }
+        }
+        return fatal(skip(i), "invalid parameter reference");
+    }
     if let Some((r, n)) = attempt(number_lit(i))? {
         return Ok((r, Expr::Literal(Literal::Number(n))));
     }

@@ -1,0 +1,265 @@
+//! The extended query protocol: Parse / Bind / Describe / Execute.
+//!
+//! Parse binds the statement once against the current catalog to learn its
+//! parameter types (from where each `$n` is used, as PostgreSQL infers them)
+//! and its result columns, so Describe can answer without running anything.
+//! Execute substitutes the bound values into the statement as typed
+//! literals and runs it like a simple query, encoding results in the
+//! formats the client asked for.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pgwire::api::portal::Format;
+use pgwire::api::results::FieldInfo;
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::{ClientInfo, Type};
+use pgwire::error::PgWireResult;
+use rivulet_catalog::{infer_parameter_types, plan_query, Binder, Catalog, Scope};
+use rivulet_expr::DataType;
+use rivulet_sql::{Expr, Literal, ShowKind, Statement};
+use rivulet_stream::Database;
+
+use crate::error::Error;
+use crate::exec::format_for;
+use crate::pgvalue::{decode_binary_param, pg_type};
+
+/// A parsed statement with what Describe reports about it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub stmt: Statement,
+    /// Types of `$1..$n`: declared by the client or inferred.
+    pub param_types: Vec<DataType>,
+    /// Result columns (empty for commands).
+    pub columns: Vec<(String, DataType)>,
+}
+
+/// The type a client-declared OID stands for, if Rivulet has it.
+fn from_oid(t: &Type) -> Option<DataType> {
+    Some(match t.oid() {
+        16 => DataType::Boolean,
+        17 => DataType::Bytea,
+        20 => DataType::Int8,
+        21 | 23 => DataType::Int4,
+        25 | 1043 | 19 | 705 => DataType::Text,
+        700 | 701 => DataType::Float8,
+        1700 => DataType::Numeric,
+        3802 | 114 => DataType::Jsonb,
+        1184 | 1114 => DataType::Timestamptz,
+        _ => return None,
+    })
+}
+
+/// Parameter types and result columns of a statement, without running it.
+fn describe(
+    stmt: &Statement,
+    n: usize,
+    catalog: &Catalog,
+) -> Result<(Vec<DataType>, Vec<(String, DataType)>), Error> {
+    let text = |name: &str| vec![(name.to_string(), DataType::Text)];
+    Ok(match stmt {
+        Statement::Query(q) => {
+            let plan = plan_query(q, catalog)?;
+            let mut exprs = Vec::new();
+            plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
+            let types = infer_parameter_types(n, &mut exprs.iter());
+            (
+                types,
+                plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+            )
+        }
+        Statement::Insert {
+            table,
+            columns,
+            rows,
+        } => {
+            let rel = catalog.get_relation(table)?;
+            let targets: Vec<usize> = if columns.is_empty() {
+                (0..rel.columns.len()).collect()
+            } else {
+                columns
+                    .iter()
+                    .filter_map(|c| rel.columns.iter().position(|x| x.name == c.0))
+                    .collect()
+            };
+            let scope = Scope::default();
+            let binder = Binder::new(&scope);
+            let mut bound = Vec::new();
+            for row in rows {
+                for (e, &i) in row.iter().zip(&targets) {
+                    let col = &rel.columns[i];
+                    bound.push(binder.bind_as(e, col.ty, &format!("column \"{}\"", col.name))?);
+                }
+            }
+            (infer_parameter_types(n, &mut bound.iter()), vec![])
+        }
+        Statement::Delete {
+            table,
+            selection: Some(w),
+        } => {
+            let rel = catalog.get_relation(table)?;
+            let scope = Scope::of_relation(&rel.name, &rel.columns);
+            let e = Binder::new(&scope).bind_predicate(w, "WHERE")?;
+            (infer_parameter_types(n, &mut std::iter::once(&e)), vec![])
+        }
+        Statement::Show(ShowKind::Tables | ShowKind::MaterializedViews | ShowKind::Secrets) => {
+            (vec![DataType::Text; n], text("Name"))
+        }
+        Statement::Show(ShowKind::CreateTable(_) | ShowKind::CreateMaterializedView(_)) => (
+            vec![DataType::Text; n],
+            vec![
+                ("Name".into(), DataType::Text),
+                ("Create Sql".into(), DataType::Text),
+            ],
+        ),
+        Statement::Show(ShowKind::Variable(v)) if v.as_str() == "all" => (
+            vec![DataType::Text; n],
+            vec![
+                ("name".into(), DataType::Text),
+                ("setting".into(), DataType::Text),
+            ],
+        ),
+        Statement::Show(ShowKind::Variable(v)) => (vec![DataType::Text; n], text(v.as_str())),
+        Statement::Explain(_) => (vec![DataType::Text; n], text("QUERY PLAN")),
+        _ => (vec![DataType::Text; n], vec![]),
+    })
+}
+
+/// Parses statements for the extended protocol.
+pub struct Parser {
+    pub db: Database,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut stmts = rivulet_sql::parse(sql).map_err(|error| Error::Parse {
+            error,
+            sql: sql.to_string(),
+        })?;
+        let stmt = match stmts.len() {
+            0 => return Ok(None),
+            1 => stmts.remove(0),
+            _ => {
+                return Err(Error::Sql(
+                    "42601",
+                    "cannot insert multiple commands into a prepared statement".into(),
+                )
+                .into())
+            }
+        };
+        let n = stmt.max_parameter().max(types.len());
+        let (mut param_types, columns) = describe(&stmt, n, &self.db.catalog())?;
+        for (i, t) in types.iter().enumerate() {
+            match t.as_ref().filter(|t| t.oid() != 0) {
+                None => {}
+                Some(t) => {
+                    let ty = from_oid(t).ok_or_else(|| {
+                        Error::Sql(
+                            "0A000",
+                            format!("parameter type {} is not supported", t.name()),
+                        )
+                    })?;
+                    if let Some(slot) = param_types.get_mut(i) {
+                        *slot = ty;
+                    }
+                }
+            }
+        }
+        Ok(Some(Prepared {
+            stmt,
+            param_types,
+            columns,
+        }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.iter().map(|t| pg_type(*t)).collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let fmt = format.cloned().unwrap_or_default();
+        Ok(stmt
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| {
+                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(&fmt, i))
+            })
+            .collect())
+    }
+}
+
+/// Whether parameter `i` arrived in binary.
+fn param_is_binary(fmt: &Format, i: usize) -> bool {
+    format_for(fmt, i) == pgwire::api::results::FieldFormat::Binary
+}
+
+/// The statement with every `$n` replaced by its bound value as a typed
+/// literal (`'value'::type`, or `NULL::type`).
+pub fn substitute(
+    p: &Prepared,
+    values: &[Option<Bytes>],
+    fmt: &Format,
+) -> Result<Statement, Error> {
+    if values.len() != p.param_types.len() {
+        return Err(Error::Sql(
+            "08P01",
+            format!(
+                "bind message supplies {} parameters, but prepared statement requires {}",
+                values.len(),
+                p.param_types.len()
+            ),
+        ));
+    }
+    let mut texts = Vec::with_capacity(values.len());
+    for (i, (v, ty)) in values.iter().zip(&p.param_types).enumerate() {
+        texts.push(match v {
+            None => None,
+            Some(bytes) if param_is_binary(fmt, i) => Some(decode_binary_param(*ty, bytes)?),
+            Some(bytes) => Some(
+                std::str::from_utf8(bytes)
+                    .map_err(|_| {
+                        Error::Sql("22021", format!("parameter ${} is not valid UTF-8", i + 1))
+                    })?
+                    .to_string(),
+            ),
+        });
+    }
+    let mut stmt = p.stmt.clone();
+    stmt.visit_exprs_mut(&mut |e| {
+        if let Expr::Parameter(n) = e {
+            let i = *n - 1;
+            let ty = p.param_types.get(i).copied().unwrap_or(DataType::Text);
+            let lit = match texts.get(i).cloned().flatten() {
+                Some(t) => Literal::String(t),
+                None => Literal::Null,
+            };
+            *e = Expr::Cast {
+                expr: Box::new(Expr::Literal(lit)),
+                type_name: ty.to_string(),
+            };
+        }
+    });
+    Ok(stmt)
+}
+
+/// Shared between handler and parser.
+pub fn parser(db: &Database) -> Arc<Parser> {
+    Arc::new(Parser { db: db.clone() })
+}
