@@ -32,7 +32,7 @@ pub struct Prepared {
     /// Types of `$1..$n`: declared by the client or inferred.
     pub param_types: Vec<DataType>,
     /// Result columns (empty for commands).
-    pub columns: Vec<(String, DataType)>,
+    pub columns: Columns,
 }
 
 /// The type a client-declared OID stands for, if Rivulet has it.
