@@ -25,6 +25,9 @@ use crate::error::Error;
 use crate::exec::format_for;
 use crate::pgvalue::{decode_binary_param, pg_type};
 
+/// Result columns: name and type.
+type Columns = Vec<(String, DataType)>;
+
 /// A parsed statement with what Describe reports about it.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -56,7 +59,7 @@ fn describe(
     stmt: &Statement,
     n: usize,
     catalog: &Catalog,
-) -> Result<(Vec<DataType>, Vec<(String, DataType)>), Error> {
+) -> Result<(Vec<DataType>, Columns), Error> {
     let text = |name: &str| vec![(name.to_string(), DataType::Text)];
     Ok(match stmt {
         Statement::Query(q) => {
