@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: the PostgreSQL 15 server
-# (the oracle the tests compare against) and psql. Debian/Ubuntu only.
+# (the oracle the tests compare against), psql, and psycopg 3 (a driver the
+# tests use). Debian/Ubuntu only.
 set -euo pipefail
+
+if ! python3 -c "import psycopg" >/dev/null 2>&1; then
+  echo "==> installing psycopg 3 (driver test)"
+  python3 -m pip install --quiet --disable-pip-version-check "psycopg[binary]>=3.1,<4"
+fi
 
 have_pg() {
   command -v psql >/dev/null 2>&1 || return 1

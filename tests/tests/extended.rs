@@ -154,3 +154,23 @@ async fn prepared_statements_with_binary_results() {
         .unwrap();
     assert_eq!(c.query("SELECT * FROM names", &[]).await.unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn psycopg3_driver() {
+    let dir = TempDir::new("psycopg");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/psycopg_check.py");
+    let out = tokio::process::Command::new("python3")
+        .arg(&script)
+        .args([host, port])
+        .output()
+        .await
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "psycopg check failed (scripts/install-test-deps.sh installs psycopg):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,50 @@
+"""Drives Rivulet with psycopg 3 the way applications do: server-side
+parameter binding, text and binary cursors, jsonb, numerics and errors.
+
+Usage: python3 psycopg_check.py HOST PORT   (exits non-zero on failure)
+"""
+import decimal
+import sys
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+host, port = sys.argv[1], sys.argv[2]
+conn = psycopg.connect(host=host, port=port, user="root", dbname="dev", autocommit=True)
+assert conn.info.server_version >= 150000, conn.info.server_version
+assert conn.info.parameter_status("DateStyle").startswith("ISO")
+assert conn.info.parameter_status("client_encoding") == "UTF8"
+
+cur = conn.cursor()
+cur.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT, doc JSONB, price NUMERIC, ok BOOLEAN)")
+rows = [
+    (1, "apple", Jsonb({"tags": ["red"], "n": 1}), decimal.Decimal("1.50"), True),
+    (2, "pear", Jsonb({"tags": [], "n": 2}), decimal.Decimal("0.75"), False),
+    (3, "plum", None, None, None),
+]
+cur.executemany("INSERT INTO items VALUES (%s, %s, %s, %s, %s)", rows)
+cur.execute("CREATE MATERIALIZED VIEW cheap AS SELECT name, price FROM items WHERE price < 1")
+
+for binary in (False, True):
+    cur = conn.cursor(binary=binary)
+    cur.execute("SELECT id, name, doc, price, ok FROM items WHERE id <= %s ORDER BY id", (2,))
+    got = cur.fetchall()
+    assert got == [
+        (1, "apple", {"tags": ["red"], "n": 1}, decimal.Decimal("1.50"), True),
+        (2, "pear", {"tags": [], "n": 2}, decimal.Decimal("0.75"), False),
+    ], (binary, got)
+    cur.execute("SELECT name FROM cheap")
+    assert cur.fetchall() == [("pear",)], binary
+    cur.execute("SELECT doc->'tags'->>0, (doc->>'n')::int + %s FROM items WHERE name = %s", (10, "apple"))
+    assert cur.fetchone() == ("red", 11), binary
+    cur.execute("SELECT count(*) FROM items WHERE doc IS NULL")
+    assert cur.fetchone() == (1,), binary
+
+try:
+    cur.execute("SELECT * FROM missing WHERE id = %s", (1,))
+    raise AssertionError("expected an error")
+except psycopg.errors.UndefinedTable:
+    pass
+cur.execute("SELECT %s::text", ("still usable",))
+assert cur.fetchone() == ("still usable",)
+print("psycopg ok")
