@@ -89,10 +89,20 @@ impl<'a> Binder<'a> {
             // A parameter's type comes from its context, like a string
             // literal's; see `QueryPlan::parameter_types`.
             ast::Expr::Parameter(n) => Ok((Expr::Param(n - 1), DataType::Unknown)),
-            ast::Expr::Identifier(parts) => {
-                let (i, ty) = self.scope.resolve(parts)?;
-                Ok((Expr::Column(i), ty))
-            }
+            ast::Expr::Identifier(parts) => match self.scope.resolve(parts) {
+                Ok((i, ty)) => Ok((Expr::Column(i), ty)),
+                // SQL's niladic functions, written without parentheses.
+                Err(Error::UndefinedColumn(_)) if parts.len() == 1 => {
+                    let v = match parts[0].as_str() {
+                        "current_user" | "session_user" | "user" | "current_role" => "root",
+                        "current_catalog" => crate::DEFAULT_DATABASE,
+                        "current_schema" => crate::DEFAULT_SCHEMA,
+                        _ => return Err(Error::UndefinedColumn(parts[0].0.clone())),
+                    };
+                    Ok((Expr::Literal(Value::Text(v.into())), DataType::Text))
+                }
+                Err(e) => Err(e),
+            },
             ast::Expr::Unary { op, expr } => {
                 let (inner, ty) = self.bind(expr)?;
                 match op {
@@ -380,6 +390,17 @@ impl<'a> Binder<'a> {
                 };
                 let (l, r) = boxed(coerce(l, lt, ty, "")?, coerce(r, rt, ty, "")?);
                 Ok((Expr::Binary(BinaryOp::Arith(a), l, r), ty))
+            }
+            B::RegexMatch | B::RegexIMatch | B::RegexNotMatch | B::RegexNotIMatch => {
+                let text = |e, t: DataType| match t {
+                    DataType::Text | DataType::Unknown => coerce(e, t, DataType::Text, ""),
+                    _ => Err(no_operator()),
+                };
+                let kind = BinaryOp::Regex {
+                    case_insensitive: matches!(op, B::RegexIMatch | B::RegexNotIMatch),
+                    negated: matches!(op, B::RegexNotMatch | B::RegexNotIMatch),
+                };
+                Ok((Expr::Binary(kind, Box::new(text(l, lt)?), Box::new(text(r, rt)?)), DataType::Boolean))
             }
             B::HashArrow | B::HashLongArrow | B::Question | B::Contains => {
                 if !matches!(lt, DataType::Jsonb | DataType::Unknown) {

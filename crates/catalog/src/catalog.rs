@@ -104,11 +104,13 @@ impl ViewSpec {
     }
 }
 
-/// Table or materialized view.
+/// Table, materialized view, or system catalog relation.
 #[derive(Debug, Clone)]
 pub enum RelationKind {
     Table(TableSpec),
     MaterializedView(ViewSpec),
+    /// Computed from the catalog when read; never stored.
+    System(crate::SystemTable),
 }
 
 /// A table or materialized view.
@@ -127,7 +129,7 @@ impl Relation {
     pub fn table(&self) -> Option<&TableSpec> {
         match &self.kind {
             RelationKind::Table(t) => Some(t),
-            RelationKind::MaterializedView(_) => None,
+            _ => None,
         }
     }
 
@@ -135,7 +137,15 @@ impl Relation {
     pub fn view(&self) -> Option<&ViewSpec> {
         match &self.kind {
             RelationKind::MaterializedView(v) => Some(v),
-            RelationKind::Table(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The system table this relation is, if it is one.
+    pub fn system(&self) -> Option<crate::SystemTable> {
+        match &self.kind {
+            RelationKind::System(t) => Some(*t),
+            _ => None,
         }
     }
 
@@ -144,6 +154,7 @@ impl Relation {
         match self.kind {
             RelationKind::Table(_) => "table",
             RelationKind::MaterializedView(_) => "materialized view",
+            RelationKind::System(_) => "system view",
         }
     }
 }
@@ -233,11 +244,27 @@ impl Catalog {
         self.relations.get(name)
     }
 
-    /// A relation by (possibly qualified) name, or 42P01.
-    pub fn get_relation(&self, name: &ObjectName) -> Result<&Arc<Relation>> {
+    /// A relation by (possibly qualified) name, or 42P01. `pg_catalog`
+    /// and `information_schema` names resolve to system relations, and an
+    /// unqualified name with no user relation is looked up in `pg_catalog`.
+    pub fn get_relation(&self, name: &ObjectName) -> Result<Arc<Relation>> {
+        let parts = &name.0;
+        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].as_str());
+        if let Some(s @ ("pg_catalog" | "information_schema")) = schema {
+            return crate::SystemTable::lookup(Some(s), name.name().as_str())
+                .map(|t| t.relation())
+                .ok_or_else(|| Error::UndefinedTable(name.to_string()));
+        }
         let bare = Self::resolve_name(name)?;
-        self.relation(bare)
-            .ok_or_else(|| Error::UndefinedTable(bare.to_string()))
+        if let Some(r) = self.relation(bare) {
+            return Ok(r.clone());
+        }
+        if schema.is_none() {
+            if let Some(t) = crate::SystemTable::lookup(None, bare) {
+                return Ok(t.relation());
+            }
+        }
+        Err(Error::UndefinedTable(bare.to_string()))
     }
 
     /// A relation by id.

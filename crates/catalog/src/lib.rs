@@ -17,6 +17,7 @@ mod catalog;
 pub mod ddl;
 mod error;
 mod plan;
+pub mod system;
 
 pub use bind::{Binder, Scope, ScopeColumn};
 pub use catalog::{
@@ -24,4 +25,5 @@ pub use catalog::{
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
+pub use system::SystemTable;
 pub use plan::{infer_parameter_types, plan_query, AggCall, AggKind, Plan, QueryPlan};

@@ -33,6 +33,9 @@ pub enum Error {
     /// No function matches the name and argument types (42883).
     #[error("{0}")]
     UndefinedFunction(String),
+    /// A regular expression that does not compile (2201B).
+    #[error("invalid regular expression: {0}")]
+    InvalidRegex(String),
     /// A `$n` with no value (42P02).
     #[error("there is no parameter ${0}")]
     UndefinedParameter(usize),
@@ -74,6 +77,7 @@ impl Error {
             Error::UndefinedFunction(_) => "42883",
             Error::SubstringError => "22011",
             Error::UndefinedParameter(_) => "42P02",
+            Error::InvalidRegex(_) => "2201B",
             Error::NullValueNotAllowed(_) => "22004",
             Error::FeatureNotSupported(_) => "0A000",
             Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",

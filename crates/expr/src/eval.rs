@@ -73,6 +73,8 @@ pub enum BinaryOp {
     JsonHasKey,
     /// `jsonb @> jsonb`.
     JsonContains,
+    /// `~`, `~*`, `!~`, `!~*`: (case-insensitive, negated) regex match.
+    Regex { case_insensitive: bool, negated: bool },
 }
 
 impl BinaryOp {
@@ -90,6 +92,10 @@ impl BinaryOp {
             BinaryOp::JsonPathText => "#>>",
             BinaryOp::JsonHasKey => "?",
             BinaryOp::JsonContains => "@>",
+            BinaryOp::Regex { case_insensitive: false, negated: false } => "~",
+            BinaryOp::Regex { case_insensitive: true, negated: false } => "~*",
+            BinaryOp::Regex { case_insensitive: false, negated: true } => "!~",
+            BinaryOp::Regex { case_insensitive: true, negated: true } => "!~*",
         }
     }
 }
@@ -427,6 +433,17 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         BinaryOp::JsonPathText => json::path(&l, &r, true),
         BinaryOp::JsonHasKey => json::has_key(&l, &r),
         BinaryOp::JsonContains => json::contains_op(&l, &r),
+        BinaryOp::Regex { case_insensitive, negated } => match (&l, &r) {
+            (Value::Text(t), Value::Text(p)) => {
+                let re = regex::RegexBuilder::new(p)
+                    .case_insensitive(case_insensitive)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| Error::InvalidRegex(e.to_string()))?;
+                Ok(Value::Bool(re.is_match(t) != negated))
+            }
+            _ => Err(Error::DatatypeMismatch("~ expects text".into())),
+        },
     }
 }
 

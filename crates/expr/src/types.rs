@@ -39,11 +39,12 @@ impl DataType {
     pub fn from_name(name: &str) -> Option<DataType> {
         Some(match name {
             "bool" | "boolean" => DataType::Boolean,
-            "int" | "int4" | "integer" => DataType::Int4,
-            "int8" | "bigint" => DataType::Int8,
-            "float8" | "double precision" | "double" | "float" => DataType::Float8,
+            "int" | "int4" | "integer" | "int2" | "smallint" => DataType::Int4,
+            "int8" | "bigint" | "oid" | "regclass" | "regtype" | "regproc" | "xid" => DataType::Int8,
+            "float8" | "double precision" | "double" | "float" | "float4" | "real" => DataType::Float8,
             "numeric" | "decimal" => DataType::Numeric,
-            "text" | "varchar" | "character varying" | "string" => DataType::Text,
+            "text" | "varchar" | "character varying" | "string" | "name" | "char" | "bpchar"
+            | "character" => DataType::Text,
             "bytea" => DataType::Bytea,
             "jsonb" => DataType::Jsonb,
             "timestamptz" | "timestamp with time zone" => DataType::Timestamptz,

@@ -208,7 +208,15 @@ pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
         }
     });
     for rel in sources {
-        let rows = db.scan_rows_blocking(&rel)?;
+        let rows = match rel.system() {
+            // System catalogs are computed from the catalog snapshot.
+            Some(t) => rivulet_catalog::system::system_rows(t, &db.catalog())
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| rivulet_stream::Change::insert((i as u64).to_be_bytes().to_vec(), r))
+                .collect(),
+            None => db.scan_rows_blocking(&rel)?,
+        };
         let out = flow.push(rel.id, &rows, &mut ctx);
         apply(&mut state, out);
         // Stop at the first error, as PostgreSQL does.
@@ -247,10 +255,8 @@ pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
 fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<rivulet_catalog::Relation>> {
     let rel = catalog.get_relation(name)?.clone();
     if rel.table().is_none() {
-        return Err(Error::Sql(
-            "42809",
-            format!("cannot change materialized view \"{}\"", rel.name),
-        ));
+        let what = if rel.view().is_some() { "materialized view" } else { "system catalog" };
+        return Err(Error::Sql("42809", format!("cannot change {what} \"{}\"", rel.name)));
     }
     Ok(rel)
 }

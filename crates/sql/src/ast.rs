@@ -114,6 +114,12 @@ pub enum BinaryOperator {
     HashLongArrow,
     Question,
     Contains,
+    /// `~` (and `~*` case-insensitive): POSIX regular expression match.
+    RegexMatch,
+    RegexIMatch,
+    /// `!~` / `!~*`: no match.
+    RegexNotMatch,
+    RegexNotIMatch,
     Plus,
     Minus,
     Multiply,
@@ -144,7 +150,8 @@ impl BinaryOperator {
             Or => 1,
             And => 2,
             Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
-            Concat | Arrow | LongArrow | HashArrow | HashLongArrow | Question | Contains => 7,
+            Concat | Arrow | LongArrow | HashArrow | HashLongArrow | Question | Contains
+            | RegexMatch | RegexIMatch | RegexNotMatch | RegexNotIMatch => 7,
             Plus | Minus => 8,
             Multiply | Divide | Modulo => 9,
         }
@@ -169,6 +176,10 @@ impl BinaryOperator {
             HashLongArrow => "#>>",
             Question => "?",
             Contains => "@>",
+            RegexMatch => "~",
+            RegexIMatch => "~*",
+            RegexNotMatch => "!~",
+            RegexNotIMatch => "!~*",
             Plus => "+",
             Minus => "-",
             Multiply => "*",

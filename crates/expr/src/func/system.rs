@@ -1,6 +1,6 @@
 //! System information builtins.
 
-use crate::Value;
+use crate::{DataType, Value};
 
 /// `version()`: PostgreSQL-style, so tools that parse the major version work.
 pub(super) fn version() -> Value {
@@ -9,4 +9,35 @@ pub(super) fn version() -> Value {
         env!("CARGO_PKG_VERSION"),
         std::env::consts::ARCH
     ))
+}
+
+/// `format_type(oid, typmod)`: the SQL name of a built-in type.
+pub(super) fn format_type(oid: &Value) -> Value {
+    let Value::Int8(oid) = oid else { return Value::Null };
+    [
+        DataType::Boolean,
+        DataType::Bytea,
+        DataType::Int8,
+        DataType::Int4,
+        DataType::Text,
+        DataType::Float8,
+        DataType::Timestamptz,
+        DataType::Numeric,
+        DataType::Jsonb,
+    ]
+    .iter()
+    .find(|t| t.oid() as i64 == *oid)
+    .map_or(Value::Null, |t| Value::Text(t.to_string()))
+}
+
+/// `quote_ident(name)`: quotes a name unless it is a plain lower-case
+/// identifier.
+pub(super) fn quote_ident(s: &str) -> String {
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }

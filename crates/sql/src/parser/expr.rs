@@ -47,6 +47,16 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                 continue;
             }
         }
+        // `COLLATE name` is accepted and ignored: text compares bytewise.
+        if let Ok((r, _)) = kw("collate")(i) {
+            let (r, _) = super::lexer::any_word(r).map_err(|_| to_failure(r))?;
+            let r = match sym(".")(r) {
+                Ok((r2, _)) => super::lexer::any_word(r2).map_err(|_| to_failure(r2))?.0,
+                Err(_) => r,
+            };
+            i = r;
+            continue;
+        }
         if PREC_IN >= min {
             if let Some((r, e)) = in_between_like(i, &lhs)? {
                 lhs = e;
@@ -54,7 +64,7 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                 continue;
             }
         }
-        match binary_op(i) {
+        match binary_op(i).or_else(|| qualified_operator(i)) {
             Some((r, op)) if op.precedence() >= min => {
                 let (r, rhs) = expr_bp(r, op.precedence() + 1)?;
                 lhs = Expr::Binary {
@@ -149,6 +159,20 @@ fn to_failure(i: &str) -> Err<super::lexer::PErr<'_>> {
     })
 }
 
+/// `OPERATOR(schema.op)`: an operator named with its schema, as psql
+/// writes them.
+fn qualified_operator(i: &str) -> Option<(&str, BinaryOperator)> {
+    let (r, _) = kw("operator")(i).ok()?;
+    let (r, _) = sym("(")(r).ok()?;
+    let r = match super::lexer::any_word(r) {
+        Ok((r2, _)) => sym(".")(r2).ok()?.0,
+        Err(_) => r,
+    };
+    let (r, op) = binary_op(r)?;
+    let (r, _) = sym(")")(r).ok()?;
+    Some((r, op))
+}
+
 /// binary_op = OR | AND | comparison | '||' | '->>' | '->' | '#>>' | '#>'
 ///           | '?' | '@>' | + - * / %
 fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
@@ -167,6 +191,10 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
         ("#>", HashArrow),
         ("@>", Contains),
         ("?", Question),
+        ("!~*", RegexNotIMatch),
+        ("!~", RegexNotMatch),
+        ("~*", RegexIMatch),
+        ("~", RegexMatch),
         ("||", Concat),
         ("<=", LtEq),
         (">=", GtEq),
@@ -291,7 +319,13 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     let mut parts = vec![first];
     let mut r = r;
     while let Ok((r2, _)) = sym(".")(r) {
-        let (r2, part) = ident(r2).map_err(|_| to_failure(r2))?;
+        let (r2, part) = super::lexer::any_word(r2).map_err(|_| to_failure(r2))?;
+        // `pg_catalog.func(...)`: a schema-qualified function call.
+        if let Ok((r3, _)) = sym("(")(r2) {
+            if parts.len() == 1 && parts[0].as_str() == "pg_catalog" {
+                return function_args(r3, part);
+            }
+        }
         parts.push(part);
         r = r2;
     }
@@ -478,6 +512,11 @@ fn trim_args(i: &str) -> PResult<'_, Expr> {
 /// `timestamp with[out] time zone`. Returned lower-case, single-spaced.
 pub(crate) fn type_name(i: &str) -> PResult<'_, String> {
     let (r, first) = super::lexer::any_word(i).map_err(|_| to_failure(i))?;
+    // `pg_catalog.text`: built-in types may be schema-qualified.
+    let (r, first) = match (first.as_str(), sym(".")(r)) {
+        ("pg_catalog", Ok((r2, _))) => super::lexer::any_word(r2).map_err(|_| to_failure(r2))?,
+        _ => (r, first),
+    };
     let mut r = r;
     let mut name = first.0;
     let follow = |r: &mut &str, words: &[&'static str]| {
