@@ -65,6 +65,16 @@ pub struct Server {
 impl Server {
     /// Starts the binary on free loopback ports over `data_dir`.
     pub async fn start(data_dir: &Path, extra_args: &[&str]) -> Result<Server> {
+        Server::start_on(data_dir, "127.0.0.1:0", "127.0.0.1:0", extra_args).await
+    }
+
+    /// Starts the binary on the given addresses over `data_dir`.
+    pub async fn start_on(
+        data_dir: &Path,
+        pg: &str,
+        webhook: &str,
+        extra_args: &[&str],
+    ) -> Result<Server> {
         let bin = rivulet_bin();
         if !bin.exists() {
             bail!(
@@ -75,12 +85,7 @@ impl Server {
         let mut child = Command::new(&bin)
             .arg("--data-dir")
             .arg(data_dir)
-            .args([
-                "--pg-listen",
-                "127.0.0.1:0",
-                "--webhook-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["--pg-listen", pg, "--webhook-listen", webhook])
             .args(extra_args)
             .env("RIVULET_LOG", "info")
             .stdin(Stdio::null())
@@ -149,6 +154,14 @@ impl Server {
         Server::start(&self.data_dir, &args).await
     }
 
+    /// Starts a new process on the same data directory, arguments and
+    /// addresses (for state that names the address, such as a HubSpot
+    /// signature over the full URL).
+    pub async fn restart_same_ports(&self) -> Result<Server> {
+        let args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        Server::start_on(&self.data_dir, &self.pg_addr, &self.webhook_addr, &args).await
+    }
+
     /// A new tokio-postgres connection as user `root` to database `dev`.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
         let (host, port) = self
@@ -205,6 +218,14 @@ pub struct Hook {
 }
 
 impl Hook {
+    /// A client for the listener at `addr` (host:port).
+    pub fn new(addr: &str) -> Hook {
+        Hook {
+            addr: addr.to_string(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
     /// POSTs `body` with `headers` to `path`; returns status and body text.
     pub async fn post(
         &self,

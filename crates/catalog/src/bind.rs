@@ -400,7 +400,10 @@ impl<'a> Binder<'a> {
                     case_insensitive: matches!(op, B::RegexIMatch | B::RegexNotIMatch),
                     negated: matches!(op, B::RegexNotMatch | B::RegexNotIMatch),
                 };
-                Ok((Expr::Binary(kind, Box::new(text(l, lt)?), Box::new(text(r, rt)?)), DataType::Boolean))
+                Ok((
+                    Expr::Binary(kind, Box::new(text(l, lt)?), Box::new(text(r, rt)?)),
+                    DataType::Boolean,
+                ))
             }
             B::HashArrow | B::HashLongArrow | B::Question | B::Contains => {
                 if !matches!(lt, DataType::Jsonb | DataType::Unknown) {

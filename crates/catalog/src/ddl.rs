@@ -118,7 +118,8 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             }
             check_unique_columns(&plan.output)?;
             let mut reads_system = false;
-            plan.root.visit_scans(&mut |r| reads_system |= r.system().is_some());
+            plan.root
+                .visit_scans(&mut |r| reads_system |= r.system().is_some());
             if reads_system {
                 return Err(Error::NotSupported(
                     "materialized views over system catalogs are not supported".into(),

@@ -25,5 +25,5 @@ pub use catalog::{
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use system::SystemTable;
 pub use plan::{infer_parameter_types, plan_query, AggCall, AggKind, Plan, QueryPlan};
+pub use system::SystemTable;

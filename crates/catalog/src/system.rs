@@ -85,7 +85,9 @@ impl SystemTable {
 
     fn columns(self) -> &'static [(&'static str, DataType)] {
         match self {
-            SystemTable::PgNamespace => &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", T)],
+            SystemTable::PgNamespace => {
+                &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", T)]
+            }
             SystemTable::PgClass => &[
                 ("oid", I8),
                 ("relname", T),
@@ -160,12 +162,28 @@ impl SystemTable {
                 ("typtypmod", I4),
                 ("typnotnull", B),
             ],
-            SystemTable::PgIndex => &[("indexrelid", I8), ("indrelid", I8), ("indisprimary", B), ("indisunique", B)],
-            SystemTable::PgConstraint => &[("oid", I8), ("conname", T), ("conrelid", I8), ("contype", T), ("connamespace", I8)],
+            SystemTable::PgIndex => &[
+                ("indexrelid", I8),
+                ("indrelid", I8),
+                ("indisprimary", B),
+                ("indisunique", B),
+            ],
+            SystemTable::PgConstraint => &[
+                ("oid", I8),
+                ("conname", T),
+                ("conrelid", I8),
+                ("contype", T),
+                ("connamespace", I8),
+            ],
             SystemTable::PgInherits => &[("inhrelid", I8), ("inhparent", I8), ("inhseqno", I4)],
             SystemTable::PgTrigger => &[("oid", I8), ("tgrelid", I8), ("tgname", T)],
             SystemTable::PgPolicy => &[("oid", I8), ("polname", T), ("polrelid", I8)],
-            SystemTable::PgRoles => &[("oid", I8), ("rolname", T), ("rolsuper", B), ("rolcanlogin", B)],
+            SystemTable::PgRoles => &[
+                ("oid", I8),
+                ("rolname", T),
+                ("rolsuper", B),
+                ("rolcanlogin", B),
+            ],
             SystemTable::InfoTables => &[
                 ("table_catalog", T),
                 ("table_schema", T),
@@ -183,20 +201,28 @@ impl SystemTable {
                 ("data_type", T),
                 ("udt_name", T),
             ],
-            SystemTable::InfoSchemata => &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)],
+            SystemTable::InfoSchemata => {
+                &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)]
+            }
         }
     }
 
     /// The relation a query scans for this table.
     pub fn relation(self) -> Arc<Relation> {
-        let idx = SystemTable::ALL.iter().position(|t| *t == self).unwrap_or(0) as u64;
+        let idx = SystemTable::ALL
+            .iter()
+            .position(|t| *t == self)
+            .unwrap_or(0) as u64;
         Arc::new(Relation {
             id: u64::MAX - idx,
             name: self.name().1.to_string(),
             columns: self
                 .columns()
                 .iter()
-                .map(|(n, t)| Column { name: n.to_string(), ty: *t })
+                .map(|(n, t)| Column {
+                    name: n.to_string(),
+                    ty: *t,
+                })
                 .collect(),
             kind: RelationKind::System(self),
             definition: Statement::Flush,
@@ -207,7 +233,10 @@ impl SystemTable {
     /// `pg_catalog`, as PostgreSQL's search path does).
     pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemTable> {
         let schema = schema.unwrap_or("pg_catalog");
-        SystemTable::ALL.iter().copied().find(|t| t.name() == (schema, name))
+        SystemTable::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name() == (schema, name))
     }
 }
 
@@ -250,7 +279,10 @@ const TYPES: [DataType; 9] = [
 
 /// The name of a type by OID, as `format_type` prints it.
 pub fn format_type(oid: i64) -> Option<String> {
-    TYPES.iter().find(|t| t.oid() as i64 == oid).map(|t| t.to_string())
+    TYPES
+        .iter()
+        .find(|t| t.oid() as i64 == oid)
+        .map(|t| t.to_string())
 }
 
 /// The rows of a system table, computed from `catalog`.
@@ -262,9 +294,19 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
     let system: Vec<Arc<Relation>> = SystemTable::ALL.iter().map(|t| t.relation()).collect();
     match table {
         SystemTable::PgNamespace => vec![
-            vec![int(PG_CATALOG_OID), text("pg_catalog"), int(OWNER_OID), Value::Null],
+            vec![
+                int(PG_CATALOG_OID),
+                text("pg_catalog"),
+                int(OWNER_OID),
+                Value::Null,
+            ],
             vec![int(PUBLIC_OID), text("public"), int(OWNER_OID), Value::Null],
-            vec![int(INFORMATION_SCHEMA_OID), text("information_schema"), int(OWNER_OID), Value::Null],
+            vec![
+                int(INFORMATION_SCHEMA_OID),
+                text("information_schema"),
+                int(OWNER_OID),
+                Value::Null,
+            ],
         ],
         SystemTable::PgClass => user
             .iter()
@@ -273,7 +315,9 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                 let (ns, kind) = match &r.kind {
                     RelationKind::Table(_) => (PUBLIC_OID, "r"),
                     RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
-                    RelationKind::System(t) if t.name().0 == "information_schema" => (INFORMATION_SCHEMA_OID, "v"),
+                    RelationKind::System(t) if t.name().0 == "information_schema" => {
+                        (INFORMATION_SCHEMA_OID, "v")
+                    }
                     RelationKind::System(_) => (PG_CATALOG_OID, "v"),
                 };
                 vec![
@@ -368,7 +412,9 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                     text("b"),
                     text(match t {
                         DataType::Boolean => "B",
-                        DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => "N",
+                        DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => {
+                            "N"
+                        }
                         DataType::Timestamptz => "D",
                         DataType::Text => "S",
                         _ => "U",
@@ -382,7 +428,12 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                 ]
             })
             .collect(),
-        SystemTable::PgRoles => vec![vec![int(OWNER_OID), text("root"), Value::Bool(true), Value::Bool(true)]],
+        SystemTable::PgRoles => vec![vec![
+            int(OWNER_OID),
+            text("root"),
+            Value::Bool(true),
+            Value::Bool(true),
+        ]],
         SystemTable::PgIndex
         | SystemTable::PgConstraint
         | SystemTable::PgInherits
@@ -395,7 +446,11 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                     text(crate::DEFAULT_DATABASE),
                     text(crate::DEFAULT_SCHEMA),
                     text(&r.name),
-                    text(if r.view().is_some() { "VIEW" } else { "BASE TABLE" }),
+                    text(if r.view().is_some() {
+                        "VIEW"
+                    } else {
+                        "BASE TABLE"
+                    }),
                 ]
             })
             .collect(),

@@ -74,7 +74,10 @@ pub enum BinaryOp {
     /// `jsonb @> jsonb`.
     JsonContains,
     /// `~`, `~*`, `!~`, `!~*`: (case-insensitive, negated) regex match.
-    Regex { case_insensitive: bool, negated: bool },
+    Regex {
+        case_insensitive: bool,
+        negated: bool,
+    },
 }
 
 impl BinaryOp {
@@ -92,10 +95,22 @@ impl BinaryOp {
             BinaryOp::JsonPathText => "#>>",
             BinaryOp::JsonHasKey => "?",
             BinaryOp::JsonContains => "@>",
-            BinaryOp::Regex { case_insensitive: false, negated: false } => "~",
-            BinaryOp::Regex { case_insensitive: true, negated: false } => "~*",
-            BinaryOp::Regex { case_insensitive: false, negated: true } => "!~",
-            BinaryOp::Regex { case_insensitive: true, negated: true } => "!~*",
+            BinaryOp::Regex {
+                case_insensitive: false,
+                negated: false,
+            } => "~",
+            BinaryOp::Regex {
+                case_insensitive: true,
+                negated: false,
+            } => "~*",
+            BinaryOp::Regex {
+                case_insensitive: false,
+                negated: true,
+            } => "!~",
+            BinaryOp::Regex {
+                case_insensitive: true,
+                negated: true,
+            } => "!~*",
         }
     }
 }
@@ -433,7 +448,10 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         BinaryOp::JsonPathText => json::path(&l, &r, true),
         BinaryOp::JsonHasKey => json::has_key(&l, &r),
         BinaryOp::JsonContains => json::contains_op(&l, &r),
-        BinaryOp::Regex { case_insensitive, negated } => match (&l, &r) {
+        BinaryOp::Regex {
+            case_insensitive,
+            negated,
+        } => match (&l, &r) {
             (Value::Text(t), Value::Text(p)) => {
                 let re = regex::RegexBuilder::new(p)
                     .case_insensitive(case_insensitive)

@@ -255,8 +255,15 @@ pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
 fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<rivulet_catalog::Relation>> {
     let rel = catalog.get_relation(name)?.clone();
     if rel.table().is_none() {
-        let what = if rel.view().is_some() { "materialized view" } else { "system catalog" };
-        return Err(Error::Sql("42809", format!("cannot change {what} \"{}\"", rel.name)));
+        let what = if rel.view().is_some() {
+            "materialized view"
+        } else {
+            "system catalog"
+        };
+        return Err(Error::Sql(
+            "42809",
+            format!("cannot change {what} \"{}\"", rel.name),
+        ));
     }
     Ok(rel)
 }

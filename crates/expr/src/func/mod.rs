@@ -124,18 +124,36 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
     ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
-    ("pg_encoding_to_char", (Func::PgEncodingToChar, &[Int4], Text)),
-    ("pg_table_is_visible", (Func::PgTableIsVisible, &[Int8], Boolean)),
+    (
+        "pg_encoding_to_char",
+        (Func::PgEncodingToChar, &[Int4], Text),
+    ),
+    (
+        "pg_table_is_visible",
+        (Func::PgTableIsVisible, &[Int8], Boolean),
+    ),
     ("format_type", (Func::FormatType, &[Int8, Int4], Text)),
     ("quote_ident", (Func::QuoteIdent, &[Text], Text)),
     ("current_database", (Func::CurrentDatabase, &[], Text)),
     ("current_schema", (Func::CurrentSchema, &[], Text)),
-    ("array_to_string", (Func::ArrayToString, &[Text, Text], Text)),
+    (
+        "array_to_string",
+        (Func::ArrayToString, &[Text, Text], Text),
+    ),
     ("pg_get_expr", (Func::NoInformation, &[Text, Int8], Text)),
-    ("pg_get_expr", (Func::NoInformation, &[Text, Int8, Boolean], Text)),
-    ("obj_description", (Func::NoInformation, &[Int8, Text], Text)),
+    (
+        "pg_get_expr",
+        (Func::NoInformation, &[Text, Int8, Boolean], Text),
+    ),
+    (
+        "obj_description",
+        (Func::NoInformation, &[Int8, Text], Text),
+    ),
     ("obj_description", (Func::NoInformation, &[Int8], Text)),
-    ("col_description", (Func::NoInformation, &[Int8, Int4], Text)),
+    (
+        "col_description",
+        (Func::NoInformation, &[Int8, Int4], Text),
+    ),
     ("pg_get_indexdef", (Func::NoInformation, &[Int8], Text)),
     ("pg_get_viewdef", (Func::NoInformation, &[Int8], Text)),
 ];
@@ -217,7 +235,10 @@ impl Func {
 
     /// Whether a NULL argument makes the result NULL without evaluation.
     pub fn is_strict(self) -> bool {
-        !matches!(self, Func::Concat | Func::JsonbBuildObject | Func::NoInformation)
+        !matches!(
+            self,
+            Func::Concat | Func::JsonbBuildObject | Func::NoInformation
+        )
     }
 
     /// Evaluates the function on already-cast arguments.
@@ -255,7 +276,12 @@ impl Func {
             Func::Version => Ok(system::version()),
             Func::PgGetUserById => Ok(Value::Text("root".into())),
             Func::PgEncodingToChar => Ok(Value::Text(
-                if args[0] == Value::Int4(6) { "UTF8" } else { "" }.into(),
+                if args[0] == Value::Int4(6) {
+                    "UTF8"
+                } else {
+                    ""
+                }
+                .into(),
             )),
             Func::PgTableIsVisible => Ok(Value::Bool(true)),
             Func::FormatType => Ok(system::format_type(&args[0])),

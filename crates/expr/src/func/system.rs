@@ -13,7 +13,9 @@ pub(super) fn version() -> Value {
 
 /// `format_type(oid, typmod)`: the SQL name of a built-in type.
 pub(super) fn format_type(oid: &Value) -> Value {
-    let Value::Int8(oid) = oid else { return Value::Null };
+    let Value::Int8(oid) = oid else {
+        return Value::Null;
+    };
     [
         DataType::Boolean,
         DataType::Bytea,
@@ -33,8 +35,12 @@ pub(super) fn format_type(oid: &Value) -> Value {
 /// `quote_ident(name)`: quotes a name unless it is a plain lower-case
 /// identifier.
 pub(super) fn quote_ident(s: &str) -> String {
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {
         s.to_string()
     } else {
