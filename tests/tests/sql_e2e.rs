@@ -370,3 +370,83 @@ async fn explain_prints_plans_and_dataflows() {
         .unwrap()
         .is_empty());
 }
+
+/// Runs one psql meta-command and returns its output (failing on errors).
+async fn psql(s: &Server, command: &str) -> String {
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let out = tokio::process::Command::new("psql")
+        .args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "-d",
+            "dev",
+            "-U",
+            "root",
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args(["-c", command])
+        .output()
+        .await
+        .expect("psql is installed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("ERROR"),
+        "{command}: {stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn psql_meta_commands_show_real_objects() {
+    let dir = TempDir::new("psql-meta");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook');
+         CREATE TABLE users (id TEXT PRIMARY KEY, plan TEXT, seen TIMESTAMPTZ);
+         CREATE MATERIALIZED VIEW per_plan AS SELECT plan, count(*) AS n FROM users GROUP BY plan;",
+    )
+    .await
+    .unwrap();
+
+    let l = psql(&s, "\\l").await;
+    assert!(l.contains(" dev ") && l.contains("UTF8"), "{l}");
+    let dn = psql(&s, "\\dn").await;
+    assert!(dn.contains("public") && !dn.contains("pg_catalog"), "{dn}");
+    let dt = psql(&s, "\\dt").await;
+    assert!(
+        dt.contains("events") && dt.contains("users") && !dt.contains("per_plan"),
+        "{dt}"
+    );
+    let dm = psql(&s, "\\dm").await;
+    assert!(
+        dm.contains("per_plan") && dm.contains("materialized view") && !dm.contains("users"),
+        "{dm}"
+    );
+    let d = psql(&s, "\\d").await;
+    assert!(
+        d.contains("events") && d.contains("per_plan") && d.contains("(3 rows)"),
+        "{d}"
+    );
+    let users = psql(&s, "\\d users").await;
+    assert!(users.contains("Table \"public.users\""), "{users}");
+    assert!(
+        users.contains("id     | text                     |           | not null |"),
+        "{users}"
+    );
+    assert!(
+        users.contains("seen   | timestamp with time zone |"),
+        "{users}"
+    );
+    let view = psql(&s, "\\d per_plan").await;
+    assert!(
+        view.contains("Materialized view \"public.per_plan\"") && view.contains("n      | bigint"),
+        "{view}"
+    );
+    let info = psql(&s, "\\conninfo").await;
+    assert!(info.contains("database \"dev\" as user \"root\""), "{info}");
+}

@@ -73,12 +73,55 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
 /// Binds expressions against one scope.
 pub struct Binder<'a> {
     scope: &'a Scope,
+    /// For resolving the relations of subqueries.
+    catalog: Option<&'a crate::Catalog>,
 }
 
 impl<'a> Binder<'a> {
     /// A binder over `scope`.
     pub fn new(scope: &'a Scope) -> Binder<'a> {
-        Binder { scope }
+        Binder {
+            scope,
+            catalog: None,
+        }
+    }
+
+    /// A binder that can also resolve the relations subqueries read.
+    pub fn with_catalog(scope: &'a Scope, catalog: &'a crate::Catalog) -> Binder<'a> {
+        Binder {
+            scope,
+            catalog: Some(catalog),
+        }
+    }
+
+    /// A scalar subquery. Rivulet evaluates one only when it reads (through
+    /// inner joins) a relation that is always empty, so its value is NULL
+    /// — which covers the catalog lookups psql makes; others are not
+    /// supported yet.
+    fn bind_subquery(&self, q: &rivulet_sql::Query) -> Result<(Expr, DataType)> {
+        fn empty_inner(t: &rivulet_sql::TableRef, catalog: &crate::Catalog) -> bool {
+            match t {
+                rivulet_sql::TableRef::Table { name, .. } => catalog
+                    .get_relation(name)
+                    .ok()
+                    .and_then(|r| r.system())
+                    .is_some_and(|s| s.always_empty()),
+                rivulet_sql::TableRef::Join {
+                    left, right, kind, ..
+                } => {
+                    empty_inner(left, catalog)
+                        || (*kind == rivulet_sql::JoinKind::Inner && empty_inner(right, catalog))
+                }
+            }
+        }
+        match (self.catalog, &q.from) {
+            (Some(c), Some(from)) if q.group_by.is_empty() && empty_inner(from, c) => {
+                Ok((Expr::Literal(Value::Null), DataType::Unknown))
+            }
+            _ => Err(Error::NotSupported(
+                "subqueries are not supported yet".into(),
+            )),
+        }
     }
 
     /// Binds an expression, returning it with its type. String literals that
@@ -89,6 +132,7 @@ impl<'a> Binder<'a> {
             // A parameter's type comes from its context, like a string
             // literal's; see `QueryPlan::parameter_types`.
             ast::Expr::Parameter(n) => Ok((Expr::Param(n - 1), DataType::Unknown)),
+            ast::Expr::Subquery(q) => self.bind_subquery(q),
             ast::Expr::Identifier(parts) => match self.scope.resolve(parts) {
                 Ok((i, ty)) => Ok((Expr::Column(i), ty)),
                 // SQL's niladic functions, written without parentheses.

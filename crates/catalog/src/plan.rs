@@ -367,7 +367,7 @@ fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
             let lw = ls.columns.len();
             let mut scope = ls;
             scope.columns.extend(rs.columns);
-            let on = Binder::new(&scope).bind_predicate(on, "JOIN/ON")?;
+            let on = Binder::with_catalog(&scope, catalog).bind_predicate(on, "JOIN/ON")?;
             let (mut left_keys, mut right_keys, mut residual) =
                 (Vec::new(), Vec::new(), Vec::new());
             for conjunct in split_and(on) {
@@ -480,7 +480,7 @@ impl AggBinder<'_> {
         }
         let r = |x: &ast::Expr, me: &mut Self| me.rewrite(x).map(Box::new);
         Ok(match e {
-            ast::Expr::Literal(_) | ast::Expr::Parameter(_) => e.clone(),
+            ast::Expr::Literal(_) | ast::Expr::Parameter(_) | ast::Expr::Subquery(_) => e.clone(),
             ast::Expr::Identifier(parts) => {
                 let name = parts
                     .iter()
@@ -669,7 +669,10 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::Function { name, args, .. } => {
             is_aggregate(name.as_str()) || args.iter().any(contains_aggregate)
         }
-        ast::Expr::Literal(_) | ast::Expr::Identifier(_) | ast::Expr::Parameter(_) => false,
+        ast::Expr::Literal(_)
+        | ast::Expr::Identifier(_)
+        | ast::Expr::Parameter(_)
+        | ast::Expr::Subquery(_) => false,
         ast::Expr::Unary { expr, .. }
         | ast::Expr::IsNull { expr, .. }
         | ast::Expr::Cast { expr, .. } => contains_aggregate(expr),
@@ -705,7 +708,7 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         Some(t) => plan_from(t, catalog)?,
         None => (Plan::Values, Scope::default()),
     };
-    let binder = Binder::new(&scope);
+    let binder = Binder::with_catalog(&scope, catalog);
     if let Some(w) = &q.selection {
         if contains_aggregate(w) {
             return Err(Error::Grouping(
@@ -823,7 +826,7 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
             group_keys,
             aggs: ab.aggs.clone(),
         };
-        let post = Binder::new(&out_scope);
+        let post = Binder::with_catalog(&out_scope, catalog);
         if let Some(h) = having {
             plan = Plan::Filter {
                 input: Box::new(plan),

@@ -36,6 +36,8 @@ pub enum SystemTable {
     PgTrigger,
     PgPolicy,
     PgRoles,
+    PgAttrdef,
+    PgCollation,
     InfoTables,
     InfoColumns,
     InfoSchemata,
@@ -44,7 +46,7 @@ pub enum SystemTable {
 use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T};
 
 impl SystemTable {
-    const ALL: [SystemTable; 15] = [
+    const ALL: [SystemTable; 17] = [
         SystemTable::PgNamespace,
         SystemTable::PgClass,
         SystemTable::PgAm,
@@ -57,6 +59,8 @@ impl SystemTable {
         SystemTable::PgTrigger,
         SystemTable::PgPolicy,
         SystemTable::PgRoles,
+        SystemTable::PgAttrdef,
+        SystemTable::PgCollation,
         SystemTable::InfoTables,
         SystemTable::InfoColumns,
         SystemTable::InfoSchemata,
@@ -77,6 +81,8 @@ impl SystemTable {
             SystemTable::PgTrigger => ("pg_catalog", "pg_trigger"),
             SystemTable::PgPolicy => ("pg_catalog", "pg_policy"),
             SystemTable::PgRoles => ("pg_catalog", "pg_roles"),
+            SystemTable::PgAttrdef => ("pg_catalog", "pg_attrdef"),
+            SystemTable::PgCollation => ("pg_catalog", "pg_collation"),
             SystemTable::InfoTables => ("information_schema", "tables"),
             SystemTable::InfoColumns => ("information_schema", "columns"),
             SystemTable::InfoSchemata => ("information_schema", "schemata"),
@@ -112,6 +118,7 @@ impl SystemTable {
                 ("reloftype", I8),
                 ("relacl", T),
                 ("reloptions", T),
+                ("relpartbound", T),
             ],
             SystemTable::PgAm => &[("oid", I8), ("amname", T), ("amtype", T)],
             SystemTable::PgDatabase => &[
@@ -175,9 +182,16 @@ impl SystemTable {
                 ("contype", T),
                 ("connamespace", I8),
             ],
-            SystemTable::PgInherits => &[("inhrelid", I8), ("inhparent", I8), ("inhseqno", I4)],
+            SystemTable::PgInherits => &[
+                ("inhrelid", I8),
+                ("inhparent", I8),
+                ("inhseqno", I4),
+                ("inhdetachpending", B),
+            ],
             SystemTable::PgTrigger => &[("oid", I8), ("tgrelid", I8), ("tgname", T)],
             SystemTable::PgPolicy => &[("oid", I8), ("polname", T), ("polrelid", I8)],
+            SystemTable::PgAttrdef => &[("oid", I8), ("adrelid", I8), ("adnum", I4), ("adbin", T)],
+            SystemTable::PgCollation => &[("oid", I8), ("collname", T), ("collnamespace", I8)],
             SystemTable::PgRoles => &[
                 ("oid", I8),
                 ("rolname", T),
@@ -205,6 +219,22 @@ impl SystemTable {
                 &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)]
             }
         }
+    }
+
+    /// Whether the table never has rows in Rivulet (no indexes,
+    /// constraints other than keys, inheritance, triggers, policies, column
+    /// defaults or collations beyond the default).
+    pub fn always_empty(self) -> bool {
+        matches!(
+            self,
+            SystemTable::PgIndex
+                | SystemTable::PgConstraint
+                | SystemTable::PgInherits
+                | SystemTable::PgTrigger
+                | SystemTable::PgPolicy
+                | SystemTable::PgAttrdef
+                | SystemTable::PgCollation
+        )
     }
 
     /// The relation a query scans for this table.
@@ -344,6 +374,7 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                     int(0),
                     Value::Null,
                     Value::Null,
+                    Value::Null,
                 ]
             })
             .collect(),
@@ -434,11 +465,7 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
             Value::Bool(true),
             Value::Bool(true),
         ]],
-        SystemTable::PgIndex
-        | SystemTable::PgConstraint
-        | SystemTable::PgInherits
-        | SystemTable::PgTrigger
-        | SystemTable::PgPolicy => Vec::new(),
+        t if t.always_empty() => Vec::new(),
         SystemTable::InfoTables => user
             .iter()
             .map(|r| {
@@ -477,6 +504,13 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                     .collect::<Vec<_>>()
             })
             .collect(),
+        SystemTable::PgIndex
+        | SystemTable::PgConstraint
+        | SystemTable::PgInherits
+        | SystemTable::PgTrigger
+        | SystemTable::PgPolicy
+        | SystemTable::PgAttrdef
+        | SystemTable::PgCollation => Vec::new(),
         SystemTable::InfoSchemata => ["pg_catalog", "public", "information_schema"]
             .iter()
             .map(|s| vec![text(crate::DEFAULT_DATABASE), text(s), text("root")])

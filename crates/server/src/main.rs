@@ -19,6 +19,7 @@ mod error;
 mod exec;
 mod extended;
 mod pgvalue;
+mod psql;
 mod session;
 mod startup;
 mod vars;

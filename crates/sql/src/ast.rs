@@ -252,6 +252,8 @@ pub enum Expr {
     },
     /// `$n`: a parameter of a prepared statement (1-based).
     Parameter(usize),
+    /// `(SELECT ...)`: a scalar subquery.
+    Subquery(Box<Query>),
     /// `expr [NOT] LIKE|ILIKE pattern`
     Like {
         expr: Box<Expr>,
@@ -294,6 +296,7 @@ impl Display for Expr {
         match self {
             Expr::Literal(l) => write!(f, "{l}"),
             Expr::Parameter(n) => write!(f, "${n}"),
+            Expr::Subquery(q) => write!(f, "({q})"),
             Expr::Identifier(parts) => write_list(f, parts, "."),
             Expr::Unary { op, expr } => {
                 let (sym, prec) = match op {
@@ -816,6 +819,7 @@ impl Expr {
         f(self);
         match self {
             Expr::Literal(_) | Expr::Identifier(_) | Expr::Parameter(_) => {}
+            Expr::Subquery(q) => q.visit_exprs_mut(f),
             Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
                 expr.visit_mut(f)
             }

@@ -259,6 +259,11 @@ fn prefix(i: &str) -> PResult<'_, Expr> {
 ///         | function_call | column_ref
 fn primary(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = sym("(")(i) {
+        if peek_kw(r, "select") {
+            let (r, q) = super::query(r)?;
+            let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+            return Ok((r, Expr::Subquery(Box::new(q))));
+        }
         let (r, e) = expr(r)?;
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
         return Ok((r, e));

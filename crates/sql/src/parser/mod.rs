@@ -486,7 +486,7 @@ fn delete(i: &str) -> PResult<'_, Statement> {
 /// query = SELECT [DISTINCT] select_item (',' select_item)* [FROM table_ref]
 ///         [WHERE expr] [GROUP BY expr (',' expr)*] [HAVING expr]
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
-fn query(i: &str) -> PResult<'_, Query> {
+pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     let (r, _) = kw("select")(i)?;
     let (r, distinct) = match kw("distinct")(r) {
         Ok((r, _)) => (r, true),
@@ -586,11 +586,25 @@ fn query(i: &str) -> PResult<'_, Query> {
     ))
 }
 
-/// table_ref = table_factor ([INNER] JOIN table_factor ON expr
+/// table_ref = table_factor (',' table_factor
+///                          | [INNER] JOIN table_factor ON expr
 ///                          | LEFT [OUTER] JOIN table_factor ON expr)*
 fn table_ref(i: &str) -> PResult<'_, TableRef> {
     let (mut r, mut left) = table_factor(i)?;
     loop {
+        // `FROM a, b`: a cross join, written as an inner join on true.
+        if let Ok((r2, _)) = sym(",")(r) {
+            let (r2, right) = table_factor(r2)?;
+            let on = Expr::Literal(Literal::Boolean(true));
+            left = TableRef::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind: JoinKind::Inner,
+                on,
+            };
+            r = r2;
+            continue;
+        }
         let (r2, kind) = if let Ok((r2, _)) = kw("join")(r) {
             (r2, JoinKind::Inner)
         } else if let Ok((r2, _)) = kw("inner")(r) {
