@@ -450,3 +450,58 @@ async fn psql_meta_commands_show_real_objects() {
     let info = psql(&s, "\\conninfo").await;
     assert!(info.contains("database \"dev\" as user \"root\""), "{info}");
 }
+
+#[tokio::test]
+async fn scram_password_authentication() {
+    let dir = TempDir::new("scram");
+    let s = Server::start(&dir.0, &["--password", "s3cret pass"])
+        .await
+        .unwrap();
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let connect = |password: &str| {
+        let conn = format!("host={host} port={port} user=root dbname=dev password='{password}'");
+        async move { tokio_postgres::connect(&conn, tokio_postgres::NoTls).await }
+    };
+    let (client, conn) = connect("s3cret pass").await.expect("right password");
+    tokio::spawn(conn);
+    assert_eq!(scalar(&client, "SELECT 1").await.unwrap(), Some("1".into()));
+    let err = connect("wrong")
+        .await
+        .err()
+        .expect("wrong password refused");
+    assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("28P01"));
+    // Without a password the server asks for one, so the client cannot log in.
+    assert!(tokio_postgres::connect(
+        &format!("host={host} port={port} user=root dbname=dev"),
+        tokio_postgres::NoTls
+    )
+    .await
+    .is_err());
+    // psql authenticates with SCRAM as well.
+    let out = tokio::process::Command::new("psql")
+        .args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "-d",
+            "dev",
+            "-U",
+            "root",
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SELECT 40 + 2",
+        ])
+        .env("PGPASSWORD", "s3cret pass")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "42",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

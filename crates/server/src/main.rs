@@ -15,6 +15,7 @@
 //! Webhooks take a parallel path through `rivulet-webhook` into the same
 //! writer.
 
+mod auth;
 mod error;
 mod exec;
 mod extended;
@@ -48,7 +49,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Rivulet: receives signed webhooks into JSONB tables and keeps
 /// materialized views over them up to date, speaking the PostgreSQL protocol.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(version, about)]
 struct Args {
     /// Directory holding the catalog, rows and view state.
@@ -60,6 +61,9 @@ struct Args {
     /// Address for webhook senders.
     #[arg(long, env = "RIVULET_WEBHOOK_LISTEN", default_value = "127.0.0.1:4560")]
     webhook_listen: SocketAddr,
+    /// Require this password (SCRAM-SHA-256) from PostgreSQL clients.
+    #[arg(long, env = "RIVULET_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
     /// Largest accepted webhook body in bytes.
     #[arg(long, env = "RIVULET_WEBHOOK_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     webhook_max_body: usize,
@@ -125,7 +129,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     ));
+    if args.password.is_none() && !args.pg_listen.ip().is_loopback() {
+        tracing::warn!(
+            pg = %args.pg_listen,
+            "listening beyond loopback without a password: anyone who can reach this port can read and change data; set --password (RIVULET_PASSWORD)"
+        );
+    }
+    let password = args
+        .password
+        .as_deref()
+        .map(|p| Arc::new(auth::ScramSecret::new(p)));
     let state = Arc::new(ServerState {
+        password,
         db: db.clone(),
         connections: Arc::new(ConnectionManager::new()),
         pids: Arc::new(RandomPidSecretKeyGenerator::default()),

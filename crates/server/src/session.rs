@@ -29,6 +29,8 @@ use crate::vars::SessionVars;
 /// Shared by every connection.
 pub struct ServerState {
     pub db: Database,
+    /// SCRAM keys of the configured password, if any.
+    pub password: Option<Arc<crate::auth::ScramSecret>>,
     pub connections: Arc<ConnectionManager>,
     pub pids: Arc<RandomPidSecretKeyGenerator>,
 }
@@ -52,6 +54,8 @@ impl Session {
             startup: Arc::new(Startup {
                 connections: state.connections.clone(),
                 pids: state.pids.clone(),
+                password: state.password.clone(),
+                exchange: std::sync::Mutex::new(None),
             }),
             cancel: Arc::new(DefaultCancelHandler::new(state.connections.clone())),
         })
