@@ -505,3 +505,55 @@ async fn scram_password_authentication() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn cancel_requests_and_many_sessions() {
+    let dir = TempDir::new("cancel");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    // A cancel request (what Ctrl-C in psql sends) stops a running query.
+    let token = c.cancel_token();
+    let running = tokio::spawn(async move {
+        let r = c.simple_query("SELECT pg_sleep(60)").await;
+        (c, r)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let (c, r) = tokio::time::timeout(std::time::Duration::from_secs(20), running)
+        .await
+        .expect("cancelled promptly")
+        .unwrap();
+    let err = r.unwrap_err();
+    assert_eq!(
+        err.as_db_error().map(|e| e.code().code()),
+        Some("57014"),
+        "{err}"
+    );
+    // The session carries on.
+    assert_eq!(scalar(&c, "SELECT 1").await.unwrap(), Some("1".into()));
+
+    // Many sessions at once, each with its own variables.
+    c.batch_execute("CREATE TABLE hits (n INT)").await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let conn = s.connect().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            conn.batch_execute(&format!(
+                "SET application_name = 'worker-{i}'; INSERT INTO hits VALUES ({i})"
+            ))
+            .await
+            .unwrap();
+            assert_eq!(
+                scalar(&conn, "SHOW application_name").await.unwrap(),
+                Some(format!("worker-{i}"))
+            );
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM hits").await.unwrap(),
+        Some("40".into())
+    );
+}

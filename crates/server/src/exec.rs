@@ -1,5 +1,6 @@
 //! Statement execution: one function per statement family.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::stream;
@@ -170,12 +171,24 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) ->
     )))
 }
 
+/// Sets a flag when dropped: a query's future is dropped when the client
+/// cancels it, and the blocking work then stops at its next check.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
     let plan = plan_query(q, &catalog)?;
     let db2 = db.clone();
     let plan2 = plan.clone();
-    let rows = tokio::task::spawn_blocking(move || run_query(&db2, &plan2))
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let rows = tokio::task::spawn_blocking(move || run_query(&db2, &plan2, &cancelled))
         .await
         .map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
@@ -186,7 +199,7 @@ async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
 /// Runs a query: its plan as a dataflow fed every source row once, then
 /// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
 /// Blocking (reads storage).
-pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
+pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
     let mut flow = Dataflow::new(&plan.root);
     let mut ctx = EvalCtx::strict();
     let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
@@ -217,8 +230,17 @@ pub fn run_query(db: &Database, plan: &QueryPlan) -> Result<Vec<Row>> {
                 .collect(),
             None => db.scan_rows_blocking(&rel)?,
         };
-        let out = flow.push(rel.id, &rows, &mut ctx);
-        apply(&mut state, out);
+        // Feed rows in chunks so a cancelled query stops promptly.
+        for chunk in rows.chunks(1024) {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(Error::Sql(
+                    "57014",
+                    "canceling statement due to user request".into(),
+                ));
+            }
+            let out = flow.push(rel.id, chunk, &mut ctx);
+            apply(&mut state, out);
+        }
         // Stop at the first error, as PostgreSQL does.
         std::mem::take(&mut ctx).finish()?;
         ctx = EvalCtx::strict();

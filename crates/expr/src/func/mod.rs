@@ -60,6 +60,8 @@ pub enum Func {
     CurrentDatabase,
     CurrentSchema,
     ArrayToString,
+    /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
+    PgSleep,
     /// Catalog lookups Rivulet has nothing for (`pg_get_expr`,
     /// `obj_description`, ...): always NULL.
     NoInformation,
@@ -123,6 +125,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("date_part", (Func::DatePart, &[Text, Timestamptz], Float8)),
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
+    ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
     ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
     (
         "pg_encoding_to_char",
@@ -290,6 +293,14 @@ impl Func {
             Func::CurrentSchema => Ok(Value::Text("public".into())),
             Func::ArrayToString => Ok(args[0].clone()),
             Func::NoInformation => Ok(Value::Null),
+            Func::PgSleep => {
+                if let Value::Float8(secs) = args[0] {
+                    if secs > 0.0 && secs.is_finite() {
+                        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(86_400.0)));
+                    }
+                }
+                Ok(Value::Null)
+            }
         }
     }
 
@@ -334,6 +345,7 @@ impl Func {
             Func::CurrentSchema => "current_schema",
             Func::ArrayToString => "array_to_string",
             Func::NoInformation => "pg_get_expr",
+            Func::PgSleep => "pg_sleep",
         }
     }
 }
