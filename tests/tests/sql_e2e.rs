@@ -557,3 +557,47 @@ async fn cancel_requests_and_many_sessions() {
         Some("40".into())
     );
 }
+
+#[tokio::test]
+async fn psql_tab_completion_queries() {
+    let dir = TempDir::new("psql-complete");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook');
+         CREATE TABLE users (id TEXT PRIMARY KEY, plan TEXT);
+         CREATE MATERIALIZED VIEW plans AS SELECT plan FROM users;",
+    )
+    .await
+    .unwrap();
+    // The queries psql 15 sends when TAB is pressed after `SELECT * FROM ev`,
+    // after `DROP TABLE ` and after `SELECT * FROM users WHERE p`.
+    let relations = r#"SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND (c.relname) LIKE 'ev%' AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog')
+UNION ALL
+SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname LIKE 'ev%' AND n.nspname NOT LIKE E'pg\\_%'
+LIMIT 1000"#;
+    assert_eq!(
+        psql(&s, relations)
+            .await
+            .lines()
+            .filter(|l| l.contains("events"))
+            .count(),
+        1
+    );
+    let tables = r#"SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND (c.relname) LIKE '%' AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog')
+UNION ALL
+SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname LIKE '%' AND n.nspname NOT LIKE E'pg\\_%'
+LIMIT 1000"#;
+    let out = psql(&s, tables).await;
+    assert!(
+        out.contains("events") && out.contains("users") && !out.contains("plans"),
+        "{out}"
+    );
+    assert!(
+        out.contains("public") && !out.contains("pg_catalog") && !out.contains("columns"),
+        "{out}"
+    );
+    let columns = "SELECT a.attname, NULL::pg_catalog.text FROM pg_catalog.pg_attribute a, pg_catalog.pg_class c WHERE c.oid = a.attrelid and a.attnum > 0 and not a.attisdropped AND (a.attname) LIKE 'p%' AND c.relname = 'users' AND pg_catalog.pg_table_is_visible(c.oid)\nLIMIT 1000";
+    let out = psql(&s, columns).await;
+    assert!(out.contains(" plan ") && out.contains("(1 row)"), "{out}");
+}

@@ -75,6 +75,8 @@ pub struct Binder<'a> {
     scope: &'a Scope,
     /// For resolving the relations of subqueries.
     catalog: Option<&'a crate::Catalog>,
+    /// For evaluating uncorrelated scalar subqueries.
+    runner: Option<&'a dyn crate::plan::SubqueryRunner>,
 }
 
 impl<'a> Binder<'a> {
@@ -83,7 +85,14 @@ impl<'a> Binder<'a> {
         Binder {
             scope,
             catalog: None,
+            runner: None,
         }
+    }
+
+    /// Lets the binder evaluate uncorrelated scalar subqueries.
+    pub fn runner(mut self, runner: Option<&'a dyn crate::plan::SubqueryRunner>) -> Binder<'a> {
+        self.runner = runner;
+        self
     }
 
     /// A binder that can also resolve the relations subqueries read.
@@ -91,14 +100,26 @@ impl<'a> Binder<'a> {
         Binder {
             scope,
             catalog: Some(catalog),
+            runner: None,
         }
     }
 
-    /// A scalar subquery. Rivulet evaluates one only when it reads (through
-    /// inner joins) a relation that is always empty, so its value is NULL
-    /// — which covers the catalog lookups psql makes; others are not
-    /// supported yet.
+    /// A scalar subquery. An uncorrelated one is evaluated once, while the
+    /// statement is planned, when a runner is available (ad-hoc queries);
+    /// one that reads (through inner joins) a relation that is always empty
+    /// is NULL whatever it references. Others are not supported yet.
     fn bind_subquery(&self, q: &rivulet_sql::Query) -> Result<(Expr, DataType)> {
+        if let (Some(catalog), Some(runner)) = (self.catalog, self.runner) {
+            if let Ok(plan) = crate::plan::plan_query_with(q, catalog, Some(runner)) {
+                if plan.output.len() != 1 {
+                    return Err(Error::InvalidDefinition(
+                        "subquery must return only one column".into(),
+                    ));
+                }
+                let ty = plan.output[0].ty;
+                return Ok((Expr::Literal(runner.scalar(&plan)?), ty));
+            }
+        }
         fn empty_inner(t: &rivulet_sql::TableRef, catalog: &crate::Catalog) -> bool {
             match t {
                 rivulet_sql::TableRef::Table { name, .. } => catalog

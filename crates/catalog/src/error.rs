@@ -61,6 +61,9 @@ pub enum Error {
     /// 2201W / 2201X
     #[error("{1}")]
     InvalidRowCount(&'static str, String),
+    /// 21000
+    #[error("more than one row returned by a subquery used as an expression")]
+    CardinalityViolation,
     /// 23502
     #[error(
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
@@ -96,6 +99,7 @@ impl Error {
             Error::NotSupported(_) => "0A000",
             Error::InvalidRowCount(code, _) => code,
             Error::NotNullViolation { .. } => "23502",
+            Error::CardinalityViolation => "21000",
             Error::Corrupted(_) => "XX000",
         }
     }

@@ -25,5 +25,8 @@ pub use catalog::{
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use plan::{infer_parameter_types, plan_query, AggCall, AggKind, Plan, QueryPlan};
+pub use plan::{
+    infer_parameter_types, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
+    SubqueryRunner,
+};
 pub use system::SystemTable;

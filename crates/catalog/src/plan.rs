@@ -114,6 +114,10 @@ pub enum Plan {
         group_keys: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
+    /// The rows of every input (UNION ALL); inputs have one width.
+    Union {
+        inputs: Vec<Plan>,
+    },
 }
 
 impl Plan {
@@ -128,6 +132,7 @@ impl Plan {
             Plan::Aggregate {
                 group_keys, aggs, ..
             } => group_keys.len() + aggs.len(),
+            Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
         }
     }
 
@@ -150,6 +155,7 @@ impl Plan {
                 left.visit_scans(f);
                 right.visit_scans(f);
             }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit_scans(f)),
         }
     }
 
@@ -168,6 +174,7 @@ impl Plan {
         match self {
             Plan::Scan { rel } => return writeln!(f, "{pad}Scan: {}", rel.name),
             Plan::Values => return writeln!(f, "{pad}Values: 1 row"),
+            Plan::Union { .. } => writeln!(f, "{pad}UnionAll")?,
             Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
             Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
             Plan::Join {
@@ -212,6 +219,7 @@ impl Plan {
                 left.fmt_tree(f, depth + 1)?;
                 right.fmt_tree(f, depth + 1)
             }
+            Plan::Union { inputs } => inputs.iter().try_for_each(|i| i.fmt_tree(f, depth + 1)),
             _ => Ok(()),
         }
     }
@@ -222,6 +230,7 @@ impl Plan {
     pub fn for_each_expr(&self, f: &mut impl FnMut(&Expr)) {
         match self {
             Plan::Scan { .. } | Plan::Values => {}
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.for_each_expr(f)),
             Plan::Filter { input, predicate } => {
                 f(predicate);
                 input.for_each_expr(f);
@@ -329,6 +338,11 @@ fn output_name(e: &ast::Expr) -> String {
             _ => output_name(expr),
         },
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Subquery(q) => match q.projection.first() {
+            Some(SelectItem::Expr { alias: Some(a), .. }) => a.0.clone(),
+            Some(SelectItem::Expr { expr, .. }) => output_name(expr),
+            _ => "?column?".into(),
+        },
         _ => "?column?".into(),
     }
 }
@@ -348,7 +362,11 @@ fn row_count(e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
 }
 
 /// Plans a FROM item, returning the plan and the scope of its columns.
-fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
+fn plan_from(
+    t: &TableRef,
+    catalog: &Catalog,
+    runner: Option<&dyn SubqueryRunner>,
+) -> Result<(Plan, Scope)> {
     match t {
         TableRef::Table { name, alias } => {
             let rel = catalog.get_relation(name)?.clone();
@@ -362,12 +380,14 @@ fn plan_from(t: &TableRef, catalog: &Catalog) -> Result<(Plan, Scope)> {
             kind,
             on,
         } => {
-            let (lp, ls) = plan_from(left, catalog)?;
-            let (rp, rs) = plan_from(right, catalog)?;
+            let (lp, ls) = plan_from(left, catalog, runner)?;
+            let (rp, rs) = plan_from(right, catalog, runner)?;
             let lw = ls.columns.len();
             let mut scope = ls;
             scope.columns.extend(rs.columns);
-            let on = Binder::with_catalog(&scope, catalog).bind_predicate(on, "JOIN/ON")?;
+            let on = Binder::with_catalog(&scope, catalog)
+                .runner(runner)
+                .bind_predicate(on, "JOIN/ON")?;
             let (mut left_keys, mut right_keys, mut residual) =
                 (Vec::new(), Vec::new(), Vec::new());
             for conjunct in split_and(on) {
@@ -702,13 +722,149 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
     }
 }
 
-/// Binds a SELECT against the catalog.
+/// Runs uncorrelated scalar subqueries while a query is planned (the
+/// engine that reads rows implements it; the catalog cannot).
+pub trait SubqueryRunner: Sync {
+    /// The single value of a one-column query: NULL for no rows, an error
+    /// for more than one.
+    fn scalar(&self, plan: &QueryPlan) -> Result<Value>;
+}
+
+/// Binds a SELECT against the catalog (subqueries limited to those that
+/// need no evaluation; see [`plan_query_with`]).
 pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
+    plan_query_with(q, catalog, None)
+}
+
+/// Binds a SELECT, evaluating uncorrelated scalar subqueries with `runner`.
+pub fn plan_query_with(
+    q: &Query,
+    catalog: &Catalog,
+    runner: Option<&dyn SubqueryRunner>,
+) -> Result<QueryPlan> {
+    if q.unions.is_empty() {
+        return plan_select(q, catalog, runner);
+    }
+    plan_union(q, catalog, runner)
+}
+
+/// `a UNION [ALL] b ...`: the inputs' columns unified by position, ordered
+/// and cut as a whole.
+fn plan_union(
+    q: &Query,
+    catalog: &Catalog,
+    runner: Option<&dyn SubqueryRunner>,
+) -> Result<QueryPlan> {
+    let core = |x: &Query| Query {
+        unions: Vec::new(),
+        order_by: Vec::new(),
+        limit: None,
+        offset: None,
+        ..x.clone()
+    };
+    let mut parts = vec![plan_select(&core(q), catalog, runner)?];
+    for (_, u) in &q.unions {
+        parts.push(plan_select(&core(u), catalog, runner)?);
+    }
+    let n = parts[0].output.len();
+    if parts.iter().any(|p| p.output.len() != n) {
+        return Err(Error::InvalidDefinition(
+            "each UNION query must have the same number of columns".into(),
+        ));
+    }
+    let mut types = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut ty = DataType::Unknown;
+        for p in &parts {
+            let t = p.output[i].ty;
+            ty = crate::bind::common_type(ty, t).ok_or_else(|| {
+                Error::DatatypeMismatch(format!("UNION types {ty} and {t} cannot be matched"))
+            })?;
+        }
+        types.push(if ty == DataType::Unknown {
+            DataType::Text
+        } else {
+            ty
+        });
+    }
+    let output: Vec<Column> = parts[0]
+        .output
+        .iter()
+        .zip(&types)
+        .map(|(c, t)| Column {
+            name: c.name.clone(),
+            ty: *t,
+        })
+        .collect();
+    let mut inputs = Vec::with_capacity(parts.len());
+    for p in parts {
+        let exprs = (0..n)
+            .map(|i| crate::bind::coerce(Expr::Column(i), p.output[i].ty, types[i], ""))
+            .collect::<Result<Vec<_>>>()?;
+        inputs.push(Plan::Project {
+            input: Box::new(p.root),
+            exprs,
+        });
+    }
+    let mut root = Plan::Union { inputs };
+    if q.unions.iter().any(|(all, _)| !all) {
+        root = Plan::Aggregate {
+            input: Box::new(root),
+            group_keys: (0..n).map(Expr::Column).collect(),
+            aggs: Vec::new(),
+        };
+    }
+    let mut order_by = Vec::new();
+    for o in &q.order_by {
+        let pos = match &o.expr {
+            ast::Expr::Literal(ast::Literal::Number(num)) => num
+                .parse::<usize>()
+                .ok()
+                .filter(|p| (1..=n).contains(p))
+                .map(|p| p - 1),
+            ast::Expr::Identifier(parts) if parts.len() == 1 => {
+                output.iter().position(|c| c.name == parts[0].0)
+            }
+            _ => None,
+        };
+        let pos = pos.ok_or_else(|| {
+            Error::NotSupported("ORDER BY on a UNION must name or number an output column".into())
+        })?;
+        order_by.push((pos, o.desc));
+    }
+    let limit = q
+        .limit
+        .as_ref()
+        .map(|e| row_count(e, "LIMIT"))
+        .transpose()?
+        .flatten();
+    let offset = q
+        .offset
+        .as_ref()
+        .map(|e| row_count(e, "OFFSET"))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    Ok(QueryPlan {
+        root,
+        output,
+        order_by,
+        limit,
+        offset,
+    })
+}
+
+/// Binds one SELECT (no UNION).
+fn plan_select(
+    q: &Query,
+    catalog: &Catalog,
+    runner: Option<&dyn SubqueryRunner>,
+) -> Result<QueryPlan> {
     let (mut plan, scope) = match &q.from {
-        Some(t) => plan_from(t, catalog)?,
+        Some(t) => plan_from(t, catalog, runner)?,
         None => (Plan::Values, Scope::default()),
     };
-    let binder = Binder::with_catalog(&scope, catalog);
+    let binder = Binder::with_catalog(&scope, catalog).runner(runner);
     if let Some(w) = &q.selection {
         if contains_aggregate(w) {
             return Err(Error::Grouping(
@@ -826,7 +982,7 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
             group_keys,
             aggs: ab.aggs.clone(),
         };
-        let post = Binder::with_catalog(&out_scope, catalog);
+        let post = Binder::with_catalog(&out_scope, catalog).runner(runner);
         if let Some(h) = having {
             plan = Plan::Filter {
                 input: Box::new(plan),

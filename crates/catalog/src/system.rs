@@ -270,11 +270,18 @@ impl SystemTable {
     }
 }
 
-/// The OID of a user relation.
+/// The OID of a relation: `pg_catalog` relations in 10000.., the
+/// `information_schema` ones in 13100.. (outside the search path, so
+/// `pg_table_is_visible` is false for them), user relations from 16384.
 pub fn relation_oid(rel: &Relation) -> i64 {
     match rel.kind {
         RelationKind::System(t) => {
-            10_000 + SystemTable::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64
+            let idx = SystemTable::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64;
+            if t.name().0 == "information_schema" {
+                13_100 + idx
+            } else {
+                10_000 + idx
+            }
         }
         _ => (FIRST_USER_OID + rel.id) as i64,
     }

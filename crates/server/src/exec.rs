@@ -8,7 +8,9 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use std::collections::BTreeMap;
 
-use rivulet_catalog::{plan_query, Binder, Catalog, QueryPlan, Scope};
+use rivulet_catalog::{
+    plan_query, plan_query_with, Binder, Catalog, QueryPlan, Scope, SubqueryRunner,
+};
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{Database, Dataflow, EvalCtx};
@@ -181,16 +183,43 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Evaluates scalar subqueries during planning by running them.
+struct Runner<'a> {
+    db: &'a Database,
+    cancelled: &'a AtomicBool,
+}
+
+impl SubqueryRunner for Runner<'_> {
+    fn scalar(&self, plan: &QueryPlan) -> rivulet_catalog::Result<Value> {
+        let rows = run_query(self.db, plan, self.cancelled).map_err(|e| {
+            rivulet_catalog::Error::InvalidParameter(format!("subquery failed: {e}"))
+        })?;
+        match rows.as_slice() {
+            [] => Ok(Value::Null),
+            [row] => Ok(row.first().cloned().unwrap_or(Value::Null)),
+            _ => Err(rivulet_catalog::Error::CardinalityViolation),
+        }
+    }
+}
+
 async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
-    let catalog = db.catalog();
-    let plan = plan_query(q, &catalog)?;
     let db2 = db.clone();
-    let plan2 = plan.clone();
+    let q = q.clone();
     let cancelled = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancelled.clone());
-    let rows = tokio::task::spawn_blocking(move || run_query(&db2, &plan2, &cancelled))
-        .await
-        .map_err(|e| Error::Sql("XX000", e.to_string()))??;
+    // Planning may run subqueries, so it happens off the async workers too.
+    let (plan, rows) = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Vec<Row>)> {
+        let catalog = db2.catalog();
+        let runner = Runner {
+            db: &db2,
+            cancelled: &cancelled,
+        };
+        let plan = plan_query_with(&q, &catalog, Some(&runner))?;
+        let rows = run_query(&db2, &plan, &cancelled)?;
+        Ok((plan, rows))
+    })
+    .await
+    .map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
         plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
     result_set(&columns, &rows, fmt)

@@ -509,6 +509,9 @@ pub struct Query {
     pub selection: Option<Expr>,
     pub group_by: Vec<Expr>,
     pub having: Option<Expr>,
+    /// `UNION [ALL] select ...` parts following this one (`true` = ALL);
+    /// ORDER BY, LIMIT and OFFSET then apply to the whole union.
+    pub unions: Vec<(bool, Query)>,
     pub order_by: Vec<OrderByExpr>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
@@ -534,6 +537,9 @@ impl Display for Query {
         }
         if let Some(h) = &self.having {
             write!(f, " HAVING {h}")?;
+        }
+        for (all, q) in &self.unions {
+            write!(f, " UNION {}{q}", if *all { "ALL " } else { "" })?;
         }
         if !self.order_by.is_empty() {
             f.write_str(" ORDER BY ")?;
@@ -885,6 +891,9 @@ impl Query {
         }
         if let Some(t) = &mut self.from {
             t.visit_exprs_mut(f);
+        }
+        for (_, q) in &mut self.unions {
+            q.visit_exprs_mut(f);
         }
         let rest = self
             .selection

@@ -286,7 +286,11 @@ impl Func {
                 }
                 .into(),
             )),
-            Func::PgTableIsVisible => Ok(Value::Bool(true)),
+            // Relations in pg_catalog and public are on the search path;
+            // information_schema's (OIDs 13000..16383) are not.
+            Func::PgTableIsVisible => Ok(Value::Bool(
+                !matches!(args[0], Value::Int8(oid) if (13_000..16_384).contains(&oid)),
+            )),
             Func::FormatType => Ok(system::format_type(&args[0])),
             Func::QuoteIdent => Ok(Value::Text(system::quote_ident(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),

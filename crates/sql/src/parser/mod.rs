@@ -483,10 +483,67 @@ fn delete(i: &str) -> PResult<'_, Statement> {
     Ok((r, Statement::Delete { table, selection }))
 }
 
-/// query = SELECT [DISTINCT] select_item (',' select_item)* [FROM table_ref]
-///         [WHERE expr] [GROUP BY expr (',' expr)*] [HAVING expr]
+/// query = select_core (UNION [ALL | DISTINCT] select_core)*
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
+    let (mut r, mut q) = select_core(i)?;
+    while let Ok((r2, _)) = kw("union")(r) {
+        let (r2, all) = match kw("all")(r2) {
+            Ok((r3, _)) => (r3, true),
+            Err(_) => (kw("distinct")(r2).map_or(r2, |(r3, _)| r3), false),
+        };
+        let (r2, next) = select_core(r2)?;
+        q.unions.push((all, next));
+        r = r2;
+    }
+    if let Ok((r2, _)) = kw("order")(r) {
+        let (mut r2, _) = kw("by")(r2)?;
+        loop {
+            let (r3, e) = expr::expr(r2)?;
+            let (r3, desc) = if let Ok((r4, _)) = kw("desc")(r3) {
+                (r4, true)
+            } else if let Ok((r4, _)) = kw("asc")(r3) {
+                (r4, false)
+            } else {
+                (r3, false)
+            };
+            q.order_by.push(OrderByExpr { expr: e, desc });
+            match sym(",")(r3) {
+                Ok((r4, _)) => r2 = r4,
+                Err(_) => {
+                    r = r3;
+                    break;
+                }
+            }
+        }
+    }
+    for _ in 0..2 {
+        if q.limit.is_none() {
+            if let Ok((r2, _)) = kw("limit")(r) {
+                let (r2, e) = if let Ok((r3, _)) = kw("all")(r2) {
+                    (r3, Expr::Literal(Literal::Null))
+                } else {
+                    expr::expr(r2)?
+                };
+                q.limit = Some(e);
+                r = r2;
+            }
+        }
+        if q.offset.is_none() {
+            if let Ok((r2, _)) = kw("offset")(r) {
+                let (r2, e) = expr::expr(r2)?;
+                q.offset = Some(e);
+                r = r2;
+            }
+        }
+    }
+    Ok((r, q))
+}
+
+/// select_core = SELECT [DISTINCT | ALL] select_item (',' select_item)*
+///               [FROM table_ref] [WHERE expr]
+///               [GROUP BY expr (',' expr)*] [HAVING expr]
+fn select_core(i: &str) -> PResult<'_, Query> {
     let (r, _) = kw("select")(i)?;
     let (r, distinct) = match kw("distinct")(r) {
         Ok((r, _)) => (r, true),
@@ -527,49 +584,6 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
         }
         Err(_) => (r, None),
     };
-    let (mut r, mut order_by) = (r, Vec::new());
-    if let Ok((r2, _)) = kw("order")(r) {
-        let (mut r2, _) = kw("by")(r2)?;
-        loop {
-            let (r3, e) = expr::expr(r2)?;
-            let (r3, desc) = if let Ok((r4, _)) = kw("desc")(r3) {
-                (r4, true)
-            } else if let Ok((r4, _)) = kw("asc")(r3) {
-                (r4, false)
-            } else {
-                (r3, false)
-            };
-            order_by.push(OrderByExpr { expr: e, desc });
-            match sym(",")(r3) {
-                Ok((r4, _)) => r2 = r4,
-                Err(_) => {
-                    r = r3;
-                    break;
-                }
-            }
-        }
-    }
-    let (mut r, mut limit, mut offset) = (r, None, None);
-    for _ in 0..2 {
-        if limit.is_none() {
-            if let Ok((r2, _)) = kw("limit")(r) {
-                let (r2, e) = if let Ok((r3, _)) = kw("all")(r2) {
-                    (r3, Expr::Literal(Literal::Null))
-                } else {
-                    expr::expr(r2)?
-                };
-                limit = Some(e);
-                r = r2;
-            }
-        }
-        if offset.is_none() {
-            if let Ok((r2, _)) = kw("offset")(r) {
-                let (r2, e) = expr::expr(r2)?;
-                offset = Some(e);
-                r = r2;
-            }
-        }
-    }
     Ok((
         r,
         Query {
@@ -579,9 +593,10 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
             selection,
             group_by,
             having,
-            order_by,
-            limit,
-            offset,
+            unions: Vec::new(),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
         },
     ))
 }

@@ -159,6 +159,24 @@ enum Node {
     FilterProject(Box<Node>, Expr, Vec<Expr>),
     Join(Box<join::Join>),
     Aggregate(Box<aggregate::Aggregate>),
+    /// UNION ALL: every input's changes, keys prefixed by the input's index.
+    Union(Vec<Node>),
+}
+
+/// Prefixes the keys of input `i`'s changes so inputs never collide.
+fn tag_union(i: usize, changes: &[Change]) -> Vec<Change> {
+    changes
+        .iter()
+        .map(|c| {
+            let mut key = (i as u16).to_be_bytes().to_vec();
+            key.extend_from_slice(&c.key);
+            Change {
+                key,
+                old: c.old.clone(),
+                new: c.new.clone(),
+            }
+        })
+        .collect()
 }
 
 impl Node {
@@ -166,6 +184,7 @@ impl Node {
         match plan {
             Plan::Scan { rel } => Node::Scan(rel.id),
             Plan::Values => Node::Values,
+            Plan::Union { inputs } => Node::Union(inputs.iter().map(Node::build).collect()),
             Plan::Filter { input, predicate } => {
                 Node::Filter(Box::new(Node::build(input)), predicate.clone())
             }
@@ -228,6 +247,14 @@ impl Node {
             }
             Node::Join(j) => j.init(ctx),
             Node::Aggregate(a) => a.init(ctx),
+            Node::Union(inputs) => {
+                let mut out = Vec::new();
+                for (i, n) in inputs.iter_mut().enumerate() {
+                    let c = n.init(ctx);
+                    out.extend(tag_union(i, &c));
+                }
+                out
+            }
         }
     }
 
@@ -255,6 +282,14 @@ impl Node {
             }
             Node::Join(j) => j.push(rel, changes, ctx),
             Node::Aggregate(a) => a.push(rel, changes, ctx),
+            Node::Union(inputs) => {
+                let mut out = Vec::new();
+                for (i, n) in inputs.iter_mut().enumerate() {
+                    let c = n.push(rel, changes, ctx);
+                    out.extend(tag_union(i, &c));
+                }
+                out
+            }
         })
     }
 }
