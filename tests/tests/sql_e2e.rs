@@ -532,6 +532,21 @@ async fn cancel_requests_and_many_sessions() {
     // The session carries on.
     assert_eq!(scalar(&c, "SELECT 1").await.unwrap(), Some("1".into()));
 
+    // statement_timeout stops a query that runs too long.
+    c.batch_execute("SET statement_timeout = '200ms'")
+        .await
+        .unwrap();
+    let (code, msg) = sql_error(&c, "SELECT pg_sleep(30)").await;
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        ("57014", "canceling statement due to statement timeout")
+    );
+    c.batch_execute("RESET statement_timeout").await.unwrap();
+    assert_eq!(
+        scalar(&c, "SHOW statement_timeout").await.unwrap(),
+        Some("0".into())
+    );
+
     // Many sessions at once, each with its own variables.
     c.batch_execute("CREATE TABLE hits (n INT)").await.unwrap();
     let mut tasks = Vec::new();

@@ -58,7 +58,7 @@ pub async fn execute(
     fmt: &Format,
 ) -> Result<Outcome> {
     match stmt {
-        Statement::Query(q) => select(db, &q, fmt).await.map(Outcome::from),
+        Statement::Query(q) => select(db, vars, &q, fmt).await.map(Outcome::from),
         Statement::CreateSecret { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
@@ -202,13 +202,14 @@ impl SubqueryRunner for Runner<'_> {
     }
 }
 
-async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
+async fn select(db: &Database, vars: &SessionVars, q: &Query, fmt: &Format) -> Result<Response> {
+    let timeout = vars.statement_timeout()?;
     let db2 = db.clone();
     let q = q.clone();
     let cancelled = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancelled.clone());
     // Planning may run subqueries, so it happens off the async workers too.
-    let (plan, rows) = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Vec<Row>)> {
+    let work = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Vec<Row>)> {
         let catalog = db2.catalog();
         let runner = Runner {
             db: &db2,
@@ -217,9 +218,18 @@ async fn select(db: &Database, q: &Query, fmt: &Format) -> Result<Response> {
         let plan = plan_query_with(&q, &catalog, Some(&runner))?;
         let rows = run_query(&db2, &plan, &cancelled)?;
         Ok((plan, rows))
-    })
-    .await
-    .map_err(|e| Error::Sql("XX000", e.to_string()))??;
+    });
+    let joined = match timeout {
+        // On timeout the guard's drop stops the blocking work.
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| {
+            Error::Sql(
+                "57014",
+                "canceling statement due to statement timeout".into(),
+            )
+        })?,
+        None => work.await,
+    };
+    let (plan, rows) = joined.map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
         plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
     result_set(&columns, &rows, fmt)

@@ -129,8 +129,15 @@ impl SessionVars {
                     format!("time zone \"{text}\" is not supported; Rivulet sessions use UTC"),
                 ));
             }
-            "extra_float_digits" | "statement_timeout" if text.parse::<i64>().is_err() => {
-                return Err(invalid())
+            "extra_float_digits" if text.parse::<i64>().is_err() => return Err(invalid()),
+            "statement_timeout" if parse_duration_ms(&text).is_none() => return Err(invalid()),
+            "datestyle" if !text.to_ascii_uppercase().contains("ISO") => {
+                return Err(Error::Sql(
+                    "22023",
+                    format!(
+                        "DateStyle \"{text}\" is not supported; Rivulet prints dates in ISO style"
+                    ),
+                ));
             }
             _ => {}
         }
@@ -139,6 +146,20 @@ impl SessionVars {
             .unwrap_or_else(|e| e.into_inner())
             .insert(name, text);
         Ok(())
+    }
+
+    /// `statement_timeout` as a duration (`None` when 0, i.e. no limit).
+    /// Plain numbers are milliseconds; `ms`, `s`, `min`, `h` and `d` units
+    /// are accepted, as in PostgreSQL.
+    pub fn statement_timeout(&self) -> Result<Option<std::time::Duration>> {
+        let v = self.get("statement_timeout")?;
+        let ms = parse_duration_ms(&v).ok_or_else(|| {
+            Error::Sql(
+                "22023",
+                format!("invalid value for parameter \"statement_timeout\": \"{v}\""),
+            )
+        })?;
+        Ok((ms > 0).then(|| std::time::Duration::from_millis(ms)))
     }
 
     /// `RESET name` (or `RESET ALL`).
@@ -152,5 +173,38 @@ impl SessionVars {
         known(&name)?;
         set.remove(&name);
         Ok(())
+    }
+}
+
+/// Milliseconds in a PostgreSQL time setting such as `500`, `5s`, `1min`.
+fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'');
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    (n >= 0.0).then(|| (n * factor) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("0"), Some(0));
+        assert_eq!(parse_duration_ms("250"), Some(250));
+        assert_eq!(parse_duration_ms("5s"), Some(5000));
+        assert_eq!(parse_duration_ms("1min"), Some(60_000));
+        assert_eq!(parse_duration_ms("soon"), None);
     }
 }
