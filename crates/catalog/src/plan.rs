@@ -361,6 +361,23 @@ fn row_count(e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
     }
 }
 
+/// A query's LIMIT (`None`: all rows) and OFFSET.
+fn limit_offset(q: &Query) -> Result<(Option<u64>, u64)> {
+    let limit = q
+        .limit
+        .as_ref()
+        .map(|e| row_count(e, "LIMIT"))
+        .transpose()?
+        .flatten();
+    let offset = q
+        .offset
+        .as_ref()
+        .map(|e| row_count(e, "OFFSET"))
+        .transpose()?
+        .flatten();
+    Ok((limit, offset.unwrap_or(0)))
+}
+
 /// Plans a FROM item, returning the plan and the scope of its columns.
 fn plan_from(
     t: &TableRef,
@@ -832,19 +849,7 @@ fn plan_union(
         })?;
         order_by.push((pos, o.desc));
     }
-    let limit = q
-        .limit
-        .as_ref()
-        .map(|e| row_count(e, "LIMIT"))
-        .transpose()?
-        .flatten();
-    let offset = q
-        .offset
-        .as_ref()
-        .map(|e| row_count(e, "OFFSET"))
-        .transpose()?
-        .flatten()
-        .unwrap_or(0);
+    let (limit, offset) = limit_offset(q)?;
     Ok(QueryPlan {
         root,
         output,
@@ -1076,19 +1081,7 @@ fn plan_select(
             aggs: Vec::new(),
         };
     }
-    let limit = q
-        .limit
-        .as_ref()
-        .map(|e| row_count(e, "LIMIT"))
-        .transpose()?
-        .flatten();
-    let offset = q
-        .offset
-        .as_ref()
-        .map(|e| row_count(e, "OFFSET"))
-        .transpose()?
-        .flatten()
-        .unwrap_or(0);
+    let (limit, offset) = limit_offset(q)?;
     Ok(QueryPlan {
         root: plan,
         output,

@@ -302,26 +302,6 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
     }
 }
 
-const TYPES: [DataType; 9] = [
-    DataType::Boolean,
-    DataType::Bytea,
-    DataType::Int8,
-    DataType::Int4,
-    DataType::Text,
-    DataType::Float8,
-    DataType::Timestamptz,
-    DataType::Numeric,
-    DataType::Jsonb,
-];
-
-/// The name of a type by OID, as `format_type` prints it.
-pub fn format_type(oid: i64) -> Option<String> {
-    TYPES
-        .iter()
-        .find(|t| t.oid() as i64 == oid)
-        .map(|t| t.to_string())
-}
-
 /// The rows of a system table, computed from `catalog`.
 pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
     let text = |s: &str| Value::Text(s.to_string());
@@ -437,7 +417,7 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
                     .collect::<Vec<_>>()
             })
             .collect(),
-        SystemTable::PgType => TYPES
+        SystemTable::PgType => DataType::ALL
             .iter()
             .map(|t| {
                 let (name, len) = type_name_and_len(*t);

@@ -19,6 +19,24 @@ pub enum DataType {
 }
 
 impl DataType {
+    /// Every type a value can have (all but `Unknown`).
+    pub const ALL: [DataType; 9] = [
+        DataType::Boolean,
+        DataType::Bytea,
+        DataType::Int8,
+        DataType::Int4,
+        DataType::Text,
+        DataType::Float8,
+        DataType::Timestamptz,
+        DataType::Numeric,
+        DataType::Jsonb,
+    ];
+
+    /// The type with this built-in OID, if Rivulet has it.
+    pub fn from_oid(oid: i64) -> Option<DataType> {
+        DataType::ALL.into_iter().find(|t| t.oid() as i64 == oid)
+    }
+
     /// The built-in PostgreSQL type OID.
     pub fn oid(self) -> u32 {
         match self {

@@ -13,23 +13,12 @@ pub(super) fn version() -> Value {
 
 /// `format_type(oid, typmod)`: the SQL name of a built-in type.
 pub(super) fn format_type(oid: &Value) -> Value {
-    let Value::Int8(oid) = oid else {
-        return Value::Null;
-    };
-    [
-        DataType::Boolean,
-        DataType::Bytea,
-        DataType::Int8,
-        DataType::Int4,
-        DataType::Text,
-        DataType::Float8,
-        DataType::Timestamptz,
-        DataType::Numeric,
-        DataType::Jsonb,
-    ]
-    .iter()
-    .find(|t| t.oid() as i64 == *oid)
-    .map_or(Value::Null, |t| Value::Text(t.to_string()))
+    match oid {
+        Value::Int8(oid) => {
+            DataType::from_oid(*oid).map_or(Value::Null, |t| Value::Text(t.to_string()))
+        }
+        _ => Value::Null,
+    }
 }
 
 /// `quote_ident(name)`: quotes a name unless it is a plain lower-case

@@ -183,6 +183,15 @@ impl Join {
         }
     }
 
+    /// The left rows with join key `jk`, copied out so the right side's
+    /// changes can be applied while iterating them.
+    fn left_bucket(&self, jk: &[u8]) -> Vec<(Vec<u8>, Row)> {
+        self.left_rows
+            .get(jk)
+            .map(|b| b.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// How many right rows match left row `l`, ignoring right row `skip`.
     fn match_count(&self, jk: &[u8], l: &Row, skip: &[u8], ctx: &mut EvalCtx) -> usize {
         self.right_rows.get(jk).map_or(0, |b| {
@@ -196,11 +205,7 @@ impl Join {
         for c in changes {
             if let Some(old) = &c.old {
                 if let Some(jk) = Self::key(&self.right_keys, old, ctx) {
-                    let lefts: Vec<(Vec<u8>, Row)> = self
-                        .left_rows
-                        .get(&jk)
-                        .map(|b| b.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
-                        .unwrap_or_default();
+                    let lefts = self.left_bucket(&jk);
                     for (lk, l) in lefts {
                         if !self.matches(&l, old, ctx) {
                             continue;
@@ -230,11 +235,7 @@ impl Join {
             }
             if let Some(new) = &c.new {
                 if let Some(jk) = Self::key(&self.right_keys, new, ctx) {
-                    let lefts: Vec<(Vec<u8>, Row)> = self
-                        .left_rows
-                        .get(&jk)
-                        .map(|b| b.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
-                        .unwrap_or_default();
+                    let lefts = self.left_bucket(&jk);
                     for (lk, l) in lefts {
                         if !self.matches(&l, new, ctx) {
                             continue;
