@@ -14,6 +14,9 @@ conn = psycopg.connect(host=host, port=port, user="root", dbname="dev", autocomm
 assert conn.info.server_version >= 150000, conn.info.server_version
 assert conn.info.parameter_status("DateStyle").startswith("ISO")
 assert conn.info.parameter_status("client_encoding") == "UTF8"
+assert conn.info.parameter_status("integer_datetimes") == "on"
+assert conn.info.parameter_status("standard_conforming_strings") == "on"
+assert conn.info.parameter_status("server_version").startswith("15.")
 
 cur = conn.cursor()
 cur.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT, doc JSONB, price NUMERIC, ok BOOLEAN)")

@@ -616,3 +616,36 @@ LIMIT 1000"#;
     let out = psql(&s, columns).await;
     assert!(out.contains(" plan ") && out.contains("(1 row)"), "{out}");
 }
+
+#[tokio::test]
+async fn warns_when_listening_beyond_loopback_without_a_password() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = TempDir::new("warn");
+    let mut child = tokio::process::Command::new(rivulet_tests::rivulet_bin())
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .args([
+            "--pg-listen",
+            "0.0.0.0:0",
+            "--webhook-listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut warned = false;
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await
+    {
+        warned |= line.contains("WARN") && line.contains("without a password");
+        if line.contains("rivulet listening") {
+            break;
+        }
+    }
+    assert!(
+        warned,
+        "no warning about an unauthenticated non-loopback listener"
+    );
+}

@@ -91,6 +91,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.password.is_none() && !args.pg_listen.ip().is_loopback() {
+        tracing::warn!(
+            pg = %args.pg_listen,
+            "listening beyond loopback without a password: anyone who can reach this port can read and change data; set --password (RIVULET_PASSWORD)"
+        );
+    }
     let data_dir = args.data_dir.clone();
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
         let engine = SledEngine::open(&data_dir)
@@ -129,12 +135,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     ));
-    if args.password.is_none() && !args.pg_listen.ip().is_loopback() {
-        tracing::warn!(
-            pg = %args.pg_listen,
-            "listening beyond loopback without a password: anyone who can reach this port can read and change data; set --password (RIVULET_PASSWORD)"
-        );
-    }
     let password = args
         .password
         .as_deref()
