@@ -118,6 +118,8 @@ async fn prepared_statements_with_binary_results() {
     assert_eq!(e.as_db_error().unwrap().code().code(), "42601");
     let e = c.query("SELECT 1 / $1", &[&0i32]).await.unwrap_err();
     assert_eq!(e.as_db_error().unwrap().code().code(), "22012");
+    let e = c.prepare("SELECT $70000").await.unwrap_err();
+    assert_eq!(e.as_db_error().unwrap().code().code(), "54000");
     let e = c.prepare("SELECT 1; SELECT 2").await.unwrap_err();
     assert_eq!(e.as_db_error().unwrap().code().code(), "42601");
     let r = c

@@ -12,6 +12,10 @@ use crate::{Error, Result};
 /// Largest decimal exponent accepted on input, as in PostgreSQL.
 const MAX_EXPONENT: i64 = 1000;
 
+/// PostgreSQL's numeric limits: digits before and after the point.
+const MAX_INT_DIGITS: usize = 131_072;
+const MAX_SCALE: i64 = 16_383;
+
 /// An exact decimal number, or NaN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Numeric {
@@ -93,7 +97,14 @@ impl Numeric {
         if i != bytes.len() {
             return Err(invalid());
         }
-        Ok(Numeric::from_parts(neg, mantissa, frac_len - exponent))
+        let scale = frac_len - exponent;
+        let int_digits = mantissa.iter().skip_while(|&&d| d == 0).count() as i64 - scale;
+        if scale > MAX_SCALE || int_digits > MAX_INT_DIGITS as i64 {
+            return Err(Error::NumericValueOutOfRange(
+                "value overflows numeric format".into(),
+            ));
+        }
+        Ok(Numeric::from_parts(neg, mantissa, scale))
     }
 
     /// Builds `±mantissa × 10^-scale`, normalising leading zeros. A negative
@@ -545,6 +556,10 @@ mod tests {
         for s in ["", "-", ".", "1e", "1e1001", "abc", "1.2.3", "1 2"] {
             assert!(Numeric::parse(s).is_err(), "{s}");
         }
+        // PostgreSQL's size limits.
+        assert!(Numeric::parse(&"9".repeat(131_073)).is_err());
+        assert!(Numeric::parse(&format!("0.{}", "1".repeat(16_384))).is_err());
+        assert!(Numeric::parse(&"9".repeat(131_072)).is_ok());
     }
 
     #[test]

@@ -163,6 +163,12 @@ impl QueryParser for Parser {
             }
         };
         let n = stmt.max_parameter().max(types.len());
+        // PostgreSQL's limit; also bounds what a client can make us allocate.
+        if n > 65_535 {
+            return Err(
+                Error::Sql("54000", format!("too many parameters: {n} (at most 65535)")).into(),
+            );
+        }
         let (mut param_types, columns) = describe(&stmt, n, &self.db.catalog())?;
         for (i, t) in types.iter().enumerate() {
             match t.as_ref().filter(|t| t.oid() != 0) {
