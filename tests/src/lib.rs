@@ -182,10 +182,7 @@ impl Server {
     /// An HTTP client for this server's webhook listener (keep-alive
     /// connections pooled per `Hook`).
     pub fn hook(&self) -> Hook {
-        Hook {
-            addr: self.webhook_addr.clone(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+        Hook::new(&self.webhook_addr)
     }
 
     /// POSTs `body` with `headers` to `path`; returns status and body text.

@@ -49,11 +49,8 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
         } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.secret(bare).is_some() {
-                return exists(
-                    *if_not_exists,
-                    format!("secret \"{bare}\" already exists"),
-                    true,
-                );
+                let taken = Error::DuplicateObject(format!("secret \"{bare}\" already exists"));
+                return name_taken(*if_not_exists, taken);
             }
             for opt in with {
                 match (opt.name.as_str(), &opt.value) {
@@ -83,11 +80,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
         } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.relation(bare).is_some() {
-                return exists(
-                    *if_not_exists,
-                    format!("relation \"{bare}\" already exists"),
-                    false,
-                );
+                return name_taken(*if_not_exists, Error::DuplicateTable(bare.to_string()));
             }
             create_table(stmt, id, bare, catalog)
                 .map(|r| Created::New(NewObject::Relation(Box::new(r))))
@@ -99,11 +92,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
         } => {
             let bare = Catalog::resolve_name(name)?;
             if catalog.relation(bare).is_some() {
-                return exists(
-                    *if_not_exists,
-                    format!("relation \"{bare}\" already exists"),
-                    false,
-                );
+                return name_taken(*if_not_exists, Error::DuplicateTable(bare.to_string()));
             }
             let plan = plan_query(query, catalog)?;
             if query.from.is_none() {
@@ -139,18 +128,13 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
     }
 }
 
-fn exists(if_not_exists: bool, message: String, secret: bool) -> Result<Created> {
+/// A CREATE whose name is taken: a notice with IF NOT EXISTS (as
+/// PostgreSQL words it), otherwise the error.
+fn name_taken(if_not_exists: bool, taken: Error) -> Result<Created> {
     if if_not_exists {
-        Ok(Created::Skipped(format!("{message}, skipping")))
-    } else if secret {
-        Err(Error::DuplicateObject(message))
+        Ok(Created::Skipped(format!("{taken}, skipping")))
     } else {
-        Err(Error::DuplicateTable(
-            message
-                .trim_start_matches("relation \"")
-                .trim_end_matches("\" already exists")
-                .into(),
-        ))
+        Err(taken)
     }
 }
 
