@@ -358,10 +358,10 @@ async fn explain_prints_plans_and_dataflows() {
             .unwrap()
         ),
         vec![
-            "TopN: order [(0, false)], limit Some(5), offset 0",
-            "Aggregate: keys [#0], aggs []",
-            "└─ Project: (#0 ->> 'type'::text)",
-            "   └─ Scan: events",
+            "TopN: order by #0 limit 5",
+            "└─ Aggregate: keys [#0], aggs []",
+            "   └─ Project: (#0 ->> 'type'::text)",
+            "      └─ Scan: events",
         ]
     );
     // EXPLAIN does not create anything.

@@ -26,7 +26,7 @@ pub use catalog::{
 };
 pub use error::{Error, Result};
 pub use plan::{
-    infer_parameter_types, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
+    infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
     SubqueryRunner,
 };
 pub use system::SystemTable;

@@ -319,6 +319,44 @@ pub struct QueryPlan {
     pub offset: u64,
 }
 
+/// Prints `child` (a tree) one level under the line `parent`.
+pub fn nest(parent: &str, child: &str) -> String {
+    let mut out = format!("{parent}\n");
+    for line in child.lines() {
+        if line.starts_with(' ') || line.starts_with('└') {
+            out.push_str(&format!("   {line}\n"));
+        } else {
+            out.push_str(&format!("└─ {line}\n"));
+        }
+    }
+    out
+}
+
+impl fmt::Display for QueryPlan {
+    /// The plan tree, under a `TopN` line when the query sorts or cuts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.order_by.is_empty() && self.limit.is_none() && self.offset == 0 {
+            return write!(f, "{}", self.root);
+        }
+        let mut head = String::from("TopN:");
+        if !self.order_by.is_empty() {
+            let keys: Vec<String> = self
+                .order_by
+                .iter()
+                .map(|(i, desc)| format!("#{i}{}", if *desc { " DESC" } else { "" }))
+                .collect();
+            head.push_str(&format!(" order by {}", keys.join(", ")));
+        }
+        if let Some(l) = self.limit {
+            head.push_str(&format!(" limit {l}"));
+        }
+        if self.offset > 0 {
+            head.push_str(&format!(" offset {}", self.offset));
+        }
+        f.write_str(&nest(&head, &self.root.to_string()))
+    }
+}
+
 /// The column name PostgreSQL gives an unaliased select item.
 fn output_name(e: &ast::Expr) -> String {
     match e {

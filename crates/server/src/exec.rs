@@ -102,21 +102,10 @@ pub async fn execute(
 fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
     let text = match stmt {
-        Statement::Query(q) => {
-            let plan = plan_query(q, &catalog)?;
-            let mut t = String::new();
-            if !plan.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0 {
-                t.push_str(&format!(
-                    "TopN: order {:?}, limit {:?}, offset {}\n",
-                    plan.order_by, plan.limit, plan.offset
-                ));
-            }
-            t.push_str(&plan.root.to_string());
-            t
-        }
+        Statement::Query(q) => plan_query(q, &catalog)?.to_string(),
         Statement::CreateMaterializedView { name, query, .. } => {
             let plan = plan_query(query, &catalog)?;
-            format!("Materialize: {name}\n{}", indent(&plan.root.to_string()))
+            rivulet_catalog::nest(&format!("Materialize: {name}"), &plan.root.to_string())
         }
         other => {
             return Err(Error::Sql(
@@ -130,20 +119,6 @@ fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
         .map(|l| vec![Value::Text(l.to_string())])
         .collect();
     result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows, fmt)
-}
-
-/// Nests a printed plan one level under a parent line.
-fn indent(tree: &str) -> String {
-    tree.lines()
-        .map(|l| {
-            if l.starts_with(' ') || l.starts_with('└') {
-                format!("   {l}")
-            } else {
-                format!("└─ {l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A result set, each column in the format the client asked for.
