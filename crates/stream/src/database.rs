@@ -60,7 +60,21 @@ impl Database {
         let s = shared.clone();
         let handle = std::thread::Builder::new()
             .name("rivulet-writer".into())
-            .spawn(move || writer.run(rx, s))
+            .spawn(move || {
+                // A panic here is a bug, and the writer's memory (view
+                // state, catalog) can no longer be trusted. Exit so that a
+                // supervisor restarts the process: recovery rebuilds
+                // everything from what is durable, and nothing
+                // acknowledged is lost.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(rx, s)));
+                if outcome.is_err() {
+                    tracing::error!(
+                        "the writer panicked; exiting so recovery can rebuild from disk"
+                    );
+                    std::process::exit(70);
+                }
+            })
             .map_err(rivulet_storage::Error::Io)?;
         Ok(Database {
             shared,
