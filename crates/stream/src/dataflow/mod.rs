@@ -82,6 +82,9 @@ pub fn consolidate(changes: Vec<Change>) -> Vec<Change> {
     out
 }
 
+/// View expression errors since start-up (for rate-limited logging).
+static VIEW_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How evaluation errors are treated. Queries fail on the first error, as
 /// PostgreSQL does. Views follow RisingWave: the value becomes NULL (a
 /// predicate, false) and the write that caused it still commits.
@@ -113,13 +116,17 @@ impl EvalCtx {
             if self.first.is_none() {
                 self.first = Some(e.into());
             }
-        } else if self.errors <= 3 {
-            // The first few are enough to diagnose a bad view without
-            // flooding the log.
-            tracing::warn!(
-                sqlstate = e.sqlstate(),
-                "view expression error, value set to NULL: {e}"
-            );
+        } else {
+            // Log the 1st, 2nd, 4th, 8th, ... error process-wide: enough to
+            // diagnose a bad view without flooding the log at ingest rates.
+            let n = VIEW_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    sqlstate = e.sqlstate(),
+                    total = n,
+                    "view expression error, value set to NULL: {e}"
+                );
+            }
         }
     }
 
