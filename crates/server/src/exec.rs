@@ -234,26 +234,36 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
             sources.push(rel.clone());
         }
     });
+    let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
     for rel in sources {
-        let rows = match rel.system() {
-            // System catalogs are computed from the catalog snapshot.
-            Some(t) => rivulet_catalog::system::system_rows(t, &db.catalog())
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| rivulet_stream::Change::insert((i as u64).to_be_bytes().to_vec(), r))
-                .collect(),
-            None => db.scan_rows_blocking(&rel)?,
-        };
-        // Feed rows in chunks so a cancelled query stops promptly.
-        for chunk in rows.chunks(1024) {
-            if cancelled.load(Ordering::Relaxed) {
-                return Err(Error::Sql(
-                    "57014",
-                    "canceling statement due to user request".into(),
-                ));
+        // Rows are decoded and fed a chunk at a time, so a query's memory
+        // is its result and operator state, not the whole table; a
+        // cancelled query stops between chunks.
+        let mut feed = |chunk: Vec<rivulet_stream::Change>| -> rivulet_stream::Result<bool> {
+            if cancelled.load(Ordering::Relaxed) || ctx.failed() {
+                return Ok(false);
             }
-            let out = flow.push(rel.id, chunk, &mut ctx);
+            let out = flow.push(rel.id, &chunk, &mut ctx);
             apply(&mut state, out);
+            Ok(!ctx.failed())
+        };
+        match rel.system() {
+            // System catalogs are computed from the catalog snapshot.
+            Some(t) => {
+                let rows: Vec<rivulet_stream::Change> =
+                    rivulet_catalog::system::system_rows(t, &db.catalog())
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            rivulet_stream::Change::insert((i as u64).to_be_bytes().to_vec(), r)
+                        })
+                        .collect();
+                feed(rows)?;
+            }
+            None => db.scan_chunks_blocking(&rel, 1024, &mut feed)?,
+        }
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(canceled());
         }
         // Stop at the first error, as PostgreSQL does.
         std::mem::take(&mut ctx).finish()?;

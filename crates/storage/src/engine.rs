@@ -57,6 +57,11 @@ pub trait Engine: Send + Sync + 'static {
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KvPair>>;
 
+    /// Calls `f` with each pair whose key starts with `prefix`, in key
+    /// order, without collecting them; stops early when `f` returns false.
+    fn for_each_prefix(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool)
+        -> Result<()>;
+
     /// The greatest key starting with `prefix`, if any.
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>>;
 

@@ -35,6 +35,20 @@ impl Engine for MemoryEngine {
             .collect())
     }
 
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        // Copy out first so `f` never runs under the lock.
+        for (k, v) in self.scan_prefix(prefix)? {
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
         Ok(data

@@ -44,6 +44,20 @@ impl Engine for SledEngine {
             .collect()
     }
 
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        for r in self.db.scan_prefix(prefix) {
+            let (k, v) = r?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.db.scan_prefix(prefix).next_back() {
             Some(r) => Ok(Some(r?.0.to_vec())),

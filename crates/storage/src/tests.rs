@@ -27,6 +27,13 @@ fn suite(e: &dyn Engine) {
         Some(keys::row(7, &keys::row_id(300)))
     );
     assert_eq!(e.last_key_with_prefix(&keys::rows_prefix(9)).unwrap(), None);
+    let mut seen = Vec::new();
+    e.for_each_prefix(&keys::rows_prefix(7), &mut |k, _| {
+        seen.push(keys::parse_row_id(keys::row_key_of(k)).unwrap());
+        seen.len() < 3
+    })
+    .unwrap();
+    assert_eq!(seen, vec![1, 2, 3], "in order, stopping when asked");
 
     let mut b = WriteBatch::new();
     b.delete(keys::row(7, &keys::row_id(2)));

@@ -161,6 +161,48 @@ impl Database {
             .collect()
     }
 
+    /// Feeds a relation's rows, as insertions, to `f` in chunks of up to
+    /// `chunk` rows, decoding only one chunk at a time; stops early when `f`
+    /// returns false. Blocking.
+    pub fn scan_chunks_blocking(
+        &self,
+        rel: &Relation,
+        chunk: usize,
+        f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
+    ) -> Result<()> {
+        let mut buf = Vec::with_capacity(chunk);
+        let mut failure: Option<Error> = None;
+        let mut go_on = true;
+        self.shared
+            .engine
+            .for_each_prefix(&keys::rows_prefix(rel.id), &mut |k, v| {
+                match decode_row(v) {
+                    Ok(row) => buf.push(crate::Change::insert(keys::row_key_of(k).to_vec(), row)),
+                    Err(e) => {
+                        failure = Some(e.into());
+                        return false;
+                    }
+                }
+                if buf.len() >= chunk {
+                    match f(std::mem::take(&mut buf)) {
+                        Ok(more) => go_on = more,
+                        Err(e) => {
+                            failure = Some(e);
+                            go_on = false;
+                        }
+                    }
+                }
+                go_on
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if go_on && !buf.is_empty() {
+            f(buf)?;
+        }
+        Ok(())
+    }
+
     /// Every row of a relation, read off the async workers.
     pub async fn scan(&self, rel: Arc<Relation>) -> Result<Vec<Row>> {
         let db = self.clone();

@@ -146,6 +146,11 @@ impl EvalCtx {
         })
     }
 
+    /// Whether a strict context has met an error (so work can stop early).
+    pub fn failed(&self) -> bool {
+        self.first.is_some()
+    }
+
     /// The first error of a strict context, if any.
     pub fn finish(self) -> Result<()> {
         match self.first {
