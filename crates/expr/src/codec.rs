@@ -247,6 +247,22 @@ fn decode_jsonb(r: &mut Reader<'_>, depth: usize) -> Result<Jsonb> {
     })
 }
 
+/// A JSONB document with every number in normalized form, so documents
+/// PostgreSQL considers equal (`{"a": 1.0}` and `{"a": 1}`) encode alike.
+fn normalize_jsonb(j: &Jsonb) -> Jsonb {
+    match j {
+        Jsonb::Number(n) => Jsonb::Number(n.normalized()),
+        Jsonb::Array(items) => Jsonb::Array(items.iter().map(normalize_jsonb).collect()),
+        Jsonb::Object(pairs) => Jsonb::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), normalize_jsonb(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Appends an order-preserving, prefix-free key encoding of `v`: integers
 /// and timestamps big-endian with the sign bit flipped; everything else as
 /// its row encoding with `0x00` escaped to `0x00 0xff` and terminated by
@@ -267,8 +283,17 @@ pub fn encode_value_key(out: &mut Vec<u8>, v: &Value) {
             out.extend_from_slice(&flip(*t));
         }
         other => {
+            // Values SQL considers equal must share a key: numerics and
+            // JSONB numbers of any scale, and the zeros of float8.
+            let canonical = match other {
+                Value::Numeric(n) => Value::Numeric(n.normalized()),
+                Value::Jsonb(j) => Value::Jsonb(normalize_jsonb(j)),
+                Value::Float8(f) if *f == 0.0 => Value::Float8(0.0),
+                Value::Float8(f) if f.is_nan() => Value::Float8(f64::NAN),
+                v => v.clone(),
+            };
             let mut raw = Vec::new();
-            encode_value(&mut raw, other);
+            encode_value(&mut raw, &canonical);
             for b in raw {
                 out.push(b);
                 if b == 0 {
@@ -311,6 +336,25 @@ mod tests {
             decode_row(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1]).is_err()
         );
         assert!(decode_row(&[1, 99]).is_err());
+    }
+
+    #[test]
+    fn equal_values_share_a_key() {
+        let key = |v: Value| {
+            let mut k = Vec::new();
+            encode_value_key(&mut k, &v);
+            k
+        };
+        let num = |s: &str| Value::Numeric(Numeric::parse(s).unwrap());
+        let doc = |s: &str| Value::Jsonb(Jsonb::parse(s).unwrap());
+        assert_eq!(key(num("1.50")), key(num("1.5")));
+        assert_eq!(key(num("2.000")), key(num("2")));
+        assert_ne!(key(num("2.01")), key(num("2.1")));
+        assert_eq!(
+            key(doc(r#"{"a":1.0,"b":[2.50]}"#)),
+            key(doc(r#"{"b":[2.5],"a":1}"#))
+        );
+        assert_eq!(key(Value::Float8(-0.0)), key(Value::Float8(0.0)));
     }
 
     #[test]

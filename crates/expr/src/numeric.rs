@@ -478,6 +478,20 @@ impl Numeric {
         Ok(self.sub(&q.mul(other)))
     }
 
+    /// The same value with no trailing fraction zeros: `1.50` → `1.5`,
+    /// `2.0` → `2`. Equal numbers have equal normalized forms.
+    pub fn normalized(&self) -> Numeric {
+        let mut n = self.clone();
+        while n.scale > 0 && n.digits.last() == Some(&0) {
+            n.digits.pop();
+            n.scale -= 1;
+        }
+        if n.digits.is_empty() {
+            n.digits.push(0);
+        }
+        n
+    }
+
     /// Rounds half away from zero to `scale` fraction digits.
     pub fn round_to(&self, scale: u32) -> Numeric {
         if self.nan || scale >= self.scale {
