@@ -94,12 +94,7 @@ pub struct ViewSpec {
 impl ViewSpec {
     /// A view over `plan`.
     pub fn new(plan: Plan) -> ViewSpec {
-        let mut sources = Vec::new();
-        for id in plan.sources() {
-            if !sources.contains(&id) {
-                sources.push(id);
-            }
-        }
+        let sources = plan.distinct_scans().iter().map(|r| r.id).collect();
         ViewSpec { plan, sources }
     }
 }

@@ -136,10 +136,14 @@ impl Plan {
         }
     }
 
-    /// Ids of every relation the plan reads, in scan order (with repeats).
-    pub fn sources(&self) -> Vec<u64> {
-        let mut out = Vec::new();
-        self.visit_scans(&mut |rel| out.push(rel.id));
+    /// Every relation the plan reads, each once, in first-scan order.
+    pub fn distinct_scans(&self) -> Vec<Arc<Relation>> {
+        let mut out: Vec<Arc<Relation>> = Vec::new();
+        self.visit_scans(&mut |rel| {
+            if !out.iter().any(|r| r.id == rel.id) {
+                out.push(rel.clone());
+            }
+        });
         out
     }
 

@@ -226,16 +226,8 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
         }
     };
     apply(&mut state, flow.init(&mut ctx));
-    let mut seen = Vec::new();
-    let mut sources = Vec::new();
-    plan.root.visit_scans(&mut |rel| {
-        if !seen.contains(&rel.id) {
-            seen.push(rel.id);
-            sources.push(rel.clone());
-        }
-    });
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
-    for rel in sources {
+    for rel in plan.root.distinct_scans() {
         // Rows are decoded and fed a chunk at a time, so a query's memory
         // is its result and operator state, not the whole table; a
         // cancelled query stops between chunks.

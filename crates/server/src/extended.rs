@@ -40,17 +40,15 @@ pub struct Prepared {
 
 /// The type a client-declared OID stands for, if Rivulet has it.
 fn from_oid(t: &Type) -> Option<DataType> {
-    Some(match t.oid() {
-        16 => DataType::Boolean,
-        17 => DataType::Bytea,
-        20 => DataType::Int8,
-        21 | 23 => DataType::Int4,
-        25 | 1043 | 19 | 705 => DataType::Text,
-        700 | 701 => DataType::Float8,
-        1700 => DataType::Numeric,
-        3802 | 114 => DataType::Jsonb,
-        1184 | 1114 => DataType::Timestamptz,
-        _ => return None,
+    DataType::from_oid(t.oid() as i64).or(match t.oid() {
+        // Narrower or looser types a client may declare, and what they
+        // are read as here.
+        21 => Some(DataType::Int4),
+        1043 | 19 | 705 => Some(DataType::Text),
+        700 => Some(DataType::Float8),
+        114 => Some(DataType::Jsonb),
+        1114 => Some(DataType::Timestamptz),
+        _ => None,
     })
 }
 

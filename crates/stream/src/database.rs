@@ -15,6 +15,20 @@ use crate::{Error, Result};
 /// Commands that may wait for the writer before senders are slowed down.
 const QUEUE_DEPTH: usize = 4096;
 
+/// Every row of relation `rel` as an insertion keyed by its row key.
+pub(crate) fn scan_inserts(engine: &dyn Engine, rel: u64) -> Result<Vec<crate::Change>> {
+    engine
+        .scan_prefix(&keys::rows_prefix(rel))?
+        .into_iter()
+        .map(|(k, v)| {
+            Ok(crate::Change::insert(
+                keys::row_key_of(&k).to_vec(),
+                decode_row(&v)?,
+            ))
+        })
+        .collect()
+}
+
 /// What a DDL statement did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DdlOutcome {
@@ -148,17 +162,7 @@ impl Database {
 
     /// Every row of a relation as insertions keyed by row key. Blocking.
     pub fn scan_rows_blocking(&self, rel: &Relation) -> Result<Vec<crate::Change>> {
-        self.shared
-            .engine
-            .scan_prefix(&keys::rows_prefix(rel.id))?
-            .into_iter()
-            .map(|(k, v)| {
-                Ok(crate::Change::insert(
-                    keys::row_key_of(&k).to_vec(),
-                    decode_row(&v)?,
-                ))
-            })
-            .collect()
+        scan_inserts(self.shared.engine.as_ref(), rel.id)
     }
 
     /// Feeds a relation's rows, as insertions, to `f` in chunks of up to

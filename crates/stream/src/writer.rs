@@ -323,18 +323,10 @@ impl Writer {
         }
     }
 
-    /// The rows of a relation as insertions, read through pending writes.
+    /// The stored rows of a relation as insertions (DDL applies the
+    /// group's pending writes before it reads).
     fn scan_as_inserts(&self, rel: u64) -> Result<Vec<Change>> {
-        self.engine
-            .scan_prefix(&keys::rows_prefix(rel))?
-            .into_iter()
-            .map(|(k, v)| {
-                Ok(Change::insert(
-                    keys::row_key_of(&k).to_vec(),
-                    decode_row(&v)?,
-                ))
-            })
-            .collect()
+        crate::database::scan_inserts(self.engine.as_ref(), rel)
     }
 
     /// Builds a view's operators and fills their state from its sources'

@@ -103,15 +103,7 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
         }
     };
     apply(flow.init(&mut ctx));
-    let mut done = Vec::new();
-    let mut sources = Vec::new();
-    plan.root.visit_scans(&mut |r| {
-        if !done.contains(&r.id) {
-            done.push(r.id);
-            sources.push(r.clone());
-        }
-    });
-    for r in sources {
+    for r in plan.root.distinct_scans() {
         let rows = db.scan_rows_blocking(&r).unwrap();
         apply(flow.push(r.id, &rows, &mut ctx));
     }
