@@ -285,6 +285,12 @@ impl Catalog {
         self.secrets.values()
     }
 
+    /// Makes sure ids up to `id` are never allocated (they name objects
+    /// whose data is still being removed).
+    pub fn reserve_ids_through(&mut self, id: u64) {
+        self.next_id = self.next_id.max(id + 1);
+    }
+
     /// Adds a relation (the caller has checked the name is free).
     pub fn insert_relation(&mut self, rel: Relation) {
         self.next_id = self.next_id.max(rel.id + 1);

@@ -4,8 +4,8 @@
 //! A [`Catalog`] is an immutable snapshot; changes produce a new snapshot
 //! (copy-on-write), so readers never block writers. Each object persists as
 //! a [`StoredObject`]: its defining SQL plus (for secrets) the value, and is
-//! rebuilt on start-up by re-binding that SQL in id order — one code path
-//! for creation and recovery.
+//! rebuilt on start-up by re-binding that SQL in id order ([`restore`]) —
+//! one code path for creation and recovery.
 //!
 //! The binder ([`Binder`]) turns parsed expressions into typed
 //! [`rivulet_expr::Expr`] trees, and [`plan_query`] turns a SELECT into a
@@ -17,6 +17,7 @@ mod catalog;
 pub mod ddl;
 mod error;
 mod plan;
+mod restore;
 pub mod system;
 
 pub use bind::{Binder, Scope, ScopeColumn};
@@ -29,4 +30,5 @@ pub use plan::{
     infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
     SubqueryRunner,
 };
+pub use restore::restore;
 pub use system::SystemTable;

@@ -4,7 +4,7 @@
 //! output function (PostgreSQL's I/O conversion casts); the numeric family
 //! converts with range checks; jsonb scalars cast to the matching SQL type.
 
-use crate::{parse_timestamptz, DataType, Error, Jsonb, Numeric, Result, Value};
+use crate::{parse_timestamptz, DataType, Error, JsonKind, Jsonb, Numeric, Result, Value};
 
 /// Casts `value` to `to`. NULL casts to NULL of any type.
 pub fn cast(value: Value, to: DataType) -> Result<Value> {
@@ -71,11 +71,18 @@ fn from_jsonb(j: Jsonb, to: DataType) -> Result<Value> {
     let mismatch = |j: &Jsonb| {
         Error::InvalidParameterValue(format!("cannot cast jsonb {} to type {to}", j.type_name()))
     };
-    match (&j, to) {
-        (Jsonb::Bool(b), DataType::Boolean) => Ok(Value::Bool(*b)),
-        (Jsonb::Number(n), DataType::Numeric) => Ok(Value::Numeric(n.clone())),
-        (Jsonb::Number(n), DataType::Int4 | DataType::Int8 | DataType::Float8) => {
-            cast(Value::Numeric(n.clone()), to)
+    match (j.kind(), to) {
+        (JsonKind::Bool, DataType::Boolean) => Ok(Value::Bool(j.as_bool() == Some(true))),
+        (
+            JsonKind::Number,
+            DataType::Numeric | DataType::Int4 | DataType::Int8 | DataType::Float8,
+        ) => {
+            let n = j.as_numeric().ok_or_else(|| mismatch(&j))?;
+            if to == DataType::Numeric {
+                Ok(Value::Numeric(n))
+            } else {
+                cast(Value::Numeric(n), to)
+            }
         }
         (
             _,

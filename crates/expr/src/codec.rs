@@ -2,11 +2,16 @@
 //!
 //! Rows are a varint column count followed by tagged values. The format is
 //! self-describing so a stored row can be decoded without its schema, and
-//! compact: a JSONB document is stored as a tree, never re-parsed from text.
+//! compact: a JSONB document is stored in its binary layout ([`Jsonb`]),
+//! so decoding a row copies it and parses nothing. Rows written before
+//! that layout (storage format 1) hold JSONB as a tagged tree; they still
+//! decode.
 //! [`encode_value_key`] produces an order-preserving, prefix-free encoding
 //! for primary-key values.
 
-use crate::{Error, Jsonb, Numeric, Result, Value};
+use bytes::Bytes;
+
+use crate::{Error, JsonTree, Jsonb, Numeric, Result, Value};
 
 mod tag {
     pub const NULL: u8 = 0;
@@ -18,8 +23,11 @@ mod tag {
     pub const NUMERIC: u8 = 6;
     pub const TEXT: u8 = 7;
     pub const BYTEA: u8 = 8;
-    pub const JSONB: u8 = 9;
+    /// JSONB as a tagged tree (storage format 1; read only).
+    pub const JSONB_TREE: u8 = 9;
     pub const TIMESTAMPTZ: u8 = 10;
+    /// JSONB in its binary layout.
+    pub const JSONB: u8 = 11;
 
     pub const J_NULL: u8 = 0;
     pub const J_FALSE: u8 = 1;
@@ -84,42 +92,11 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) {
         }
         Value::Jsonb(j) => {
             out.push(tag::JSONB);
-            encode_jsonb(out, j);
+            put_bytes(out, j.as_bytes());
         }
         Value::Timestamptz(t) => {
             out.push(tag::TIMESTAMPTZ);
             out.extend_from_slice(&t.to_le_bytes());
-        }
-    }
-}
-
-fn encode_jsonb(out: &mut Vec<u8>, j: &Jsonb) {
-    match j {
-        Jsonb::Null => out.push(tag::J_NULL),
-        Jsonb::Bool(false) => out.push(tag::J_FALSE),
-        Jsonb::Bool(true) => out.push(tag::J_TRUE),
-        Jsonb::Number(n) => {
-            out.push(tag::J_NUMBER);
-            put_bytes(out, n.to_string().as_bytes());
-        }
-        Jsonb::String(s) => {
-            out.push(tag::J_STRING);
-            put_bytes(out, s.as_bytes());
-        }
-        Jsonb::Array(items) => {
-            out.push(tag::J_ARRAY);
-            put_varint(out, items.len() as u64);
-            for i in items {
-                encode_jsonb(out, i);
-            }
-        }
-        Jsonb::Object(pairs) => {
-            out.push(tag::J_OBJECT);
-            put_varint(out, pairs.len() as u64);
-            for (k, v) in pairs {
-                put_bytes(out, k.as_bytes());
-                encode_jsonb(out, v);
-            }
         }
     }
 }
@@ -208,59 +185,45 @@ fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
         }
         tag::TEXT => Value::Text(r.string()?),
         tag::BYTEA => Value::Bytea(r.bytes()?.to_vec()),
-        tag::JSONB => Value::Jsonb(decode_jsonb(r, 0)?),
+        tag::JSONB => Value::Jsonb(Jsonb::from_bytes(Bytes::copy_from_slice(r.bytes()?))),
+        tag::JSONB_TREE => Value::Jsonb(Jsonb::from_tree(&decode_jsonb_tree(r, 0)?)),
         tag::TIMESTAMPTZ => Value::Timestamptz(i64::from_le_bytes(r.array()?)),
         _ => return Err(Error::Corrupted("unknown value tag")),
     })
 }
 
-fn decode_jsonb(r: &mut Reader<'_>, depth: usize) -> Result<Jsonb> {
+/// Reads a format-1 JSONB tree.
+fn decode_jsonb_tree(r: &mut Reader<'_>, depth: usize) -> Result<JsonTree> {
     if depth > crate::jsonb::MAX_DEPTH {
         return Err(Error::Corrupted("jsonb nested too deep"));
     }
     Ok(match r.byte()? {
-        tag::J_NULL => Jsonb::Null,
-        tag::J_FALSE => Jsonb::Bool(false),
-        tag::J_TRUE => Jsonb::Bool(true),
-        tag::J_NUMBER => Jsonb::Number(
+        tag::J_NULL => JsonTree::Null,
+        tag::J_FALSE => JsonTree::Bool(false),
+        tag::J_TRUE => JsonTree::Bool(true),
+        tag::J_NUMBER => JsonTree::Number(
             Numeric::parse(&r.string()?).map_err(|_| Error::Corrupted("jsonb number"))?,
         ),
-        tag::J_STRING => Jsonb::String(r.string()?),
+        tag::J_STRING => JsonTree::String(r.string()?),
         tag::J_ARRAY => {
             let n = r.len()?;
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
-                items.push(decode_jsonb(r, depth + 1)?);
+                items.push(decode_jsonb_tree(r, depth + 1)?);
             }
-            Jsonb::Array(items)
+            JsonTree::Array(items)
         }
         tag::J_OBJECT => {
             let n = r.len()?;
             let mut pairs = Vec::with_capacity(n);
             for _ in 0..n {
                 let k = r.string()?;
-                pairs.push((k, decode_jsonb(r, depth + 1)?));
+                pairs.push((k, decode_jsonb_tree(r, depth + 1)?));
             }
-            Jsonb::Object(pairs)
+            JsonTree::Object(pairs)
         }
         _ => return Err(Error::Corrupted("unknown jsonb tag")),
     })
-}
-
-/// A JSONB document with every number in normalized form, so documents
-/// PostgreSQL considers equal (`{"a": 1.0}` and `{"a": 1}`) encode alike.
-fn normalize_jsonb(j: &Jsonb) -> Jsonb {
-    match j {
-        Jsonb::Number(n) => Jsonb::Number(n.normalized()),
-        Jsonb::Array(items) => Jsonb::Array(items.iter().map(normalize_jsonb).collect()),
-        Jsonb::Object(pairs) => Jsonb::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.clone(), normalize_jsonb(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 /// Appends an order-preserving, prefix-free key encoding of `v`: integers
@@ -287,7 +250,7 @@ pub fn encode_value_key(out: &mut Vec<u8>, v: &Value) {
             // JSONB numbers of any scale, and the zeros of float8.
             let canonical = match other {
                 Value::Numeric(n) => Value::Numeric(n.normalized()),
-                Value::Jsonb(j) => Value::Jsonb(normalize_jsonb(j)),
+                Value::Jsonb(j) => Value::Jsonb(j.normalized()),
                 Value::Float8(f) if *f == 0.0 => Value::Float8(0.0),
                 Value::Float8(f) if f.is_nan() => Value::Float8(f64::NAN),
                 v => v.clone(),
@@ -302,6 +265,71 @@ pub fn encode_value_key(out: &mut Vec<u8>, v: &Value) {
             }
             out.extend_from_slice(&[0, 0]);
         }
+    }
+}
+
+/// Appends a memcomparable, prefix-free encoding of a non-NULL `v`: byte
+/// order is SQL order for every type with an ordering (booleans, integers
+/// of either width, float8, numeric, text and bytea bytewise, timestamptz),
+/// and values SQL considers equal encode alike. Aggregates keep min/max
+/// value multisets under these keys so the extreme is the first or last
+/// key. JSONB, which has no min/max, uses its canonical key encoding.
+pub fn encode_value_ordered(out: &mut Vec<u8>, v: &Value) {
+    let escaped = |out: &mut Vec<u8>, b: &[u8]| {
+        for &x in b {
+            out.push(x);
+            if x == 0 {
+                out.push(0xff);
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    };
+    let flip = |i: i64| (i as u64 ^ (1 << 63)).to_be_bytes();
+    match v {
+        Value::Null => out.push(0xff),
+        Value::Bool(b) => out.extend_from_slice(&[tag::TRUE, u8::from(*b)]),
+        Value::Int4(i) => {
+            out.push(tag::INT8);
+            out.extend_from_slice(&flip(i64::from(*i)));
+        }
+        Value::Int8(i) => {
+            out.push(tag::INT8);
+            out.extend_from_slice(&flip(*i));
+        }
+        Value::Float8(f) => {
+            out.push(tag::FLOAT8);
+            let f = if f.is_nan() {
+                f64::NAN
+            } else if *f == 0.0 {
+                0.0
+            } else {
+                *f
+            };
+            let bits = f.to_bits();
+            let bits = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits ^ (1 << 63)
+            };
+            out.extend_from_slice(&bits.to_be_bytes());
+        }
+        Value::Numeric(n) => {
+            out.push(tag::NUMERIC);
+            n.write_ordered(out);
+        }
+        Value::Text(s) => {
+            out.push(tag::TEXT);
+            escaped(out, s.as_bytes());
+        }
+        Value::Bytea(b) => {
+            out.push(tag::BYTEA);
+            escaped(out, b);
+        }
+        Value::Timestamptz(t) => {
+            out.push(tag::TIMESTAMPTZ);
+            out.extend_from_slice(&flip(*t));
+        }
+        Value::Jsonb(_) => encode_value_key(out, v),
     }
 }
 
@@ -324,6 +352,26 @@ mod tests {
             Value::Timestamptz(-5),
         ];
         assert_eq!(decode_row(&encode_row(&row)).unwrap(), row);
+    }
+
+    #[test]
+    fn reads_format_1_jsonb_trees() {
+        // {"b":[1,2.50],"a":"x"} as format 1 wrote it (keys in order).
+        let mut old = vec![1, tag::JSONB_TREE, tag::J_OBJECT, 2];
+        old.extend_from_slice(&[1, b'a', tag::J_STRING, 1, b'x']);
+        old.extend_from_slice(&[1, b'b', tag::J_ARRAY, 2, tag::J_NUMBER, 1, b'1']);
+        old.extend_from_slice(&[tag::J_NUMBER, 4, b'2', b'.', b'5', b'0']);
+        let row = decode_row(&old).unwrap();
+        assert_eq!(
+            row,
+            vec![Value::Jsonb(
+                Jsonb::parse(r#"{"a":"x","b":[1,2.50]}"#).unwrap()
+            )]
+        );
+        assert_eq!(
+            row[0].to_pg_text().unwrap(),
+            r#"{"a": "x", "b": [1, 2.50]}"#
+        );
     }
 
     #[test]
@@ -355,6 +403,45 @@ mod tests {
             key(doc(r#"{"b":[2.5],"a":1}"#))
         );
         assert_eq!(key(Value::Float8(-0.0)), key(Value::Float8(0.0)));
+    }
+
+    #[test]
+    fn ordered_keys_follow_sql_order() {
+        let key = |v: &Value| {
+            let mut k = Vec::new();
+            encode_value_ordered(&mut k, v);
+            k
+        };
+        let num = |s: &str| Value::Numeric(Numeric::parse(s).unwrap());
+        let nums = [
+            "-1000", "-12.5", "-12", "-1.25", "-1.2", "-0.001", "0", "0.0005", "0.001", "1", "1.2",
+            "1.25", "9.99", "10", "12", "123", "NaN",
+        ];
+        for w in nums.windows(2) {
+            assert!(key(&num(w[0])) < key(&num(w[1])), "{} < {}", w[0], w[1]);
+        }
+        assert_eq!(key(&num("1.50")), key(&num("1.5")));
+        assert_eq!(key(&num("0.00")), key(&num("0")));
+        let floats = [
+            f64::NEG_INFINITY,
+            -2.5,
+            -0.0,
+            1e-300,
+            3.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for w in floats.windows(2) {
+            assert!(key(&Value::Float8(w[0])) < key(&Value::Float8(w[1])));
+        }
+        assert_eq!(key(&Value::Float8(-0.0)), key(&Value::Float8(0.0)));
+        let texts = ["", "a", "a\0", "ab", "b"];
+        for w in texts.windows(2) {
+            let t = |s: &str| Value::Text(s.into());
+            assert!(key(&t(w[0])) < key(&t(w[1])));
+        }
+        assert!(key(&Value::Int4(-3)) < key(&Value::Int8(2)));
+        assert_eq!(key(&Value::Int4(7)), key(&Value::Int8(7)));
     }
 
     #[test]

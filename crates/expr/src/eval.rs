@@ -485,7 +485,7 @@ fn json_get(op: BinaryOp, doc: &Value, key: &Value) -> Result<Value> {
     };
     Ok(match (op, found) {
         (_, None) => Value::Null,
-        (BinaryOp::JsonGet, Some(j)) => Value::Jsonb(j.clone()),
+        (BinaryOp::JsonGet, Some(j)) => Value::Jsonb(j),
         (_, Some(j)) => j.to_text().map_or(Value::Null, Value::Text),
     })
 }

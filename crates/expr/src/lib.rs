@@ -2,7 +2,7 @@
 //!
 //! This crate knows how Rivulet's SQL types behave: how each value prints in
 //! PostgreSQL's text form ([`Value::to_pg_text`]), how JSONB is parsed and
-//! normalised ([`Jsonb`]), how casts and comparisons work, and how a bound
+//! laid out for reading in place ([`Jsonb`]), how casts and comparisons work, and how a bound
 //! expression tree ([`Expr`]) is evaluated against a row. It also owns the
 //! compact binary row encoding used by storage ([`encode_row`]).
 //!
@@ -25,11 +25,11 @@ mod value;
 
 pub use arith::{arith, negate, to_numeric, ArithOp};
 pub use cast::cast;
-pub use codec::{decode_row, encode_row, encode_value_key};
+pub use codec::{decode_row, encode_row, encode_value_key, encode_value_ordered};
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};
 pub use func::{Func, TrimSide, Variadic};
-pub use jsonb::Jsonb;
+pub use jsonb::{JsonKind, JsonTree, Jsonb};
 pub use numeric::Numeric;
 pub use timestamp::{format_timestamptz, parse_timestamptz};
 pub use types::DataType;

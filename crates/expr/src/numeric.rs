@@ -492,6 +492,36 @@ impl Numeric {
         n
     }
 
+    /// Appends a memcomparable encoding: byte order of the encodings is
+    /// numeric order, and equal numbers of any scale encode alike. Layout:
+    /// a sign class byte (negative, zero, positive, NaN), then for nonzero
+    /// numbers the decimal exponent (i32, sign-flipped big-endian) and the
+    /// significant digits as bytes 1..=10 ended by 0; negative numbers
+    /// store all of that inverted so larger magnitudes sort first.
+    pub fn write_ordered(&self, out: &mut Vec<u8>) {
+        if self.nan {
+            out.push(4);
+            return;
+        }
+        let first = self.digits.iter().position(|&d| d != 0);
+        let Some(first) = first else {
+            out.push(2);
+            return;
+        };
+        let last = self.digits.iter().rposition(|&d| d != 0).unwrap_or(first);
+        let point = (self.digits.len() - self.scale as usize) as i64;
+        let exponent = (point - first as i64) as i32;
+        let inv = |b: u8| if self.neg { !b } else { b };
+        out.push(if self.neg { 1 } else { 3 });
+        for b in ((exponent as u32) ^ (1 << 31)).to_be_bytes() {
+            out.push(inv(b));
+        }
+        for &d in &self.digits[first..=last] {
+            out.push(inv(d + 1));
+        }
+        out.push(inv(0));
+    }
+
     /// Rounds half away from zero to `scale` fraction digits.
     pub fn round_to(&self, scale: u32) -> Numeric {
         if self.nan || scale >= self.scale {

@@ -13,7 +13,7 @@ use rivulet_catalog::{
 };
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
-use rivulet_stream::{Database, Dataflow, EvalCtx};
+use rivulet_stream::{Database, Dataflow, EvalCtx, MemState};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -214,7 +214,9 @@ async fn select(db: &Database, vars: &SessionVars, q: &Query, fmt: &Format) -> R
 /// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
 /// Blocking (reads storage).
 pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
-    let mut flow = Dataflow::new(&plan.root);
+    // Operator state lives only as long as the query.
+    let flow = Dataflow::new(0, &plan.root);
+    let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
     let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let apply = |state: &mut BTreeMap<Vec<u8>, Row>, changes: Vec<rivulet_stream::Change>| {
@@ -225,7 +227,7 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
             };
         }
     };
-    apply(&mut state, flow.init(&mut ctx));
+    apply(&mut state, flow.init(&mut ctx, &mut st)?);
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
     for rel in plan.root.distinct_scans() {
         // Rows are decoded and fed a chunk at a time, so a query's memory
@@ -235,7 +237,7 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
             if cancelled.load(Ordering::Relaxed) || ctx.failed() {
                 return Ok(false);
             }
-            let out = flow.push(rel.id, &chunk, &mut ctx);
+            let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
             apply(&mut state, out);
             Ok(!ctx.failed())
         };

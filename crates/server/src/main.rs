@@ -16,6 +16,7 @@
 //! writer.
 
 mod auth;
+mod budget;
 mod error;
 mod exec;
 mod extended;
@@ -67,6 +68,11 @@ struct Args {
     /// Largest accepted webhook body in bytes.
     #[arg(long, env = "RIVULET_WEBHOOK_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     webhook_max_body: usize,
+    /// Memory for caches: half for the storage engine's page cache, a
+    /// quarter for cached operator state; the rest is headroom for groups
+    /// and queries. Bytes, or with a KiB/MiB/GiB suffix.
+    #[arg(long, env = "RIVULET_MEMORY_BUDGET", default_value = "256MiB", value_parser = budget::parse_size)]
+    memory_budget: u64,
 }
 
 /// Most PostgreSQL connections served at once.
@@ -98,10 +104,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let data_dir = args.data_dir.clone();
+    let budget = budget::Budget::split(args.memory_budget);
+    let started = std::time::Instant::now();
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-        let engine = SledEngine::open(&data_dir)
+        let engine = SledEngine::open(&data_dir, budget.storage_cache)
             .with_context(|| format!("opening data directory {}", data_dir.display()))?;
-        Ok(Database::open(Arc::new(engine))?)
+        let options = rivulet_stream::Options {
+            state_cache_bytes: budget.state_cache as usize,
+        };
+        Ok(Database::open(Arc::new(engine), options)?)
     })
     .await??;
     let catalog = db.catalog();
@@ -109,7 +120,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data_dir = %args.data_dir.display(),
         relations = catalog.relations().count(),
         secrets = catalog.secrets().count(),
-        "catalog loaded"
+        storage_cache = budget.storage_cache,
+        state_cache = budget.state_cache,
+        millis = started.elapsed().as_millis() as u64,
+        "data directory opened"
     );
 
     let pg = TcpListener::bind(args.pg_listen)

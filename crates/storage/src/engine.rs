@@ -62,6 +62,23 @@ pub trait Engine: Send + Sync + 'static {
     fn for_each_prefix(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool)
         -> Result<()>;
 
+    /// Like [`for_each_prefix`](Engine::for_each_prefix), starting at the
+    /// first key at or after `from` (which should start with `prefix`).
+    fn for_each_prefix_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()>;
+
+    /// Like [`for_each_prefix`](Engine::for_each_prefix), in descending key
+    /// order.
+    fn for_each_prefix_rev(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()>;
+
     /// The greatest key starting with `prefix`, if any.
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>>;
 

@@ -1,9 +1,10 @@
 //! The key layout, in an order-preserving binary encoding.
 //!
 //! ```text
-//! 0x00 name              -> metadata (format version, ...)
+//! 0x00 name              -> metadata (format version, purge markers)
 //! 0x01 id:u64be          -> catalog object
 //! 0x02 rel:u64be rowkey  -> a row of a table or materialized view
+//! 0x03 view:u64be op:u16be statekey -> state of one operator of a view
 //! ```
 //!
 //! Integers are big-endian so byte order is numeric order. Row keys are
@@ -14,11 +15,25 @@
 const META: u8 = 0x00;
 const CATALOG: u8 = 0x01;
 const ROWS: u8 = 0x02;
+const STATE: u8 = 0x03;
 
 /// Key of a metadata entry.
 pub fn meta(name: &str) -> Vec<u8> {
     let mut k = vec![META];
     k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Prefix of the markers of relations whose rows and state are being
+/// removed (dropped, or never finished being created).
+pub fn purge_prefix() -> Vec<u8> {
+    meta("purge/")
+}
+
+/// The marker saying relation `id`'s rows and state are being removed.
+pub fn purge(id: u64) -> Vec<u8> {
+    let mut k = purge_prefix();
+    k.extend_from_slice(&id.to_be_bytes());
     k
 }
 
@@ -62,4 +77,30 @@ pub fn row_id(id: u64) -> [u8; 8] {
 /// The row id in a row key written by [`row_id`].
 pub fn parse_row_id(row_key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(row_key.try_into().ok()?))
+}
+
+/// Prefix of every state key of view `view` (all its operators).
+pub fn state_prefix(view: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(11);
+    k.push(STATE);
+    k.extend_from_slice(&view.to_be_bytes());
+    k
+}
+
+/// Prefix of the state table of operator `op` of view `view`.
+pub fn state_table(view: u64, op: u16) -> Vec<u8> {
+    let mut k = state_prefix(view);
+    k.extend_from_slice(&op.to_be_bytes());
+    k
+}
+
+/// Whether `key` belongs to some operator's state (rather than a row, the
+/// catalog or metadata).
+pub fn is_state(key: &[u8]) -> bool {
+    key.first() == Some(&STATE)
+}
+
+/// Whether `key` is a row of some relation.
+pub fn is_row(key: &[u8]) -> bool {
+    key.first() == Some(&ROWS)
 }

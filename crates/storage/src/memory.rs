@@ -49,6 +49,40 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
+    fn for_each_prefix_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let pairs: Vec<KvPair> = {
+            let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+            data.range(from.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        for (k, v) in pairs {
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn for_each_prefix_rev(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        for (k, v) in self.scan_prefix(prefix)?.into_iter().rev() {
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
         Ok(data

@@ -12,13 +12,14 @@ pub struct SledEngine {
 }
 
 impl SledEngine {
-    /// Opens (creating if needed) the database in directory `path`.
-    pub fn open(path: &Path) -> Result<SledEngine> {
+    /// Opens (creating if needed) the database in directory `path`, with
+    /// sled's page cache limited to `cache_bytes`.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<SledEngine> {
         std::fs::create_dir_all(path)?;
         let db = sled::Config::new()
             .path(path)
             .flush_every_ms(None)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()?;
         Ok(SledEngine { db })
     }
@@ -50,6 +51,35 @@ impl Engine for SledEngine {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         for r in self.db.scan_prefix(prefix) {
+            let (k, v) = r?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn for_each_prefix_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        for r in self.db.range(from..) {
+            let (k, v) = r?;
+            if !k.starts_with(prefix) || !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn for_each_prefix_rev(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        for r in self.db.scan_prefix(prefix).rev() {
             let (k, v) = r?;
             if !f(&k, &v) {
                 break;

@@ -34,6 +34,24 @@ fn suite(e: &dyn Engine) {
     })
     .unwrap();
     assert_eq!(seen, vec![1, 2, 3], "in order, stopping when asked");
+    let mut seen = Vec::new();
+    e.for_each_prefix_rev(&keys::rows_prefix(7), &mut |k, _| {
+        seen.push(keys::parse_row_id(keys::row_key_of(k)).unwrap());
+        seen.len() < 2
+    })
+    .unwrap();
+    assert_eq!(seen, vec![300, 3], "descending, stopping when asked");
+    let mut seen = Vec::new();
+    e.for_each_prefix_from(
+        &keys::rows_prefix(7),
+        &keys::row(7, &keys::row_id(3)),
+        &mut |k, _| {
+            seen.push(keys::parse_row_id(keys::row_key_of(k)).unwrap());
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, vec![3, 300], "from a key, within the prefix");
 
     let mut b = WriteBatch::new();
     b.delete(keys::row(7, &keys::row_id(2)));
@@ -59,10 +77,10 @@ fn sled_engine_and_reopen() {
     let dir = std::env::temp_dir().join(format!("rivulet-storage-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     {
-        let e = SledEngine::open(&dir).unwrap();
+        let e = SledEngine::open(&dir, 8 << 20).unwrap();
         suite(&e);
     }
-    let e = SledEngine::open(&dir).unwrap();
+    let e = SledEngine::open(&dir, 8 << 20).unwrap();
     assert_eq!(
         e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
         Some(b"y".to_vec())

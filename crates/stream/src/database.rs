@@ -38,6 +38,21 @@ pub struct DdlOutcome {
     pub notices: Vec<String>,
 }
 
+/// Tunables of an open database.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Bytes the writer's cache of committed operator state may hold.
+    pub state_cache_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            state_cache_bytes: 64 << 20,
+        }
+    }
+}
+
 /// State shared by every handle.
 pub(crate) struct Shared {
     pub(crate) engine: Arc<dyn Engine>,
@@ -63,9 +78,10 @@ pub struct Database {
 
 impl Database {
     /// Opens the database over `engine`: loads the catalog (re-binding every
-    /// stored definition) and starts the writer thread. Blocking.
-    pub fn open(engine: Arc<dyn Engine>) -> Result<Database> {
-        let (writer, catalog) = Writer::recover(engine.clone())?;
+    /// stored definition) and starts the writer thread. Reads no table or
+    /// view rows: operator state is already in storage. Blocking.
+    pub fn open(engine: Arc<dyn Engine>, options: Options) -> Result<Database> {
+        let (writer, catalog) = Writer::recover(engine.clone(), options.state_cache_bytes)?;
         let shared = Arc::new(Shared {
             engine,
             catalog: RwLock::new(Arc::new(catalog)),
@@ -75,11 +91,10 @@ impl Database {
         let handle = std::thread::Builder::new()
             .name("rivulet-writer".into())
             .spawn(move || {
-                // A panic here is a bug, and the writer's memory (view
-                // state, catalog) can no longer be trusted. Exit so that a
-                // supervisor restarts the process: recovery rebuilds
-                // everything from what is durable, and nothing
-                // acknowledged is lost.
+                // A panic here is a bug, and the writer's memory (pending
+                // writes, catalog) can no longer be trusted. Exit so that a
+                // supervisor restarts the process: recovery opens what is
+                // durable, and nothing acknowledged is lost.
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(rx, s)));
                 if outcome.is_err() {

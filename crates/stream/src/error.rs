@@ -12,6 +12,13 @@ pub enum Error {
     /// The relation was dropped while the request was in flight (42P01).
     #[error("relation with id {0} does not exist")]
     RelationGone(u64),
+    /// The data directory has a storage format this build cannot read.
+    #[error(
+        "the data directory has storage format {0}, which this build of Rivulet cannot read \
+         (it reads formats 1 and 2); run the Rivulet release that wrote it, or start with \
+         an empty --data-dir"
+    )]
+    UnsupportedFormat(String),
     /// The engine is shutting down (57P01).
     #[error("the database is shutting down")]
     ShuttingDown,
@@ -26,6 +33,7 @@ impl Error {
             Error::Storage(e) => e.sqlstate(),
             Error::RelationGone(_) => "42P01",
             Error::ShuttingDown => "57P01",
+            Error::UnsupportedFormat(_) => "XX001",
         }
     }
 }

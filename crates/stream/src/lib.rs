@@ -9,10 +9,12 @@
 //! 2. The writer thread takes every command waiting in its queue (a group).
 //! 3. For each command it computes the table's row changes — `(key, old,
 //!    new)`, see [`Change`] — and pushes them through every materialized view
-//!    downstream ([`dataflow`]), views on views included. Rows and view
-//!    changes go into one atomic storage batch, applied immediately so the
-//!    next command in the group sees them.
-//! 4. After the whole group, one `flush` (fsync) makes it durable.
+//!    downstream ([`dataflow`]), views on views included. Operators read and
+//!    write their state tables ([`state`]). Rows, view changes and state
+//!    stay pending in the writer's store, where later commands of the group
+//!    see them.
+//! 4. After the whole group, one atomic batch and one `flush` (fsync) make
+//!    it durable.
 //! 5. Only then are the callers answered: an acknowledged write is on disk
 //!    and visible in every view.
 //!
@@ -25,8 +27,10 @@
 mod database;
 pub mod dataflow;
 mod error;
+pub mod state;
 mod writer;
 
-pub use database::{Database, DdlOutcome};
+pub use database::{Database, DdlOutcome, Options};
 pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
+pub use state::{MemState, StateStore};

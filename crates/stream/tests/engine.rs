@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rivulet_expr::{Jsonb, Value};
 use rivulet_storage::{Engine, MemoryEngine};
-use rivulet_stream::Database;
+use rivulet_stream::{Database, Options};
 
 fn stmt(sql: &str) -> rivulet_sql::Statement {
     rivulet_sql::parse(sql).unwrap().remove(0)
@@ -36,7 +36,7 @@ async fn texts(db: &Database, rel: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_group_and_recover() {
     let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
-    let db = Database::open(engine.clone()).unwrap();
+    let db = Database::open(engine.clone(), Options::default()).unwrap();
     db.execute_ddl(stmt(
         "CREATE TABLE t (data JSONB PRIMARY KEY) WITH (connector = 'webhook')",
     ))
@@ -91,7 +91,7 @@ async fn concurrent_writes_group_and_recover() {
 
     // Reopen over the same storage: catalog, rows and views are back, and
     // new rows get fresh ids instead of overwriting old ones.
-    let db = Database::open(engine).unwrap();
+    let db = Database::open(engine, Options::default()).unwrap();
     assert_eq!(texts(&db, "ids").await, vec!["5", "6", "7", "8", "9"]);
     let log = db.catalog().relation("log").unwrap().id;
     db.insert(log, vec![doc(r#"{"n":"after"}"#)]).await.unwrap();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rivulet_catalog::plan_query;
 use rivulet_expr::{Row, Value};
 use rivulet_storage::{Engine, MemoryEngine};
-use rivulet_stream::{Database, Dataflow, EvalCtx};
+use rivulet_stream::{Database, Dataflow, EvalCtx, MemState, Options};
 
 /// Deterministic xorshift generator.
 struct Gen(u64);
@@ -91,7 +91,8 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
         unreachable!()
     };
     let plan = plan_query(query, &catalog).unwrap();
-    let mut flow = Dataflow::new(&plan.root);
+    let flow = Dataflow::new(0, &plan.root);
+    let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
     let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let mut apply = |changes: Vec<rivulet_stream::Change>| {
@@ -102,10 +103,10 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
             };
         }
     };
-    apply(flow.init(&mut ctx));
+    apply(flow.init(&mut ctx, &mut st).unwrap());
     for r in plan.root.distinct_scans() {
         let rows = db.scan_rows_blocking(&r).unwrap();
-        apply(flow.push(r.id, &rows, &mut ctx));
+        apply(flow.push(r.id, &rows, &mut ctx, &mut st).unwrap());
     }
     ctx.finish().unwrap();
     let mut rows: Vec<Row> = state.into_values().collect();
@@ -125,7 +126,7 @@ async fn incremental_equals_from_scratch() {
     for seed in 1..=12u64 {
         let mut g = Gen(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
         let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
-        let db = Database::open(engine.clone()).unwrap();
+        let db = Database::open(engine.clone(), Options::default()).unwrap();
         db.execute_ddl(stmt("CREATE TABLE t (k INT PRIMARY KEY, a INT, b INT)"))
             .await
             .unwrap();
@@ -199,7 +200,7 @@ async fn incremental_equals_from_scratch() {
         }
         // State rebuilt from storage after a restart carries on correctly.
         db.shutdown();
-        let db = Database::open(engine).unwrap();
+        let db = Database::open(engine, Options::default()).unwrap();
         db.insert(
             t,
             vec![vec![Value::Int4(3), Value::Int4(1), Value::Int4(2)]],

@@ -1,6 +1,6 @@
 //! Turning a request body into rows.
 
-use rivulet_expr::{Jsonb, Row, Value};
+use rivulet_expr::{JsonKind, Jsonb, Row, Value};
 
 use crate::WebhookError;
 
@@ -26,9 +26,12 @@ pub(crate) fn rows(body: &[u8], is_batched: bool) -> Result<Vec<Row>, WebhookErr
 /// Rows from the elements of a JSON array body (Segment batch mode).
 pub(crate) fn array_rows(body: &[u8]) -> Result<Vec<Row>, WebhookError> {
     match rows(body, false)?.pop().and_then(|mut r| r.pop()) {
-        Some(Value::Jsonb(Jsonb::Array(items))) => {
-            Ok(items.into_iter().map(|j| vec![Value::Jsonb(j)]).collect())
-        }
+        Some(Value::Jsonb(doc)) if doc.kind() == JsonKind::Array => Ok(doc
+            .elements()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|j| vec![Value::Jsonb(j)])
+            .collect()),
         _ => Err(WebhookError::InvalidJson("expected a JSON array".into())),
     }
 }

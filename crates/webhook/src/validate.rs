@@ -16,7 +16,7 @@ pub(crate) fn headers_jsonb(headers: &HeaderMap) -> Jsonb {
         .map(|(name, value)| {
             (
                 name.as_str().to_ascii_lowercase(),
-                Jsonb::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+                Jsonb::string(&String::from_utf8_lossy(value.as_bytes())),
             )
         })
         .collect();

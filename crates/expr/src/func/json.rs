@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use super::as_text;
-use crate::{format_timestamptz, Error, Jsonb, Numeric, Result, Value};
+use crate::{format_timestamptz, Error, JsonKind, JsonTree, Jsonb, Numeric, Result, Value};
 
 fn as_jsonb(v: &Value) -> Result<&Jsonb> {
     match v {
@@ -82,13 +82,13 @@ pub(crate) fn parse_text_array(s: &str) -> Result<Vec<Option<String>>> {
 }
 
 /// Follows a path of keys / array indexes.
-fn walk<'a>(doc: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jsonb> {
-    let mut cur = doc;
+fn walk(doc: &Jsonb, path: &[Option<String>]) -> Option<Jsonb> {
+    let mut cur = doc.clone();
     for step in path {
         let step = step.as_deref()?;
-        cur = match cur {
-            Jsonb::Object(_) => cur.get_key(step)?,
-            Jsonb::Array(_) => cur.get_index(step.trim().parse::<i64>().ok()?)?,
+        cur = match cur.kind() {
+            JsonKind::Object => cur.get_key(step)?,
+            JsonKind::Array => cur.get_index(step.trim().parse::<i64>().ok()?)?,
             _ => return None,
         };
     }
@@ -104,7 +104,7 @@ pub(crate) fn path(doc: &Value, path: &Value, as_text_result: bool) -> Result<Va
     Ok(match walk(as_jsonb(doc)?, &steps) {
         None => Value::Null,
         Some(j) if as_text_result => j.to_text().map_or(Value::Null, Value::Text),
-        Some(j) => Value::Jsonb(j.clone()),
+        Some(j) => Value::Jsonb(j),
     })
 }
 
@@ -117,7 +117,7 @@ pub(super) fn extract_path(args: &[Value], as_text_result: bool) -> Result<Value
     Ok(match walk(as_jsonb(&args[0])?, &steps) {
         None => Value::Null,
         Some(j) if as_text_result => j.to_text().map_or(Value::Null, Value::Text),
-        Some(j) => Value::Jsonb(j.clone()),
+        Some(j) => Value::Jsonb(j),
     })
 }
 
@@ -128,49 +128,61 @@ pub(crate) fn has_key(doc: &Value, key: &Value) -> Result<Value> {
         return Ok(Value::Null);
     }
     let key = as_text(key)?;
-    Ok(Value::Bool(match as_jsonb(doc)? {
-        d @ Jsonb::Object(_) => d.get_key(key).is_some(),
-        Jsonb::Array(items) => items
+    let d = as_jsonb(doc)?;
+    Ok(Value::Bool(match d.kind() {
+        JsonKind::Object => d.get_key(key).is_some(),
+        JsonKind::Array => d
+            .elements()
+            .unwrap_or_default()
             .iter()
-            .any(|i| matches!(i, Jsonb::String(s) if s == key)),
-        Jsonb::String(s) => s == key,
+            .any(|i| i.as_str().is_some_and(|s| s == key)),
+        JsonKind::String => d.as_str().is_some_and(|s| s == key),
         _ => false,
     }))
 }
 
-fn scalar_eq(a: &Jsonb, b: &Jsonb) -> bool {
+/// An object's value under `key`.
+fn get_key<'a>(t: &'a JsonTree, key: &str) -> Option<&'a JsonTree> {
+    match t {
+        JsonTree::Object(pairs) => pairs
+            .binary_search_by(|(k, _)| crate::jsonb::key_order(k, key))
+            .ok()
+            .map(|i| &pairs[i].1),
+        _ => None,
+    }
+}
+
+fn scalar_eq(a: &JsonTree, b: &JsonTree) -> bool {
     match (a, b) {
-        (Jsonb::Number(x), Jsonb::Number(y)) => x.total_cmp(y) == Ordering::Equal,
+        (JsonTree::Number(x), JsonTree::Number(y)) => x.total_cmp(y) == Ordering::Equal,
         _ => a == b,
     }
 }
 
-/// PostgreSQL's jsonb containment (`JsonbDeepContains`).
-fn contains(a: &Jsonb, b: &Jsonb) -> bool {
+/// PostgreSQL's jsonb containment (`JsonTreeDeepContains`).
+fn contains(a: &JsonTree, b: &JsonTree) -> bool {
     match (a, b) {
-        (Jsonb::Object(_), Jsonb::Object(pairs)) => pairs.iter().all(|(k, bv)| {
-            a.get_key(k).is_some_and(|av| match (av, bv) {
-                (Jsonb::Object(_), Jsonb::Object(_)) | (Jsonb::Array(_), Jsonb::Array(_)) => {
-                    contains(av, bv)
-                }
+        (JsonTree::Object(_), JsonTree::Object(pairs)) => pairs.iter().all(|(k, bv)| {
+            get_key(a, k).is_some_and(|av| match (av, bv) {
+                (JsonTree::Object(_), JsonTree::Object(_))
+                | (JsonTree::Array(_), JsonTree::Array(_)) => contains(av, bv),
                 _ => scalar_eq(av, bv),
             })
         }),
-        (Jsonb::Array(items), Jsonb::Array(wanted)) => wanted.iter().all(|w| {
+        (JsonTree::Array(items), JsonTree::Array(wanted)) => wanted.iter().all(|w| {
             items.iter().any(|i| match (i, w) {
-                (Jsonb::Object(_), Jsonb::Object(_)) | (Jsonb::Array(_), Jsonb::Array(_)) => {
-                    contains(i, w)
-                }
-                (Jsonb::Object(_) | Jsonb::Array(_), _)
-                | (_, Jsonb::Object(_) | Jsonb::Array(_)) => false,
+                (JsonTree::Object(_), JsonTree::Object(_))
+                | (JsonTree::Array(_), JsonTree::Array(_)) => contains(i, w),
+                (JsonTree::Object(_) | JsonTree::Array(_), _)
+                | (_, JsonTree::Object(_) | JsonTree::Array(_)) => false,
                 _ => scalar_eq(i, w),
             })
         }),
         // A top-level array contains a scalar it has as an element.
-        (Jsonb::Array(items), w) if !matches!(w, Jsonb::Object(_)) => {
+        (JsonTree::Array(items), w) if !matches!(w, JsonTree::Object(_)) => {
             items.iter().any(|i| scalar_eq(i, w))
         }
-        (Jsonb::Object(_), _) | (_, Jsonb::Object(_)) | (_, Jsonb::Array(_)) => false,
+        (JsonTree::Object(_), _) | (_, JsonTree::Object(_)) | (_, JsonTree::Array(_)) => false,
         _ => scalar_eq(a, b),
     }
 }
@@ -180,7 +192,10 @@ pub(crate) fn contains_op(a: &Value, b: &Value) -> Result<Value> {
     if a.is_null() || b.is_null() {
         return Ok(Value::Null);
     }
-    Ok(Value::Bool(contains(as_jsonb(a)?, as_jsonb(b)?)))
+    Ok(Value::Bool(contains(
+        &as_jsonb(a)?.to_tree(),
+        &as_jsonb(b)?.to_tree(),
+    )))
 }
 
 /// `jsonb_typeof(doc)`.
@@ -190,9 +205,10 @@ pub(super) fn type_of(doc: &Value) -> Result<Value> {
 
 /// `jsonb_array_length(doc)`.
 pub(super) fn array_length(doc: &Value) -> Result<Value> {
-    match as_jsonb(doc)? {
-        Jsonb::Array(items) => Ok(Value::Int4(items.len() as i32)),
-        Jsonb::Object(_) => Err(Error::InvalidParameterValue(
+    let d = as_jsonb(doc)?;
+    match d.kind() {
+        JsonKind::Array => Ok(Value::Int4(d.array_len().unwrap_or(0) as i32)),
+        JsonKind::Object => Err(Error::InvalidParameterValue(
             "cannot get array length of a non-array".into(),
         )),
         _ => Err(Error::InvalidParameterValue(
@@ -202,30 +218,30 @@ pub(super) fn array_length(doc: &Value) -> Result<Value> {
 }
 
 /// A SQL value as JSONB, as `to_jsonb` converts it.
-pub(crate) fn to_jsonb(v: &Value) -> Jsonb {
+pub(crate) fn to_jsonb(v: &Value) -> JsonTree {
     match v {
-        Value::Null => Jsonb::Null,
-        Value::Bool(b) => Jsonb::Bool(*b),
-        Value::Int4(i) => Jsonb::Number(Numeric::from(*i as i64)),
-        Value::Int8(i) => Jsonb::Number(Numeric::from(*i)),
-        Value::Numeric(n) if n.is_nan() => Jsonb::String("NaN".into()),
-        Value::Numeric(n) => Jsonb::Number(n.clone()),
+        Value::Null => JsonTree::Null,
+        Value::Bool(b) => JsonTree::Bool(*b),
+        Value::Int4(i) => JsonTree::Number(Numeric::from(*i as i64)),
+        Value::Int8(i) => JsonTree::Number(Numeric::from(*i)),
+        Value::Numeric(n) if n.is_nan() => JsonTree::String("NaN".into()),
+        Value::Numeric(n) => JsonTree::Number(n.clone()),
         Value::Float8(f) => match v.to_pg_text().and_then(|t| Numeric::parse(&t).ok()) {
-            Some(n) if f.is_finite() => Jsonb::Number(n),
-            _ => Jsonb::String(v.to_pg_text().unwrap_or_default()),
+            Some(n) if f.is_finite() => JsonTree::Number(n),
+            _ => JsonTree::String(v.to_pg_text().unwrap_or_default()),
         },
-        Value::Text(s) => Jsonb::String(s.clone()),
-        Value::Jsonb(j) => j.clone(),
+        Value::Text(s) => JsonTree::String(s.clone()),
+        Value::Jsonb(j) => j.to_tree(),
         Value::Timestamptz(t) => {
             // ISO 8601 with a 'T' and a full offset, as PostgreSQL's to_jsonb.
             let text = format_timestamptz(*t);
             let iso = text.replacen(' ', "T", 1);
-            Jsonb::String(match iso.strip_suffix("+00") {
+            JsonTree::String(match iso.strip_suffix("+00") {
                 Some(base) => format!("{base}+00:00"),
                 None => iso,
             })
         }
-        Value::Bytea(_) => Jsonb::String(v.to_pg_text().unwrap_or_default()),
+        Value::Bytea(_) => JsonTree::String(v.to_pg_text().unwrap_or_default()),
     }
 }
 
@@ -253,15 +269,17 @@ pub(super) fn build_object(args: &[Value]) -> Result<Value> {
         };
         pairs.push((key, to_jsonb(&kv[1])));
     }
-    Ok(Value::Jsonb(Jsonb::object_from_pairs(pairs)))
+    Ok(Value::Jsonb(Jsonb::from_tree(
+        &JsonTree::object_from_pairs(pairs),
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn j(s: &str) -> Jsonb {
-        Jsonb::parse(s).unwrap()
+    fn j(s: &str) -> JsonTree {
+        JsonTree::parse(s).unwrap()
     }
 
     #[test]

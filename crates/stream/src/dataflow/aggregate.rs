@@ -1,51 +1,54 @@
 //! Aggregate: one row per group — its key values, then each aggregate —
-//! maintained under inserts and deletes. `count`, `sum`, `avg` and the
-//! boolean aggregates keep running totals; `min`, `max` and every DISTINCT
-//! aggregate keep a multiset of values, so removing the current extreme
-//! (or the last copy of a distinct value) is exact. A group whose last row
-//! leaves disappears, except the single group of an aggregate without
-//! GROUP BY, which always exists.
+//! maintained under inserts and deletes. A group whose last row leaves
+//! disappears, except the single group of an aggregate without GROUP BY,
+//! which always exists.
+//!
+//! State table (keys after the operator's prefix):
+//!
+//! ```text
+//! 'g' group-key                      -> the group: row count, key values,
+//!                                       each aggregate's running state
+//! 'm' group-key agg:u16be value-key  -> multiplicity and first-seen value
+//! ```
+//!
+//! `count`, `sum`, `avg` and the boolean aggregates keep running totals in
+//! the group; a numeric `sum`/`avg` also counts its live inputs by display
+//! scale, so after retractions the result has the scale recomputation
+//! would give. `min`, `max` and every DISTINCT aggregate keep a multiset of
+//! their values under memcomparable value keys: a DISTINCT aggregate
+//! changes only when a value's multiplicity goes from zero to one or back,
+//! and `min`/`max` keep the current extreme in the group, re-reading the
+//! first (or last) multiset key only when the extreme itself leaves.
+//!
+//! A batch of changes is applied group by group: each touched group is read
+//! once, updated for every change, and written once.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use rivulet_catalog::{AggCall, AggKind};
-use rivulet_expr::{encode_value_key, to_numeric, DataType, Expr, Numeric, Row, Value};
+use rivulet_expr::{
+    decode_row, encode_row, encode_value_key, encode_value_ordered, to_numeric, DataType, Expr,
+    Numeric, Row, Value,
+};
 
 use super::{Change, EvalCtx, Node};
+use crate::state::StateStore;
+use crate::{Error, Result};
 
-/// A value ordered as SQL orders it (the values of one aggregate argument
-/// all have one type).
-#[derive(Debug, Clone)]
-struct Ordered(Value);
-
-impl PartialEq for Ordered {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Ordered {}
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ordered {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
+const GROUP: u8 = b'g';
+const MULTISET: u8 = b'm';
 
 /// A running sum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Sum {
     Int(i128),
-    Num(Numeric),
+    /// A numeric sum and how many live inputs have each display scale.
+    Num(Numeric, BTreeMap<u32, i64>),
     Float(f64),
 }
 
 /// The state of one aggregate in one group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum State {
     /// Rows, for `count(*)`.
     Rows(i64),
@@ -55,21 +58,25 @@ enum State {
     Sum(Sum, i64),
     /// Counts of true and false values.
     Bools(i64, i64),
-    /// Every non-NULL value with its multiplicity (`min`, `max`, DISTINCT).
-    Values(BTreeMap<Ordered, i64>),
+    /// The current minimum or maximum (NULL when there are no values); the
+    /// values themselves are in the multiset.
+    Extreme(Value),
+}
+
+/// Whether a call keeps a value multiset in the state table.
+fn uses_multiset(call: &AggCall) -> bool {
+    call.distinct || matches!(call.kind, AggKind::Min | AggKind::Max)
 }
 
 fn initial(call: &AggCall) -> State {
-    if call.distinct || matches!(call.kind, AggKind::Min | AggKind::Max) {
-        return State::Values(BTreeMap::new());
-    }
     match call.kind {
+        AggKind::Min | AggKind::Max => State::Extreme(Value::Null),
         AggKind::CountStar => State::Rows(0),
         AggKind::Count => State::Count(0),
         AggKind::Sum | AggKind::Avg => State::Sum(
             match call.input_type {
                 DataType::Float8 => Sum::Float(0.0),
-                DataType::Numeric => Sum::Num(Numeric::from(0)),
+                DataType::Numeric => Sum::Num(Numeric::from(0), BTreeMap::new()),
                 _ => Sum::Int(0),
             },
             0,
@@ -79,7 +86,8 @@ fn initial(call: &AggCall) -> State {
 }
 
 impl State {
-    /// Adds (`sign` = 1) or removes (`sign` = -1) one input value.
+    /// Adds (`sign` = 1) or removes (`sign` = -1) one input value. Not
+    /// used for `min`/`max`, which follow their multiset.
     fn update(&mut self, v: &Value, sign: i64) {
         match self {
             State::Rows(n) => *n += sign,
@@ -90,9 +98,14 @@ impl State {
                 match (sum, v) {
                     (Sum::Int(s), Value::Int4(x)) => *s += sign as i128 * *x as i128,
                     (Sum::Int(s), Value::Int8(x)) => *s += sign as i128 * *x as i128,
-                    (Sum::Num(s), x) => {
+                    (Sum::Num(s, scales), x) => {
                         if let Some(x) = to_numeric(x) {
                             *s = if sign > 0 { s.add(&x) } else { s.sub(&x) };
+                            let c = scales.entry(x.scale()).or_insert(0);
+                            *c += sign;
+                            if *c <= 0 {
+                                scales.remove(&x.scale());
+                            }
                         }
                     }
                     (Sum::Float(s), Value::Float8(x)) => *s += sign as f64 * x,
@@ -104,13 +117,7 @@ impl State {
                 Value::Bool(false) => *f += sign,
                 _ => {}
             },
-            State::Values(m) => {
-                let e = m.entry(Ordered(v.clone())).or_insert(0);
-                *e += sign;
-                if *e <= 0 {
-                    m.remove(&Ordered(v.clone()));
-                }
-            }
+            State::Extreme(_) => {}
         }
     }
 
@@ -118,7 +125,9 @@ impl State {
     fn result(&self, call: &AggCall) -> Value {
         let numeric_sum = |s: &Sum| match s {
             Sum::Int(i) => Numeric::parse(&i.to_string()).unwrap_or_else(|_| Numeric::nan()),
-            Sum::Num(n) => n.clone(),
+            // The sum at the largest scale among live inputs, as a sum
+            // recomputed from them would print (digits beyond it are zero).
+            Sum::Num(n, scales) => n.round_to(scales.keys().next_back().copied().unwrap_or(0)),
             Sum::Float(f) => Numeric::from_f64(*f).unwrap_or_else(|_| Numeric::nan()),
         };
         match self {
@@ -141,28 +150,77 @@ impl State {
             } else {
                 *t > 0
             }),
-            State::Values(m) => {
-                if !call.distinct {
-                    let pick = if call.kind == AggKind::Min {
-                        m.keys().next()
-                    } else {
-                        m.keys().next_back()
-                    };
-                    return pick.map_or(Value::Null, |v| v.0.clone());
-                }
-                if call.kind == AggKind::Count {
-                    return Value::Int8(m.len() as i64);
-                }
-                // Another DISTINCT aggregate: fold the distinct values afresh.
-                let mut plain = call.clone();
-                plain.distinct = false;
-                let mut s = initial(&plain);
-                for v in m.keys() {
-                    s.update(&v.0, 1);
-                }
-                s.result(&plain)
-            }
+            State::Extreme(v) => v.clone(),
         }
+    }
+
+    /// Appends the state's stored fields.
+    fn encode(&self, out: &mut Row) {
+        match self {
+            State::Rows(n) | State::Count(n) => out.push(Value::Int8(*n)),
+            State::Sum(s, n) => {
+                out.push(Value::Int8(*n));
+                match s {
+                    Sum::Int(i) => out.push(Value::Bytea(i.to_le_bytes().to_vec())),
+                    Sum::Float(f) => out.push(Value::Float8(*f)),
+                    Sum::Num(v, scales) => {
+                        out.push(Value::Numeric(v.clone()));
+                        let mut b = Vec::with_capacity(scales.len() * 12);
+                        for (scale, count) in scales {
+                            b.extend_from_slice(&scale.to_le_bytes());
+                            b.extend_from_slice(&count.to_le_bytes());
+                        }
+                        out.push(Value::Bytea(b));
+                    }
+                }
+            }
+            State::Bools(t, f) => {
+                out.push(Value::Int8(*t));
+                out.push(Value::Int8(*f));
+            }
+            State::Extreme(v) => out.push(v.clone()),
+        }
+    }
+
+    /// Reads the fields [`State::encode`] wrote for a state shaped like
+    /// `template`.
+    fn decode(template: &State, it: &mut impl Iterator<Item = Value>) -> Result<State> {
+        let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("aggregate state"));
+        let int = |it: &mut dyn Iterator<Item = Value>| match it.next() {
+            Some(Value::Int8(n)) => Ok(n),
+            _ => Err(corrupt()),
+        };
+        Ok(match template {
+            State::Rows(_) => State::Rows(int(it)?),
+            State::Count(_) => State::Count(int(it)?),
+            State::Bools(..) => State::Bools(int(it)?, int(it)?),
+            State::Extreme(_) => State::Extreme(it.next().ok_or_else(corrupt)?),
+            State::Sum(shape, _) => {
+                let n = int(it)?;
+                let sum = match (shape, it.next()) {
+                    (Sum::Int(_), Some(Value::Bytea(b))) => Sum::Int(i128::from_le_bytes(
+                        b.as_slice().try_into().map_err(|_| corrupt())?,
+                    )),
+                    (Sum::Float(_), Some(Value::Float8(f))) => Sum::Float(f),
+                    (Sum::Num(..), Some(Value::Numeric(v))) => {
+                        let Some(Value::Bytea(b)) = it.next() else {
+                            return Err(corrupt());
+                        };
+                        let mut scales = BTreeMap::new();
+                        for c in b.chunks(12) {
+                            let (s, n) = c.split_at_checked(4).ok_or_else(corrupt)?;
+                            scales.insert(
+                                u32::from_le_bytes(s.try_into().map_err(|_| corrupt())?),
+                                i64::from_le_bytes(n.try_into().map_err(|_| corrupt())?),
+                            );
+                        }
+                        Sum::Num(v, scales)
+                    }
+                    _ => return Err(corrupt()),
+                };
+                State::Sum(sum, n)
+            }
+        })
     }
 }
 
@@ -174,20 +232,37 @@ struct Group {
     states: Vec<State>,
 }
 
+/// A group being updated by one batch of changes.
+struct Touched {
+    /// The encoded group key.
+    gk: Vec<u8>,
+    /// The group's output row before the batch.
+    before: Option<Row>,
+    group: Group,
+    /// Aggregates whose extreme left and must be re-read from the multiset.
+    rescan: Vec<usize>,
+}
+
 pub(super) struct Aggregate {
     input: Node,
     group_keys: Vec<Expr>,
     aggs: Vec<AggCall>,
-    groups: HashMap<Vec<u8>, Group>,
+    /// This operator's state table prefix.
+    table: Vec<u8>,
 }
 
 impl Aggregate {
-    pub(super) fn new(input: Node, group_keys: Vec<Expr>, aggs: Vec<AggCall>) -> Aggregate {
+    pub(super) fn new(
+        input: Node,
+        group_keys: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        table: Vec<u8>,
+    ) -> Aggregate {
         Aggregate {
             input,
             group_keys,
             aggs,
-            groups: HashMap::new(),
+            table,
         }
     }
 
@@ -195,11 +270,66 @@ impl Aggregate {
         self.group_keys.is_empty()
     }
 
+    fn group_state_key(&self, gk: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.table.len() + 1 + gk.len());
+        k.extend_from_slice(&self.table);
+        k.push(GROUP);
+        k.extend_from_slice(gk);
+        k
+    }
+
+    /// Prefix of aggregate `agg`'s multiset in group `gk` (group keys are
+    /// prefix-free, so one group's prefix never covers another's).
+    fn multiset_prefix(&self, gk: &[u8], agg: usize) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.table.len() + 3 + gk.len());
+        k.extend_from_slice(&self.table);
+        k.push(MULTISET);
+        k.extend_from_slice(gk);
+        k.extend_from_slice(&(agg as u16).to_be_bytes());
+        k
+    }
+
     fn new_group(&self, keys: Row) -> Group {
         Group {
             keys,
             rows: 0,
             states: self.aggs.iter().map(initial).collect(),
+        }
+    }
+
+    fn encode_group(&self, g: &Group) -> Vec<u8> {
+        let mut row = Vec::with_capacity(2 + g.keys.len() + 2 * g.states.len());
+        row.push(Value::Int8(g.rows));
+        row.push(Value::Int8(g.keys.len() as i64));
+        row.extend(g.keys.iter().cloned());
+        for s in &g.states {
+            s.encode(&mut row);
+        }
+        encode_row(&row)
+    }
+
+    fn decode_group(&self, bytes: &[u8]) -> Result<Group> {
+        let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("aggregate group"));
+        let mut it = decode_row(bytes)?.into_iter();
+        let (Some(Value::Int8(rows)), Some(Value::Int8(nkeys))) = (it.next(), it.next()) else {
+            return Err(corrupt());
+        };
+        let keys: Row = it.by_ref().take(nkeys.max(0) as usize).collect();
+        if keys.len() != nkeys.max(0) as usize {
+            return Err(corrupt());
+        }
+        let mut states = Vec::with_capacity(self.aggs.len());
+        for call in &self.aggs {
+            states.push(State::decode(&initial(call), &mut it)?);
+        }
+        Ok(Group { keys, rows, states })
+    }
+
+    /// The group under `gk` as stored, or a new one with key values `keys`.
+    fn load(&self, st: &mut dyn StateStore, gk: &[u8], keys: Row) -> Result<Group> {
+        match st.get(&self.group_state_key(gk))? {
+            Some(bytes) => self.decode_group(&bytes),
+            None => Ok(self.new_group(keys)),
         }
     }
 
@@ -214,55 +344,156 @@ impl Aggregate {
         Some(row)
     }
 
-    fn apply(&mut self, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
-        // Each touched group's output before this batch, in touch order.
-        let mut touched: Vec<(Vec<u8>, Option<Row>)> = Vec::new();
-        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    fn apply(
+        &self,
+        changes: &[Change],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Vec<Change>> {
+        let mut touched: Vec<Touched> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        // Net multiplicity change of each (group, aggregate, value key), with
+        // the value that produced it.
+        let mut deltas: HashMap<(usize, usize, Vec<u8>), (Value, i64)> = HashMap::new();
         for c in changes {
             for (row, sign) in [(&c.old, -1i64), (&c.new, 1)] {
                 let Some(row) = row else { continue };
                 let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
                 let mut gk = Vec::new();
                 keys.iter().for_each(|v| encode_value_key(&mut gk, v));
-                if !self.groups.contains_key(&gk) {
-                    let g = self.new_group(keys);
-                    self.groups.insert(gk.clone(), g);
-                }
-                if seen.insert(gk.clone()) {
-                    let before = self.groups.get(&gk).and_then(|g| self.output(g));
-                    touched.push((gk.clone(), before));
-                }
-                let args: Vec<Value> = self
-                    .aggs
-                    .iter()
-                    .map(|a| a.arg.as_ref().map_or(Value::Null, |e| ctx.eval(e, row)))
-                    .collect();
-                if let Some(g) = self.groups.get_mut(&gk) {
-                    g.rows += sign;
-                    for (s, v) in g.states.iter_mut().zip(&args) {
-                        s.update(v, sign);
+                let t = match index.get(&gk) {
+                    Some(&t) => t,
+                    None => {
+                        let group = self.load(st, &gk, keys)?;
+                        let before = self.output(&group);
+                        index.insert(gk.clone(), touched.len());
+                        touched.push(Touched {
+                            gk,
+                            before,
+                            group,
+                            rescan: Vec::new(),
+                        });
+                        touched.len() - 1
+                    }
+                };
+                let group = &mut touched[t].group;
+                group.rows += sign;
+                for (i, call) in self.aggs.iter().enumerate() {
+                    let v = call.arg.as_ref().map_or(Value::Null, |e| ctx.eval(e, row));
+                    if !uses_multiset(call) {
+                        group.states[i].update(&v, sign);
+                    } else if !v.is_null() {
+                        let mut vk = Vec::new();
+                        encode_value_ordered(&mut vk, &v);
+                        deltas.entry((t, i, vk)).or_insert((v, 0)).1 += sign;
                     }
                 }
             }
         }
-        let mut out = Vec::with_capacity(touched.len());
-        for (gk, before) in touched {
-            let after = self.groups.get(&gk).and_then(|g| self.output(g));
-            if after.is_none() {
-                self.groups.remove(&gk);
+        for ((t, i, vk), (v, delta)) in deltas {
+            if delta != 0 {
+                self.settle(st, &mut touched[t], i, &vk, v, delta)?;
             }
-            if before != after {
+        }
+        let mut out = Vec::with_capacity(touched.len());
+        for mut t in touched {
+            for &i in &t.rescan {
+                t.group.states[i] = State::Extreme(self.extreme(st, &t.gk, i)?);
+            }
+            let key = self.group_state_key(&t.gk);
+            if t.group.rows <= 0 && !self.global() {
+                st.delete(key);
+            } else {
+                st.put(key, self.encode_group(&t.group));
+            }
+            let after = self.output(&t.group);
+            if t.before != after {
                 out.push(Change {
-                    key: gk,
-                    old: before,
+                    key: t.gk,
+                    old: t.before,
                     new: after,
                 });
             }
         }
-        out
+        Ok(out)
     }
 
-    pub(super) fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
+    /// Applies a net multiplicity change to one multiset entry and, where
+    /// the set of distinct values changed, to the aggregate's state.
+    fn settle(
+        &self,
+        st: &mut dyn StateStore,
+        t: &mut Touched,
+        agg: usize,
+        vk: &[u8],
+        v: Value,
+        delta: i64,
+    ) -> Result<()> {
+        let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("aggregate multiset"));
+        let mut key = self.multiset_prefix(&t.gk, agg);
+        key.extend_from_slice(vk);
+        let (before, value) = match st.get(&key)? {
+            Some(bytes) => {
+                let mut it = decode_row(&bytes)?.into_iter();
+                match (it.next(), it.next()) {
+                    (Some(Value::Int8(n)), Some(stored)) => (n, stored),
+                    _ => return Err(corrupt()),
+                }
+            }
+            None => (0, v),
+        };
+        let after = before + delta;
+        if after > 0 {
+            st.put(key, encode_row(&[Value::Int8(after), value.clone()]));
+        } else {
+            st.delete(key);
+        }
+        let (entered, left) = (before <= 0 && after > 0, before > 0 && after <= 0);
+        let call = &self.aggs[agg];
+        match &mut t.group.states[agg] {
+            State::Extreme(best) => {
+                let better = |best: &Value| {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    encode_value_ordered(&mut a, &value);
+                    encode_value_ordered(&mut b, best);
+                    if call.kind == AggKind::Min {
+                        a < b
+                    } else {
+                        a > b
+                    }
+                };
+                if entered && (best.is_null() || better(best)) {
+                    *best = value;
+                } else if left && !best.is_null() && value.total_cmp(best).is_eq() {
+                    t.rescan.push(agg);
+                }
+            }
+            state if entered => state.update(&value, 1),
+            state if left => state.update(&value, -1),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The least (`min`) or greatest (`max`) value in a multiset, NULL if
+    /// it is empty.
+    fn extreme(&self, st: &mut dyn StateStore, gk: &[u8], agg: usize) -> Result<Value> {
+        let rev = self.aggs[agg].kind == AggKind::Max;
+        let mut found: Option<Vec<u8>> = None;
+        st.scan(&self.multiset_prefix(gk, agg), rev, &mut |_, v| {
+            found = Some(v.to_vec());
+            false
+        })?;
+        match found {
+            None => Ok(Value::Null),
+            Some(bytes) => Ok(decode_row(&bytes)?
+                .into_iter()
+                .nth(1)
+                .unwrap_or(Value::Null)),
+        }
+    }
+
+    pub(super) fn init(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
         let mut out = Vec::new();
         if self.global() {
             let g = self.new_group(Vec::new());
@@ -271,25 +502,32 @@ impl Aggregate {
                 old: None,
                 new: self.output(&g),
             });
-            self.groups.insert(Vec::new(), g);
+            st.put(self.group_state_key(&[]), self.encode_group(&g));
         }
-        let c = self.input.init(ctx);
-        out.extend(self.apply(&c, ctx));
-        out
+        let c = self.input.init(ctx, st)?;
+        out.extend(self.apply(&c, ctx, st)?);
+        Ok(out)
     }
 
-    pub(super) fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
-        let c = self.input.push(rel, changes, ctx);
+    pub(super) fn push(
+        &self,
+        rel: u64,
+        changes: &[Change],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Vec<Change>> {
+        let c = self.input.push(rel, changes, ctx, st)?;
         if c.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        self.apply(&c, ctx)
+        self.apply(&c, ctx, st)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MemState;
 
     fn change(k: u8, old: Option<&[i32]>, new: Option<&[i32]>) -> Change {
         let row = |v: &[i32]| v.iter().map(|x| Value::Int4(*x)).collect::<Row>();
@@ -316,6 +554,9 @@ mod tests {
             output_type,
         }
     }
+    fn table() -> Vec<u8> {
+        rivulet_storage::keys::state_table(1, 0)
+    }
 
     /// `SELECT #0, count(*), min(#1), max(#1), count(DISTINCT #1), sum(#1) GROUP BY #0`
     fn agg() -> Aggregate {
@@ -329,57 +570,85 @@ mod tests {
                 call(AggKind::Count, true),
                 call(AggKind::Sum, false),
             ],
+            table(),
         )
     }
 
     #[test]
     fn extremes_survive_removal_of_the_current_extreme() {
-        let mut a = agg();
+        let a = agg();
+        let mut st = MemState::new();
         let mut ctx = EvalCtx::strict();
         assert_eq!(
-            show(&a.push(
-                1,
-                &[
-                    change(1, None, Some(&[1, 5])),
-                    change(2, None, Some(&[1, 9])),
-                    change(3, None, Some(&[1, 5]))
-                ],
-                &mut ctx
-            )),
+            show(
+                &a.push(
+                    1,
+                    &[
+                        change(1, None, Some(&[1, 5])),
+                        change(2, None, Some(&[1, 9])),
+                        change(3, None, Some(&[1, 5]))
+                    ],
+                    &mut ctx,
+                    &mut st
+                )
+                .unwrap()
+            ),
             vec!["+ 1, 3, 5, 9, 2, 19"]
         );
         // Remove the max: the next largest takes over.
         assert_eq!(
-            show(&a.push(1, &[change(2, Some(&[1, 9]), None)], &mut ctx)),
+            show(
+                &a.push(1, &[change(2, Some(&[1, 9]), None)], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 1, 3, 5, 9, 2, 19\n+ 1, 2, 5, 5, 1, 10"]
         );
         // Remove one copy of the min: it stays (another copy remains).
         assert_eq!(
-            show(&a.push(1, &[change(1, Some(&[1, 5]), None)], &mut ctx)),
+            show(
+                &a.push(1, &[change(1, Some(&[1, 5]), None)], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 1, 2, 5, 5, 1, 10\n+ 1, 1, 5, 5, 1, 5"]
         );
         // An update moving the last row to another group.
         assert_eq!(
-            show(&a.push(1, &[change(3, Some(&[1, 5]), Some(&[2, 7]))], &mut ctx)),
+            show(
+                &a.push(
+                    1,
+                    &[change(3, Some(&[1, 5]), Some(&[2, 7]))],
+                    &mut ctx,
+                    &mut st
+                )
+                .unwrap()
+            ),
             vec!["- 1, 1, 5, 5, 1, 5", "+ 2, 1, 7, 7, 1, 7"]
         );
     }
 
     #[test]
     fn global_aggregate_always_has_a_row() {
-        let mut a = Aggregate::new(
+        let a = Aggregate::new(
             Node::Scan(1),
             vec![],
             vec![call(AggKind::CountStar, false), call(AggKind::Sum, false)],
+            table(),
         );
         let mut ctx = EvalCtx::strict();
-        assert_eq!(show(&a.init(&mut ctx)), vec!["+ 0, NULL"]);
+        let mut st = MemState::new();
+        assert_eq!(show(&a.init(&mut ctx, &mut st).unwrap()), vec!["+ 0, NULL"]);
         assert_eq!(
-            show(&a.push(1, &[change(1, None, Some(&[0, 4]))], &mut ctx)),
+            show(
+                &a.push(1, &[change(1, None, Some(&[0, 4]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 0, NULL\n+ 1, 4"]
         );
         assert_eq!(
-            show(&a.push(1, &[change(1, Some(&[0, 4]), None)], &mut ctx)),
+            show(
+                &a.push(1, &[change(1, Some(&[0, 4]), None)], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 1, 4\n+ 0, NULL"]
         );
     }

@@ -3,19 +3,26 @@
 //! with no match, padded with NULLs, and retracts that padded row when its
 //! first match arrives (and re-emits it when the last match leaves).
 //!
-//! State: each side's rows indexed by join key. A change on one side is
-//! joined against the other side's current rows:
+//! State table (keys after the operator's prefix): each side's rows,
+//! indexed by join key, so a side's rows with one key are one prefix scan.
+//!
+//! ```text
+//! 'l' join-key row-key  -> left row
+//! 'r' join-key row-key  -> right row
+//! ```
+//!
+//! A change on one side is joined against the other side's current rows:
 //! `Δ(L ⋈ R) = ΔL ⋈ R + L' ⋈ ΔR`, with `L'` already updated by `ΔL`.
 
-use std::collections::{BTreeMap, HashMap};
-
-use rivulet_expr::{encode_value_key, Expr, Row, Value};
+use rivulet_expr::{decode_row, encode_row, encode_value_key, Expr, Row, Value};
 use rivulet_sql::JoinKind;
 
 use super::{push_escaped, Change, EvalCtx, Node};
+use crate::state::StateStore;
+use crate::Result;
 
-/// One side's rows: join key → row key → row.
-type Index = HashMap<Vec<u8>, BTreeMap<Vec<u8>, Row>>;
+const LEFT: u8 = b'l';
+const RIGHT: u8 = b'r';
 
 pub(super) struct Join {
     left: Node,
@@ -25,8 +32,8 @@ pub(super) struct Join {
     right_keys: Vec<Expr>,
     residual: Option<Expr>,
     right_width: usize,
-    left_rows: Index,
-    right_rows: Index,
+    /// This operator's state table prefix.
+    table: Vec<u8>,
 }
 
 /// The output key of a matched pair, or of a NULL-padded left row.
@@ -57,6 +64,7 @@ fn concat(l: &Row, r: &Row) -> Row {
 }
 
 impl Join {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         left: Node,
         right: Node,
@@ -65,6 +73,7 @@ impl Join {
         right_keys: Vec<Expr>,
         residual: Option<Expr>,
         right_width: usize,
+        table: Vec<u8>,
     ) -> Join {
         Join {
             left,
@@ -74,12 +83,12 @@ impl Join {
             right_keys,
             residual,
             right_width,
-            left_rows: HashMap::new(),
-            right_rows: HashMap::new(),
+            table,
         }
     }
 
     /// The join key of a row; `None` if any part is NULL (never matches).
+    /// Keys are prefix-free, so one key's bucket never covers another's.
     fn key(keys: &[Expr], row: &Row, ctx: &mut EvalCtx) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         for k in keys {
@@ -90,6 +99,33 @@ impl Join {
             encode_value_key(&mut out, &v);
         }
         Some(out)
+    }
+
+    fn bucket(&self, side: u8, jk: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.table.len() + 1 + jk.len());
+        k.extend_from_slice(&self.table);
+        k.push(side);
+        k.extend_from_slice(jk);
+        k
+    }
+
+    fn slot(&self, side: u8, jk: &[u8], row_key: &[u8]) -> Vec<u8> {
+        let mut k = self.bucket(side, jk);
+        k.extend_from_slice(row_key);
+        k
+    }
+
+    /// Every row of one side with join key `jk`, with its row key.
+    fn rows(&self, st: &mut dyn StateStore, side: u8, jk: &[u8]) -> Result<Vec<(Vec<u8>, Row)>> {
+        let prefix = self.bucket(side, jk);
+        let mut raw = Vec::new();
+        st.scan(&prefix, false, &mut |k, v| {
+            raw.push((k[prefix.len()..].to_vec(), v.to_vec()));
+            true
+        })?;
+        raw.into_iter()
+            .map(|(k, v)| Ok((k, decode_row(&v)?)))
+            .collect()
     }
 
     fn matches(&self, l: &Row, r: &Row, ctx: &mut EvalCtx) -> bool {
@@ -105,34 +141,24 @@ impl Join {
         out
     }
 
-    /// Rows of the right side matching left row `l`.
-    fn right_matches(
-        &self,
-        jk: &Option<Vec<u8>>,
-        l: &Row,
-        ctx: &mut EvalCtx,
-    ) -> Vec<(Vec<u8>, Row)> {
-        let Some(bucket) = jk.as_ref().and_then(|k| self.right_rows.get(k)) else {
-            return Vec::new();
-        };
-        bucket
-            .iter()
-            .filter(|(_, r)| self.matches(l, r, ctx))
-            .map(|(k, r)| (k.clone(), r.clone()))
-            .collect()
-    }
-
-    /// Emits (with `sign` true for insert) the output rows of left row `l`.
+    /// Emits (inserted or, with `insert` false, deleted) the output rows of
+    /// left row `l`.
+    #[allow(clippy::too_many_arguments)]
     fn emit_left(
         &self,
+        st: &mut dyn StateStore,
         key: &[u8],
         l: &Row,
         jk: &Option<Vec<u8>>,
         insert: bool,
         out: &mut Vec<Change>,
         ctx: &mut EvalCtx,
-    ) {
-        let matches = self.right_matches(jk, l, ctx);
+    ) -> Result<()> {
+        let mut matches = match jk {
+            Some(jk) => self.rows(st, RIGHT, jk)?,
+            None => Vec::new(),
+        };
+        matches.retain(|(_, r)| self.matches(l, r, ctx));
         let mut put = |k: Vec<u8>, row: Row| {
             out.push(if insert {
                 Change {
@@ -154,58 +180,67 @@ impl Join {
         for (rk, r) in matches {
             put(out_key(key, Some(&rk)), concat(l, &r));
         }
+        Ok(())
     }
 
-    fn apply_left(&mut self, changes: &[Change], out: &mut Vec<Change>, ctx: &mut EvalCtx) {
+    fn apply_left(
+        &self,
+        changes: &[Change],
+        out: &mut Vec<Change>,
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<()> {
         for c in changes {
             if let Some(old) = &c.old {
                 let jk = Self::key(&self.left_keys, old, ctx);
-                self.emit_left(&c.key, old, &jk, false, out, ctx);
-                let slot = jk.unwrap_or_else(null_slot);
-                if let Some(bucket) = self.left_rows.get_mut(&slot) {
-                    bucket.remove(&c.key);
-                    if bucket.is_empty() {
-                        self.left_rows.remove(&slot);
-                    }
-                }
+                self.emit_left(st, &c.key, old, &jk, false, out, ctx)?;
+                st.delete(self.slot(LEFT, &jk.unwrap_or_else(null_slot), &c.key));
             }
             if let Some(new) = &c.new {
                 let jk = Self::key(&self.left_keys, new, ctx);
-                self.emit_left(&c.key, new, &jk, true, out, ctx);
+                self.emit_left(st, &c.key, new, &jk, true, out, ctx)?;
                 // Rows with a NULL key never match but are kept (apart from
                 // every real key) so their removal is seen.
-                let slot = jk.unwrap_or_else(null_slot);
-                self.left_rows
-                    .entry(slot)
-                    .or_default()
-                    .insert(c.key.clone(), new.clone());
+                st.put(
+                    self.slot(LEFT, &jk.unwrap_or_else(null_slot), &c.key),
+                    encode_row(new),
+                );
             }
         }
+        Ok(())
     }
 
-    /// The left rows with join key `jk`, copied out so the right side's
-    /// changes can be applied while iterating them.
-    fn left_bucket(&self, jk: &[u8]) -> Vec<(Vec<u8>, Row)> {
-        self.left_rows
-            .get(jk)
-            .map(|b| b.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
-            .unwrap_or_default()
+    /// How many of `rights` match left row `l`, ignoring right row `skip`.
+    fn match_count(
+        &self,
+        rights: &[(Vec<u8>, Row)],
+        l: &Row,
+        skip: &[u8],
+        ctx: &mut EvalCtx,
+    ) -> usize {
+        rights
+            .iter()
+            .filter(|(k, r)| k.as_slice() != skip && self.matches(l, r, ctx))
+            .count()
     }
 
-    /// How many right rows match left row `l`, ignoring right row `skip`.
-    fn match_count(&self, jk: &[u8], l: &Row, skip: &[u8], ctx: &mut EvalCtx) -> usize {
-        self.right_rows.get(jk).map_or(0, |b| {
-            b.iter()
-                .filter(|(k, r)| k.as_slice() != skip && self.matches(l, r, ctx))
-                .count()
-        })
-    }
-
-    fn apply_right(&mut self, changes: &[Change], out: &mut Vec<Change>, ctx: &mut EvalCtx) {
+    fn apply_right(
+        &self,
+        changes: &[Change],
+        out: &mut Vec<Change>,
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<()> {
+        let left_join = self.kind == JoinKind::Left;
         for c in changes {
             if let Some(old) = &c.old {
                 if let Some(jk) = Self::key(&self.right_keys, old, ctx) {
-                    let lefts = self.left_bucket(&jk);
+                    let lefts = self.rows(st, LEFT, &jk)?;
+                    let rights = if left_join && !lefts.is_empty() {
+                        self.rows(st, RIGHT, &jk)?
+                    } else {
+                        Vec::new()
+                    };
                     for (lk, l) in lefts {
                         if !self.matches(&l, old, ctx) {
                             continue;
@@ -215,9 +250,7 @@ impl Join {
                             old: Some(concat(&l, old)),
                             new: None,
                         });
-                        if self.kind == JoinKind::Left
-                            && self.match_count(&jk, &l, &c.key, ctx) == 0
-                        {
+                        if left_join && self.match_count(&rights, &l, &c.key, ctx) == 0 {
                             out.push(Change {
                                 key: out_key(&lk, None),
                                 old: None,
@@ -225,24 +258,22 @@ impl Join {
                             });
                         }
                     }
-                    if let Some(bucket) = self.right_rows.get_mut(&jk) {
-                        bucket.remove(&c.key);
-                        if bucket.is_empty() {
-                            self.right_rows.remove(&jk);
-                        }
-                    }
+                    st.delete(self.slot(RIGHT, &jk, &c.key));
                 }
             }
             if let Some(new) = &c.new {
                 if let Some(jk) = Self::key(&self.right_keys, new, ctx) {
-                    let lefts = self.left_bucket(&jk);
+                    let lefts = self.rows(st, LEFT, &jk)?;
+                    let rights = if left_join && !lefts.is_empty() {
+                        self.rows(st, RIGHT, &jk)?
+                    } else {
+                        Vec::new()
+                    };
                     for (lk, l) in lefts {
                         if !self.matches(&l, new, ctx) {
                             continue;
                         }
-                        if self.kind == JoinKind::Left
-                            && self.match_count(&jk, &l, &c.key, ctx) == 0
-                        {
+                        if left_join && self.match_count(&rights, &l, &c.key, ctx) == 0 {
                             out.push(Change {
                                 key: out_key(&lk, None),
                                 old: Some(self.padded(&l)),
@@ -255,37 +286,42 @@ impl Join {
                             new: Some(concat(&l, new)),
                         });
                     }
-                    self.right_rows
-                        .entry(jk)
-                        .or_default()
-                        .insert(c.key.clone(), new.clone());
+                    st.put(self.slot(RIGHT, &jk, &c.key), encode_row(new));
                 }
             }
         }
+        Ok(())
     }
 
-    pub(super) fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
+    pub(super) fn init(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
         let mut out = Vec::new();
-        let l = self.left.init(ctx);
-        self.apply_left(&l, &mut out, ctx);
-        let r = self.right.init(ctx);
-        self.apply_right(&r, &mut out, ctx);
-        out
+        let l = self.left.init(ctx, st)?;
+        self.apply_left(&l, &mut out, ctx, st)?;
+        let r = self.right.init(ctx, st)?;
+        self.apply_right(&r, &mut out, ctx, st)?;
+        Ok(out)
     }
 
-    pub(super) fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
+    pub(super) fn push(
+        &self,
+        rel: u64,
+        changes: &[Change],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Vec<Change>> {
         let mut out = Vec::new();
-        let l = self.left.push(rel, changes, ctx);
-        self.apply_left(&l, &mut out, ctx);
-        let r = self.right.push(rel, changes, ctx);
-        self.apply_right(&r, &mut out, ctx);
-        out
+        let l = self.left.push(rel, changes, ctx, st)?;
+        self.apply_left(&l, &mut out, ctx, st)?;
+        let r = self.right.push(rel, changes, ctx, st)?;
+        self.apply_right(&r, &mut out, ctx, st)?;
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MemState;
 
     fn ins(k: u8, row: Row) -> Change {
         Change {
@@ -318,31 +354,45 @@ mod tests {
             vec![Expr::Column(0)],
             None,
             2,
+            rivulet_storage::keys::state_table(1, 0),
         )
     }
 
     #[test]
     fn late_dimension_row_joins_earlier_events_and_leaves_again() {
-        let mut j = left_join();
+        let j = left_join();
         let mut ctx = EvalCtx::strict();
+        let mut st = MemState::new();
         // An event before its user exists: padded with NULLs.
         assert_eq!(
-            show(&j.push(1, &[ins(1, r(&[10, 7]))], &mut ctx)),
+            show(
+                &j.push(1, &[ins(1, r(&[10, 7]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["+ 10, 7, NULL, NULL"]
         );
         // The user arrives: the padded row is replaced by the match.
         assert_eq!(
-            show(&j.push(2, &[ins(9, r(&[7, 100]))], &mut ctx)),
+            show(
+                &j.push(2, &[ins(9, r(&[7, 100]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 10, 7, NULL, NULL", "+ 10, 7, 7, 100"]
         );
         // A second event for the same user joins immediately.
         assert_eq!(
-            show(&j.push(1, &[ins(2, r(&[11, 7]))], &mut ctx)),
+            show(
+                &j.push(1, &[ins(2, r(&[11, 7]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["+ 11, 7, 7, 100"]
         );
         // The user is deleted: both events fall back to NULL padding.
         assert_eq!(
-            show(&j.push(2, &[del(9, r(&[7, 100]))], &mut ctx)),
+            show(
+                &j.push(2, &[del(9, r(&[7, 100]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec![
                 "- 10, 7, 7, 100",
                 "+ 10, 7, NULL, NULL",
@@ -352,14 +402,17 @@ mod tests {
         );
         // Deleting an event retracts its padded row.
         assert_eq!(
-            show(&j.push(1, &[del(1, r(&[10, 7]))], &mut ctx)),
+            show(
+                &j.push(1, &[del(1, r(&[10, 7]))], &mut ctx, &mut st)
+                    .unwrap()
+            ),
             vec!["- 10, 7, NULL, NULL"]
         );
     }
 
     #[test]
     fn inner_join_ignores_null_keys() {
-        let mut j = Join::new(
+        let j = Join::new(
             Node::Scan(1),
             Node::Scan(2),
             JoinKind::Inner,
@@ -367,19 +420,30 @@ mod tests {
             vec![Expr::Column(0)],
             None,
             2,
+            rivulet_storage::keys::state_table(1, 0),
         );
         let mut ctx = EvalCtx::strict();
+        let mut st = MemState::new();
         let null_key = vec![Value::Int4(1), Value::Null];
-        assert!(j.push(1, &[ins(1, null_key)], &mut ctx).is_empty());
         assert!(j
-            .push(2, &[ins(2, vec![Value::Null, Value::Int4(5)])], &mut ctx)
+            .push(1, &[ins(1, null_key)], &mut ctx, &mut st)
+            .unwrap()
+            .is_empty());
+        assert!(j
+            .push(
+                2,
+                &[ins(2, vec![Value::Null, Value::Int4(5)])],
+                &mut ctx,
+                &mut st
+            )
+            .unwrap()
             .is_empty());
         assert_eq!(
-            show(&j.push(2, &[ins(3, r(&[4, 5]))], &mut ctx)),
+            show(&j.push(2, &[ins(3, r(&[4, 5]))], &mut ctx, &mut st).unwrap()),
             Vec::<String>::new()
         );
         assert_eq!(
-            show(&j.push(1, &[ins(4, r(&[2, 4]))], &mut ctx)),
+            show(&j.push(1, &[ins(4, r(&[2, 4]))], &mut ctx, &mut st).unwrap()),
             vec!["+ 2, 4, 4, 5"]
         );
     }

@@ -8,9 +8,12 @@
 //! relation enter at its scans and leave the root as changes of the view's
 //! rows, which the writer stores and passes to views further downstream.
 //!
-//! The same operators run ad-hoc queries: a fresh dataflow fed every row as
-//! an insert yields the query's answer, so a view and its SELECT can never
-//! disagree.
+//! Stateful operators (join, aggregate) keep their state in state tables
+//! ([`crate::state`]), never only in memory.
+//!
+//! The same operators run ad-hoc queries: a fresh dataflow over a private
+//! in-memory state, fed every row as an insert, yields the query's answer,
+//! so a view and its SELECT can never disagree.
 
 mod aggregate;
 mod filter;
@@ -23,7 +26,9 @@ use std::fmt;
 
 use rivulet_catalog::Plan;
 use rivulet_expr::{Expr, Row, Value};
+use rivulet_storage::keys;
 
+use crate::state::StateStore;
 use crate::{Error, Result};
 
 /// A change to one row of a relation.
@@ -191,25 +196,41 @@ fn tag_union(i: usize, changes: &[Change]) -> Vec<Change> {
         .collect()
 }
 
+/// Hands out state tables to a view's stateful operators, in plan order.
+struct StateTables {
+    view: u64,
+    next: u16,
+}
+
+impl StateTables {
+    fn next(&mut self) -> Vec<u8> {
+        let t = keys::state_table(self.view, self.next);
+        self.next = self.next.wrapping_add(1);
+        t
+    }
+}
+
 impl Node {
-    fn build(plan: &Plan) -> Node {
+    fn build(plan: &Plan, tables: &mut StateTables) -> Node {
         match plan {
             Plan::Scan { rel } => Node::Scan(rel.id),
             Plan::Values => Node::Values,
-            Plan::Union { inputs } => Node::Union(inputs.iter().map(Node::build).collect()),
+            Plan::Union { inputs } => {
+                Node::Union(inputs.iter().map(|p| Node::build(p, tables)).collect())
+            }
             Plan::Filter { input, predicate } => {
-                Node::Filter(Box::new(Node::build(input)), predicate.clone())
+                Node::Filter(Box::new(Node::build(input, tables)), predicate.clone())
             }
             Plan::Project { input, exprs } => match &**input {
                 Plan::Filter {
                     input: inner,
                     predicate,
                 } => Node::FilterProject(
-                    Box::new(Node::build(inner)),
+                    Box::new(Node::build(inner, tables)),
                     predicate.clone(),
                     exprs.clone(),
                 ),
-                _ => Node::Project(Box::new(Node::build(input)), exprs.clone()),
+                _ => Node::Project(Box::new(Node::build(input, tables)), exprs.clone()),
             },
             Plan::Join {
                 left,
@@ -218,118 +239,141 @@ impl Node {
                 left_keys,
                 right_keys,
                 residual,
-            } => Node::Join(Box::new(join::Join::new(
-                Node::build(left),
-                Node::build(right),
-                *kind,
-                left_keys.clone(),
-                right_keys.clone(),
-                residual.clone(),
-                right.width(),
-            ))),
+            } => {
+                let table = tables.next();
+                Node::Join(Box::new(join::Join::new(
+                    Node::build(left, tables),
+                    Node::build(right, tables),
+                    *kind,
+                    left_keys.clone(),
+                    right_keys.clone(),
+                    residual.clone(),
+                    right.width(),
+                    table,
+                )))
+            }
             Plan::Aggregate {
                 input,
                 group_keys,
                 aggs,
-            } => Node::Aggregate(Box::new(aggregate::Aggregate::new(
-                Node::build(input),
-                group_keys.clone(),
-                aggs.clone(),
-            ))),
+            } => {
+                let table = tables.next();
+                Node::Aggregate(Box::new(aggregate::Aggregate::new(
+                    Node::build(input, tables),
+                    group_keys.clone(),
+                    aggs.clone(),
+                    table,
+                )))
+            }
         }
     }
 
     /// Output before any input: the single row of `Values`, the empty
     /// result of a global aggregate.
-    fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
-        match self {
+    fn init(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        Ok(match self {
             Node::Scan(_) => Vec::new(),
             Node::Values => vec![Change::insert(Vec::new(), Vec::new())],
             Node::Filter(input, p) => {
-                let c = input.init(ctx);
+                let c = input.init(ctx, st)?;
                 filter::apply(p, &c, ctx)
             }
             Node::Project(input, exprs) => {
-                let c = input.init(ctx);
+                let c = input.init(ctx, st)?;
                 project::apply(None, exprs, &c, ctx)
             }
             Node::FilterProject(input, p, exprs) => {
-                let c = input.init(ctx);
+                let c = input.init(ctx, st)?;
                 project::apply(Some(p), exprs, &c, ctx)
             }
-            Node::Join(j) => j.init(ctx),
-            Node::Aggregate(a) => a.init(ctx),
+            Node::Join(j) => j.init(ctx, st)?,
+            Node::Aggregate(a) => a.init(ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
-                for (i, n) in inputs.iter_mut().enumerate() {
-                    let c = n.init(ctx);
-                    out.extend(tag_union(i, &c));
-                }
-                out
-            }
-        }
-    }
-
-    /// Feeds changes of `rel`; a scan of `rel` passes them on borrowed.
-    fn push<'c>(
-        &mut self,
-        rel: u64,
-        changes: &'c [Change],
-        ctx: &mut EvalCtx,
-    ) -> Cow<'c, [Change]> {
-        Cow::Owned(match self {
-            Node::Scan(id) if *id == rel => return Cow::Borrowed(changes),
-            Node::Scan(_) | Node::Values => Vec::new(),
-            Node::Filter(input, p) => {
-                let c = input.push(rel, changes, ctx);
-                filter::apply(p, &c, ctx)
-            }
-            Node::Project(input, exprs) => {
-                let c = input.push(rel, changes, ctx);
-                project::apply(None, exprs, &c, ctx)
-            }
-            Node::FilterProject(input, p, exprs) => {
-                let c = input.push(rel, changes, ctx);
-                project::apply(Some(p), exprs, &c, ctx)
-            }
-            Node::Join(j) => j.push(rel, changes, ctx),
-            Node::Aggregate(a) => a.push(rel, changes, ctx),
-            Node::Union(inputs) => {
-                let mut out = Vec::new();
-                for (i, n) in inputs.iter_mut().enumerate() {
-                    let c = n.push(rel, changes, ctx);
+                for (i, n) in inputs.iter().enumerate() {
+                    let c = n.init(ctx, st)?;
                     out.extend(tag_union(i, &c));
                 }
                 out
             }
         })
     }
+
+    /// Feeds changes of `rel`; a scan of `rel` passes them on borrowed.
+    fn push<'c>(
+        &self,
+        rel: u64,
+        changes: &'c [Change],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Cow<'c, [Change]>> {
+        Ok(Cow::Owned(match self {
+            Node::Scan(id) if *id == rel => return Ok(Cow::Borrowed(changes)),
+            Node::Scan(_) | Node::Values => Vec::new(),
+            Node::Filter(input, p) => {
+                let c = input.push(rel, changes, ctx, st)?;
+                filter::apply(p, &c, ctx)
+            }
+            Node::Project(input, exprs) => {
+                let c = input.push(rel, changes, ctx, st)?;
+                project::apply(None, exprs, &c, ctx)
+            }
+            Node::FilterProject(input, p, exprs) => {
+                let c = input.push(rel, changes, ctx, st)?;
+                project::apply(Some(p), exprs, &c, ctx)
+            }
+            Node::Join(j) => j.push(rel, changes, ctx, st)?,
+            Node::Aggregate(a) => a.push(rel, changes, ctx, st)?,
+            Node::Union(inputs) => {
+                let mut out = Vec::new();
+                for (i, n) in inputs.iter().enumerate() {
+                    let c = n.push(rel, changes, ctx, st)?;
+                    out.extend(tag_union(i, &c));
+                }
+                out
+            }
+        }))
+    }
 }
 
-/// A view's plan as stateful operators.
+/// A view's plan as operators. The operators hold no data of their own:
+/// what they remember lives in state tables of the view
+/// (`keys::state_prefix(view)`) in the [`StateStore`] passed to each call,
+/// so a dataflow is rebuilt from its plan alone.
 pub struct Dataflow {
     root: Node,
 }
 
 impl Dataflow {
-    /// Builds the operators for `plan`; call [`Dataflow::init`] next.
-    pub fn new(plan: &Plan) -> Dataflow {
+    /// Builds the operators for `plan`, keeping state under view id `view`
+    /// (any id for an ad-hoc query over a private [`MemState`](crate::MemState)).
+    pub fn new(view: u64, plan: &Plan) -> Dataflow {
+        let mut tables = StateTables { view, next: 0 };
         Dataflow {
-            root: Node::build(plan),
+            root: Node::build(plan, &mut tables),
         }
     }
 
-    /// The output the plan has before any source row arrives.
-    pub fn init(&mut self, ctx: &mut EvalCtx) -> Vec<Change> {
-        consolidate(self.root.init(ctx))
+    /// The output the plan has before any source row arrives, initialising
+    /// state. Called once, when the view (or query) starts.
+    pub fn init(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        Ok(consolidate(self.root.init(ctx, st)?))
     }
 
     /// Feeds changes of relation `rel`; returns the changes to the output.
-    pub fn push(&mut self, rel: u64, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
+    pub fn push(
+        &self,
+        rel: u64,
+        changes: &[Change],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Vec<Change>> {
         if changes.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        consolidate(self.root.push(rel, changes, ctx).into_owned())
+        Ok(consolidate(
+            self.root.push(rel, changes, ctx, st)?.into_owned(),
+        ))
     }
 }
 

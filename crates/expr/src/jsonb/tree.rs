@@ -1,41 +1,31 @@
-//! JSONB values with PostgreSQL's input and output rules.
+//! The tree form of a JSON document: what the parser produces and what
+//! functions that build documents assemble, before it is laid out in the
+//! binary form ([`super::Jsonb`]).
 //!
 //! Parsing follows RFC 8259 like PostgreSQL's `jsonb_in`: object keys are
 //! de-duplicated (the last value wins) and stored in PostgreSQL's key order
 //! (shorter keys first, then bytewise); numbers become [`Numeric`]s that keep
-//! their written digits. [`Jsonb`]'s `Display` is PostgreSQL's `jsonb_out`.
-
-use std::cmp::Ordering;
-use std::fmt::{self, Write};
+//! their written digits.
 
 use crate::{Error, Numeric, Result};
 
-/// Deepest nesting accepted on input. Deeper documents are rejected rather
-/// than risking the stack of the thread that parses them.
-pub const MAX_DEPTH: usize = 512;
+use super::{key_order, MAX_DEPTH};
 
-/// A JSONB document.
+/// A JSON document as a tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Jsonb {
+pub enum JsonTree {
     Null,
     Bool(bool),
     Number(Numeric),
     String(String),
-    Array(Vec<Jsonb>),
+    Array(Vec<JsonTree>),
     /// Pairs sorted in PostgreSQL key order (shorter first, then bytewise), keys unique.
-    Object(Vec<(String, Jsonb)>),
+    Object(Vec<(String, JsonTree)>),
 }
 
-/// PostgreSQL's JSONB object key order: shorter keys first, then bytewise.
-pub fn key_order(a: &str, b: &str) -> Ordering {
-    a.len()
-        .cmp(&b.len())
-        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
-}
-
-impl Jsonb {
-    /// Parses JSON text into a normalised JSONB value.
-    pub fn parse(text: &str) -> Result<Jsonb> {
+impl JsonTree {
+    /// Parses JSON text into a normalised tree.
+    pub fn parse(text: &str) -> Result<JsonTree> {
         let mut p = Parser {
             src: text,
             bytes: text.as_bytes(),
@@ -52,187 +42,41 @@ impl Jsonb {
 
     /// Builds an object from pairs in any order; a repeated key keeps its
     /// last value, as PostgreSQL does.
-    pub fn object_from_pairs(mut pairs: Vec<(String, Jsonb)>) -> Jsonb {
+    pub fn object_from_pairs(mut pairs: Vec<(String, JsonTree)>) -> JsonTree {
         // A stable sort keeps repeated keys in input order, so the last of
         // each run is the one to keep.
         pairs.sort_by(|a, b| key_order(&a.0, &b.0));
-        let mut out: Vec<(String, Jsonb)> = Vec::with_capacity(pairs.len());
+        let mut out: Vec<(String, JsonTree)> = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
             match out.last_mut() {
                 Some(last) if last.0 == k => last.1 = v,
                 _ => out.push((k, v)),
             }
         }
-        Jsonb::Object(out)
-    }
-
-    /// `jsonb -> text`: the value of an object key.
-    pub fn get_key(&self, key: &str) -> Option<&Jsonb> {
-        match self {
-            Jsonb::Object(pairs) => pairs
-                .binary_search_by(|(k, _)| key_order(k, key))
-                .ok()
-                .map(|i| &pairs[i].1),
-            _ => None,
-        }
-    }
-
-    /// `jsonb -> int`: an array element; negative indexes count from the end.
-    pub fn get_index(&self, index: i64) -> Option<&Jsonb> {
-        match self {
-            Jsonb::Array(items) => {
-                let len = items.len() as i64;
-                let i = if index < 0 { len + index } else { index };
-                if (0..len).contains(&i) {
-                    items.get(i as usize)
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        }
-    }
-
-    /// The text `->>` returns: strings unquoted, JSON null as SQL NULL,
-    /// everything else in its JSONB text form.
-    pub fn to_text(&self) -> Option<String> {
-        match self {
-            Jsonb::Null => None,
-            Jsonb::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
-        }
-    }
-
-    /// The type name `jsonb_typeof` reports.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Jsonb::Null => "null",
-            Jsonb::Bool(_) => "boolean",
-            Jsonb::Number(_) => "number",
-            Jsonb::String(_) => "string",
-            Jsonb::Array(_) => "array",
-            Jsonb::Object(_) => "object",
-        }
+        JsonTree::Object(out)
     }
 
     /// `jsonb || jsonb`: objects merge (right side wins), arrays concatenate,
     /// and scalars are treated as one-element arrays.
-    pub fn concat(&self, other: &Jsonb) -> Jsonb {
+    pub fn concat(&self, other: &JsonTree) -> JsonTree {
         match (self, other) {
-            (Jsonb::Object(a), Jsonb::Object(b)) => {
+            (JsonTree::Object(a), JsonTree::Object(b)) => {
                 let mut pairs = a.clone();
                 pairs.extend(b.iter().cloned());
-                Jsonb::object_from_pairs(pairs)
+                JsonTree::object_from_pairs(pairs)
             }
             _ => {
                 let mut items = self.clone().into_array_items();
                 items.extend(other.clone().into_array_items());
-                Jsonb::Array(items)
+                JsonTree::Array(items)
             }
         }
     }
 
-    fn into_array_items(self) -> Vec<Jsonb> {
+    fn into_array_items(self) -> Vec<JsonTree> {
         match self {
-            Jsonb::Array(items) => items,
+            JsonTree::Array(items) => items,
             other => vec![other],
-        }
-    }
-
-    fn type_rank(&self) -> u8 {
-        match self {
-            Jsonb::Null => 0,
-            Jsonb::String(_) => 1,
-            Jsonb::Number(_) => 2,
-            Jsonb::Bool(_) => 3,
-            Jsonb::Array(_) => 4,
-            Jsonb::Object(_) => 5,
-        }
-    }
-
-    /// PostgreSQL's btree order for jsonb: objects > arrays > booleans >
-    /// numbers > strings > null; containers by size first, then contents.
-    pub fn total_cmp(&self, other: &Jsonb) -> Ordering {
-        match (self, other) {
-            (Jsonb::Null, Jsonb::Null) => Ordering::Equal,
-            (Jsonb::String(a), Jsonb::String(b)) => a.as_bytes().cmp(b.as_bytes()),
-            (Jsonb::Number(a), Jsonb::Number(b)) => a.total_cmp(b),
-            (Jsonb::Bool(a), Jsonb::Bool(b)) => a.cmp(b),
-            (Jsonb::Array(a), Jsonb::Array(b)) => a.len().cmp(&b.len()).then_with(|| {
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| x.total_cmp(y))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            }),
-            (Jsonb::Object(a), Jsonb::Object(b)) => a.len().cmp(&b.len()).then_with(|| {
-                a.iter()
-                    .zip(b)
-                    .map(|((ka, va), (kb, vb))| key_order(ka, kb).then_with(|| va.total_cmp(vb)))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            }),
-            _ => self.type_rank().cmp(&other.type_rank()),
-        }
-    }
-}
-
-/// Writes `s` as a JSON string literal with PostgreSQL's escaping.
-pub fn write_json_string(out: &mut impl Write, s: &str) -> fmt::Result {
-    out.write_char('"')?;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        out.write_str(&s[start..i])?;
-        if esc.is_empty() {
-            write!(out, "\\u{:04x}", c as u32)?;
-        } else {
-            out.write_str(esc)?;
-        }
-        start = i + c.len_utf8();
-    }
-    out.write_str(&s[start..])?;
-    out.write_char('"')
-}
-
-impl fmt::Display for Jsonb {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Jsonb::Null => f.write_str("null"),
-            Jsonb::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
-            Jsonb::Number(n) => write!(f, "{n}"),
-            Jsonb::String(s) => write_json_string(f, s),
-            Jsonb::Array(items) => {
-                f.write_char('[')?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_char(']')
-            }
-            Jsonb::Object(pairs) => {
-                f.write_char('{')?;
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write_json_string(f, k)?;
-                    write!(f, ": {v}")?;
-                }
-                f.write_char('}')
-            }
         }
     }
 }
@@ -293,14 +137,14 @@ impl Parser<'_> {
     }
 
     /// value = object | array | string | number | true | false | null
-    fn value(&mut self, depth: usize) -> Result<Jsonb> {
+    fn value(&mut self, depth: usize) -> Result<JsonTree> {
         if depth >= MAX_DEPTH {
             return Err(Error::StackDepthExceeded);
         }
         match self.bytes.get(self.pos) {
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
-            Some(b'"') => Ok(Jsonb::String(self.string()?)),
+            Some(b'"') => Ok(JsonTree::String(self.string()?)),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => self.keyword(),
             None => Err(self.unexpected()),
@@ -308,16 +152,16 @@ impl Parser<'_> {
     }
 
     /// keyword = "true" | "false" | "null"
-    fn keyword(&mut self) -> Result<Jsonb> {
+    fn keyword(&mut self) -> Result<JsonTree> {
         let rest = &self.bytes[self.pos..];
         let end = rest
             .iter()
             .position(|b| !b.is_ascii_alphanumeric())
             .unwrap_or(rest.len());
         let v = match &rest[..end] {
-            b"true" => Jsonb::Bool(true),
-            b"false" => Jsonb::Bool(false),
-            b"null" => Jsonb::Null,
+            b"true" => JsonTree::Bool(true),
+            b"false" => JsonTree::Bool(false),
+            b"null" => JsonTree::Null,
             _ => return Err(self.unexpected()),
         };
         self.pos += end;
@@ -325,7 +169,7 @@ impl Parser<'_> {
     }
 
     /// number = "-"? ("0" | [1-9][0-9]*) ("." [0-9]+)? ([eE] [+-]? [0-9]+)?
-    fn number(&mut self) -> Result<Jsonb> {
+    fn number(&mut self) -> Result<JsonTree> {
         let start = self.pos;
         let b = self.bytes;
         let mut i = self.pos;
@@ -364,7 +208,7 @@ impl Parser<'_> {
         self.pos = i;
         let text = &self.src[start..i];
         Numeric::parse(text)
-            .map(Jsonb::Number)
+            .map(JsonTree::Number)
             .map_err(|_| Error::InvalidJson {
                 detail: format!("Number \"{text}\" is out of range."),
             })
@@ -466,13 +310,13 @@ impl Parser<'_> {
     }
 
     /// array = '[' (value (',' value)*)? ']'
-    fn array(&mut self, depth: usize) -> Result<Jsonb> {
+    fn array(&mut self, depth: usize) -> Result<JsonTree> {
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(Jsonb::Array(items));
+            return Ok(JsonTree::Array(items));
         }
         loop {
             self.skip_ws();
@@ -482,7 +326,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Jsonb::Array(items));
+                    return Ok(JsonTree::Array(items));
                 }
                 _ => return Err(self.unexpected()),
             }
@@ -490,13 +334,13 @@ impl Parser<'_> {
     }
 
     /// object = '{' (string ':' value (',' string ':' value)*)? '}'
-    fn object(&mut self, depth: usize) -> Result<Jsonb> {
+    fn object(&mut self, depth: usize) -> Result<JsonTree> {
         self.pos += 1;
         let mut pairs = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(Jsonb::Object(pairs));
+            return Ok(JsonTree::Object(pairs));
         }
         loop {
             self.skip_ws();
@@ -513,7 +357,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Jsonb::object_from_pairs(pairs));
+                    return Ok(JsonTree::object_from_pairs(pairs));
                 }
                 _ => return Err(self.unexpected()),
             }
@@ -532,7 +376,7 @@ mod tests {
     use super::*;
 
     fn out(s: &str) -> String {
-        Jsonb::parse(s).unwrap().to_string()
+        super::super::Jsonb::parse(s).unwrap().to_string()
     }
 
     /// Each pair is (input, PostgreSQL 15's `SELECT input::jsonb` output).
@@ -583,7 +427,7 @@ mod tests {
             "NaN",
             "[1]x",
         ] {
-            assert!(Jsonb::parse(s).is_err(), "{s:?} should not parse");
+            assert!(JsonTree::parse(s).is_err(), "{s:?} should not parse");
         }
     }
 
@@ -607,9 +451,13 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 text.push_str(pieces[((s2 >> 33) % pieces.len() as u64) as usize]);
             }
-            if let Ok(v) = Jsonb::parse(&text) {
+            if let Ok(v) = super::super::Jsonb::parse(&text) {
                 // Whatever parses prints, and the printed form parses back.
-                assert_eq!(Jsonb::parse(&v.to_string()).unwrap(), v, "{text}");
+                assert_eq!(
+                    super::super::Jsonb::parse(&v.to_string()).unwrap(),
+                    v,
+                    "{text}"
+                );
             }
         }
     }
@@ -617,14 +465,14 @@ mod tests {
     #[test]
     fn limits_depth() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
-        assert_eq!(Jsonb::parse(&deep), Err(Error::StackDepthExceeded));
+        assert_eq!(JsonTree::parse(&deep), Err(Error::StackDepthExceeded));
         let ok = "[".repeat(100) + &"]".repeat(100);
-        assert!(Jsonb::parse(&ok).is_ok());
+        assert!(JsonTree::parse(&ok).is_ok());
     }
 
     #[test]
     fn accessors() {
-        let v = Jsonb::parse(r#"{"a":{"b":"x"},"n":null,"arr":[1,2,3]}"#).unwrap();
+        let v = super::super::Jsonb::parse(r#"{"a":{"b":"x"},"n":null,"arr":[1,2,3]}"#).unwrap();
         assert_eq!(
             v.get_key("a")
                 .unwrap()

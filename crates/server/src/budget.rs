@@ -1,0 +1,72 @@
+//! The memory budget: one figure, split between the caches.
+
+/// How `--memory-budget` is divided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// The storage engine's page cache.
+    pub storage_cache: u64,
+    /// The writer's cache of committed operator state.
+    pub state_cache: u64,
+}
+
+impl Budget {
+    /// Half for storage, a quarter for state; the last quarter is left for
+    /// what is not cached (pending group writes, query state, buffers).
+    pub fn split(total: u64) -> Budget {
+        Budget {
+            storage_cache: total / 2,
+            state_cache: total / 4,
+        }
+    }
+}
+
+/// Parses a byte size: a number with an optional `B`, `KiB`, `MiB` or `GiB`
+/// (also `K`, `M`, `G`, `KB`, `MB`, `GB`, all powers of 1024) suffix.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected a number such as 256MiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {s:?}: use KiB, MiB or GiB"
+            ))
+        }
+    };
+    let bytes = n
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("size {s:?} is too large"))?;
+    if bytes < 16 << 20 {
+        return Err(format!("memory budget {s:?} is below the minimum of 16MiB"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("33554432"), Ok(32 << 20));
+        assert!(parse_size("1MiB").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
+        assert_eq!(
+            Budget::split(256 << 20),
+            Budget {
+                storage_cache: 128 << 20,
+                state_cache: 64 << 20
+            }
+        );
+    }
+}

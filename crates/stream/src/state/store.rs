@@ -1,0 +1,259 @@
+//! The writer's view of storage: committed data, plus the current group's
+//! pending writes, plus a cache of committed state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rivulet_storage::{keys, Engine, WriteBatch};
+
+use super::{Cache, StateStore};
+use crate::Result;
+
+/// A pending write: `Some` puts, `None` deletes.
+type Pending = Option<Vec<u8>>;
+
+/// Storage as the writer sees it while it executes a group of commands.
+///
+/// Reads see, in order: the pending writes of the group, the cache of
+/// committed state, the engine. Writes stay pending until
+/// [`commit`](Store::commit) applies them as one atomic batch; only then do
+/// state entries enter the cache, so the cache never holds anything that
+/// is not in storage and a failed commit needs no repair beyond dropping
+/// the batch.
+///
+/// Each command runs inside a savepoint ([`begin`](Store::begin)): a
+/// command that fails [`rolls back`](Store::rollback) its own writes and
+/// leaves the rest of the group intact.
+pub(crate) struct Store {
+    engine: Arc<dyn Engine>,
+    /// Writes of the group, ordered so scans can merge them with storage.
+    pending: BTreeMap<Vec<u8>, Pending>,
+    /// Since the savepoint: each written key with its earlier pending
+    /// entry (`None` when it had none), newest last.
+    undo: Vec<(Vec<u8>, Option<Pending>)>,
+    /// Committed state entries.
+    cache: Cache,
+}
+
+impl Store {
+    /// A store over `engine` whose cache holds at most `cache_bytes`.
+    pub(crate) fn new(engine: Arc<dyn Engine>, cache_bytes: usize) -> Store {
+        Store {
+            engine,
+            pending: BTreeMap::new(),
+            undo: Vec::new(),
+            cache: Cache::new(cache_bytes),
+        }
+    }
+
+    /// The engine underneath.
+    pub(crate) fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    /// Starts a command's savepoint.
+    pub(crate) fn begin(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Undoes every write since [`begin`](Store::begin).
+    pub(crate) fn rollback(&mut self) {
+        while let Some((key, before)) = self.undo.pop() {
+            match before {
+                Some(v) => self.pending.insert(key, v),
+                None => self.pending.remove(&key),
+            };
+        }
+    }
+
+    /// Number of pending writes.
+    #[cfg(test)]
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn write(&mut self, key: Vec<u8>, value: Pending) {
+        let before = self.pending.insert(key.clone(), value);
+        self.undo.push((key, before));
+    }
+
+    /// Applies the group's writes to storage as one atomic batch (visible,
+    /// not yet durable: the caller flushes). On failure the batch is
+    /// dropped, and storage and the cache are as before the group.
+    pub(crate) fn commit(&mut self) -> rivulet_storage::Result<()> {
+        self.undo.clear();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut batch = WriteBatch::new();
+        batch.ops.reserve(pending.len());
+        let mut state = Vec::new();
+        for (k, v) in pending {
+            if keys::is_state(&k) {
+                state.push((k.clone(), v.clone()));
+            }
+            batch.ops.push((k, v));
+        }
+        self.engine.apply(batch)?;
+        for (k, v) in state {
+            self.cache.insert(k, v);
+        }
+        Ok(())
+    }
+
+    /// Drops the group's writes.
+    pub(crate) fn abort(&mut self) {
+        self.pending.clear();
+        self.undo.clear();
+    }
+
+    /// State-cache hits and misses since start.
+    pub(crate) fn cache_hits(&self) -> (u64, u64) {
+        self.cache.hit_counts()
+    }
+}
+
+impl StateStore for Store {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
+        }
+        let state = keys::is_state(key);
+        if state {
+            if let Some(v) = self.cache.get(key) {
+                return Ok(v);
+            }
+        }
+        let v = self.engine.get(key)?;
+        if state {
+            self.cache.insert(key.to_vec(), v.clone());
+        }
+        Ok(v)
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.write(key, Some(value));
+    }
+
+    fn delete(&mut self, key: Vec<u8>) {
+        self.write(key, None);
+    }
+
+    fn scan(
+        &mut self,
+        prefix: &[u8],
+        rev: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        // Pending writes under the prefix, in the scan's direction, merged
+        // with what storage holds: a pending entry replaces (or, as a
+        // delete, hides) the stored pair with the same key.
+        let mut over: Vec<(&Vec<u8>, &Pending)> = self
+            .pending
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .collect();
+        if rev {
+            over.reverse();
+        }
+        let ahead = |a: &[u8], b: &[u8]| if rev { a > b } else { a < b };
+        let mut i = 0;
+        let mut stopped = false;
+        let mut visit = |k: &[u8], v: &[u8]| -> bool {
+            while let Some((ok, ov)) = over.get(i) {
+                if !ahead(ok, k) {
+                    break;
+                }
+                i += 1;
+                if let Some(ov) = ov {
+                    if !f(ok, ov) {
+                        stopped = true;
+                        return false;
+                    }
+                }
+            }
+            let go_on = match over.get(i) {
+                Some((ok, ov)) if ok.as_slice() == k => {
+                    i += 1;
+                    match ov {
+                        Some(ov) => f(k, ov),
+                        None => true,
+                    }
+                }
+                _ => f(k, v),
+            };
+            stopped = !go_on;
+            go_on
+        };
+        if rev {
+            self.engine.for_each_prefix_rev(prefix, &mut visit)?;
+        } else {
+            self.engine.for_each_prefix(prefix, &mut visit)?;
+        }
+        if !stopped {
+            for (ok, ov) in &over[i..] {
+                if let Some(ov) = ov {
+                    if !f(ok, ov) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivulet_storage::MemoryEngine;
+
+    fn collect(s: &mut Store, prefix: &[u8], rev: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        s.scan(prefix, rev, &mut |k, v| {
+            out.push(format!(
+                "{}={}",
+                String::from_utf8_lossy(k),
+                String::from_utf8_lossy(v)
+            ));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn scans_merge_pending_writes_with_storage() {
+        let engine = Arc::new(MemoryEngine::new());
+        let mut b = WriteBatch::new();
+        for k in ["a1", "a3", "a5", "b1"] {
+            b.put(k.as_bytes().to_vec(), b"old".to_vec());
+        }
+        engine.apply(b).unwrap();
+        let mut s = Store::new(engine.clone(), 1 << 20);
+        s.put(b"a0".to_vec(), b"new".to_vec());
+        s.put(b"a3".to_vec(), b"new".to_vec());
+        s.delete(b"a5".to_vec());
+        s.put(b"a9".to_vec(), b"new".to_vec());
+        assert_eq!(
+            collect(&mut s, b"a", false),
+            vec!["a0=new", "a1=old", "a3=new", "a9=new"]
+        );
+        assert_eq!(
+            collect(&mut s, b"a", true),
+            vec!["a9=new", "a3=new", "a1=old", "a0=new"]
+        );
+        // A failed command's writes disappear; earlier ones stay.
+        s.begin();
+        s.put(b"a1".to_vec(), b"bad".to_vec());
+        s.delete(b"a0".to_vec());
+        s.rollback();
+        assert_eq!(s.get(b"a1").unwrap(), Some(b"old".to_vec()));
+        assert_eq!(s.get(b"a0").unwrap(), Some(b"new".to_vec()));
+        s.commit().unwrap();
+        assert_eq!(engine.get(b"a5").unwrap(), None);
+        assert_eq!(engine.get(b"a9").unwrap(), Some(b"new".to_vec()));
+        assert_eq!(s.pending_len(), 0);
+    }
+}

@@ -1,0 +1,281 @@
+//! Back-filling a new materialized view from the rows its sources already
+//! hold, without stopping ingest.
+//!
+//! The view's operators are registered at once, but its sources are read
+//! in key order a chunk at a time between groups, each chunk committed on
+//! its own. Meanwhile a change to a source row reaches the view only if
+//! that row has already been read ([`Backfill::visible`]): at every moment
+//! the view is exactly its query over the rows read so far, and once every
+//! source has been read, over all of them. DDL waits until the back-fill
+//! ends, so nothing it reads can be dropped or changed underneath it.
+//!
+//! Until then the view is invisible: only the writer's catalog has it, and
+//! storage has a purge marker instead of its catalog entry, so a crash
+//! mid-way leaves nothing behind but work for the purger. The final chunk
+//! writes the catalog entry and removes the marker in one batch; then the
+//! view is published and `CREATE MATERIALIZED VIEW` is answered.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rivulet_catalog::{Relation, StoredObject};
+use rivulet_expr::decode_row;
+use rivulet_storage::keys;
+use tokio::sync::oneshot;
+
+use super::commands::write_changes;
+use super::Writer;
+use crate::database::{DdlOutcome, Shared};
+use crate::dataflow::{Change, Dataflow, EvalCtx};
+use crate::state::StateStore;
+use crate::{Error, Result};
+
+/// Source rows read per chunk.
+const CHUNK_ROWS: usize = 2048;
+
+/// How often progress is logged.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// A view being back-filled.
+pub(super) struct Backfill {
+    rel: Arc<Relation>,
+    /// The view's sources (each once), read in this order.
+    sources: Vec<u64>,
+    /// Index in `sources` of the source being read.
+    source: usize,
+    /// Key of the last row read from that source.
+    after: Option<Vec<u8>>,
+    /// Who to answer when the view is ready (none during an upgrade).
+    reply: Option<oneshot::Sender<Result<DdlOutcome>>>,
+    /// Rows read so far, over all sources.
+    rows: u64,
+    started: Instant,
+    logged: Instant,
+}
+
+impl Backfill {
+    /// The view's id.
+    pub(super) fn view(&self) -> u64 {
+        self.rel.id
+    }
+
+    /// The view's name.
+    pub(super) fn name(&self) -> &str {
+        &self.rel.name
+    }
+
+    pub(super) fn set_reply(&mut self, reply: oneshot::Sender<Result<DdlOutcome>>) {
+        self.reply = Some(reply);
+    }
+
+    /// Abandons the back-fill, answering its creator with `e`.
+    pub(super) fn cancel(self, e: Error) {
+        if let Some(reply) = self.reply {
+            let _ = reply.send(Err(e));
+        }
+    }
+
+    /// The part of `changes` (of relation `rel`) the view may see: changes
+    /// to rows already read.
+    pub(super) fn visible<'c>(&self, rel: u64, changes: &'c [Change]) -> Cow<'c, [Change]> {
+        match self.sources.iter().position(|&s| s == rel) {
+            Some(i) if i < self.source => Cow::Borrowed(changes),
+            Some(i) if i == self.source => match &self.after {
+                Some(after) => Cow::Owned(
+                    changes
+                        .iter()
+                        .filter(|c| c.key <= *after)
+                        .cloned()
+                        .collect(),
+                ),
+                None => Cow::Owned(Vec::new()),
+            },
+            _ => Cow::Owned(Vec::new()),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.source >= self.sources.len()
+    }
+}
+
+impl Writer {
+    /// Registers view `rel` and writes its initial output; chunks follow
+    /// between groups. On error nothing is registered (the caller rolls
+    /// back the store).
+    pub(super) fn start_backfill(&mut self, rel: Relation) -> Result<()> {
+        let Some(spec) = rel.view() else {
+            return Ok(());
+        };
+        let flow = Dataflow::new(rel.id, &spec.plan);
+        let mut ctx = EvalCtx::lenient();
+        let out = flow.init(&mut ctx, &mut self.store)?;
+        write_changes(&mut self.store, rel.id, &out);
+        self.store.put(keys::purge(rel.id), Vec::new());
+        let mut sources = Vec::new();
+        for &s in &spec.sources {
+            if !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
+        let rel = Arc::new(rel);
+        tracing::info!(view = %rel.name, "back-filling materialized view");
+        self.catalog.insert_relation((*rel).clone());
+        self.flows.insert(rel.id, flow);
+        self.index_readers();
+        let now = Instant::now();
+        self.backfill = Some(Backfill {
+            rel,
+            sources,
+            source: 0,
+            after: None,
+            reply: None,
+            rows: 0,
+            started: now,
+            logged: now,
+        });
+        Ok(())
+    }
+
+    /// Reads and applies one chunk; finishes the back-fill when every
+    /// source is read.
+    pub(super) fn backfill_step(&mut self, shared: &Shared) {
+        match self.backfill_chunk() {
+            Ok(true) => self.finish_backfill(shared),
+            Ok(false) => {}
+            Err(e) => self.abandon_backfill(e),
+        }
+    }
+
+    /// One chunk, committed; returns whether every source has been read.
+    fn backfill_chunk(&mut self) -> Result<bool> {
+        let Some(b) = &mut self.backfill else {
+            return Ok(true);
+        };
+        if b.done() {
+            return Ok(true);
+        }
+        let src = b.sources[b.source];
+        let prefix = keys::rows_prefix(src);
+        let from = match &b.after {
+            // The smallest key after `after`.
+            Some(after) => {
+                let mut k = keys::row(src, after);
+                k.push(0);
+                k
+            }
+            None => prefix.clone(),
+        };
+        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(CHUNK_ROWS);
+        self.store
+            .engine()
+            .for_each_prefix_from(&prefix, &from, &mut |k, v| {
+                raw.push((keys::row_key_of(k).to_vec(), v.to_vec()));
+                raw.len() < CHUNK_ROWS
+            })?;
+        let mut changes = Vec::with_capacity(raw.len());
+        for (k, v) in raw {
+            changes.push(Change::insert(k, decode_row(&v)?));
+        }
+        let finished_source = changes.len() < CHUNK_ROWS;
+        let view = b.rel.id;
+        let last = changes.last().map(|c| c.key.clone());
+        let read = changes.len() as u64;
+        if let Some(flow) = self.flows.get(&view) {
+            let mut ctx = EvalCtx::lenient();
+            let out = flow.push(src, &changes, &mut ctx, &mut self.store)?;
+            write_changes(&mut self.store, view, &out);
+        }
+        self.commit()?;
+        let Some(b) = &mut self.backfill else {
+            return Ok(true);
+        };
+        b.rows += read;
+        if finished_source {
+            b.source += 1;
+            b.after = None;
+        } else {
+            b.after = last;
+        }
+        if b.logged.elapsed() >= PROGRESS_EVERY {
+            b.logged = Instant::now();
+            tracing::info!(
+                view = %b.rel.name,
+                rows = b.rows,
+                source = b.source + 1,
+                sources = b.sources.len(),
+                "back-fill progress"
+            );
+        }
+        Ok(b.done())
+    }
+
+    /// Makes the view durable and visible, and answers its creator.
+    fn finish_backfill(&mut self, shared: &Shared) {
+        let Some(b) = &self.backfill else {
+            return;
+        };
+        let stored = StoredObject {
+            id: b.rel.id,
+            sql: b.rel.definition.to_string(),
+            secret_value: None,
+        };
+        self.store.put(keys::catalog(b.rel.id), stored.encode());
+        self.store.delete(keys::purge(b.rel.id));
+        if let Err(e) = self.commit() {
+            self.abandon_backfill(e.into());
+            return;
+        }
+        let Some(b) = self.backfill.take() else {
+            return;
+        };
+        tracing::info!(
+            view = %b.rel.name,
+            rows = b.rows,
+            seconds = b.started.elapsed().as_secs_f64(),
+            "back-fill done"
+        );
+        self.committed = self.catalog.clone();
+        shared.publish(Arc::new(self.catalog.clone()));
+        if let Some(reply) = b.reply {
+            let _ = reply.send(Ok(DdlOutcome {
+                tag: "CREATE_MATERIALIZED_VIEW",
+                notices: vec![],
+            }));
+        }
+    }
+
+    /// Gives up on the back-fill after an error: the view is forgotten and
+    /// what it wrote is purged.
+    fn abandon_backfill(&mut self, e: Error) {
+        let Some(b) = self.backfill.take() else {
+            return;
+        };
+        tracing::error!(view = %b.rel.name, "back-fill failed: {e}");
+        self.catalog.remove_relation(&b.rel.name);
+        self.committed = self.catalog.clone();
+        self.rebuild_flows();
+        self.purging.push_back(b.rel.id);
+        b.cancel(e);
+    }
+
+    /// Runs the back-fill to the end without serving commands (upgrades).
+    pub(super) fn backfill_to_end(&mut self) -> Result<()> {
+        while self.backfill.is_some() {
+            if self.backfill_chunk()? {
+                let Some(b) = &self.backfill else { break };
+                let stored = StoredObject {
+                    id: b.rel.id,
+                    sql: b.rel.definition.to_string(),
+                    secret_value: None,
+                };
+                self.store.put(keys::catalog(b.rel.id), stored.encode());
+                self.store.delete(keys::purge(b.rel.id));
+                self.commit()?;
+                self.backfill = None;
+            }
+        }
+        Ok(())
+    }
+}

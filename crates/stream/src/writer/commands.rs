@@ -1,0 +1,288 @@
+//! Executing commands: row writes, the view changes they cause, and DDL.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rivulet_catalog::ddl::{self, Created, DropTarget, NewObject};
+use rivulet_catalog::{Relation, StoredObject};
+use rivulet_expr::{decode_row, encode_row, encode_value_key, Expr, Row};
+use rivulet_sql::{DropKind, Statement};
+use rivulet_storage::keys;
+use tokio::sync::oneshot;
+
+use super::commit::{GroupEffects, Reply};
+use super::Writer;
+use crate::database::DdlOutcome;
+use crate::dataflow::{Change, EvalCtx};
+use crate::state::{StateStore, Store};
+use crate::{Error, Result};
+
+/// Writes a view's row changes under the view's key space.
+pub(super) fn write_changes(store: &mut Store, view: u64, changes: &[Change]) {
+    for c in changes {
+        let key = keys::row(view, &c.key);
+        match &c.new {
+            Some(row) => store.put(key, encode_row(row)),
+            None => store.delete(key),
+        }
+    }
+}
+
+/// A DDL command's failure, with the reply channel handed back.
+pub(super) type DdlError = (oneshot::Sender<Result<DdlOutcome>>, Error);
+
+impl Writer {
+    fn table(&self, id: u64) -> Result<Arc<Relation>> {
+        self.catalog
+            .relation_by_id(id)
+            .filter(|r| r.table().is_some())
+            .cloned()
+            .ok_or(Error::RelationGone(id))
+    }
+
+    /// Pushes `changes` of relation `rel` through every view downstream,
+    /// writing each view's changed rows. Views run in id order, so a view
+    /// always runs after the views it reads.
+    pub(super) fn propagate(
+        &mut self,
+        rel: u64,
+        changes: &[Change],
+        ctx: &mut EvalCtx,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let readers = self.readers.get(&rel).cloned().unwrap_or_default();
+        for id in readers {
+            let visible: Cow<'_, [Change]> = match &self.backfill {
+                Some(b) if b.view() == id => b.visible(rel, changes),
+                _ => Cow::Borrowed(changes),
+            };
+            let Some(flow) = self.flows.get(&id) else {
+                continue;
+            };
+            let out = flow.push(rel, &visible, ctx, &mut self.store)?;
+            write_changes(&mut self.store, id, &out);
+            self.propagate(id, &out, ctx)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn insert(&mut self, table: u64, rows: Vec<Row>) -> Result<u64> {
+        let rel = self.table(table)?;
+        let pk = rel
+            .table()
+            .map(|t| t.primary_key.clone())
+            .unwrap_or_default();
+        let mut changes: Vec<Change> = Vec::with_capacity(rows.len());
+        // Rows written earlier in this command, for primary-key overwrites
+        // within one request.
+        let mut written: HashMap<Vec<u8>, usize> = HashMap::new();
+        let count = rows.len() as u64;
+        for row in rows {
+            if row.len() != rel.columns.len() {
+                return Err(Error::Expr(rivulet_expr::Error::Corrupted(
+                    "row does not match table",
+                )));
+            }
+            let key = if pk.is_empty() {
+                let id = self.next_row_id.entry(table).or_insert(1);
+                let key = keys::row_id(*id).to_vec();
+                *id += 1;
+                key
+            } else {
+                let mut k = Vec::new();
+                for &i in &pk {
+                    if row[i].is_null() {
+                        return Err(rivulet_catalog::Error::NotNullViolation {
+                            column: rel.columns[i].name.clone(),
+                            table: rel.name.clone(),
+                        }
+                        .into());
+                    }
+                    encode_value_key(&mut k, &row[i]);
+                }
+                k
+            };
+            let old = if pk.is_empty() {
+                None
+            } else if let Some(&i) = written.get(&key) {
+                changes[i].new.clone()
+            } else {
+                self.store
+                    .get(&keys::row(table, &key))?
+                    .map(|b| decode_row(&b))
+                    .transpose()?
+            };
+            if old.as_ref() == Some(&row) {
+                continue; // identical payload: stored once, nothing changes
+            }
+            self.store.put(keys::row(table, &key), encode_row(&row));
+            written.insert(key.clone(), changes.len());
+            changes.push(Change {
+                key,
+                old,
+                new: Some(row),
+            });
+        }
+        let mut ctx = EvalCtx::lenient();
+        self.propagate(table, &changes, &mut ctx)?;
+        Ok(count)
+    }
+
+    pub(super) fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
+        let rel = self.table(table)?;
+        let prefix = keys::rows_prefix(rel.id);
+        let mut stored = Vec::new();
+        self.store.scan(&prefix, false, &mut |k, v| {
+            stored.push((keys::row_key_of(k).to_vec(), v.to_vec()));
+            true
+        })?;
+        let mut changes = Vec::new();
+        for (key, value) in stored {
+            let row = decode_row(&value)?;
+            if let Some(f) = &filter {
+                if !f.eval_predicate(&row)? {
+                    continue;
+                }
+            }
+            self.store.delete(keys::row(rel.id, &key));
+            changes.push(Change {
+                key,
+                old: Some(row),
+                new: None,
+            });
+        }
+        let count = changes.len() as u64;
+        let mut ctx = EvalCtx::lenient();
+        self.propagate(table, &changes, &mut ctx)?;
+        Ok(count)
+    }
+
+    /// Runs a CREATE or DROP. Returns the reply to send once the group is
+    /// durable, or `None` when a back-fill took the reply to send when it
+    /// ends.
+    pub(super) fn ddl(
+        &mut self,
+        stmt: &Statement,
+        reply: oneshot::Sender<Result<DdlOutcome>>,
+        effects: &mut GroupEffects,
+    ) -> std::result::Result<Option<Reply>, DdlError> {
+        let outcome = match stmt {
+            Statement::Drop { kind, .. } => self.drop(stmt, *kind, effects),
+            _ => match self.create(stmt, effects) {
+                Ok(Some(outcome)) => Ok(outcome),
+                Ok(None) => {
+                    // A view: its back-fill answers.
+                    if let Some(b) = &mut self.backfill {
+                        b.set_reply(reply);
+                    }
+                    return Ok(None);
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(o) => Ok(Some(Reply::Ddl(reply, Ok(o)))),
+            Err(e) => Err((reply, e)),
+        }
+    }
+
+    /// Creates a secret or table; for a view, starts its back-fill and
+    /// returns `None`.
+    fn create(
+        &mut self,
+        stmt: &Statement,
+        effects: &mut GroupEffects,
+    ) -> Result<Option<DdlOutcome>> {
+        let mut next = self.catalog.clone();
+        let id = next.allocate_id();
+        let tag = match stmt {
+            Statement::CreateSecret { .. } => "CREATE_SECRET",
+            Statement::CreateTable { .. } => "CREATE_TABLE",
+            _ => "CREATE_MATERIALIZED_VIEW",
+        };
+        let obj = match ddl::create(stmt, id, &next)? {
+            Created::Skipped(notice) => {
+                return Ok(Some(DdlOutcome {
+                    tag,
+                    notices: vec![notice],
+                }))
+            }
+            Created::New(obj) => obj,
+        };
+        match obj {
+            NewObject::Secret(secret) => {
+                let stored = StoredObject {
+                    id,
+                    sql: stmt.to_string(),
+                    secret_value: Some(secret.value().to_string()),
+                };
+                self.store.put(keys::catalog(id), stored.encode());
+                next.insert_secret(secret);
+            }
+            NewObject::Relation(rel) => {
+                if rel.view().is_some() {
+                    self.start_backfill(*rel)?;
+                    return Ok(None);
+                }
+                let stored = StoredObject {
+                    id,
+                    sql: rel.definition.to_string(),
+                    secret_value: None,
+                };
+                self.store.put(keys::catalog(id), stored.encode());
+                if rel.table().is_some_and(|t| t.primary_key.is_empty()) {
+                    self.next_row_id.insert(id, 1);
+                }
+                next.insert_relation(*rel);
+            }
+        }
+        self.catalog = next;
+        effects.catalog_changed = true;
+        Ok(Some(DdlOutcome {
+            tag,
+            notices: vec![],
+        }))
+    }
+
+    fn drop(
+        &mut self,
+        stmt: &Statement,
+        kind: DropKind,
+        effects: &mut GroupEffects,
+    ) -> Result<DdlOutcome> {
+        let tag = match kind {
+            DropKind::Table => "DROP_TABLE",
+            DropKind::MaterializedView => "DROP_MATERIALIZED_VIEW",
+            DropKind::Secret => "DROP_SECRET",
+        };
+        let (targets, notices) = ddl::drop(stmt, &self.catalog)?;
+        let mut next = self.catalog.clone();
+        for t in targets {
+            match t {
+                DropTarget::Relation(rel) => {
+                    // The catalog entry goes now; rows and state are
+                    // removed in the background (the marker makes that
+                    // survive a restart).
+                    self.store.delete(keys::catalog(rel.id));
+                    self.store.put(keys::purge(rel.id), Vec::new());
+                    effects.dropped.push(rel.id);
+                    next.remove_relation(&rel.name);
+                    self.next_row_id.remove(&rel.id);
+                    self.flows.remove(&rel.id);
+                }
+                DropTarget::Secret(name) => {
+                    if let Some(s) = next.remove_secret(&name) {
+                        self.store.delete(keys::catalog(s.id));
+                    }
+                }
+            }
+        }
+        self.catalog = next;
+        self.index_readers();
+        effects.catalog_changed = true;
+        Ok(DdlOutcome { tag, notices })
+    }
+}

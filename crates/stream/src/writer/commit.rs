@@ -1,0 +1,233 @@
+//! Group commit: the writer's loop.
+//!
+//! The writer takes every command waiting in its queue as a group, runs
+//! each inside its own savepoint, applies the group's writes as one atomic
+//! batch and flushes once; only then are the callers answered, so an
+//! acknowledged write is on disk and visible in every view. Between groups
+//! it advances background work: a back-fill chunk or a purge chunk.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Command, Op, Writer};
+use crate::database::{DdlOutcome, Shared};
+use crate::{Error, Result};
+
+/// Largest number of commands committed by one flush.
+const MAX_GROUP: usize = 1024;
+
+/// A command's answer, held until its group is durable.
+pub(super) enum Reply {
+    Count(oneshot::Sender<Result<u64>>, Result<u64>),
+    Ddl(oneshot::Sender<Result<DdlOutcome>>, Result<DdlOutcome>),
+}
+
+impl Reply {
+    fn send(self) {
+        // A caller that went away (client disconnected) no longer needs the
+        // answer; its write is committed regardless.
+        match self {
+            Reply::Count(tx, r) => drop(tx.send(r)),
+            Reply::Ddl(tx, r) => drop(tx.send(r)),
+        }
+    }
+
+    fn fail(self, e: &rivulet_storage::Error) {
+        let err = || {
+            Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
+                e.to_string(),
+            )))
+        };
+        match self {
+            Reply::Count(tx, _) => drop(tx.send(Err(err()))),
+            Reply::Ddl(tx, _) => drop(tx.send(Err(err()))),
+        }
+    }
+}
+
+/// What one group did besides its replies.
+#[derive(Default)]
+pub(super) struct GroupEffects {
+    /// A CREATE or DROP succeeded: publish the catalog after the commit.
+    pub(super) catalog_changed: bool,
+    /// Relations dropped by the group, to purge once it is durable.
+    pub(super) dropped: Vec<u64>,
+}
+
+impl Writer {
+    /// The writer loop: take a group, execute it, commit, publish, reply;
+    /// between groups, advance background work.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Command>, shared: Arc<Shared>) {
+        let mut stopping = false;
+        while !stopping {
+            let mut group = Vec::new();
+            if self.backfill.is_none() {
+                group.extend(self.deferred.drain(..));
+            }
+            if group.is_empty() && !self.has_background_work() {
+                match rx.blocking_recv() {
+                    Some(c) => group.push(c),
+                    None => break,
+                }
+            }
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(c) => group.push(c),
+                    Err(_) => break,
+                }
+            }
+            if !group.is_empty() {
+                stopping = self.run_group(group, &shared);
+            }
+            if !stopping {
+                self.background_step(&shared);
+            }
+        }
+        if let Some(b) = self.backfill.take() {
+            b.cancel(Error::ShuttingDown);
+        }
+        let (hits, misses) = self.store.cache_hits();
+        tracing::debug!(hits, misses, "state cache at shutdown");
+        // Drain so nobody waits forever on a command that will never run.
+        rx.close();
+        let queued: Vec<Command> = self.deferred.drain(..).collect();
+        for cmd in queued
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+        {
+            match cmd.op {
+                Op::Insert { reply, .. } | Op::Delete { reply, .. } => {
+                    let _ = reply.send(Err(Error::ShuttingDown));
+                }
+                Op::Ddl { reply, .. } => {
+                    let _ = reply.send(Err(Error::ShuttingDown));
+                }
+                Op::Shutdown => {}
+            }
+        }
+    }
+
+    /// Executes and commits one group; returns whether shutdown was asked.
+    fn run_group(&mut self, group: Vec<Command>, shared: &Shared) -> bool {
+        let mut stopping = false;
+        let mut replies = Vec::with_capacity(group.len());
+        let mut effects = GroupEffects::default();
+        let backfill_before = self.backfill.is_some();
+        for cmd in group {
+            match cmd.op {
+                Op::Insert { table, rows, reply } => {
+                    self.store.begin();
+                    let r = self.insert(table, rows);
+                    if r.is_err() {
+                        self.store.rollback();
+                    }
+                    replies.push(Reply::Count(reply, r));
+                }
+                Op::Delete {
+                    table,
+                    filter,
+                    reply,
+                } => {
+                    self.store.begin();
+                    let r = self.delete(table, filter);
+                    if r.is_err() {
+                        self.store.rollback();
+                    }
+                    replies.push(Reply::Count(reply, r));
+                }
+                Op::Ddl { stmt, reply } => {
+                    if self.backfill.is_some() {
+                        // DDL waits for the back-fill, so nothing can
+                        // change or drop what it reads meanwhile.
+                        self.deferred.push_back(Command {
+                            op: Op::Ddl { stmt, reply },
+                        });
+                        continue;
+                    }
+                    self.store.begin();
+                    match self.ddl(&stmt, reply, &mut effects) {
+                        Ok(None) => {} // a back-fill answers when it ends
+                        Ok(Some(r)) => replies.push(r),
+                        Err((reply, e)) => {
+                            self.store.rollback();
+                            replies.push(Reply::Ddl(reply, Err(e)));
+                        }
+                    }
+                }
+                Op::Shutdown => stopping = true,
+            }
+        }
+        match self.commit() {
+            Ok(()) => {
+                self.purging.extend(effects.dropped);
+                if effects.catalog_changed {
+                    self.committed = self.catalog.clone();
+                    shared.publish(Arc::new(self.published_catalog()));
+                } else if !backfill_before && self.backfill.is_some() {
+                    // The back-fill's view is durable (as a marker) but not
+                    // yet visible.
+                    self.committed = self.catalog.clone();
+                }
+                replies.into_iter().for_each(Reply::send);
+            }
+            Err(e) => {
+                tracing::error!(
+                    "commit failed, {} command(s) not acknowledged: {e}",
+                    replies.len()
+                );
+                replies.into_iter().for_each(|r| r.fail(&e));
+                if !backfill_before {
+                    if let Some(b) = self.backfill.take() {
+                        b.cancel(Error::Storage(rivulet_storage::Error::Io(
+                            std::io::Error::other(e.to_string()),
+                        )));
+                    }
+                }
+                // The batch was dropped whole: storage and the state cache
+                // are as before the group. Return the catalog there too.
+                self.catalog = self.committed.clone();
+                self.rebuild_flows();
+            }
+        }
+        stopping
+    }
+
+    /// Applies the group's writes as one batch and makes them durable.
+    ///
+    /// If applying fails, the batch is dropped and nothing of the group
+    /// happened. If the flush fails after the batch applied, whether the
+    /// group reached the disk is unknown and the page cache can no longer
+    /// be trusted (PostgreSQL panics in the same spot): the process exits
+    /// so that recovery starts from what the disk really holds.
+    pub(super) fn commit(&mut self) -> rivulet_storage::Result<()> {
+        if let Err(e) = self.store.commit() {
+            self.store.abort();
+            return Err(e);
+        }
+        if let Err(e) = self.store.engine().flush() {
+            tracing::error!("flush failed, exiting so recovery reads what is on disk: {e}");
+            std::process::exit(70);
+        }
+        Ok(())
+    }
+
+    /// The catalog readers may see: the writer's, minus a view still being
+    /// back-filled.
+    pub(super) fn published_catalog(&self) -> rivulet_catalog::Catalog {
+        let mut c = self.catalog.clone();
+        if let Some(b) = &self.backfill {
+            c.remove_relation(b.name());
+        }
+        c
+    }
+
+    /// One chunk of background work: the back-fill first, then purges.
+    fn background_step(&mut self, shared: &Shared) {
+        if self.backfill.is_some() {
+            self.backfill_step(shared);
+        } else if !self.purging.is_empty() {
+            self.purge_step();
+        }
+    }
+}

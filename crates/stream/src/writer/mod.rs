@@ -1,0 +1,117 @@
+//! The writer thread: the only place that mutates tables, views and the
+//! catalog. It executes commands in arrival order and makes each group of
+//! commands durable with one flush before answering any of them.
+//!
+//! - [`commit`]: the loop — take a group, execute it, apply its writes as
+//!   one batch, flush, publish, answer — and what happens when that fails.
+//! - [`commands`]: INSERT, DELETE, CREATE and DROP, and the propagation of
+//!   row changes through every view downstream.
+//! - [`backfill`]: filling a new view from rows already stored, a chunk at
+//!   a time between groups, so ingest carries on meanwhile.
+//! - [`purge`]: removing a dropped relation's rows and state in the
+//!   background.
+//! - [`recovery`]: opening a data directory — format check (and the
+//!   one-time upgrade of older formats), catalog, counters — without
+//!   reading any source row.
+//!
+//! Every write goes through the [`Store`]: pending until the group
+//! commits, read back by later commands of the same group, and rolled back
+//! alone when its command fails.
+
+mod backfill;
+mod commands;
+mod commit;
+mod purge;
+mod recovery;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use rivulet_catalog::Catalog;
+use rivulet_expr::{Expr, Row};
+use rivulet_sql::Statement;
+use tokio::sync::oneshot;
+
+use crate::database::DdlOutcome;
+use crate::dataflow::Dataflow;
+use crate::state::Store;
+use crate::Result;
+
+pub(crate) struct Command {
+    pub(crate) op: Op,
+}
+
+pub(crate) enum Op {
+    Insert {
+        table: u64,
+        rows: Vec<Row>,
+        reply: oneshot::Sender<Result<u64>>,
+    },
+    Delete {
+        table: u64,
+        filter: Option<Expr>,
+        reply: oneshot::Sender<Result<u64>>,
+    },
+    Ddl {
+        stmt: Box<Statement>,
+        reply: oneshot::Sender<Result<DdlOutcome>>,
+    },
+    Shutdown,
+}
+
+/// State owned by the writer thread.
+pub(crate) struct Writer {
+    /// Storage with the current group's pending writes and the state cache.
+    store: Store,
+    /// The writer's own catalog: ahead of the published one by at most the
+    /// group being committed, plus a view being back-filled.
+    catalog: Catalog,
+    /// The catalog as of the last durable group, to return to if a group
+    /// fails to commit.
+    committed: Catalog,
+    /// Next hidden row id of each table without a primary key.
+    next_row_id: HashMap<u64, u64>,
+    /// Each materialized view's operators, by view id (so iteration runs
+    /// upstream views first). Operators are stateless; their state is in
+    /// the store.
+    flows: BTreeMap<u64, Dataflow>,
+    /// For each relation, the views reading it, in id order (derived from
+    /// `flows` and the catalog by [`Writer::index_readers`]).
+    readers: HashMap<u64, Vec<u64>>,
+    /// The view being back-filled, if any.
+    backfill: Option<backfill::Backfill>,
+    /// DDL that arrived during a back-fill, run once it ends.
+    deferred: VecDeque<Command>,
+    /// Relations whose rows and state are being removed, oldest first.
+    purging: VecDeque<u64>,
+}
+
+impl Writer {
+    /// Rebuilds every view's operators from the catalog (cheap: plans
+    /// only, no data) and the reader index.
+    fn rebuild_flows(&mut self) {
+        self.flows.clear();
+        for r in self.catalog.relations() {
+            if let Some(spec) = r.view() {
+                self.flows.insert(r.id, Dataflow::new(r.id, &spec.plan));
+            }
+        }
+        self.index_readers();
+    }
+
+    /// Recomputes which views read each relation.
+    fn index_readers(&mut self) {
+        self.readers.clear();
+        for &id in self.flows.keys() {
+            if let Some(spec) = self.catalog.relation_by_id(id).and_then(|r| r.view()) {
+                for &src in &spec.sources {
+                    self.readers.entry(src).or_default().push(id);
+                }
+            }
+        }
+    }
+
+    /// Whether there is work to do between commands.
+    fn has_background_work(&self) -> bool {
+        self.backfill.is_some() || !self.purging.is_empty()
+    }
+}

@@ -1,0 +1,152 @@
+//! Opening a data directory.
+//!
+//! Start-up reads the format version, the catalog, the purge markers and,
+//! for each table without a primary key, its last row key (to continue
+//! its row ids). It reads no row of any table or view: operator state is
+//! already in storage, committed with the rows it describes.
+//!
+//! Format history:
+//! - `1`: operator state lived only in memory and was rebuilt from every
+//!   source row at each start; JSONB was stored as a tree.
+//! - `2`: operator state in state tables; JSONB in a binary layout read in
+//!   place. A format-1 directory is upgraded once at start-up: every view
+//!   is back-filled afresh (with progress in the log), which writes its
+//!   state tables, and only then is the version changed. An interrupted
+//!   upgrade starts over. Format-1 table rows stay as they are (the row
+//!   decoder reads both JSONB layouts).
+//!
+//! A version this code does not know is refused, never guessed at.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use rivulet_catalog::{Catalog, StoredObject};
+use rivulet_storage::{keys, Engine, WriteBatch};
+
+use super::Writer;
+use crate::state::{StateStore, Store};
+use crate::{Error, Result};
+
+/// The storage format this code writes.
+pub(crate) const FORMAT_VERSION: &[u8] = b"2";
+
+/// The format before state tables.
+const FORMAT_V1: &[u8] = b"1";
+
+impl Writer {
+    /// Opens the data in `engine`; returns the writer and the catalog to
+    /// publish. Blocking.
+    pub(crate) fn recover(
+        engine: Arc<dyn Engine>,
+        cache_bytes: usize,
+    ) -> Result<(Writer, Catalog)> {
+        let version_key = keys::meta("format_version");
+        let version = engine.get(&version_key)?;
+        let upgrade = match version.as_deref() {
+            None => {
+                let mut b = WriteBatch::new();
+                b.put(version_key.clone(), FORMAT_VERSION.to_vec());
+                engine.apply(b)?;
+                engine.flush()?;
+                false
+            }
+            Some(FORMAT_VERSION) => false,
+            Some(FORMAT_V1) => true,
+            Some(other) => {
+                return Err(Error::UnsupportedFormat(
+                    String::from_utf8_lossy(other).into_owned(),
+                ))
+            }
+        };
+        let mut objects = Vec::new();
+        engine.for_each_prefix(&keys::catalog_prefix(), &mut |_, v| {
+            objects.push(v.to_vec());
+            true
+        })?;
+        let objects = objects
+            .iter()
+            .map(|v| StoredObject::decode(v))
+            .collect::<rivulet_catalog::Result<Vec<_>>>()?;
+        let mut catalog = rivulet_catalog::restore(objects)?;
+        let mut purging = VecDeque::new();
+        let purge_prefix = keys::purge_prefix();
+        engine.for_each_prefix(&purge_prefix, &mut |k, _| {
+            if let Ok(id) = <[u8; 8]>::try_from(&k[purge_prefix.len()..]) {
+                purging.push_back(u64::from_be_bytes(id));
+            }
+            true
+        })?;
+        if let Some(&max) = purging.iter().max() {
+            catalog.reserve_ids_through(max);
+        }
+        let mut next_row_id = HashMap::new();
+        for r in catalog.relations() {
+            if r.table().is_some_and(|t| t.primary_key.is_empty()) {
+                let last = engine.last_key_with_prefix(&keys::rows_prefix(r.id))?;
+                let next = last
+                    .and_then(|k| keys::parse_row_id(keys::row_key_of(&k)))
+                    .map_or(1, |id| id + 1);
+                next_row_id.insert(r.id, next);
+            }
+        }
+        if !purging.is_empty() {
+            tracing::info!(
+                relations = purging.len(),
+                "resuming removal of dropped data"
+            );
+        }
+        let mut writer = Writer {
+            store: Store::new(engine, cache_bytes),
+            committed: catalog.clone(),
+            catalog,
+            next_row_id,
+            flows: BTreeMap::new(),
+            readers: HashMap::new(),
+            backfill: None,
+            deferred: VecDeque::new(),
+            purging,
+        };
+        writer.rebuild_flows();
+        if upgrade {
+            writer.upgrade_from_v1()?;
+        }
+        let catalog = writer.catalog.clone();
+        Ok((writer, catalog))
+    }
+
+    /// Builds the state tables of every view of a format-1 directory by
+    /// back-filling each view afresh, in id order (a view after the views
+    /// it reads), then marks the directory as format 2.
+    fn upgrade_from_v1(&mut self) -> Result<()> {
+        let mut views: Vec<_> = self
+            .catalog
+            .relations()
+            .filter(|r| r.view().is_some())
+            .cloned()
+            .collect();
+        views.sort_by_key(|r| r.id);
+        tracing::info!(
+            views = views.len(),
+            "upgrading the data directory from format 1 to 2: rebuilding view state"
+        );
+        for v in &views {
+            self.catalog.remove_relation(&v.name);
+        }
+        self.rebuild_flows();
+        for (i, v) in views.iter().enumerate() {
+            tracing::info!(view = %v.name, "upgrade: view {} of {}", i + 1, views.len());
+            // Whatever an interrupted upgrade left of this view goes first.
+            self.purging.push_back(v.id);
+            self.purge_all();
+            self.start_backfill((**v).clone())?;
+            self.commit()?;
+            self.backfill_to_end()?;
+        }
+        self.store
+            .put(keys::meta("format_version"), FORMAT_VERSION.to_vec());
+        self.commit()?;
+        self.committed = self.catalog.clone();
+        tracing::info!("upgrade to format 2 done");
+        Ok(())
+    }
+}
