@@ -8,7 +8,9 @@
 //! ```text
 //! 'g' group-key                      -> the group: row count, key values,
 //!                                       each aggregate's running state
-//! 'm' group-key agg:u16be value-key  -> multiplicity and first-seen value
+//! 'm' group-key agg:u16be value-key  -> each live representation of the
+//!                                       value (`12.5`, `12.50`) and its
+//!                                       multiplicity
 //! ```
 //!
 //! `count`, `sum`, `avg` and the boolean aggregates keep running totals in
@@ -61,6 +63,50 @@ enum State {
     /// The current minimum or maximum (NULL when there are no values); the
     /// values themselves are in the multiset.
     Extreme(Value),
+}
+
+/// The live representations of one multiset value, each with its
+/// multiplicity, oldest first; the first is the value's representative.
+type Reps = Vec<(Value, i64)>;
+
+/// Adds `delta` copies of exactly `v`, dropping representations that reach
+/// zero.
+fn add_rep(reps: &mut Reps, v: Value, delta: i64) {
+    match reps.iter().position(|(r, _)| *r == v) {
+        Some(i) => {
+            reps[i].1 += delta;
+            if reps[i].1 <= 0 {
+                reps.remove(i);
+            }
+        }
+        None if delta > 0 => reps.push((v, delta)),
+        None => {}
+    }
+}
+
+fn encode_reps(reps: &Reps) -> Vec<u8> {
+    let mut row = Vec::with_capacity(reps.len() * 2);
+    for (v, n) in reps {
+        row.push(v.clone());
+        row.push(Value::Int8(*n));
+    }
+    encode_row(&row)
+}
+
+fn decode_reps(bytes: &[u8]) -> Result<Reps> {
+    let mut it = decode_row(bytes)?.into_iter();
+    let mut reps = Reps::new();
+    while let Some(v) = it.next() {
+        match it.next() {
+            Some(Value::Int8(n)) => reps.push((v, n)),
+            _ => {
+                return Err(Error::Expr(rivulet_expr::Error::Corrupted(
+                    "aggregate multiset",
+                )))
+            }
+        }
+    }
+    Ok(reps)
 }
 
 /// Whether a call keeps a value multiset in the state table.
@@ -352,9 +398,9 @@ impl Aggregate {
     ) -> Result<Vec<Change>> {
         let mut touched: Vec<Touched> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        // Net multiplicity change of each (group, aggregate, value key), with
-        // the value that produced it.
-        let mut deltas: HashMap<(usize, usize, Vec<u8>), (Value, i64)> = HashMap::new();
+        // Net multiplicity change of each (group, aggregate, value key), per
+        // exact representation of the value (`12.5` and `12.50` share a key).
+        let mut deltas: HashMap<(usize, usize, Vec<u8>), Reps> = HashMap::new();
         for c in changes {
             for (row, sign) in [(&c.old, -1i64), (&c.new, 1)] {
                 let Some(row) = row else { continue };
@@ -385,15 +431,17 @@ impl Aggregate {
                     } else if !v.is_null() {
                         let mut vk = Vec::new();
                         encode_value_ordered(&mut vk, &v);
-                        deltas.entry((t, i, vk)).or_insert((v, 0)).1 += sign;
+                        let d = deltas.entry((t, i, vk)).or_default();
+                        match d.iter_mut().find(|(r, _)| *r == v) {
+                            Some(e) => e.1 += sign,
+                            None => d.push((v, sign)),
+                        }
                     }
                 }
             }
         }
-        for ((t, i, vk), (v, delta)) in deltas {
-            if delta != 0 {
-                self.settle(st, &mut touched[t], i, &vk, v, delta)?;
-            }
+        for ((t, i, vk), reps) in deltas {
+            self.settle(st, &mut touched[t], i, &vk, reps)?;
         }
         let mut out = Vec::with_capacity(touched.len());
         for mut t in touched {
@@ -418,59 +466,71 @@ impl Aggregate {
         Ok(out)
     }
 
-    /// Applies a net multiplicity change to one multiset entry and, where
-    /// the set of distinct values changed, to the aggregate's state.
+    /// Applies net multiplicity changes to one multiset entry and, where
+    /// the set of distinct values (or a value's representative) changed, to
+    /// the aggregate's state.
     fn settle(
         &self,
         st: &mut dyn StateStore,
         t: &mut Touched,
         agg: usize,
         vk: &[u8],
-        v: Value,
-        delta: i64,
+        deltas: Reps,
     ) -> Result<()> {
-        let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("aggregate multiset"));
         let mut key = self.multiset_prefix(&t.gk, agg);
         key.extend_from_slice(vk);
-        let (before, value) = match st.get(&key)? {
-            Some(bytes) => {
-                let mut it = decode_row(&bytes)?.into_iter();
-                match (it.next(), it.next()) {
-                    (Some(Value::Int8(n)), Some(stored)) => (n, stored),
-                    _ => return Err(corrupt()),
-                }
-            }
-            None => (0, v),
+        let mut reps = match st.get(&key)? {
+            Some(bytes) => decode_reps(&bytes)?,
+            None => Reps::new(),
         };
-        let after = before + delta;
-        if after > 0 {
-            st.put(key, encode_row(&[Value::Int8(after), value.clone()]));
-        } else {
-            st.delete(key);
+        let before = reps.first().map(|(v, _)| v.clone());
+        for (v, d) in deltas {
+            if d != 0 {
+                add_rep(&mut reps, v, d);
+            }
         }
-        let (entered, left) = (before <= 0 && after > 0, before > 0 && after <= 0);
+        let after = reps.first().map(|(v, _)| v.clone());
+        if reps.is_empty() {
+            st.delete(key);
+        } else {
+            st.put(key, encode_reps(&reps));
+        }
         let call = &self.aggs[agg];
         match &mut t.group.states[agg] {
             State::Extreme(best) => {
-                let better = |best: &Value| {
-                    let (mut a, mut b) = (Vec::new(), Vec::new());
-                    encode_value_ordered(&mut a, &value);
-                    encode_value_ordered(&mut b, best);
-                    if call.kind == AggKind::Min {
-                        a < b
-                    } else {
-                        a > b
+                let mut best_key = Vec::new();
+                if !best.is_null() {
+                    encode_value_ordered(&mut best_key, best);
+                }
+                if !best.is_null() && best_key == vk {
+                    // The extreme's own entry changed: keep a live
+                    // representative, or find the next extreme.
+                    match after {
+                        Some(v) => *best = v,
+                        None => t.rescan.push(agg),
                     }
-                };
-                if entered && (best.is_null() || better(best)) {
-                    *best = value;
-                } else if left && !best.is_null() && value.total_cmp(best).is_eq() {
-                    t.rescan.push(agg);
+                } else if let (None, Some(v)) = (&before, after) {
+                    let better = best.is_null()
+                        || if call.kind == AggKind::Min {
+                            vk < best_key.as_slice()
+                        } else {
+                            vk > best_key.as_slice()
+                        };
+                    if better {
+                        *best = v;
+                    }
                 }
             }
-            state if entered => state.update(&value, 1),
-            state if left => state.update(&value, -1),
-            _ => {}
+            state => {
+                if before != after {
+                    if let Some(v) = &before {
+                        state.update(v, -1);
+                    }
+                    if let Some(v) = &after {
+                        state.update(v, 1);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -486,10 +546,10 @@ impl Aggregate {
         })?;
         match found {
             None => Ok(Value::Null),
-            Some(bytes) => Ok(decode_row(&bytes)?
+            Some(bytes) => Ok(decode_reps(&bytes)?
                 .into_iter()
-                .nth(1)
-                .unwrap_or(Value::Null)),
+                .next()
+                .map_or(Value::Null, |(v, _)| v)),
         }
     }
 
@@ -650,6 +710,52 @@ mod tests {
                     .unwrap()
             ),
             vec!["- 1, 4\n+ 0, NULL"]
+        );
+    }
+
+    #[test]
+    fn numeric_sum_keeps_the_scale_of_live_inputs() {
+        // SELECT sum(#1) over (k, x numeric), as after PRIMARY KEY overwrites.
+        let call = AggCall {
+            kind: AggKind::Sum,
+            arg: Some(Expr::Column(1)),
+            distinct: false,
+            input_type: DataType::Numeric,
+            output_type: DataType::Numeric,
+        };
+        let a = Aggregate::new(Node::Scan(1), vec![], vec![call], table());
+        let mut ctx = EvalCtx::strict();
+        let mut st = MemState::new();
+        let n = |s: &str| Value::Numeric(Numeric::parse(s).unwrap());
+        let ch = |k: u8, old: Option<&str>, new: Option<&str>| Change {
+            key: vec![k],
+            old: old.map(|x| vec![Value::Int4(k as i32), n(x)]),
+            new: new.map(|x| vec![Value::Int4(k as i32), n(x)]),
+        };
+        a.init(&mut ctx, &mut st).unwrap();
+        let step = |c: Change, st: &mut MemState, ctx: &mut EvalCtx| {
+            show(&a.push(1, &[c], ctx, st).unwrap())
+        };
+        assert_eq!(
+            step(ch(1, None, Some("1")), &mut st, &mut ctx),
+            vec!["- NULL\n+ 1"]
+        );
+        assert_eq!(
+            step(ch(2, None, Some("12.5")), &mut st, &mut ctx),
+            vec!["- 1\n+ 13.5"]
+        );
+        // 12.5 is overwritten by 20: recomputation gives 21, not 21.0.
+        assert_eq!(
+            step(ch(2, Some("12.5"), Some("20")), &mut st, &mut ctx),
+            vec!["- 13.5\n+ 21"]
+        );
+        assert_eq!(
+            step(ch(3, None, Some("0.250")), &mut st, &mut ctx),
+            vec!["- 21\n+ 21.250"]
+        );
+        assert_eq!(
+            step(ch(3, Some("0.250"), None), &mut st, &mut ctx),
+            vec!["- 21.250\n+ 21"]
         );
     }
 }
