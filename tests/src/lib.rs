@@ -130,6 +130,11 @@ impl Server {
         })
     }
 
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// SIGKILL, no chance to flush anything.
     pub async fn kill9(&mut self) -> Result<()> {
         self.child.start_kill()?;

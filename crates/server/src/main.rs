@@ -34,7 +34,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use pgwire::api::{ConnectionManager, RandomPidSecretKeyGenerator};
-use rivulet_storage::SledEngine;
 use rivulet_stream::Database;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -107,12 +106,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let budget = budget::Budget::split(args.memory_budget);
     let started = std::time::Instant::now();
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-        let engine = SledEngine::open(&data_dir, budget.storage_cache)
+        let engine = rivulet_storage::open_data_dir(&data_dir, budget.storage_cache)
             .with_context(|| format!("opening data directory {}", data_dir.display()))?;
         let options = rivulet_stream::Options {
             state_cache_bytes: budget.state_cache as usize,
         };
-        Ok(Database::open(Arc::new(engine), options)?)
+        Ok(Database::open(engine, options)?)
     })
     .await??;
     let catalog = db.catalog();

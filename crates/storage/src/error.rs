@@ -6,7 +6,10 @@ pub enum Error {
     /// The sled database reported an error.
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
-    /// An I/O error outside sled (e.g. creating the data directory).
+    /// The fjall database reported an error.
+    #[error("storage error: {0}")]
+    Fjall(#[from] fjall::Error),
+    /// An I/O error outside the engines (e.g. creating the data directory).
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,6 +1,6 @@
 //! One test suite, run against every engine.
 
-use crate::{keys, Engine, MemoryEngine, SledEngine, WriteBatch};
+use crate::{keys, Engine, FjallEngine, MemoryEngine, SledEngine, WriteBatch};
 
 fn suite(e: &dyn Engine) {
     let mut b = WriteBatch::new();
@@ -81,6 +81,23 @@ fn sled_engine_and_reopen() {
         suite(&e);
     }
     let e = SledEngine::open(&dir, 8 << 20).unwrap();
+    assert_eq!(
+        e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
+        Some(b"y".to_vec())
+    );
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fjall_engine_and_reopen() {
+    let dir = std::env::temp_dir().join(format!("rivulet-fjall-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let e = FjallEngine::open(&dir, 8 << 20).unwrap();
+        suite(&e);
+    }
+    let e = FjallEngine::open(&dir, 8 << 20).unwrap();
     assert_eq!(
         e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
         Some(b"y".to_vec())

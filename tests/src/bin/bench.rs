@@ -16,6 +16,13 @@
 //!
 //! `BENCH_EVENTS` (default 20000) and `BENCH_ROWS` (default 1000000) scale
 //! the two parts.
+//!
+//! `rivulet-bench scale` runs the scale mode instead: `BENCH_SCALE_EVENTS`
+//! (default 5,000,000) Segment events into a table with the five dashboard
+//! views, then the restart time after `kill -9`, memory during ingest and
+//! after the restart, the data directory against the raw JSON, full-scan
+//! queries beside PostgreSQL 15 over the same rows, and the back-fill of a
+//! new aggregate view.
 
 use std::time::{Duration, Instant};
 
@@ -203,8 +210,257 @@ async fn reads(total: usize) -> Result<Vec<(usize, Duration, Duration, f64, f64)
     Ok(out)
 }
 
+/// A Segment `track` event as the Webhooks (Actions) destination sends it,
+/// varied by `i`.
+fn scale_event(i: usize) -> String {
+    let events = [
+        "Order Completed",
+        "Product Viewed",
+        "Signed Up",
+        "Checkout Started",
+    ];
+    let plans = ["free", "pro", "team"];
+    format!(
+        concat!(
+            r#"{{"anonymousId":"anon-{u}","context":{{"ip":"203.0.113.{ip}","library":{{"name":"analytics.js","version":"2.11.1"}},"#,
+            r#""page":{{"path":"/pricing","url":"https://example.com/pricing"}},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)"}},"#,
+            r#""event":"{ev}","messageId":"m-{i:09}","originalTimestamp":"2015-12-12T{h:02}:{m:02}:{s:02}.152Z","#,
+            r#""properties":{{"plan":"{plan}","revenue":{r}.{c:02},"currency":"USD","quantity":{q}}},"#,
+            r#""receivedAt":"2015-12-12T{h:02}:{m:02}:{s:02}.266Z","sentAt":"2015-12-12T{h:02}:{m:02}:{s:02}.169Z","#,
+            r#""timestamp":"2015-12-12T{h:02}:{m:02}:{s:02}.249Z","type":"track","userId":"user-{u}","version":2}}"#
+        ),
+        u = i % 50_000,
+        ip = i % 250,
+        ev = events[i % events.len()],
+        i = i,
+        h = (i / 3_600) % 24,
+        m = (i / 60) % 60,
+        s = i % 60,
+        plan = plans[(i / 7) % plans.len()],
+        r = i % 200,
+        c = i % 100,
+        q = 1 + i % 5,
+    )
+}
+
+/// Resident memory of a process in bytes, from /proc.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Samples a process's RSS every 100 ms until stopped; returns the peak.
+fn watch_rss(
+    pid: u32,
+) -> (
+    tokio::task::JoinHandle<u64>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let mut peak = 0;
+        loop {
+            peak = peak.max(rss(pid));
+            tokio::select! {
+                _ = &mut stopped => return peak.max(rss(pid)),
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    });
+    (task, stop)
+}
+
+/// Bytes a directory tree occupies on disk.
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += disk_usage(&e.path()),
+                Ok(m) => total += m.blocks() * 512,
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.0} MiB", b as f64 / (1 << 20) as f64)
+}
+
+async fn timed_query(
+    c: &tokio_postgres::Client,
+    sql: &str,
+    runs: usize,
+) -> Result<(Duration, String)> {
+    let mut times = Vec::with_capacity(runs);
+    let mut answer = String::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        answer = rivulet_tests::scalar(c, sql).await?.unwrap_or_default();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times[times.len() / 2], answer))
+}
+
+async fn scale(events: usize) -> Result<()> {
+    let dir = TempDir::new("bench-scale");
+    let mut server = Server::start(&dir.0, &[]).await?;
+    let c = server.connect().await?;
+    c.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook', is_batched = true);",
+    )
+    .await?;
+    for (i, v) in VIEW_KINDS.iter().enumerate() {
+        c.batch_execute(&format!("CREATE MATERIALIZED VIEW v{i} AS {v}"))
+            .await?;
+    }
+    println!(
+        "\n## Scale: {events} Segment events, five dashboard views, default --memory-budget\n"
+    );
+
+    // Ingest: NDJSON requests of 5,000 events, four senders at a time.
+    let pid = server.pid().unwrap_or(0);
+    let (watch, stop) = watch_rss(pid);
+    let batch = 5_000;
+    let senders = 4;
+    let raw = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let hook = server.hook();
+        let raw = raw.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut first = s * batch;
+            while first < events {
+                let last = (first + batch).min(events);
+                let body: String = (first..last).map(|i| scale_event(i) + "\n").collect();
+                raw.fetch_add(
+                    (body.len() - (last - first)) as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                let (status, text) = hook.post("/webhook/dev/public/events", &[], body).await?;
+                anyhow::ensure!(status == 200, "{status}: {text}");
+                first += senders * batch;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let ingest = start.elapsed();
+    let _ = stop.send(());
+    let ingest_peak = watch.await?;
+    let raw = raw.load(std::sync::atomic::Ordering::Relaxed);
+    let rss_before_kill = rss(pid);
+    let data = disk_usage(&dir.0);
+    println!("| what | Rivulet | PostgreSQL 15 |");
+    println!("|---|---|---|");
+    println!(
+        "| ingest, batched NDJSON (5,000 per POST, 4 senders), all views maintained, durable | {:.0} events/s | |",
+        events as f64 / ingest.as_secs_f64()
+    );
+    println!("| peak RSS during ingest | {} | |", mib(ingest_peak));
+    println!("| RSS before kill -9 | {} | |", mib(rss_before_kill));
+    println!(
+        "| data directory / raw JSON ({}) | {} ({:.2}x) | |",
+        mib(raw),
+        mib(data),
+        data as f64 / raw as f64
+    );
+
+    // Restart after kill -9 until every view answers.
+    server.kill9().await?;
+    let t = Instant::now();
+    let server = server.restart().await?;
+    let c = server.connect().await?;
+    for i in 0..VIEW_KINDS.len() {
+        c.simple_query(&format!("SELECT * FROM v{i} LIMIT 1"))
+            .await?;
+    }
+    let restart = t.elapsed();
+    let pid = server.pid().unwrap_or(0);
+    let rss_after = rss(pid);
+    println!(
+        "| restart after kill -9 until all five views answer | {:.0} ms | |",
+        restart.as_secs_f64() * 1e3
+    );
+    println!("| RSS after restart (views read) | {} | |", mib(rss_after));
+
+    // PostgreSQL 15 with the same rows, loaded by COPY.
+    let oracle = Oracle::start().await?;
+    let pg = &oracle.client;
+    pg.batch_execute("CREATE TABLE events (data JSONB)").await?;
+    {
+        use futures::SinkExt;
+        let sink = pg.copy_in("COPY events (data) FROM STDIN").await?;
+        futures::pin_mut!(sink);
+        for first in (0..events).step_by(batch) {
+            let chunk: String = (first..(first + batch).min(events))
+                .map(|i| scale_event(i).replace('\\', "\\\\") + "\n")
+                .collect();
+            sink.send(bytes::Bytes::from(chunk)).await?;
+        }
+        sink.finish().await?;
+    }
+    pg.batch_execute("VACUUM ANALYZE events").await?;
+    for (label, sql) in [
+        ("SELECT count(*) FROM events", "SELECT count(*) FROM events"),
+        (
+            "SELECT sum((data->'properties'->>'revenue')::numeric) FROM events",
+            "SELECT sum((data->'properties'->>'revenue')::numeric) FROM events",
+        ),
+    ] {
+        let (rv, rv_answer) = timed_query(&c, sql, 3).await?;
+        let (pgt, pg_answer) = timed_query(pg, sql, 3).await?;
+        anyhow::ensure!(rv_answer == pg_answer, "{sql}: {rv_answer} vs {pg_answer}");
+        println!(
+            "| `{label}` (median of 3) | {:.0} ms | {:.0} ms |",
+            rv.as_secs_f64() * 1e3,
+            pgt.as_secs_f64() * 1e3
+        );
+    }
+
+    // Back-fill a new aggregate view over every stored event.
+    let (watch, stop) = watch_rss(pid);
+    let t = Instant::now();
+    c.batch_execute(
+        "CREATE MATERIALIZED VIEW late AS SELECT data->>'userId' AS user_id, count(*) AS n, max((data->>'timestamp')::timestamptz) AS last_seen FROM events GROUP BY 1",
+    )
+    .await?;
+    let backfill = t.elapsed();
+    let _ = stop.send(());
+    let peak = watch.await?;
+    let users = rivulet_tests::scalar(&c, "SELECT count(*) FROM late").await?;
+    println!(
+        "| back-fill of a new aggregate view ({} groups) | {:.1} s, peak RSS {} | |",
+        users.unwrap_or_default(),
+        backfill.as_secs_f64(),
+        mib(peak)
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("scale") {
+        let events: usize = std::env::var("BENCH_SCALE_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5_000_000);
+        println!("binary: {}", rivulet_tests::rivulet_bin().display());
+        return scale(events).await;
+    }
     let events: usize = std::env::var("BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
