@@ -12,6 +12,7 @@
 //!          └─ Join (equi keys + residual) / Scan / Values
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -133,6 +134,97 @@ impl Plan {
                 group_keys, aggs, ..
             } => group_keys.len() + aggs.len(),
             Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
+        }
+    }
+
+    /// For each relation the plan scans, which of its columns the plan
+    /// reads (`true` where read) when all of the plan's output columns are
+    /// needed. A scan may leave the others unread (NULL): `count(*)` reads
+    /// no column at all.
+    pub fn scan_columns(&self) -> HashMap<u64, Vec<bool>> {
+        let mut out = HashMap::new();
+        self.require(&vec![true; self.width()], &mut out);
+        out
+    }
+
+    /// Marks what computing the output columns flagged in `needed` reads.
+    fn require(&self, needed: &[bool], out: &mut HashMap<u64, Vec<bool>>) {
+        let cols = |exprs: &mut dyn Iterator<Item = &Expr>, width: usize| {
+            let mut used = vec![false; width];
+            let mut found = Vec::new();
+            for e in exprs {
+                e.collect_columns(&mut found);
+            }
+            for c in found {
+                if let Some(u) = used.get_mut(c) {
+                    *u = true;
+                }
+            }
+            used
+        };
+        let or = |a: &mut Vec<bool>, b: &[bool]| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x |= *y;
+            }
+        };
+        match self {
+            Plan::Scan { rel } => {
+                let entry = out
+                    .entry(rel.id)
+                    .or_insert_with(|| vec![false; rel.columns.len()]);
+                or(entry, needed);
+            }
+            Plan::Values => {}
+            Plan::Filter { input, predicate } => {
+                let mut req = cols(&mut std::iter::once(predicate), input.width());
+                or(&mut req, needed);
+                input.require(&req, out);
+            }
+            Plan::Project { input, exprs } => {
+                let mut used = exprs
+                    .iter()
+                    .zip(needed.iter().chain(std::iter::repeat(&true)))
+                    .filter(|(_, n)| **n)
+                    .map(|(e, _)| e);
+                let req = cols(&mut used, input.width());
+                input.require(&req, out);
+            }
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => {
+                let mut used = group_keys
+                    .iter()
+                    .chain(aggs.iter().filter_map(|a| a.arg.as_ref()));
+                let req = cols(&mut used, input.width());
+                input.require(&req, out);
+            }
+            Plan::Join {
+                left,
+                right,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
+                let lw = left.width();
+                let rw = right.width();
+                let both = cols(&mut residual.iter(), lw + rw);
+                let mut lreq = cols(&mut left_keys.iter(), lw);
+                let mut rreq = cols(&mut right_keys.iter(), rw);
+                for (i, b) in both.iter().enumerate() {
+                    let n = *b || needed.get(i).copied().unwrap_or(true);
+                    match (lreq.get_mut(i), rreq.get_mut(i.wrapping_sub(lw))) {
+                        (Some(l), _) => *l |= n,
+                        (None, Some(r)) => *r |= n,
+                        (None, None) => {}
+                    }
+                }
+                left.require(&lreq, out);
+                right.require(&rreq, out);
+            }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.require(needed, out)),
         }
     }
 

@@ -172,6 +172,45 @@ pub fn decode_row(bytes: &[u8]) -> Result<Vec<Value>> {
     Ok(row)
 }
 
+/// Decodes a row, but only the columns flagged in `wanted` (columns
+/// beyond it are decoded); the others are skipped without being copied
+/// and read as NULL.
+pub fn decode_row_columns(bytes: &[u8], wanted: &[bool]) -> Result<Vec<Value>> {
+    let mut r = Reader { b: bytes };
+    let n = r.len()?;
+    let mut row = Vec::with_capacity(n);
+    for i in 0..n {
+        if wanted.get(i).copied().unwrap_or(true) {
+            row.push(decode_value(&mut r)?);
+        } else {
+            skip_value(&mut r)?;
+            row.push(Value::Null);
+        }
+    }
+    Ok(row)
+}
+
+/// Moves past one value without building it.
+fn skip_value(r: &mut Reader<'_>) -> Result<()> {
+    match r.byte()? {
+        tag::NULL | tag::FALSE | tag::TRUE => {}
+        tag::INT4 => {
+            r.take(4)?;
+        }
+        tag::INT8 | tag::FLOAT8 | tag::TIMESTAMPTZ => {
+            r.take(8)?;
+        }
+        tag::NUMERIC | tag::TEXT | tag::BYTEA | tag::JSONB => {
+            r.bytes()?;
+        }
+        tag::JSONB_TREE => {
+            decode_jsonb_tree(r, 0)?;
+        }
+        _ => return Err(Error::Corrupted("unknown value tag")),
+    }
+    Ok(())
+}
+
 fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
     Ok(match r.byte()? {
         tag::NULL => Value::Null,
@@ -372,6 +411,27 @@ mod tests {
             row[0].to_pg_text().unwrap(),
             r#"{"a": "x", "b": [1, 2.50]}"#
         );
+    }
+
+    #[test]
+    fn decodes_only_wanted_columns() {
+        let row = vec![
+            Value::Int4(1),
+            Value::Jsonb(Jsonb::parse(r#"{"a":[1,2]}"#).unwrap()),
+            Value::Text("x".into()),
+            Value::Float8(0.5),
+        ];
+        let bytes = encode_row(&row);
+        assert_eq!(
+            decode_row_columns(&bytes, &[false, false, true]).unwrap(),
+            vec![
+                Value::Null,
+                Value::Null,
+                Value::Text("x".into()),
+                Value::Float8(0.5)
+            ]
+        );
+        assert_eq!(decode_row_columns(&bytes, &[]).unwrap(), row);
     }
 
     #[test]

@@ -25,7 +25,9 @@ mod value;
 
 pub use arith::{arith, negate, to_numeric, ArithOp};
 pub use cast::cast;
-pub use codec::{decode_row, encode_row, encode_value_key, encode_value_ordered};
+pub use codec::{
+    decode_row, decode_row_columns, encode_row, encode_value_key, encode_value_ordered,
+};
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};
 pub use func::{Func, TrimSide, Variadic};

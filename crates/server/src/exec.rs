@@ -229,6 +229,8 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
     };
     apply(&mut state, flow.init(&mut ctx, &mut st)?);
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
+    // Columns no operator reads are skipped while decoding.
+    let columns = plan.root.scan_columns();
     for rel in plan.root.distinct_scans() {
         // Rows are decoded and fed a chunk at a time, so a query's memory
         // is its result and operator state, not the whole table; a
@@ -254,7 +256,12 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
                         .collect();
                 feed(rows)?;
             }
-            None => db.scan_chunks_blocking(&rel, 1024, &mut feed)?,
+            None => db.scan_chunks_blocking(
+                &rel,
+                1024,
+                columns.get(&rel.id).map(Vec::as_slice),
+                &mut feed,
+            )?,
         }
         if cancelled.load(Ordering::Relaxed) {
             return Err(canceled());

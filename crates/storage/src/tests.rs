@@ -80,7 +80,20 @@ fn sled_engine_and_reopen() {
         let e = SledEngine::open(&dir, 8 << 20).unwrap();
         suite(&e);
     }
-    let e = SledEngine::open(&dir, 8 << 20).unwrap();
+    // sled releases its file lock from a background thread shortly after
+    // the handle is dropped; give it a moment under load.
+    let mut tries = 0;
+    let e = loop {
+        match SledEngine::open(&dir, 8 << 20) {
+            Ok(e) => break e,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                eprintln!("reopen: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("reopen failed: {e}"),
+        }
+    };
     assert_eq!(
         e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
         Some(b"y".to_vec())

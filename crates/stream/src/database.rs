@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use rivulet_catalog::{Catalog, Relation};
-use rivulet_expr::{decode_row, Expr, Row};
+use rivulet_expr::{decode_row, decode_row_columns, Expr, Row};
 use rivulet_sql::Statement;
 use rivulet_storage::{keys, Engine};
 use tokio::sync::{mpsc, oneshot};
@@ -181,12 +181,14 @@ impl Database {
     }
 
     /// Feeds a relation's rows, as insertions, to `f` in chunks of up to
-    /// `chunk` rows, decoding only one chunk at a time; stops early when `f`
-    /// returns false. Blocking.
+    /// `chunk` rows, decoding only one chunk at a time and, with `columns`,
+    /// only the flagged columns (the rest read as NULL); stops early when
+    /// `f` returns false. Blocking.
     pub fn scan_chunks_blocking(
         &self,
         rel: &Relation,
         chunk: usize,
+        columns: Option<&[bool]>,
         f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
     ) -> Result<()> {
         let mut buf = Vec::with_capacity(chunk);
@@ -195,7 +197,11 @@ impl Database {
         self.shared
             .engine
             .for_each_prefix(&keys::rows_prefix(rel.id), &mut |k, v| {
-                match decode_row(v) {
+                let decoded = match columns {
+                    Some(wanted) => decode_row_columns(v, wanted),
+                    None => decode_row(v),
+                };
+                match decoded {
                     Ok(row) => buf.push(crate::Change::insert(keys::row_key_of(k).to_vec(), row)),
                     Err(e) => {
                         failure = Some(e.into());

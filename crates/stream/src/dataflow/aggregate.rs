@@ -25,7 +25,9 @@
 //! A batch of changes is applied group by group: each touched group is read
 //! once, updated for every change, and written once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use rivulet_catalog::{AggCall, AggKind};
 use rivulet_expr::{
@@ -397,18 +399,23 @@ impl Aggregate {
         st: &mut dyn StateStore,
     ) -> Result<Vec<Change>> {
         let mut touched: Vec<Touched> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+        // Consecutive rows often share a group (always, without GROUP BY).
+        let mut last: Option<usize> = None;
         // Net multiplicity change of each (group, aggregate, value key), per
         // exact representation of the value (`12.5` and `12.50` share a key).
-        let mut deltas: HashMap<(usize, usize, Vec<u8>), Reps> = HashMap::new();
+        let mut deltas: FxHashMap<(usize, usize, Vec<u8>), Reps> = FxHashMap::default();
         for c in changes {
             for (row, sign) in [(&c.old, -1i64), (&c.new, 1)] {
                 let Some(row) = row else { continue };
                 let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
                 let mut gk = Vec::new();
                 keys.iter().for_each(|v| encode_value_key(&mut gk, v));
-                let t = match index.get(&gk) {
-                    Some(&t) => t,
+                let t = match last
+                    .filter(|&t| touched[t].gk == gk)
+                    .or_else(|| index.get(&gk).copied())
+                {
+                    Some(t) => t,
                     None => {
                         let group = self.load(st, &gk, keys)?;
                         let before = self.output(&group);
@@ -422,6 +429,7 @@ impl Aggregate {
                         touched.len() - 1
                     }
                 };
+                last = Some(t);
                 let group = &mut touched[t].group;
                 group.rows += sign;
                 for (i, call) in self.aggs.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! A byte-budgeted cache of committed state.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Bytes charged per entry beyond its key and value (map slot, two
 /// vector headers).
@@ -36,8 +36,8 @@ impl Cache {
     /// An empty cache that holds at most `budget` bytes.
     pub(crate) fn new(budget: usize) -> Cache {
         Cache {
-            hot: HashMap::new(),
-            cold: HashMap::new(),
+            hot: HashMap::default(),
+            cold: HashMap::default(),
             hot_bytes: 0,
             cold_bytes: 0,
             budget,
