@@ -137,6 +137,75 @@ impl Plan {
         }
     }
 
+    /// The plan with every `count(*)`-only aggregate without GROUP BY
+    /// directly over a stored relation replaced by its answer, taken from
+    /// `count` (the relation's row count, kept with every write; `None`
+    /// where there is none): such a query then reads no rows at all.
+    pub fn with_row_counts(&self, count: &mut dyn FnMut(&Relation) -> Option<i64>) -> Plan {
+        match self {
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } if group_keys.is_empty()
+                && !aggs.is_empty()
+                && aggs.iter().all(|a| a.kind == AggKind::CountStar) =>
+            {
+                let counted = match &**input {
+                    Plan::Scan { rel } if rel.system().is_none() => count(rel),
+                    _ => None,
+                };
+                match counted {
+                    Some(n) => Plan::Project {
+                        input: Box::new(Plan::Values),
+                        exprs: vec![Expr::Literal(Value::Int8(n)); aggs.len()],
+                    },
+                    None => Plan::Aggregate {
+                        input: Box::new(input.with_row_counts(count)),
+                        group_keys: group_keys.clone(),
+                        aggs: aggs.clone(),
+                    },
+                }
+            }
+            Plan::Scan { .. } | Plan::Values => self.clone(),
+            Plan::Filter { input, predicate } => Plan::Filter {
+                input: Box::new(input.with_row_counts(count)),
+                predicate: predicate.clone(),
+            },
+            Plan::Project { input, exprs } => Plan::Project {
+                input: Box::new(input.with_row_counts(count)),
+                exprs: exprs.clone(),
+            },
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => Plan::Aggregate {
+                input: Box::new(input.with_row_counts(count)),
+                group_keys: group_keys.clone(),
+                aggs: aggs.clone(),
+            },
+            Plan::Join {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+            } => Plan::Join {
+                left: Box::new(left.with_row_counts(count)),
+                right: Box::new(right.with_row_counts(count)),
+                kind: *kind,
+                left_keys: left_keys.clone(),
+                right_keys: right_keys.clone(),
+                residual: residual.clone(),
+            },
+            Plan::Union { inputs } => Plan::Union {
+                inputs: inputs.iter().map(|i| i.with_row_counts(count)).collect(),
+            },
+        }
+    }
+
     /// For each relation the plan scans, which of its columns the plan
     /// reads (`true` where read) when all of the plan's output columns are
     /// needed. A scan may leave the others unread (NULL): `count(*)` reads

@@ -172,19 +172,26 @@ pub fn decode_row(bytes: &[u8]) -> Result<Vec<Value>> {
     Ok(row)
 }
 
-/// Decodes a row, but only the columns flagged in `wanted` (columns
-/// beyond it are decoded); the others are skipped without being copied
-/// and read as NULL.
-pub fn decode_row_columns(bytes: &[u8], wanted: &[bool]) -> Result<Vec<Value>> {
+/// Decodes a row held in shared bytes: JSONB documents are slices of
+/// `bytes`, not copies. With `wanted`, only the flagged columns (and any
+/// beyond it) are decoded; the others are skipped and read as NULL.
+pub fn decode_row_shared(bytes: &Bytes, wanted: Option<&[bool]>) -> Result<Vec<Value>> {
     let mut r = Reader { b: bytes };
     let n = r.len()?;
     let mut row = Vec::with_capacity(n);
     for i in 0..n {
-        if wanted.get(i).copied().unwrap_or(true) {
-            row.push(decode_value(&mut r)?);
-        } else {
+        if !wanted.is_none_or(|w| w.get(i).copied().unwrap_or(true)) {
             skip_value(&mut r)?;
             row.push(Value::Null);
+        } else if r.b.first() == Some(&tag::JSONB) {
+            r.byte()?;
+            let doc = r.bytes()?;
+            let start = doc.as_ptr() as usize - bytes.as_ptr() as usize;
+            row.push(Value::Jsonb(Jsonb::from_bytes(
+                bytes.slice(start..start + doc.len()),
+            )));
+        } else {
+            row.push(decode_value(&mut r)?);
         }
     }
     Ok(row)
@@ -421,9 +428,9 @@ mod tests {
             Value::Text("x".into()),
             Value::Float8(0.5),
         ];
-        let bytes = encode_row(&row);
+        let shared = Bytes::from(encode_row(&row));
         assert_eq!(
-            decode_row_columns(&bytes, &[false, false, true]).unwrap(),
+            decode_row_shared(&shared, Some(&[false, false, true])).unwrap(),
             vec![
                 Value::Null,
                 Value::Null,
@@ -431,7 +438,11 @@ mod tests {
                 Value::Float8(0.5)
             ]
         );
-        assert_eq!(decode_row_columns(&bytes, &[]).unwrap(), row);
+        assert_eq!(decode_row_shared(&shared, None).unwrap(), row);
+        assert_eq!(
+            decode_row_shared(&shared, Some(&[false, true, false, false])).unwrap(),
+            vec![Value::Null, row[1].clone(), Value::Null, Value::Null]
+        );
     }
 
     #[test]

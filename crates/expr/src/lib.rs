@@ -26,7 +26,7 @@ mod value;
 pub use arith::{arith, negate, to_numeric, ArithOp};
 pub use cast::cast;
 pub use codec::{
-    decode_row, decode_row_columns, encode_row, encode_value_key, encode_value_ordered,
+    decode_row, decode_row_shared, encode_row, encode_value_key, encode_value_ordered,
 };
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};

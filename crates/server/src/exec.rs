@@ -214,8 +214,22 @@ async fn select(db: &Database, vars: &SessionVars, q: &Query, fmt: &Format) -> R
 /// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
 /// Blocking (reads storage).
 pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
+    // count(*) over a whole relation is answered from its row count.
+    let mut failure = None;
+    let root = plan
+        .root
+        .with_row_counts(&mut |rel| match db.row_count_blocking(rel) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
     // Operator state lives only as long as the query.
-    let flow = Dataflow::new(0, &plan.root);
+    let flow = Dataflow::new(0, &root);
     let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
     let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
@@ -230,8 +244,8 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
     apply(&mut state, flow.init(&mut ctx, &mut st)?);
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
     // Columns no operator reads are skipped while decoding.
-    let columns = plan.root.scan_columns();
-    for rel in plan.root.distinct_scans() {
+    let columns = root.scan_columns();
+    for rel in root.distinct_scans() {
         // Rows are decoded and fed a chunk at a time, so a query's memory
         // is its result and operator state, not the whole table; a
         // cancelled query stops between chunks.

@@ -1,5 +1,7 @@
 //! The storage engine contract.
 
+use bytes::Bytes;
+
 use crate::Result;
 
 /// A key and its value.
@@ -78,6 +80,14 @@ pub trait Engine: Send + Sync + 'static {
         prefix: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()>;
+
+    /// Like [`for_each_prefix`](Engine::for_each_prefix), handing each value
+    /// over as shared bytes, so a caller can keep parts of it without
+    /// copying. Engines whose reads return owned buffers pass those on;
+    /// the default copies.
+    fn for_each_value(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], Bytes) -> bool) -> Result<()> {
+        self.for_each_prefix(prefix, &mut |k, v| f(k, Bytes::copy_from_slice(v)))
+    }
 
     /// The greatest key starting with `prefix`, if any.
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>>;

@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use bytes::Bytes;
 use fjall::config::{BlockSizePolicy, CompressionPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
@@ -108,6 +109,18 @@ impl Engine for FjallEngine {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         Self::visit(self.data.prefix(prefix).rev(), f)
+    }
+
+    fn for_each_value(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], Bytes) -> bool) -> Result<()> {
+        for guard in self.data.prefix(prefix) {
+            let (k, v) = guard.into_inner()?;
+            // The value is a reference-counted view of a cached block:
+            // shared, not copied.
+            if !f(&k, Bytes::from_owner(v)) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {

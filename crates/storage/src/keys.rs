@@ -1,7 +1,8 @@
 //! The key layout, in an order-preserving binary encoding.
 //!
 //! ```text
-//! 0x00 name              -> metadata (format version, purge markers)
+//! 0x00 name              -> metadata (format version, purge markers,
+//!                          row counts)
 //! 0x01 id:u64be          -> catalog object
 //! 0x02 rel:u64be rowkey  -> a row of a table or materialized view
 //! 0x03 view:u64be op:u16be statekey -> state of one operator of a view
@@ -33,6 +34,13 @@ pub fn purge_prefix() -> Vec<u8> {
 /// The marker saying relation `id`'s rows and state are being removed.
 pub fn purge(id: u64) -> Vec<u8> {
     let mut k = purge_prefix();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The number of rows of relation `id` (an `i64`, little-endian).
+pub fn row_count(id: u64) -> Vec<u8> {
+    let mut k = meta("count/");
     k.extend_from_slice(&id.to_be_bytes());
     k
 }

@@ -52,6 +52,13 @@ fn suite(e: &dyn Engine) {
     )
     .unwrap();
     assert_eq!(seen, vec![3, 300], "from a key, within the prefix");
+    let mut values = Vec::new();
+    e.for_each_value(&keys::rows_prefix(7), &mut |_, v| {
+        values.push(v);
+        true
+    })
+    .unwrap();
+    assert_eq!(values, vec![&b"1"[..], b"2", b"3", b"300"]);
 
     let mut b = WriteBatch::new();
     b.delete(keys::row(7, &keys::row_id(2)));

@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use rivulet_catalog::{Catalog, Relation};
-use rivulet_expr::{decode_row, decode_row_columns, Expr, Row};
+use rivulet_expr::{decode_row, decode_row_shared, Expr, Row};
 use rivulet_sql::Statement;
 use rivulet_storage::{keys, Engine};
 use tokio::sync::{mpsc, oneshot};
@@ -164,6 +164,17 @@ impl Database {
         .await
     }
 
+    /// The number of rows of a table or materialized view, as of the last
+    /// commit, kept by the writer with every change. Blocking.
+    pub fn row_count_blocking(&self, rel: &Relation) -> Result<i64> {
+        Ok(self
+            .shared
+            .engine
+            .get(&keys::row_count(rel.id))?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map_or(0, i64::from_le_bytes))
+    }
+
     /// Every row of a relation, in key order. Blocking: call it from a
     /// blocking context (`spawn_blocking`).
     pub fn scan_blocking(&self, rel: &Relation) -> Result<Vec<Row>> {
@@ -196,12 +207,8 @@ impl Database {
         let mut go_on = true;
         self.shared
             .engine
-            .for_each_prefix(&keys::rows_prefix(rel.id), &mut |k, v| {
-                let decoded = match columns {
-                    Some(wanted) => decode_row_columns(v, wanted),
-                    None => decode_row(v),
-                };
-                match decoded {
+            .for_each_value(&keys::rows_prefix(rel.id), &mut |k, v| {
+                match decode_row_shared(&v, columns) {
                     Ok(row) => buf.push(crate::Change::insert(keys::row_key_of(k).to_vec(), row)),
                     Err(e) => {
                         failure = Some(e.into());

@@ -238,6 +238,15 @@ async fn incremental_equals_from_scratch() {
                 }
             }
             if step % 10 == 9 {
+                // Row counts kept by the writer match the stored rows.
+                for name in views.iter().map(String::as_str).chain(["t", "u", "w"]) {
+                    let rel = db.catalog().relation(name).unwrap().clone();
+                    assert_eq!(
+                        db.row_count_blocking(&rel).unwrap() as usize,
+                        db.scan_blocking(&rel).unwrap().len(),
+                        "seed {seed}, step {step}: row count of {name}"
+                    );
+                }
                 for v in &views {
                     // Compare printed values, so numeric scale counts.
                     let def = db.catalog().relation(v).unwrap().definition.to_string();

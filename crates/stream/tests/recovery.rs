@@ -372,6 +372,11 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
         .await
         .unwrap();
     assert_eq!(texts(&db, "v").await, vec!["page|2", "track|2"]);
+    // Row counts exist for old tables and rebuilt views alike.
+    let rel = db.catalog().relation("t").unwrap().clone();
+    assert_eq!(db.row_count_blocking(&rel).unwrap(), 4);
+    let rel = db.catalog().relation("v").unwrap().clone();
+    assert_eq!(db.row_count_blocking(&rel).unwrap(), 2);
     db.shutdown();
 
     let mut b = WriteBatch::new();

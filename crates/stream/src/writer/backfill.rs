@@ -24,7 +24,6 @@ use rivulet_expr::decode_row;
 use rivulet_storage::keys;
 use tokio::sync::oneshot;
 
-use super::commands::write_changes;
 use super::Writer;
 use crate::database::{DdlOutcome, Shared};
 use crate::dataflow::{Change, Dataflow, EvalCtx};
@@ -111,7 +110,7 @@ impl Writer {
         let flow = Dataflow::new(rel.id, &spec.plan);
         let mut ctx = EvalCtx::lenient();
         let out = flow.init(&mut ctx, &mut self.store)?;
-        write_changes(&mut self.store, rel.id, &out);
+        self.write_view_changes(rel.id, &out);
         self.store.put(keys::purge(rel.id), Vec::new());
         let mut sources = Vec::new();
         for &s in &spec.sources {
@@ -185,8 +184,9 @@ impl Writer {
         if let Some(flow) = self.flows.get(&view) {
             let mut ctx = EvalCtx::lenient();
             let out = flow.push(src, &changes, &mut ctx, &mut self.store)?;
-            write_changes(&mut self.store, view, &out);
+            self.write_view_changes(view, &out);
         }
+        self.settle_counts()?;
         self.commit()?;
         let Some(b) = &mut self.backfill else {
             return Ok(true);

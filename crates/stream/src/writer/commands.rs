@@ -18,15 +18,12 @@ use crate::dataflow::{Change, EvalCtx};
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
-/// Writes a view's row changes under the view's key space.
-pub(super) fn write_changes(store: &mut Store, view: u64, changes: &[Change]) {
-    for c in changes {
-        let key = keys::row(view, &c.key);
-        match &c.new {
-            Some(row) => store.put(key, encode_row(row)),
-            None => store.delete(key),
-        }
-    }
+/// Reads a stored row count.
+pub(super) fn read_count(store: &mut Store, rel: u64) -> Result<i64> {
+    Ok(store
+        .get(&keys::row_count(rel))?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, i64::from_le_bytes))
 }
 
 /// A DDL command's failure, with the reply channel handed back.
@@ -39,6 +36,53 @@ impl Writer {
             .filter(|r| r.table().is_some())
             .cloned()
             .ok_or(Error::RelationGone(id))
+    }
+
+    /// Writes a view's row changes under the view's key space, counting
+    /// rows that appear and disappear.
+    pub(super) fn write_view_changes(&mut self, view: u64, changes: &[Change]) {
+        let mut delta = 0;
+        for c in changes {
+            let key = keys::row(view, &c.key);
+            match &c.new {
+                Some(row) => self.store.put(key, encode_row(row)),
+                None => self.store.delete(key),
+            }
+            delta += i64::from(c.new.is_some()) - i64::from(c.old.is_some());
+        }
+        self.count(view, delta);
+    }
+
+    /// Notes `delta` more rows in relation `rel`.
+    pub(super) fn count(&mut self, rel: u64, delta: i64) {
+        if delta != 0 {
+            *self.counts.entry(rel).or_insert(0) += delta;
+        }
+    }
+
+    /// Adds the counted row changes to the stored row counts.
+    pub(super) fn settle_counts(&mut self) -> Result<()> {
+        for (rel, delta) in std::mem::take(&mut self.counts) {
+            let n = read_count(&mut self.store, rel)? + delta;
+            self.store
+                .put(keys::row_count(rel), n.to_le_bytes().to_vec());
+        }
+        Ok(())
+    }
+
+    /// Runs one command inside a savepoint: on success its row counts are
+    /// settled; on failure its writes are undone.
+    pub(super) fn in_savepoint<T>(
+        &mut self,
+        f: impl FnOnce(&mut Writer) -> Result<T>,
+    ) -> Result<T> {
+        self.store.begin();
+        let r = f(self).and_then(|v| self.settle_counts().map(|()| v));
+        if r.is_err() {
+            self.store.rollback();
+            self.counts.clear();
+        }
+        r
     }
 
     /// Pushes `changes` of relation `rel` through every view downstream,
@@ -63,7 +107,7 @@ impl Writer {
                 continue;
             };
             let out = flow.push(rel, &visible, ctx, &mut self.store)?;
-            write_changes(&mut self.store, id, &out);
+            self.write_view_changes(id, &out);
             self.propagate(id, &out, ctx)?;
         }
         Ok(())
@@ -119,6 +163,9 @@ impl Writer {
                 continue; // identical payload: stored once, nothing changes
             }
             self.store.put(keys::row(table, &key), encode_row(&row));
+            if old.is_none() {
+                self.count(table, 1);
+            }
             written.insert(key.clone(), changes.len());
             changes.push(Change {
                 key,
@@ -155,6 +202,7 @@ impl Writer {
             });
         }
         let count = changes.len() as u64;
+        self.count(table, -(count as i64));
         let mut ctx = EvalCtx::lenient();
         self.propagate(table, &changes, &mut ctx)?;
         Ok(count)

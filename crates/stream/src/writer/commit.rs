@@ -117,11 +117,7 @@ impl Writer {
         for cmd in group {
             match cmd.op {
                 Op::Insert { table, rows, reply } => {
-                    self.store.begin();
-                    let r = self.insert(table, rows);
-                    if r.is_err() {
-                        self.store.rollback();
-                    }
+                    let r = self.in_savepoint(|w| w.insert(table, rows));
                     replies.push(Reply::Count(reply, r));
                 }
                 Op::Delete {
@@ -129,11 +125,7 @@ impl Writer {
                     filter,
                     reply,
                 } => {
-                    self.store.begin();
-                    let r = self.delete(table, filter);
-                    if r.is_err() {
-                        self.store.rollback();
-                    }
+                    let r = self.in_savepoint(|w| w.delete(table, filter));
                     replies.push(Reply::Count(reply, r));
                 }
                 Op::Ddl { stmt, reply } => {
@@ -147,10 +139,16 @@ impl Writer {
                     }
                     self.store.begin();
                     match self.ddl(&stmt, reply, &mut effects) {
-                        Ok(None) => {} // a back-fill answers when it ends
-                        Ok(Some(r)) => replies.push(r),
+                        Ok(r) => {
+                            if let Err(e) = self.settle_counts() {
+                                tracing::error!("cannot update row counts: {e}");
+                            }
+                            // `None`: a back-fill answers when it ends.
+                            replies.extend(r);
+                        }
                         Err((reply, e)) => {
                             self.store.rollback();
+                            self.counts.clear();
                             replies.push(Reply::Ddl(reply, Err(e)));
                         }
                     }

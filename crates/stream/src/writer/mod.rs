@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rivulet_catalog::Catalog;
 use rivulet_expr::{Expr, Row};
 use rivulet_sql::Statement;
+use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use crate::database::DdlOutcome;
@@ -83,6 +84,9 @@ pub(crate) struct Writer {
     deferred: VecDeque<Command>,
     /// Relations whose rows and state are being removed, oldest first.
     purging: VecDeque<u64>,
+    /// Row-count changes of the running command, by relation, settled
+    /// into the stored counts when it succeeds.
+    counts: FxHashMap<u64, i64>,
 }
 
 impl Writer {

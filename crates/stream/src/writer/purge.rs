@@ -40,6 +40,7 @@ impl Writer {
             self.store.delete(k);
         }
         if finished {
+            self.store.delete(keys::row_count(id));
             self.store.delete(keys::purge(id));
         }
         match self.commit() {

@@ -105,6 +105,7 @@ impl Writer {
             backfill: None,
             deferred: VecDeque::new(),
             purging,
+            counts: Default::default(),
         };
         writer.rebuild_flows();
         if upgrade {
@@ -129,6 +130,24 @@ impl Writer {
             views = views.len(),
             "upgrading the data directory from format 1 to 2: rebuilding view state"
         );
+        // Row counts did not exist: count each table once.
+        let tables: Vec<u64> = self
+            .catalog
+            .relations()
+            .filter(|r| r.table().is_some())
+            .map(|r| r.id)
+            .collect();
+        for t in tables {
+            let mut n = 0i64;
+            self.store
+                .engine()
+                .for_each_prefix(&keys::rows_prefix(t), &mut |_, _| {
+                    n += 1;
+                    true
+                })?;
+            self.store.put(keys::row_count(t), n.to_le_bytes().to_vec());
+        }
+        self.commit()?;
         for v in &views {
             self.catalog.remove_relation(&v.name);
         }
