@@ -206,6 +206,17 @@ impl Plan {
         }
     }
 
+    /// Whether every row the plan produces from inserted input rows is
+    /// final: no operator keeps state that could later change or retract it.
+    pub fn is_stateless(&self) -> bool {
+        match self {
+            Plan::Scan { .. } | Plan::Values => true,
+            Plan::Filter { input, .. } | Plan::Project { input, .. } => input.is_stateless(),
+            Plan::Union { inputs } => inputs.iter().all(Plan::is_stateless),
+            Plan::Join { .. } | Plan::Aggregate { .. } => false,
+        }
+    }
+
     /// For each relation the plan scans, which of its columns the plan
     /// reads (`true` where read) when all of the plan's output columns are
     /// needed. A scan may leave the others unread (NULL): `count(*)` reads

@@ -1,21 +1,29 @@
 //! The memory budget: one figure, split between the caches.
 
+use rivulet_storage::StorageBudget;
+
 /// How `--memory-budget` is divided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    /// The storage engine's page cache.
-    pub storage_cache: u64,
+    /// The storage engine's block cache and write buffer.
+    pub storage: StorageBudget,
     /// The writer's cache of committed operator state.
     pub state_cache: u64,
 }
 
 impl Budget {
-    /// Half for storage, a quarter for state; the last quarter is left for
-    /// what is not cached (pending group writes, query state, buffers).
+    /// Three eighths for the storage engine's block cache, one eighth for
+    /// its write buffer (at most 32 MiB: larger buffers only delay
+    /// flushing) and one eighth for cached operator state. The rest is
+    /// headroom for what no cache bounds: requests in flight, the group
+    /// being committed, query state and allocator slack.
     pub fn split(total: u64) -> Budget {
         Budget {
-            storage_cache: total / 2,
-            state_cache: total / 4,
+            storage: StorageBudget {
+                cache: total / 8 * 3,
+                memtable: (total / 8).min(32 << 20),
+            },
+            state_cache: total / 8,
         }
     }
 }
@@ -64,8 +72,11 @@ mod tests {
         assert_eq!(
             Budget::split(256 << 20),
             Budget {
-                storage_cache: 128 << 20,
-                state_cache: 64 << 20
+                storage: StorageBudget {
+                    cache: 96 << 20,
+                    memtable: 32 << 20
+                },
+                state_cache: 32 << 20
             }
         );
     }

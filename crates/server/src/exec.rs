@@ -242,10 +242,22 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
         }
     };
     apply(&mut state, flow.init(&mut ctx, &mut st)?);
+    // Without ORDER BY, a plan whose rows are final once produced (no
+    // aggregate or join can change or retract them) stops reading when it
+    // has OFFSET + LIMIT rows.
+    let enough = match plan.limit {
+        Some(l) if plan.order_by.is_empty() && root.is_stateless() => {
+            (l as usize).saturating_add(plan.offset as usize)
+        }
+        _ => usize::MAX,
+    };
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
     // Columns no operator reads are skipped while decoding.
     let columns = root.scan_columns();
     for rel in root.distinct_scans() {
+        if state.len() >= enough {
+            break;
+        }
         // Rows are decoded and fed a chunk at a time, so a query's memory
         // is its result and operator state, not the whole table; a
         // cancelled query stops between chunks.
@@ -255,7 +267,7 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
             }
             let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
             apply(&mut state, out);
-            Ok(!ctx.failed())
+            Ok(!ctx.failed() && state.len() < enough)
         };
         match rel.system() {
             // System catalogs are computed from the catalog snapshot.

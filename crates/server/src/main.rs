@@ -67,21 +67,36 @@ struct Args {
     /// Largest accepted webhook body in bytes.
     #[arg(long, env = "RIVULET_WEBHOOK_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     webhook_max_body: usize,
-    /// Memory for caches: half for the storage engine's page cache, a
-    /// quarter for cached operator state; the rest is headroom for groups
-    /// and queries. Bytes, or with a KiB/MiB/GiB suffix.
-    #[arg(long, env = "RIVULET_MEMORY_BUDGET", default_value = "256MiB", value_parser = budget::parse_size)]
+    /// Memory for caches and buffers: the storage engine's block cache and
+    /// write buffer, and cached operator state; the rest is headroom for
+    /// requests, groups and queries. Bytes, or with a KiB/MiB/GiB suffix.
+    #[arg(long, env = "RIVULET_MEMORY_BUDGET", default_value = "192MiB", value_parser = budget::parse_size)]
     memory_budget: u64,
 }
 
 /// Most PostgreSQL connections served at once.
 const MAX_PG_CONNECTIONS: usize = 1024;
 
+/// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_t` in
+/// mimalloc.h, v2 and v3 alike).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> anyhow::Result<()> {
+    // Return freed memory to the OS at once instead of after a delay:
+    // rows are allocated by the request tasks and freed by the writer
+    // thread, and delayed purging kept up to 80 MiB of such pages resident
+    // at 5M events, for about 8% of ingest throughput.
+    // SAFETY: setting an option is allowed at any time; purge_delay is an
+    // integer option and 0 is a documented value (immediate purging).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RIVULET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // The storage engine's routine maintenance (memtable
+                // rotation, compaction) is not news at info level.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")
+                }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -106,7 +121,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let budget = budget::Budget::split(args.memory_budget);
     let started = std::time::Instant::now();
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-        let engine = rivulet_storage::open_data_dir(&data_dir, budget.storage_cache)
+        let engine = rivulet_storage::open_data_dir(&data_dir, budget.storage)
             .with_context(|| format!("opening data directory {}", data_dir.display()))?;
         let options = rivulet_stream::Options {
             state_cache_bytes: budget.state_cache as usize,
@@ -119,7 +134,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data_dir = %args.data_dir.display(),
         relations = catalog.relations().count(),
         secrets = catalog.secrets().count(),
-        storage_cache = budget.storage_cache,
+        storage_cache = budget.storage.cache,
         state_cache = budget.state_cache,
         millis = started.elapsed().as_millis() as u64,
         "data directory opened"

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::{Engine, FjallEngine, Result, SledEngine, WriteBatch};
+use crate::{Engine, FjallEngine, Result, SledEngine, StorageBudget, WriteBatch};
 
 /// Keys copied per batch while migrating.
 const COPY_BATCH: usize = 10_000;
@@ -35,23 +35,22 @@ fn remove_sled_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens the data directory `dir` (creating it if needed) with a storage
-/// cache of `cache_bytes`, first moving a sled-era directory to the LSM
-/// layout.
-pub fn open_data_dir(dir: &Path, cache_bytes: u64) -> Result<Arc<dyn Engine>> {
+/// Opens the data directory `dir` (creating it if needed) within `budget`,
+/// first moving a sled-era directory to the LSM layout.
+pub fn open_data_dir(dir: &Path, budget: StorageBudget) -> Result<Arc<dyn Engine>> {
     std::fs::create_dir_all(dir)?;
     let lsm = dir.join("lsm");
     if has_sled_files(dir) {
         if !lsm.exists() {
-            migrate_from_sled(dir, &lsm, cache_bytes)?;
+            migrate_from_sled(dir, &lsm, budget)?;
         }
         tracing::info!("removing the data directory's previous (sled) storage files");
         remove_sled_files(dir)?;
     }
-    Ok(Arc::new(FjallEngine::open(&lsm, cache_bytes)?))
+    Ok(Arc::new(FjallEngine::open(&lsm, budget)?))
 }
 
-fn migrate_from_sled(dir: &Path, lsm: &Path, cache_bytes: u64) -> Result<()> {
+fn migrate_from_sled(dir: &Path, lsm: &Path, budget: StorageBudget) -> Result<()> {
     let tmp = dir.join("lsm.migrating");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
@@ -59,8 +58,8 @@ fn migrate_from_sled(dir: &Path, lsm: &Path, cache_bytes: u64) -> Result<()> {
     tracing::info!("moving the data directory from sled to the LSM layout; this happens once");
     let started = Instant::now();
     {
-        let from = SledEngine::open(dir, cache_bytes)?;
-        let to = FjallEngine::open(&tmp, cache_bytes)?;
+        let from = SledEngine::open(dir, budget.cache)?;
+        let to = FjallEngine::open(&tmp, budget)?;
         let mut batch = WriteBatch::new();
         let mut copied = 0u64;
         let mut logged = Instant::now();
@@ -101,6 +100,13 @@ mod tests {
     use super::*;
     use crate::keys;
 
+    fn small() -> StorageBudget {
+        StorageBudget {
+            cache: 8 << 20,
+            memtable: 4 << 20,
+        }
+    }
+
     #[test]
     fn sled_directories_move_to_the_lsm_layout() {
         let dir = std::env::temp_dir().join(format!("rivulet-datadir-test-{}", std::process::id()));
@@ -115,7 +121,7 @@ mod tests {
             sled.apply(b).unwrap();
             sled.flush().unwrap();
         }
-        let e = open_data_dir(&dir, 8 << 20).unwrap();
+        let e = open_data_dir(&dir, small()).unwrap();
         assert_eq!(e.scan_prefix(&keys::rows_prefix(3)).unwrap().len(), 25_000);
         assert_eq!(
             e.get(&keys::meta("format_version")).unwrap(),
@@ -125,7 +131,7 @@ mod tests {
         assert!(!dir.join("conf").exists() && !dir.join("db").exists());
         assert!(dir.join("lsm").is_dir());
         // Opening again uses the LSM directly.
-        let e = open_data_dir(&dir, 8 << 20).unwrap();
+        let e = open_data_dir(&dir, small()).unwrap();
         assert_eq!(
             e.get(&keys::row(3, &keys::row_id(7))).unwrap(),
             Some(7u64.to_le_bytes().to_vec())

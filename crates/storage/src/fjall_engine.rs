@@ -16,12 +16,19 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistM
 
 use crate::{Engine, KvPair, Result, WriteBatch};
 
+/// The memory an on-disk engine may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageBudget {
+    /// Cache of table blocks (decompressed), in bytes.
+    pub cache: u64,
+    /// Size at which the in-memory write buffer (memtable) is flushed to a
+    /// table, in bytes.
+    pub memtable: u64,
+}
+
 /// The most journal (write-ahead log) kept before memtables are flushed
 /// to tables: what a restart replays at most. fjall's minimum.
 const MAX_JOURNAL: u64 = 64 << 20;
-
-/// Largest memtable before it is flushed to a table.
-const MAX_MEMTABLE: u64 = 32 << 20;
 
 /// Data block size: larger blocks compress JSON better and scan faster.
 const BLOCK_SIZE: u32 = 16 << 10;
@@ -35,17 +42,18 @@ pub struct FjallEngine {
 
 impl FjallEngine {
     /// Opens (creating if needed) the database in directory `path`, with a
-    /// block cache of `cache_bytes`.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<FjallEngine> {
+    /// block cache of `budget.cache` and memtables flushed at
+    /// `budget.memtable` bytes.
+    pub fn open(path: &Path, budget: StorageBudget) -> Result<FjallEngine> {
         std::fs::create_dir_all(path)?;
         let db = Database::builder(path)
-            .cache_size(cache_bytes)
+            .cache_size(budget.cache)
             .max_journaling_size(MAX_JOURNAL)
             .manual_journal_persist(true)
             .open()?;
         let data = db.keyspace("data", || {
             KeyspaceCreateOptions::default()
-                .max_memtable_size(MAX_MEMTABLE)
+                .max_memtable_size(budget.memtable)
                 .data_block_size_policy(BlockSizePolicy::all(BLOCK_SIZE))
                 .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
         })?;

@@ -24,7 +24,7 @@ mod sled_engine;
 pub use data_dir::open_data_dir;
 pub use engine::{Engine, KvPair, WriteBatch};
 pub use error::{Error, Result};
-pub use fjall_engine::FjallEngine;
+pub use fjall_engine::{FjallEngine, StorageBudget};
 pub use memory::MemoryEngine;
 pub use sled_engine::SledEngine;
 

@@ -114,10 +114,24 @@ fn fjall_engine_and_reopen() {
     let dir = std::env::temp_dir().join(format!("rivulet-fjall-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     {
-        let e = FjallEngine::open(&dir, 8 << 20).unwrap();
+        let e = FjallEngine::open(
+            &dir,
+            crate::StorageBudget {
+                cache: 8 << 20,
+                memtable: 4 << 20,
+            },
+        )
+        .unwrap();
         suite(&e);
     }
-    let e = FjallEngine::open(&dir, 8 << 20).unwrap();
+    let e = FjallEngine::open(
+        &dir,
+        crate::StorageBudget {
+            cache: 8 << 20,
+            memtable: 4 << 20,
+        },
+    )
+    .unwrap();
     assert_eq!(
         e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
         Some(b"y".to_vec())

@@ -22,7 +22,8 @@
 //! views, then the restart time after `kill -9`, memory during ingest and
 //! after the restart, the data directory against the raw JSON, full-scan
 //! queries beside PostgreSQL 15 over the same rows, and the back-fill of a
-//! new aggregate view.
+//! new aggregate view. `rivulet-bench scale-ingest` stops after the restart;
+//! `BENCH_MEMORY_BUDGET` passes `--memory-budget`.
 
 use std::time::{Duration, Instant};
 
@@ -312,9 +313,14 @@ async fn timed_query(
     Ok((times[times.len() / 2], answer))
 }
 
-async fn scale(events: usize) -> Result<()> {
+async fn scale(events: usize, ingest_only: bool) -> Result<()> {
     let dir = TempDir::new("bench-scale");
-    let mut server = Server::start(&dir.0, &[]).await?;
+    let budget = std::env::var("BENCH_MEMORY_BUDGET").ok();
+    let args: Vec<&str> = match &budget {
+        Some(b) => vec!["--memory-budget", b],
+        None => vec![],
+    };
+    let mut server = Server::start(&dir.0, &args).await?;
     let c = server.connect().await?;
     c.batch_execute(
         "CREATE TABLE events (data JSONB) WITH (connector = 'webhook', is_batched = true);",
@@ -325,7 +331,8 @@ async fn scale(events: usize) -> Result<()> {
             .await?;
     }
     println!(
-        "\n## Scale: {events} Segment events, five dashboard views, default --memory-budget\n"
+        "\n## Scale: {events} Segment events, five dashboard views, --memory-budget {}\n",
+        budget.as_deref().unwrap_or("default")
     );
 
     // Ingest: NDJSON requests of 5,000 events, four senders at a time.
@@ -397,6 +404,9 @@ async fn scale(events: usize) -> Result<()> {
     );
     println!("| RSS after restart (views read) | {} | |", mib(rss_after));
 
+    if ingest_only {
+        return Ok(());
+    }
     // PostgreSQL 15 with the same rows, loaded by COPY.
     let oracle = Oracle::start().await?;
     let pg = &oracle.client;
@@ -453,13 +463,14 @@ async fn scale(events: usize) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("scale") {
+    let mode = std::env::args().nth(1);
+    if mode.as_deref() == Some("scale") || mode.as_deref() == Some("scale-ingest") {
         let events: usize = std::env::var("BENCH_SCALE_EVENTS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(5_000_000);
         println!("binary: {}", rivulet_tests::rivulet_bin().display());
-        return scale(events).await;
+        return scale(events, mode.as_deref() == Some("scale-ingest")).await;
     }
     let events: usize = std::env::var("BENCH_EVENTS")
         .ok()

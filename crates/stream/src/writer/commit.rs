@@ -17,6 +17,11 @@ use crate::{Error, Result};
 /// Largest number of commands committed by one flush.
 const MAX_GROUP: usize = 1024;
 
+/// Rows after which a group takes no more commands: bounds the memory of
+/// the pending batch (and its copy on the way to storage) while still
+/// sharing one flush among many requests.
+const MAX_GROUP_ROWS: usize = 8192;
+
 /// A command's answer, held until its group is durable.
 pub(super) enum Reply {
     Count(oneshot::Sender<Result<u64>>, Result<u64>),
@@ -71,9 +76,13 @@ impl Writer {
                     None => break,
                 }
             }
-            while group.len() < MAX_GROUP {
+            let mut rows: usize = group.iter().map(Command::rows).sum();
+            while group.len() < MAX_GROUP && rows < MAX_GROUP_ROWS {
                 match rx.try_recv() {
-                    Ok(c) => group.push(c),
+                    Ok(c) => {
+                        rows += c.rows();
+                        group.push(c);
+                    }
                     Err(_) => break,
                 }
             }

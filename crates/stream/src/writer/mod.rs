@@ -41,6 +41,16 @@ pub(crate) struct Command {
     pub(crate) op: Op,
 }
 
+impl Command {
+    /// Rows the command writes, as far as known before running it.
+    fn rows(&self) -> usize {
+        match &self.op {
+            Op::Insert { rows, .. } => rows.len(),
+            _ => 1,
+        }
+    }
+}
+
 pub(crate) enum Op {
     Insert {
         table: u64,
