@@ -387,3 +387,55 @@ async fn views_match_postgres_through_inserts_overwrites_and_deletes() {
         );
     }
 }
+
+/// Ad-hoc queries over a table large enough to be read on several threads
+/// return what PostgreSQL returns.
+#[tokio::test]
+async fn large_scans_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let pg = &oracle.client;
+    let dir = TempDir::new("differential-large");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rv = server.connect().await.unwrap();
+    rv.batch_execute(
+        "CREATE TABLE events (data JSONB) WITH (connector = 'webhook', is_batched = true)",
+    )
+    .await
+    .unwrap();
+    pg.batch_execute("CREATE TABLE events (data JSONB)")
+        .await
+        .unwrap();
+    let mut g = Gen(0x1a2b_3c4d_5e6f_7081);
+    let total = 60_000;
+    for start in (0..total).step_by(10_000) {
+        let events: Vec<String> = (start..start + 10_000).map(|n| event(&mut g, n)).collect();
+        let (status, body) = server
+            .post("/webhook/dev/public/events", &[], events.join("\n"))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let values = events
+            .iter()
+            .map(|e| format!("('{}'::jsonb)", e.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        pg.batch_execute(&format!("INSERT INTO events VALUES {values}"))
+            .await
+            .unwrap();
+    }
+    for sql in [
+        "SELECT count(*) FROM events",
+        "SELECT sum((data->'properties'->>'revenue')::numeric), avg((data->'properties'->>'quantity')::int) FROM events",
+        "SELECT data->>'type', count(*), count(DISTINCT data->>'userId'), min(data->>'timestamp'), max((data->'properties'->>'revenue')::numeric) FROM events GROUP BY 1",
+        "SELECT data->'properties'->>'plan', sum((data->'properties'->>'revenue')::numeric) FROM events WHERE data->>'type' = 'track' GROUP BY 1 HAVING count(*) > 10",
+        "SELECT count(*) FROM events WHERE data->>'event' = 'Order Completed'",
+        "SELECT data->>'messageId', data->>'userId' FROM events WHERE (data->'properties'->>'quantity')::int = 5",
+        "SELECT DISTINCT data #>> '{context,page,path}' FROM events",
+    ] {
+        assert_eq!(
+            sorted_rows(&rv, sql).await,
+            sorted_rows(pg, sql).await,
+            "{sql}"
+        );
+    }
+}

@@ -206,6 +206,90 @@ impl Plan {
         }
     }
 
+    /// Divides a plan that reads one stored relation so its reading can run
+    /// on several threads: `prefix` is the plan's stateless bottom (scan,
+    /// filters, projections, and an aggregate's key and argument
+    /// expressions), which can run over disjoint key ranges at once; `rest`
+    /// is everything above it, reading `prefix`'s rows through a scan of
+    /// relation id `placeholder`. `None` when the plan does not have that
+    /// shape (joins, several relations, aggregates over aggregates).
+    pub fn split_for_parallel_scan(&self, placeholder: u64) -> Option<(Plan, Plan)> {
+        let scans = self.distinct_scans();
+        let [scanned] = scans.as_slice() else {
+            return None;
+        };
+        let input = |width: usize| {
+            let mut rel = (**scanned).clone();
+            rel.id = placeholder;
+            rel.columns = (0..width)
+                .map(|i| Column {
+                    name: format!("c{i}"),
+                    ty: DataType::Unknown,
+                })
+                .collect();
+            Plan::Scan { rel: Arc::new(rel) }
+        };
+        if self.is_stateless() {
+            return Some((self.clone(), input(self.width())));
+        }
+        match self {
+            Plan::Filter {
+                input: i,
+                predicate,
+            } => {
+                let (prefix, rest) = i.split_for_parallel_scan(placeholder)?;
+                Some((
+                    prefix,
+                    Plan::Filter {
+                        input: Box::new(rest),
+                        predicate: predicate.clone(),
+                    },
+                ))
+            }
+            Plan::Project { input: i, exprs } => {
+                let (prefix, rest) = i.split_for_parallel_scan(placeholder)?;
+                Some((
+                    prefix,
+                    Plan::Project {
+                        input: Box::new(rest),
+                        exprs: exprs.clone(),
+                    },
+                ))
+            }
+            Plan::Aggregate {
+                input: i,
+                group_keys,
+                aggs,
+            } if i.is_stateless() => {
+                // The keys and arguments are computed below; the aggregate
+                // reads them as columns.
+                let mut exprs = group_keys.clone();
+                let mut moved = Vec::with_capacity(aggs.len());
+                for a in aggs {
+                    let mut a = a.clone();
+                    if let Some(arg) = a.arg.take() {
+                        a.arg = Some(Expr::Column(exprs.len()));
+                        exprs.push(arg);
+                    }
+                    moved.push(a);
+                }
+                let width = exprs.len();
+                Some((
+                    Plan::Project {
+                        input: i.clone(),
+                        exprs,
+                    },
+                    Plan::Aggregate {
+                        input: Box::new(input(width)),
+                        group_keys: (0..group_keys.len()).map(Expr::Column).collect(),
+                        aggs: moved,
+                    },
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether every row the plan produces from inserted input rows is
     /// final: no operator keeps state that could later change or retract it.
     pub fn is_stateless(&self) -> bool {

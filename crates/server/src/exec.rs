@@ -6,7 +6,6 @@ use std::sync::Arc;
 use futures::stream;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
-use std::collections::BTreeMap;
 
 use rivulet_catalog::{
     plan_query, plan_query_with, Binder, Catalog, QueryPlan, Scope, SubqueryRunner,
@@ -14,6 +13,8 @@ use rivulet_catalog::{
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{Database, Dataflow, EvalCtx, MemState};
+
+use crate::parallel::{apply, Rows};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -228,20 +229,6 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
     if let Some(e) = failure {
         return Err(e.into());
     }
-    // Operator state lives only as long as the query.
-    let flow = Dataflow::new(0, &root);
-    let mut st = MemState::new();
-    let mut ctx = EvalCtx::strict();
-    let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
-    let apply = |state: &mut BTreeMap<Vec<u8>, Row>, changes: Vec<rivulet_stream::Change>| {
-        for c in changes {
-            match c.new {
-                Some(r) => state.insert(c.key, r),
-                None => state.remove(&c.key),
-            };
-        }
-    };
-    apply(&mut state, flow.init(&mut ctx, &mut st)?);
     // Without ORDER BY, a plan whose rows are final once produced (no
     // aggregate or join can change or retract them) stops reading when it
     // has OFFSET + LIMIT rows.
@@ -251,6 +238,63 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
         }
         _ => usize::MAX,
     };
+    let parallel = if enough == usize::MAX {
+        crate::parallel::try_run(db, &root, cancelled)?
+    } else {
+        None
+    };
+    let state = match parallel {
+        Some(rows) if cancelled.load(Ordering::Relaxed) => {
+            drop(rows);
+            return Err(Error::Sql(
+                "57014",
+                "canceling statement due to user request".into(),
+            ));
+        }
+        Some(rows) => rows,
+        None => run_serial(db, &root, enough, cancelled)?,
+    };
+    let mut rows: Vec<Row> = state.into_values().collect();
+    if !plan.order_by.is_empty() {
+        // NULLs sort last ascending and first descending, as in PostgreSQL.
+        rows.sort_by(|a, b| {
+            for &(i, desc) in &plan.order_by {
+                let o = a[i].total_cmp(&b[i]);
+                let o = if desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    let visible = plan.output.len();
+    let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
+    Ok(rows
+        .into_iter()
+        .skip(plan.offset as usize)
+        .take(limit)
+        .map(|mut r| {
+            r.truncate(visible);
+            r
+        })
+        .collect())
+}
+
+/// Runs `root` on the calling thread, feeding it every row of each
+/// relation it reads (stopping once it has `enough` rows). Blocking.
+fn run_serial(
+    db: &Database,
+    root: &rivulet_catalog::Plan,
+    enough: usize,
+    cancelled: &AtomicBool,
+) -> Result<Rows> {
+    // Operator state lives only as long as the query.
+    let flow = Dataflow::new(0, root);
+    let mut st = MemState::new();
+    let mut ctx = EvalCtx::strict();
+    let mut state = Rows::new();
+    apply(&mut state, flow.init(&mut ctx, &mut st)?);
     let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
     // Columns no operator reads are skipped while decoding.
     let columns = root.scan_columns();
@@ -297,31 +341,7 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
         ctx = EvalCtx::strict();
     }
     ctx.finish()?;
-    let mut rows: Vec<Row> = state.into_values().collect();
-    if !plan.order_by.is_empty() {
-        // NULLs sort last ascending and first descending, as in PostgreSQL.
-        rows.sort_by(|a, b| {
-            for &(i, desc) in &plan.order_by {
-                let o = a[i].total_cmp(&b[i]);
-                let o = if desc { o.reverse() } else { o };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-    }
-    let visible = plan.output.len();
-    let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
-    Ok(rows
-        .into_iter()
-        .skip(plan.offset as usize)
-        .take(limit)
-        .map(|mut r| {
-            r.truncate(visible);
-            r
-        })
-        .collect())
+    Ok(state)
 }
 
 /// The table a write targets, or 42809 for a view.

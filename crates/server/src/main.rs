@@ -20,6 +20,7 @@ mod budget;
 mod error;
 mod exec;
 mod extended;
+mod parallel;
 mod pgvalue;
 mod psql;
 mod session;

@@ -86,7 +86,18 @@ pub trait Engine: Send + Sync + 'static {
     /// copying. Engines whose reads return owned buffers pass those on;
     /// the default copies.
     fn for_each_value(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], Bytes) -> bool) -> Result<()> {
-        self.for_each_prefix(prefix, &mut |k, v| f(k, Bytes::copy_from_slice(v)))
+        self.for_each_value_from(prefix, prefix, f)
+    }
+
+    /// [`for_each_value`](Engine::for_each_value) from the first key at or
+    /// after `from`.
+    fn for_each_value_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], Bytes) -> bool,
+    ) -> Result<()> {
+        self.for_each_prefix_from(prefix, from, &mut |k, v| f(k, Bytes::copy_from_slice(v)))
     }
 
     /// The greatest key starting with `prefix`, if any.

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use fjall::config::{BlockSizePolicy, CompressionPolicy};
+use fjall::config::{BlockSizePolicy, CompressionPolicy, PartitioningPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use crate::{Engine, KvPair, Result, WriteBatch};
@@ -56,6 +56,12 @@ impl FjallEngine {
                 .max_memtable_size(budget.memtable)
                 .data_block_size_policy(BlockSizePolicy::all(BLOCK_SIZE))
                 .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+                // Bloom filters and indexes in small partitions on every
+                // level, loaded through the block cache: a large table's
+                // whole filter would not fit a small cache and would be
+                // re-read from its file on every lookup that misses.
+                .filter_block_partitioning_policy(PartitioningPolicy::all(true))
+                .index_block_partitioning_policy(PartitioningPolicy::all(true))
         })?;
         Ok(FjallEngine { db, data })
     }
@@ -119,12 +125,22 @@ impl Engine for FjallEngine {
         Self::visit(self.data.prefix(prefix).rev(), f)
     }
 
-    fn for_each_value(&self, prefix: &[u8], f: &mut dyn FnMut(&[u8], Bytes) -> bool) -> Result<()> {
-        for guard in self.data.prefix(prefix) {
+    fn for_each_value_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], Bytes) -> bool,
+    ) -> Result<()> {
+        let iter = if from <= prefix {
+            self.data.prefix(prefix)
+        } else {
+            self.data.range(from..)
+        };
+        for guard in iter {
             let (k, v) = guard.into_inner()?;
             // The value is a reference-counted view of a cached block:
             // shared, not copied.
-            if !f(&k, Bytes::from_owner(v)) {
+            if !k.starts_with(prefix) || !f(&k, Bytes::from_owner(v)) {
                 break;
             }
         }

@@ -202,12 +202,43 @@ impl Database {
         columns: Option<&[bool]>,
         f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
     ) -> Result<()> {
+        self.scan_range_blocking(rel, None, None, chunk, columns, f)
+    }
+
+    /// The first and last row keys of a relation, if it has rows. Blocking.
+    pub fn key_bounds_blocking(&self, rel: &Relation) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let prefix = keys::rows_prefix(rel.id);
+        let mut first = None;
+        self.shared.engine.for_each_prefix(&prefix, &mut |k, _| {
+            first = Some(keys::row_key_of(k).to_vec());
+            false
+        })?;
+        let last = self.shared.engine.last_key_with_prefix(&prefix)?;
+        Ok(first.zip(last.map(|k| keys::row_key_of(&k).to_vec())))
+    }
+
+    /// Like [`scan_chunks_blocking`](Database::scan_chunks_blocking), over
+    /// the rows whose keys are at least `from` and below `to`.
+    pub fn scan_range_blocking(
+        &self,
+        rel: &Relation,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        chunk: usize,
+        columns: Option<&[bool]>,
+        f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
+    ) -> Result<()> {
         let mut buf = Vec::with_capacity(chunk);
         let mut failure: Option<Error> = None;
         let mut go_on = true;
+        let prefix = keys::rows_prefix(rel.id);
+        let start = keys::row(rel.id, from.unwrap_or_default());
         self.shared
             .engine
-            .for_each_value(&keys::rows_prefix(rel.id), &mut |k, v| {
+            .for_each_value_from(&prefix, &start, &mut |k, v| {
+                if to.is_some_and(|to| keys::row_key_of(k) >= to) {
+                    return false;
+                }
                 match decode_row_shared(&v, columns) {
                     Ok(row) => buf.push(crate::Change::insert(keys::row_key_of(k).to_vec(), row)),
                     Err(e) => {

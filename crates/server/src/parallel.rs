@@ -1,0 +1,170 @@
+//! Reading one large relation on several threads.
+//!
+//! A query over one stored relation whose bottom is stateless (scan,
+//! filters, projections, an aggregate's key and argument expressions) runs
+//! that bottom on `WORKERS` threads, each over its own range of the
+//! relation's keys, and feeds their rows to the rest of the plan on the
+//! calling thread. Rows are decoded, and JSON paths evaluated, in
+//! parallel; what is left for one thread is the operators' state.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use rivulet_catalog::Plan;
+use rivulet_expr::Row;
+use rivulet_stream::{Change, Database, Dataflow, EvalCtx, MemState};
+
+use crate::error::Result;
+
+/// Threads reading at once (this machine class has two cores).
+const WORKERS: usize = 2;
+
+/// Relations smaller than this are read on the calling thread.
+const MIN_ROWS: i64 = 50_000;
+
+/// Relation id standing for the workers' output in the rest of the plan.
+const PLACEHOLDER: u64 = u64::MAX;
+
+/// Rows per chunk handed from a worker to the calling thread.
+const CHUNK: usize = 1024;
+
+/// A query's rows by output key.
+pub type Rows = BTreeMap<Vec<u8>, Row>;
+
+/// Applies output changes to the rows collected so far.
+pub fn apply(rows: &mut Rows, changes: Vec<Change>) {
+    for c in changes {
+        match c.new {
+            Some(r) => rows.insert(c.key, r),
+            None => rows.remove(&c.key),
+        };
+    }
+}
+
+/// `parts - 1` keys dividing `first..=last` into ranges of about equal
+/// width, read as 8-byte big-endian numbers (row ids are exactly that;
+/// other keys split by their first 8 bytes, which keeps every key in
+/// exactly one range whatever their distribution).
+fn split_keys(first: &[u8], last: &[u8], parts: usize) -> Vec<Vec<u8>> {
+    let num = |k: &[u8]| {
+        let mut b = [0u8; 8];
+        let n = k.len().min(8);
+        b[..n].copy_from_slice(&k[..n]);
+        u64::from_be_bytes(b)
+    };
+    let (lo, hi) = (num(first), num(last));
+    if hi <= lo || ((hi - lo) as usize) < parts {
+        return Vec::new();
+    }
+    (1..parts)
+        .map(|i| {
+            (lo + ((hi - lo) as u128 * i as u128 / parts as u128) as u64)
+                .to_be_bytes()
+                .to_vec()
+        })
+        .collect()
+}
+
+/// Runs `root` with its reading split over threads, if it has the shape
+/// for it and its relation is large; `None` otherwise (the caller runs it
+/// on one thread). Blocking.
+pub fn try_run(db: &Database, root: &Plan, cancelled: &AtomicBool) -> Result<Option<Rows>> {
+    let scans = root.distinct_scans();
+    let [rel] = scans.as_slice() else {
+        return Ok(None);
+    };
+    if rel.system().is_some() || db.row_count_blocking(rel)? < MIN_ROWS {
+        return Ok(None);
+    }
+    let Some((prefix, rest)) = root.split_for_parallel_scan(PLACEHOLDER) else {
+        return Ok(None);
+    };
+    let Some((first, last)) = db.key_bounds_blocking(rel)? else {
+        return Ok(None);
+    };
+    let bounds = split_keys(&first, &last, WORKERS);
+    if bounds.is_empty() {
+        return Ok(None);
+    }
+    let columns = prefix.scan_columns().remove(&rel.id);
+
+    let rest_flow = Dataflow::new(0, &rest);
+    let mut st = MemState::new();
+    let mut ctx = EvalCtx::strict();
+    let mut rows = Rows::new();
+    apply(&mut rows, rest_flow.init(&mut ctx, &mut st)?);
+
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<rivulet_stream::Result<Vec<Change>>>(2 * WORKERS);
+    let mut failure: Option<rivulet_stream::Error> = None;
+    std::thread::scope(|s| {
+        for i in 0..=bounds.len() {
+            let from = i.checked_sub(1).map(|j| bounds[j].clone());
+            let to = bounds.get(i).cloned();
+            let tx = tx.clone();
+            let (prefix, columns, stop) = (&prefix, &columns, &stop);
+            s.spawn(move || {
+                let flow = Dataflow::new(0, prefix);
+                let mut st = MemState::new();
+                let mut ctx = EvalCtx::strict();
+                let r = db.scan_range_blocking(
+                    rel,
+                    from.as_deref(),
+                    to.as_deref(),
+                    CHUNK,
+                    columns.as_deref(),
+                    &mut |chunk| {
+                        if cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                            return Ok(false);
+                        }
+                        let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
+                        Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
+                    },
+                );
+                if let Err(e) = r.and_then(|()| ctx.finish()) {
+                    let _ = tx.send(Err(e));
+                }
+            });
+        }
+        drop(tx);
+        // Drain everything (workers may be waiting to send), keeping the
+        // first error.
+        for msg in rx {
+            if failure.is_some() {
+                continue;
+            }
+            let step = msg.and_then(|out| {
+                let changes = rest_flow.push(PLACEHOLDER, &out, &mut ctx, &mut st)?;
+                apply(&mut rows, changes);
+                Ok(())
+            });
+            if let Err(e) = step {
+                failure = Some(e);
+            } else if ctx.failed() {
+                failure = std::mem::take(&mut ctx).finish().err();
+            }
+            if failure.is_some() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    ctx.finish()?;
+    Ok(Some(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_row_ids_evenly() {
+        let k = |n: u64| n.to_be_bytes().to_vec();
+        assert_eq!(split_keys(&k(1), &k(101), 2), vec![k(51)]);
+        assert_eq!(split_keys(&k(5), &k(5), 2), Vec::<Vec<u8>>::new());
+        assert_eq!(split_keys(b"\\x07abc", b"\\x07xyz", 2).len(), 1);
+    }
+}
