@@ -8,7 +8,7 @@ use crate::arith::{arith, negate, ArithOp};
 use crate::cast::text_for_concat;
 use crate::func::json;
 use crate::like::like;
-use crate::{cast, DataType, Error, Func, Result, Value};
+use crate::{cast, DataType, Error, Func, JsonKind, Result, Value};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,11 @@ impl Expr {
                 .get(*i)
                 .cloned()
                 .ok_or(Error::Corrupted("row shorter than its schema"))?,
+            Expr::Cast(e, DataType::Numeric)
+                if matches!(**e, Expr::Binary(BinaryOp::JsonGetText, ..)) =>
+            {
+                numeric_of_json_text(e, row)?
+            }
             Expr::Cast(e, to) => cast(e.eval_cow(row)?.into_owned(), *to)?,
             Expr::Not(e) => match e.eval(row)? {
                 Value::Bool(b) => Value::Bool(!b),
@@ -461,6 +466,43 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
                 Ok(Value::Bool(re.is_match(t) != negated))
             }
             _ => Err(Error::DatatypeMismatch("~ expects text".into())),
+        },
+    }
+}
+
+/// `(doc ->> key)::numeric` without building the intermediate text: a JSON
+/// number or string is parsed in place. Other kinds take the general path
+/// (so errors read exactly as PostgreSQL's).
+fn numeric_of_json_text(e: &Expr, row: &[Value]) -> Result<Value> {
+    let Expr::Binary(_, a, b) = e else {
+        return cast(e.eval(row)?, DataType::Numeric);
+    };
+    let doc = a.eval_cow(row)?;
+    let key = b.eval_cow(row)?;
+    let found = match (&*doc, &*key) {
+        (Value::Jsonb(d), Value::Text(k)) => d.get_key(k),
+        _ => {
+            return cast(
+                json_get(BinaryOp::JsonGetText, &doc, &key)?,
+                DataType::Numeric,
+            )
+        }
+    };
+    match found {
+        None => Ok(Value::Null),
+        Some(j) => match j.kind() {
+            JsonKind::Null => Ok(Value::Null),
+            JsonKind::Number | JsonKind::String => match j.text() {
+                Some(t) => crate::cast::parse_text(t, DataType::Numeric),
+                None => cast(
+                    json_get(BinaryOp::JsonGetText, &doc, &key)?,
+                    DataType::Numeric,
+                ),
+            },
+            _ => cast(
+                json_get(BinaryOp::JsonGetText, &doc, &key)?,
+                DataType::Numeric,
+            ),
         },
     }
 }

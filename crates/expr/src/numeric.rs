@@ -492,6 +492,30 @@ impl Numeric {
         n
     }
 
+    /// The number as `units × 10^-scale` with `scale` its display scale,
+    /// if `units` fits an `i128` (38 digits); `None` for NaN or larger.
+    pub fn to_scaled_i128(&self) -> Option<(i128, u32)> {
+        if self.nan || self.digits.len() > 38 {
+            return None;
+        }
+        let mut v: i128 = 0;
+        for &d in &self.digits {
+            v = v * 10 + i128::from(d);
+        }
+        Some((if self.neg { -v } else { v }, self.scale))
+    }
+
+    /// `units × 10^-scale` (the inverse of [`Numeric::to_scaled_i128`]).
+    pub fn from_scaled_i128(units: i128, scale: u32) -> Numeric {
+        let digits: Vec<u8> = units
+            .unsigned_abs()
+            .to_string()
+            .bytes()
+            .map(|b| b - b'0')
+            .collect();
+        Numeric::from_parts(units < 0, digits, i64::from(scale))
+    }
+
     /// Appends a memcomparable encoding: byte order of the encodings is
     /// numeric order, and equal numbers of any scale encode alike. Layout:
     /// a sign class byte (negative, zero, positive, NaN), then for nonzero
@@ -533,6 +557,21 @@ impl Numeric {
             return n;
         }
         self.div_scaled(&Numeric::from(1), scale)
+    }
+}
+
+#[cfg(test)]
+mod scaled_tests {
+    use super::*;
+
+    #[test]
+    fn scaled_integers_round_trip() {
+        for s in ["0", "12.50", "-0.001", "99999999999999999999.99", "7"] {
+            let n = Numeric::parse(s).unwrap();
+            let (u, sc) = n.to_scaled_i128().unwrap();
+            assert_eq!(Numeric::from_scaled_i128(u, sc).to_string(), s);
+        }
+        assert_eq!(Numeric::nan().to_scaled_i128(), None);
     }
 }
 

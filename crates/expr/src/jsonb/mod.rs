@@ -215,6 +215,15 @@ impl Jsonb {
         }
     }
 
+    /// A number's text as written, or a string's contents, borrowed from
+    /// the document (`None` for other kinds, or text that is not UTF-8).
+    pub fn text(&self) -> Option<&str> {
+        match self.0.split_first() {
+            Some((&(tag::STRING | tag::NUMBER), body)) => std::str::from_utf8(body).ok(),
+            _ => None,
+        }
+    }
+
     /// The text `->>` returns: strings unquoted, JSON null as SQL NULL,
     /// numbers as written, everything else in its JSONB text form.
     pub fn to_text(&self) -> Option<String> {

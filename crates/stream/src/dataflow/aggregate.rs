@@ -25,6 +25,7 @@
 //! A batch of changes is applied group by group: each touched group is read
 //! once, updated for every change, and written once.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -47,8 +48,58 @@ const MULTISET: u8 = b'm';
 enum Sum {
     Int(i128),
     /// A numeric sum and how many live inputs have each display scale.
-    Num(Numeric, BTreeMap<u32, i64>),
+    Num(Decimal, BTreeMap<u32, i64>),
     Float(f64),
+}
+
+/// An exact decimal accumulator: `units × 10^-scale` in an `i128` while it
+/// fits (adding then allocates nothing), a [`Numeric`] beyond that.
+#[derive(Debug, Clone, PartialEq)]
+enum Decimal {
+    Small(i128, u32),
+    Big(Numeric),
+}
+
+impl Decimal {
+    fn to_numeric(&self) -> Numeric {
+        match self {
+            Decimal::Small(u, s) => Numeric::from_scaled_i128(*u, *s),
+            Decimal::Big(n) => n.clone(),
+        }
+    }
+
+    fn from_numeric(n: Numeric) -> Decimal {
+        match n.to_scaled_i128() {
+            Some((u, s)) => Decimal::Small(u, s),
+            None => Decimal::Big(n),
+        }
+    }
+
+    /// Adds `sign` × `x`.
+    fn add(&mut self, x: &Numeric, sign: i64) {
+        if let (Decimal::Small(u, s), Some((xu, xs))) = (&*self, x.to_scaled_i128()) {
+            let scale = (*s).max(xs);
+            let widen = |v: i128, from: u32| {
+                10i128
+                    .checked_pow(scale - from)
+                    .and_then(|f| v.checked_mul(f))
+            };
+            let sum = widen(*u, *s).zip(widen(xu, xs)).and_then(|(a, b)| {
+                if sign > 0 {
+                    a.checked_add(b)
+                } else {
+                    a.checked_sub(b)
+                }
+            });
+            if let Some(v) = sum {
+                *self = Decimal::Small(v, scale);
+                return;
+            }
+        }
+        let cur = self.to_numeric();
+        let next = if sign > 0 { cur.add(x) } else { cur.sub(x) };
+        *self = Decimal::from_numeric(next);
+    }
 }
 
 /// The state of one aggregate in one group.
@@ -124,7 +175,7 @@ fn initial(call: &AggCall) -> State {
         AggKind::Sum | AggKind::Avg => State::Sum(
             match call.input_type {
                 DataType::Float8 => Sum::Float(0.0),
-                DataType::Numeric => Sum::Num(Numeric::from(0), BTreeMap::new()),
+                DataType::Numeric => Sum::Num(Decimal::Small(0, 0), BTreeMap::new()),
                 _ => Sum::Int(0),
             },
             0,
@@ -147,13 +198,22 @@ impl State {
                     (Sum::Int(s), Value::Int4(x)) => *s += sign as i128 * *x as i128,
                     (Sum::Int(s), Value::Int8(x)) => *s += sign as i128 * *x as i128,
                     (Sum::Num(s, scales), x) => {
-                        if let Some(x) = to_numeric(x) {
-                            *s = if sign > 0 { s.add(&x) } else { s.sub(&x) };
-                            let c = scales.entry(x.scale()).or_insert(0);
-                            *c += sign;
-                            if *c <= 0 {
-                                scales.remove(&x.scale());
-                            }
+                        let owned;
+                        let x = match x {
+                            Value::Numeric(n) => n,
+                            other => match to_numeric(other) {
+                                Some(n) => {
+                                    owned = n;
+                                    &owned
+                                }
+                                None => return,
+                            },
+                        };
+                        s.add(x, sign);
+                        let c = scales.entry(x.scale()).or_insert(0);
+                        *c += sign;
+                        if *c <= 0 {
+                            scales.remove(&x.scale());
                         }
                     }
                     (Sum::Float(s), Value::Float8(x)) => *s += sign as f64 * x,
@@ -175,7 +235,9 @@ impl State {
             Sum::Int(i) => Numeric::parse(&i.to_string()).unwrap_or_else(|_| Numeric::nan()),
             // The sum at the largest scale among live inputs, as a sum
             // recomputed from them would print (digits beyond it are zero).
-            Sum::Num(n, scales) => n.round_to(scales.keys().next_back().copied().unwrap_or(0)),
+            Sum::Num(n, scales) => n
+                .to_numeric()
+                .round_to(scales.keys().next_back().copied().unwrap_or(0)),
             Sum::Float(f) => Numeric::from_f64(*f).unwrap_or_else(|_| Numeric::nan()),
         };
         match self {
@@ -212,7 +274,7 @@ impl State {
                     Sum::Int(i) => out.push(Value::Bytea(i.to_le_bytes().to_vec())),
                     Sum::Float(f) => out.push(Value::Float8(*f)),
                     Sum::Num(v, scales) => {
-                        out.push(Value::Numeric(v.clone()));
+                        out.push(Value::Numeric(v.to_numeric()));
                         let mut b = Vec::with_capacity(scales.len() * 12);
                         for (scale, count) in scales {
                             b.extend_from_slice(&scale.to_le_bytes());
@@ -262,7 +324,7 @@ impl State {
                                 i64::from_le_bytes(n.try_into().map_err(|_| corrupt())?),
                             );
                         }
-                        Sum::Num(v, scales)
+                        Sum::Num(Decimal::from_numeric(v), scales)
                     }
                     _ => return Err(corrupt()),
                 };
@@ -433,10 +495,14 @@ impl Aggregate {
                 let group = &mut touched[t].group;
                 group.rows += sign;
                 for (i, call) in self.aggs.iter().enumerate() {
-                    let v = call.arg.as_ref().map_or(Value::Null, |e| ctx.eval(e, row));
+                    let v = match &call.arg {
+                        Some(e) => ctx.eval_cow(e, row),
+                        None => Cow::Owned(Value::Null),
+                    };
                     if !uses_multiset(call) {
                         group.states[i].update(&v, sign);
                     } else if !v.is_null() {
+                        let v = v.into_owned();
                         let mut vk = Vec::new();
                         encode_value_ordered(&mut vk, &v);
                         let d = deltas.entry((t, i, vk)).or_default();

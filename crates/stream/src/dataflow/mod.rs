@@ -21,12 +21,12 @@ mod join;
 mod project;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use rivulet_catalog::Plan;
 use rivulet_expr::{Expr, Row, Value};
 use rivulet_storage::keys;
+use rustc_hash::FxHashMap;
 
 use crate::state::StateStore;
 use crate::{Error, Result};
@@ -71,8 +71,15 @@ impl fmt::Display for Change {
 
 /// Merges changes to the same key (first `old`, last `new`) and drops
 /// those that cancel out, keeping first-touch order.
-pub fn consolidate(changes: Vec<Change>) -> Vec<Change> {
-    let mut index: HashMap<Vec<u8>, usize> = HashMap::with_capacity(changes.len());
+pub fn consolidate(mut changes: Vec<Change>) -> Vec<Change> {
+    // Keys in strictly increasing order (rows of a scan, say) are distinct:
+    // nothing to merge.
+    if changes.windows(2).all(|w| w[0].key < w[1].key) {
+        changes.retain(|c| c.old != c.new);
+        return changes;
+    }
+    let mut index: FxHashMap<Vec<u8>, usize> =
+        FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
     for c in changes {
         match index.get(&c.key) {
@@ -140,6 +147,15 @@ impl EvalCtx {
         e.eval(row).unwrap_or_else(|err| {
             self.fail(err);
             Value::Null
+        })
+    }
+
+    /// Like [`EvalCtx::eval`], borrowing what can be borrowed (a column,
+    /// a literal, a path into either).
+    pub fn eval_cow<'a>(&mut self, e: &'a Expr, row: &'a [Value]) -> Cow<'a, Value> {
+        e.eval_cow(row).unwrap_or_else(|err| {
+            self.fail(err);
+            Cow::Owned(Value::Null)
         })
     }
 
