@@ -33,6 +33,31 @@ pub fn rivulet_bin() -> PathBuf {
     target.join("debug/rivulet")
 }
 
+/// A small deterministic generator (xorshift), so failures reproduce from
+/// their seed.
+pub struct Gen(pub u64);
+
+impl Gen {
+    /// The next pseudo-random number.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// One of `xs`.
+    pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
 /// A fresh temporary directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 

@@ -5,7 +5,7 @@
 //! the same rows (as multisets of rows in text form).
 
 use rivulet_tests::oracle::Oracle;
-use rivulet_tests::{rows, Server, TempDir};
+use rivulet_tests::{rows, Gen, Server, TempDir};
 
 /// Views: (name, SELECT). Later views may read earlier ones. On the
 /// PostgreSQL side each becomes a plain view of the same name.
@@ -67,24 +67,6 @@ const VIEWS: &[(&str, &str)] = &[
 /// and `12.50` a min() or DISTINCT keeps depends on PostgreSQL's scan
 /// order, which SQL leaves open.
 const AMOUNTS: &[&str] = &["12.5", "20", "3.000", "0.10", "7", "1.25", "0.5000", "100"];
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// One Segment event (compact JSON, as Segment sends it).
 fn event(g: &mut Gen, n: usize) -> String {

@@ -7,25 +7,7 @@
 
 use std::time::Duration;
 
-use rivulet_tests::{rows, scalar, Server, TempDir};
-
-/// Deterministic xorshift generator.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+use rivulet_tests::{rows, scalar, Gen, Server, TempDir};
 
 /// View queries over `e` (webhook events) and `t` (numbers by key).
 const CANDIDATES: &[&str] = &[

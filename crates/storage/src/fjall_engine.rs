@@ -66,11 +66,6 @@ impl FjallEngine {
         Ok(FjallEngine { db, data })
     }
 
-    /// Bytes the database occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.disk_space()?)
-    }
-
     fn visit(
         iter: impl Iterator<Item = fjall::Guard>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,

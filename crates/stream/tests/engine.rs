@@ -3,35 +3,12 @@
 
 use std::sync::Arc;
 
-use rivulet_expr::{Jsonb, Value};
 use rivulet_storage::{Engine, MemoryEngine};
 use rivulet_stream::{Database, Options};
 
-fn stmt(sql: &str) -> rivulet_sql::Statement {
-    rivulet_sql::parse(sql).unwrap().remove(0)
-}
+mod common;
 
-fn doc(s: &str) -> Vec<Value> {
-    vec![Value::Jsonb(Jsonb::parse(s).unwrap())]
-}
-
-async fn texts(db: &Database, rel: &str) -> Vec<String> {
-    let rel = db.catalog().relation(rel).unwrap().clone();
-    let mut out: Vec<String> = db
-        .scan(rel)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|v| v.to_pg_text().unwrap_or("NULL".into()))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    out.sort();
-    out
-}
+use common::{doc, stmt, texts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_group_and_recover() {

@@ -6,35 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rivulet_expr::{Jsonb, Value};
+use rivulet_expr::Value;
 use rivulet_storage::{keys, Engine, KvPair, MemoryEngine, WriteBatch};
 use rivulet_stream::{Database, Options};
 
-fn stmt(sql: &str) -> rivulet_sql::Statement {
-    rivulet_sql::parse(sql).unwrap().remove(0)
-}
+mod common;
 
-fn doc(s: &str) -> Vec<Value> {
-    vec![Value::Jsonb(Jsonb::parse(s).unwrap())]
-}
-
-async fn texts(db: &Database, rel: &str) -> Vec<String> {
-    let rel = db.catalog().relation(rel).unwrap().clone();
-    let mut out: Vec<String> = db
-        .scan(rel)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|v| v.to_pg_text().unwrap_or("NULL".into()))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    out.sort();
-    out
-}
+use common::{doc, stmt, texts};
 
 /// An engine that counts reads of table and view rows.
 struct Counting {

@@ -211,10 +211,11 @@ impl Writer {
         Ok(b.done())
     }
 
-    /// Makes the view durable and visible, and answers its creator.
-    fn finish_backfill(&mut self, shared: &Shared) {
+    /// Commits the finished view's catalog entry in place of its purge
+    /// marker: from then on it is a view like any other.
+    fn seal_view(&mut self) -> Result<()> {
         let Some(b) = &self.backfill else {
-            return;
+            return Ok(());
         };
         let stored = StoredObject {
             id: b.rel.id,
@@ -223,8 +224,13 @@ impl Writer {
         };
         self.store.put(keys::catalog(b.rel.id), stored.encode());
         self.store.delete(keys::purge(b.rel.id));
-        if let Err(e) = self.commit() {
-            self.abandon_backfill(e.into());
+        Ok(self.commit()?)
+    }
+
+    /// Makes the view durable and visible, and answers its creator.
+    fn finish_backfill(&mut self, shared: &Shared) {
+        if let Err(e) = self.seal_view() {
+            self.abandon_backfill(e);
             return;
         }
         let Some(b) = self.backfill.take() else {
@@ -264,15 +270,7 @@ impl Writer {
     pub(super) fn backfill_to_end(&mut self) -> Result<()> {
         while self.backfill.is_some() {
             if self.backfill_chunk()? {
-                let Some(b) = &self.backfill else { break };
-                let stored = StoredObject {
-                    id: b.rel.id,
-                    sql: b.rel.definition.to_string(),
-                    secret_value: None,
-                };
-                self.store.put(keys::catalog(b.rel.id), stored.encode());
-                self.store.delete(keys::purge(b.rel.id));
-                self.commit()?;
+                self.seal_view()?;
                 self.backfill = None;
             }
         }
