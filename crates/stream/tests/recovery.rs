@@ -368,3 +368,40 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
         "unhelpful message: {err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_of_many_rows_are_exact() {
+    let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+    let db = Database::open(engine, Options::default()).unwrap();
+    db.execute_ddl(stmt("CREATE TABLE t (k INT PRIMARY KEY, g INT)"))
+        .await
+        .unwrap();
+    db.execute_ddl(stmt(
+        "CREATE MATERIALIZED VIEW per_g AS SELECT g, count(*) AS n, max(k) AS top FROM t GROUP BY g",
+    ))
+    .await
+    .unwrap();
+    let t = db.catalog().relation("t").unwrap().id;
+    let rows = (0..10_000)
+        .map(|k| vec![Value::Int4(k), Value::Int4(k % 2)])
+        .collect();
+    db.insert(t, rows).await.unwrap();
+    // Spans several chunks: every third row goes, odd group's maximum
+    // (9999) among them, so its next maximum comes from the state table.
+    let filter = rivulet_catalog::Binder::new(&rivulet_catalog::Scope::of_relation(
+        "t",
+        &db.catalog().relation("t").unwrap().columns,
+    ))
+    .bind_predicate(&rivulet_sql::parse_expr("k % 3 = 0").unwrap(), "WHERE")
+    .unwrap();
+    assert_eq!(db.delete(t, Some(filter)).await.unwrap(), 3334);
+    assert_eq!(
+        texts(&db, "per_g").await,
+        vec!["0|3333|9998", "1|3333|9997"]
+    );
+    let rel = db.catalog().relation("t").unwrap().clone();
+    assert_eq!(db.row_count_blocking(&rel).unwrap(), 6666);
+    assert_eq!(db.delete(t, None).await.unwrap(), 6666);
+    assert_eq!(texts(&db, "per_g").await, Vec::<String>::new());
+    db.shutdown();
+}

@@ -146,12 +146,36 @@ impl StateStore for Store {
         rev: bool,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        self.merged_scan(prefix, None, rev, f)
+    }
+}
+
+impl Store {
+    /// Like [`StateStore::scan`] in ascending order, from the first key at
+    /// or after `from` (which starts with `prefix`).
+    pub(crate) fn scan_from(
+        &mut self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.merged_scan(prefix, Some(from), false, f)
+    }
+
+    fn merged_scan(
+        &mut self,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        rev: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let start = from.unwrap_or(prefix);
         // Pending writes under the prefix, in the scan's direction, merged
         // with what storage holds: a pending entry replaces (or, as a
         // delete, hides) the stored pair with the same key.
         let mut over: Vec<(&Vec<u8>, &Pending)> = self
             .pending
-            .range(prefix.to_vec()..)
+            .range(start.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .collect();
         if rev {
@@ -189,7 +213,8 @@ impl StateStore for Store {
         if rev {
             self.engine.for_each_prefix_rev(prefix, &mut visit)?;
         } else {
-            self.engine.for_each_prefix(prefix, &mut visit)?;
+            self.engine
+                .for_each_prefix_from(prefix, start, &mut visit)?;
         }
         if !stopped {
             for (ok, ov) in &over[i..] {
@@ -244,6 +269,13 @@ mod tests {
             collect(&mut s, b"a", true),
             vec!["a9=new", "a3=new", "a1=old", "a0=new"]
         );
+        let mut from = Vec::new();
+        s.scan_from(b"a", b"a2", &mut |k, _| {
+            from.push(String::from_utf8_lossy(k).into_owned());
+            true
+        })
+        .unwrap();
+        assert_eq!(from, vec!["a3", "a9"]);
         // A failed command's writes disappear; earlier ones stay.
         s.begin();
         s.put(b"a1".to_vec(), b"bad".to_vec());

@@ -178,33 +178,51 @@ impl Writer {
         Ok(count)
     }
 
+    /// Deletes the rows matching `filter`, a chunk of rows at a time so
+    /// that only the deletions (not the deleted rows) are held until the
+    /// group commits; the statement still commits or fails as a whole.
     pub(super) fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
+        const CHUNK: usize = 4096;
         let rel = self.table(table)?;
         let prefix = keys::rows_prefix(rel.id);
-        let mut stored = Vec::new();
-        self.store.scan(&prefix, false, &mut |k, v| {
-            stored.push((keys::row_key_of(k).to_vec(), v.to_vec()));
-            true
-        })?;
-        let mut changes = Vec::new();
-        for (key, value) in stored {
-            let row = decode_row(&value)?;
-            if let Some(f) = &filter {
-                if !f.eval_predicate(&row)? {
-                    continue;
-                }
-            }
-            self.store.delete(keys::row(rel.id, &key));
-            changes.push(Change {
-                key,
-                old: Some(row),
-                new: None,
-            });
-        }
-        let count = changes.len() as u64;
-        self.count(table, -(count as i64));
+        let mut from = prefix.clone();
+        let mut count = 0u64;
         let mut ctx = EvalCtx::lenient();
-        self.propagate(table, &changes, &mut ctx)?;
+        loop {
+            let mut stored = Vec::with_capacity(CHUNK);
+            self.store.scan_from(&prefix, &from, &mut |k, v| {
+                stored.push((keys::row_key_of(k).to_vec(), v.to_vec()));
+                stored.len() < CHUNK
+            })?;
+            let Some((last, _)) = stored.last() else {
+                break;
+            };
+            // The smallest key after the chunk's last.
+            from = keys::row(rel.id, last);
+            from.push(0);
+            let done = stored.len() < CHUNK;
+            let mut changes = Vec::new();
+            for (key, value) in stored {
+                let row = decode_row(&value)?;
+                if let Some(f) = &filter {
+                    if !f.eval_predicate(&row)? {
+                        continue;
+                    }
+                }
+                self.store.delete(keys::row(rel.id, &key));
+                changes.push(Change {
+                    key,
+                    old: Some(row),
+                    new: None,
+                });
+            }
+            count += changes.len() as u64;
+            self.count(table, -(changes.len() as i64));
+            self.propagate(table, &changes, &mut ctx)?;
+            if done {
+                break;
+            }
+        }
         Ok(count)
     }
 
