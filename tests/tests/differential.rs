@@ -118,6 +118,28 @@ fn event(g: &mut Gen, n: usize) -> String {
     e.to_string()
 }
 
+/// The same events into both systems: by one NDJSON webhook request into
+/// Rivulet, by one multi-row INSERT into PostgreSQL.
+async fn load(server: &Server, pg: &tokio_postgres::Client, events: &[String]) {
+    let (status, body) = server
+        .post(
+            "/webhook/dev/public/events",
+            &[("content-type", "application/x-ndjson")],
+            events.join("\n"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let values = events
+        .iter()
+        .map(|e| format!("('{}'::jsonb)", e.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    pg.batch_execute(&format!("INSERT INTO events VALUES {values}"))
+        .await
+        .unwrap();
+}
+
 async fn sorted_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut r = rows(c, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     r.sort();
@@ -170,23 +192,7 @@ async fn views_match_postgres_through_inserts_overwrites_and_deletes() {
                 event(&mut g, sent)
             })
             .collect();
-        let (status, body) = server
-            .post(
-                "/webhook/dev/public/events",
-                &[("content-type", "application/x-ndjson")],
-                events.join("\n"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, 200, "{body}");
-        let values = events
-            .iter()
-            .map(|e| format!("('{}'::jsonb)", e.replace('\'', "''")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        pg.batch_execute(&format!("INSERT INTO events VALUES {values}"))
-            .await
-            .unwrap();
+        load(&server, pg, &events).await;
 
         // Users: new ones, and overwrites of existing ones.
         for _ in 0..4 {
@@ -391,19 +397,7 @@ async fn large_scans_match_postgres() {
     let total = 60_000;
     for start in (0..total).step_by(10_000) {
         let events: Vec<String> = (start..start + 10_000).map(|n| event(&mut g, n)).collect();
-        let (status, body) = server
-            .post("/webhook/dev/public/events", &[], events.join("\n"))
-            .await
-            .unwrap();
-        assert_eq!(status, 200, "{body}");
-        let values = events
-            .iter()
-            .map(|e| format!("('{}'::jsonb)", e.replace('\'', "''")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        pg.batch_execute(&format!("INSERT INTO events VALUES {values}"))
-            .await
-            .unwrap();
+        load(&server, pg, &events).await;
     }
     for sql in [
         "SELECT count(*) FROM events",
