@@ -68,15 +68,25 @@ struct Args {
     /// Largest accepted webhook body in bytes.
     #[arg(long, env = "RIVULET_WEBHOOK_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     webhook_max_body: usize,
+    /// Webhook connections served at once; beyond them a sender gets an
+    /// immediate 503 with `Retry-After: 1`.
+    #[arg(long, env = "RIVULET_WEBHOOK_MAX_CONNECTIONS", default_value_t = 4096)]
+    webhook_max_connections: usize,
+    /// Seconds a webhook sender may take to send a request's headers (also
+    /// how long an idle keep-alive connection stays open), and again its
+    /// body (408 after that).
+    #[arg(long, env = "RIVULET_WEBHOOK_READ_TIMEOUT", default_value_t = 30)]
+    webhook_read_timeout: u64,
+    /// PostgreSQL sessions served at once; beyond them a client gets
+    /// PostgreSQL's 53300 "sorry, too many clients already".
+    #[arg(long, env = "RIVULET_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
     /// Memory for caches and buffers: the storage engine's block cache and
     /// write buffer, and cached operator state; the rest is headroom for
     /// requests, groups and queries. Bytes, or with a KiB/MiB/GiB suffix.
     #[arg(long, env = "RIVULET_MEMORY_BUDGET", default_value = "192MiB", value_parser = budget::parse_size)]
     memory_budget: u64,
 }
-
-/// Most PostgreSQL connections served at once.
-const MAX_PG_CONNECTIONS: usize = 1024;
 
 /// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_t` in
 /// mimalloc.h, v2 and v3 alike).
@@ -161,6 +171,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         db.clone(),
         rivulet_webhook::Config {
             max_body: args.webhook_max_body,
+            max_connections: args.webhook_max_connections.max(1),
+            read_timeout: Duration::from_secs(args.webhook_read_timeout.max(1)),
         },
         shutdown.clone(),
     ));
@@ -174,7 +186,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         connections: Arc::new(ConnectionManager::new()),
         pids: Arc::new(RandomPidSecretKeyGenerator::default()),
     });
-    tracker.spawn(serve_pg(pg, state, shutdown.clone(), tracker.clone()));
+    tracker.spawn(serve_pg(
+        pg,
+        state,
+        args.max_connections.max(1),
+        shutdown.clone(),
+        tracker.clone(),
+    ));
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -191,19 +209,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Accepts PostgreSQL connections until shutdown; one task per connection.
+/// Accepts PostgreSQL connections until shutdown; one task per connection,
+/// at most `max` at once (beyond that a client is told 53300 at once).
 async fn serve_pg(
     listener: TcpListener,
     state: Arc<ServerState>,
+    max: usize,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_PG_CONNECTIONS));
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-            _ = shutdown.cancelled() => return,
-        };
         let (socket, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
@@ -214,6 +230,10 @@ async fn serve_pg(
                 }
             },
             _ = shutdown.cancelled() => return,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_busy(socket));
+            continue;
         };
         let _ = socket.set_nodelay(true);
         let handlers = Handlers(Session::new(&state));
@@ -230,6 +250,48 @@ async fn serve_pg(
             drop(permit);
         });
     }
+}
+
+/// Answers a client the server has no room for as PostgreSQL does: after
+/// its start-up packet (declining SSL or GSS encryption first), a FATAL
+/// 53300 "sorry, too many clients already", then the connection closes.
+async fn refuse_busy(mut socket: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SSL_REQUEST: u32 = 80_877_103;
+    const GSSENC_REQUEST: u32 = 80_877_104;
+    let work = async {
+        loop {
+            let len = socket.read_u32().await? as usize;
+            if !(8..=10_000).contains(&len) {
+                break;
+            }
+            let mut body = vec![0; len - 4];
+            socket.read_exact(&mut body).await?;
+            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            if code != SSL_REQUEST && code != GSSENC_REQUEST {
+                break;
+            }
+            socket.write_all(b"N").await?;
+        }
+        let mut fields = Vec::new();
+        for (tag, value) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "53300"),
+            (b'M', "sorry, too many clients already"),
+        ] {
+            fields.push(tag);
+            fields.extend_from_slice(value.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut msg = vec![b'E'];
+        msg.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+        msg.extend_from_slice(&fields);
+        socket.write_all(&msg).await?;
+        socket.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), work).await;
 }
 
 async fn wait_for_signal() {

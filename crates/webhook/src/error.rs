@@ -21,6 +21,8 @@ pub enum WebhookError {
     BodyTooLarge(usize),
     #[error("failed to read request body: {0}")]
     BodyRead(String),
+    #[error("the request body did not arrive within {0} seconds")]
+    BodyTimeout(u64),
     #[error("Signature verification failed")]
     SignatureMismatch,
     #[error("signature validation returned NULL (a header or value it needs is missing)")]
@@ -48,6 +50,7 @@ impl WebhookError {
             WebhookError::NotWebhookTable(_) => StatusCode::FORBIDDEN,
             WebhookError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
             WebhookError::ValidationNull => StatusCode::BAD_REQUEST,
             WebhookError::ValidationError(_) | WebhookError::Internal(_) => {

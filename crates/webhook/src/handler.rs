@@ -20,6 +20,8 @@ const OFFLOAD_BYTES: usize = 256 * 1024;
 pub(crate) struct State {
     pub(crate) db: Database,
     pub(crate) max_body: usize,
+    /// How long a request's body may take to arrive.
+    pub(crate) body_timeout: std::time::Duration,
 }
 
 /// Answers one request; never fails (errors become JSON error responses).
@@ -117,9 +119,10 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
         return Err(WebhookError::BodyTooLarge(state.max_body));
     }
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, state.max_body)
-        .collect()
+    let read = Limited::new(body, state.max_body).collect();
+    let body = tokio::time::timeout(state.body_timeout, read)
         .await
+        .map_err(|_| WebhookError::BodyTimeout(state.body_timeout.as_secs()))?
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
                 WebhookError::BodyTooLarge(state.max_body)

@@ -1,21 +1,27 @@
 //! The HTTP listener: one task per connection, graceful shutdown.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use rivulet_stream::Database;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::{handle, State};
 
-/// Most connections served at once; further clients wait in the accept queue.
-const MAX_CONNECTIONS: usize = 4096;
+/// How long a refused connection gets to take its 503.
+const REFUSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The answer to a connection beyond the cap: sent without reading the
+/// request, then the connection is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 51\r\nConnection: close\r\n\r\n{\"error\":\"too many connections, retry in a second\"}";
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,6 +31,13 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Config {
     /// Largest accepted request body, in bytes (413 beyond).
     pub max_body: usize,
+    /// Most connections served at once; beyond them a connection gets an
+    /// immediate 503 with `Retry-After` and is closed.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers — also how
+    /// long an idle keep-alive connection stays open — and, separately,
+    /// its body (408 after that).
+    pub read_timeout: Duration,
 }
 
 /// Serves webhooks on `listener` until `shutdown` is cancelled, then lets
@@ -38,19 +51,22 @@ pub async fn serve(
     let state = Arc::new(State {
         db,
         max_body: config.max_body,
+        body_timeout: config.read_timeout,
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.read_timeout)
+        .keep_alive_timeout(config.read_timeout);
     let graceful = GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let permits = Arc::new(Semaphore::new(config.max_connections));
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = shutdown.cancelled() => break,
-        };
-        let (stream, peer) = tokio::select! {
+        let (mut stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -62,9 +78,26 @@ pub async fn serve(
             },
             _ = shutdown.cancelled() => break,
         };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            // Full: say so at once instead of leaving the sender hanging.
+            tokio::spawn(async move {
+                let refuse = async {
+                    stream.write_all(BUSY).await?;
+                    stream.shutdown().await
+                };
+                let _ = tokio::time::timeout(REFUSE_TIMEOUT, refuse).await;
+            });
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        // Set by the first request. hyper times out slow headers and idle
+        // keep-alive, but not a client that never sends a first byte (it
+        // waits for one to tell HTTP/1 from HTTP/2): that is cut off here.
+        let started = Arc::new(AtomicBool::new(false));
+        let seen = started.clone();
         let service = service_fn(move |req| {
+            seen.store(true, Ordering::Relaxed);
             let state = state.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
         });
@@ -72,8 +105,19 @@ pub async fn serve(
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
+        let read_timeout = config.read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = &mut conn => Some(r),
+                _ = tokio::time::sleep(read_timeout) => None,
+            };
+            let ended = match ended {
+                Some(r) => Some(r),
+                None if started.load(Ordering::Relaxed) => Some(conn.await),
+                None => None, // dropping the connection closes it
+            };
+            if let Some(Err(e)) = ended {
                 tracing::debug!(%peer, "webhook connection ended: {e}");
             }
             drop(permit);

@@ -1,0 +1,122 @@
+//! Connection limits and timeouts: a slow, stalled or idle client cannot
+//! hold a connection forever, and a client beyond the cap is told so at
+//! once — 503 with `Retry-After` on the webhook port, PostgreSQL's 53300
+//! on the Postgres port — while the server keeps serving.
+
+use std::time::{Duration, Instant};
+
+use rivulet_tests::{scalar, Server, TempDir};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads until the peer closes (or `limit` passes); returns what arrived
+/// and how long the close took.
+async fn read_to_close(s: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(limit, s.read_to_end(&mut out)).await;
+    (String::from_utf8_lossy(&out).into_owned(), start.elapsed())
+}
+
+#[tokio::test]
+async fn stalled_and_idle_webhook_clients_are_cut_off() {
+    let dir = TempDir::new("limits-timeouts");
+    let server = Server::start(&dir.0, &["--webhook-read-timeout", "1"])
+        .await
+        .unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute("CREATE TABLE t (data JSONB) WITH (connector = 'webhook')")
+        .await
+        .unwrap();
+
+    // Half a header, then silence: closed after the read timeout.
+    let mut half = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    half.write_all(b"POST /webhook/dev/public/t HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // An idle connection that never sends anything.
+    let mut idle = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    // Headers, then part of the body: 408, nothing stored.
+    let mut slow = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    slow.write_all(
+        b"POST /webhook/dev/public/t HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":",
+    )
+    .await
+    .unwrap();
+
+    let (_, took) = read_to_close(&mut half, Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(5), "half header kept {took:?}");
+    let (_, took) = read_to_close(&mut idle, Duration::from_secs(10)).await;
+    assert!(
+        took < Duration::from_secs(5),
+        "idle connection kept {took:?}"
+    );
+    let (text, took) = read_to_close(&mut slow, Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(5), "half body kept {took:?}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM t").await.unwrap(),
+        Some("0".into())
+    );
+    // Senders that send promptly are unaffected.
+    let (status, body) = server
+        .post("/webhook/dev/public/t", &[], r#"{"ok":true}"#)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn clients_beyond_the_caps_are_refused_at_once() {
+    let dir = TempDir::new("limits-caps");
+    let server = Server::start(
+        &dir.0,
+        &["--webhook-max-connections", "2", "--max-connections", "2"],
+    )
+    .await
+    .unwrap();
+
+    // Webhook port: two connections held open, the third is refused.
+    let _a = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    let _b = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(&server.webhook_addr).await.unwrap();
+    let (text, took) = read_to_close(&mut third, Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(2), "refusal took {took:?}");
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("Retry-After: 1"), "{text}");
+
+    // Postgres port: two sessions, the third gets 53300.
+    let first = server.connect().await.unwrap();
+    let second = server.connect().await.unwrap();
+    let err = match server.connect().await {
+        Ok(_) => panic!("a third session was let in"),
+        Err(e) => e,
+    };
+    let code = err
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.code())
+        .map(|c| c.code().to_string());
+    assert_eq!(code.as_deref(), Some("53300"), "{err:?}");
+    // psql, which asks for SSL first, gets the same answer.
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            server.pg_addr.split(':').next().unwrap_or("127.0.0.1"),
+        ])
+        .args(["-p", server.pg_addr.rsplit(':').next().unwrap_or("0")])
+        .args(["-U", "root", "-d", "dev", "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("too many clients"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Room again once a session ends; the others still work.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = server.connect().await.unwrap();
+    assert_eq!(scalar(&again, "SELECT 1").await.unwrap(), Some("1".into()));
+    assert_eq!(scalar(&second, "SELECT 2").await.unwrap(), Some("2".into()));
+}
