@@ -39,6 +39,12 @@ fn remove_sled_files(dir: &Path) -> Result<()> {
 /// first moving a sled-era directory to the LSM layout.
 pub fn open_data_dir(dir: &Path, budget: StorageBudget) -> Result<Arc<dyn Engine>> {
     std::fs::create_dir_all(dir)?;
+    // Secrets are stored in here: only the server's user may look inside.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     let lsm = dir.join("lsm");
     if has_sled_files(dir) {
         if !lsm.exists() {
@@ -130,6 +136,12 @@ mod tests {
         drop(e);
         assert!(!dir.join("conf").exists() && !dir.join("db").exists());
         assert!(dir.join("lsm").is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "only the owner may read the directory");
+        }
         // Opening again uses the LSM directly.
         let e = open_data_dir(&dir, small()).unwrap();
         assert_eq!(
