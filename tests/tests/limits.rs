@@ -120,3 +120,36 @@ async fn clients_beyond_the_caps_are_refused_at_once() {
     assert_eq!(scalar(&again, "SELECT 1").await.unwrap(), Some("1".into()));
     assert_eq!(scalar(&second, "SELECT 2").await.unwrap(), Some("2".into()));
 }
+
+/// An accepted document nested as deep as input allows, wrapped deeper by
+/// a view, never stops the server from starting again.
+#[tokio::test]
+async fn deeply_nested_accepted_documents_survive_restarts() {
+    let dir = TempDir::new("limits-nesting");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE t (data JSONB) WITH (connector = 'webhook');
+         CREATE MATERIALIZED VIEW wrapped AS SELECT jsonb_build_object('event', jsonb_build_object('payload', data)) AS w FROM t;
+         CREATE MATERIALIZED VIEW wrapped_count AS SELECT count(*) AS n FROM wrapped;",
+    )
+    .await
+    .unwrap();
+    let depth = 511;
+    let body = "[".repeat(depth) + &"]".repeat(depth);
+    let (status, text) = server
+        .post("/webhook/dev/public/t", &[], body)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let mut server = server;
+    server.kill9().await.unwrap();
+    let server = server.restart().await.unwrap();
+    let c = server.connect().await.unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT n FROM wrapped_count").await.unwrap(),
+        Some("1".into())
+    );
+    let w = scalar(&c, "SELECT w FROM wrapped").await.unwrap().unwrap();
+    assert!(w.starts_with(r#"{"event": {"payload": [[["#), "{}", &w[..40]);
+}
