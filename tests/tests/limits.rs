@@ -151,5 +151,9 @@ async fn deeply_nested_accepted_documents_survive_restarts() {
         Some("1".into())
     );
     let w = scalar(&c, "SELECT w FROM wrapped").await.unwrap().unwrap();
-    assert!(w.starts_with(r#"{"event": {"payload": [[["#), "{}", &w[..40]);
+    assert!(
+        w.starts_with(r#"{"event": {"payload": [[["#),
+        "{}",
+        &w[..40]
+    );
 }
