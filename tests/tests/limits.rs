@@ -157,3 +157,47 @@ async fn deeply_nested_accepted_documents_survive_restarts() {
         &w[..40]
     );
 }
+
+/// SQL nested or chained deeper than the server walks gets PostgreSQL's
+/// 54001 and the session (and server) carry on; up to that depth it runs.
+#[tokio::test]
+async fn deep_sql_is_refused_with_54001_not_a_crash() {
+    let dir = TempDir::new("limits-deep-sql");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let c = server.connect().await.unwrap();
+    let chain =
+        |op: &str, term: &str, n: usize| std::iter::repeat_n(term, n).collect::<Vec<_>>().join(op);
+    let refused = [
+        format!("SELECT {}", chain(" + ", "1", 1_100)),
+        format!("SELECT {}", chain(" || ", "'a'", 1_100)),
+        format!("SELECT {}", chain(" AND ", "true", 1_100)),
+        format!("SELECT {}", chain(" OR ", "false", 5_000)),
+        format!("SELECT '{{}}'::jsonb{}", "->'a'".repeat(1_100)),
+        format!("SELECT {} true", "NOT ".repeat(300)),
+        format!("SELECT {}1{}", "(".repeat(300), ")".repeat(300)),
+        format!("{} SELECT 1", "EXPLAIN ".repeat(3_000)),
+        format!("SELECT 1 FROM {}", chain(", ", "pg_class", 1_100)),
+    ];
+    for sql in &refused {
+        let (code, message) = rivulet_tests::sql_error(&c, sql).await;
+        assert_eq!(code, "54001", "{}...", &sql[..60]);
+        assert_eq!(message, "stack depth limit exceeded");
+    }
+    // Long but allowed chains run, here and in a maintained view.
+    assert_eq!(
+        scalar(&c, &format!("SELECT {}", chain(" + ", "1", 900)))
+            .await
+            .unwrap(),
+        Some("900".into())
+    );
+    c.batch_execute(&format!(
+        "CREATE TABLE n (a INT); CREATE MATERIALIZED VIEW deep AS SELECT {} AS s FROM n; INSERT INTO n VALUES (1)",
+        chain(" + ", "a", 900)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        scalar(&c, "SELECT s FROM deep").await.unwrap(),
+        Some("900".into())
+    );
+}

@@ -116,6 +116,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rivulet-worker")
+        // Queries and expressions are trees walked recursively; the parser
+        // bounds their depth, and the stack is sized to walk the deepest.
+        .thread_stack_size(rivulet_stream::THREAD_STACK)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(run(args))

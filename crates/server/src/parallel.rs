@@ -104,28 +104,39 @@ pub fn try_run(db: &Database, root: &Plan, cancelled: &AtomicBool) -> Result<Opt
             let to = bounds.get(i).cloned();
             let tx = tx.clone();
             let (prefix, columns, stop) = (&prefix, &columns, &stop);
-            s.spawn(move || {
-                let flow = Dataflow::new(0, prefix);
-                let mut st = MemState::new();
-                let mut ctx = EvalCtx::strict();
-                let r = db.scan_range_blocking(
-                    rel,
-                    from.as_deref(),
-                    to.as_deref(),
-                    CHUNK,
-                    columns.as_deref(),
-                    &mut |chunk| {
-                        if cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
-                            return Ok(false);
-                        }
-                        let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
-                        Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
-                    },
-                );
-                if let Err(e) = r.and_then(|()| ctx.finish()) {
-                    let _ = tx.send(Err(e));
-                }
-            });
+            let spawned = std::thread::Builder::new()
+                .name("rivulet-scan".into())
+                .stack_size(rivulet_stream::THREAD_STACK)
+                .spawn_scoped(s, move || {
+                    let flow = Dataflow::new(0, prefix);
+                    let mut st = MemState::new();
+                    let mut ctx = EvalCtx::strict();
+                    let r = db.scan_range_blocking(
+                        rel,
+                        from.as_deref(),
+                        to.as_deref(),
+                        CHUNK,
+                        columns.as_deref(),
+                        &mut |chunk| {
+                            if cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                                return Ok(false);
+                            }
+                            let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
+                            Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
+                        },
+                    );
+                    if let Err(e) = r.and_then(|()| ctx.finish()) {
+                        let _ = tx.send(Err(e));
+                    }
+                });
+            if let Err(e) = spawned {
+                // A range nobody reads would silently be missing.
+                failure = Some(rivulet_stream::Error::Storage(rivulet_storage::Error::Io(
+                    e,
+                )));
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
         }
         drop(tx);
         // Drain everything (workers may be waiting to send), keeping the

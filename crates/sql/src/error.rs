@@ -9,12 +9,20 @@ pub struct ParseError {
     pub message: String,
     /// Byte offset into the query string where the error was found.
     pub offset: usize,
+    /// The input nests too deeply to process (54001) rather than being
+    /// malformed.
+    pub too_deep: bool,
 }
 
 impl ParseError {
-    /// The SQLSTATE: always `42601` (syntax_error).
+    /// The SQLSTATE: `54001` (statement_too_complex's "stack depth limit
+    /// exceeded") for input nested too deeply, else `42601` (syntax_error).
     pub fn sqlstate(&self) -> &'static str {
-        "42601"
+        if self.too_deep {
+            "54001"
+        } else {
+            "42601"
+        }
     }
 
     /// PostgreSQL's error position: 1-based, counted in characters.

@@ -90,6 +90,7 @@ impl Database {
         let s = shared.clone();
         let handle = std::thread::Builder::new()
             .name("rivulet-writer".into())
+            .stack_size(crate::THREAD_STACK)
             .spawn(move || {
                 // A panic here is a bug, and the writer's memory (pending
                 // writes, catalog) can no longer be trusted. Exit so that a

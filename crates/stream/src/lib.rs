@@ -34,3 +34,9 @@ pub use database::{Database, DdlOutcome, Options};
 pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
 pub use state::{MemState, StateStore};
+
+/// Stack size for threads that bind, plan or evaluate SQL: the parser
+/// accepts expression trees up to 1,000 levels deep, and walking one that
+/// deep (binding, evaluating, printing, dropping) needs several MiB in an
+/// unoptimised build. Only the pages used are ever resident.
+pub const THREAD_STACK: usize = 32 << 20;

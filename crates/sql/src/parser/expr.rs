@@ -4,7 +4,8 @@
 use nom::Err;
 
 use super::lexer::{
-    attempt, fatal, ident, kw, number_lit, peek_kw, skip, string_lit, sym, DepthGuard, PResult,
+    attempt, depth, fatal, ident, kw, number_lit, peek_kw, skip, string_lit, sym, too_deep,
+    DepthGuard, PResult, MAX_TREE_DEPTH,
 };
 use crate::ast::{
     BinaryOperator, Expr, Ident, Literal, UnaryOperator, PREC_CAST, PREC_IN, PREC_IS, PREC_NOT,
@@ -20,7 +21,13 @@ pub(crate) fn expr(i: &str) -> PResult<'_, Expr> {
 fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
     let _guard = DepthGuard::enter(i)?;
     let (mut i, mut lhs) = prefix(i)?;
+    // Each pass of the loop wraps `lhs` once more: the tree grows a level.
+    let mut chain = 0;
     loop {
+        chain += 1;
+        if chain + depth() > MAX_TREE_DEPTH {
+            return Err(too_deep(i));
+        }
         if PREC_CAST >= min {
             if let Ok((r, _)) = sym("::")(i) {
                 let (r, type_name) = type_name(r)?;
@@ -156,6 +163,7 @@ fn to_failure(i: &str) -> Err<super::lexer::PErr<'_>> {
     Err::Failure(super::lexer::PErr {
         input: skip(i),
         message: None,
+        too_deep: false,
     })
 }
 

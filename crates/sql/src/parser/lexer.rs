@@ -14,6 +14,9 @@ use crate::ast::Ident;
 pub(crate) struct PErr<'a> {
     pub input: &'a str,
     pub message: Option<String>,
+    /// The input nests deeper than the parser (and everything that walks
+    /// the tree after it) allows: PostgreSQL's 54001, not a syntax error.
+    pub too_deep: bool,
 }
 
 impl<'a> NomParseError<&'a str> for PErr<'a> {
@@ -21,6 +24,7 @@ impl<'a> NomParseError<&'a str> for PErr<'a> {
         PErr {
             input,
             message: None,
+            too_deep: false,
         }
     }
 
@@ -45,6 +49,7 @@ pub(crate) fn fail<T>(input: &str) -> PResult<'_, T> {
     Err(Err::Error(PErr {
         input,
         message: None,
+        too_deep: false,
     }))
 }
 
@@ -63,6 +68,7 @@ pub(crate) fn fatal<'a, T>(input: &'a str, message: impl Into<String>) -> PResul
     Err(Err::Failure(PErr {
         input,
         message: Some(message.into()),
+        too_deep: false,
     }))
 }
 
@@ -291,6 +297,27 @@ thread_local! {
 /// before it can exhaust the stack.
 const MAX_DEPTH: usize = 100;
 
+/// Deepest expression tree accepted, counting operator chains such as
+/// `1 + 1 + ... + 1` (which parse in a loop but build a tree as deep as
+/// they are long): binding, evaluating, printing and dropping it recurse.
+/// PostgreSQL gives up at about the same size (a chain of ~1,000 terms);
+/// the server's threads have stacks sized for walking such trees.
+pub(crate) const MAX_TREE_DEPTH: usize = 1000;
+
+/// The failure for input nested too deeply.
+pub(crate) fn too_deep(i: &str) -> Err<PErr<'_>> {
+    Err::Failure(PErr {
+        input: i,
+        message: Some("stack depth limit exceeded".into()),
+        too_deep: true,
+    })
+}
+
+/// The current expression recursion depth.
+pub(crate) fn depth() -> usize {
+    DEPTH.with(Cell::get)
+}
+
 /// Tracks recursion depth for the expression parser; released on drop.
 pub(crate) struct DepthGuard;
 
@@ -302,10 +329,7 @@ impl DepthGuard {
         });
         let guard = DepthGuard;
         if d > MAX_DEPTH {
-            return Err(Err::Failure(PErr {
-                input: i,
-                message: Some("expression is nested too deeply".into()),
-            }));
+            return Err(too_deep(i));
         }
         Ok(guard)
     }

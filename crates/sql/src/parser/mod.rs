@@ -7,7 +7,8 @@ use nom::Err;
 
 pub(crate) use lexer::is_reserved;
 use lexer::{
-    any_word, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, PErr, PResult,
+    any_word, depth, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, too_deep,
+    DepthGuard, PErr, PResult, MAX_TREE_DEPTH,
 };
 
 use crate::ast::{
@@ -35,6 +36,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
             return Err(ParseError {
                 message: "unterminated /* comment".into(),
                 offset: sql.len() - i.len(),
+                too_deep: false,
             });
         }
         let (rest, stmt) = statement(i).map_err(|e| to_parse_error(sql, e))?;
@@ -66,6 +68,7 @@ fn syntax_error(sql: &str, at: &str) -> ParseError {
     ParseError {
         message,
         offset: sql.len() - at.len(),
+        too_deep: false,
     }
 }
 
@@ -75,6 +78,7 @@ fn to_parse_error(sql: &str, e: Err<PErr<'_>>) -> ParseError {
             Some(message) => ParseError {
                 message,
                 offset: sql.len() - skip(p.input).len(),
+                too_deep: p.too_deep,
             },
             None => syntax_error(sql, p.input),
         },
@@ -107,6 +111,7 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         return commit(delete(r));
     }
     if let Ok((r, _)) = kw("explain")(i) {
+        let _guard = DepthGuard::enter(i)?;
         let (r, inner) = commit(statement(r))?;
         return Ok((r, Statement::Explain(Box::new(inner))));
     }
@@ -486,6 +491,7 @@ fn delete(i: &str) -> PResult<'_, Statement> {
 /// query = select_core (UNION [ALL | DISTINCT] select_core)*
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
+    let _guard = DepthGuard::enter(i)?;
     let (mut r, mut q) = select_core(i)?;
     while let Ok((r2, _)) = kw("union")(r) {
         let (r2, all) = match kw("all")(r2) {
@@ -606,7 +612,13 @@ fn select_core(i: &str) -> PResult<'_, Query> {
 ///                          | LEFT [OUTER] JOIN table_factor ON expr)*
 fn table_ref(i: &str) -> PResult<'_, TableRef> {
     let (mut r, mut left) = table_factor(i)?;
+    // Each join wraps `left` once more: the tree grows a level.
+    let mut chain = 0;
     loop {
+        chain += 1;
+        if chain + depth() > MAX_TREE_DEPTH {
+            return Err(too_deep(r));
+        }
         // `FROM a, b`: a cross join, written as an inner join on true.
         if let Ok((r2, _)) = sym(",")(r) {
             let (r2, right) = table_factor(r2)?;
