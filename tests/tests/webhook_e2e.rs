@@ -435,11 +435,26 @@ async fn batched_primary_key_segment_batch_and_validate_errors() {
         Some("2".into())
     );
 
-    // Segment batch mode: a JSON array whose signature covers element 0 only.
+    // Segment batch mode: a JSON array whose signature covers element 0
+    // only, accepted where the table opted into batches.
     let batch = r#"[{"cool":false},{"cool":true}]"#;
     let (h, v) = segment("abc123", br#"{"cool":false}"#);
     assert_eq!(v, "c702b94a2569dd8d2f7185ce0ae951021bef4706");
-    c.batch_execute("CREATE SECRET seg2 AS 'abc123'; CREATE TABLE segb2 (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET seg2 AS secure_compare(headers->>'x-signature', encode(hmac(seg2, data, 'sha1'), 'hex'))").await.unwrap();
+    c.batch_execute("CREATE SECRET seg2 AS 'abc123'; CREATE TABLE segb2 (data JSONB) WITH (connector = 'webhook', is_batched = true) VALIDATE SECRET seg2 AS secure_compare(headers->>'x-signature', encode(hmac(seg2, data, 'sha1'), 'hex'))").await.unwrap();
+    // Without is_batched, a captured signed event cannot carry extra rows:
+    // only a signature over the whole body counts.
+    c.batch_execute("CREATE TABLE segsingle (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET seg2 AS secure_compare(headers->>'x-signature', encode(hmac(seg2, data, 'sha1'), 'hex'))").await.unwrap();
+    assert_eq!(
+        s.post("/webhook/dev/public/segsingle", &[(h, &v)], batch)
+            .await
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM segsingle").await.unwrap(),
+        Some("0".into())
+    );
     assert_eq!(
         s.post("/webhook/dev/public/segb2", &[(h, &v)], batch)
             .await

@@ -157,14 +157,18 @@ fn webhook_spec(rel: &Relation) -> Option<&WebhookSpec> {
 /// Validates, then parses: the body's rows, or why it was refused.
 ///
 /// Segment's batch mode posts a JSON array but signs only the exact bytes
-/// of its first element. When the whole body fails validation, is an array,
-/// and its first element passes, each element becomes a row.
+/// of its first element, which proves nothing about the other elements:
+/// anyone holding one signed event could append forged ones. So only on a
+/// table that opted into batches (`is_batched = true`) does a body that
+/// fails validation as a whole, is an array, and whose first element
+/// passes, become one row per element; elsewhere only a signature over the
+/// whole body is accepted.
 fn prepare(rel: &Relation, headers: &Jsonb, body: &[u8]) -> Result<Vec<Row>, WebhookError> {
     let spec = webhook_spec(rel).ok_or_else(|| WebhookError::NotWebhookTable(rel.name.clone()))?;
     if let Some(v) = &spec.validate {
         match validate::check(v, headers, body) {
             Ok(()) => {}
-            Err(WebhookError::SignatureMismatch) if !spec.is_batched => {
+            Err(WebhookError::SignatureMismatch) if spec.is_batched => {
                 match validate::first_array_element(body) {
                     Some(first) if validate::check(v, headers, first).is_ok() => {
                         return payload::array_rows(body);
