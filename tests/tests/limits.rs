@@ -201,3 +201,68 @@ async fn deep_sql_is_refused_with_54001_not_a_crash() {
         Some("900".into())
     );
 }
+
+/// Request bodies in flight share a memory budget: senders that stall
+/// halfway cannot pin more than it, later senders are told to retry (503),
+/// and the budget comes back when the stalled requests time out.
+#[tokio::test]
+async fn stalled_bodies_cannot_pin_more_than_the_budget() {
+    let dir = TempDir::new("limits-bodies");
+    let server = Server::start(
+        &dir.0,
+        &[
+            "--memory-budget",
+            "16MiB",
+            "--webhook-max-body",
+            "1048576",
+            "--webhook-read-timeout",
+            "1",
+        ],
+    )
+    .await
+    .unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute("CREATE TABLE t (data JSONB) WITH (connector = 'webhook')")
+        .await
+        .unwrap();
+    // The budget is 2 MiB (an eighth of 16 MiB): two promised 900 kB
+    // bodies take it.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(&server.webhook_addr).await.unwrap();
+        s.write_all(
+            b"POST /webhook/dev/public/t HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n{\"a\":",
+        )
+        .await
+        .unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, body) = server
+        .post(
+            "/webhook/dev/public/t",
+            &[],
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(400_000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{body}");
+    // The stalled senders time out (408) and give their share back.
+    for mut s in stalled {
+        let (text, _) = read_to_close(&mut s, Duration::from_secs(10)).await;
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    let (status, body) = server
+        .post(
+            "/webhook/dev/public/t",
+            &[],
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(400_000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM t").await.unwrap(),
+        Some("1".into())
+    );
+}

@@ -9,14 +9,17 @@ pub struct Budget {
     pub storage: StorageBudget,
     /// The writer's cache of committed operator state.
     pub state_cache: u64,
+    /// Webhook request bodies held at once (at least one largest body).
+    pub request_bodies: u64,
 }
 
 impl Budget {
     /// Three eighths for the storage engine's block cache, one eighth for
     /// its write buffer (at most 32 MiB: larger buffers only delay
-    /// flushing) and one eighth for cached operator state. The rest is
-    /// headroom for what no cache bounds: requests in flight, the group
-    /// being committed, query state and allocator slack.
+    /// flushing), one eighth for cached operator state and one eighth for
+    /// webhook bodies in flight (raised to one largest body by the
+    /// listener). The rest is headroom for what no budget bounds: the
+    /// group being committed, query state and allocator slack.
     pub fn split(total: u64) -> Budget {
         Budget {
             storage: StorageBudget {
@@ -24,6 +27,7 @@ impl Budget {
                 memtable: (total / 8).min(32 << 20),
             },
             state_cache: total / 8,
+            request_bodies: total / 8,
         }
     }
 }
@@ -76,7 +80,8 @@ mod tests {
                     cache: 96 << 20,
                     memtable: 32 << 20
                 },
-                state_cache: 32 << 20
+                state_cache: 32 << 20,
+                request_bodies: 32 << 20
             }
         );
     }

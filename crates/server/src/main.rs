@@ -176,6 +176,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             max_body: args.webhook_max_body,
             max_connections: args.webhook_max_connections.max(1),
             read_timeout: Duration::from_secs(args.webhook_read_timeout.max(1)),
+            body_budget: budget.request_bodies as usize,
         },
         shutdown.clone(),
     ));

@@ -33,6 +33,8 @@ pub enum WebhookError {
     InvalidJson(String),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("too many request bodies in flight; retry shortly")]
+    Busy,
     #[error("failed to store the event: {0}")]
     Internal(String),
 }
@@ -57,7 +59,7 @@ impl WebhookError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             WebhookError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebhookError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookError::ShuttingDown | WebhookError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

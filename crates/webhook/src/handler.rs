@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
 use rivulet_catalog::{Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
 use rivulet_expr::{Jsonb, Row};
 use rivulet_stream::Database;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{payload, validate, WebhookError};
 
@@ -22,6 +23,33 @@ pub(crate) struct State {
     pub(crate) max_body: usize,
     /// How long a request's body may take to arrive.
     pub(crate) body_timeout: std::time::Duration,
+    /// Bytes of request bodies that may be held at once, over all
+    /// requests: a body holds its share from its first byte (or its
+    /// declared length) until its request is answered, and a request that
+    /// finds none left is told to retry (503) instead of pinning memory.
+    pub(crate) body_budget: Arc<Semaphore>,
+}
+
+/// Reserves `n` more bytes of the body budget.
+fn reserve(
+    state: &State,
+    held: &mut Option<OwnedSemaphorePermit>,
+    n: usize,
+) -> Result<(), WebhookError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let n = u32::try_from(n).map_err(|_| WebhookError::BodyTooLarge(state.max_body))?;
+    let more = state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(n)
+        .map_err(|_| WebhookError::Busy)?;
+    match held {
+        Some(p) => p.merge(more),
+        None => *held = Some(more),
+    }
+    Ok(())
 }
 
 /// Answers one request; never fails (errors become JSON error responses).
@@ -47,6 +75,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
                 .header(header::CONTENT_TYPE, "application/json");
             if status == StatusCode::METHOD_NOT_ALLOWED {
                 builder = builder.header(header::ALLOW, "POST");
+            }
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                builder = builder.header(header::RETRY_AFTER, "1");
             }
             builder
                 .body(Full::new(Bytes::from(e.body())))
@@ -118,19 +149,31 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     if declared.is_some_and(|n| n > state.max_body as u64) {
         return Err(WebhookError::BodyTooLarge(state.max_body));
     }
-    let (parts, body) = req.into_parts();
-    let read = Limited::new(body, state.max_body).collect();
+    let (parts, mut body) = req.into_parts();
+    // The body's bytes count against the shared budget from the moment
+    // they are promised (a declared length) or arrive.
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let declared = declared.unwrap_or(0) as usize;
+    reserve(state, &mut held, declared)?;
+    let read = async {
+        let mut buf = Vec::with_capacity(declared);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| WebhookError::BodyRead(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            if buf.len() + data.len() > state.max_body {
+                return Err(WebhookError::BodyTooLarge(state.max_body));
+            }
+            let beyond = (buf.len() + data.len()).saturating_sub(declared.max(buf.len()));
+            reserve(state, &mut held, beyond)?;
+            buf.extend_from_slice(&data);
+        }
+        Ok(Bytes::from(buf))
+    };
     let body = tokio::time::timeout(state.body_timeout, read)
         .await
-        .map_err(|_| WebhookError::BodyTimeout(state.body_timeout.as_secs()))?
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                WebhookError::BodyTooLarge(state.max_body)
-            } else {
-                WebhookError::BodyRead(e.to_string())
-            }
-        })?
-        .to_bytes();
+        .map_err(|_| WebhookError::BodyTimeout(state.body_timeout.as_secs()))??;
     let headers = validate::headers_jsonb(&parts.headers);
 
     let rows = if body.len() > OFFLOAD_BYTES {

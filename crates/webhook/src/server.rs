@@ -38,6 +38,9 @@ pub struct Config {
     /// long an idle keep-alive connection stays open — and, separately,
     /// its body (408 after that).
     pub read_timeout: Duration,
+    /// Bytes of request bodies held at once, over all connections (503
+    /// with `Retry-After` for a request that finds the budget spent).
+    pub body_budget: usize,
 }
 
 /// Serves webhooks on `listener` until `shutdown` is cancelled, then lets
@@ -52,6 +55,11 @@ pub async fn serve(
         db,
         max_body: config.max_body,
         body_timeout: config.read_timeout,
+        body_budget: Arc::new(Semaphore::new(
+            config
+                .body_budget
+                .clamp(config.max_body, Semaphore::MAX_PERMITS),
+        )),
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
