@@ -266,3 +266,40 @@ async fn stalled_bodies_cannot_pin_more_than_the_budget() {
         Some("1".into())
     );
 }
+
+/// An NDJSON body of many tiny lines is charged for its rows, not just its
+/// bytes: one that could never fit the budget is refused (413) before it
+/// is parsed, and nothing is stored.
+#[tokio::test]
+async fn ndjson_rows_are_charged_against_the_budget() {
+    let dir = TempDir::new("limits-rows");
+    let server = Server::start(
+        &dir.0,
+        &["--memory-budget", "16MiB", "--webhook-max-body", "1048576"],
+    )
+    .await
+    .unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute("CREATE TABLE b (data JSONB) WITH (connector = 'webhook', is_batched = true)")
+        .await
+        .unwrap();
+    let (status, body) = server
+        .post("/webhook/dev/public/b", &[], "1\n".repeat(300_000))
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("300000 rows"), "{body}");
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM b").await.unwrap(),
+        Some("0".into())
+    );
+    let (status, body) = server
+        .post("/webhook/dev/public/b", &[], "{\"n\":1}\n".repeat(5_000))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM b").await.unwrap(),
+        Some("5000".into())
+    );
+}

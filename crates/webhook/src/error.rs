@@ -35,6 +35,8 @@ pub enum WebhookError {
     ShuttingDown,
     #[error("too many request bodies in flight; retry shortly")]
     Busy,
+    #[error("the request has {rows} rows; at most {most} fit the server's memory budget at once")]
+    TooManyRows { rows: usize, most: usize },
     #[error("failed to store the event: {0}")]
     Internal(String),
 }
@@ -50,7 +52,9 @@ impl WebhookError {
             | WebhookError::UnknownTable(_) => StatusCode::NOT_FOUND,
             WebhookError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             WebhookError::NotWebhookTable(_) => StatusCode::FORBIDDEN,
-            WebhookError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::BodyTooLarge(_) | WebhookError::TooManyRows { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             WebhookError::BodyRead(_) => StatusCode::BAD_REQUEST,
             WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,

@@ -28,7 +28,14 @@ pub(crate) struct State {
     /// declared length) until its request is answered, and a request that
     /// finds none left is told to retry (503) instead of pinning memory.
     pub(crate) body_budget: Arc<Semaphore>,
+    /// The budget's size.
+    pub(crate) body_capacity: usize,
 }
+
+/// Memory a stored row costs beyond its bytes in the body while its
+/// request is processed (the row, its document header, its change and its
+/// pending write), charged against the body budget.
+const ROW_COST: usize = 256;
 
 /// Reserves `n` more bytes of the body budget.
 fn reserve(
@@ -176,6 +183,23 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
         .map_err(|_| WebhookError::BodyTimeout(state.body_timeout.as_secs()))??;
     let headers = validate::headers_jsonb(&parts.headers);
 
+    // Rows cost memory beyond the body's bytes: charge an NDJSON body's
+    // lines before parsing them. A request that could never fit is refused
+    // for good (413); one that does not fit now is told to retry (503).
+    if webhook_spec(&rel).is_some_and(|w| w.is_batched) {
+        let lines = body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count();
+        let need = lines.saturating_mul(ROW_COST);
+        if need.saturating_add(body.len()) > state.body_capacity {
+            return Err(WebhookError::TooManyRows {
+                rows: lines,
+                most: state.body_capacity.saturating_sub(body.len()) / ROW_COST,
+            });
+        }
+        reserve(state, &mut held, need)?;
+    }
     let rows = if body.len() > OFFLOAD_BYTES {
         let rel = rel.clone();
         tokio::task::spawn_blocking(move || prepare(&rel, &headers, &body))

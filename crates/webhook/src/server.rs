@@ -51,15 +51,15 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let body_capacity = config
+        .body_budget
+        .clamp(config.max_body, Semaphore::MAX_PERMITS);
     let state = Arc::new(State {
         db,
         max_body: config.max_body,
         body_timeout: config.read_timeout,
-        body_budget: Arc::new(Semaphore::new(
-            config
-                .body_budget
-                .clamp(config.max_body, Semaphore::MAX_PERMITS),
-        )),
+        body_budget: Arc::new(Semaphore::new(body_capacity)),
+        body_capacity,
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
