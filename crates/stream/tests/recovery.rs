@@ -405,3 +405,101 @@ async fn deletes_of_many_rows_are_exact() {
     assert_eq!(texts(&db, "per_g").await, Vec::<String>::new());
     db.shutdown();
 }
+
+/// An engine whose next batch can be made to fail.
+struct Flaky {
+    inner: MemoryEngine,
+    fail_next: AtomicBool,
+}
+
+impl Engine for Flaky {
+    fn get(&self, key: &[u8]) -> rivulet_storage::Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> rivulet_storage::Result<Vec<KvPair>> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> rivulet_storage::Result<()> {
+        self.inner.for_each_prefix(prefix, f)
+    }
+    fn for_each_prefix_from(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> rivulet_storage::Result<()> {
+        self.inner.for_each_prefix_from(prefix, from, f)
+    }
+    fn for_each_prefix_rev(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> rivulet_storage::Result<()> {
+        self.inner.for_each_prefix_rev(prefix, f)
+    }
+    fn last_key_with_prefix(&self, prefix: &[u8]) -> rivulet_storage::Result<Option<Vec<u8>>> {
+        self.inner.last_key_with_prefix(prefix)
+    }
+    fn apply(&self, batch: WriteBatch) -> rivulet_storage::Result<()> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(rivulet_storage::Error::Io(std::io::Error::other(
+                "injected write failure",
+            )));
+        }
+        self.inner.apply(batch)
+    }
+    fn flush(&self) -> rivulet_storage::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_group_is_never_acknowledged_nor_partly_visible() {
+    let engine = Arc::new(Flaky {
+        inner: MemoryEngine::new(),
+        fail_next: AtomicBool::new(false),
+    });
+    let db = Database::open(engine.clone(), Options::default()).unwrap();
+    db.execute_ddl(stmt("CREATE TABLE t (data JSONB)"))
+        .await
+        .unwrap();
+    db.execute_ddl(stmt(
+        "CREATE MATERIALIZED VIEW per_kind AS SELECT data->>'k' AS k, count(*) AS n, max(data->>'v') AS top FROM t GROUP BY 1",
+    ))
+    .await
+    .unwrap();
+    let t = db.catalog().relation("t").unwrap().id;
+    db.insert(t, vec![doc(r#"{"k":"a","v":"1"}"#)])
+        .await
+        .unwrap();
+
+    // The next group's batch fails: its many rows are refused as a whole.
+    engine.fail_next.store(true, Ordering::SeqCst);
+    let rows = (0..500)
+        .map(|i| doc(&format!(r#"{{"k":"{}","v":"{i:03}"}}"#, ["a", "b"][i % 2])))
+        .collect();
+    assert!(
+        db.insert(t, rows).await.is_err(),
+        "a failed group was acknowledged"
+    );
+    assert_eq!(texts(&db, "per_kind").await, vec!["a|1|1"]);
+    assert_eq!(texts(&db, "t").await.len(), 1);
+
+    // The writer carries on from what is stored: state was not touched.
+    db.insert(
+        t,
+        vec![doc(r#"{"k":"b","v":"9"}"#), doc(r#"{"k":"a","v":"0"}"#)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(texts(&db, "per_kind").await, vec!["a|2|1", "b|1|9"]);
+    db.shutdown();
+    let db = Database::open(engine, Options::default()).unwrap();
+    assert_eq!(texts(&db, "per_kind").await, vec!["a|2|1", "b|1|9"]);
+    assert_eq!(texts(&db, "t").await.len(), 3);
+    db.shutdown();
+}
