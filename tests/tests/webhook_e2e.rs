@@ -491,6 +491,25 @@ async fn batched_primary_key_segment_batch_and_validate_errors() {
         .unwrap();
     assert_eq!(code, 500, "{text}");
     assert!(!text.contains(SECRET));
+    // An error over a value derived from the secret does not quote it
+    // either: only the SQLSTATE is reported.
+    c.batch_execute(
+        "CREATE TABLE derived_secret (data JSONB) WITH (connector = 'webhook')
+           VALIDATE SECRET seg AS secure_compare(headers->>'x-signature', (substr(seg, 2)::int)::text)",
+    )
+    .await
+    .unwrap();
+    let (code, text) = s
+        .post(
+            "/webhook/dev/public/derived_secret",
+            &[("x-signature", "1")],
+            r#"{"a":1}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 500, "{text}");
+    assert!(!text.contains(&SECRET[1..]), "{text}");
+    assert!(text.contains("SQLSTATE 22P02"), "{text}");
     assert_eq!(
         scalar(&c, "SELECT count(*) FROM strict_hex").await.unwrap(),
         Some("0".into())
