@@ -157,6 +157,26 @@ impl Numeric {
         self.scale
     }
 
+    /// Digits before the point (none for |x| < 1).
+    pub fn int_len(&self) -> usize {
+        if self.nan {
+            0
+        } else {
+            self.digits.len() - self.scale as usize
+        }
+    }
+
+    /// The number itself, or 22003 if it is beyond PostgreSQL's numeric
+    /// limits (131,072 digits before the point, 16,383 after).
+    pub fn within_limits(self) -> Result<Numeric> {
+        if self.int_len() > MAX_INT_DIGITS || i64::from(self.scale) > MAX_SCALE {
+            return Err(Error::NumericValueOutOfRange(
+                "value overflows numeric format".into(),
+            ));
+        }
+        Ok(self)
+    }
+
     fn int_digits(&self) -> &[u8] {
         &self.digits[..self.digits.len() - self.scale as usize]
     }
