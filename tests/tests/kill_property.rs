@@ -1,9 +1,10 @@
 //! Property test over the real binary: random materialized views, random
 //! concurrent writes (webhook batches, primary-key overwrites of numerics
-//! with different scales, deletes), and `kill -9` at random moments. After
-//! every restart each view — its rows and its row count — equals its query
-//! evaluated from scratch over the rows that survived, and ingest carries
-//! on from the restored state.
+//! with different scales, deletes), and `kill -9` at random moments, twenty
+//! times. After every restart each view — its rows and its row count —
+//! equals its query evaluated from scratch over the rows that survived,
+//! every acknowledged event of a ledger sender is stored exactly once, and
+//! ingest carries on from the restored state.
 
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ const CANDIDATES: &[&str] = &[
     "SELECT t.k, count(e.data) AS hits FROM t LEFT JOIN e ON (e.data->>'n')::int = t.k GROUP BY t.k",
     "SELECT DISTINCT data->>'kind' AS kind FROM e",
 ];
+
+/// How many times the server is killed.
+const KILLS: u64 = 20;
 
 const NUMBERS: &[&str] = &["12.5", "20", "3.000", "0.10", "7", "-1.25", "2.5000", "100"];
 
@@ -59,6 +63,7 @@ async fn views_equal_their_queries_across_random_kills() {
     let c = server.connect().await.unwrap();
     c.batch_execute(
         "CREATE TABLE e (data JSONB) WITH (connector = 'webhook', is_batched = true);
+         CREATE TABLE ledger (data JSONB) WITH (connector = 'webhook');
          CREATE TABLE t (k INT PRIMARY KEY, x NUMERIC);",
     )
     .await
@@ -83,10 +88,13 @@ async fn views_equal_their_queries_across_random_kills() {
     }
 
     let mut sent = 0u64;
-    for round in 0..4 {
+    // Every event the ledger writer had acknowledged, by id.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    for round in 0..KILLS {
         // Writers run until the kill.
         let mut tasks = Vec::new();
-        for w in 0..3u64 {
+        for w in 0..4u64 {
+            let acked = acked.clone();
             let hook = server.hook();
             let pg = server.connect().await.unwrap();
             let mut g = Gen(seed ^ (round * 31 + w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -94,6 +102,22 @@ async fn views_equal_their_queries_across_random_kills() {
             tasks.push(tokio::spawn(async move {
                 for i in 0.. {
                     let r = match (w, g.below(4)) {
+                        (3, _) => {
+                            // One event a request, each with its own id.
+                            let id = format!("r{round}-{i}");
+                            let r = hook
+                                .post(
+                                    "/webhook/dev/public/ledger",
+                                    &[],
+                                    format!(r#"{{"id":"{id}"}}"#),
+                                )
+                                .await
+                                .map(|(s, _)| s == 200);
+                            if matches!(r, Ok(true)) {
+                                acked.lock().unwrap().push(id);
+                            }
+                            r
+                        }
                         (0, _) => {
                             let body: Vec<String> = (0..1 + g.below(20))
                                 .map(|j| {
@@ -138,7 +162,7 @@ async fn views_equal_their_queries_across_random_kills() {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(150 + g.below(600))).await;
+        tokio::time::sleep(Duration::from_millis(100 + g.below(400))).await;
         server.kill9().await.unwrap();
         for t in tasks {
             t.await.unwrap();
@@ -146,7 +170,22 @@ async fn views_equal_their_queries_across_random_kills() {
         sent += 10_000_000;
         server = server.restart().await.unwrap();
         check(&server, &views, &format!("seed {seed}, after kill {round}")).await;
+        // Every acknowledged event is there exactly once; nothing is doubled.
+        let c = server.connect().await.unwrap();
+        let stored = rows(&c, "SELECT data->>'id' FROM ledger").await.unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for r in &stored {
+            let id = r[0].clone().unwrap_or_default();
+            assert!(seen.insert(id.clone()), "kill {round}: {id} stored twice");
+        }
+        for id in acked.lock().unwrap().iter() {
+            assert!(seen.contains(id), "kill {round}: acknowledged {id} lost");
+        }
     }
+    assert!(
+        acked.lock().unwrap().len() > KILLS as usize,
+        "too few acknowledged events to prove anything"
+    );
     // State restored from storage keeps working for new writes.
     let c = server.connect().await.unwrap();
     c.batch_execute("INSERT INTO t VALUES (3, 1.5), (4, 2.25); DELETE FROM t WHERE k = 5")
