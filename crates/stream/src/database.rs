@@ -29,6 +29,11 @@ pub(crate) fn scan_inserts(engine: &dyn Engine, rel: u64) -> Result<Vec<crate::C
         .collect()
 }
 
+/// A stored row count (`keys::row_count`); anything unreadable counts 0.
+pub(crate) fn decode_count(bytes: &[u8]) -> i64 {
+    <[u8; 8]>::try_from(bytes).map_or(0, i64::from_le_bytes)
+}
+
 /// What a DDL statement did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DdlOutcome {
@@ -172,8 +177,7 @@ impl Database {
             .shared
             .engine
             .get(&keys::row_count(rel.id))?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-            .map_or(0, i64::from_le_bytes))
+            .map_or(0, |b| decode_count(&b)))
     }
 
     /// Every row of a relation, in key order. Blocking: call it from a

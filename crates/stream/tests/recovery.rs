@@ -14,13 +14,16 @@ mod common;
 
 use common::{doc, stmt, texts};
 
-/// An engine that counts reads of table and view rows.
-struct Counting {
+/// A memory engine that counts reads of table and view rows and whose
+/// next batch can be made to fail.
+#[derive(Default)]
+struct Instrumented {
     inner: MemoryEngine,
     row_reads: AtomicU64,
+    fail_next: AtomicBool,
 }
 
-impl Counting {
+impl Instrumented {
     fn note(&self, key: &[u8]) {
         if keys::is_row(key) {
             self.row_reads.fetch_add(1, Ordering::Relaxed);
@@ -28,7 +31,7 @@ impl Counting {
     }
 }
 
-impl Engine for Counting {
+impl Engine for Instrumented {
     fn get(&self, key: &[u8]) -> rivulet_storage::Result<Option<Vec<u8>>> {
         self.note(key);
         self.inner.get(key)
@@ -67,6 +70,11 @@ impl Engine for Counting {
         self.inner.last_key_with_prefix(prefix)
     }
     fn apply(&self, batch: WriteBatch) -> rivulet_storage::Result<()> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(rivulet_storage::Error::Io(std::io::Error::other(
+                "injected write failure",
+            )));
+        }
         self.inner.apply(batch)
     }
     fn flush(&self) -> rivulet_storage::Result<()> {
@@ -76,10 +84,7 @@ impl Engine for Counting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_reads_no_source_rows() {
-    let engine = Arc::new(Counting {
-        inner: MemoryEngine::new(),
-        row_reads: AtomicU64::new(0),
-    });
+    let engine = Arc::new(Instrumented::default());
     let db = Database::open(engine.clone(), Options::default()).unwrap();
     for sql in [
         "CREATE TABLE events (data JSONB) WITH (connector = 'webhook')",
@@ -406,63 +411,9 @@ async fn deletes_of_many_rows_are_exact() {
     db.shutdown();
 }
 
-/// An engine whose next batch can be made to fail.
-struct Flaky {
-    inner: MemoryEngine,
-    fail_next: AtomicBool,
-}
-
-impl Engine for Flaky {
-    fn get(&self, key: &[u8]) -> rivulet_storage::Result<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> rivulet_storage::Result<Vec<KvPair>> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> rivulet_storage::Result<()> {
-        self.inner.for_each_prefix(prefix, f)
-    }
-    fn for_each_prefix_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> rivulet_storage::Result<()> {
-        self.inner.for_each_prefix_from(prefix, from, f)
-    }
-    fn for_each_prefix_rev(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> rivulet_storage::Result<()> {
-        self.inner.for_each_prefix_rev(prefix, f)
-    }
-    fn last_key_with_prefix(&self, prefix: &[u8]) -> rivulet_storage::Result<Option<Vec<u8>>> {
-        self.inner.last_key_with_prefix(prefix)
-    }
-    fn apply(&self, batch: WriteBatch) -> rivulet_storage::Result<()> {
-        if self.fail_next.swap(false, Ordering::SeqCst) {
-            return Err(rivulet_storage::Error::Io(std::io::Error::other(
-                "injected write failure",
-            )));
-        }
-        self.inner.apply(batch)
-    }
-    fn flush(&self) -> rivulet_storage::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_group_is_never_acknowledged_nor_partly_visible() {
-    let engine = Arc::new(Flaky {
-        inner: MemoryEngine::new(),
-        fail_next: AtomicBool::new(false),
-    });
+    let engine = Arc::new(Instrumented::default());
     let db = Database::open(engine.clone(), Options::default()).unwrap();
     db.execute_ddl(stmt("CREATE TABLE t (data JSONB)"))
         .await

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::commit::{GroupEffects, Reply};
 use super::Writer;
-use crate::database::DdlOutcome;
+use crate::database::{decode_count, DdlOutcome};
 use crate::dataflow::{Change, EvalCtx};
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
@@ -22,8 +22,7 @@ use crate::{Error, Result};
 pub(super) fn read_count(store: &mut Store, rel: u64) -> Result<i64> {
     Ok(store
         .get(&keys::row_count(rel))?
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-        .map_or(0, i64::from_le_bytes))
+        .map_or(0, |b| decode_count(&b)))
 }
 
 /// A DDL command's failure, with the reply channel handed back.
