@@ -3,12 +3,15 @@
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
+
 use rivulet_catalog::{Catalog, Relation};
 use rivulet_expr::{decode_row, decode_row_shared, Expr, Row};
 use rivulet_sql::Statement;
 use rivulet_storage::{keys, Engine};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::rows;
 use crate::writer::{Command, Op, Writer};
 use crate::{Error, Result};
 
@@ -17,16 +20,46 @@ const QUEUE_DEPTH: usize = 4096;
 
 /// Every row of relation `rel` as an insertion keyed by its row key.
 pub(crate) fn scan_inserts(engine: &dyn Engine, rel: u64) -> Result<Vec<crate::Change>> {
-    engine
-        .scan_prefix(&keys::rows_prefix(rel))?
-        .into_iter()
-        .map(|(k, v)| {
-            Ok(crate::Change::insert(
-                keys::row_key_of(&k).to_vec(),
-                decode_row(&v)?,
-            ))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for_each_row(engine, rel, None, usize::MAX, &mut |key, bytes| {
+        out.push(crate::Change::insert(key.to_vec(), decode_row(&bytes)?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with the key and the encoded bytes (shared, not copied) of
+/// each row of relation `rel` in key order, from the entry at or after
+/// `from`, reading whole entries until at least `enough` rows were read.
+/// Returns the key of the last entry read (the place to resume after);
+/// see [`rows`](crate::rows) for what an entry is.
+pub(crate) fn for_each_row(
+    engine: &dyn Engine,
+    rel: u64,
+    from: Option<&[u8]>,
+    enough: usize,
+    f: &mut dyn FnMut(&[u8], Bytes) -> Result<()>,
+) -> Result<Option<Vec<u8>>> {
+    let prefix = keys::rows_prefix(rel);
+    let start = keys::row(rel, from.unwrap_or_default());
+    let mut failure = None;
+    let mut read = 0usize;
+    let mut last = None;
+    engine.for_each_value_from(&prefix, &start, &mut |k, v| {
+        last = Some(keys::row_key_of(k).to_vec());
+        let r = rows::each_row(keys::row_key_of(k), &v, &mut |key, range| {
+            read += 1;
+            f(key, v.slice(range)).map(|()| true)
+        });
+        match r {
+            Ok(_) => read < enough,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    })?;
+    failure.map_or(Ok(last), Err)
 }
 
 /// A stored row count (`keys::row_count`); anything unreadable counts 0.
@@ -183,12 +216,18 @@ impl Database {
     /// Every row of a relation, in key order. Blocking: call it from a
     /// blocking context (`spawn_blocking`).
     pub fn scan_blocking(&self, rel: &Relation) -> Result<Vec<Row>> {
-        self.shared
-            .engine
-            .scan_prefix(&keys::rows_prefix(rel.id))?
-            .into_iter()
-            .map(|(_, v)| decode_row(&v).map_err(Error::from))
-            .collect()
+        let mut out = Vec::new();
+        for_each_row(
+            self.shared.engine.as_ref(),
+            rel.id,
+            None,
+            usize::MAX,
+            &mut |_, bytes| {
+                out.push(decode_row(&bytes)?);
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// Every row of a relation as insertions keyed by row key. Blocking.
@@ -223,7 +262,9 @@ impl Database {
     }
 
     /// Like [`scan_chunks_blocking`](Database::scan_chunks_blocking), over
-    /// the rows whose keys are at least `from` and below `to`.
+    /// the rows stored in entries whose keys are at least `from` and below
+    /// `to` (a pack of rows counts by its entry's key, so ranges that
+    /// split a relation's key space divide its rows exactly).
     pub fn scan_range_blocking(
         &self,
         rel: &Relation,
@@ -241,24 +282,23 @@ impl Database {
         self.shared
             .engine
             .for_each_value_from(&prefix, &start, &mut |k, v| {
-                if to.is_some_and(|to| keys::row_key_of(k) >= to) {
+                let entry_key = keys::row_key_of(k);
+                if to.is_some_and(|to| entry_key >= to) {
                     return false;
                 }
-                match decode_row_shared(&v, columns) {
-                    Ok(row) => buf.push(crate::Change::insert(keys::row_key_of(k).to_vec(), row)),
-                    Err(e) => {
-                        failure = Some(e.into());
-                        return false;
+                let each = rows::each_row(entry_key, &v, &mut |key, range| {
+                    buf.push(crate::Change::insert(
+                        key.to_vec(),
+                        decode_row_shared(&v.slice(range), columns)?,
+                    ));
+                    if buf.len() >= chunk {
+                        go_on = f(std::mem::take(&mut buf))?;
                     }
-                }
-                if buf.len() >= chunk {
-                    match f(std::mem::take(&mut buf)) {
-                        Ok(more) => go_on = more,
-                        Err(e) => {
-                            failure = Some(e);
-                            go_on = false;
-                        }
-                    }
+                    Ok(go_on)
+                });
+                if let Err(e) = each {
+                    failure = Some(e);
+                    go_on = false;
                 }
                 go_on
             })?;

@@ -15,7 +15,7 @@ pub enum Error {
     /// The data directory has a storage format this build cannot read.
     #[error(
         "the data directory has storage format {0}, which this build of Rivulet cannot read \
-         (it reads formats 1 and 2); run the Rivulet release that wrote it, or start with \
+         (it reads formats 1 to 3); run the Rivulet release that wrote it, or start with \
          an empty --data-dir"
     )]
     UnsupportedFormat(String),

@@ -27,6 +27,7 @@
 mod database;
 pub mod dataflow;
 mod error;
+mod rows;
 pub mod state;
 mod writer;
 

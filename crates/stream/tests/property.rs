@@ -41,7 +41,15 @@ fn random_view(g: &mut Gen, earlier: &[String]) -> String {
         " WHERE t.a IS NOT NULL AND t.b < 7",
         " WHERE t.a IN (1, 3, 4)",
     ]);
-    match g.below(7) {
+    match g.below(8) {
+        // Over the table without a primary key, whose rows are packed.
+        7 => g
+            .pick(&[
+                "SELECT e.a AS g, count(*) AS n, sum(e.b) AS s, max(e.b) AS hi FROM e GROUP BY 1",
+                "SELECT e.a, e.b FROM e WHERE e.b > 2",
+                "SELECT e.a, u.x FROM e JOIN u ON e.a = u.k",
+            ])
+            .to_string(),
         6 => g
             .pick(&[
                 "SELECT count(*) AS n, sum(w.x) AS s, avg(w.x) AS av, min(w.x) AS lo, max(w.x) AS hi FROM w",
@@ -156,6 +164,9 @@ async fn incremental_equals_from_scratch() {
         db.execute_ddl(stmt("CREATE TABLE w (k INT PRIMARY KEY, x NUMERIC)"))
             .await
             .unwrap();
+        db.execute_ddl(stmt("CREATE TABLE e (a INT, b INT)"))
+            .await
+            .unwrap();
         let mut views: Vec<String> = Vec::new();
         for v in 0..6 {
             let sql = random_view(&mut g, &views);
@@ -168,8 +179,40 @@ async fn incremental_equals_from_scratch() {
         let t = db.catalog().relation("t").unwrap().id;
         let u = db.catalog().relation("u").unwrap().id;
         let w = db.catalog().relation("w").unwrap().id;
+        let e = db.catalog().relation("e").unwrap().id;
         let mut db = db;
         for step in 0..120 {
+            if step == 60 {
+                // Back-filled from packed rows.
+                let name = format!("v{}", views.len());
+                db.execute_ddl(stmt(&format!(
+                    "CREATE MATERIALIZED VIEW {name} AS SELECT e.b AS g, count(*) AS n, min(e.a) AS lo FROM e GROUP BY 1"
+                )))
+                .await
+                .unwrap();
+                views.push(name);
+            }
+            if g.below(4) == 0 {
+                // Rows without a primary key, several requests at once (one
+                // group, packed together) or one, and deletes that take
+                // some rows out of a pack.
+                let mut batch = || -> Vec<Row> {
+                    (0..1 + g.below(70))
+                        .map(|_| vec![Value::Int4(g.below(6) as i32), int_or_null(&mut g)])
+                        .collect()
+                };
+                let (r1, r2, r3) = (batch(), batch(), batch());
+                let (a, b, c) = tokio::join!(db.insert(e, r1), db.insert(e, r2), db.insert(e, r3));
+                a.and(b).and(c).unwrap();
+                if g.below(3) == 0 {
+                    let filter = rivulet_expr::Expr::Binary(
+                        rivulet_expr::BinaryOp::Cmp(rivulet_expr::CmpOp::Eq),
+                        Box::new(rivulet_expr::Expr::Column(g.below(2) as usize)),
+                        Box::new(rivulet_expr::Expr::Literal(Value::Int4(g.below(6) as i32))),
+                    );
+                    db.delete(e, Some(filter)).await.unwrap();
+                }
+            }
             if g.below(15) == 0 {
                 // Close and reopen: state must come back from storage.
                 db.shutdown();
@@ -239,7 +282,7 @@ async fn incremental_equals_from_scratch() {
             }
             if step % 10 == 9 {
                 // Row counts kept by the writer match the stored rows.
-                for name in views.iter().map(String::as_str).chain(["t", "u", "w"]) {
+                for name in views.iter().map(String::as_str).chain(["t", "u", "w", "e"]) {
                     let rel = db.catalog().relation(name).unwrap().clone();
                     assert_eq!(
                         db.row_count_blocking(&rel).unwrap() as usize,

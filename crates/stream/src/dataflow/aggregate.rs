@@ -454,6 +454,39 @@ impl Aggregate {
         Some(row)
     }
 
+    /// The index in `touched` of `row`'s group, loading the group first if
+    /// the batch has not touched it yet (`last` is the previous row's).
+    fn touch(
+        &self,
+        touched: &mut Vec<Touched>,
+        index: &mut FxHashMap<Vec<u8>, usize>,
+        last: Option<usize>,
+        row: &[Value],
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<usize> {
+        let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
+        let mut gk = Vec::new();
+        keys.iter().for_each(|v| encode_value_key(&mut gk, v));
+        // Consecutive rows often share a group.
+        if let Some(t) = last.filter(|&t| touched[t].gk == gk) {
+            return Ok(t);
+        }
+        if let Some(&t) = index.get(&gk) {
+            return Ok(t);
+        }
+        let group = self.load(st, &gk, keys)?;
+        let before = self.output(&group);
+        index.insert(gk.clone(), touched.len());
+        touched.push(Touched {
+            gk,
+            before,
+            group,
+            rescan: Vec::new(),
+        });
+        Ok(touched.len() - 1)
+    }
+
     fn apply(
         &self,
         changes: &[Change],
@@ -462,7 +495,6 @@ impl Aggregate {
     ) -> Result<Vec<Change>> {
         let mut touched: Vec<Touched> = Vec::new();
         let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
-        // Consecutive rows often share a group (always, without GROUP BY).
         let mut last: Option<usize> = None;
         // Net multiplicity change of each (group, aggregate, value key), per
         // exact representation of the value (`12.5` and `12.50` share a key).
@@ -470,26 +502,15 @@ impl Aggregate {
         for c in changes {
             for (row, sign) in [(&c.old, -1i64), (&c.new, 1)] {
                 let Some(row) = row else { continue };
-                let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
-                let mut gk = Vec::new();
-                keys.iter().for_each(|v| encode_value_key(&mut gk, v));
-                let t = match last
-                    .filter(|&t| touched[t].gk == gk)
-                    .or_else(|| index.get(&gk).copied())
-                {
+                // Without GROUP BY every row is in the one group.
+                let known = if self.group_keys.is_empty() {
+                    last
+                } else {
+                    None
+                };
+                let t = match known {
                     Some(t) => t,
-                    None => {
-                        let group = self.load(st, &gk, keys)?;
-                        let before = self.output(&group);
-                        index.insert(gk.clone(), touched.len());
-                        touched.push(Touched {
-                            gk,
-                            before,
-                            group,
-                            rescan: Vec::new(),
-                        });
-                        touched.len() - 1
-                    }
+                    None => self.touch(&mut touched, &mut index, last, row, ctx, st)?,
                 };
                 last = Some(t);
                 let group = &mut touched[t].group;

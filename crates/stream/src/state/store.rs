@@ -102,6 +102,29 @@ impl Store {
         Ok(())
     }
 
+    /// Removes and returns the pending writes whose keys are at least
+    /// `from` and start with `prefix`, for the writer to rewrite them once
+    /// the group's commands have run (no savepoint covers this).
+    pub(crate) fn take_pending_from(
+        &mut self,
+        from: &[u8],
+        prefix: &[u8],
+    ) -> Vec<(Vec<u8>, Pending)> {
+        let keys: Vec<Vec<u8>> = self
+            .pending
+            .range(from.to_vec()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| {
+                let v = self.pending.remove(&k)?;
+                Some((k, v))
+            })
+            .collect()
+    }
+
     /// Drops the group's writes.
     pub(crate) fn abort(&mut self) {
         self.pending.clear();

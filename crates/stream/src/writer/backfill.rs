@@ -25,8 +25,9 @@ use rivulet_storage::keys;
 use tokio::sync::oneshot;
 
 use super::Writer;
-use crate::database::{DdlOutcome, Shared};
+use crate::database::{self, DdlOutcome, Shared};
 use crate::dataflow::{Change, Dataflow, EvalCtx};
+use crate::rows;
 use crate::state::StateStore;
 use crate::{Error, Result};
 
@@ -43,7 +44,8 @@ pub(super) struct Backfill {
     sources: Vec<u64>,
     /// Index in `sources` of the source being read.
     source: usize,
-    /// Key of the last row read from that source.
+    /// Key of the last entry read from that source: every row read has a
+    /// key at most this, every row not read yet a larger one.
     after: Option<Vec<u8>>,
     /// Who to answer when the view is ready (none during an upgrade).
     reply: Option<oneshot::Sender<Result<DdlOutcome>>>,
@@ -156,30 +158,28 @@ impl Writer {
             return Ok(true);
         }
         let src = b.sources[b.source];
-        let prefix = keys::rows_prefix(src);
-        let from = match &b.after {
-            // The smallest key after `after`.
-            Some(after) => {
-                let mut k = keys::row(src, after);
-                k.push(0);
-                k
-            }
-            None => prefix.clone(),
-        };
-        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(CHUNK_ROWS);
-        self.store
-            .engine()
-            .for_each_prefix_from(&prefix, &from, &mut |k, v| {
-                raw.push((keys::row_key_of(k).to_vec(), v.to_vec()));
-                raw.len() < CHUNK_ROWS
-            })?;
-        let mut changes = Vec::with_capacity(raw.len());
-        for (k, v) in raw {
-            changes.push(Change::insert(k, decode_row(&v)?));
-        }
+        // Whole entries, from the one after the last entry read. Every row
+        // of a later entry has a larger key than that entry's, so `after`
+        // also tells which rows were read (see `visible`).
+        let from = b.after.as_ref().map(|after| {
+            let mut k = after.clone();
+            k.push(0);
+            k
+        });
+        let mut changes = Vec::with_capacity(CHUNK_ROWS + rows::PACK_ROWS);
+        let engine = self.store.engine().clone();
+        let last = database::for_each_row(
+            engine.as_ref(),
+            src,
+            from.as_deref(),
+            CHUNK_ROWS,
+            &mut |key, bytes| {
+                changes.push(Change::insert(key.to_vec(), decode_row(&bytes)?));
+                Ok(())
+            },
+        )?;
         let finished_source = changes.len() < CHUNK_ROWS;
         let view = b.rel.id;
-        let last = changes.last().map(|c| c.key.clone());
         let read = changes.len() as u64;
         if let Some(flow) = self.flows.get(&view) {
             let mut ctx = EvalCtx::lenient();

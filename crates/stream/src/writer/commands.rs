@@ -15,6 +15,7 @@ use super::commit::{GroupEffects, Reply};
 use super::Writer;
 use crate::database::{decode_count, DdlOutcome};
 use crate::dataflow::{Change, EvalCtx};
+use crate::rows;
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
@@ -131,6 +132,7 @@ impl Writer {
             }
             let key = if pk.is_empty() {
                 let id = self.next_row_id.entry(table).or_insert(1);
+                self.fresh.entry(table).or_insert(*id);
                 let key = keys::row_id(*id).to_vec();
                 *id += 1;
                 key
@@ -179,7 +181,8 @@ impl Writer {
 
     /// Deletes the rows matching `filter`, a chunk of rows at a time so
     /// that only the deletions (not the deleted rows) are held until the
-    /// group commits; the statement still commits or fails as a whole.
+    /// group commits; the statement still commits or fails as a whole. A
+    /// pack losing some of its rows is rewritten with the rest.
     pub(super) fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
         const CHUNK: usize = 4096;
         let rel = self.table(table)?;
@@ -188,32 +191,51 @@ impl Writer {
         let mut count = 0u64;
         let mut ctx = EvalCtx::lenient();
         loop {
-            let mut stored = Vec::with_capacity(CHUNK);
+            // Whole entries: (entry key, value).
+            let mut stored: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut read = 0usize;
             self.store.scan_from(&prefix, &from, &mut |k, v| {
                 stored.push((keys::row_key_of(k).to_vec(), v.to_vec()));
-                stored.len() < CHUNK
+                read += if rows::is_pack(v) { rows::PACK_ROWS } else { 1 };
+                read < CHUNK
             })?;
             let Some((last, _)) = stored.last() else {
                 break;
             };
-            // The smallest key after the chunk's last.
+            // The smallest key after the chunk's last entry.
             from = keys::row(rel.id, last);
             from.push(0);
-            let done = stored.len() < CHUNK;
+            let done = read < CHUNK;
             let mut changes = Vec::new();
-            for (key, value) in stored {
-                let row = decode_row(&value)?;
-                if let Some(f) = &filter {
-                    if !f.eval_predicate(&row)? {
-                        continue;
+            for (entry, value) in stored {
+                let mut kept: Vec<(u64, &[u8])> = Vec::new();
+                let before = changes.len();
+                rows::each_row(&entry, &value, &mut |key, range| {
+                    let row = decode_row(&value[range.clone()])?;
+                    if let Some(f) = &filter {
+                        if !f.eval_predicate(&row)? {
+                            if let Some(id) = keys::parse_row_id(key) {
+                                kept.push((id, &value[range]));
+                            }
+                            return Ok(true);
+                        }
                     }
+                    changes.push(Change {
+                        key: key.to_vec(),
+                        old: Some(row),
+                        new: None,
+                    });
+                    Ok(true)
+                })?;
+                if changes.len() == before {
+                    continue;
                 }
-                self.store.delete(keys::row(rel.id, &key));
-                changes.push(Change {
-                    key,
-                    old: Some(row),
-                    new: None,
-                });
+                let key = keys::row(rel.id, &entry);
+                if kept.is_empty() {
+                    self.store.delete(key);
+                } else {
+                    self.store.put(key, rows::repack(&entry, &kept));
+                }
             }
             count += changes.len() as u64;
             self.count(table, -(changes.len() as i64));

@@ -81,6 +81,9 @@ pub(crate) struct Writer {
     committed: Catalog,
     /// Next hidden row id of each table without a primary key.
     next_row_id: HashMap<u64, u64>,
+    /// The first row id the current group gave out, by table: the rows
+    /// from there on are new, and are packed when the group commits.
+    fresh: FxHashMap<u64, u64>,
     /// Each materialized view's operators, by view id (so iteration runs
     /// upstream views first). Operators are stateless; their state is in
     /// the store.

@@ -14,6 +14,11 @@
 //!   state tables, and only then is the version changed. An interrupted
 //!   upgrade starts over. Format-1 table rows stay as they are (the row
 //!   decoder reads both JSONB layouts).
+//! - `3`: rows a group inserts into a table without a primary key may be
+//!   stored together as one entry (see [`rows`](crate::rows)). A format-2
+//!   directory is a valid format-3 one, so opening it only records the new
+//!   version; a build that reads format 2 only refuses the result instead
+//!   of misreading a pack as a row.
 //!
 //! A version this code does not know is refused, never guessed at.
 
@@ -24,11 +29,15 @@ use rivulet_catalog::{Catalog, StoredObject};
 use rivulet_storage::{keys, Engine, WriteBatch};
 
 use super::Writer;
+use crate::database;
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
 /// The storage format this code writes.
-pub(crate) const FORMAT_VERSION: &[u8] = b"2";
+pub(crate) const FORMAT_VERSION: &[u8] = b"3";
+
+/// The format before row packs: readable as it is.
+const FORMAT_V2: &[u8] = b"2";
 
 /// The format before state tables.
 const FORMAT_V1: &[u8] = b"1";
@@ -42,13 +51,18 @@ impl Writer {
     ) -> Result<(Writer, Catalog)> {
         let version_key = keys::meta("format_version");
         let version = engine.get(&version_key)?;
+        let mark_current = || -> Result<bool> {
+            let mut b = WriteBatch::new();
+            b.put(version_key.clone(), FORMAT_VERSION.to_vec());
+            engine.apply(b)?;
+            engine.flush()?;
+            Ok(false)
+        };
         let upgrade = match version.as_deref() {
-            None => {
-                let mut b = WriteBatch::new();
-                b.put(version_key.clone(), FORMAT_VERSION.to_vec());
-                engine.apply(b)?;
-                engine.flush()?;
-                false
+            None => mark_current()?,
+            Some(FORMAT_V2) => {
+                tracing::info!("data directory format 2 is read as format 3 from now on");
+                mark_current()?
             }
             Some(FORMAT_VERSION) => false,
             Some(FORMAT_V1) => true,
@@ -82,6 +96,7 @@ impl Writer {
         let mut next_row_id = HashMap::new();
         for r in catalog.relations() {
             if r.table().is_some_and(|t| t.primary_key.is_empty()) {
+                // A pack's key is the largest id it was written with.
                 let last = engine.last_key_with_prefix(&keys::rows_prefix(r.id))?;
                 let next = last
                     .and_then(|k| keys::parse_row_id(keys::row_key_of(&k)))
@@ -100,6 +115,7 @@ impl Writer {
             committed: catalog.clone(),
             catalog,
             next_row_id,
+            fresh: Default::default(),
             flows: BTreeMap::new(),
             readers: HashMap::new(),
             backfill: None,
@@ -117,7 +133,7 @@ impl Writer {
 
     /// Builds the state tables of every view of a format-1 directory by
     /// back-filling each view afresh, in id order (a view after the views
-    /// it reads), then marks the directory as format 2.
+    /// it reads), then marks the directory as the current format.
     fn upgrade_from_v1(&mut self) -> Result<()> {
         let mut views: Vec<_> = self
             .catalog
@@ -128,7 +144,7 @@ impl Writer {
         views.sort_by_key(|r| r.id);
         tracing::info!(
             views = views.len(),
-            "upgrading the data directory from format 1 to 2: rebuilding view state"
+            "upgrading the data directory from format 1 to 3: rebuilding view state"
         );
         // Row counts did not exist: count each table once.
         let tables: Vec<u64> = self
@@ -139,12 +155,11 @@ impl Writer {
             .collect();
         for t in tables {
             let mut n = 0i64;
-            self.store
-                .engine()
-                .for_each_prefix(&keys::rows_prefix(t), &mut |_, _| {
-                    n += 1;
-                    true
-                })?;
+            let engine = self.store.engine().clone();
+            database::for_each_row(engine.as_ref(), t, None, usize::MAX, &mut |_, _| {
+                n += 1;
+                Ok(())
+            })?;
             self.store.put(keys::row_count(t), n.to_le_bytes().to_vec());
         }
         self.commit()?;
@@ -165,7 +180,7 @@ impl Writer {
             .put(keys::meta("format_version"), FORMAT_VERSION.to_vec());
         self.commit()?;
         self.committed = self.catalog.clone();
-        tracing::info!("upgrade to format 2 done");
+        tracing::info!("upgrade to format 3 done");
         Ok(())
     }
 }

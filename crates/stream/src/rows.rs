@@ -1,0 +1,216 @@
+//! How a relation's rows are laid out under its key prefix `0x02 rel`.
+//!
+//! Each entry holds either one row (key: the row key; value: the encoded
+//! row) or, in tables without a primary key, a *pack*: rows that one group
+//! inserted together, stored as one entry under the largest row id it was
+//! written with (so the last key of a table still tells the next free id
+//! without reading a value). A scan then pays the storage engine's per-entry cost
+//! (merging, version filtering, one allocation per value) once per pack
+//! instead of once per row.
+//!
+//! A pack's value is [`MARK`], the row count (`u16` LE), then for each row,
+//! ascending by id, how far its id is below the entry's key (`u32` LE), its
+//! length (`u32` LE) and its encoded bytes. The mark is a non-shortest varint, which the row
+//! encoder never writes, so no single row reads as a pack.
+//!
+//! Entries never overlap: every row id in a pack is above the key of the
+//! entry before it (packs are cut from runs of fresh ids, and later groups
+//! only take larger ones). So a range of entry keys holds whole packs, and
+//! a reader splits work, or resumes after the last row it read, at entry
+//! boundaries, never inside a pack.
+
+use std::ops::Range;
+
+use rivulet_storage::keys;
+
+use crate::Result;
+
+/// Rows one pack holds at most.
+pub(crate) const PACK_ROWS: usize = 32;
+
+/// Encoded bytes one pack holds at most (a larger row stays on its own).
+pub(crate) const PACK_BYTES: usize = 32 << 10;
+
+/// The first bytes of every pack: a zero written in two bytes.
+const MARK: [u8; 2] = [0x80, 0x00];
+
+/// Bytes before the first row's header.
+const HEADER: usize = MARK.len() + 2;
+
+/// Bytes before each row's encoding.
+const ROW_HEADER: usize = 8;
+
+fn corrupted() -> crate::Error {
+    rivulet_expr::Error::Corrupted("row pack").into()
+}
+
+/// Visits one row: its key and its bytes' range within the entry's value;
+/// returns whether to go on.
+pub(crate) type RowVisitor<'a> = dyn FnMut(&[u8], Range<usize>) -> Result<bool> + 'a;
+
+/// Whether a stored value is a pack rather than one row.
+pub(crate) fn is_pack(value: &[u8]) -> bool {
+    value.starts_with(&MARK)
+}
+
+/// Calls `f` with the row key and the byte range (within `value`) of each
+/// row of the entry stored under `row_key`, in key order, until `f`
+/// returns false. Returns whether it went through every row.
+pub(crate) fn each_row(row_key: &[u8], value: &[u8], f: &mut RowVisitor<'_>) -> Result<bool> {
+    if !is_pack(value) {
+        return f(row_key, 0..value.len());
+    }
+    let base = keys::parse_row_id(row_key).ok_or_else(corrupted)?;
+    let count = value.get(MARK.len()..HEADER).ok_or_else(corrupted)?;
+    let n = u16::from_le_bytes([count[0], count[1]]);
+    let mut at = HEADER;
+    for _ in 0..n {
+        let head = value.get(at..at + ROW_HEADER).ok_or_else(corrupted)?;
+        let below = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+        let len = u32::from_le_bytes(head[4..].try_into().expect("4 bytes")) as usize;
+        let start = at + ROW_HEADER;
+        let end = start.checked_add(len).filter(|&e| e <= value.len());
+        let (Some(end), Some(id)) = (end, base.checked_sub(u64::from(below))) else {
+            return Err(corrupted());
+        };
+        if !f(&keys::row_id(id), start..end)? {
+            return Ok(false);
+        }
+        at = end;
+    }
+    Ok(true)
+}
+
+/// Encodes rows, ascending by id up to `base` (and less than 2^32 below
+/// it), as one pack to store under `base`.
+fn encode_pack(base: u64, rows: &[(u64, &[u8])]) -> Vec<u8> {
+    let size = HEADER + rows.iter().map(|r| ROW_HEADER + r.1.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&MARK);
+    out.extend_from_slice(&(rows.len() as u16).to_le_bytes());
+    for (id, bytes) in rows {
+        out.extend_from_slice(&((base - id) as u32).to_le_bytes());
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// The entry under `entry_key` (a row id) rewritten to hold only `kept`,
+/// some of its rows, ascending by id: always a pack, since the entry's key
+/// stays while its last row may be gone.
+pub(crate) fn repack(entry_key: &[u8], kept: &[(u64, &[u8])]) -> Vec<u8> {
+    let base = keys::parse_row_id(entry_key).unwrap_or(0);
+    encode_pack(base, kept)
+}
+
+/// Groups rows, ascending by id and all inserted by one group, into
+/// entries: `(key id, value)`, a pack of up to [`PACK_ROWS`] rows and
+/// [`PACK_BYTES`] bytes, or a lone row as it is.
+pub(crate) fn pack_rows(rows: &[(u64, Vec<u8>)]) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let mut j = i + 1;
+        let mut bytes = rows[i].1.len();
+        while j < rows.len()
+            && j - i < PACK_ROWS
+            && bytes + rows[j].1.len() <= PACK_BYTES
+            && rows[j].0 - rows[i].0 <= u64::from(u32::MAX)
+        {
+            bytes += rows[j].1.len();
+            j += 1;
+        }
+        if j - i == 1 {
+            out.push((rows[i].0, rows[i].1.clone()));
+        } else {
+            let part: Vec<(u64, &[u8])> = rows[i..j].iter().map(|(id, b)| (*id, &b[..])).collect();
+            out.push((rows[j - 1].0, encode_pack(rows[j - 1].0, &part)));
+        }
+        i = j;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivulet_expr::{encode_row, Value};
+
+    /// The largest row id in the entry under `row_key` (for a pack, its last
+    /// row's), if the key is a row id.
+    fn last_row_id(row_key: &[u8], value: &[u8]) -> Result<Option<u64>> {
+        let mut last = None;
+        each_row(row_key, value, &mut |k, _| {
+            last = keys::parse_row_id(k);
+            Ok(true)
+        })?;
+        Ok(last)
+    }
+
+    fn rows_of(key: u64, value: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        each_row(&keys::row_id(key), value, &mut |k, r| {
+            out.push((keys::parse_row_id(k).unwrap(), value[r].to_vec()));
+            Ok(true)
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn packs_round_trip_and_single_rows_are_not_packs() {
+        let rows: Vec<(u64, Vec<u8>)> = (10..80)
+            .filter(|i| i % 7 != 0)
+            .map(|i| {
+                (
+                    i,
+                    encode_row(&[Value::Int8(i as i64), Value::Text("x".repeat(i as usize))]),
+                )
+            })
+            .collect();
+        for (_, r) in &rows {
+            assert!(!is_pack(r));
+        }
+        // The shortest single-column rows still are not packs.
+        assert!(!is_pack(&encode_row(&[Value::Null])));
+        assert!(!is_pack(&encode_row(&[])));
+        let entries = pack_rows(&rows);
+        assert!(entries.len() > 1);
+        let mut back = Vec::new();
+        let mut prev_last = None;
+        for (key, value) in &entries {
+            let part = rows_of(*key, value);
+            assert!(prev_last.is_none_or(|p| p < part[0].0), "entries overlap");
+            assert!(part.len() <= PACK_ROWS);
+            prev_last = last_row_id(&keys::row_id(*key), value).unwrap();
+            assert_eq!(prev_last, Some(*key));
+            back.extend(part);
+        }
+        assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn a_lone_or_large_row_stays_single() {
+        let big = encode_row(&[Value::Text("y".repeat(PACK_BYTES))]);
+        let small = encode_row(&[Value::Int4(1)]);
+        let entries = pack_rows(&[(1, small.clone()), (2, big.clone()), (3, small.clone())]);
+        assert_eq!(
+            entries,
+            vec![(1, small.clone()), (2, big), (3, small.clone())]
+        );
+        assert_eq!(pack_rows(&[(5, small.clone())]), vec![(5, small)]);
+    }
+
+    #[test]
+    fn a_truncated_pack_is_an_error_not_a_panic() {
+        let rows: Vec<(u64, Vec<u8>)> = (1..5)
+            .map(|i| (i, encode_row(&[Value::Int8(i as i64)])))
+            .collect();
+        let (key, value) = pack_rows(&rows).remove(0);
+        for cut in 2..value.len() {
+            let r = each_row(&keys::row_id(key), &value[..cut], &mut |_, _| Ok(true));
+            assert!(r.is_err(), "cut at {cut}");
+        }
+    }
+}
