@@ -407,6 +407,8 @@ async fn large_scans_match_postgres() {
         "SELECT count(*) FROM events WHERE data->>'event' = 'Order Completed'",
         "SELECT data->>'messageId', data->>'userId' FROM events WHERE (data->'properties'->>'quantity')::int = 5",
         "SELECT DISTINCT data #>> '{context,page,path}' FROM events",
+        "SELECT count(*), count(data->>'userId'), sum((data->'properties'->>'quantity')::int), min(data->>'userId'), bool_or(data->>'type' = 'x') FROM events WHERE data->>'type' = 'nothing'",
+        "SELECT data->>'type', bool_and((data->'context'->>'active')::boolean), bool_or((data->'context'->>'active')::boolean), max(data->>'timestamp'), sum((data->'properties'->>'quantity')::int8) FROM events GROUP BY 1",
     ] {
         assert_eq!(
             sorted_rows(&rv, sql).await,

@@ -303,3 +303,127 @@ async fn ndjson_rows_are_charged_against_the_budget() {
         Some("5000".into())
     );
 }
+
+/// Resident memory of a process in bytes.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// A query whose rows are final as read (no ORDER BY, aggregate or join)
+/// streams them: a full `SELECT *` of a table several times the memory
+/// budget costs the server a few chunks, not the table, and LIMIT/OFFSET,
+/// errors mid-stream and a client that hangs up mid-stream all behave.
+#[tokio::test]
+async fn large_results_stream_in_bounded_memory() {
+    let dir = TempDir::new("limits-stream");
+    let server = Server::start(&dir.0, &["--memory-budget", "32MiB"])
+        .await
+        .unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE big (data JSONB) WITH (connector = 'webhook', is_batched = true)",
+    )
+    .await
+    .unwrap();
+    let pad = "x".repeat(2_000);
+    let total = 60_000;
+    for start in (0..total).step_by(5_000) {
+        let body: String = (start..start + 5_000)
+            .map(|i| format!("{{\"i\":{i},\"pad\":\"{pad}\"}}\n"))
+            .collect();
+        let (status, text) = server
+            .post("/webhook/dev/public/big", &[], body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{text}");
+    }
+    let pid = server.pid().unwrap();
+    let before = rss(pid);
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let watching = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    // About 120 MB of rows, read by a client that takes them as they come
+    // (the simple protocol, as psql sends `SELECT * FROM big`).
+    let rows = c.simple_query_raw("SELECT data FROM big").await.unwrap();
+    futures::pin_mut!(rows);
+    let mut n = 0;
+    let mut bytes = 0;
+    while let Some(msg) = futures::StreamExt::next(&mut rows).await {
+        if let tokio_postgres::SimpleQueryMessage::Row(row) = msg.unwrap() {
+            let v: serde_json::Value = serde_json::from_str(row.get(0).unwrap()).unwrap();
+            bytes += v["pad"].as_str().unwrap().len();
+            n += 1;
+        }
+    }
+    watching.abort();
+    assert_eq!(n, total);
+    assert_eq!(bytes, total * pad.len());
+    let grew = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(before);
+    assert!(
+        grew < 64 << 20,
+        "streaming {} MiB of rows grew the server by {} MiB",
+        bytes >> 20,
+        grew >> 20
+    );
+
+    // LIMIT and OFFSET cut the stream.
+    assert_eq!(
+        rivulet_tests::rows(&c, "SELECT data->>'i' FROM big LIMIT 3 OFFSET 59998")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // An error after rows were sent still reaches the client as an error.
+    let (code, _) =
+        rivulet_tests::sql_error(&c, "SELECT 1 / ((data->>'i')::int - 50000) FROM big").await;
+    assert_eq!(code, "22012");
+    // A cancel request stops a query while it streams.
+    {
+        let slow = server.connect().await.unwrap();
+        let token = slow.cancel_token();
+        let rows = slow.simple_query_raw("SELECT data FROM big").await.unwrap();
+        futures::pin_mut!(rows);
+        let first = futures::StreamExt::next(&mut rows).await;
+        assert!(matches!(first, Some(Ok(_))));
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+        let mut seen = 0;
+        let err = loop {
+            match futures::StreamExt::next(&mut rows).await {
+                Some(Ok(_)) => seen += 1,
+                Some(Err(e)) => break e,
+                None => panic!("the stream ended without the cancel"),
+            }
+        };
+        assert!(seen < total, "every row arrived despite the cancel");
+        assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err}");
+        assert_eq!(scalar(&slow, "SELECT 1").await.unwrap(), Some("1".into()));
+    }
+    // A client that hangs up mid-stream leaves the server serving.
+    {
+        let gone = server.connect().await.unwrap();
+        let rows = gone.simple_query_raw("SELECT data FROM big").await.unwrap();
+        futures::pin_mut!(rows);
+        let _ = futures::StreamExt::next(&mut rows).await;
+    }
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM big").await.unwrap(),
+        Some(total.to_string())
+    );
+}

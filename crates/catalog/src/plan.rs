@@ -63,6 +63,30 @@ pub struct AggCall {
     pub output_type: DataType,
 }
 
+impl AggCall {
+    /// The call that combines partial results of this one (found in
+    /// `column`) into the result over all their inputs, if there is one:
+    /// counts and sums add up, extremes and boolean folds fold again.
+    /// `avg` and DISTINCT aggregates have none.
+    pub fn combining(&self, column: usize) -> Option<AggCall> {
+        if self.distinct {
+            return None;
+        }
+        let kind = match self.kind {
+            AggKind::CountStar | AggKind::Count | AggKind::Sum => AggKind::Sum,
+            AggKind::Min | AggKind::Max | AggKind::BoolAnd | AggKind::BoolOr => self.kind,
+            AggKind::Avg => return None,
+        };
+        Some(AggCall {
+            kind,
+            arg: Some(Expr::Column(column)),
+            distinct: false,
+            input_type: self.output_type,
+            output_type: self.output_type,
+        })
+    }
+}
+
 impl fmt::Display for AggCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.arg {
@@ -207,12 +231,16 @@ impl Plan {
     }
 
     /// Divides a plan that reads one stored relation so its reading can run
-    /// on several threads: `prefix` is the plan's stateless bottom (scan,
-    /// filters, projections, and an aggregate's key and argument
-    /// expressions), which can run over disjoint key ranges at once; `rest`
-    /// is everything above it, reading `prefix`'s rows through a scan of
-    /// relation id `placeholder`. `None` when the plan does not have that
-    /// shape (joins, several relations, aggregates over aggregates).
+    /// on several threads: `prefix` runs over disjoint key ranges at once;
+    /// `rest` is everything above it, reading `prefix`'s rows through a
+    /// scan of relation id `placeholder`. `prefix` is the plan's stateless
+    /// bottom (scan, filters, projections) and, above it, either an
+    /// aggregate whose calls all combine (see [`AggCall::combining`]) —
+    /// then `rest` combines each thread's groups, and a thread's output is
+    /// final only when it has read its whole range — or just the
+    /// aggregate's key and argument expressions. `None` when the plan does
+    /// not have that shape (joins, several relations, aggregates over
+    /// aggregates).
     pub fn split_for_parallel_scan(&self, placeholder: u64) -> Option<(Plan, Plan)> {
         let scans = self.distinct_scans();
         let [scanned] = scans.as_slice() else {
@@ -261,8 +289,27 @@ impl Plan {
                 group_keys,
                 aggs,
             } if i.is_stateless() => {
-                // The keys and arguments are computed below; the aggregate
-                // reads them as columns.
+                // Aggregates that combine (count, sum, min, max, bool_and,
+                // bool_or) run whole below, each thread over its own rows;
+                // above, the same groups combine the threads' results.
+                let width = group_keys.len() + aggs.len();
+                let combined: Option<Vec<AggCall>> = aggs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| a.combining(group_keys.len() + j))
+                    .collect();
+                if let Some(combined) = combined {
+                    return Some((
+                        self.clone(),
+                        Plan::Aggregate {
+                            input: Box::new(input(width)),
+                            group_keys: (0..group_keys.len()).map(Expr::Column).collect(),
+                            aggs: combined,
+                        },
+                    ));
+                }
+                // Otherwise the keys and arguments are computed below; the
+                // aggregate reads them as columns.
                 let mut exprs = group_keys.clone();
                 let mut moved = Vec::with_capacity(aggs.len());
                 for a in aggs {

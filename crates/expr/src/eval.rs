@@ -474,6 +474,23 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
 /// number or string is parsed in place. Other kinds take the general path
 /// (so errors read exactly as PostgreSQL's).
 fn numeric_of_json_text(e: &Expr, row: &[Value]) -> Result<Value> {
+    // `column -> 'k1' -> ... ->> 'kn'`: walked in place.
+    let mut keys = [""; MAX_PATH];
+    if let Some((column, n)) = key_path(e, &mut keys) {
+        match row.get(column) {
+            Some(Value::Null) => return Ok(Value::Null),
+            Some(Value::Jsonb(doc)) => match doc.get_path(&keys[MAX_PATH - n..]) {
+                None => return Ok(Value::Null),
+                Some(j) if j.is_null() => return Ok(Value::Null),
+                Some(j) => {
+                    if let Some(t) = j.text() {
+                        return crate::cast::parse_text(t, DataType::Numeric);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
     let Expr::Binary(_, a, b) = e else {
         return cast(e.eval(row)?, DataType::Numeric);
     };
@@ -504,6 +521,32 @@ fn numeric_of_json_text(e: &Expr, row: &[Value]) -> Result<Value> {
                 DataType::Numeric,
             ),
         },
+    }
+}
+
+/// Longest key path [`key_path`] follows.
+const MAX_PATH: usize = 8;
+
+/// For `column -> 'k1' -> ... ->> 'kn'` (literal keys, at most
+/// [`MAX_PATH`]), the column and the number of keys, which end `keys`.
+fn key_path<'e>(e: &'e Expr, keys: &mut [&'e str; MAX_PATH]) -> Option<(usize, usize)> {
+    let mut e = e;
+    let mut n = 0;
+    let mut op = BinaryOp::JsonGetText;
+    loop {
+        match e {
+            Expr::Binary(o, a, b) if *o == op && n < MAX_PATH => {
+                let Expr::Literal(Value::Text(k)) = &**b else {
+                    return None;
+                };
+                n += 1;
+                keys[MAX_PATH - n] = k;
+                e = a;
+                op = BinaryOp::JsonGet;
+            }
+            Expr::Column(c) if n > 0 => return Some((*c, n)),
+            _ => return None,
+        }
     }
 }
 

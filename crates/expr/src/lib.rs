@@ -31,7 +31,7 @@ pub use codec::{
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};
 pub use func::{Func, TrimSide, Variadic};
-pub use jsonb::{JsonKind, JsonTree, Jsonb};
+pub use jsonb::{JsonKind, JsonRef, JsonTree, Jsonb};
 pub use numeric::Numeric;
 pub use timestamp::{format_timestamptz, parse_timestamptz};
 pub use types::DataType;

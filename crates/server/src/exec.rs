@@ -3,9 +3,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use futures::stream;
+use futures::{stream, StreamExt};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::ConnectionHandle;
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
 
 use rivulet_catalog::{
     plan_query, plan_query_with, Binder, Catalog, QueryPlan, Scope, SubqueryRunner,
@@ -14,7 +17,7 @@ use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{Database, Dataflow, EvalCtx, MemState};
 
-use crate::parallel::{apply, Rows};
+use crate::parallel::Sink;
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -52,14 +55,19 @@ impl From<Response> for Outcome {
 }
 
 /// Executes one statement for a session.
+///
+/// With `stream`, a query whose rows are final as read may answer with a
+/// stream of them (see `select`); the connection's handle lets a cancel
+/// request stop it while it streams.
 pub async fn execute(
     db: &Database,
     vars: &SessionVars,
     stmt: Statement,
     fmt: &Format,
+    stream: Option<Arc<ConnectionHandle>>,
 ) -> Result<Outcome> {
     match stmt {
-        Statement::Query(q) => select(db, vars, &q, fmt).await.map(Outcome::from),
+        Statement::Query(q) => select(db, vars, &q, fmt, stream).await.map(Outcome::from),
         Statement::CreateSecret { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
@@ -122,9 +130,10 @@ fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
     result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows, fmt)
 }
 
-/// A result set, each column in the format the client asked for.
-pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
-    let fields: Arc<Vec<FieldInfo>> = Arc::new(
+/// The description of result columns, each in the format the client
+/// asked for.
+fn fields(columns: &[(String, DataType)], fmt: &Format) -> Arc<Vec<FieldInfo>> {
+    Arc::new(
         columns
             .iter()
             .enumerate()
@@ -132,7 +141,12 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) ->
                 FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(fmt, i))
             })
             .collect(),
-    );
+    )
+}
+
+/// A result set, each column in the format the client asked for.
+pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
+    let fields = fields(columns, fmt);
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -178,44 +192,211 @@ impl SubqueryRunner for Runner<'_> {
     }
 }
 
-async fn select(db: &Database, vars: &SessionVars, q: &Query, fmt: &Format) -> Result<Response> {
+/// A query's rows by output key.
+type Rows = std::collections::BTreeMap<Vec<u8>, Row>;
+
+/// Rows per message from a streaming query's reader to its connection.
+const STREAM_CHUNK: usize = 256;
+
+/// Result chunks a streaming query may have ready before its reader waits
+/// for the client to take them.
+const STREAM_AHEAD: usize = 4;
+
+/// Streaming queries reading at once. A reader waiting for a slow client
+/// (or a suspended portal) holds a blocking thread; past this many, a
+/// query runs to the end before it answers, as other queries do.
+static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// A planned query: its rows, or a permit to stream them.
+type Planned = std::result::Result<Vec<Row>, tokio::sync::SemaphorePermit<'static>>;
+
+async fn select(
+    db: &Database,
+    vars: &SessionVars,
+    q: &Query,
+    fmt: &Format,
+    stream: Option<Arc<ConnectionHandle>>,
+) -> Result<Response> {
     let timeout = vars.statement_timeout()?;
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
     let db2 = db.clone();
     let q = q.clone();
     let cancelled = Arc::new(AtomicBool::new(false));
-    let _guard = CancelOnDrop(cancelled.clone());
+    let guard = CancelOnDrop(cancelled.clone());
+    let timed_out = || {
+        Error::Sql(
+            "57014",
+            "canceling statement due to statement timeout".into(),
+        )
+    };
     // Planning may run subqueries, so it happens off the async workers too.
-    let work = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Vec<Row>)> {
+    // A query whose rows are final as soon as they are produced, in no
+    // particular order, is streamed to the client as it is read (a full
+    // `SELECT *` holds a few chunks, not the table); any other is run to
+    // the end first.
+    let flag = cancelled.clone();
+    let streams = stream.is_some();
+    let work = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Planned)> {
         let catalog = db2.catalog();
         let runner = Runner {
             db: &db2,
-            cancelled: &cancelled,
+            cancelled: &flag,
         };
         let plan = plan_query_with(&q, &catalog, Some(&runner))?;
-        let rows = run_query(&db2, &plan, &cancelled)?;
-        Ok((plan, rows))
+        if streams && plan.order_by.is_empty() && plan.root.is_stateless() {
+            if let Ok(permit) = STREAM_READERS.try_acquire() {
+                return Ok((plan, Err(permit)));
+            }
+        }
+        let rows = run_query(&db2, &plan, &flag)?;
+        Ok((plan, Ok(rows)))
     });
     let joined = match timeout {
         // On timeout the guard's drop stops the blocking work.
-        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| {
-            Error::Sql(
-                "57014",
-                "canceling statement due to statement timeout".into(),
-            )
-        })?,
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| timed_out())?,
         None => work.await,
     };
     let (plan, rows) = joined.map_err(|e| Error::Sql("XX000", e.to_string()))??;
     let columns: Vec<(String, DataType)> =
         plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
-    result_set(&columns, &rows, fmt)
+    let permit = match rows {
+        Ok(rows) => return result_set(&columns, &rows, fmt),
+        Err(permit) => permit,
+    };
+
+    let fields = fields(&columns, fmt);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<PgWireResult<DataRow>>>(STREAM_AHEAD);
+    let db2 = db.clone();
+    let encoder_fields = fields.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut encoder = DataRowEncoder::new(encoder_fields);
+        let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+        let mut skip = plan.offset as usize;
+        let mut left = plan.limit.map_or(usize::MAX, |l| l as usize);
+        let visible = plan.output.len();
+        let mut sink = |changes: Vec<rivulet_stream::Change>| -> Result<bool> {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err(timed_out());
+            }
+            for row in changes.into_iter().filter_map(|c| c.new) {
+                if left == 0 {
+                    break;
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                left -= 1;
+                for v in &row[..visible.min(row.len())] {
+                    encoder
+                        .encode_field(&PgValue(v))
+                        .map_err(|e| Error::Sql("XX000", e.to_string()))?;
+                }
+                chunk.push(Ok(encoder.take_row()));
+                if chunk.len() >= STREAM_CHUNK
+                    && tx.blocking_send(std::mem::take(&mut chunk)).is_err()
+                {
+                    return Ok(false); // the client went away
+                }
+            }
+            Ok(left > 0)
+        };
+        let r = count_rows(&db2, &plan)
+            .and_then(|root| run_plan(&db2, &root, plan.limit.is_none(), &cancelled, &mut sink));
+        if let Err(e) = r {
+            chunk.push(Err(e.into()));
+        }
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(chunk);
+        }
+    });
+    // The guard travels with the rows: when the response is dropped
+    // (finished, or the connection closed), reading stops. A cancel
+    // request or the statement timeout ends the stream with 57014.
+    let feed = Feed {
+        rx,
+        _guard: guard,
+        handle: stream,
+        cancel: None,
+        deadline: deadline.map(tokio::time::Instant::from_std),
+        done: false,
+    };
+    let rows = stream::unfold(feed, |mut feed| async move {
+        let chunk = feed.next().await?;
+        Some((stream::iter(chunk), feed))
+    })
+    .flatten();
+    Ok(Response::Query(QueryResponse::new(fields, rows)))
 }
 
-/// Runs a query: its plan as a dataflow fed every source row once, then
-/// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
-/// Blocking (reads storage).
-pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
-    // count(*) over a whole relation is answered from its row count.
+/// The connection's side of a streaming query.
+struct Feed {
+    rx: tokio::sync::mpsc::Receiver<Vec<PgWireResult<DataRow>>>,
+    _guard: CancelOnDrop,
+    /// Where cancel requests for this connection arrive.
+    handle: Option<Arc<ConnectionHandle>>,
+    cancel: Option<futures::channel::oneshot::Receiver<()>>,
+    deadline: Option<tokio::time::Instant>,
+    done: bool,
+}
+
+impl Feed {
+    /// The next chunk of rows, or the error that ends the statement.
+    async fn next(&mut self) -> Option<Vec<PgWireResult<DataRow>>> {
+        if self.done {
+            return None;
+        }
+        if self.cancel.is_none() {
+            // Armed here, once the statement's own answer is under way.
+            if let Some(h) = &self.handle {
+                self.cancel = Some(h.start_query().await);
+            }
+        }
+        let stop = |msg: &str| {
+            let e: PgWireError = Error::Sql("57014", msg.into()).into();
+            Some(vec![Err(e)])
+        };
+        let Feed {
+            rx,
+            cancel,
+            deadline,
+            done,
+            ..
+        } = self;
+        let cancelled = async {
+            if let Some(c) = cancel.as_mut() {
+                if c.await.is_ok() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        };
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(*d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            chunk = rx.recv() => chunk,
+            () = cancelled => {
+                *done = true;
+                stop("canceling statement due to user request")
+            }
+            () = timeout => {
+                *done = true;
+                stop("canceling statement due to statement timeout")
+            }
+        }
+    }
+}
+
+/// The plan's root with `count(*)` over whole relations answered from
+/// their row counts.
+fn count_rows(db: &Database, plan: &QueryPlan) -> Result<rivulet_catalog::Plan> {
     let mut failure = None;
     let root = plan
         .root
@@ -226,9 +407,17 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
                 None
             }
         });
-    if let Some(e) = failure {
-        return Err(e.into());
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(root),
     }
+}
+
+/// Runs a query: its plan as a dataflow fed every source row once, then
+/// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
+/// Blocking (reads storage).
+pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
+    let root = count_rows(db, plan)?;
     // Without ORDER BY, a plan whose rows are final once produced (no
     // aggregate or join can change or retract them) stops reading when it
     // has OFFSET + LIMIT rows.
@@ -238,22 +427,16 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
         }
         _ => usize::MAX,
     };
-    let parallel = if enough == usize::MAX {
-        crate::parallel::try_run(db, &root, cancelled)?
-    } else {
-        None
-    };
-    let state = match parallel {
-        Some(rows) if cancelled.load(Ordering::Relaxed) => {
-            drop(rows);
-            return Err(Error::Sql(
-                "57014",
-                "canceling statement due to user request".into(),
-            ));
+    let mut state = Rows::new();
+    run_plan(db, &root, enough == usize::MAX, cancelled, &mut |changes| {
+        for c in changes {
+            match c.new {
+                Some(r) => state.insert(c.key, r),
+                None => state.remove(&c.key),
+            };
         }
-        Some(rows) => rows,
-        None => run_serial(db, &root, enough, cancelled)?,
-    };
+        Ok(state.len() < enough)
+    })?;
     let mut rows: Vec<Row> = state.into_values().collect();
     if !plan.order_by.is_empty() {
         // NULLs sort last ascending and first descending, as in PostgreSQL.
@@ -282,36 +465,42 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
 }
 
 /// Runs `root` on the calling thread, feeding it every row of each
-/// relation it reads (stopping once it has `enough` rows). Blocking.
+/// relation it reads and its output to `sink` until `sink` has enough.
+/// Blocking.
 fn run_serial(
     db: &Database,
     root: &rivulet_catalog::Plan,
-    enough: usize,
     cancelled: &AtomicBool,
-) -> Result<Rows> {
+    sink: &mut Sink<'_>,
+) -> Result<()> {
     // Operator state lives only as long as the query.
     let flow = Dataflow::new(0, root);
     let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
-    let mut state = Rows::new();
-    apply(&mut state, flow.init(&mut ctx, &mut st)?);
-    let canceled = || Error::Sql("57014", "canceling statement due to user request".into());
+    if !sink(flow.init(&mut ctx, &mut st)?)? {
+        return Ok(());
+    }
     // Columns no operator reads are skipped while decoding.
     let columns = root.scan_columns();
+    let mut more = true;
     for rel in root.distinct_scans() {
-        if state.len() >= enough {
+        if !more {
             break;
         }
         // Rows are decoded and fed a chunk at a time, so a query's memory
         // is its result and operator state, not the whole table; a
         // cancelled query stops between chunks.
+        let mut failure = None;
         let mut feed = |chunk: Vec<rivulet_stream::Change>| -> rivulet_stream::Result<bool> {
             if cancelled.load(Ordering::Relaxed) || ctx.failed() {
                 return Ok(false);
             }
             let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
-            apply(&mut state, out);
-            Ok(!ctx.failed() && state.len() < enough)
+            more = sink(out).unwrap_or_else(|e| {
+                failure = Some(e);
+                false
+            });
+            Ok(more && !ctx.failed())
         };
         match rel.system() {
             // System catalogs are computed from the catalog snapshot.
@@ -333,6 +522,9 @@ fn run_serial(
                 &mut feed,
             )?,
         }
+        if let Some(e) = failure {
+            return Err(e);
+        }
         if cancelled.load(Ordering::Relaxed) {
             return Err(canceled());
         }
@@ -341,7 +533,29 @@ fn run_serial(
         ctx = EvalCtx::strict();
     }
     ctx.finish()?;
-    Ok(state)
+    Ok(())
+}
+
+fn canceled() -> Error {
+    Error::Sql("57014", "canceling statement due to user request".into())
+}
+
+/// Runs `root`, on several threads if it has the shape and size for it,
+/// handing its output changes to `sink`. Blocking.
+fn run_plan(
+    db: &Database,
+    root: &rivulet_catalog::Plan,
+    parallel: bool,
+    cancelled: &AtomicBool,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    if !(parallel && crate::parallel::try_run(db, root, cancelled, sink)?) {
+        run_serial(db, root, cancelled, sink)?;
+    }
+    if cancelled.load(Ordering::Relaxed) {
+        return Err(canceled());
+    }
+    Ok(())
 }
 
 /// The table a write targets, or 42809 for a view.

@@ -1,11 +1,15 @@
 //! Reading one large relation on several threads.
 //!
-//! A query over one stored relation whose bottom is stateless (scan,
-//! filters, projections, an aggregate's key and argument expressions) runs
-//! that bottom on `WORKERS` threads, each over its own range of the
-//! relation's keys, and feeds their rows to the rest of the plan on the
-//! calling thread. Rows are decoded, and JSON paths evaluated, in
-//! parallel; what is left for one thread is the operators' state.
+//! A query over one stored relation runs its bottom on `WORKERS` threads,
+//! each over its own range of the relation's keys, and feeds their output
+//! to the rest of the plan on the calling thread
+//! ([`Plan::split_for_parallel_scan`] chooses the bottom). The bottom is
+//! the stateless part (scan, filters, projections) and, when its calls
+//! combine, the aggregate above it: each thread then aggregates its range
+//! to the end and hands up one row per group, which the calling thread
+//! combines. Otherwise the threads hand up rows as they go, with the
+//! aggregate's keys and arguments already computed. Either way rows are
+//! decoded, and JSON paths evaluated, in parallel.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,15 +33,15 @@ const PLACEHOLDER: u64 = u64::MAX;
 /// Rows per chunk handed from a worker to the calling thread.
 const CHUNK: usize = 1024;
 
-/// A query's rows by output key.
-pub type Rows = BTreeMap<Vec<u8>, Row>;
+/// A thread's aggregate groups by key.
+type Groups = BTreeMap<Vec<u8>, Row>;
 
-/// Applies output changes to the rows collected so far.
-pub fn apply(rows: &mut Rows, changes: Vec<Change>) {
+/// Applies changes to the groups kept so far.
+fn keep(groups: &mut Groups, changes: Vec<Change>) {
     for c in changes {
         match c.new {
-            Some(r) => rows.insert(c.key, r),
-            None => rows.remove(&c.key),
+            Some(r) => groups.insert(c.key, r),
+            None => groups.remove(&c.key),
         };
     }
 }
@@ -66,38 +70,50 @@ fn split_keys(first: &[u8], last: &[u8], parts: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// What receives a query's output changes; returns whether it wants more.
+pub type Sink<'a> = dyn FnMut(Vec<Change>) -> Result<bool> + 'a;
+
 /// Runs `root` with its reading split over threads, if it has the shape
-/// for it and its relation is large; `None` otherwise (the caller runs it
-/// on one thread). Blocking.
-pub fn try_run(db: &Database, root: &Plan, cancelled: &AtomicBool) -> Result<Option<Rows>> {
+/// for it and its relation is large, handing its output to `sink`; returns
+/// false, having done nothing, otherwise (the caller runs it on one
+/// thread). Blocking.
+pub fn try_run(
+    db: &Database,
+    root: &Plan,
+    cancelled: &AtomicBool,
+    sink: &mut Sink<'_>,
+) -> Result<bool> {
     let scans = root.distinct_scans();
     let [rel] = scans.as_slice() else {
-        return Ok(None);
+        return Ok(false);
     };
     if rel.system().is_some() || db.row_count_blocking(rel)? < MIN_ROWS {
-        return Ok(None);
+        return Ok(false);
     }
     let Some((prefix, rest)) = root.split_for_parallel_scan(PLACEHOLDER) else {
-        return Ok(None);
+        return Ok(false);
     };
     let Some((first, last)) = db.key_bounds_blocking(rel)? else {
-        return Ok(None);
+        return Ok(false);
     };
     let bounds = split_keys(&first, &last, WORKERS);
     if bounds.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
     let columns = prefix.scan_columns().remove(&rel.id);
+    let partial = !prefix.is_stateless();
 
     let rest_flow = Dataflow::new(0, &rest);
     let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
-    let mut rows = Rows::new();
-    apply(&mut rows, rest_flow.init(&mut ctx, &mut st)?);
-
     let stop = AtomicBool::new(false);
+    if !sink(rest_flow.init(&mut ctx, &mut st)?)? {
+        return Ok(true);
+    }
+
     let (tx, rx) = mpsc::sync_channel::<rivulet_stream::Result<Vec<Change>>>(2 * WORKERS);
-    let mut failure: Option<rivulet_stream::Error> = None;
+    let mut failure: Option<crate::error::Error> = None;
+    let mut done = false;
     std::thread::scope(|s| {
         for i in 0..=bounds.len() {
             let from = i.checked_sub(1).map(|j| bounds[j].clone());
@@ -111,29 +127,59 @@ pub fn try_run(db: &Database, root: &Plan, cancelled: &AtomicBool) -> Result<Opt
                     let flow = Dataflow::new(0, prefix);
                     let mut st = MemState::new();
                     let mut ctx = EvalCtx::strict();
-                    let r = db.scan_range_blocking(
-                        rel,
-                        from.as_deref(),
-                        to.as_deref(),
-                        CHUNK,
-                        columns.as_deref(),
-                        &mut |chunk| {
-                            if cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
-                                return Ok(false);
+                    let halted =
+                        || cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
+                    // A thread running a whole aggregate keeps its groups
+                    // until it has read its range; other rows go up at once.
+                    let mut groups = Groups::new();
+                    let mut run = || -> rivulet_stream::Result<()> {
+                        if partial {
+                            keep(&mut groups, flow.init(&mut ctx, &mut st)?);
+                        }
+                        db.scan_range_blocking(
+                            rel,
+                            from.as_deref(),
+                            to.as_deref(),
+                            CHUNK,
+                            columns.as_deref(),
+                            &mut |chunk| {
+                                if halted() {
+                                    return Ok(false);
+                                }
+                                let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
+                                if partial {
+                                    keep(&mut groups, out);
+                                    return Ok(!ctx.failed());
+                                }
+                                Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
+                            },
+                        )?;
+                        std::mem::take(&mut ctx).finish()
+                    };
+                    match run() {
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                        Ok(()) if partial && !halted() => {
+                            let mut rows = groups.into_iter().peekable();
+                            while rows.peek().is_some() {
+                                let part: Vec<Change> = rows
+                                    .by_ref()
+                                    .take(CHUNK)
+                                    .map(|(k, r)| Change::insert(k, r))
+                                    .collect();
+                                if tx.send(Ok(part)).is_err() {
+                                    break;
+                                }
                             }
-                            let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
-                            Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
-                        },
-                    );
-                    if let Err(e) = r.and_then(|()| ctx.finish()) {
-                        let _ = tx.send(Err(e));
+                        }
+                        Ok(()) => {}
                     }
                 });
             if let Err(e) = spawned {
                 // A range nobody reads would silently be missing.
-                failure = Some(rivulet_stream::Error::Storage(rivulet_storage::Error::Io(
-                    e,
-                )));
+                failure =
+                    Some(rivulet_stream::Error::Storage(rivulet_storage::Error::Io(e)).into());
                 stop.store(true, Ordering::Relaxed);
                 break;
             }
@@ -142,29 +188,31 @@ pub fn try_run(db: &Database, root: &Plan, cancelled: &AtomicBool) -> Result<Opt
         // Drain everything (workers may be waiting to send), keeping the
         // first error.
         for msg in rx {
-            if failure.is_some() {
+            if failure.is_some() || done {
                 continue;
             }
-            let step = msg.and_then(|out| {
+            let step = msg.map_err(crate::error::Error::from).and_then(|out| {
                 let changes = rest_flow.push(PLACEHOLDER, &out, &mut ctx, &mut st)?;
-                apply(&mut rows, changes);
-                Ok(())
+                sink(changes)
             });
-            if let Err(e) = step {
-                failure = Some(e);
-            } else if ctx.failed() {
-                failure = std::mem::take(&mut ctx).finish().err();
+            match step {
+                Ok(true) if ctx.failed() => {
+                    failure = std::mem::take(&mut ctx).finish().err().map(Into::into);
+                }
+                Ok(true) => {}
+                Ok(false) => done = true,
+                Err(e) => failure = Some(e),
             }
-            if failure.is_some() {
+            if failure.is_some() || done {
                 stop.store(true, Ordering::Relaxed);
             }
         }
     });
     if let Some(e) = failure {
-        return Err(e.into());
+        return Err(e);
     }
     ctx.finish()?;
-    Ok(Some(rows))
+    Ok(true)
 }
 
 #[cfg(test)]

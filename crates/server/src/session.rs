@@ -12,7 +12,7 @@ use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers,
+    ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, PgWireServerHandlers,
     RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
@@ -105,8 +105,12 @@ impl SimpleQueryHandler for Session {
             sql: query.to_string(),
         })?;
         let mut responses = Vec::with_capacity(stmts.len());
-        for stmt in stmts {
-            match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText).await {
+        let last = stmts.len().saturating_sub(1);
+        for (i, stmt) in stmts.into_iter().enumerate() {
+            // Only the last statement may stream: the rows of an earlier
+            // one must be read before the statements after it run.
+            let stream = (i == last).then(|| handle(client)).flatten();
+            match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText, stream).await {
                 Ok(out) => {
                     for n in out.notices {
                         let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
@@ -127,6 +131,14 @@ impl SimpleQueryHandler for Session {
         }
         Ok(responses)
     }
+}
+
+/// The connection's handle for cancel requests.
+fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
+    client
+        .session_extensions()
+        .get::<Arc<ConnectionHandle>>()
+        .map(|h| (*h).clone())
 }
 
 impl Session {
@@ -173,7 +185,14 @@ impl ExtendedQueryHandler for Session {
         // resumes the result stream.
         let prepared = &portal.statement.statement;
         let stmt = extended::substitute(prepared, &portal.parameters, &portal.parameter_format)?;
-        let out = exec::execute(&self.db, &self.vars, stmt, &portal.result_column_format).await?;
+        let out = exec::execute(
+            &self.db,
+            &self.vars,
+            stmt,
+            &portal.result_column_format,
+            handle(client),
+        )
+        .await?;
         Self::notices(client, out.notices).await?;
         Ok(out.response)
     }

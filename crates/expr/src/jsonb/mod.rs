@@ -152,18 +152,19 @@ impl Jsonb {
 
     /// `jsonb -> text`: the value of an object key.
     pub fn get_key(&self, key: &str) -> Option<Jsonb> {
-        let c = Container::open(&self.0, tag::OBJECT)?;
-        let key = key.as_bytes();
-        let (mut lo, mut hi) = (0, c.n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match key_order_bytes(c.key(mid)?, key) {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(self.slice(c.value_range(mid)?)),
-            }
+        Some(self.slice(key_range(&self.0, key.as_bytes())?))
+    }
+
+    /// `doc -> k1 -> ... -> kn` over object keys, looked up in place: the
+    /// value at the end as a borrowed [`JsonRef`], with no intermediate
+    /// documents built.
+    pub fn get_path<'a>(&'a self, keys: &[&str]) -> Option<JsonRef<'a>> {
+        let mut b: &[u8] = &self.0;
+        for key in keys {
+            let (start, end) = key_range(b, key.as_bytes())?;
+            b = &b[start..end];
         }
-        None
+        Some(JsonRef(b))
     }
 
     /// `jsonb -> int`: an array element; negative indexes count from the end.
@@ -282,6 +283,42 @@ impl Jsonb {
 }
 
 /// A container's header, read from its bytes.
+/// The byte range, within the encoded value `b`, of the value of its
+/// object key `key` (`None` when `b` is no object or lacks the key).
+fn key_range(b: &[u8], key: &[u8]) -> Option<(usize, usize)> {
+    let c = Container::open(b, tag::OBJECT)?;
+    let (mut lo, mut hi) = (0, c.n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match key_order_bytes(c.key(mid)?, key) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return c.value_range(mid),
+        }
+    }
+    None
+}
+
+/// A value inside a document, borrowed where it lies.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonRef<'a>(&'a [u8]);
+
+impl<'a> JsonRef<'a> {
+    /// Whether it is JSON `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self.0.first(), None | Some(&tag::NULL))
+    }
+
+    /// A number's text as written, or a string's contents (`None` for
+    /// other kinds, or text that is not UTF-8).
+    pub fn text(&self) -> Option<&'a str> {
+        match self.0.split_first() {
+            Some((&(tag::STRING | tag::NUMBER), body)) => std::str::from_utf8(body).ok(),
+            _ => None,
+        }
+    }
+}
+
 struct Container<'a> {
     n: usize,
     width: usize,
