@@ -16,4 +16,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "==> build the server the end-to-end tests run"
 cargo build -p rivulet-server
 echo "==> cargo test"
-cargo test --workspace "$@"
+cargo test --workspace "$@" -- --skip hostile_
+echo "==> the hostile-input corpus against the release binary"
+cargo build --release -p rivulet-server
+RIVULET_BIN="$PWD/target/release/rivulet" cargo test -p rivulet-tests --test hostile "$@"

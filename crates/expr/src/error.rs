@@ -57,6 +57,10 @@ pub enum Error {
     /// JSON nested deeper than the limit (54001).
     #[error("stack depth limit exceeded")]
     StackDepthExceeded,
+    /// A value would exceed [`MAX_VALUE_BYTES`](crate::MAX_VALUE_BYTES)
+    /// (54000, as PostgreSQL's "requested length too large").
+    #[error("requested length too large")]
+    ValueTooLarge,
     /// A stored row that does not decode; indicates corruption (XX001).
     #[error("corrupted row encoding: {0}")]
     Corrupted(&'static str),
@@ -82,6 +86,7 @@ impl Error {
             Error::FeatureNotSupported(_) => "0A000",
             Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",
             Error::StackDepthExceeded => "54001",
+            Error::ValueTooLarge => "54000",
             Error::Corrupted(_) => "XX001",
         }
     }

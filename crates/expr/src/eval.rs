@@ -426,7 +426,10 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         BinaryOp::ConcatText => {
             // `||` with text is strict: NULL on either side gives NULL.
             match (text_for_concat(&l), text_for_concat(&r)) {
-                (Some(a), Some(b)) => Ok(Value::Text(a + &b)),
+                (Some(a), Some(b)) => {
+                    crate::check_value_len(a.len().saturating_add(b.len()))?;
+                    Ok(Value::Text(a + &b))
+                }
                 _ => Ok(Value::Null),
             }
         }
@@ -435,13 +438,18 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         BinaryOp::JsonGet | BinaryOp::JsonGetText => json_get(op, &l, &r),
         BinaryOp::ConcatBytea => match (l, r) {
             (Value::Bytea(mut a), Value::Bytea(b)) => {
+                crate::check_value_len(a.len().saturating_add(b.len()))?;
                 a.extend_from_slice(&b);
                 Ok(Value::Bytea(a))
             }
             _ => Err(Error::DatatypeMismatch("|| expects bytea".into())),
         },
         BinaryOp::ConcatJsonb => match (l, r) {
-            (Value::Jsonb(a), Value::Jsonb(b)) => Ok(Value::Jsonb(a.concat(&b))),
+            (Value::Jsonb(a), Value::Jsonb(b)) => {
+                let (x, y) = (a.as_bytes().len(), b.as_bytes().len());
+                crate::check_value_len(x.saturating_add(y))?;
+                Ok(Value::Jsonb(a.concat(&b)))
+            }
             _ => Err(Error::DatatypeMismatch("|| expects jsonb".into())),
         },
         BinaryOp::Arith(op) => arith(op, &l, &r),

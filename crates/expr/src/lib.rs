@@ -36,3 +36,19 @@ pub use numeric::Numeric;
 pub use timestamp::{format_timestamptz, parse_timestamptz};
 pub use types::DataType;
 pub use value::{Row, Value};
+
+/// The largest text, bytea or JSONB value an expression may build: a
+/// query such as nested `replace` calls that would grow a value beyond it
+/// gets 54000 ("requested length too large") before anything of that size
+/// is allocated. PostgreSQL allows 1 GB; Rivulet holds query values in
+/// memory beside its budgeted caches, so it stops at a quarter of that,
+/// still far above any document a webhook can deliver.
+pub const MAX_VALUE_BYTES: usize = 256 << 20;
+
+/// Refuses a value of `len` bytes beyond [`MAX_VALUE_BYTES`].
+pub(crate) fn check_value_len(len: usize) -> Result<()> {
+    if len > MAX_VALUE_BYTES {
+        return Err(Error::ValueTooLarge);
+    }
+    Ok(())
+}

@@ -9,9 +9,6 @@ use std::fmt;
 
 use crate::{Error, Result};
 
-/// Largest decimal exponent accepted on input, as in PostgreSQL.
-const MAX_EXPONENT: i64 = 1000;
-
 /// PostgreSQL's numeric limits: digits before and after the point.
 const MAX_INT_DIGITS: usize = 131_072;
 const MAX_SCALE: i64 = 16_383;
@@ -87,7 +84,9 @@ impl Numeric {
                     .saturating_add((bytes[i] - b'0') as i64);
                 i += 1;
             }
-            if i == start || exponent > MAX_EXPONENT {
+            // As in PostgreSQL 15, any exponent parses; the result's
+            // digits are then checked against the limits below.
+            if i == start {
                 return Err(invalid());
             }
             if exp_neg {
@@ -97,12 +96,21 @@ impl Numeric {
         if i != bytes.len() {
             return Err(invalid());
         }
-        let scale = frac_len - exponent;
-        let int_digits = mantissa.iter().skip_while(|&&d| d == 0).count() as i64 - scale;
+        let scale = frac_len.saturating_sub(exponent);
+        let significant = mantissa.iter().skip_while(|&&d| d == 0).count() as i64;
+        // Zero has no integer digits, whatever its exponent.
+        let int_digits = if significant == 0 {
+            0
+        } else {
+            significant.saturating_sub(scale)
+        };
         if scale > MAX_SCALE || int_digits > MAX_INT_DIGITS as i64 {
             return Err(Error::NumericValueOutOfRange(
                 "value overflows numeric format".into(),
             ));
+        }
+        if significant == 0 {
+            return Ok(Numeric::from_parts(neg, vec![0], scale.max(0)));
         }
         Ok(Numeric::from_parts(neg, mantissa, scale))
     }
@@ -656,10 +664,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        for s in ["", "-", ".", "1e", "1e1001", "abc", "1.2.3", "1 2"] {
+        for s in ["", "-", ".", "1e", "abc", "1.2.3", "1 2"] {
             assert!(Numeric::parse(s).is_err(), "{s}");
         }
-        // PostgreSQL's size limits.
+        // PostgreSQL 15's size limits: any exponent parses, the digits it
+        // makes are bounded (and zero has none).
+        assert_eq!(Numeric::parse("1e1001").unwrap().int_len(), 1002);
+        assert!(Numeric::parse("1e131072").is_err());
+        assert!(Numeric::parse("1e-16384").is_err());
+        assert!(Numeric::parse("1e-99999999999999999999").is_err());
+        assert_eq!(Numeric::parse("0e99999999999").unwrap().to_string(), "0");
         assert!(Numeric::parse(&"9".repeat(131_073)).is_err());
         assert!(Numeric::parse(&format!("0.{}", "1".repeat(16_384))).is_err());
         assert!(Numeric::parse(&"9".repeat(131_072)).is_ok());

@@ -81,6 +81,11 @@ struct Args {
     /// PostgreSQL's 53300 "sorry, too many clients already".
     #[arg(long, env = "RIVULET_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Seconds a PostgreSQL client may take from connecting to a ready
+    /// session (start-up and password); after that the connection closes,
+    /// as with PostgreSQL's `authentication_timeout`.
+    #[arg(long, env = "RIVULET_AUTHENTICATION_TIMEOUT", default_value_t = 60)]
+    authentication_timeout: u64,
     /// Memory for caches and buffers: the storage engine's block cache and
     /// write buffer, and cached operator state; the rest is headroom for
     /// requests, groups and queries. Bytes, or with a KiB/MiB/GiB suffix.
@@ -193,12 +198,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracker.spawn(serve_pg(
         pg,
         state,
-        args.max_connections.max(1),
+        PgLimits {
+            max: args.max_connections.max(1),
+            authentication: Duration::from_secs(args.authentication_timeout.max(1)),
+        },
         shutdown.clone(),
         tracker.clone(),
     ));
 
-    wait_for_signal().await;
+    tokio::select! {
+        () = wait_for_signal() => {}
+        why = db.failed() => {
+            // Nothing more can be acknowledged; a supervisor restarts the
+            // process and recovery opens what the disk holds.
+            tracing::error!("the writer stopped ({why}); exiting");
+            std::process::exit(70);
+        }
+    }
     tracing::info!("shutting down");
     shutdown.cancel();
     tracker.close();
@@ -215,14 +231,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 /// Accepts PostgreSQL connections until shutdown; one task per connection,
 /// at most `max` at once (beyond that a client is told 53300 at once).
+/// Bounds on Postgres connections.
+struct PgLimits {
+    /// Sessions served at once.
+    max: usize,
+    /// Time from connecting to a ready session.
+    authentication: Duration,
+}
+
 async fn serve_pg(
     listener: TcpListener,
     state: Arc<ServerState>,
-    max: usize,
+    limits: PgLimits,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max));
     loop {
         let (socket, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -240,14 +264,27 @@ async fn serve_pg(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let handlers = Handlers(Session::new(&state));
+        let session = Session::new(&state);
+        let ready = session.ready_flag();
+        let handlers = Handlers(session);
         let shutdown = shutdown.clone();
+        let authentication = limits.authentication;
         tracker.spawn(async move {
+            // A client that has not become a session in time is dropped.
+            let unready = async {
+                tokio::time::sleep(authentication).await;
+                if ready.load(std::sync::atomic::Ordering::Acquire) {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 r = pgwire::tokio::process_socket(socket, None, handlers) => {
                     if let Err(e) = r {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
+                }
+                () = unready => {
+                    tracing::info!(%peer, "closing a connection that did not authenticate in time");
                 }
                 _ = shutdown.cancelled() => {}
             }

@@ -56,9 +56,17 @@ impl Session {
                 pids: state.pids.clone(),
                 password: state.password.clone(),
                 exchange: std::sync::Mutex::new(None),
+                ready: Default::default(),
             }),
             cancel: Arc::new(DefaultCancelHandler::new(state.connections.clone())),
         })
+    }
+}
+
+impl Session {
+    /// Set once the connection has become a ready session.
+    pub fn ready_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.startup.ready.clone()
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Startup {
     /// The exchange in progress between the client's SCRAM messages. The
     /// lock is only held to take or put the value.
     pub exchange: Mutex<Option<Exchange>>,
+    /// Set once the client is authenticated and the session ready.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn fatal(code: &str, message: String) -> PgWireError {
@@ -101,6 +103,12 @@ impl StartupHandler for Startup {
         protocol_negotiation(client, startup).await?;
         save_startup_parameters_to_metadata(client, startup);
         let meta = client.metadata();
+        if meta.get(METADATA_USER).is_none_or(|u| u.is_empty()) {
+            return Err(fatal(
+                "28000",
+                "no PostgreSQL user name specified in startup packet".into(),
+            ));
+        }
         // PostgreSQL defaults the database to the user name.
         let database = meta
             .get(METADATA_DATABASE)
@@ -130,7 +138,9 @@ impl StartupHandler for Startup {
                 .await
                 .map_err(Into::into);
         }
-        finish_authentication(client, &Parameters).await
+        finish_authentication(client, &Parameters).await?;
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 }
 
@@ -190,7 +200,9 @@ impl Startup {
                                 Authentication::SASLFinal(server_final.into_bytes().into()),
                             ))
                             .await?;
-                        finish_authentication(client, &Parameters).await
+                        finish_authentication(client, &Parameters).await?;
+                        self.ready.store(true, std::sync::atomic::Ordering::Release);
+                        Ok(())
                     }
                     Err(AuthError::Protocol(what)) => {
                         Err(fatal("08P01", format!("malformed SCRAM message: {what}")))

@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     /// The latest committed catalog. The lock is held only to clone or
     /// replace the `Arc`, never across I/O or `.await`.
     pub(crate) catalog: RwLock<Arc<Catalog>>,
+    /// Why the writer stopped for good, once it has.
+    fatal: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl Shared {
@@ -123,6 +125,7 @@ impl Database {
         let shared = Arc::new(Shared {
             engine,
             catalog: RwLock::new(Arc::new(catalog)),
+            fatal: tokio::sync::watch::Sender::new(None),
         });
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let s = shared.clone();
@@ -131,16 +134,17 @@ impl Database {
             .stack_size(crate::THREAD_STACK)
             .spawn(move || {
                 // A panic here is a bug, and the writer's memory (pending
-                // writes, catalog) can no longer be trusted. Exit so that a
-                // supervisor restarts the process: recovery opens what is
-                // durable, and nothing acknowledged is lost.
+                // writes, catalog) can no longer be trusted: like a failed
+                // flush, it ends the writer for good.
+                let shared = s.clone();
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(rx, s)));
-                if outcome.is_err() {
-                    tracing::error!(
-                        "the writer panicked; exiting so recovery can rebuild from disk"
-                    );
-                    std::process::exit(70);
+                let fatal = match outcome {
+                    Ok(fatal) => fatal,
+                    Err(_) => Some("the writer panicked".to_string()),
+                };
+                if let Some(why) = fatal {
+                    shared.fatal.send_replace(Some(why));
                 }
             })
             .map_err(rivulet_storage::Error::Io)?;
@@ -149,6 +153,22 @@ impl Database {
             tx,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
         })
+    }
+
+    /// Resolves, with the reason, once the writer has stopped for good
+    /// because storage failed in a way it cannot recover from in place (a
+    /// flush that failed after its batch was applied) or because it
+    /// panicked. No write is acknowledged after that; what is durable is
+    /// whatever recovery finds, so the process should exit and be
+    /// restarted (the server exits with status 70).
+    pub async fn failed(&self) -> String {
+        let mut rx = self.shared.fatal.subscribe();
+        let why = match rx.wait_for(Option::is_some).await {
+            Ok(why) => why.clone().unwrap_or_default(),
+            // The sender lives in `Shared`, which this handle holds.
+            Err(_) => std::future::pending().await,
+        };
+        why
     }
 
     /// The latest committed catalog snapshot.

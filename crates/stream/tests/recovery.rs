@@ -14,13 +14,19 @@ mod common;
 
 use common::{doc, stmt, texts};
 
-/// A memory engine that counts reads of table and view rows and whose
-/// next batch can be made to fail.
+/// A memory engine that counts reads of table and view rows, whose next
+/// batch or next flush can be made to fail, and which keeps beside what
+/// it holds what a crash would leave: only flushed batches.
 #[derive(Default)]
 struct Instrumented {
     inner: MemoryEngine,
     row_reads: AtomicU64,
     fail_next: AtomicBool,
+    fail_flush: AtomicBool,
+    /// Batches applied since the last successful flush.
+    unflushed: std::sync::Mutex<Vec<WriteBatch>>,
+    /// What survives a crash.
+    durable: Arc<MemoryEngine>,
 }
 
 impl Instrumented {
@@ -75,9 +81,18 @@ impl Engine for Instrumented {
                 "injected write failure",
             )));
         }
+        self.unflushed.lock().unwrap().push(batch.clone());
         self.inner.apply(batch)
     }
     fn flush(&self) -> rivulet_storage::Result<()> {
+        if self.fail_flush.swap(false, Ordering::SeqCst) {
+            return Err(rivulet_storage::Error::Io(std::io::Error::other(
+                "injected fsync failure",
+            )));
+        }
+        for b in self.unflushed.lock().unwrap().drain(..) {
+            self.durable.apply(b)?;
+        }
         self.inner.flush()
     }
 }
@@ -464,5 +479,66 @@ async fn a_failed_group_is_never_acknowledged_nor_partly_visible() {
     let db = Database::open(engine, Options::default()).unwrap();
     assert_eq!(texts(&db, "per_kind").await, vec!["a|2|1", "b|1|9"]);
     assert_eq!(texts(&db, "t").await.len(), 3);
+    db.shutdown();
+}
+
+/// A flush that fails after its batch was applied: the group is not
+/// acknowledged, the writer stops for good (nothing after it is
+/// acknowledged either), and whichever way the disk turns out — the batch
+/// lost or kept — a restart finds every view equal to its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_flush_stops_the_writer_and_either_outcome_recovers() {
+    let engine = Arc::new(Instrumented::default());
+    let db = Database::open(engine.clone(), Options::default()).unwrap();
+    db.execute_ddl(stmt("CREATE TABLE t (data JSONB)"))
+        .await
+        .unwrap();
+    db.execute_ddl(stmt(
+        "CREATE MATERIALIZED VIEW per_kind AS SELECT data->>'k' AS k, count(*) AS n FROM t GROUP BY 1",
+    ))
+    .await
+    .unwrap();
+    let t = db.catalog().relation("t").unwrap().id;
+    db.insert(t, vec![doc(r#"{"k":"a"}"#)]).await.unwrap();
+
+    engine.fail_flush.store(true, Ordering::SeqCst);
+    let rows: Vec<_> = (0..300)
+        .map(|i| doc(&format!(r#"{{"k":"{}"}}"#, ["a", "b"][i % 2])))
+        .collect();
+    assert!(
+        db.insert(t, rows).await.is_err(),
+        "a group whose flush failed was acknowledged"
+    );
+    let why = tokio::time::timeout(Duration::from_secs(10), db.failed())
+        .await
+        .expect("the writer reports that it stopped");
+    assert!(why.contains("injected fsync failure"), "{why}");
+    assert!(
+        db.insert(t, vec![doc(r#"{"k":"c"}"#)]).await.is_err(),
+        "a write after the failure was acknowledged"
+    );
+    drop(db);
+
+    // The disk lost the batch: only what was flushed.
+    let lost: Arc<dyn Engine> = engine.durable.clone();
+    let db = Database::open(lost, Options::default()).unwrap();
+    assert_eq!(texts(&db, "per_kind").await, vec!["a|1"]);
+    assert_eq!(texts(&db, "t").await.len(), 1);
+    db.shutdown();
+
+    // The disk kept the batch: all of it, views included.
+    let kept = Arc::new(MemoryEngine::new());
+    let mut all = WriteBatch::new();
+    engine
+        .inner
+        .for_each_prefix(&[], &mut |k, v| {
+            all.put(k.to_vec(), v.to_vec());
+            true
+        })
+        .unwrap();
+    kept.apply(all).unwrap();
+    let db = Database::open(kept, Options::default()).unwrap();
+    assert_eq!(texts(&db, "per_kind").await, vec!["a|151", "b|150"]);
+    assert_eq!(texts(&db, "t").await.len(), 301);
     db.shutdown();
 }

@@ -21,6 +21,13 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 /// PostgreSQL does) and `escape`.
 pub(super) fn encode(data: &Value, format: &Value) -> Result<Value> {
     let data = as_bytes(data)?;
+    // Hex doubles the input, base64 adds a third, escape at most quadruples.
+    let most = match as_text(format)?.to_ascii_lowercase().as_str() {
+        "hex" => data.len().saturating_mul(2),
+        "base64" => data.len().saturating_mul(3) / 2,
+        _ => data.len().saturating_mul(4),
+    };
+    crate::check_value_len(most)?;
     let text = match as_text(format)?.to_ascii_lowercase().as_str() {
         "hex" => to_hex(data),
         "base64" => {

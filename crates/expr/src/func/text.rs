@@ -93,9 +93,9 @@ pub(super) fn split_part(args: &[Value]) -> Result<Value> {
 
 /// `concat(a, b, ...)`: output forms of the non-NULL arguments.
 pub(super) fn concat(args: &[Value]) -> Result<Value> {
-    Ok(Value::Text(
-        args.iter().filter_map(Value::to_pg_text).collect(),
-    ))
+    let parts: Vec<String> = args.iter().filter_map(Value::to_pg_text).collect();
+    crate::check_value_len(parts.iter().map(String::len).sum())?;
+    Ok(Value::Text(parts.concat()))
 }
 
 /// Which ends `trim` works on.
@@ -129,11 +129,17 @@ pub(super) fn replace(args: &[Value]) -> Result<Value> {
     let s = as_text(&args[0])?;
     let from = as_text(&args[1])?;
     let to = as_text(&args[2])?;
-    Ok(Value::Text(if from.is_empty() {
-        s.to_string()
-    } else {
-        s.replace(from, to)
-    }))
+    if from.is_empty() {
+        return Ok(Value::Text(s.to_string()));
+    }
+    if to.len() > from.len() {
+        let grows = s
+            .matches(from)
+            .count()
+            .saturating_mul(to.len() - from.len());
+        crate::check_value_len(s.len().saturating_add(grows))?;
+    }
+    Ok(Value::Text(s.replace(from, to)))
 }
 
 /// `strpos(s, sub)` / `position(sub IN s)`: 1-based character position, 0

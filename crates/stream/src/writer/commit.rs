@@ -66,10 +66,15 @@ pub(super) struct GroupEffects {
 
 impl Writer {
     /// The writer loop: take a group, execute it, commit, publish, reply;
-    /// between groups, advance background work.
-    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Command>, shared: Arc<Shared>) {
+    /// between groups, advance background work. Returns why it stopped, if
+    /// not because it was asked to.
+    pub(crate) fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        shared: Arc<Shared>,
+    ) -> Option<String> {
         let mut stopping = false;
-        while !stopping {
+        while !stopping && self.fatal.is_none() {
             let mut group = Vec::new();
             if self.backfill.is_none() {
                 group.extend(self.deferred.drain(..));
@@ -93,7 +98,7 @@ impl Writer {
             if !group.is_empty() {
                 stopping = self.run_group(group, &shared);
             }
-            if !stopping {
+            if !stopping && self.fatal.is_none() {
                 self.background_step(&shared);
             }
         }
@@ -119,6 +124,7 @@ impl Writer {
                 Op::Shutdown => {}
             }
         }
+        self.fatal
     }
 
     /// Executes and commits one group; returns whether shutdown was asked.
@@ -209,8 +215,9 @@ impl Writer {
     /// If applying fails, the batch is dropped and nothing of the group
     /// happened. If the flush fails after the batch applied, whether the
     /// group reached the disk is unknown and the page cache can no longer
-    /// be trusted (PostgreSQL panics in the same spot): the process exits
-    /// so that recovery starts from what the disk really holds.
+    /// be trusted (PostgreSQL panics in the same spot): the writer stops
+    /// for good (see [`Database::failed`](crate::Database::failed)), so
+    /// that recovery starts from what the disk really holds.
     pub(super) fn commit(&mut self) -> rivulet_storage::Result<()> {
         self.pack_fresh_rows();
         if let Err(e) = self.store.commit() {
@@ -218,8 +225,11 @@ impl Writer {
             return Err(e);
         }
         if let Err(e) = self.store.engine().flush() {
-            tracing::error!("flush failed, exiting so recovery reads what is on disk: {e}");
-            std::process::exit(70);
+            tracing::error!(
+                "flush failed; the writer stops so recovery reads what is on disk: {e}"
+            );
+            self.fatal = Some(format!("flush failed: {e}"));
+            return Err(e);
         }
         Ok(())
     }

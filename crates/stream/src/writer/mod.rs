@@ -100,6 +100,8 @@ pub(crate) struct Writer {
     /// Row-count changes of the running command, by relation, settled
     /// into the stored counts when it succeeds.
     counts: FxHashMap<u64, i64>,
+    /// Set when storage failed in a way the writer cannot go on from.
+    fatal: Option<String>,
 }
 
 impl Writer {

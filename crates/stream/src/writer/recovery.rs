@@ -122,6 +122,7 @@ impl Writer {
             deferred: VecDeque::new(),
             purging,
             counts: Default::default(),
+            fatal: None,
         };
         writer.rebuild_flows();
         if upgrade {
