@@ -263,6 +263,15 @@ pub enum Expr {
     },
 }
 
+/// An expression printed where at least precedence `.1` is needed.
+struct AtPrecedence<'a>(&'a Expr, u8);
+
+impl Display for AtPrecedence<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.0.fmt_prec(f, self.1)
+    }
+}
+
 impl Expr {
     fn precedence(&self) -> u8 {
         match self {
@@ -305,7 +314,17 @@ impl Display for Expr {
                     UnaryOperator::Plus => ("+", PREC_UNARY),
                 };
                 f.write_str(sym)?;
-                expr.fmt_prec(f, prec)
+                if *op == UnaryOperator::Not {
+                    return expr.fmt_prec(f, prec);
+                }
+                // `-` before an operand that starts with `-` would print
+                // `--`, which reads back as a comment.
+                let operand = AtPrecedence(expr, prec).to_string();
+                if operand.starts_with(['-', '+']) {
+                    write!(f, "({operand})")
+                } else {
+                    f.write_str(&operand)
+                }
             }
             Expr::Binary { op, left, right } => {
                 let p = op.precedence();

@@ -63,4 +63,75 @@ mod tests {
         assert!(rows(b"\xff", false).is_err());
         assert_eq!(array_rows(b"[{\"a\":1},2]").unwrap().len(), 2);
     }
+
+    mod fuzz {
+        use super::super::*;
+        use crate::validate::first_array_element;
+        use proptest::prelude::*;
+
+        /// JSON-ish bodies: real documents, arrays of them, NDJSON, and
+        /// damage (cut short, stray bytes).
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let doc = prop_oneof![
+                Just(
+                    r#"{"type":"track","messageId":"m-1","properties":{"revenue":12.5}}"#
+                        .to_string()
+                ),
+                Just(r#"{"a":"]}\"}","b":[1,[2,{"c":null}]]}"#.to_string()),
+                "\\PC{0,20}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+                "-?[0-9]{1,5}(\\.[0-9]{1,3})?".prop_map(|s| s),
+            ];
+            (
+                prop::collection::vec(doc, 0..5),
+                0..3u8,
+                any::<usize>(),
+                prop::collection::vec(any::<u8>(), 0..4),
+            )
+                .prop_map(|(docs, shape, cut, junk)| {
+                    let mut b = match shape {
+                        0 => docs.join("\n"),
+                        1 => format!("[{}]", docs.join(",")),
+                        _ => docs.concat(),
+                    }
+                    .into_bytes();
+                    if cut % 3 == 0 && !b.is_empty() {
+                        b.truncate(cut % b.len());
+                    }
+                    if cut % 5 == 0 {
+                        let at = if b.is_empty() { 0 } else { cut % b.len() };
+                        b.splice(at..at, junk);
+                    }
+                    b
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000), ..ProptestConfig::default() })]
+
+            /// Any body: rows or a 4xx-class error, never a panic; a
+            /// batch is all or nothing.
+            #[test]
+            fn any_body_gives_rows_or_an_error(b in prop_oneof![body(), prop::collection::vec(any::<u8>(), 0..64)]) {
+                for batched in [false, true] {
+                    if let Ok(r) = rows(&b, batched) {
+                        let lines = b.split(|c| *c == b'\n')
+                            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                            .count();
+                        prop_assert_eq!(r.len(), if batched { lines } else { 1 });
+                    }
+                }
+                let _ = array_rows(&b);
+                // The signed part of a batch is a prefix of the body and,
+                // when the body is an array, exactly its first element.
+                if let Some(first) = first_array_element(&b) {
+                    let start = first.as_ptr() as usize - b.as_ptr() as usize;
+                    prop_assert!(start + first.len() <= b.len());
+                    if let Ok(all) = array_rows(&b) {
+                        let one = rows(first, false).unwrap();
+                        prop_assert_eq!(format!("{:?}", one[0]), format!("{:?}", all[0]));
+                    }
+                }
+            }
+        }
+    }
 }
