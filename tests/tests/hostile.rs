@@ -332,6 +332,7 @@ async fn hostile_http_requests_get_exact_answers_and_store_nothing() {
     let (_dir, server, pg) = start().await;
     let cases = http_cases();
     assert!(cases.len() >= 50, "{} HTTP cases", cases.len());
+    eprintln!("{} HTTP cases", cases.len());
     let mut wrong = Vec::new();
     for c in &cases {
         let got = run_http(&server, c).await;
@@ -828,6 +829,7 @@ async fn hostile_wire_messages_get_exact_answers_and_store_nothing() {
     let (_dir, server, pg) = start().await;
     let cases = wire_cases();
     assert!(cases.len() >= 30, "{} wire cases", cases.len());
+    eprintln!("{} wire cases and a connection flood", cases.len());
     let mut wrong = Vec::new();
     for c in &cases {
         let got = run_wire(&server, c).await;

@@ -1,14 +1,20 @@
 //! Property test over the real binary: random materialized views, random
-//! concurrent writes (webhook batches, primary-key overwrites of numerics
-//! with different scales, deletes), and `kill -9` at random moments, twenty
-//! times. After every restart each view — its rows and its row count —
-//! equals its query evaluated from scratch over the rows that survived,
-//! every acknowledged event of a ledger sender is stored exactly once, and
-//! ingest carries on from the restored state.
+//! concurrent writes (NDJSON batches, Segment-signed JSON-array batches,
+//! single events, SQL INSERT with primary-key overwrites of numerics with
+//! different scales, DELETE, and CREATE/DROP MATERIALIZED VIEW), and
+//! `kill -9` at random moments, twenty times. After every restart each view
+//! — its rows and its row count — equals its query evaluated from scratch
+//! over the rows that survived; every acknowledged event of the ledger
+//! senders is stored exactly once and every batch is there whole or not at
+//! all; every acknowledged CREATE or DROP is in the catalog; and ingest
+//! carries on from the restored state.
 
 use std::time::Duration;
 
+use rivulet_tests::sign::hmac_sha1_hex;
 use rivulet_tests::{rows, scalar, Gen, Server, TempDir};
+
+const SECRET: &str = "kill-secret";
 
 /// View queries over `e` (webhook events) and `t` (numbers by key).
 const CANDIDATES: &[&str] = &[
@@ -64,6 +70,9 @@ async fn views_equal_their_queries_across_random_kills() {
     c.batch_execute(
         "CREATE TABLE e (data JSONB) WITH (connector = 'webhook', is_batched = true);
          CREATE TABLE ledger (data JSONB) WITH (connector = 'webhook');
+         CREATE SECRET s WITH (backend = 'meta') AS 'kill-secret';
+         CREATE TABLE arrays (data JSONB) WITH (connector = 'webhook', is_batched = true)
+           VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'));
          CREATE TABLE t (k INT PRIMARY KEY, x NUMERIC);",
     )
     .await
@@ -90,11 +99,20 @@ async fn views_equal_their_queries_across_random_kills() {
     let mut sent = 0u64;
     // Every event the ledger writer had acknowledged, by id.
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // Acknowledged array batches (id, events), and DDL: views whose
+    // CREATE, and whose DROP, was acknowledged.
+    let batches = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, usize)>::new()));
+    let ddl = std::sync::Arc::new(std::sync::Mutex::new((
+        std::collections::BTreeSet::<String>::new(),
+        std::collections::BTreeSet::<String>::new(),
+    )));
     for round in 0..KILLS {
         // Writers run until the kill.
         let mut tasks = Vec::new();
-        for w in 0..4u64 {
+        for w in 0..6u64 {
             let acked = acked.clone();
+            let batches = batches.clone();
+            let ddl = ddl.clone();
             let hook = server.hook();
             let pg = server.connect().await.unwrap();
             let mut g = Gen(seed ^ (round * 31 + w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -102,6 +120,52 @@ async fn views_equal_their_queries_across_random_kills() {
             tasks.push(tokio::spawn(async move {
                 for i in 0.. {
                     let r = match (w, g.below(4)) {
+                        (4, _) => {
+                            // A Segment batch: a JSON array signed over its
+                            // first event.
+                            let id = format!("a{round}-{i}");
+                            let n = 1 + g.below(8) as usize;
+                            let events: Vec<String> = (0..n)
+                                .map(|j| format!(r#"{{"batch":"{id}","j":{j}}}"#))
+                                .collect();
+                            let sig = hmac_sha1_hex(SECRET, events[0].as_bytes());
+                            let r = hook
+                                .post(
+                                    "/webhook/dev/public/arrays",
+                                    &[("x-signature", &sig)],
+                                    format!("[{}]", events.join(",")),
+                                )
+                                .await
+                                .map(|(s, _)| s == 200);
+                            if matches!(r, Ok(true)) {
+                                batches.lock().unwrap().push((id, n));
+                            }
+                            r
+                        }
+                        (5, _) => {
+                            // Views come and go while everything else runs.
+                            let name = format!("d{round}_{i}");
+                            let create = format!(
+                                "CREATE MATERIALIZED VIEW {name} AS SELECT data->>'kind' AS kind, count(*) AS n FROM e GROUP BY 1"
+                            );
+                            match pg.batch_execute(&create).await {
+                                Ok(()) => {
+                                    ddl.lock().unwrap().0.insert(name.clone());
+                                    if g.below(2) == 0 {
+                                        let r = pg
+                                            .batch_execute(&format!("DROP MATERIALIZED VIEW {name}"))
+                                            .await;
+                                        if r.is_ok() {
+                                            ddl.lock().unwrap().1.insert(name);
+                                        }
+                                        r.map(|_| true).map_err(Into::into)
+                                    } else {
+                                        Ok(true)
+                                    }
+                                }
+                                Err(e) => Err(e.into()),
+                            }
+                        }
                         (3, _) => {
                             // One event a request, each with its own id.
                             let id = format!("r{round}-{i}");
@@ -181,11 +245,76 @@ async fn views_equal_their_queries_across_random_kills() {
         for id in acked.lock().unwrap().iter() {
             assert!(seen.contains(id), "kill {round}: acknowledged {id} lost");
         }
+        // Array batches: whole or absent, each event once; acknowledged
+        // ones whole.
+        let stored = rows(&c, "SELECT data->>'batch', count(*), count(DISTINCT data->>'j'), max((data->>'j')::int) FROM arrays GROUP BY 1")
+            .await
+            .unwrap();
+        let mut present = std::collections::HashMap::new();
+        for r in &stored {
+            let n: usize = r[1].as_deref().unwrap_or("0").parse().unwrap();
+            let distinct: usize = r[2].as_deref().unwrap_or("0").parse().unwrap();
+            let top: usize = r[3].as_deref().unwrap_or("0").parse().unwrap();
+            let id = r[0].clone().unwrap_or_default();
+            assert_eq!(n, distinct, "kill {round}: batch {id} has doubled events");
+            assert_eq!(n, top + 1, "kill {round}: batch {id} is partly stored");
+            present.insert(id, n);
+        }
+        for (id, n) in batches.lock().unwrap().iter() {
+            assert_eq!(
+                present.get(id),
+                Some(n),
+                "kill {round}: acknowledged batch {id}"
+            );
+        }
+        // The catalog: acknowledged CREATEs there unless their DROP was
+        // acknowledged too; every view there answers as its query does.
+        let (created, dropped) = ddl.lock().unwrap().clone();
+        let listed: std::collections::BTreeSet<String> = rows(
+            &c,
+            "SELECT relname FROM pg_class WHERE relkind = 'm' AND relname LIKE 'd%'",
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r[0].clone())
+        .collect();
+        for name in &created {
+            assert_eq!(
+                listed.contains(name),
+                !dropped.contains(name),
+                "kill {round}: view {name} (dropped: {})",
+                dropped.contains(name)
+            );
+        }
+        for name in &listed {
+            let sql = "SELECT data->>'kind' AS kind, count(*) AS n FROM e GROUP BY 1";
+            assert_eq!(
+                sorted(&c, &format!("SELECT * FROM {name}")).await,
+                sorted(&c, sql).await,
+                "kill {round}: view {name}"
+            );
+        }
     }
     assert!(
         acked.lock().unwrap().len() > KILLS as usize,
         "too few acknowledged events to prove anything"
     );
+    assert!(
+        batches.lock().unwrap().len() > KILLS as usize,
+        "too few batches"
+    );
+    {
+        let (created, dropped) = &*ddl.lock().unwrap();
+        assert!(created.len() > 2 && !dropped.is_empty(), "too little DDL");
+        eprintln!(
+            "verified: {} single events, {} array batches, {} views created, {} dropped, {KILLS} kills",
+            acked.lock().unwrap().len(),
+            batches.lock().unwrap().len(),
+            created.len(),
+            dropped.len()
+        );
+    }
     // State restored from storage keeps working for new writes.
     let c = server.connect().await.unwrap();
     c.batch_execute("INSERT INTO t VALUES (3, 1.5), (4, 2.25); DELETE FROM t WHERE k = 5")

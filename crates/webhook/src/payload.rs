@@ -18,9 +18,16 @@ pub(crate) fn rows(body: &[u8], is_batched: bool) -> Result<Vec<Row>, WebhookErr
     }
     text.split('\n')
         .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
+        // Empty lines are dropped; JSON's own whitespace counts as empty,
+        // anything else (a vertical tab, U+00A0) is a line to parse.
+        .filter(|(_, line)| !line.bytes().all(is_json_space))
         .map(|(n, line)| Ok(vec![Value::Jsonb(parse(line, Some(n + 1))?)]))
         .collect()
+}
+
+/// JSON's whitespace (RFC 8259), `\n` aside since it ends lines.
+fn is_json_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
 }
 
 /// Rows from the elements of a JSON array body (Segment batch mode).
@@ -56,8 +63,11 @@ mod tests {
 
     #[test]
     fn batched_lines() {
-        let r = rows(b"{\"a\":1}\n\n{\"a\":2}\r\n", true).unwrap();
+        let r = rows(b"{\"a\":1}\n\n{\"a\":2}\r\n \t\n", true).unwrap();
         assert_eq!(r.len(), 2);
+        // Found by fuzzing: a line of other whitespace was silently dropped.
+        assert!(rows(b"\x0b", true).is_err());
+        assert!(rows("{}\n\u{a0}".as_bytes(), true).is_err());
         let e = rows(b"{\"a\":1}\nnope\n", true).unwrap_err();
         assert_eq!(e.to_string(), "invalid JSON on line 2: invalid input syntax for type json: Token \"nope\" is invalid.");
         assert!(rows(b"\xff", false).is_err());
@@ -115,7 +125,7 @@ mod tests {
                 for batched in [false, true] {
                     if let Ok(r) = rows(&b, batched) {
                         let lines = b.split(|c| *c == b'\n')
-                            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                            .filter(|l| !l.iter().all(|b| is_json_space(*b)))
                             .count();
                         prop_assert_eq!(r.len(), if batched { lines } else { 1 });
                     }
