@@ -532,6 +532,59 @@ fn numeric_of_json_text(e: &Expr, row: &[Value]) -> Result<Value> {
     }
 }
 
+impl Expr {
+    /// For `(column -> 'k1' -> ... ->> 'kn')::numeric` whose value is a
+    /// plain decimal (`-?digits[.digits]`, at most 38 digits): the value as
+    /// `units × 10^-scale`, read in place (`Some(Some(..))`), or SQL NULL
+    /// (`Some(None)`). `None` whenever evaluating it the general way might
+    /// say anything else — other shapes, exponents, whitespace, errors —
+    /// so callers fall back to [`Expr::eval`] and get exactly its answer.
+    pub fn eval_json_decimal(&self, row: &[Value]) -> Option<Option<(i128, u32)>> {
+        let Expr::Cast(inner, DataType::Numeric) = self else {
+            return None;
+        };
+        let mut keys = [""; MAX_PATH];
+        let (column, n) = key_path(inner, &mut keys)?;
+        let doc = match row.get(column)? {
+            Value::Null => return Some(None),
+            Value::Jsonb(doc) => doc,
+            _ => return None,
+        };
+        match doc.get_path(&keys[MAX_PATH - n..]) {
+            None => Some(None),
+            Some(j) if j.is_null() => Some(None),
+            Some(j) => plain_decimal(j.text()?.as_bytes()).map(Some),
+        }
+    }
+}
+
+/// `-?digits[.digits]` with at most 38 digits, as `units × 10^-scale`.
+fn plain_decimal(t: &[u8]) -> Option<(i128, u32)> {
+    let (neg, digits) = match t.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, t),
+    };
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(p) => (&digits[..p], Some(&digits[p + 1..])),
+        None => (digits, None),
+    };
+    if int.is_empty() || frac.is_some_and(<[u8]>::is_empty) {
+        return None;
+    }
+    let frac = frac.unwrap_or_default();
+    if int.len() + frac.len() > 38 {
+        return None;
+    }
+    let mut units: i128 = 0;
+    for &b in int.iter().chain(frac) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        units = units * 10 + i128::from(b - b'0');
+    }
+    Some((if neg { -units } else { units }, frac.len() as u32))
+}
+
 /// Longest key path [`key_path`] follows.
 const MAX_PATH: usize = 8;
 

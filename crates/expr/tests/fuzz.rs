@@ -90,3 +90,45 @@ proptest! {
         let _ = doc.total_cmp(&Jsonb::parse("{}").unwrap());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000), ..ProptestConfig::default() })]
+
+    /// The in-place reading of `(data -> 'a' ->> 'b')::numeric` that
+    /// numeric sums use agrees with evaluating it, whenever it answers.
+    #[test]
+    fn json_decimal_agrees_with_evaluation(
+        inner in prop_oneof![
+            "-?[0-9]{1,40}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{1,2})?",
+            "\"[ +-]?[0-9]{0,5}\\.?[0-9]{0,5} ?\"",
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("{}".to_string()),
+        ],
+        shape in 0..3u8,
+    ) {
+        use rivulet_expr::{BinaryOp, DataType, Expr};
+        let text = match shape {
+            0 => format!(r#"{{"a":{{"b":{inner}}}}}"#),
+            1 => format!(r#"{{"a":{inner}}}"#),
+            _ => format!(r#"{{"a":[{inner}]}}"#),
+        };
+        let Ok(doc) = Jsonb::parse(&text) else { return Ok(()) };
+        let lit = |s: &str| Box::new(Expr::Literal(Value::Text(s.into())));
+        let path = Expr::Binary(
+            BinaryOp::JsonGetText,
+            Box::new(Expr::Binary(BinaryOp::JsonGet, Box::new(Expr::Column(0)), lit("a"))),
+            lit("b"),
+        );
+        let e = Expr::Cast(Box::new(path), DataType::Numeric);
+        let row = vec![Value::Jsonb(doc)];
+        match e.eval_json_decimal(&row) {
+            None => {}
+            Some(None) => prop_assert_eq!(e.eval(&row).unwrap(), Value::Null),
+            Some(Some(d)) => match e.eval(&row).unwrap() {
+                Value::Numeric(n) => prop_assert_eq!(n.to_scaled_i128(), Some(d)),
+                other => prop_assert!(false, "{other:?}"),
+            },
+        }
+    }
+}

@@ -75,6 +75,27 @@ impl Decimal {
         }
     }
 
+    /// Adds `sign` × `units × 10^-scale`.
+    fn add_scaled(&mut self, units: i128, scale: u32, sign: i64) {
+        if let Decimal::Small(u, s) = &*self {
+            let to = (*s).max(scale);
+            let widen =
+                |v: i128, from: u32| 10i128.checked_pow(to - from).and_then(|f| v.checked_mul(f));
+            let sum = widen(*u, *s).zip(widen(units, scale)).and_then(|(a, b)| {
+                if sign > 0 {
+                    a.checked_add(b)
+                } else {
+                    a.checked_sub(b)
+                }
+            });
+            if let Some(v) = sum {
+                *self = Decimal::Small(v, to);
+                return;
+            }
+        }
+        self.add(&Numeric::from_scaled_i128(units, scale), sign);
+    }
+
     /// Adds `sign` × `x`.
     fn add(&mut self, x: &Numeric, sign: i64) {
         if let (Decimal::Small(u, s), Some((xu, xs))) = (&*self, x.to_scaled_i128()) {
@@ -185,6 +206,23 @@ fn initial(call: &AggCall) -> State {
 }
 
 impl State {
+    /// For a numeric `sum`/`avg`, adds or removes one input given as
+    /// `units × 10^-scale` (see [`Expr::eval_json_decimal`]); false, having
+    /// done nothing, for any other state.
+    fn update_decimal(&mut self, units: i128, scale: u32, sign: i64) -> bool {
+        let State::Sum(Sum::Num(s, scales), n) = self else {
+            return false;
+        };
+        *n += sign;
+        s.add_scaled(units, scale, sign);
+        let c = scales.entry(scale).or_insert(0);
+        *c += sign;
+        if *c <= 0 {
+            scales.remove(&scale);
+        }
+        true
+    }
+
     /// Adds (`sign` = 1) or removes (`sign` = -1) one input value. Not
     /// used for `min`/`max`, which follow their multiset.
     fn update(&mut self, v: &Value, sign: i64) {
@@ -516,6 +554,18 @@ impl Aggregate {
                 let group = &mut touched[t].group;
                 group.rows += sign;
                 for (i, call) in self.aggs.iter().enumerate() {
+                    // A numeric sum of a JSON number skips building it.
+                    if let (Some(e), false) = (&call.arg, uses_multiset(call)) {
+                        match e.eval_json_decimal(row) {
+                            Some(None) => continue,
+                            Some(Some((units, scale)))
+                                if group.states[i].update_decimal(units, scale, sign) =>
+                            {
+                                continue
+                            }
+                            _ => {}
+                        }
+                    }
                     let v = match &call.arg {
                         Some(e) => ctx.eval_cow(e, row),
                         None => Cow::Owned(Value::Null),
