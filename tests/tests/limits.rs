@@ -382,6 +382,42 @@ async fn large_results_stream_in_bounded_memory() {
         grew >> 20
     );
 
+    // The extended protocol without a row limit (what tokio-postgres,
+    // psycopg and JDBC send by default) streams too.
+    let before = rss(pid);
+    peak.store(before, std::sync::atomic::Ordering::Relaxed);
+    let watching = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let rows = c
+        .query_raw("SELECT data FROM big WHERE $1", [true])
+        .await
+        .unwrap();
+    futures::pin_mut!(rows);
+    let mut n = 0;
+    while let Some(row) = futures::StreamExt::next(&mut rows).await {
+        let v: serde_json::Value = row.unwrap().get(0);
+        assert_eq!(v["pad"].as_str().map(str::len), Some(pad.len()));
+        n += 1;
+    }
+    watching.abort();
+    assert_eq!(n, total);
+    assert_eq!(rows.rows_affected(), Some(total as u64));
+    let grew = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(before);
+    assert!(
+        grew < 64 << 20,
+        "streaming through the extended protocol grew the server by {} MiB",
+        grew >> 20
+    );
+
     // LIMIT and OFFSET cut the stream.
     assert_eq!(
         rivulet_tests::rows(&c, "SELECT data->>'i' FROM big LIMIT 3 OFFSET 59998")

@@ -38,6 +38,18 @@ pub fn format_for(fmt: &Format, i: usize) -> FieldFormat {
     }
 }
 
+/// Whether a query may answer with a stream of rows read as the client
+/// takes them.
+pub enum Streaming {
+    /// No: run it to the end first (an earlier statement of several).
+    No,
+    /// Yes. With a handle, the stream is read after the statement's
+    /// handler returned, so it re-arms the connection's cancel handle for
+    /// itself; without one the caller reads it while cancel requests
+    /// still reach it.
+    Yes(Option<Arc<ConnectionHandle>>),
+}
+
 /// What running one statement produced.
 pub struct Outcome {
     pub response: Response,
@@ -57,14 +69,13 @@ impl From<Response> for Outcome {
 /// Executes one statement for a session.
 ///
 /// With `stream`, a query whose rows are final as read may answer with a
-/// stream of them (see `select`); the connection's handle lets a cancel
-/// request stop it while it streams.
+/// stream of them (see `select`).
 pub async fn execute(
     db: &Database,
     vars: &SessionVars,
     stmt: Statement,
     fmt: &Format,
-    stream: Option<Arc<ConnectionHandle>>,
+    stream: Streaming,
 ) -> Result<Outcome> {
     match stmt {
         Statement::Query(q) => select(db, vars, &q, fmt, stream).await.map(Outcome::from),
@@ -215,7 +226,7 @@ async fn select(
     vars: &SessionVars,
     q: &Query,
     fmt: &Format,
-    stream: Option<Arc<ConnectionHandle>>,
+    stream: Streaming,
 ) -> Result<Response> {
     let timeout = vars.statement_timeout()?;
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
@@ -235,7 +246,10 @@ async fn select(
     // `SELECT *` holds a few chunks, not the table); any other is run to
     // the end first.
     let flag = cancelled.clone();
-    let streams = stream.is_some();
+    let (streams, stream) = match stream {
+        Streaming::No => (false, None),
+        Streaming::Yes(handle) => (true, handle),
+    };
     let work = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Planned)> {
         let catalog = db2.catalog();
         let runner = Runner {

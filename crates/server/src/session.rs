@@ -4,12 +4,12 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::Format;
 use pgwire::api::portal::Portal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::Response;
+use pgwire::api::results::{Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, PgWireServerHandlers,
@@ -117,7 +117,11 @@ impl SimpleQueryHandler for Session {
         for (i, stmt) in stmts.into_iter().enumerate() {
             // Only the last statement may stream: the rows of an earlier
             // one must be read before the statements after it run.
-            let stream = (i == last).then(|| handle(client)).flatten();
+            let stream = if i == last {
+                exec::Streaming::Yes(handle(client))
+            } else {
+                exec::Streaming::No
+            };
             match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText, stream).await {
                 Ok(out) => {
                     for n in out.notices {
@@ -181,7 +185,7 @@ impl ExtendedQueryHandler for Session {
         &self,
         client: &mut C,
         portal: &Portal<Prepared>,
-        _max_rows: usize,
+        max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -189,19 +193,33 @@ impl ExtendedQueryHandler for Session {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        // Row limits are applied by pgwire's portal, which suspends and
-        // resumes the result stream.
+        // With a row limit, pgwire's portal suspends and resumes the result
+        // stream, holding at most that many rows. Without one it would
+        // collect the whole result first, so the rows are sent from here
+        // as they are read, and pgwire only completes the command.
         let prepared = &portal.statement.statement;
         let stmt = extended::substitute(prepared, &portal.parameters, &portal.parameter_format)?;
+        let stream = exec::Streaming::Yes(if max_rows == 0 { None } else { handle(client) });
         let out = exec::execute(
             &self.db,
             &self.vars,
             stmt,
             &portal.result_column_format,
-            handle(client),
+            stream,
         )
         .await?;
         Self::notices(client, out.notices).await?;
-        Ok(out.response)
+        match out.response {
+            Response::Query(mut rows) if max_rows == 0 => {
+                let tag = rows.command_tag().to_owned();
+                let mut sent = 0;
+                while let Some(row) = rows.data_rows().next().await {
+                    client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                    sent += 1;
+                }
+                Ok(Response::Execution(Tag::new(&tag).with_rows(sent)))
+            }
+            other => Ok(other),
+        }
     }
 }
