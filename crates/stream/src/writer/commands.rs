@@ -174,9 +174,31 @@ impl Writer {
                 new: Some(row),
             });
         }
+        // The views see the change when the group's inserts into this
+        // table are done (see `flush_inserts`).
+        match &mut self.unpropagated {
+            Some((t, pending)) if *t == table => pending.extend(changes),
+            _ => {
+                self.flush_inserts()?;
+                self.unpropagated = Some((table, changes));
+            }
+        }
+        Ok(count)
+    }
+
+    /// Pushes the changes of consecutive inserts into one table through
+    /// the views as one batch: a group of single-event requests then
+    /// touches each aggregate group, join key and state entry once rather
+    /// than once per request. Called between commands (before any that is
+    /// not another insert into the same table) and before the group
+    /// commits; a failure here fails the whole group.
+    pub(super) fn flush_inserts(&mut self) -> Result<()> {
+        let Some((table, changes)) = self.unpropagated.take() else {
+            return Ok(());
+        };
         let mut ctx = EvalCtx::lenient();
         self.propagate(table, &changes, &mut ctx)?;
-        Ok(count)
+        self.settle_counts()
     }
 
     /// Deletes the rows matching `filter`, a chunk of rows at a time so

@@ -42,6 +42,20 @@ impl Reply {
         }
     }
 
+    /// Answers a command that was not run because its group failed.
+    fn refuse(op: Op, e: &Error) {
+        let err = || {
+            Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
+                e.to_string(),
+            )))
+        };
+        match op {
+            Op::Insert { reply, .. } | Op::Delete { reply, .. } => drop(reply.send(Err(err()))),
+            Op::Ddl { reply, .. } => drop(reply.send(Err(err()))),
+            Op::Shutdown => {}
+        }
+    }
+
     fn fail(self, e: &rivulet_storage::Error) {
         let err = || {
             Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
@@ -133,7 +147,25 @@ impl Writer {
         let mut replies = Vec::with_capacity(group.len());
         let mut effects = GroupEffects::default();
         let backfill_before = self.backfill.is_some();
+        // Set when the views could not take the group's inserts: then
+        // nothing of the group is kept.
+        let mut broken: Option<Error> = None;
         for cmd in group {
+            let continues = matches!(
+                (&cmd.op, &self.unpropagated),
+                (Op::Insert { table, .. }, Some((t, _))) if table == t
+            );
+            if !continues && broken.is_none() {
+                broken = self.flush_inserts().err();
+            }
+            if let Some(e) = &broken {
+                if matches!(cmd.op, Op::Shutdown) {
+                    stopping = true;
+                } else {
+                    Reply::refuse(cmd.op, e);
+                }
+                continue;
+            }
             match cmd.op {
                 Op::Insert { table, rows, reply } => {
                     let r = self.in_savepoint(|w| w.insert(table, rows));
@@ -174,6 +206,24 @@ impl Writer {
                 }
                 Op::Shutdown => stopping = true,
             }
+        }
+        if broken.is_none() {
+            broken = self.flush_inserts().err();
+        }
+        if let Some(e) = broken {
+            tracing::error!(
+                "view maintenance failed, {} command(s) not acknowledged: {e}",
+                replies.len()
+            );
+            let e = rivulet_storage::Error::Io(std::io::Error::other(e.to_string()));
+            self.store.abort();
+            self.counts.clear();
+            self.fresh.clear();
+            self.unpropagated = None;
+            replies.into_iter().for_each(|r| r.fail(&e));
+            self.catalog = self.committed.clone();
+            self.rebuild_flows();
+            return stopping;
         }
         match self.commit() {
             Ok(()) => {

@@ -102,6 +102,9 @@ pub(crate) struct Writer {
     counts: FxHashMap<u64, i64>,
     /// Set when storage failed in a way the writer cannot go on from.
     fatal: Option<String>,
+    /// Changes of the group's latest inserts into one table, not yet
+    /// pushed through the views (see [`Writer::flush_inserts`]).
+    unpropagated: Option<(u64, Vec<crate::dataflow::Change>)>,
 }
 
 impl Writer {

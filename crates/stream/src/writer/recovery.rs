@@ -123,6 +123,7 @@ impl Writer {
             purging,
             counts: Default::default(),
             fatal: None,
+            unpropagated: None,
         };
         writer.rebuild_flows();
         if upgrade {
