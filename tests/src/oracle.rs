@@ -58,13 +58,25 @@ fn run_as_owner(cmdline: &str) -> Result<()> {
 pub struct Oracle {
     dir: PathBuf,
     pg_ctl: PathBuf,
+    port: u16,
     pub client: tokio_postgres::Client,
 }
 
 impl Oracle {
     /// Initialises and starts a throwaway cluster, connects, and creates
-    /// pgcrypto.
+    /// pgcrypto. It does not fsync: it answers questions, it does not keep
+    /// data.
     pub async fn start() -> Result<Oracle> {
+        Oracle::start_with("-c fsync=off").await
+    }
+
+    /// Like [`Oracle::start`], but durable as PostgreSQL is by default
+    /// (`fsync` and `synchronous_commit` on), for comparing write speed.
+    pub async fn start_durable() -> Result<Oracle> {
+        Oracle::start_with("").await
+    }
+
+    async fn start_with(settings: &str) -> Result<Oracle> {
         let initdb = pg_program("initdb")?;
         let pg_ctl = pg_program("pg_ctl")?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -89,7 +101,7 @@ impl Oracle {
         ))
         .context("initdb")?;
         run_as_owner(&format!(
-            "'{}' -D '{}' -l '{}/log' -w -o \"-p {port} -k {} -c listen_addresses=127.0.0.1 -c TimeZone=UTC -c fsync=off\" start >/dev/null",
+            "'{}' -D '{}' -l '{}/log' -w -o \"-p {port} -k {} -c listen_addresses=127.0.0.1 -c TimeZone=UTC {settings}\" start >/dev/null",
             pg_ctl.display(),
             data.display(),
             dir.display(),
@@ -111,8 +123,14 @@ impl Oracle {
         Ok(Oracle {
             dir,
             pg_ctl,
+            port,
             client,
         })
+    }
+
+    /// The port it listens on (127.0.0.1, user `postgres`, no password).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 

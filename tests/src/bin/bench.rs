@@ -1,8 +1,14 @@
 //! `rivulet-bench`: the numbers in docs/benchmarks.md.
 //!
-//! 1. Ingest: Segment-signed single-event webhooks (64 keep-alive
-//!    connections) into a table with 1, 10 and 50 materialized views:
-//!    events per second, the wall-clock cost per event, and latency.
+//! 1. Ingest: Segment-signed events over 64 keep-alive connections, every
+//!    answer durable, beside the HTTP ceiling (nginx `return 200` when
+//!    Debian's nginx is installed, and a bare hyper handler) and
+//!    PostgreSQL 15's durable one-row INSERTs of the same events: one
+//!    event per POST into a table with 1, 10 and 50 materialized views,
+//!    and NDJSON with 100 events per POST; events per second, ratios to
+//!    the ceiling and to PostgreSQL, p50/p99/p999 latency. Afterwards the
+//!    stored rows must be exactly the acknowledged events and every view
+//!    must equal its query.
 //! 2. Reads: the latency of `SELECT * FROM` an aggregate view as the table
 //!    grows to 1M events, next to PostgreSQL 15 computing the same answer
 //!    from a plain view.
@@ -47,13 +53,104 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn ingest(views: usize, events: usize) -> Result<(f64, Duration, Duration)> {
+/// Throughput and sorted latencies of a load run.
+struct Run {
+    rate: f64,
+    lat: Vec<Duration>,
+}
+
+impl Run {
+    fn pct(&self, p: f64) -> String {
+        format!("{:.2} ms", percentile(&self.lat, p).as_secs_f64() * 1e3)
+    }
+}
+
+/// Posts every body (with its headers) over 64 keep-alive connections,
+/// each expecting 200; `items` is how many events the bodies carry.
+async fn post_all(
+    addr: &str,
+    path: &str,
+    bodies: Vec<(String, Vec<(String, String)>)>,
+    items: usize,
+) -> Result<Run> {
+    let connections = 64;
+    let per = bodies.len().div_ceil(connections).max(1);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in bodies.chunks(per) {
+        let hook = rivulet_tests::Hook::new(addr);
+        let chunk = chunk.to_vec();
+        let path = path.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(chunk.len());
+            for (body, headers) in chunk {
+                let h: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let t = Instant::now();
+                let (status, text) = hook.post(&path, &h, body).await?;
+                anyhow::ensure!(status == 200, "status {status}: {text}");
+                lat.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::with_capacity(bodies.len());
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    Ok(Run {
+        rate: items as f64 / elapsed.as_secs_f64(),
+        lat,
+    })
+}
+
+/// `events` Segment `track` events, `per_post` to a body (NDJSON beyond
+/// one), each body signed as Segment signs it.
+fn signed_bodies(events: usize, per_post: usize) -> Vec<(String, Vec<(String, String)>)> {
+    (0..events)
+        .step_by(per_post)
+        .map(|first| {
+            let body: Vec<String> = (first..(first + per_post).min(events))
+                .map(|i| {
+                    segment_track(
+                        &format!("m-{i}"),
+                        &format!("user-{}", i % 500),
+                        "Order Completed",
+                    )
+                })
+                .collect();
+            let body = body.join("\n");
+            let sig = segment(SECRET, body.as_bytes()).1;
+            (
+                body,
+                vec![
+                    ("x-signature".to_string(), sig),
+                    ("content-type".to_string(), "application/json".to_string()),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// Rivulet: `events` signed events, `per_post` to a request, into a table
+/// with the seed's VALIDATE and `views` views; checks afterwards that
+/// exactly the acknowledged events are stored.
+async fn ingest(views: usize, events: usize, per_post: usize) -> Result<Run> {
     let dir = TempDir::new("bench-ingest");
     let server = Server::start(&dir.0, &[]).await?;
     let c = server.connect().await?;
+    let batched = if per_post > 1 {
+        ", is_batched = true"
+    } else {
+        ""
+    };
     c.batch_execute(&format!(
         "CREATE SECRET s AS '{SECRET}';
-         CREATE TABLE events (data JSONB) WITH (connector = 'webhook')
+         CREATE TABLE events (data JSONB) WITH (connector = 'webhook'{batched})
            VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'));"
     ))
     .await?;
@@ -65,36 +162,169 @@ async fn ingest(views: usize, events: usize) -> Result<(f64, Duration, Duration)
         .await?;
     }
     // Sign before timing: the sender's work is not Rivulet's.
-    let bodies: Vec<(String, String)> = (0..events)
-        .map(|i| {
-            let body = segment_track(
-                &format!("m-{i}"),
-                &format!("user-{}", i % 500),
-                "Order Completed",
-            );
-            let sig = segment(SECRET, body.as_bytes()).1;
-            (body, sig)
-        })
-        .collect();
+    let bodies = signed_bodies(events, per_post);
+    let run = post_all(
+        &server.webhook_addr,
+        "/webhook/dev/public/events",
+        bodies,
+        events,
+    )
+    .await?;
+    let n: usize = rivulet_tests::scalar(&c, "SELECT count(*) FROM events")
+        .await?
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    anyhow::ensure!(n == events, "stored {n} of {events}");
+    for i in 0..views {
+        let sql = VIEW_KINDS[i % VIEW_KINDS.len()];
+        let mut stored = rivulet_tests::rows(&c, &format!("SELECT * FROM v{i}")).await?;
+        let mut fresh = rivulet_tests::rows(&c, sql).await?;
+        stored.sort();
+        fresh.sort();
+        anyhow::ensure!(stored == fresh, "view v{i} differs from its query");
+    }
+    Ok(run)
+}
+
+/// The HTTP ceiling: a bare hyper server in this process that reads each
+/// body and answers 200.
+async fn ceiling_hyper(events: usize) -> Result<Run> {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?.to_string();
+    let serve = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let _ = req.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::new()),
+                        ))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let run = post_all(
+        &addr,
+        "/webhook/dev/public/events",
+        signed_bodies(events, 1),
+        events,
+    )
+    .await;
+    serve.abort();
+    run
+}
+
+/// The HTTP ceiling as the targets are set: nginx (Debian's package)
+/// answering `return 200`. `None` when nginx is not installed.
+async fn ceiling_nginx(events: usize) -> Result<Option<Run>> {
+    let Ok(nginx) = which("nginx") else {
+        return Ok(None);
+    };
+    let dir = TempDir::new("bench-nginx");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let d = dir.0.display();
+    let conf = dir.0.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes 1; daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;
+             events {{ worker_connections 4096; }}
+             http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
+               fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+               server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}"
+        ),
+    )?;
+    let mut child = tokio::process::Command::new(nginx)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&dir.0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let run = post_all(
+        &addr,
+        "/webhook/dev/public/events",
+        signed_bodies(events, 1),
+        events,
+    )
+    .await;
+    let _ = child.kill().await;
+    run.map(Some)
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf> {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = std::path::Path::new(dir).join(name);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    for dir in ["/usr/sbin", "/sbin"] {
+        let p = std::path::Path::new(dir).join(name);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    anyhow::bail!("{name} not found")
+}
+
+/// PostgreSQL 15, durable (fsync and synchronous_commit on): the same
+/// events inserted one row per statement over 64 connections.
+async fn postgres_inserts(events: usize) -> Result<Run> {
+    let oracle = Oracle::start_durable().await?;
+    oracle
+        .client
+        .batch_execute("CREATE TABLE events (data JSONB)")
+        .await?;
+    let port = oracle.port();
     let connections = 64;
+    let bodies: Vec<String> = signed_bodies(events, 1)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
     let per = events.div_ceil(connections);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for chunk in bodies.chunks(per) {
-        let hook = server.hook();
         let chunk = chunk.to_vec();
+        let (client, conn) = tokio_postgres::connect(
+            &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+            tokio_postgres::NoTls,
+        )
+        .await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
         tasks.push(tokio::spawn(async move {
+            let stmt = client
+                .prepare_typed(
+                    "INSERT INTO events VALUES ($1::text::jsonb)",
+                    &[tokio_postgres::types::Type::TEXT],
+                )
+                .await?;
             let mut lat = Vec::with_capacity(chunk.len());
-            for (body, sig) in chunk {
+            for body in chunk {
                 let t = Instant::now();
-                let (status, text) = hook
-                    .post(
-                        "/webhook/dev/public/events",
-                        &[("x-signature", &sig), ("content-type", "application/json")],
-                        body,
-                    )
-                    .await?;
-                anyhow::ensure!(status == 200, "status {status}: {text}");
+                client.execute(&stmt, &[&body]).await?;
                 lat.push(t.elapsed());
             }
             Ok::<_, anyhow::Error>(lat)
@@ -106,25 +336,16 @@ async fn ingest(views: usize, events: usize) -> Result<(f64, Duration, Duration)
     }
     let elapsed = start.elapsed();
     lat.sort();
-    let n: i64 = c
+    let n: i64 = oracle
+        .client
         .query_one("SELECT count(*) FROM events", &[])
-        .await
-        .map_or_else(|_| Ok::<i64, anyhow::Error>(0), |r| Ok(r.get(0)))?;
-    let n = if n == 0 {
-        rivulet_tests::scalar(&c, "SELECT count(*) FROM events")
-            .await?
-            .unwrap_or_default()
-            .parse()
-            .unwrap_or(0)
-    } else {
-        n
-    };
-    anyhow::ensure!(n as usize == events, "stored {n} of {events}");
-    Ok((
-        events as f64 / elapsed.as_secs_f64(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-    ))
+        .await?
+        .get(0);
+    anyhow::ensure!(n as usize == events, "PostgreSQL stored {n} of {events}");
+    Ok(Run {
+        rate: events as f64 / elapsed.as_secs_f64(),
+        lat,
+    })
 }
 
 /// The aggregate view both systems answer.
@@ -481,18 +702,46 @@ async fn main() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     println!("binary: {}", rivulet_tests::rivulet_bin().display());
-    println!("\n## Ingest: {events} Segment-signed single-event webhooks, 64 connections\n");
-    println!("| views | events/s | wall µs/event | p50 latency | p99 latency |");
-    println!("|---|---|---|---|---|");
-    for views in [1, 10, 50] {
-        let (rate, p50, p99) = ingest(views, events).await?;
+    println!("\n## Ingest: {events} Segment-signed events, 64 connections, every answer durable\n");
+    let hyper = ceiling_hyper(events).await?;
+    let nginx = ceiling_nginx(events).await?;
+    let pg = postgres_inserts(events).await?;
+    let ceiling = nginx.as_ref().map_or(hyper.rate, |n| n.rate);
+    println!(
+        "Ratios are to the HTTP ceiling ({}) and to PostgreSQL's durable inserts.\n",
+        if nginx.is_some() {
+            "nginx"
+        } else {
+            "the bare hyper handler; nginx is not installed"
+        }
+    );
+    println!("| what | events/s | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |");
+    println!("|---|---|---|---|---|---|---|");
+    let row = |what: &str, r: &Run| {
         println!(
-            "| {views} | {rate:.0} | {:.1} | {:.2} ms | {:.2} ms |",
-            1e6 / rate,
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3
+            "| {what} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            r.rate,
+            r.rate / ceiling,
+            r.rate / pg.rate,
+            r.pct(0.5),
+            r.pct(0.99),
+            r.pct(0.999)
         );
+    };
+    if let Some(n) = &nginx {
+        row("nginx `return 200`", n);
     }
+    row("bare hyper handler (reads the body, answers 200)", &hyper);
+    row(
+        "PostgreSQL 15 `INSERT`, one row per statement, durable",
+        &pg,
+    );
+    for views in [1, 10, 50] {
+        let r = ingest(views, events, 1).await?;
+        row(&format!("Rivulet, one event per POST, {views} view(s)"), &r);
+    }
+    let r = ingest(1, events.max(100) * 5, 100).await?;
+    row("Rivulet, NDJSON 100 events per POST, 1 view", &r);
     println!("\n## Reading an aggregate view as the table grows (median latency)\n");
     println!("| events | Rivulet MV | PostgreSQL view | Rivulet ingest ev/s (batched) | PostgreSQL INSERT rows/s |");
     println!("|---|---|---|---|---|");
