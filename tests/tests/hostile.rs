@@ -273,18 +273,6 @@ async fn run_http(server: &Server, c: &HttpCase) -> Expect {
     }
 }
 
-/// Resident memory of a process in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
-}
-
 /// Both ports answer, no table gained a row, memory is bounded.
 async fn still_sound(server: &Server, pg: &tokio_postgres::Client, after: &str) {
     for t in TABLES {
@@ -298,7 +286,7 @@ async fn still_sound(server: &Server, pg: &tokio_postgres::Client, after: &str) 
         .await
         .unwrap_or_else(|e| panic!("after {after}: the webhook port fails: {e}"));
     assert_eq!(status, 404, "after {after}");
-    let rss = rss_mib(server.pid().unwrap());
+    let rss = rivulet_tests::rss(server.pid().unwrap()) >> 20;
     assert!(
         rss <= BUDGET_MIB + HEADROOM_MIB,
         "after {after}: {rss} MiB resident with a {BUDGET_MIB} MiB budget"

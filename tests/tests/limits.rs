@@ -304,18 +304,6 @@ async fn ndjson_rows_are_charged_against_the_budget() {
     );
 }
 
-/// Resident memory of a process in bytes.
-fn rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// A query whose rows are final as read (no ORDER BY, aggregate or join)
 /// streams them: a full `SELECT *` of a table several times the memory
 /// budget costs the server a few chunks, not the table, and LIMIT/OFFSET,
@@ -345,17 +333,8 @@ async fn large_results_stream_in_bounded_memory() {
         assert_eq!(status, 200, "{text}");
     }
     let pid = server.pid().unwrap();
-    let before = rss(pid);
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
-    let watching = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let before = rivulet_tests::rss(pid);
+    let watching = rivulet_tests::PeakRss::watch(pid);
     // About 120 MB of rows, read by a client that takes them as they come
     // (the simple protocol, as psql sends `SELECT * FROM big`).
     let rows = c.simple_query_raw("SELECT data FROM big").await.unwrap();
@@ -369,12 +348,10 @@ async fn large_results_stream_in_bounded_memory() {
             n += 1;
         }
     }
-    watching.abort();
+    let grew = watching.peak().saturating_sub(before);
+    drop(watching);
     assert_eq!(n, total);
     assert_eq!(bytes, total * pad.len());
-    let grew = peak
-        .load(std::sync::atomic::Ordering::Relaxed)
-        .saturating_sub(before);
     assert!(
         grew < 64 << 20,
         "streaming {} MiB of rows grew the server by {} MiB",
@@ -384,17 +361,8 @@ async fn large_results_stream_in_bounded_memory() {
 
     // The extended protocol without a row limit (what tokio-postgres,
     // psycopg and JDBC send by default) streams too.
-    let before = rss(pid);
-    peak.store(before, std::sync::atomic::Ordering::Relaxed);
-    let watching = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let before = rivulet_tests::rss(pid);
+    let watching = rivulet_tests::PeakRss::watch(pid);
     let rows = c
         .query_raw("SELECT data FROM big WHERE $1", [true])
         .await
@@ -406,12 +374,10 @@ async fn large_results_stream_in_bounded_memory() {
         assert_eq!(v["pad"].as_str().map(str::len), Some(pad.len()));
         n += 1;
     }
-    watching.abort();
+    let grew = watching.peak().saturating_sub(before);
+    drop(watching);
     assert_eq!(n, total);
     assert_eq!(rows.rows_affected(), Some(total as u64));
-    let grew = peak
-        .load(std::sync::atomic::Ordering::Relaxed)
-        .saturating_sub(before);
     assert!(
         grew < 64 << 20,
         "streaming through the extended protocol grew the server by {} MiB",

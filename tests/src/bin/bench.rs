@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rivulet_tests::oracle::Oracle;
 use rivulet_tests::sign::{segment, segment_track};
-use rivulet_tests::{Server, TempDir};
+use rivulet_tests::{rss, Server, TempDir};
 
 const SECRET: &str = "bench-secret";
 
@@ -463,18 +463,6 @@ fn scale_event(i: usize) -> String {
         c = i % 100,
         q = 1 + i % 5,
     )
-}
-
-/// Resident memory of a process in bytes, from /proc.
-fn rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// Samples a process's RSS every 100 ms until stopped; returns the peak.

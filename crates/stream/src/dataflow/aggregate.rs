@@ -75,48 +75,40 @@ impl Decimal {
         }
     }
 
+    /// The small sum plus `sign` × `units × 10^-scale`, if it stays small.
+    fn small_sum(&self, units: i128, scale: u32, sign: i64) -> Option<Decimal> {
+        let Decimal::Small(u, s) = self else {
+            return None;
+        };
+        let to = (*s).max(scale);
+        let widen = |v: i128, from: u32| 10i128.checked_pow(to - from)?.checked_mul(v);
+        let (a, b) = (widen(*u, *s)?, widen(units, scale)?);
+        let v = if sign > 0 {
+            a.checked_add(b)
+        } else {
+            a.checked_sub(b)
+        }?;
+        Some(Decimal::Small(v, to))
+    }
+
     /// Adds `sign` × `units × 10^-scale`.
     fn add_scaled(&mut self, units: i128, scale: u32, sign: i64) {
-        if let Decimal::Small(u, s) = &*self {
-            let to = (*s).max(scale);
-            let widen =
-                |v: i128, from: u32| 10i128.checked_pow(to - from).and_then(|f| v.checked_mul(f));
-            let sum = widen(*u, *s).zip(widen(units, scale)).and_then(|(a, b)| {
-                if sign > 0 {
-                    a.checked_add(b)
-                } else {
-                    a.checked_sub(b)
-                }
-            });
-            if let Some(v) = sum {
-                *self = Decimal::Small(v, to);
-                return;
-            }
+        match self.small_sum(units, scale, sign) {
+            Some(d) => *self = d,
+            None => self.add_big(&Numeric::from_scaled_i128(units, scale), sign),
         }
-        self.add(&Numeric::from_scaled_i128(units, scale), sign);
     }
 
     /// Adds `sign` × `x`.
     fn add(&mut self, x: &Numeric, sign: i64) {
-        if let (Decimal::Small(u, s), Some((xu, xs))) = (&*self, x.to_scaled_i128()) {
-            let scale = (*s).max(xs);
-            let widen = |v: i128, from: u32| {
-                10i128
-                    .checked_pow(scale - from)
-                    .and_then(|f| v.checked_mul(f))
-            };
-            let sum = widen(*u, *s).zip(widen(xu, xs)).and_then(|(a, b)| {
-                if sign > 0 {
-                    a.checked_add(b)
-                } else {
-                    a.checked_sub(b)
-                }
-            });
-            if let Some(v) = sum {
-                *self = Decimal::Small(v, scale);
-                return;
-            }
+        match x.to_scaled_i128() {
+            Some((u, s)) => self.add_scaled(u, s, sign),
+            None => self.add_big(x, sign),
         }
+    }
+
+    /// Adds `sign` × `x` in arbitrary precision.
+    fn add_big(&mut self, x: &Numeric, sign: i64) {
         let cur = self.to_numeric();
         let next = if sign > 0 { cur.add(x) } else { cur.sub(x) };
         *self = Decimal::from_numeric(next);
