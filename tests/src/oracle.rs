@@ -79,9 +79,11 @@ impl Oracle {
     async fn start_with(settings: &str) -> Result<Oracle> {
         let initdb = pg_program("initdb")?;
         let pg_ctl = pg_program("pg_ctl")?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let dir =
-            std::env::temp_dir().join(format!("rivulet-oracle-{}-{port}", std::process::id()));
+        // One directory per oracle of this process, whatever port it gets
+        // (two oracles starting at once may be offered the same port).
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("rivulet-oracle-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         if is_root() {
@@ -100,14 +102,25 @@ impl Oracle {
             data.display()
         ))
         .context("initdb")?;
-        run_as_owner(&format!(
-            "'{}' -D '{}' -l '{}/log' -w -o \"-p {port} -k {} -c listen_addresses=127.0.0.1 -c TimeZone=UTC {settings}\" start >/dev/null",
-            pg_ctl.display(),
-            data.display(),
-            dir.display(),
-            dir.display()
-        ))
-        .context("pg_ctl start")?;
+        // A free port now may be taken by the time PostgreSQL binds it:
+        // then try another.
+        let mut attempt = 0;
+        let port = loop {
+            let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            let started = run_as_owner(&format!(
+                "'{}' -D '{}' -l '{}/log' -w -o \"-p {port} -k {} -c listen_addresses=127.0.0.1 -c TimeZone=UTC {settings}\" start >/dev/null",
+                pg_ctl.display(),
+                data.display(),
+                dir.display(),
+                dir.display()
+            ));
+            attempt += 1;
+            match started {
+                Ok(()) => break port,
+                Err(e) if attempt >= 3 => return Err(e.context("pg_ctl start")),
+                Err(_) => {}
+            }
+        };
         let (client, conn) = tokio_postgres::connect(
             &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
             NoTls,
