@@ -83,7 +83,8 @@ impl Oracle {
         // (two oracles starting at once may be offered the same port).
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("rivulet-oracle-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rivulet-pg-oracle-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         if is_root() {
