@@ -8,7 +8,7 @@ use crate::arith::{arith, negate, ArithOp};
 use crate::cast::text_for_concat;
 use crate::func::json;
 use crate::like::like;
-use crate::{cast, DataType, Error, Func, JsonKind, Result, Value};
+use crate::{cast, DataType, Error, Func, JsonKind, JsonRef, Result, Value};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,21 +483,14 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
 /// (so errors read exactly as PostgreSQL's).
 fn numeric_of_json_text(e: &Expr, row: &[Value]) -> Result<Value> {
     // `column -> 'k1' -> ... ->> 'kn'`: walked in place.
-    let mut keys = [""; MAX_PATH];
-    if let Some((column, n)) = key_path(e, &mut keys) {
-        match row.get(column) {
-            Some(Value::Null) => return Ok(Value::Null),
-            Some(Value::Jsonb(doc)) => match doc.get_path(&keys[MAX_PATH - n..]) {
-                None => return Ok(Value::Null),
-                Some(j) if j.is_null() => return Ok(Value::Null),
-                Some(j) => {
-                    if let Some(t) = j.text() {
-                        return crate::cast::parse_text(t, DataType::Numeric);
-                    }
-                }
-            },
-            _ => {}
+    match path_value(e, row) {
+        Some(None) => return Ok(Value::Null),
+        Some(Some(j)) => {
+            if let Some(t) = j.text() {
+                return crate::cast::parse_text(t, DataType::Numeric);
+            }
         }
+        None => {}
     }
     let Expr::Binary(_, a, b) = e else {
         return cast(e.eval(row)?, DataType::Numeric);
@@ -543,19 +536,26 @@ impl Expr {
         let Expr::Cast(inner, DataType::Numeric) = self else {
             return None;
         };
-        let mut keys = [""; MAX_PATH];
-        let (column, n) = key_path(inner, &mut keys)?;
-        let doc = match row.get(column)? {
-            Value::Null => return Some(None),
-            Value::Jsonb(doc) => doc,
-            _ => return None,
-        };
-        match doc.get_path(&keys[MAX_PATH - n..]) {
+        match path_value(inner, row)? {
             None => Some(None),
-            Some(j) if j.is_null() => Some(None),
             Some(j) => plain_decimal(j.text()?.as_bytes()).map(Some),
         }
     }
+}
+
+/// For `column -> 'k1' -> ... ->> 'kn'`, the value at the end of the path,
+/// found in place: `Some(None)` when the result is SQL NULL (NULL column,
+/// missing key, JSON null), `None` when `e` has another shape or the
+/// column holds no document.
+fn path_value<'r>(e: &Expr, row: &'r [Value]) -> Option<Option<JsonRef<'r>>> {
+    let mut keys = [""; MAX_PATH];
+    let (column, n) = key_path(e, &mut keys)?;
+    let doc = match row.get(column)? {
+        Value::Null => return Some(None),
+        Value::Jsonb(doc) => doc,
+        _ => return None,
+    };
+    Some(doc.get_path(&keys[MAX_PATH - n..]).filter(|j| !j.is_null()))
 }
 
 /// `-?digits[.digits]` with at most 38 digits, as `units × 10^-scale`.

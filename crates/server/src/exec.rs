@@ -17,7 +17,7 @@ use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{Database, Dataflow, EvalCtx, MemState};
 
-use crate::parallel::Sink;
+use crate::parallel::{apply, Rows, Sink};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -202,9 +202,6 @@ impl SubqueryRunner for Runner<'_> {
         }
     }
 }
-
-/// A query's rows by output key.
-type Rows = std::collections::BTreeMap<Vec<u8>, Row>;
 
 /// Rows per message from a streaming query's reader to its connection.
 const STREAM_CHUNK: usize = 256;
@@ -443,12 +440,7 @@ pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Res
     };
     let mut state = Rows::new();
     run_plan(db, &root, enough == usize::MAX, cancelled, &mut |changes| {
-        for c in changes {
-            match c.new {
-                Some(r) => state.insert(c.key, r),
-                None => state.remove(&c.key),
-            };
-        }
+        apply(&mut state, changes);
         Ok(state.len() < enough)
     })?;
     let mut rows: Vec<Row> = state.into_values().collect();

@@ -33,15 +33,15 @@ const PLACEHOLDER: u64 = u64::MAX;
 /// Rows per chunk handed from a worker to the calling thread.
 const CHUNK: usize = 1024;
 
-/// A thread's aggregate groups by key.
-type Groups = BTreeMap<Vec<u8>, Row>;
+/// Rows by output key: a query's result, or a thread's aggregate groups.
+pub type Rows = BTreeMap<Vec<u8>, Row>;
 
-/// Applies changes to the groups kept so far.
-fn keep(groups: &mut Groups, changes: Vec<Change>) {
+/// Applies output changes to the rows collected so far.
+pub fn apply(rows: &mut Rows, changes: Vec<Change>) {
     for c in changes {
         match c.new {
-            Some(r) => groups.insert(c.key, r),
-            None => groups.remove(&c.key),
+            Some(r) => rows.insert(c.key, r),
+            None => rows.remove(&c.key),
         };
     }
 }
@@ -131,10 +131,10 @@ pub fn try_run(
                         || cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
                     // A thread running a whole aggregate keeps its groups
                     // until it has read its range; other rows go up at once.
-                    let mut groups = Groups::new();
+                    let mut groups = Rows::new();
                     let mut run = || -> rivulet_stream::Result<()> {
                         if partial {
-                            keep(&mut groups, flow.init(&mut ctx, &mut st)?);
+                            apply(&mut groups, flow.init(&mut ctx, &mut st)?);
                         }
                         db.scan_range_blocking(
                             rel,
@@ -148,7 +148,7 @@ pub fn try_run(
                                 }
                                 let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
                                 if partial {
-                                    keep(&mut groups, out);
+                                    apply(&mut groups, out);
                                     return Ok(!ctx.failed());
                                 }
                                 Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())

@@ -43,30 +43,29 @@ impl Reply {
     }
 
     /// Answers a command that was not run because its group failed.
-    fn refuse(op: Op, e: &Error) {
-        let err = || {
-            Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
-                e.to_string(),
-            )))
-        };
+    fn refuse(op: Op, why: &dyn std::fmt::Display) {
         match op {
-            Op::Insert { reply, .. } | Op::Delete { reply, .. } => drop(reply.send(Err(err()))),
-            Op::Ddl { reply, .. } => drop(reply.send(Err(err()))),
+            Op::Insert { reply, .. } | Op::Delete { reply, .. } => {
+                drop(reply.send(Err(unacknowledged(why))))
+            }
+            Op::Ddl { reply, .. } => drop(reply.send(Err(unacknowledged(why)))),
             Op::Shutdown => {}
         }
     }
 
-    fn fail(self, e: &rivulet_storage::Error) {
-        let err = || {
-            Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
-                e.to_string(),
-            )))
-        };
+    fn fail(self, why: &dyn std::fmt::Display) {
         match self {
-            Reply::Count(tx, _) => drop(tx.send(Err(err()))),
-            Reply::Ddl(tx, _) => drop(tx.send(Err(err()))),
+            Reply::Count(tx, _) => drop(tx.send(Err(unacknowledged(why)))),
+            Reply::Ddl(tx, _) => drop(tx.send(Err(unacknowledged(why)))),
         }
     }
+}
+
+/// The error a command gets when its group could not be made durable.
+fn unacknowledged(why: &dyn std::fmt::Display) -> Error {
+    Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
+        why.to_string(),
+    )))
 }
 
 /// What one group did besides its replies.
@@ -215,7 +214,6 @@ impl Writer {
                 "view maintenance failed, {} command(s) not acknowledged: {e}",
                 replies.len()
             );
-            let e = rivulet_storage::Error::Io(std::io::Error::other(e.to_string()));
             self.store.abort();
             self.counts.clear();
             self.fresh.clear();
