@@ -4,7 +4,8 @@
 //! row) or, in tables without a primary key, a *pack*: rows that one group
 //! inserted together, stored as one entry under the largest row id it was
 //! written with (so the last key of a table still tells the next free id
-//! without reading a value). A scan then pays the storage engine's per-entry cost
+//! without reading a value). Views that only filter and project such a
+//! table keep its row ids as their row keys and are packed the same way. A scan then pays the storage engine's per-entry cost
 //! (merging, version filtering, one allocation per value) once per pack
 //! instead of once per row.
 //!

@@ -4,11 +4,13 @@
 //!    answer durable, beside the HTTP ceiling (nginx `return 200` when
 //!    Debian's nginx is installed, and a bare hyper handler) and
 //!    PostgreSQL 15's durable one-row INSERTs of the same events: one
-//!    event per POST into a table with 1, 10 and 50 materialized views,
-//!    and NDJSON with 100 events per POST; events per second, ratios to
-//!    the ceiling and to PostgreSQL, p50/p99/p999 latency. Afterwards the
-//!    stored rows must be exactly the acknowledged events and every view
-//!    must equal its query.
+//!    event per POST into a table with 1 to 50 materialized views, NDJSON
+//!    with 100 events per POST, and the seed's shape paced at half its
+//!    maximum; events per second, ratios to the ceiling and to
+//!    PostgreSQL, p50/p99/p999 latency. Afterwards the stored rows must be
+//!    exactly the acknowledged events and every view must equal its
+//!    query. Every figure also goes to `BENCH_JSON` (default
+//!    `target/rivulet-bench/ingest.json`) for `scripts/bench-chart.py`.
 //! 2. Reads: the latency of `SELECT * FROM` an aggregate view as the table
 //!    grows to 1M events, next to PostgreSQL 15 computing the same answer
 //!    from a plain view.
@@ -20,8 +22,12 @@
 //! RIVULET_BIN=target/release/rivulet cargo run --release -p rivulet-tests --bin rivulet-bench
 //! ```
 //!
-//! `BENCH_EVENTS` (default 20000) and `BENCH_ROWS` (default 1000000) scale
+//! `BENCH_EVENTS` (default 50000) and `BENCH_ROWS` (default 1000000) scale
 //! the two parts.
+//!
+//! `rivulet-bench ingest` runs only the first part; `rivulet-bench one
+//! VIEWS PER_POST` a single Rivulet ingest configuration (`BENCH_PACE`
+//! paces it), for profiles and A/B comparisons.
 //!
 //! `rivulet-bench scale` runs the scale mode instead: `BENCH_SCALE_EVENTS`
 //! (default 5,000,000) Segment events into a table with the five dashboard
@@ -60,43 +66,83 @@ struct Run {
 }
 
 impl Run {
+    fn ms(&self, p: f64) -> f64 {
+        percentile(&self.lat, p).as_secs_f64() * 1e3
+    }
+
     fn pct(&self, p: f64) -> String {
-        format!("{:.2} ms", percentile(&self.lat, p).as_secs_f64() * 1e3)
+        format!("{:.2} ms", self.ms(p))
     }
 }
 
-/// Posts every body (with its headers) over 64 keep-alive connections,
-/// each expecting 200; `items` is how many events the bodies carry.
+/// A request body with its headers.
+type Body = (String, Vec<(String, String)>);
+
+/// How many keep-alive connections every load run uses.
+const CONNECTIONS: usize = 64;
+
+/// Posts every body (with its headers) over [`CONNECTIONS`] keep-alive
+/// HTTP/1.1 connections, body `j` on connection `j % CONNECTIONS`, each
+/// expecting 200; `items` is how many events the bodies carry. With
+/// `paced`, body `j` is sent no earlier than `j / paced` seconds after the
+/// start and its latency counts from then, so a stall is charged to every
+/// request it held up rather than hidden by the sender waiting.
 async fn post_all(
     addr: &str,
     path: &str,
-    bodies: Vec<(String, Vec<(String, String)>)>,
+    bodies: Vec<Body>,
     items: usize,
+    paced: Option<f64>,
 ) -> Result<Run> {
-    let connections = 64;
-    let per = bodies.len().div_ceil(connections).max(1);
-    let start = Instant::now();
+    let count = bodies.len();
+    let mut lanes: Vec<Vec<(usize, Body)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
+    for (j, body) in bodies.into_iter().enumerate() {
+        lanes[j % CONNECTIONS].push((j, body));
+    }
+    let start = tokio::time::Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::new();
-    for chunk in bodies.chunks(per) {
-        let hook = rivulet_tests::Hook::new(addr);
-        let chunk = chunk.to_vec();
+    for lane in lanes.into_iter().filter(|l| !l.is_empty()) {
+        let addr = addr.to_string();
         let path = path.to_string();
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(chunk.len());
-            for (body, headers) in chunk {
-                let h: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let t = Instant::now();
-                let (status, text) = hook.post(&path, &h, body).await?;
-                anyhow::ensure!(status == 200, "status {status}: {text}");
-                lat.push(t.elapsed());
+            let stream = tokio::net::TcpStream::connect(&addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut lat = Vec::with_capacity(lane.len());
+            tokio::time::sleep_until(start).await;
+            for (j, (body, headers)) in lane {
+                let due = match paced {
+                    Some(rate) => {
+                        let due = start + Duration::from_secs_f64(j as f64 / rate);
+                        tokio::time::sleep_until(due).await;
+                        due
+                    }
+                    None => tokio::time::Instant::now(),
+                };
+                let mut req = hyper::Request::post(path.as_str()).header("host", addr.as_str());
+                for (k, v) in &headers {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+                let req = req.body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+                sender.ready().await?;
+                let resp = sender.send_request(req).await?;
+                let status = resp.status();
+                let text = http_body_util::BodyExt::collect(resp.into_body())
+                    .await?
+                    .to_bytes();
+                anyhow::ensure!(
+                    status == 200,
+                    "status {status}: {}",
+                    String::from_utf8_lossy(&text)
+                );
+                lat.push(due.elapsed());
             }
             Ok::<_, anyhow::Error>(lat)
         }));
     }
-    let mut lat = Vec::with_capacity(bodies.len());
+    let mut lat = Vec::with_capacity(count);
     for t in tasks {
         lat.extend(t.await??);
     }
@@ -110,7 +156,7 @@ async fn post_all(
 
 /// `events` Segment `track` events, `per_post` to a body (NDJSON beyond
 /// one), each body signed as Segment signs it.
-fn signed_bodies(events: usize, per_post: usize) -> Vec<(String, Vec<(String, String)>)> {
+fn signed_bodies(events: usize, per_post: usize) -> Vec<Body> {
     (0..events)
         .step_by(per_post)
         .map(|first| {
@@ -136,10 +182,11 @@ fn signed_bodies(events: usize, per_post: usize) -> Vec<(String, Vec<(String, St
         .collect()
 }
 
-/// Rivulet: `events` signed events, `per_post` to a request, into a table
-/// with the seed's VALIDATE and `views` views; checks afterwards that
-/// exactly the acknowledged events are stored.
-async fn ingest(views: usize, events: usize, per_post: usize) -> Result<Run> {
+/// Rivulet: `events` signed events, `per_post` to a request (`paced` as in
+/// [`post_all`]), into a table with the seed's VALIDATE and `views` views;
+/// checks afterwards that exactly the acknowledged events are stored and
+/// that every view equals its query.
+async fn ingest(views: usize, events: usize, per_post: usize, paced: Option<f64>) -> Result<Run> {
     let dir = TempDir::new("bench-ingest");
     let server = Server::start(&dir.0, &[]).await?;
     let c = server.connect().await?;
@@ -168,6 +215,7 @@ async fn ingest(views: usize, events: usize, per_post: usize) -> Result<Run> {
         "/webhook/dev/public/events",
         bodies,
         events,
+        paced.map(|rate| rate / per_post as f64),
     )
     .await?;
     let n: usize = rivulet_tests::scalar(&c, "SELECT count(*) FROM events")
@@ -215,6 +263,7 @@ async fn ceiling_hyper(events: usize) -> Result<Run> {
         "/webhook/dev/public/events",
         signed_bodies(events, 1),
         events,
+        None,
     )
     .await;
     serve.abort();
@@ -265,6 +314,7 @@ async fn ceiling_nginx(events: usize) -> Result<Option<Run>> {
         "/webhook/dev/public/events",
         signed_bodies(events, 1),
         events,
+        None,
     )
     .await;
     let _ = child.kill().await;
@@ -296,12 +346,11 @@ async fn postgres_inserts(events: usize) -> Result<Run> {
         .batch_execute("CREATE TABLE events (data JSONB)")
         .await?;
     let port = oracle.port();
-    let connections = 64;
     let bodies: Vec<String> = signed_bodies(events, 1)
         .into_iter()
         .map(|(b, _)| b)
         .collect();
-    let per = events.div_ceil(connections);
+    let per = events.div_ceil(CONNECTIONS);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for chunk in bodies.chunks(per) {
@@ -670,27 +719,78 @@ async fn scale(events: usize, ingest_only: bool) -> Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let mode = std::env::args().nth(1);
-    if mode.as_deref() == Some("scale") || mode.as_deref() == Some("scale-ingest") {
-        let events: usize = std::env::var("BENCH_SCALE_EVENTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5_000_000);
-        println!("binary: {}", rivulet_tests::rivulet_bin().display());
-        return scale(events, mode.as_deref() == Some("scale-ingest")).await;
+/// The ingest table as it is printed, and its rows for the JSON report.
+struct Report {
+    rows: Vec<serde_json::Value>,
+    /// Events per second of the HTTP ceiling and of PostgreSQL.
+    ceiling: f64,
+    pg: f64,
+}
+
+impl Report {
+    /// Prints one line and keeps it for the JSON report.
+    fn row(&mut self, system: &str, what: &str, views: Option<usize>, per_post: usize, r: &Run) {
+        println!(
+            "| {what} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            r.rate,
+            r.rate / self.ceiling,
+            r.rate / self.pg,
+            r.pct(0.5),
+            r.pct(0.99),
+            r.pct(0.999)
+        );
+        self.rows.push(serde_json::json!({
+            "system": system,
+            "what": what,
+            "views": views,
+            "per_post": per_post,
+            "events_per_s": r.rate.round(),
+            "x_ceiling": r.rate / self.ceiling,
+            "x_postgres": r.rate / self.pg,
+            "p50_ms": r.ms(0.5),
+            "p99_ms": r.ms(0.99),
+            "p999_ms": r.ms(0.999),
+        }));
     }
-    let events: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let total: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    println!("binary: {}", rivulet_tests::rivulet_bin().display());
-    println!("\n## Ingest: {events} Segment-signed events, 64 connections, every answer durable\n");
+}
+
+/// What the machine is: CPU model and count, memory, kernel.
+fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    serde_json::json!({
+        "cpu": model,
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "memory_gib": (mem_kib as f64 / 1048576.0 * 10.0).round() / 10.0,
+        "kernel": kernel.trim(),
+    })
+}
+
+/// View counts of the one-event-per-POST sweep; 2 is the seed's shape
+/// (a projection and a count per event name).
+const VIEW_SWEEP: &[usize] = &[1, 2, 5, 10, 20, 50];
+
+/// The ingest comparison: prints the table and writes every figure, with
+/// the machine's description, to `BENCH_JSON` (default
+/// `target/rivulet-bench/ingest.json`), which `scripts/bench-chart.py`
+/// turns into the chart in docs/benchmarks.md.
+async fn ingest_suite(events: usize) -> Result<()> {
+    let machine = machine();
+    println!("machine: {machine}");
+    println!("\n## Ingest: {events} Segment-signed events, {CONNECTIONS} connections, every answer durable\n");
     let hyper = ceiling_hyper(events).await?;
     let nginx = ceiling_nginx(events).await?;
     let pg = postgres_inserts(events).await?;
@@ -705,31 +805,129 @@ async fn main() -> Result<()> {
     );
     println!("| what | events/s | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |");
     println!("|---|---|---|---|---|---|---|");
-    let row = |what: &str, r: &Run| {
-        println!(
-            "| {what} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
-            r.rate,
-            r.rate / ceiling,
-            r.rate / pg.rate,
-            r.pct(0.5),
-            r.pct(0.99),
-            r.pct(0.999)
-        );
+    let mut report = Report {
+        rows: Vec::new(),
+        ceiling,
+        pg: pg.rate,
+    };
+    let mut row = |system: &str, what: &str, views: Option<usize>, per_post: usize, r: &Run| {
+        report.row(system, what, views, per_post, r)
     };
     if let Some(n) = &nginx {
-        row("nginx `return 200`", n);
+        row("nginx", "nginx `return 200`", None, 1, n);
     }
-    row("bare hyper handler (reads the body, answers 200)", &hyper);
     row(
+        "hyper",
+        "bare hyper handler (reads the body, answers 200)",
+        None,
+        1,
+        &hyper,
+    );
+    row(
+        "postgres",
         "PostgreSQL 15 `INSERT`, one row per statement, durable",
+        Some(0),
+        1,
         &pg,
     );
-    for views in [1, 10, 50] {
-        let r = ingest(views, events, 1).await?;
-        row(&format!("Rivulet, one event per POST, {views} view(s)"), &r);
+    let mut seed_rate = 0.0;
+    for &views in VIEW_SWEEP {
+        let r = ingest(views, events, 1, None).await?;
+        if views == 2 {
+            seed_rate = r.rate;
+        }
+        row(
+            "rivulet",
+            &format!("Rivulet, one event per POST, {views} view(s)"),
+            Some(views),
+            1,
+            &r,
+        );
     }
-    let r = ingest(1, events.max(100) * 5, 100).await?;
-    row("Rivulet, NDJSON 100 events per POST, 1 view", &r);
+    let r = ingest(2, events.max(100) * 5, 100, None).await?;
+    row(
+        "rivulet-ndjson",
+        "Rivulet, NDJSON 100 events per POST, 2 views",
+        Some(2),
+        100,
+        &r,
+    );
+    let half = (seed_rate / 2.0).max(1.0);
+    let r = ingest(2, events, 1, Some(half)).await?;
+    row(
+        "rivulet-half-load",
+        &format!("Rivulet, one event per POST, 2 views, paced at {half:.0}/s (half the maximum)"),
+        Some(2),
+        1,
+        &r,
+    );
+    let path = std::env::var("BENCH_JSON").unwrap_or_else(|_| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rivulet-bench");
+        dir.join("ingest.json").display().to_string()
+    });
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let report = serde_json::json!({
+        "events": events,
+        "connections": CONNECTIONS,
+        "ceiling": if nginx.is_some() { "nginx" } else { "hyper" },
+        "machine": machine,
+        "runs": report.rows,
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("\nmachine-readable: {path}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mode = std::env::args().nth(1);
+    if mode.as_deref() == Some("scale") || mode.as_deref() == Some("scale-ingest") {
+        let events: usize = std::env::var("BENCH_SCALE_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5_000_000);
+        println!("binary: {}", rivulet_tests::rivulet_bin().display());
+        return scale(events, mode.as_deref() == Some("scale-ingest")).await;
+    }
+    let events: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    if mode.as_deref() == Some("one") {
+        // `rivulet-bench one VIEWS PER_POST`: a single Rivulet ingest run
+        // of `BENCH_EVENTS` requests, for profiling and A/B comparisons.
+        let arg = |i: usize, default: usize| {
+            std::env::args()
+                .nth(i)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let (views, per_post) = (arg(2, 2), arg(3, 1));
+        // `BENCH_PACE`: events per second, as in the half-load run.
+        let paced = std::env::var("BENCH_PACE")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let r = ingest(views, events * per_post, per_post, paced).await?;
+        println!(
+            "{views} view(s), {per_post} per POST: {:.0} events/s, p50 {}, p99 {}",
+            r.rate,
+            r.pct(0.5),
+            r.pct(0.99)
+        );
+        return Ok(());
+    }
+    if mode.as_deref() == Some("ingest") {
+        println!("binary: {}", rivulet_tests::rivulet_bin().display());
+        return ingest_suite(events).await;
+    }
+    let total: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    println!("binary: {}", rivulet_tests::rivulet_bin().display());
+    ingest_suite(events).await?;
     println!("\n## Reading an aggregate view as the table grows (median latency)\n");
     println!("| events | Rivulet MV | PostgreSQL view | Rivulet ingest ev/s (batched) | PostgreSQL INSERT rows/s |");
     println!("|---|---|---|---|---|");

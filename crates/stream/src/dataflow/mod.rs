@@ -370,6 +370,21 @@ impl Dataflow {
         }
     }
 
+    /// The relation whose row keys the output rows keep, when the plan only
+    /// filters and projects a single scanned relation.
+    pub fn keys_from(&self) -> Option<u64> {
+        let mut node = &self.root;
+        loop {
+            match node {
+                Node::Scan(rel) => return Some(*rel),
+                Node::Filter(input, _)
+                | Node::Project(input, _)
+                | Node::FilterProject(input, _, _) => node = input,
+                _ => return None,
+            }
+        }
+    }
+
     /// The output the plan has before any source row arrives, initialising
     /// state. Called once, when the view (or query) starts.
     pub fn init(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {

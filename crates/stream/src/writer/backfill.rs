@@ -112,7 +112,7 @@ impl Writer {
         let flow = Dataflow::new(rel.id, &spec.plan);
         let mut ctx = EvalCtx::lenient();
         let out = flow.init(&mut ctx, &mut self.store)?;
-        self.write_view_changes(rel.id, &out);
+        self.write_view_changes(rel.id, &out)?;
         self.store.put(keys::purge(rel.id), Vec::new());
         let mut sources = Vec::new();
         for &s in &spec.sources {
@@ -184,7 +184,7 @@ impl Writer {
         if let Some(flow) = self.flows.get(&view) {
             let mut ctx = EvalCtx::lenient();
             let out = flow.push(src, &changes, &mut ctx, &mut self.store)?;
-            self.write_view_changes(view, &out);
+            self.write_view_changes(view, &out)?;
         }
         self.settle_counts()?;
         self.commit()?;

@@ -39,18 +39,96 @@ impl Writer {
     }
 
     /// Writes a view's row changes under the view's key space, counting
-    /// rows that appear and disappear.
-    pub(super) fn write_view_changes(&mut self, view: u64, changes: &[Change]) {
+    /// rows that appear and disappear. A packed view's new rows are
+    /// written alone and packed when the group commits; its other changes
+    /// rewrite the entries holding their rows.
+    pub(super) fn write_view_changes(&mut self, view: u64, changes: &[Change]) -> Result<()> {
+        let packed = self.packed.contains(&view);
         let mut delta = 0;
+        let mut in_entries: Vec<&Change> = Vec::new();
         for c in changes {
-            let key = keys::row(view, &c.key);
-            match &c.new {
-                Some(row) => self.store.put(key, encode_row(row)),
-                None => self.store.delete(key),
-            }
             delta += i64::from(c.new.is_some()) - i64::from(c.old.is_some());
+            let key = keys::row(view, &c.key);
+            match (&c.old, &c.new) {
+                (None, Some(row)) if packed => {
+                    // A row of a new source row: its id is above every
+                    // entry the view holds.
+                    let id = keys::parse_row_id(&c.key).ok_or(Error::Expr(
+                        rivulet_expr::Error::Corrupted("packed view row key"),
+                    ))?;
+                    let first = self.fresh.entry(view).or_insert(id);
+                    *first = (*first).min(id);
+                    self.store.put(key, encode_row(row));
+                }
+                _ if packed => in_entries.push(c),
+                (_, Some(row)) => self.store.put(key, encode_row(row)),
+                (_, None) => self.store.delete(key),
+            }
+        }
+        if !in_entries.is_empty() {
+            self.change_in_entries(view, in_entries)?;
         }
         self.count(view, delta);
+        Ok(())
+    }
+
+    /// Applies changes to rows of a packed relation that may sit inside
+    /// packs: each entry holding some of them is read and rewritten once.
+    fn change_in_entries(&mut self, rel: u64, mut changes: Vec<&Change>) -> Result<()> {
+        changes.sort_by(|a, b| a.key.cmp(&b.key));
+        let prefix = keys::rows_prefix(rel);
+        let mut i = 0;
+        while i < changes.len() {
+            // The entry that holds the row, if stored: the first at or
+            // after its key (entries never overlap).
+            let at = keys::row(rel, &changes[i].key);
+            let mut entry: Option<(Vec<u8>, Vec<u8>)> = None;
+            self.store.scan_from(&prefix, &at, &mut |k, v| {
+                entry = Some((keys::row_key_of(k).to_vec(), v.to_vec()));
+                false
+            })?;
+            let Some((entry_key, value)) = entry.filter(|(_, v)| rows::is_pack(v)) else {
+                // A row of its own (or none): written as it is.
+                let c = changes[i];
+                match &c.new {
+                    Some(row) => self.store.put(at, encode_row(row)),
+                    None => self.store.delete(at),
+                }
+                i += 1;
+                continue;
+            };
+            let mut held: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
+            rows::each_row(&entry_key, &value, &mut |key, range| {
+                if let Some(id) = keys::parse_row_id(key) {
+                    held.insert(id, value[range].to_vec());
+                }
+                Ok(true)
+            })?;
+            let base = keys::parse_row_id(&entry_key).unwrap_or(0);
+            while let Some(c) = changes
+                .get(i)
+                .filter(|c| c.key.as_slice() <= entry_key.as_slice())
+            {
+                let id = keys::parse_row_id(&c.key)
+                    .filter(|id| base - id <= u64::from(u32::MAX))
+                    .ok_or(Error::Expr(rivulet_expr::Error::Corrupted(
+                        "packed view row key",
+                    )))?;
+                match &c.new {
+                    Some(row) => held.insert(id, encode_row(row)),
+                    None => held.remove(&id),
+                };
+                i += 1;
+            }
+            let key = keys::row(rel, &entry_key);
+            if held.is_empty() {
+                self.store.delete(key);
+            } else {
+                let kept: Vec<(u64, &[u8])> = held.iter().map(|(id, b)| (*id, &b[..])).collect();
+                self.store.put(key, rows::repack(&entry_key, &kept));
+            }
+        }
+        Ok(())
     }
 
     /// Notes `delta` more rows in relation `rel`.
@@ -107,7 +185,7 @@ impl Writer {
                 continue;
             };
             let out = flow.push(rel, &visible, ctx, &mut self.store)?;
-            self.write_view_changes(id, &out);
+            self.write_view_changes(id, &out)?;
             self.propagate(id, &out, ctx)?;
         }
         Ok(())

@@ -283,8 +283,8 @@ impl Writer {
     }
 
     /// Stores the rows the group inserted into each table without a
-    /// primary key as packs (see [`rows`](crate::rows)) instead of one
-    /// entry each. They are still pending, so none is in storage yet: rows
+    /// primary key, and added to each packed view, as packs (see
+    /// [`rows`](crate::rows)) instead of one entry each. They are still pending, so none is in storage yet: rows
     /// inserted and deleted again within the group just disappear.
     fn pack_fresh_rows(&mut self) {
         for (table, first) in std::mem::take(&mut self.fresh) {

@@ -81,9 +81,15 @@ pub(crate) struct Writer {
     committed: Catalog,
     /// Next hidden row id of each table without a primary key.
     next_row_id: HashMap<u64, u64>,
-    /// The first row id the current group gave out, by table: the rows
-    /// from there on are new, and are packed when the group commits.
+    /// The first row id the current group gave out, by table (or, for a
+    /// packed view, the smallest row key it added): the rows from there on
+    /// are new, and are packed when the group commits.
     fresh: FxHashMap<u64, u64>,
+    /// Views whose rows are stored in packs like a table's: those that
+    /// filter and project a table without a primary key (or such a view),
+    /// so every row keeps its source row's id and new rows always come
+    /// with ids above every stored one.
+    packed: rustc_hash::FxHashSet<u64>,
     /// Each materialized view's operators, by view id (so iteration runs
     /// upstream views first). Operators are stateless; their state is in
     /// the store.
@@ -120,14 +126,28 @@ impl Writer {
         self.index_readers();
     }
 
-    /// Recomputes which views read each relation.
+    /// Recomputes which views read each relation, and which views store
+    /// their rows in packs.
     fn index_readers(&mut self) {
         self.readers.clear();
-        for &id in self.flows.keys() {
+        self.packed.clear();
+        // Ascending ids: a view's source view is classified before it.
+        for (&id, flow) in &self.flows {
             if let Some(spec) = self.catalog.relation_by_id(id).and_then(|r| r.view()) {
                 for &src in &spec.sources {
                     self.readers.entry(src).or_default().push(id);
                 }
+            }
+            let packs = flow.keys_from().is_some_and(|src| {
+                self.packed.contains(&src)
+                    || self
+                        .catalog
+                        .relation_by_id(src)
+                        .and_then(|r| r.table())
+                        .is_some_and(|t| t.primary_key.is_empty())
+            });
+            if packs {
+                self.packed.insert(id);
             }
         }
     }

@@ -19,6 +19,10 @@
 //!   directory is a valid format-3 one, so opening it only records the new
 //!   version; a build that reads format 2 only refuses the result instead
 //!   of misreading a pack as a row.
+//! - `4`: views that filter and project such a table store their rows in
+//!   packs too. Formats 2 and 3 are valid format-4 directories; a
+//!   format-3 build refuses format 4, since it would delete a packed view
+//!   row by its own key and miss it.
 //!
 //! A version this code does not know is refused, never guessed at.
 
@@ -34,7 +38,12 @@ use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
 /// The storage format this code writes.
-pub(crate) const FORMAT_VERSION: &[u8] = b"3";
+pub(crate) const FORMAT_VERSION: &[u8] = b"4";
+
+/// The format before packed view rows: readable as it is (a build that
+/// only knows format 3 would delete a packed view row by its own key, so
+/// it must refuse format 4).
+const FORMAT_V3: &[u8] = b"3";
 
 /// The format before row packs: readable as it is.
 const FORMAT_V2: &[u8] = b"2";
@@ -60,8 +69,11 @@ impl Writer {
         };
         let upgrade = match version.as_deref() {
             None => mark_current()?,
-            Some(FORMAT_V2) => {
-                tracing::info!("data directory format 2 is read as format 3 from now on");
+            Some(old @ (FORMAT_V2 | FORMAT_V3)) => {
+                tracing::info!(
+                    "data directory format {} is read as format 4 from now on",
+                    String::from_utf8_lossy(old)
+                );
                 mark_current()?
             }
             Some(FORMAT_VERSION) => false,
@@ -116,6 +128,7 @@ impl Writer {
             catalog,
             next_row_id,
             fresh: Default::default(),
+            packed: Default::default(),
             flows: BTreeMap::new(),
             readers: HashMap::new(),
             backfill: None,
@@ -182,7 +195,7 @@ impl Writer {
             .put(keys::meta("format_version"), FORMAT_VERSION.to_vec());
         self.commit()?;
         self.committed = self.catalog.clone();
-        tracing::info!("upgrade to format 3 done");
+        tracing::info!("upgrade to format 4 done");
         Ok(())
     }
 }

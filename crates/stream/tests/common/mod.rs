@@ -1,5 +1,8 @@
 //! Helpers shared by the engine's integration tests.
 
+// Each test binary uses some of these helpers.
+#![allow(dead_code)]
+
 use rivulet_expr::{Jsonb, Value};
 use rivulet_stream::Database;
 
