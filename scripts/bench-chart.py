@@ -23,14 +23,15 @@ LEFT, RIGHT, TOP, BOTTOM = 80, 220, 50, 70
 
 def table(report):
     lines = [
-        "| what | events/s | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |",
-        "|---|---|---|---|---|---|---|",
+        "| what | events/s | range | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in report["runs"]:
+        every = r.get("all_events_per_s") or [r["events_per_s"]]
         lines.append(
-            "| {} | {:,.0f} | {:.2f} | {:.2f} | {:.2f} ms | {:.2f} ms | {:.2f} ms |".format(
-                r["what"], r["events_per_s"], r["x_ceiling"], r["x_postgres"],
-                r["p50_ms"], r["p99_ms"], r["p999_ms"],
+            "| {} | {:,.0f} | {:,.0f}–{:,.0f} | {:.2f} | {:.2f} | {:.2f} ms | {:.2f} ms | {:.2f} ms |".format(
+                r["what"], r["events_per_s"], min(every), max(every), r["x_ceiling"],
+                r["x_postgres"], r["p50_ms"], r["p99_ms"], r["p999_ms"],
             )
         )
     return "\n".join(lines)
@@ -132,9 +133,12 @@ def chart(report):
         )
         out.append(f'<text x="{lx + 30}" y="{ly + 4}" font-size="11">{label}</text>')
     m = report.get("machine", {})
-    caption = "{} × {}, {} GiB, Linux {}; {} connections, load generator on the same cores".format(
+    caption = (
+        "{} × {}, {} GiB, Linux {}; {} connections, load generator on the same cores; "
+        "median of {} runs"
+    ).format(
         m.get("cpus", "?"), m.get("cpu", "?"), m.get("memory_gib", "?"), m.get("kernel", "?"),
-        report.get("connections", "?"),
+        report.get("connections", "?"), report.get("repeats", 1),
     )
     out.append(f'<text x="{LEFT}" y="{HEIGHT - 8}" font-size="10" fill="#555">{escape(caption)}</text>')
     out.append("</svg>")

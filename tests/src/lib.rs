@@ -78,6 +78,58 @@ impl Drop for TempDir {
     }
 }
 
+/// A new tokio-postgres connection as user `root` to database `dev` at
+/// `addr` (host:port).
+pub async fn connect_to(addr: &str) -> Result<tokio_postgres::Client> {
+    let (host, port) = addr.rsplit_once(':').ok_or_else(|| anyhow!("bad addr"))?;
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host={host} port={port} user=root dbname=dev"),
+        NoTls,
+    )
+    .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// Waits for a starting server's announcement on standard output (one
+/// JSON line with the bound addresses, written once both listeners accept)
+/// and returns the PostgreSQL and webhook addresses. Standard error is
+/// echoed prefixed with `[rivulet]`, for failing tests' diagnostics.
+pub async fn listening(child: &mut tokio::process::Child) -> Result<(String, String)> {
+    let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    // Keep draining stderr so the server never blocks on a full pipe.
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = last.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("[rivulet] {line}");
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = line;
+        }
+    });
+    let mut out = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+        .await
+        .context("timed out waiting for the server to listen")??;
+    let Some(line) = line else {
+        let why = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        bail!("server exited before listening: {why}");
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+    let v: serde_json::Value =
+        serde_json::from_str(&line).with_context(|| format!("announcement {line:?}"))?;
+    let field = |name: &str| {
+        v[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no {name} address in {line:?}"))
+    };
+    Ok((field("pg")?, field("webhook")?))
+}
+
 /// A running `rivulet` process.
 pub struct Server {
     child: Child,
@@ -114,43 +166,17 @@ impl Server {
             .args(extra_args)
             .env("RIVULET_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;
-        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-        let mut lines = BufReader::new(stderr).lines();
-        let (pg, hook) = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await? {
-                if line.contains("rivulet listening") {
-                    let field = |name: &str| {
-                        line.split_whitespace()
-                            .find_map(|w| w.strip_prefix(name))
-                            .map(str::to_string)
-                    };
-                    return Ok::<_, anyhow::Error>((field("pg="), field("webhook=")));
-                }
-                if line.contains("Error") {
-                    bail!("server failed to start: {line}");
-                }
-            }
-            bail!("server exited before listening")
-        })
-        .await
-        .context("timed out waiting for the server to listen")??;
-        // Keep draining stderr so the server never blocks on a full pipe;
-        // echo it for failing-test diagnostics.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("[rivulet] {line}");
-            }
-        });
+        let (pg, hook) = listening(&mut child).await?;
         Ok(Server {
             child,
             data_dir: data_dir.to_path_buf(),
-            pg_addr: pg.ok_or_else(|| anyhow!("no pg address"))?,
-            webhook_addr: hook.ok_or_else(|| anyhow!("no webhook address"))?,
+            pg_addr: pg,
+            webhook_addr: hook,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         })
     }
@@ -194,19 +220,7 @@ impl Server {
 
     /// A new tokio-postgres connection as user `root` to database `dev`.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
-        let (host, port) = self
-            .pg_addr
-            .rsplit_once(':')
-            .ok_or_else(|| anyhow!("bad addr"))?;
-        let (client, conn) = tokio_postgres::connect(
-            &format!("host={host} port={port} user=root dbname=dev"),
-            NoTls,
-        )
-        .await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(client)
+        connect_to(&self.pg_addr).await
     }
 
     /// An HTTP client for this server's webhook listener (keep-alive

@@ -286,10 +286,18 @@ async fn still_sound(server: &Server, pg: &tokio_postgres::Client, after: &str) 
         .await
         .unwrap_or_else(|e| panic!("after {after}: the webhook port fails: {e}"));
     assert_eq!(status, 404, "after {after}");
-    let rss = rivulet_tests::rss(server.pid().unwrap()) >> 20;
+    // Freed memory returns to the OS every 100 ms.
+    let mut rss = u64::MAX;
+    for _ in 0..20 {
+        rss = rivulet_tests::rss(server.pid().unwrap()) >> 20;
+        if rss <= BUDGET_MIB + HEADROOM_MIB {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(
         rss <= BUDGET_MIB + HEADROOM_MIB,
-        "after {after}: {rss} MiB resident with a {BUDGET_MIB} MiB budget"
+        "after {after}: {rss} MiB resident with a {BUDGET_MIB} MiB budget, a second later"
     );
 }
 

@@ -56,6 +56,15 @@ struct Args {
     /// Directory holding the catalog, rows and view state.
     #[arg(long, env = "RIVULET_DATA_DIR", default_value = "./rivulet-data")]
     data_dir: PathBuf,
+    /// Keep everything in memory, with no data directory: nothing survives
+    /// the process. For test suites that want a fresh server per test.
+    #[arg(long, env = "RIVULET_EPHEMERAL", conflicts_with = "data_dir")]
+    ephemeral: bool,
+    /// Once both listeners accept connections, write their addresses to
+    /// this file: the same JSON line as on standard output, written whole
+    /// (a file that exists is complete) and removed at a clean shutdown.
+    #[arg(long, env = "RIVULET_READY_FILE")]
+    ready_file: Option<PathBuf>,
     /// Address for PostgreSQL clients.
     #[arg(long, env = "RIVULET_PG_LISTEN", default_value = "127.0.0.1:4566")]
     pg_listen: SocketAddr,
@@ -97,17 +106,28 @@ struct Args {
 /// mimalloc.h, v2 and v3 alike).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// How often memory freed anywhere in the process is returned to the OS.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn main() -> anyhow::Result<()> {
-    // Return freed memory to the OS after 50 ms rather than mimalloc's
-    // default: rows are allocated by the request tasks and freed by the
-    // writer thread, and the default kept up to 80 MiB of such pages
-    // resident at 5M events. Purging at once (0) cost the writer a
-    // `madvise` and a TLB shootdown per freed page run, 10-25% of
-    // one-event-per-POST throughput; 50 ms keeps most of that and the
-    // memory bound.
+    // Freed memory goes back to the OS from one thread, all of it every
+    // PURGE_EVERY, rather than page by page as it is freed. Purging at
+    // once (delay 0) cost the writer a `madvise` and a TLB shootdown per
+    // freed run, 10-25% of ingest throughput; mimalloc's own delayed purge
+    // only runs when the freeing thread allocates again, which could leave
+    // a huge freed buffer resident on an idle server.
     // SAFETY: setting an option is allowed at any time; purge_delay is an
     // integer option in milliseconds.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 50) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    std::thread::Builder::new()
+        .name("rivulet-purge".into())
+        .spawn(|| loop {
+            std::thread::sleep(PURGE_EVERY);
+            // SAFETY: collecting is allowed from any thread at any time;
+            // forced, it purges every arena's free memory process-wide.
+            unsafe { libmimalloc_sys::mi_collect(true) };
+        })
+        .context("starting the memory purger")?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RIVULET_LOG")
@@ -142,9 +162,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let data_dir = args.data_dir.clone();
     let budget = budget::Budget::split(args.memory_budget);
     let started = std::time::Instant::now();
+    let ephemeral = args.ephemeral;
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-        let engine = rivulet_storage::open_data_dir(&data_dir, budget.storage)
-            .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+        let engine: Arc<dyn rivulet_storage::Engine> = if ephemeral {
+            Arc::new(rivulet_storage::MemoryEngine::new())
+        } else {
+            rivulet_storage::open_data_dir(&data_dir, budget.storage)
+                .with_context(|| format!("opening data directory {}", data_dir.display()))?
+        };
         let options = rivulet_stream::Options {
             state_cache_bytes: budget.state_cache as usize,
         };
@@ -152,8 +177,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await??;
     let catalog = db.catalog();
+    let where_ = if args.ephemeral {
+        "(ephemeral: in memory)".to_string()
+    } else {
+        args.data_dir.display().to_string()
+    };
     tracing::info!(
-        data_dir = %args.data_dir.display(),
+        data_dir = %where_,
         relations = catalog.relations().count(),
         secrets = catalog.secrets().count(),
         storage_cache = budget.storage.cache,
@@ -168,12 +198,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let hooks = TcpListener::bind(args.webhook_listen)
         .await
         .with_context(|| format!("binding {}", args.webhook_listen))?;
-    // Tests bind port 0 and read the real ports from this line.
-    tracing::info!(
-        pg = %pg.local_addr()?,
-        webhook = %hooks.local_addr()?,
-        "rivulet listening"
-    );
+    let (pg_addr, hook_addr) = (pg.local_addr()?, hooks.local_addr()?);
+    tracing::info!(pg = %pg_addr, webhook = %hook_addr, "rivulet listening");
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -208,6 +234,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shutdown.clone(),
         tracker.clone(),
     ));
+    // Both listeners accept from here on. Harnesses that bound port 0
+    // learn the real addresses from this line (the only thing Rivulet
+    // writes to standard output) or from the ready file.
+    let ready = announcement(pg_addr, hook_addr);
+    if let Some(path) = &args.ready_file {
+        write_whole(path, &format!("{ready}\n"))
+            .with_context(|| format!("writing the ready file {}", path.display()))?;
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{ready}");
+        let _ = out.flush();
+    }
 
     tokio::select! {
         () = wait_for_signal() => {}
@@ -228,8 +268,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!("some connections did not finish in time");
     }
     tokio::task::spawn_blocking(move || db.shutdown()).await?;
+    if let Some(path) = &args.ready_file {
+        let _ = std::fs::remove_file(path);
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The line announcing where Rivulet listens, as JSON:
+/// `{"pg":"127.0.0.1:4566","webhook":"127.0.0.1:4560","pid":1234}`.
+fn announcement(pg: SocketAddr, webhook: SocketAddr) -> String {
+    // Socket addresses print as digits, dots, colons and brackets: nothing
+    // to escape.
+    format!(
+        r#"{{"pg":"{pg}","webhook":"{webhook}","pid":{}}}"#,
+        std::process::id()
+    )
+}
+
+/// Writes `text` to `path` so that the file appears whole or not at all:
+/// into a temporary file beside it, then renamed over it.
+fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Accepts PostgreSQL connections until shutdown; one task per connection,

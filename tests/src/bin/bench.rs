@@ -59,10 +59,39 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Throughput and sorted latencies of a load run.
+/// Throughput and sorted latencies of a load run (the median of
+/// several, with every run's throughput in `rates`).
 struct Run {
     rate: f64,
     lat: Vec<Duration>,
+    rates: Vec<f64>,
+}
+
+/// How many times each ingest configuration runs (`BENCH_REPEAT`, default
+/// 3); the run with the median throughput is reported.
+fn repeats() -> usize {
+    std::env::var("BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1)
+}
+
+/// Runs `f` [`repeats`] times and keeps the median run.
+async fn median_run<F, Fut>(f: F) -> Result<Run>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Run>>,
+{
+    let mut runs = Vec::new();
+    for _ in 0..repeats() {
+        runs.push(f().await?);
+    }
+    let rates: Vec<f64> = runs.iter().map(|r| r.rate).collect();
+    runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let mut median = runs.swap_remove(runs.len() / 2);
+    median.rates = rates;
+    Ok(median)
 }
 
 impl Run {
@@ -73,6 +102,14 @@ impl Run {
     fn pct(&self, p: f64) -> String {
         format!("{:.2} ms", self.ms(p))
     }
+}
+
+/// Waits for the disk to be quiet: the previous run's files (often
+/// hundreds of MiB, deleted or not) are still being written back, and a
+/// run started meanwhile would measure that writeback in its fsyncs.
+async fn settle() {
+    let _ = tokio::process::Command::new("sync").status().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
 /// A request body with its headers.
@@ -94,6 +131,7 @@ async fn post_all(
     items: usize,
     paced: Option<f64>,
 ) -> Result<Run> {
+    settle().await;
     let count = bodies.len();
     let mut lanes: Vec<Vec<(usize, Body)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
     for (j, body) in bodies.into_iter().enumerate() {
@@ -151,6 +189,7 @@ async fn post_all(
     Ok(Run {
         rate: items as f64 / elapsed.as_secs_f64(),
         lat,
+        rates: Vec::new(),
     })
 }
 
@@ -351,6 +390,7 @@ async fn postgres_inserts(events: usize) -> Result<Run> {
         .map(|(b, _)| b)
         .collect();
     let per = events.div_ceil(CONNECTIONS);
+    settle().await;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for chunk in bodies.chunks(per) {
@@ -394,6 +434,7 @@ async fn postgres_inserts(events: usize) -> Result<Run> {
     Ok(Run {
         rate: events as f64 / elapsed.as_secs_f64(),
         lat,
+        rates: Vec::new(),
     })
 }
 
@@ -730,8 +771,10 @@ struct Report {
 impl Report {
     /// Prints one line and keeps it for the JSON report.
     fn row(&mut self, system: &str, what: &str, views: Option<usize>, per_post: usize, r: &Run) {
+        let lo = r.rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = r.rates.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {what} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {what} | {:.0} | {lo:.0}–{hi:.0} | {:.2} | {:.2} | {} | {} | {} |",
             r.rate,
             r.rate / self.ceiling,
             r.rate / self.pg,
@@ -750,6 +793,7 @@ impl Report {
             "p50_ms": r.ms(0.5),
             "p99_ms": r.ms(0.99),
             "p999_ms": r.ms(0.999),
+            "all_events_per_s": r.rates.iter().map(|x| x.round()).collect::<Vec<_>>(),
         }));
     }
 }
@@ -791,9 +835,22 @@ async fn ingest_suite(events: usize) -> Result<()> {
     let machine = machine();
     println!("machine: {machine}");
     println!("\n## Ingest: {events} Segment-signed events, {CONNECTIONS} connections, every answer durable\n");
-    let hyper = ceiling_hyper(events).await?;
-    let nginx = ceiling_nginx(events).await?;
-    let pg = postgres_inserts(events).await?;
+    let hyper = median_run(|| ceiling_hyper(events)).await?;
+    let nginx = match ceiling_nginx(events).await? {
+        Some(first) => {
+            let mut runs = vec![first];
+            for _ in 1..repeats() {
+                runs.extend(ceiling_nginx(events).await?);
+            }
+            let rates: Vec<f64> = runs.iter().map(|r| r.rate).collect();
+            runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+            let mut median = runs.swap_remove(runs.len() / 2);
+            median.rates = rates;
+            Some(median)
+        }
+        None => None,
+    };
+    let pg = median_run(|| postgres_inserts(events)).await?;
     let ceiling = nginx.as_ref().map_or(hyper.rate, |n| n.rate);
     println!(
         "Ratios are to the HTTP ceiling ({}) and to PostgreSQL's durable inserts.\n",
@@ -803,8 +860,12 @@ async fn ingest_suite(events: usize) -> Result<()> {
             "the bare hyper handler; nginx is not installed"
         }
     );
-    println!("| what | events/s | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "Each configuration runs {} times; the median run is shown, with the range of all.\n",
+        repeats()
+    );
+    println!("| what | events/s | range | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut report = Report {
         rows: Vec::new(),
         ceiling,
@@ -832,7 +893,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
     );
     let mut seed_rate = 0.0;
     for &views in VIEW_SWEEP {
-        let r = ingest(views, events, 1, None).await?;
+        let r = median_run(|| ingest(views, events, 1, None)).await?;
         if views == 2 {
             seed_rate = r.rate;
         }
@@ -844,7 +905,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
             &r,
         );
     }
-    let r = ingest(2, events.max(100) * 5, 100, None).await?;
+    let r = median_run(|| ingest(2, events.max(100) * 5, 100, None)).await?;
     row(
         "rivulet-ndjson",
         "Rivulet, NDJSON 100 events per POST, 2 views",
@@ -853,7 +914,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
         &r,
     );
     let half = (seed_rate / 2.0).max(1.0);
-    let r = ingest(2, events, 1, Some(half)).await?;
+    let r = median_run(|| ingest(2, events, 1, Some(half))).await?;
     row(
         "rivulet-half-load",
         &format!("Rivulet, one event per POST, 2 views, paced at {half:.0}/s (half the maximum)"),
@@ -870,6 +931,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
     }
     let report = serde_json::json!({
         "events": events,
+        "repeats": repeats(),
         "connections": CONNECTIONS,
         "ceiling": if nginx.is_some() { "nginx" } else { "hyper" },
         "machine": machine,

@@ -44,6 +44,7 @@ use bytes::Bytes;
 use crate::{Numeric, Result};
 
 pub use tree::JsonTree;
+use tree::Node;
 
 /// Deepest nesting accepted on input. Deeper documents are rejected rather
 /// than risking the stack of the thread that parses them.
@@ -90,9 +91,12 @@ pub enum JsonKind {
 }
 
 impl Jsonb {
-    /// Parses JSON text.
+    /// Parses JSON text, laying it out directly (no tree in between).
     pub fn parse(text: &str) -> Result<Jsonb> {
-        Ok(Jsonb::from_tree(&JsonTree::parse(text)?))
+        let node = Node::parse(text)?;
+        let mut out = Vec::with_capacity(node.encoded_len());
+        encode_node(&node, &mut out);
+        Ok(Jsonb(Bytes::from(out)))
     }
 
     /// Lays a tree out.
@@ -444,6 +448,70 @@ fn put_offsets(out: &mut Vec<u8>, ends: &[usize], code: usize) {
     let w = tag::WIDTHS[code];
     for &e in ends {
         out.extend_from_slice(&(e as u32).to_le_bytes()[..w]);
+    }
+}
+
+/// Bytes [`put_varint`] writes for `v`.
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Lays out a parsed node: the same bytes as [`encode`] of its tree,
+/// written once in order, since each container knows its children's size.
+fn encode_node(n: &Node<'_>, out: &mut Vec<u8>) {
+    match n {
+        Node::Null => out.push(tag::NULL),
+        Node::Bool(false) => out.push(tag::FALSE),
+        Node::Bool(true) => out.push(tag::TRUE),
+        Node::Number(t) => {
+            out.push(tag::NUMBER);
+            out.extend_from_slice(t.as_bytes());
+        }
+        Node::String(s) => {
+            out.push(tag::STRING);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Node::Array(items, data) => {
+            let code = width_code(*data);
+            out.push(tag::ARRAY | (code as u8) << 4);
+            put_varint(out, items.len());
+            let w = tag::WIDTHS[code];
+            let mut end = 0;
+            for item in items {
+                end += item.encoded_len();
+                out.extend_from_slice(&(end as u32).to_le_bytes()[..w]);
+            }
+            for item in items {
+                encode_node(item, out);
+            }
+        }
+        Node::Object(pairs, keys, values) => {
+            let code = width_code((*keys).max(*values));
+            out.push(tag::OBJECT | (code as u8) << 4);
+            put_varint(out, pairs.len());
+            let w = tag::WIDTHS[code];
+            let mut end = 0;
+            for (k, _) in pairs {
+                end += k.len();
+                out.extend_from_slice(&(end as u32).to_le_bytes()[..w]);
+            }
+            end = 0;
+            for (_, v) in pairs {
+                end += v.encoded_len();
+                out.extend_from_slice(&(end as u32).to_le_bytes()[..w]);
+            }
+            for (k, _) in pairs {
+                out.extend_from_slice(k.as_bytes());
+            }
+            for (_, v) in pairs {
+                encode_node(v, out);
+            }
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! (shorter keys first, then bytewise); numbers become [`Numeric`]s that keep
 //! their written digits.
 
+use std::borrow::Cow;
+
 use crate::{Error, Numeric, Result};
 
 use super::{key_order, MAX_DEPTH};
@@ -23,9 +25,28 @@ pub enum JsonTree {
     Object(Vec<(String, JsonTree)>),
 }
 
-impl JsonTree {
-    /// Parses JSON text into a normalised tree.
-    pub fn parse(text: &str) -> Result<JsonTree> {
+/// A parsed document that borrows its strings and numbers from the text
+/// wherever it can: what [`super::Jsonb::parse`] lays out directly, and
+/// [`JsonTree::parse`] turns into a tree. Objects are already in key order
+/// without repeated keys, and every container knows the size of its
+/// children's layout, so the layout is written once, front to back.
+pub(super) enum Node<'a> {
+    Null,
+    Bool(bool),
+    /// PostgreSQL's text for the number (the written text when that is
+    /// the same).
+    Number(Cow<'a, str>),
+    String(Cow<'a, str>),
+    /// Elements, and the bytes of their layouts together.
+    Array(Vec<Node<'a>>, usize),
+    /// Pairs in key order, and the bytes of their keys and of their
+    /// values' layouts together.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>, usize, usize),
+}
+
+impl<'a> Node<'a> {
+    /// Parses JSON text.
+    pub(super) fn parse(text: &'a str) -> Result<Node<'a>> {
         let mut p = Parser {
             src: text,
             bytes: text.as_bytes(),
@@ -38,6 +59,77 @@ impl JsonTree {
             return Err(p.unexpected());
         }
         Ok(v)
+    }
+
+    fn into_tree(self) -> JsonTree {
+        match self {
+            Node::Null => JsonTree::Null,
+            Node::Bool(b) => JsonTree::Bool(b),
+            // The text came from the parser, which checked it parses.
+            Node::Number(t) => Numeric::parse(&t).map_or(JsonTree::Null, JsonTree::Number),
+            Node::String(s) => JsonTree::String(s.into_owned()),
+            Node::Array(items, _) => {
+                JsonTree::Array(items.into_iter().map(Node::into_tree).collect())
+            }
+            Node::Object(pairs, _, _) => JsonTree::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_tree()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn array(items: Vec<Node<'a>>) -> Node<'a> {
+        let data = items.iter().map(Node::encoded_len).sum();
+        Node::Array(items, data)
+    }
+
+    /// An object from pairs in input order: sorted into key order, a
+    /// repeated key keeping its last value (as PostgreSQL does).
+    fn object(mut pairs: Vec<(Cow<'a, str>, Node<'a>)>) -> Node<'a> {
+        // A stable sort keeps repeated keys in input order, so the last of
+        // each run is the one to keep.
+        if !pairs
+            .windows(2)
+            .all(|w| key_order(&w[0].0, &w[1].0).is_lt())
+        {
+            pairs.sort_by(|a, b| key_order(&a.0, &b.0));
+            let mut out: Vec<(Cow<'a, str>, Node<'a>)> = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                match out.last_mut() {
+                    Some(last) if last.0 == k => last.1 = v,
+                    _ => out.push((k, v)),
+                }
+            }
+            pairs = out;
+        }
+        let keys = pairs.iter().map(|(k, _)| k.len()).sum();
+        let values = pairs.iter().map(|(_, v)| v.encoded_len()).sum();
+        Node::Object(pairs, keys, values)
+    }
+
+    /// Bytes of this value's layout.
+    pub(super) fn encoded_len(&self) -> usize {
+        match self {
+            Node::Null | Node::Bool(_) => 1,
+            Node::Number(t) | Node::String(t) => 1 + t.len(),
+            Node::Array(items, data) => {
+                let w = super::tag::WIDTHS[super::width_code(*data)];
+                1 + super::varint_len(items.len()) + items.len() * w + data
+            }
+            Node::Object(pairs, keys, values) => {
+                let w = super::tag::WIDTHS[super::width_code((*keys).max(*values))];
+                1 + super::varint_len(pairs.len()) + 2 * pairs.len() * w + keys + values
+            }
+        }
+    }
+}
+
+impl JsonTree {
+    /// Parses JSON text into a normalised tree.
+    pub fn parse(text: &str) -> Result<JsonTree> {
+        Ok(Node::parse(text)?.into_tree())
     }
 
     /// Builds an object from pairs in any order; a repeated key keeps its
@@ -88,7 +180,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -137,14 +229,14 @@ impl Parser<'_> {
     }
 
     /// value = object | array | string | number | true | false | null
-    fn value(&mut self, depth: usize) -> Result<JsonTree> {
+    fn value(&mut self, depth: usize) -> Result<Node<'a>> {
         if depth >= MAX_DEPTH {
             return Err(Error::StackDepthExceeded);
         }
         match self.bytes.get(self.pos) {
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
-            Some(b'"') => Ok(JsonTree::String(self.string()?)),
+            Some(b'"') => Ok(Node::String(self.string()?)),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => self.keyword(),
             None => Err(self.unexpected()),
@@ -152,16 +244,16 @@ impl Parser<'_> {
     }
 
     /// keyword = "true" | "false" | "null"
-    fn keyword(&mut self) -> Result<JsonTree> {
+    fn keyword(&mut self) -> Result<Node<'a>> {
         let rest = &self.bytes[self.pos..];
         let end = rest
             .iter()
             .position(|b| !b.is_ascii_alphanumeric())
             .unwrap_or(rest.len());
         let v = match &rest[..end] {
-            b"true" => JsonTree::Bool(true),
-            b"false" => JsonTree::Bool(false),
-            b"null" => JsonTree::Null,
+            b"true" => Node::Bool(true),
+            b"false" => Node::Bool(false),
+            b"null" => Node::Null,
             _ => return Err(self.unexpected()),
         };
         self.pos += end;
@@ -169,7 +261,7 @@ impl Parser<'_> {
     }
 
     /// number = "-"? ("0" | [1-9][0-9]*) ("." [0-9]+)? ([eE] [+-]? [0-9]+)?
-    fn number(&mut self) -> Result<JsonTree> {
+    fn number(&mut self) -> Result<Node<'a>> {
         let start = self.pos;
         let b = self.bytes;
         let mut i = self.pos;
@@ -207,17 +299,28 @@ impl Parser<'_> {
         }
         self.pos = i;
         let text = &self.src[start..i];
+        // A short plain decimal prints as written (JSON allows no leading
+        // zeros); an exponent, a negative zero or a long number goes
+        // through the numeric type, as PostgreSQL's numeric_in/out does.
+        if text.len() <= 32
+            && !text.bytes().any(|c| c == b'e' || c == b'E')
+            && !text.starts_with("-0")
+        {
+            return Ok(Node::Number(Cow::Borrowed(text)));
+        }
         Numeric::parse(text)
-            .map(JsonTree::Number)
+            .map(|n| Node::Number(Cow::Owned(n.to_string())))
             .map_err(|_| Error::InvalidJson {
                 detail: format!("Number \"{text}\" is out of range."),
             })
     }
 
     /// string = '"' (char | escape)* '"'
-    fn string(&mut self) -> Result<String> {
+    ///
+    /// Borrowed from the text unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>> {
         self.pos += 1; // opening quote
-        let mut out = String::new();
+        let mut out: Option<String> = None;
         let mut run_start = self.pos;
         loop {
             let Some(&c) = self.bytes.get(self.pos) else {
@@ -227,13 +330,20 @@ impl Parser<'_> {
             };
             match c {
                 b'"' => {
-                    out.push_str(&self.src[run_start..self.pos]);
+                    let run = &self.src[run_start..self.pos];
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match out {
+                        None => Cow::Borrowed(run),
+                        Some(mut s) => {
+                            s.push_str(run);
+                            Cow::Owned(s)
+                        }
+                    });
                 }
                 b'\\' => {
-                    out.push_str(&self.src[run_start..self.pos]);
-                    self.escape(&mut out)?;
+                    let s = out.get_or_insert_with(String::new);
+                    s.push_str(&self.src[run_start..self.pos]);
+                    self.escape(s)?;
                     run_start = self.pos;
                 }
                 0x00..=0x1f => {
@@ -310,13 +420,13 @@ impl Parser<'_> {
     }
 
     /// array = '[' (value (',' value)*)? ']'
-    fn array(&mut self, depth: usize) -> Result<JsonTree> {
+    fn array(&mut self, depth: usize) -> Result<Node<'a>> {
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(JsonTree::Array(items));
+            return Ok(Node::array(items));
         }
         loop {
             self.skip_ws();
@@ -326,7 +436,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(JsonTree::Array(items));
+                    return Ok(Node::array(items));
                 }
                 _ => return Err(self.unexpected()),
             }
@@ -334,13 +444,13 @@ impl Parser<'_> {
     }
 
     /// object = '{' (string ':' value (',' string ':' value)*)? '}'
-    fn object(&mut self, depth: usize) -> Result<JsonTree> {
+    fn object(&mut self, depth: usize) -> Result<Node<'a>> {
         self.pos += 1;
         let mut pairs = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(JsonTree::Object(pairs));
+            return Ok(Node::object(pairs));
         }
         loop {
             self.skip_ws();
@@ -357,7 +467,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(JsonTree::object_from_pairs(pairs));
+                    return Ok(Node::object(pairs));
                 }
                 _ => return Err(self.unexpected()),
             }
@@ -459,6 +569,92 @@ mod tests {
                     "{text}"
                 );
             }
+        }
+    }
+
+    /// The direct layout of parsed text is byte for byte the layout of its
+    /// tree, whose numbers went through the numeric type: so the
+    /// written-text shortcut for plain decimals prints what PostgreSQL
+    /// prints, and sizes and offsets are computed right.
+    #[test]
+    fn direct_layout_equals_tree_layout() {
+        let numbers = [
+            "0",
+            "-1",
+            "12",
+            "2.50",
+            "0.10",
+            "-0",
+            "-0.0",
+            "-0.25",
+            "1e3",
+            "1.5E+1",
+            "2e-3",
+            "0.00",
+            "123456789012345678901234567890",
+            "-9.999",
+            "100",
+            "7.000",
+            "12345678901234567890123456789012345678901234567890.5",
+        ];
+        let strings = [
+            "",
+            "a",
+            "é",
+            "a\\nb",
+            "\\u00e9x",
+            "\\\"q\\\"",
+            "😀",
+            "long-key-name",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        fn gen(
+            next: &mut dyn FnMut(usize) -> usize,
+            depth: usize,
+            numbers: &[&str],
+            strings: &[&str],
+        ) -> String {
+            match if depth > 4 { next(4) } else { next(7) } {
+                0 => numbers[next(numbers.len())].to_string(),
+                1 => format!("\"{}\"", strings[next(strings.len())]),
+                2 => ["true", "false", "null"][next(3)].to_string(),
+                3 => format!("\"{}\"", "x".repeat(next(300))),
+                4 | 5 => {
+                    let big = depth == 0 && next(10) == 0;
+                    let n = next(if big { 300 } else { 6 });
+                    let items: Vec<String> = (0..n)
+                        .map(|_| gen(next, depth + 1, numbers, strings))
+                        .collect();
+                    format!("[{}]", items.join(", "))
+                }
+                _ => {
+                    let big = depth == 0 && next(10) == 0;
+                    let n = next(if big { 200 } else { 7 });
+                    let pairs: Vec<String> = (0..n)
+                        .map(|_| {
+                            let key = match next(3) {
+                                0 => strings[next(strings.len())].to_string(),
+                                1 => format!("k{}", next(5)),
+                                _ => "k".repeat(next(40)),
+                            };
+                            format!("\"{key}\": {}", gen(next, depth + 1, numbers, strings))
+                        })
+                        .collect();
+                    format!("{{{}}}", pairs.join(","))
+                }
+            }
+        }
+        for _ in 0..3000 {
+            let text = gen(&mut next, 0, &numbers, &strings);
+            let direct = super::super::Jsonb::parse(&text).unwrap();
+            let tree = super::super::Jsonb::from_tree(&JsonTree::parse(&text).unwrap());
+            assert_eq!(direct.as_bytes(), tree.as_bytes(), "{text}");
         }
     }
 
