@@ -87,11 +87,37 @@ where
     for _ in 0..repeats() {
         runs.push(f().await?);
     }
+    Ok(median_of(runs))
+}
+
+/// The run with the median throughput of `runs` (not empty), carrying
+/// every run's throughput.
+fn median_of(mut runs: Vec<Run>) -> Run {
     let rates: Vec<f64> = runs.iter().map(|r| r.rate).collect();
     runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     let mut median = runs.swap_remove(runs.len() / 2);
     median.rates = rates;
-    Ok(median)
+    median
+}
+
+/// Waits for the load tasks and makes their latencies, and `items` over
+/// the time since `start`, a [`Run`].
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>>>>,
+    items: usize,
+    start: Instant,
+) -> Result<Run> {
+    let mut lat = Vec::with_capacity(items);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    Ok(Run {
+        rate: items as f64 / elapsed.as_secs_f64(),
+        lat,
+        rates: Vec::new(),
+    })
 }
 
 impl Run {
@@ -132,7 +158,6 @@ async fn post_all(
     paced: Option<f64>,
 ) -> Result<Run> {
     settle().await;
-    let count = bodies.len();
     let mut lanes: Vec<Vec<(usize, Body)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
     for (j, body) in bodies.into_iter().enumerate() {
         lanes[j % CONNECTIONS].push((j, body));
@@ -180,17 +205,7 @@ async fn post_all(
             Ok::<_, anyhow::Error>(lat)
         }));
     }
-    let mut lat = Vec::with_capacity(count);
-    for t in tasks {
-        lat.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    lat.sort();
-    Ok(Run {
-        rate: items as f64 / elapsed.as_secs_f64(),
-        lat,
-        rates: Vec::new(),
-    })
+    gather(tasks, items, start.into_std()).await
 }
 
 /// `events` Segment `track` events, `per_post` to a body (NDJSON beyond
@@ -419,23 +434,14 @@ async fn postgres_inserts(events: usize) -> Result<Run> {
             Ok::<_, anyhow::Error>(lat)
         }));
     }
-    let mut lat = Vec::with_capacity(events);
-    for t in tasks {
-        lat.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    lat.sort();
+    let run = gather(tasks, events, start).await?;
     let n: i64 = oracle
         .client
         .query_one("SELECT count(*) FROM events", &[])
         .await?
         .get(0);
     anyhow::ensure!(n as usize == events, "PostgreSQL stored {n} of {events}");
-    Ok(Run {
-        rate: events as f64 / elapsed.as_secs_f64(),
-        lat,
-        rates: Vec::new(),
-    })
+    Ok(run)
 }
 
 /// The aggregate view both systems answer.
@@ -842,11 +848,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
             for _ in 1..repeats() {
                 runs.extend(ceiling_nginx(events).await?);
             }
-            let rates: Vec<f64> = runs.iter().map(|r| r.rate).collect();
-            runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-            let mut median = runs.swap_remove(runs.len() / 2);
-            median.rates = rates;
-            Some(median)
+            Some(median_of(runs))
         }
         None => None,
     };
