@@ -78,6 +78,19 @@ impl Drop for TempDir {
     }
 }
 
+/// The binary under test as a command to add arguments to: info-level
+/// logs, no stdin, stdout and stderr piped (for [`listening`]), killed when
+/// dropped.
+pub fn command() -> Command {
+    let mut c = Command::new(rivulet_bin());
+    c.env("RIVULET_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
 /// A new tokio-postgres connection as user `root` to database `dev` at
 /// `addr` (host:port).
 pub async fn connect_to(addr: &str) -> Result<tokio_postgres::Client> {
@@ -159,16 +172,11 @@ impl Server {
                 bin.display()
             );
         }
-        let mut child = Command::new(&bin)
+        let mut child = command()
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--pg-listen", pg, "--webhook-listen", webhook])
             .args(extra_args)
-            .env("RIVULET_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;
         let (pg, hook) = listening(&mut child).await?;

@@ -2,24 +2,14 @@
 //! bound addresses announced on standard output and in a ready file, and
 //! an ephemeral server that keeps everything in memory.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use rivulet_tests::{connect_to, listening, rivulet_bin, scalar, Hook, TempDir};
+use rivulet_tests::{command, connect_to, listening, rivulet_bin, scalar, Hook, TempDir};
 use tokio::process::{Child, Command};
 
 /// Starts the binary in `dir` (its working directory) with `args`.
 fn spawn(dir: &std::path::Path, args: &[&str]) -> Child {
-    Command::new(rivulet_bin())
-        .current_dir(dir)
-        .args(args)
-        .env("RIVULET_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    command().current_dir(dir).args(args).spawn().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -312,16 +312,22 @@ async fn ceiling_hyper(events: usize) -> Result<Run> {
             });
         }
     });
-    let run = post_all(
-        &addr,
+    let run = ceiling_load(&addr, events).await;
+    serve.abort();
+    run
+}
+
+/// The load every HTTP ceiling takes: the same signed bodies, one per
+/// request, that Rivulet gets.
+async fn ceiling_load(addr: &str, events: usize) -> Result<Run> {
+    post_all(
+        addr,
         "/webhook/dev/public/events",
         signed_bodies(events, 1),
         events,
         None,
     )
-    .await;
-    serve.abort();
-    run
+    .await
 }
 
 /// The HTTP ceiling as the targets are set: nginx (Debian's package)
@@ -363,14 +369,7 @@ async fn ceiling_nginx(events: usize) -> Result<Option<Run>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let run = post_all(
-        &addr,
-        "/webhook/dev/public/events",
-        signed_bodies(events, 1),
-        events,
-        None,
-    )
-    .await;
+    let run = ceiling_load(&addr, events).await;
     let _ = child.kill().await;
     run.map(Some)
 }
