@@ -10,8 +10,8 @@ use std::sync::Arc;
 use rivulet_expr::DataType;
 use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
 
-use crate::bind::{type_from_name, Binder, Scope, ScopeColumn};
-use crate::plan::plan_query;
+use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
+use crate::planner::plan_query;
 use crate::{
     Catalog, Column, Error, Relation, RelationKind, Result, Secret, TableSpec, Validator, ViewSpec,
     WebhookSpec,

@@ -12,21 +12,21 @@
 //! [`QueryPlan`] around a relational [`Plan`] tree. DDL rules — RisingWave's for webhook tables — live in
 //! [`ddl`]. The catalog does not read or write rows; `rivulet-stream` does.
 
-mod bind;
+mod binder;
 mod catalog;
 pub mod ddl;
 mod error;
-mod plan;
+mod planner;
 mod restore;
 pub mod system;
 
-pub use bind::{Binder, Scope, ScopeColumn};
+pub use binder::{Binder, ScalarSubquery, Scope, ScopeColumn};
 pub use catalog::{
     Catalog, Column, Relation, RelationKind, Secret, StoredObject, TableSpec, Validator, ViewSpec,
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use plan::{
+pub use planner::{
     infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
     SubqueryRunner,
 };

@@ -1,0 +1,70 @@
+//! Scopes: the columns an expression may name, and how a (qualified)
+//! name resolves to one of them.
+
+use rivulet_expr::DataType;
+use rivulet_sql as ast;
+
+use crate::{Error, Result};
+
+/// A column visible to an expression.
+#[derive(Debug, Clone)]
+pub struct ScopeColumn {
+    /// The relation name it can be qualified with, if any.
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub ty: DataType,
+}
+
+/// The columns an expression may reference; `Expr::Column(i)` refers to
+/// the `i`th entry.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    /// A scope of one relation's columns.
+    pub fn of_relation(name: &str, columns: &[crate::Column]) -> Scope {
+        Scope {
+            columns: columns
+                .iter()
+                .map(|c| ScopeColumn {
+                    qualifier: Some(name.to_string()),
+                    name: c.name.clone(),
+                    ty: c.ty,
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `name` (as an error names a column: dotted when qualified)
+    /// resolves in this scope.
+    pub fn has(&self, name: &str) -> bool {
+        let parts: Vec<ast::Ident> = name.split('.').map(|p| ast::Ident(p.to_string())).collect();
+        self.resolve(&parts).is_ok()
+    }
+
+    pub(super) fn resolve(&self, parts: &[ast::Ident]) -> Result<(usize, DataType)> {
+        let full = parts
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let (qualifier, name) = match parts {
+            [name] => (None, name.as_str()),
+            [.., q, name] => (Some(q.as_str()), name.as_str()),
+            [] => return Err(Error::UndefinedColumn(full)),
+        };
+        let mut found = None;
+        for (i, c) in self.columns.iter().enumerate() {
+            let qualifier_ok = qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q));
+            if c.name == name && qualifier_ok {
+                if found.is_some() {
+                    return Err(Error::AmbiguousColumn(full));
+                }
+                found = Some((i, c.ty));
+            }
+        }
+        found.ok_or(Error::UndefinedColumn(full))
+    }
+}

@@ -1,0 +1,375 @@
+//! Aggregation: the aggregate calls of a GROUP BY query, collected from
+//! the select list, HAVING and ORDER BY, and those expressions rewritten
+//! over the aggregate's output (group keys, then aggregate results).
+
+use std::fmt;
+
+use rivulet_expr::{DataType, Expr};
+use rivulet_sql as ast;
+
+use crate::binder::{is_aggregate, Binder, Scope, ScopeColumn};
+use crate::{Error, Result};
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggKind {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+}
+
+impl AggKind {
+    fn name(self) -> &'static str {
+        match self {
+            AggKind::CountStar | AggKind::Count => "count",
+            AggKind::Sum => "sum",
+            AggKind::Avg => "avg",
+            AggKind::Min => "min",
+            AggKind::Max => "max",
+            AggKind::BoolAnd => "bool_and",
+            AggKind::BoolOr => "bool_or",
+        }
+    }
+}
+
+/// One aggregate call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub kind: AggKind,
+    /// The argument, over the aggregate's input row (`None` for `count(*)`).
+    pub arg: Option<Expr>,
+    /// `count(DISTINCT x)` and friends.
+    pub distinct: bool,
+    /// The argument's type.
+    pub input_type: DataType,
+    /// The result type, as PostgreSQL types it.
+    pub output_type: DataType,
+}
+
+impl AggCall {
+    /// The call that combines partial results of this one (found in
+    /// `column`) into the result over all their inputs, if there is one:
+    /// counts and sums add up, extremes and boolean folds fold again.
+    /// `avg` and DISTINCT aggregates have none.
+    pub fn combining(&self, column: usize) -> Option<AggCall> {
+        if self.distinct {
+            return None;
+        }
+        let kind = match self.kind {
+            AggKind::CountStar | AggKind::Count | AggKind::Sum => AggKind::Sum,
+            AggKind::Min | AggKind::Max | AggKind::BoolAnd | AggKind::BoolOr => self.kind,
+            AggKind::Avg => return None,
+        };
+        Some(AggCall {
+            kind,
+            arg: Some(Expr::Column(column)),
+            distinct: false,
+            input_type: self.output_type,
+            output_type: self.output_type,
+        })
+    }
+}
+
+impl fmt::Display for AggCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.arg {
+            None => write!(f, "count(*)"),
+            Some(a) => write!(
+                f,
+                "{}({}{a})",
+                self.kind.name(),
+                if self.distinct { "DISTINCT " } else { "" }
+            ),
+        }
+    }
+}
+
+/// Prefix of the synthetic names standing for group keys and aggregate
+/// results while binding post-aggregation expressions; a NUL cannot appear
+/// in any identifier a user writes.
+const SYNTHETIC: &str = "\u{0}";
+
+fn synthetic(kind: char, i: usize) -> ast::Expr {
+    ast::Expr::Identifier(vec![ast::Ident(format!("{SYNTHETIC}{kind}{i}"))])
+}
+
+/// Collects the aggregate calls of a GROUP BY query and rewrites
+/// expressions over its output.
+pub(super) struct AggBinder<'a> {
+    input: &'a Scope,
+    group_asts: Vec<ast::Expr>,
+    group_types: Vec<DataType>,
+    pub(super) aggs: Vec<AggCall>,
+    agg_asts: Vec<ast::Expr>,
+}
+
+impl<'a> AggBinder<'a> {
+    /// A binder for a query over `input` grouped by `group_asts`.
+    pub(super) fn new(
+        input: &'a Scope,
+        group_asts: Vec<ast::Expr>,
+        group_types: Vec<DataType>,
+    ) -> AggBinder<'a> {
+        AggBinder {
+            input,
+            group_asts,
+            group_types,
+            aggs: Vec::new(),
+            agg_asts: Vec::new(),
+        }
+    }
+
+    /// Replaces group-key subexpressions and aggregate calls by synthetic
+    /// column references.
+    pub(super) fn rewrite(&mut self, e: &ast::Expr) -> Result<ast::Expr> {
+        if let Some(i) = self.group_asts.iter().position(|g| g == e) {
+            return Ok(synthetic('g', i));
+        }
+        if let ast::Expr::Function {
+            name,
+            args,
+            star,
+            distinct,
+        } = e
+        {
+            if is_aggregate(name.as_str()) {
+                let i = match self.agg_asts.iter().position(|a| a == e) {
+                    Some(i) => i,
+                    None => {
+                        let call = self.bind_agg(name.as_str(), args, *star, *distinct)?;
+                        self.aggs.push(call);
+                        self.agg_asts.push(e.clone());
+                        self.aggs.len() - 1
+                    }
+                };
+                return Ok(synthetic('a', i));
+            }
+        }
+        let r = |x: &ast::Expr, me: &mut Self| me.rewrite(x).map(Box::new);
+        Ok(match e {
+            ast::Expr::Literal(_) | ast::Expr::Parameter(_) | ast::Expr::Subquery(_) => e.clone(),
+            ast::Expr::Identifier(parts) => {
+                let name = parts
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                return Err(Error::Grouping(format!(
+                    "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                )));
+            }
+            ast::Expr::Unary { op, expr } => ast::Expr::Unary {
+                op: *op,
+                expr: r(expr, self)?,
+            },
+            ast::Expr::Binary { op, left, right } => ast::Expr::Binary {
+                op: *op,
+                left: r(left, self)?,
+                right: r(right, self)?,
+            },
+            ast::Expr::IsNull { expr, negated } => ast::Expr::IsNull {
+                expr: r(expr, self)?,
+                negated: *negated,
+            },
+            ast::Expr::Cast { expr, type_name } => ast::Expr::Cast {
+                expr: r(expr, self)?,
+                type_name: type_name.clone(),
+            },
+            ast::Expr::Function {
+                name,
+                args,
+                star,
+                distinct,
+            } => ast::Expr::Function {
+                name: name.clone(),
+                args: args
+                    .iter()
+                    .map(|a| self.rewrite(a))
+                    .collect::<Result<_>>()?,
+                star: *star,
+                distinct: *distinct,
+            },
+            ast::Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => ast::Expr::Case {
+                operand: operand.as_ref().map(|o| r(o, self)).transpose()?,
+                whens: whens
+                    .iter()
+                    .map(|(w, t)| Ok((self.rewrite(w)?, self.rewrite(t)?)))
+                    .collect::<Result<_>>()?,
+                else_result: else_result.as_ref().map(|x| r(x, self)).transpose()?,
+            },
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => ast::Expr::InList {
+                expr: r(expr, self)?,
+                list: list
+                    .iter()
+                    .map(|x| self.rewrite(x))
+                    .collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            ast::Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => ast::Expr::Between {
+                expr: r(expr, self)?,
+                low: r(low, self)?,
+                high: r(high, self)?,
+                negated: *negated,
+            },
+            ast::Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => ast::Expr::Like {
+                expr: r(expr, self)?,
+                pattern: r(pattern, self)?,
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+        })
+    }
+
+    fn bind_agg(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        star: bool,
+        distinct: bool,
+    ) -> Result<AggCall> {
+        let binder = Binder::new(self.input);
+        if star {
+            if name != "count" {
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name}(*) does not exist"
+                )));
+            }
+            return Ok(AggCall {
+                kind: AggKind::CountStar,
+                arg: None,
+                distinct: false,
+                input_type: DataType::Int8,
+                output_type: DataType::Int8,
+            });
+        }
+        let [arg] = args else {
+            return Err(Error::UndefinedFunction(format!(
+                "function {name} with {} arguments does not exist",
+                args.len()
+            )));
+        };
+        let (mut expr, mut ty) = binder.bind(arg)?;
+        if ty == DataType::Unknown {
+            expr = binder.bind_as(arg, DataType::Text, "argument")?;
+            ty = DataType::Text;
+        }
+        let bad = || Error::UndefinedFunction(format!("function {name}({ty}) does not exist"));
+        let (kind, output_type) = match name {
+            "count" => (AggKind::Count, DataType::Int8),
+            "sum" => (
+                AggKind::Sum,
+                match ty {
+                    DataType::Int4 => DataType::Int8,
+                    DataType::Int8 | DataType::Numeric => DataType::Numeric,
+                    DataType::Float8 => DataType::Float8,
+                    _ => return Err(bad()),
+                },
+            ),
+            "avg" => (
+                AggKind::Avg,
+                match ty {
+                    DataType::Int4 | DataType::Int8 | DataType::Numeric => DataType::Numeric,
+                    DataType::Float8 => DataType::Float8,
+                    _ => return Err(bad()),
+                },
+            ),
+            "min" | "max" if ty == DataType::Jsonb => return Err(bad()),
+            "min" => (AggKind::Min, ty),
+            "max" => (AggKind::Max, ty),
+            "bool_and" | "bool_or" if ty != DataType::Boolean => return Err(bad()),
+            "bool_and" => (AggKind::BoolAnd, DataType::Boolean),
+            _ => (AggKind::BoolOr, DataType::Boolean),
+        };
+        Ok(AggCall {
+            kind,
+            arg: Some(expr),
+            distinct,
+            input_type: ty,
+            output_type,
+        })
+    }
+
+    /// The scope of the aggregate's output: synthetic group keys, then
+    /// synthetic aggregate results.
+    pub(super) fn output_scope(&self) -> Scope {
+        let col = |kind: char, i: usize, ty: DataType| ScopeColumn {
+            qualifier: None,
+            name: format!("{SYNTHETIC}{kind}{i}"),
+            ty,
+        };
+        let mut columns: Vec<ScopeColumn> = self
+            .group_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| col('g', i, *t))
+            .collect();
+        columns.extend(
+            self.aggs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| col('a', i, a.output_type)),
+        );
+        Scope { columns }
+    }
+}
+
+pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Function { name, args, .. } => {
+            is_aggregate(name.as_str()) || args.iter().any(contains_aggregate)
+        }
+        ast::Expr::Literal(_)
+        | ast::Expr::Identifier(_)
+        | ast::Expr::Parameter(_)
+        | ast::Expr::Subquery(_) => false,
+        ast::Expr::Unary { expr, .. }
+        | ast::Expr::IsNull { expr, .. }
+        | ast::Expr::Cast { expr, .. } => contains_aggregate(expr),
+        ast::Expr::Binary { left, right, .. } => {
+            contains_aggregate(left) || contains_aggregate(right)
+        }
+        ast::Expr::Case {
+            operand,
+            whens,
+            else_result,
+        } => {
+            operand.as_deref().is_some_and(contains_aggregate)
+                || whens
+                    .iter()
+                    .any(|(w, t)| contains_aggregate(w) || contains_aggregate(t))
+                || else_result.as_deref().is_some_and(contains_aggregate)
+        }
+        ast::Expr::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        ast::Expr::Between {
+            expr, low, high, ..
+        } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
+        ast::Expr::Like { expr, pattern, .. } => {
+            contains_aggregate(expr) || contains_aggregate(pattern)
+        }
+    }
+}

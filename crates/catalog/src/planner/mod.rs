@@ -1,0 +1,188 @@
+//! Query planning: a bound SELECT as a relational [`Plan`] tree.
+//!
+//! The same tree serves ad-hoc queries (run once over all rows) and
+//! materialized views (maintained incrementally by `rivulet-stream`), so a
+//! view always means exactly what the same SELECT means.
+//!
+//! ```text
+//! Project (select list, then hidden ORDER BY columns)
+//! └─ Filter (HAVING)
+//!    └─ Aggregate (GROUP BY keys, aggregate calls)     -- or Distinct
+//!       └─ Filter (WHERE)
+//!          └─ Join (equi keys + residual) / Scan / Values
+//! ```
+//!
+//! A [`Planner`] plans one statement: `select` (one SELECT, step by step),
+//! `union`, `from` (tables and joins) and `aggregate` (GROUP BY rewriting)
+//! each hold a stage; `plan` is the tree itself and `parameters` the
+//! typing of `$n`. The planner is also the binder's [`ScalarSubquery`]
+//! hook: it plans a subquery and, given a [`SubqueryRunner`], runs it.
+
+mod aggregate;
+mod from;
+mod parameters;
+mod plan;
+mod select;
+mod union;
+
+use std::fmt;
+
+use rivulet_expr::{DataType, Value};
+use rivulet_sql::{self as ast, Query, TableRef};
+
+use crate::binder::{Binder, ScalarSubquery, Scope};
+use crate::{Catalog, Column, Error, Result};
+
+pub use aggregate::{AggCall, AggKind};
+pub use parameters::infer_parameter_types;
+pub use plan::Plan;
+
+/// A bound SELECT: the plan, its visible output, and how to order and cut
+/// the result.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// Produces the visible columns followed by hidden sort columns.
+    pub root: Plan,
+    /// Names and types of the visible columns.
+    pub output: Vec<Column>,
+    /// Sort keys (column positions in the root's rows), `true` = descending.
+    pub order_by: Vec<(usize, bool)>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+/// Prints `child` (a tree) one level under the line `parent`.
+pub fn nest(parent: &str, child: &str) -> String {
+    let mut out = format!("{parent}\n");
+    for line in child.lines() {
+        if line.starts_with(' ') || line.starts_with('└') {
+            out.push_str(&format!("   {line}\n"));
+        } else {
+            out.push_str(&format!("└─ {line}\n"));
+        }
+    }
+    out
+}
+
+impl fmt::Display for QueryPlan {
+    /// The plan tree, under a `TopN` line when the query sorts or cuts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.order_by.is_empty() && self.limit.is_none() && self.offset == 0 {
+            return write!(f, "{}", self.root);
+        }
+        let mut head = String::from("TopN:");
+        if !self.order_by.is_empty() {
+            let keys: Vec<String> = self
+                .order_by
+                .iter()
+                .map(|(i, desc)| format!("#{i}{}", if *desc { " DESC" } else { "" }))
+                .collect();
+            head.push_str(&format!(" order by {}", keys.join(", ")));
+        }
+        if let Some(l) = self.limit {
+            head.push_str(&format!(" limit {l}"));
+        }
+        if self.offset > 0 {
+            head.push_str(&format!(" offset {}", self.offset));
+        }
+        f.write_str(&nest(&head, &self.root.to_string()))
+    }
+}
+
+/// Runs uncorrelated scalar subqueries while a query is planned (the
+/// engine that reads rows implements it; the catalog cannot).
+pub trait SubqueryRunner: Sync {
+    /// The single value of a one-column query: NULL for no rows, an error
+    /// for more than one.
+    fn scalar(&self, plan: &QueryPlan) -> Result<Value>;
+}
+
+/// Binds a SELECT against the catalog (scalar subqueries are refused
+/// unless they read a relation that is always empty; see
+/// [`plan_query_with`]).
+pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
+    plan_query_with(q, catalog, None)
+}
+
+/// Binds a SELECT, evaluating uncorrelated scalar subqueries with `runner`.
+pub fn plan_query_with(
+    q: &Query,
+    catalog: &Catalog,
+    runner: Option<&dyn SubqueryRunner>,
+) -> Result<QueryPlan> {
+    Planner { catalog, runner }.query(q)
+}
+
+/// Plans the queries of one statement.
+struct Planner<'a> {
+    catalog: &'a Catalog,
+    runner: Option<&'a dyn SubqueryRunner>,
+}
+
+impl Planner<'_> {
+    fn query(&self, q: &Query) -> Result<QueryPlan> {
+        if q.unions.is_empty() {
+            self.select(q)
+        } else {
+            self.union(q)
+        }
+    }
+
+    /// A binder over `scope` whose subqueries this planner binds.
+    fn binder<'s>(&'s self, scope: &'s Scope) -> Binder<'s> {
+        Binder::with_subqueries(scope, self)
+    }
+}
+
+impl ScalarSubquery for Planner<'_> {
+    /// An uncorrelated subquery runs once, now, when there is a runner
+    /// (ad-hoc queries). One that reads (through inner joins) a relation
+    /// that is always empty is NULL whatever it references. Otherwise the
+    /// subquery's own planning error stands, but for a reference to the
+    /// outer query, which is a correlated subquery (not supported yet).
+    fn scalar(&self, q: &Query, outer: &Scope) -> Result<(Value, DataType)> {
+        let planned = self.query(q);
+        if let (Ok(plan), Some(runner)) = (&planned, self.runner) {
+            if plan.output.len() != 1 {
+                return Err(Error::InvalidDefinition(
+                    "subquery must return only one column".into(),
+                ));
+            }
+            return Ok((runner.scalar(plan)?, plan.output[0].ty));
+        }
+        if q.group_by.is_empty()
+            && q.from
+                .as_ref()
+                .is_some_and(|t| reads_empty(t, self.catalog))
+        {
+            return Ok((Value::Null, DataType::Unknown));
+        }
+        match planned {
+            Ok(_) => Err(Error::NotSupported(
+                "scalar subqueries are not supported in materialized views or EXPLAIN yet".into(),
+            )),
+            Err(Error::UndefinedColumn(name)) if outer.has(&name) => Err(Error::NotSupported(
+                "correlated subqueries are not supported yet".into(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a FROM item reads, through inner joins, a relation that always
+/// has no rows.
+fn reads_empty(t: &TableRef, catalog: &Catalog) -> bool {
+    match t {
+        TableRef::Table { name, .. } => catalog
+            .get_relation(name)
+            .ok()
+            .and_then(|r| r.system())
+            .is_some_and(|s| s.always_empty()),
+        TableRef::Join {
+            left, right, kind, ..
+        } => {
+            reads_empty(left, catalog)
+                || (*kind == ast::JoinKind::Inner && reads_empty(right, catalog))
+        }
+    }
+}

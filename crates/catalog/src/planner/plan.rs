@@ -1,0 +1,496 @@
+//! The relational operator tree and what the engine asks of it: widths,
+//! the columns each scan must decode, parallel splits, and its printed form
+//! (`EXPLAIN`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use rivulet_expr::{DataType, Expr, Value};
+use rivulet_sql::JoinKind;
+
+use super::{AggCall, AggKind};
+use crate::{Column, Relation};
+
+/// A relational operator tree. Every node produces rows of a fixed width;
+/// expressions refer to the columns of their input by position.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// All rows of a table or materialized view.
+    Scan {
+        rel: Arc<Relation>,
+    },
+    /// One empty row (`SELECT` without `FROM`).
+    Values,
+    Filter {
+        input: Box<Plan>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
+    /// Rows of `left` and `right` (concatenated) whose keys are equal and
+    /// for which `residual` holds; a LEFT join keeps unmatched left rows
+    /// padded with NULLs. Right keys and the residual see right rows'
+    /// columns at their own positions (right keys) or after the left
+    /// columns (residual).
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        residual: Option<Expr>,
+    },
+    /// One row per distinct key: the keys, then each aggregate. With no
+    /// keys, exactly one row (aggregating every input row).
+    Aggregate {
+        input: Box<Plan>,
+        group_keys: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
+    /// The rows of every input (UNION ALL); inputs have one width.
+    Union {
+        inputs: Vec<Plan>,
+    },
+}
+
+impl Plan {
+    /// Number of columns the node produces.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Scan { rel } => rel.columns.len(),
+            Plan::Values => 0,
+            Plan::Filter { input, .. } => input.width(),
+            Plan::Project { exprs, .. } => exprs.len(),
+            Plan::Join { left, right, .. } => left.width() + right.width(),
+            Plan::Aggregate {
+                group_keys, aggs, ..
+            } => group_keys.len() + aggs.len(),
+            Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
+        }
+    }
+
+    /// The plan with every `count(*)`-only aggregate without GROUP BY
+    /// directly over a stored relation replaced by its answer, taken from
+    /// `count` (the relation's row count, kept with every write; `None`
+    /// where there is none): such a query then reads no rows at all.
+    pub fn with_row_counts(&self, count: &mut dyn FnMut(&Relation) -> Option<i64>) -> Plan {
+        match self {
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } if group_keys.is_empty()
+                && !aggs.is_empty()
+                && aggs.iter().all(|a| a.kind == AggKind::CountStar) =>
+            {
+                let counted = match &**input {
+                    Plan::Scan { rel } if rel.system().is_none() => count(rel),
+                    _ => None,
+                };
+                match counted {
+                    Some(n) => Plan::Project {
+                        input: Box::new(Plan::Values),
+                        exprs: vec![Expr::Literal(Value::Int8(n)); aggs.len()],
+                    },
+                    None => Plan::Aggregate {
+                        input: Box::new(input.with_row_counts(count)),
+                        group_keys: group_keys.clone(),
+                        aggs: aggs.clone(),
+                    },
+                }
+            }
+            Plan::Scan { .. } | Plan::Values => self.clone(),
+            Plan::Filter { input, predicate } => Plan::Filter {
+                input: Box::new(input.with_row_counts(count)),
+                predicate: predicate.clone(),
+            },
+            Plan::Project { input, exprs } => Plan::Project {
+                input: Box::new(input.with_row_counts(count)),
+                exprs: exprs.clone(),
+            },
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => Plan::Aggregate {
+                input: Box::new(input.with_row_counts(count)),
+                group_keys: group_keys.clone(),
+                aggs: aggs.clone(),
+            },
+            Plan::Join {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+            } => Plan::Join {
+                left: Box::new(left.with_row_counts(count)),
+                right: Box::new(right.with_row_counts(count)),
+                kind: *kind,
+                left_keys: left_keys.clone(),
+                right_keys: right_keys.clone(),
+                residual: residual.clone(),
+            },
+            Plan::Union { inputs } => Plan::Union {
+                inputs: inputs.iter().map(|i| i.with_row_counts(count)).collect(),
+            },
+        }
+    }
+
+    /// Divides a plan that reads one stored relation so its reading can run
+    /// on several threads: `prefix` runs over disjoint key ranges at once;
+    /// `rest` is everything above it, reading `prefix`'s rows through a
+    /// scan of relation id `placeholder`. `prefix` is the plan's stateless
+    /// bottom (scan, filters, projections) and, above it, either an
+    /// aggregate whose calls all combine (see [`AggCall::combining`]) —
+    /// then `rest` combines each thread's groups, and a thread's output is
+    /// final only when it has read its whole range — or just the
+    /// aggregate's key and argument expressions. `None` when the plan does
+    /// not have that shape (joins, several relations, aggregates over
+    /// aggregates).
+    pub fn split_for_parallel_scan(&self, placeholder: u64) -> Option<(Plan, Plan)> {
+        let scans = self.distinct_scans();
+        let [scanned] = scans.as_slice() else {
+            return None;
+        };
+        let input = |width: usize| {
+            let mut rel = (**scanned).clone();
+            rel.id = placeholder;
+            rel.columns = (0..width)
+                .map(|i| Column {
+                    name: format!("c{i}"),
+                    ty: DataType::Unknown,
+                })
+                .collect();
+            Plan::Scan { rel: Arc::new(rel) }
+        };
+        if self.is_stateless() {
+            return Some((self.clone(), input(self.width())));
+        }
+        match self {
+            Plan::Filter {
+                input: i,
+                predicate,
+            } => {
+                let (prefix, rest) = i.split_for_parallel_scan(placeholder)?;
+                Some((
+                    prefix,
+                    Plan::Filter {
+                        input: Box::new(rest),
+                        predicate: predicate.clone(),
+                    },
+                ))
+            }
+            Plan::Project { input: i, exprs } => {
+                let (prefix, rest) = i.split_for_parallel_scan(placeholder)?;
+                Some((
+                    prefix,
+                    Plan::Project {
+                        input: Box::new(rest),
+                        exprs: exprs.clone(),
+                    },
+                ))
+            }
+            Plan::Aggregate {
+                input: i,
+                group_keys,
+                aggs,
+            } if i.is_stateless() => {
+                // Aggregates that combine (count, sum, min, max, bool_and,
+                // bool_or) run whole below, each thread over its own rows;
+                // above, the same groups combine the threads' results.
+                let width = group_keys.len() + aggs.len();
+                let combined: Option<Vec<AggCall>> = aggs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| a.combining(group_keys.len() + j))
+                    .collect();
+                if let Some(combined) = combined {
+                    return Some((
+                        self.clone(),
+                        Plan::Aggregate {
+                            input: Box::new(input(width)),
+                            group_keys: (0..group_keys.len()).map(Expr::Column).collect(),
+                            aggs: combined,
+                        },
+                    ));
+                }
+                // Otherwise the keys and arguments are computed below; the
+                // aggregate reads them as columns.
+                let mut exprs = group_keys.clone();
+                let mut moved = Vec::with_capacity(aggs.len());
+                for a in aggs {
+                    let mut a = a.clone();
+                    if let Some(arg) = a.arg.take() {
+                        a.arg = Some(Expr::Column(exprs.len()));
+                        exprs.push(arg);
+                    }
+                    moved.push(a);
+                }
+                let width = exprs.len();
+                Some((
+                    Plan::Project {
+                        input: i.clone(),
+                        exprs,
+                    },
+                    Plan::Aggregate {
+                        input: Box::new(input(width)),
+                        group_keys: (0..group_keys.len()).map(Expr::Column).collect(),
+                        aggs: moved,
+                    },
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether every row the plan produces from inserted input rows is
+    /// final: no operator keeps state that could later change or retract it.
+    pub fn is_stateless(&self) -> bool {
+        match self {
+            Plan::Scan { .. } | Plan::Values => true,
+            Plan::Filter { input, .. } | Plan::Project { input, .. } => input.is_stateless(),
+            Plan::Union { inputs } => inputs.iter().all(Plan::is_stateless),
+            Plan::Join { .. } | Plan::Aggregate { .. } => false,
+        }
+    }
+
+    /// For each relation the plan scans, which of its columns the plan
+    /// reads (`true` where read) when all of the plan's output columns are
+    /// needed. A scan may leave the others unread (NULL): `count(*)` reads
+    /// no column at all.
+    pub fn scan_columns(&self) -> HashMap<u64, Vec<bool>> {
+        let mut out = HashMap::new();
+        self.require(&vec![true; self.width()], &mut out);
+        out
+    }
+
+    /// Marks what computing the output columns flagged in `needed` reads.
+    fn require(&self, needed: &[bool], out: &mut HashMap<u64, Vec<bool>>) {
+        let cols = |exprs: &mut dyn Iterator<Item = &Expr>, width: usize| {
+            let mut used = vec![false; width];
+            let mut found = Vec::new();
+            for e in exprs {
+                e.collect_columns(&mut found);
+            }
+            for c in found {
+                if let Some(u) = used.get_mut(c) {
+                    *u = true;
+                }
+            }
+            used
+        };
+        let or = |a: &mut Vec<bool>, b: &[bool]| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x |= *y;
+            }
+        };
+        match self {
+            Plan::Scan { rel } => {
+                let entry = out
+                    .entry(rel.id)
+                    .or_insert_with(|| vec![false; rel.columns.len()]);
+                or(entry, needed);
+            }
+            Plan::Values => {}
+            Plan::Filter { input, predicate } => {
+                let mut req = cols(&mut std::iter::once(predicate), input.width());
+                or(&mut req, needed);
+                input.require(&req, out);
+            }
+            Plan::Project { input, exprs } => {
+                let mut used = exprs
+                    .iter()
+                    .zip(needed.iter().chain(std::iter::repeat(&true)))
+                    .filter(|(_, n)| **n)
+                    .map(|(e, _)| e);
+                let req = cols(&mut used, input.width());
+                input.require(&req, out);
+            }
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => {
+                let mut used = group_keys
+                    .iter()
+                    .chain(aggs.iter().filter_map(|a| a.arg.as_ref()));
+                let req = cols(&mut used, input.width());
+                input.require(&req, out);
+            }
+            Plan::Join {
+                left,
+                right,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
+                let lw = left.width();
+                let rw = right.width();
+                let both = cols(&mut residual.iter(), lw + rw);
+                let mut lreq = cols(&mut left_keys.iter(), lw);
+                let mut rreq = cols(&mut right_keys.iter(), rw);
+                for (i, b) in both.iter().enumerate() {
+                    let n = *b || needed.get(i).copied().unwrap_or(true);
+                    match (lreq.get_mut(i), rreq.get_mut(i.wrapping_sub(lw))) {
+                        (Some(l), _) => *l |= n,
+                        (None, Some(r)) => *r |= n,
+                        (None, None) => {}
+                    }
+                }
+                left.require(&lreq, out);
+                right.require(&rreq, out);
+            }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.require(needed, out)),
+        }
+    }
+
+    /// Every relation the plan reads, each once, in first-scan order.
+    pub fn distinct_scans(&self) -> Vec<Arc<Relation>> {
+        let mut out: Vec<Arc<Relation>> = Vec::new();
+        self.visit_scans(&mut |rel| {
+            if !out.iter().any(|r| r.id == rel.id) {
+                out.push(rel.clone());
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on every scanned relation, left to right.
+    pub fn visit_scans(&self, f: &mut impl FnMut(&Arc<Relation>)) {
+        match self {
+            Plan::Scan { rel } => f(rel),
+            Plan::Values => {}
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. } => input.visit_scans(f),
+            Plan::Join { left, right, .. } => {
+                left.visit_scans(f);
+                right.visit_scans(f);
+            }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit_scans(f)),
+        }
+    }
+
+    fn fmt_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        let pad = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└─ ", "   ".repeat(depth - 1))
+        };
+        let list = |xs: &[Expr]| {
+            xs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Plan::Scan { rel } => return writeln!(f, "{pad}Scan: {}", rel.name),
+            Plan::Values => return writeln!(f, "{pad}Values: 1 row"),
+            Plan::Union { .. } => writeln!(f, "{pad}UnionAll")?,
+            Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
+            Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
+            Plan::Join {
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
+                let k = match kind {
+                    JoinKind::Inner => "Join",
+                    JoinKind::Left => "LeftJoin",
+                };
+                write!(
+                    f,
+                    "{pad}{k}: [{}] = [{}]",
+                    list(left_keys),
+                    list(right_keys)
+                )?;
+                match residual {
+                    Some(r) => writeln!(f, " and {r}")?,
+                    None => writeln!(f)?,
+                }
+            }
+            Plan::Aggregate {
+                group_keys, aggs, ..
+            } => writeln!(
+                f,
+                "{pad}Aggregate: keys [{}], aggs [{}]",
+                list(group_keys),
+                aggs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?,
+        }
+        match self {
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. } => input.fmt_tree(f, depth + 1),
+            Plan::Join { left, right, .. } => {
+                left.fmt_tree(f, depth + 1)?;
+                right.fmt_tree(f, depth + 1)
+            }
+            Plan::Union { inputs } => inputs.iter().try_for_each(|i| i.fmt_tree(f, depth + 1)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Plan {
+    /// Calls `f` on every expression in the tree.
+    pub fn for_each_expr(&self, f: &mut impl FnMut(&Expr)) {
+        match self {
+            Plan::Scan { .. } | Plan::Values => {}
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.for_each_expr(f)),
+            Plan::Filter { input, predicate } => {
+                f(predicate);
+                input.for_each_expr(f);
+            }
+            Plan::Project { input, exprs } => {
+                exprs.iter().for_each(&mut *f);
+                input.for_each_expr(f);
+            }
+            Plan::Join {
+                left,
+                right,
+                left_keys,
+                right_keys,
+                residual,
+                ..
+            } => {
+                left_keys
+                    .iter()
+                    .chain(right_keys)
+                    .chain(residual)
+                    .for_each(&mut *f);
+                left.for_each_expr(f);
+                right.for_each_expr(f);
+            }
+            Plan::Aggregate {
+                input,
+                group_keys,
+                aggs,
+            } => {
+                group_keys
+                    .iter()
+                    .chain(aggs.iter().filter_map(|a| a.arg.as_ref()))
+                    .for_each(&mut *f);
+                input.for_each_expr(f);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    /// An indented operator tree; columns print as `#position`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_tree(f, 0)
+    }
+}

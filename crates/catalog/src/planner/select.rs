@@ -1,0 +1,356 @@
+//! One SELECT (no UNION), planned in the order SQL gives its clauses
+//! meaning: FROM, WHERE, the select list, GROUP BY and aggregates, HAVING,
+//! ORDER BY, DISTINCT, LIMIT/OFFSET.
+
+use rivulet_expr::{DataType, Expr, Value};
+use rivulet_sql::{self as ast, Query, SelectItem};
+
+use super::aggregate::{contains_aggregate, AggBinder};
+use super::{Plan, Planner, QueryPlan};
+use crate::binder::{Binder, Scope};
+use crate::{Column, Error, Result};
+
+/// The column name PostgreSQL gives an unaliased select item.
+fn output_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(parts) => parts.last().map_or("?column?".into(), |p| p.0.clone()),
+        ast::Expr::Function { name, .. } => match name.as_str() {
+            "btrim" | "ltrim" | "rtrim" => "btrim".into(),
+            "substr" | "substring" => "substring".into(),
+            "extract" | "date_part" => "extract".into(),
+            other => other.to_string(),
+        },
+        ast::Expr::Cast { expr, type_name } => match **expr {
+            ast::Expr::Literal(_) => type_name
+                .split('(')
+                .next()
+                .unwrap_or("?column?")
+                .to_string(),
+            _ => output_name(expr),
+        },
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Subquery(q) => match q.projection.first() {
+            Some(SelectItem::Expr { alias: Some(a), .. }) => a.0.clone(),
+            Some(SelectItem::Expr { expr, .. }) => output_name(expr),
+            _ => "?column?".into(),
+        },
+        _ => "?column?".into(),
+    }
+}
+
+/// Evaluates a LIMIT/OFFSET expression: a non-negative constant.
+fn row_count(e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
+    let scope = Scope::default();
+    let expr = Binder::new(&scope).bind_as(e, DataType::Int8, what)?;
+    match expr.eval(&[])? {
+        Value::Null => Ok(None),
+        Value::Int8(n) if n >= 0 => Ok(Some(n as u64)),
+        _ => Err(Error::InvalidRowCount(
+            if what == "LIMIT" { "2201W" } else { "2201X" },
+            format!("{what} must not be negative"),
+        )),
+    }
+}
+
+/// A query's LIMIT (`None`: all rows) and OFFSET.
+pub(super) fn limit_offset(q: &Query) -> Result<(Option<u64>, u64)> {
+    let limit = q
+        .limit
+        .as_ref()
+        .map(|e| row_count(e, "LIMIT"))
+        .transpose()?
+        .flatten();
+    let offset = q
+        .offset
+        .as_ref()
+        .map(|e| row_count(e, "OFFSET"))
+        .transpose()?
+        .flatten();
+    Ok((limit, offset.unwrap_or(0)))
+}
+
+/// A select item: its expression and output name.
+type Item = (ast::Expr, String);
+
+/// The bound output expressions of a SELECT and their types, with what
+/// ORDER BY needs to bind its own expressions the same way.
+struct Outputs {
+    exprs: Vec<Expr>,
+    types: Vec<DataType>,
+    /// For a GROUP BY query: the aggregate's output scope and the ORDER BY
+    /// expressions rewritten over it.
+    grouped: Option<(Scope, Result<Vec<ast::Expr>>)>,
+}
+
+impl Planner<'_> {
+    /// Plans one SELECT (no UNION), clause by clause.
+    pub(super) fn select(&self, q: &Query) -> Result<QueryPlan> {
+        let (mut plan, scope) = match &q.from {
+            Some(t) => self.from(t)?,
+            None => (Plan::Values, Scope::default()),
+        };
+        if let Some(w) = &q.selection {
+            plan = self.where_clause(plan, &scope, w)?;
+        }
+        let items = select_items(q, &scope)?;
+        let group_by = group_by_items(q, &items, &scope)?;
+        let aggregating = !group_by.is_empty()
+            || items.iter().any(|(e, _)| contains_aggregate(e))
+            || q.having.as_ref().is_some_and(contains_aggregate);
+        let mut out = if aggregating {
+            self.aggregate(q, &mut plan, &scope, &items, group_by)?
+        } else {
+            let binder = self.binder(&scope);
+            let (exprs, types) = items
+                .iter()
+                .map(|(e, _)| binder.bind(e))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .unzip();
+            Outputs {
+                exprs,
+                types,
+                grouped: None,
+            }
+        };
+        let output = output_columns(&items, &out.types);
+        let order_by = self.order_by(q, &scope, &items, &output, &mut out)?;
+        let visible = output.len();
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: out.exprs,
+        };
+        if q.distinct {
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_keys: (0..visible).map(Expr::Column).collect(),
+                aggs: Vec::new(),
+            };
+        }
+        let (limit, offset) = limit_offset(q)?;
+        Ok(QueryPlan {
+            root: plan,
+            output,
+            order_by,
+            limit,
+            offset,
+        })
+    }
+
+    /// WHERE: a filter over the FROM rows.
+    fn where_clause(&self, input: Plan, scope: &Scope, w: &ast::Expr) -> Result<Plan> {
+        if contains_aggregate(w) {
+            return Err(Error::Grouping(
+                "aggregate functions are not allowed in WHERE".into(),
+            ));
+        }
+        Ok(Plan::Filter {
+            input: Box::new(input),
+            predicate: self.binder(scope).bind_predicate(w, "WHERE")?,
+        })
+    }
+
+    /// GROUP BY and aggregates: puts an Aggregate (and HAVING's filter)
+    /// over `plan` and binds the select list over the aggregate's output.
+    fn aggregate(
+        &self,
+        q: &Query,
+        plan: &mut Plan,
+        scope: &Scope,
+        items: &[Item],
+        group_by: Vec<ast::Expr>,
+    ) -> Result<Outputs> {
+        let binder = self.binder(scope);
+        let mut group_keys = Vec::new();
+        let mut group_types = Vec::new();
+        for g in &group_by {
+            if contains_aggregate(g) {
+                return Err(Error::Grouping(
+                    "aggregate functions are not allowed in GROUP BY".into(),
+                ));
+            }
+            let (e, t) = binder.bind(g)?;
+            group_keys.push(e);
+            group_types.push(if t == DataType::Unknown {
+                DataType::Text
+            } else {
+                t
+            });
+        }
+        let mut ab = AggBinder::new(scope, group_by, group_types);
+        let rewritten_items = items
+            .iter()
+            .map(|(e, _)| ab.rewrite(e))
+            .collect::<Result<Vec<_>>>()?;
+        let having = q.having.as_ref().map(|h| ab.rewrite(h)).transpose()?;
+        // Kept as a result: only an ORDER BY expression outside the select
+        // list needs it.
+        let order = q
+            .order_by
+            .iter()
+            .map(|o| ab.rewrite(&o.expr))
+            .collect::<Result<Vec<_>>>();
+        let out_scope = ab.output_scope();
+        *plan = Plan::Aggregate {
+            input: Box::new(std::mem::replace(plan, Plan::Values)),
+            group_keys,
+            aggs: ab.aggs,
+        };
+        let post = self.binder(&out_scope);
+        if let Some(h) = having {
+            *plan = Plan::Filter {
+                input: Box::new(std::mem::replace(plan, Plan::Values)),
+                predicate: post.bind_predicate(&h, "HAVING")?,
+            };
+        }
+        let (exprs, types) = rewritten_items
+            .iter()
+            .map(|e| post.bind(e))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        Ok(Outputs {
+            exprs,
+            types,
+            grouped: Some((out_scope, order)),
+        })
+    }
+
+    /// ORDER BY: each key an output position, an output name, or an
+    /// expression (computed as a hidden column after the visible ones).
+    fn order_by(
+        &self,
+        q: &Query,
+        scope: &Scope,
+        items: &[Item],
+        output: &[Column],
+        out: &mut Outputs,
+    ) -> Result<Vec<(usize, bool)>> {
+        let visible = output.len();
+        let mut order_by = Vec::new();
+        for (k, o) in q.order_by.iter().enumerate() {
+            let pos = match &o.expr {
+                ast::Expr::Literal(ast::Literal::Number(n)) => {
+                    let pos: usize = n.parse().unwrap_or(0);
+                    if pos == 0 || pos > visible {
+                        return Err(Error::InvalidDefinition(format!(
+                            "ORDER BY position {n} is not in select list"
+                        )));
+                    }
+                    pos - 1
+                }
+                ast::Expr::Identifier(parts)
+                    if parts.len() == 1 && output.iter().any(|c| c.name == parts[0].0) =>
+                {
+                    output
+                        .iter()
+                        .position(|c| c.name == parts[0].0)
+                        .unwrap_or(0)
+                }
+                other => match items.iter().position(|(e, _)| e == other) {
+                    Some(p) => p,
+                    None => {
+                        if q.distinct {
+                            return Err(Error::InvalidDefinition(
+                                "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
+                                    .into(),
+                            ));
+                        }
+                        let x = match &out.grouped {
+                            Some((out_scope, order)) => {
+                                let rewritten =
+                                    order.as_ref().map_err(|e| Error::Grouping(e.to_string()))?;
+                                Binder::new(out_scope).bind(&rewritten[k])?.0
+                            }
+                            None => self.binder(scope).bind(other)?.0,
+                        };
+                        out.exprs.push(x);
+                        out.exprs.len() - 1
+                    }
+                },
+            };
+            order_by.push((pos, o.desc));
+        }
+        Ok(order_by)
+    }
+}
+
+/// The select list as (expression, name), with `*` expanded.
+fn select_items(q: &Query, scope: &Scope) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for item in &q.projection {
+        match item {
+            SelectItem::Wildcard => {
+                if scope.columns.is_empty() && q.from.is_none() {
+                    return Err(Error::InvalidDefinition(
+                        "SELECT * with no tables specified is not valid".into(),
+                    ));
+                }
+                for c in &scope.columns {
+                    let mut parts = Vec::new();
+                    if let Some(qual) = &c.qualifier {
+                        parts.push(ast::Ident(qual.clone()));
+                    }
+                    parts.push(ast::Ident(c.name.clone()));
+                    items.push((ast::Expr::Identifier(parts), c.name.clone()));
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let name = alias
+                    .as_ref()
+                    .map_or_else(|| output_name(expr), |a| a.0.clone());
+                items.push((expr.clone(), name));
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// GROUP BY entries, each a select item's expression when it names one by
+/// position or (unless an input column has that name) by alias.
+fn group_by_items(q: &Query, items: &[Item], scope: &Scope) -> Result<Vec<ast::Expr>> {
+    let mut group_by = Vec::new();
+    for g in &q.group_by {
+        let resolved = match g {
+            ast::Expr::Literal(ast::Literal::Number(n)) => {
+                let pos: usize = n.parse().unwrap_or(0);
+                items
+                    .get(pos.wrapping_sub(1))
+                    .map(|(e, _)| e.clone())
+                    .ok_or_else(|| {
+                        Error::InvalidDefinition(format!(
+                            "GROUP BY position {n} is not in select list"
+                        ))
+                    })?
+            }
+            ast::Expr::Identifier(parts)
+                if parts.len() == 1 && !scope.columns.iter().any(|c| c.name == parts[0].0) =>
+            {
+                items
+                    .iter()
+                    .find(|(_, n)| *n == parts[0].0)
+                    .map_or_else(|| g.clone(), |(e, _)| e.clone())
+            }
+            other => other.clone(),
+        };
+        group_by.push(resolved);
+    }
+    Ok(group_by)
+}
+
+/// The visible output columns: names from the select list, types from
+/// binding (text where nothing decided one).
+fn output_columns(items: &[Item], types: &[DataType]) -> Vec<Column> {
+    items
+        .iter()
+        .zip(types)
+        .map(|((_, name), t)| Column {
+            name: name.clone(),
+            ty: if *t == DataType::Unknown {
+                DataType::Text
+            } else {
+                *t
+            },
+        })
+        .collect()
+}

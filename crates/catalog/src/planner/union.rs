@@ -1,0 +1,103 @@
+//! UNION [ALL]: the inputs' columns unified by position.
+
+use rivulet_expr::{DataType, Expr};
+use rivulet_sql::{self as ast, Query};
+
+use super::select::limit_offset;
+use super::{Plan, Planner, QueryPlan};
+use crate::binder::{coerce, common_type};
+use crate::{Column, Error, Result};
+
+impl Planner<'_> {
+    /// `a UNION [ALL] b ...`: the inputs' columns unified by position, ordered
+    /// and cut as a whole.
+    pub(super) fn union(&self, q: &Query) -> Result<QueryPlan> {
+        let core = |x: &Query| Query {
+            unions: Vec::new(),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+            ..x.clone()
+        };
+        let mut parts = vec![self.select(&core(q))?];
+        for (_, u) in &q.unions {
+            parts.push(self.select(&core(u))?);
+        }
+        let n = parts[0].output.len();
+        if parts.iter().any(|p| p.output.len() != n) {
+            return Err(Error::InvalidDefinition(
+                "each UNION query must have the same number of columns".into(),
+            ));
+        }
+        let mut types = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut ty = DataType::Unknown;
+            for p in &parts {
+                let t = p.output[i].ty;
+                ty = common_type(ty, t).ok_or_else(|| {
+                    Error::DatatypeMismatch(format!("UNION types {ty} and {t} cannot be matched"))
+                })?;
+            }
+            types.push(if ty == DataType::Unknown {
+                DataType::Text
+            } else {
+                ty
+            });
+        }
+        let output: Vec<Column> = parts[0]
+            .output
+            .iter()
+            .zip(&types)
+            .map(|(c, t)| Column {
+                name: c.name.clone(),
+                ty: *t,
+            })
+            .collect();
+        let mut inputs = Vec::with_capacity(parts.len());
+        for p in parts {
+            let exprs = (0..n)
+                .map(|i| coerce(Expr::Column(i), p.output[i].ty, types[i], ""))
+                .collect::<Result<Vec<_>>>()?;
+            inputs.push(Plan::Project {
+                input: Box::new(p.root),
+                exprs,
+            });
+        }
+        let mut root = Plan::Union { inputs };
+        if q.unions.iter().any(|(all, _)| !all) {
+            root = Plan::Aggregate {
+                input: Box::new(root),
+                group_keys: (0..n).map(Expr::Column).collect(),
+                aggs: Vec::new(),
+            };
+        }
+        let mut order_by = Vec::new();
+        for o in &q.order_by {
+            let pos = match &o.expr {
+                ast::Expr::Literal(ast::Literal::Number(num)) => num
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|p| (1..=n).contains(p))
+                    .map(|p| p - 1),
+                ast::Expr::Identifier(parts) if parts.len() == 1 => {
+                    output.iter().position(|c| c.name == parts[0].0)
+                }
+                _ => None,
+            };
+            let pos = pos.ok_or_else(|| {
+                Error::NotSupported(
+                    "ORDER BY on a UNION must name or number an output column".into(),
+                )
+            })?;
+            order_by.push((pos, o.desc));
+        }
+        let (limit, offset) = limit_offset(q)?;
+        Ok(QueryPlan {
+            root,
+            output,
+            order_by,
+            limit,
+            offset,
+        })
+    }
+}
