@@ -13,6 +13,12 @@ pub enum Error {
     /// 42703
     #[error("column \"{0}\" does not exist")]
     UndefinedColumn(String),
+    /// 42703, naming the relation (INSERT's column list).
+    #[error("column \"{column}\" of relation \"{table}\" does not exist")]
+    UndefinedColumnOf { column: String, table: String },
+    /// 42601: a statement whose shape is wrong (not its text).
+    #[error("{0}")]
+    Syntax(String),
     /// 42702
     #[error("column reference \"{0}\" is ambiguous")]
     AmbiguousColumn(String),
@@ -69,6 +75,10 @@ pub enum Error {
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
     )]
     NotNullViolation { column: String, table: String },
+    /// A subquery that ran while its statement was planned failed; the
+    /// error keeps its own SQLSTATE.
+    #[error("{0}")]
+    Subquery(Box<dyn SqlError>),
     /// XX000: a stored catalog entry that cannot be read back.
     #[error("corrupted catalog entry: {0}")]
     Corrupted(String),
@@ -83,6 +93,8 @@ impl Error {
             Error::UndefinedTable(_) => "42P01",
             Error::UndefinedColumn(_) => "42703",
             Error::AmbiguousColumn(_) => "42702",
+            Error::UndefinedColumnOf { .. } => "42703",
+            Error::Syntax(_) => "42601",
             Error::DuplicateColumn(_) => "42701",
             Error::UndefinedObject(_) => "42704",
             Error::UndefinedFunction(_) => "42883",
@@ -101,6 +113,7 @@ impl Error {
             Error::NotNullViolation { .. } => "23502",
             Error::CardinalityViolation => "21000",
             Error::Corrupted(_) => "XX000",
+            Error::Subquery(e) => e.sqlstate(),
         }
     }
 
@@ -109,6 +122,7 @@ impl Error {
         match self {
             Error::Expr(e) => e.detail().map(str::to_string),
             Error::DependentObjects { detail, .. } => Some(detail.clone()),
+            Error::Subquery(e) => e.detail(),
             _ => None,
         }
     }
@@ -124,6 +138,17 @@ impl Error {
             }
             _ => None,
         }
+    }
+}
+
+/// An error from a layer above the catalog (the engine that runs
+/// subqueries), carried through planning with its SQLSTATE.
+pub trait SqlError: std::error::Error + Send + Sync + 'static {
+    /// The PostgreSQL SQLSTATE.
+    fn sqlstate(&self) -> &'static str;
+    /// The DETAIL line, where there is one.
+    fn detail(&self) -> Option<String> {
+        None
     }
 }
 

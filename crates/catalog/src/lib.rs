@@ -15,6 +15,7 @@
 mod binder;
 mod catalog;
 pub mod ddl;
+mod dml;
 mod error;
 mod planner;
 mod restore;
@@ -25,10 +26,11 @@ pub use catalog::{
     Catalog, Column, Relation, RelationKind, Secret, StoredObject, TableSpec, Validator, ViewSpec,
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
-pub use error::{Error, Result};
+pub use dml::{bind_delete, bind_insert, BoundDelete, BoundInsert};
+pub use error::{Error, Result, SqlError};
 pub use planner::{
-    infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, Plan, QueryPlan,
-    SubqueryRunner,
+    infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, JoinKind, Plan,
+    QueryPlan, SubqueryRunner,
 };
 pub use restore::restore;
 pub use system::SystemTable;

@@ -17,9 +17,43 @@ pub enum Error {
     Stream(#[from] rivulet_stream::Error),
     #[error(transparent)]
     Expr(#[from] rivulet_expr::Error),
-    /// An error with an explicit SQLSTATE.
-    #[error("{1}")]
-    Sql(&'static str, String),
+    /// 57014: a cancel request or the statement timeout stopped the
+    /// statement.
+    #[error("canceling statement due to {0}")]
+    Canceled(rivulet_stream::CancelReason),
+    /// 0A000: a statement or type Rivulet does not support.
+    #[error("{0}")]
+    NotSupported(String),
+    /// 42601: several statements in one Parse message.
+    #[error("cannot insert multiple commands into a prepared statement")]
+    MultipleCommands,
+    /// 54000: more parameters than the protocol can number.
+    #[error("too many parameters: {0} (at most 65535)")]
+    TooManyParameters(usize),
+    /// 08P01: a Bind message whose parameter count does not match.
+    #[error("bind message supplies {given} parameters, but prepared statement requires {wanted}")]
+    ParameterCount { given: usize, wanted: usize },
+    /// 22021: a text-format parameter that is not UTF-8 (1-based).
+    #[error("parameter ${0} is not valid UTF-8")]
+    ParameterEncoding(usize),
+    /// 22P03: a binary-format parameter that does not decode as its type.
+    #[error("incorrect binary data format in {0} parameter")]
+    BinaryFormat(String),
+    /// 42704: `SET`/`SHOW` of a setting that does not exist.
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
+    /// 55P02: `SET` of a setting fixed for the server's life.
+    #[error("parameter \"{0}\" cannot be changed")]
+    ReadOnlySetting(String),
+    /// 22023: a value a setting cannot take, with why.
+    #[error("{0}")]
+    InvalidSetting(String),
+    /// XX000: a result row the protocol layer could not encode.
+    #[error("could not encode a result row: {0}")]
+    Encode(#[source] pgwire::error::PgWireError),
+    /// XX000: the task running a statement ended without an answer.
+    #[error("the statement's task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Result alias for the server.
@@ -33,7 +67,17 @@ impl Error {
             Error::Catalog(e) => e.sqlstate(),
             Error::Stream(e) => e.sqlstate(),
             Error::Expr(e) => e.sqlstate(),
-            Error::Sql(code, _) => code,
+            Error::Canceled(_) => "57014",
+            Error::NotSupported(_) => "0A000",
+            Error::MultipleCommands => "42601",
+            Error::TooManyParameters(_) => "54000",
+            Error::ParameterCount { .. } => "08P01",
+            Error::ParameterEncoding(_) => "22021",
+            Error::BinaryFormat(_) => "22P03",
+            Error::UnknownSetting(_) => "42704",
+            Error::ReadOnlySetting(_) => "55P02",
+            Error::InvalidSetting(_) => "22023",
+            Error::Encode(_) | Error::Task(_) => "XX000",
         }
     }
 

@@ -10,14 +10,10 @@ use pgwire::api::ConnectionHandle;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
-use rivulet_catalog::{
-    plan_query, plan_query_with, Binder, Catalog, QueryPlan, Scope, SubqueryRunner,
-};
+use rivulet_catalog::{bind_delete, bind_insert, plan_query, QueryPlan};
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
-use rivulet_stream::{Database, Dataflow, EvalCtx, MemState};
-
-use crate::parallel::{apply, Rows, Sink};
+use rivulet_stream::{CancelReason, Database};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -128,10 +124,9 @@ fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
             rivulet_catalog::nest(&format!("Materialize: {name}"), &plan.root.to_string())
         }
         other => {
-            return Err(Error::Sql(
-                "0A000",
-                format!("EXPLAIN is not supported for: {other}"),
-            ))
+            return Err(Error::NotSupported(format!(
+                "EXPLAIN is not supported for: {other}"
+            )))
         }
     };
     let rows: Vec<Row> = text
@@ -162,9 +157,7 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) ->
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         for v in row {
-            encoder
-                .encode_field(&PgValue(v))
-                .map_err(|e| Error::Sql("XX000", e.to_string()))?;
+            encoder.encode_field(&PgValue(v)).map_err(Error::Encode)?;
         }
         out.push(Ok(encoder.take_row()));
     }
@@ -184,25 +177,6 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Evaluates scalar subqueries during planning by running them.
-struct Runner<'a> {
-    db: &'a Database,
-    cancelled: &'a AtomicBool,
-}
-
-impl SubqueryRunner for Runner<'_> {
-    fn scalar(&self, plan: &QueryPlan) -> rivulet_catalog::Result<Value> {
-        let rows = run_query(self.db, plan, self.cancelled).map_err(|e| {
-            rivulet_catalog::Error::InvalidParameter(format!("subquery failed: {e}"))
-        })?;
-        match rows.as_slice() {
-            [] => Ok(Value::Null),
-            [row] => Ok(row.first().cloned().unwrap_or(Value::Null)),
-            _ => Err(rivulet_catalog::Error::CardinalityViolation),
-        }
-    }
-}
-
 /// Rows per message from a streaming query's reader to its connection.
 const STREAM_CHUNK: usize = 256;
 
@@ -218,6 +192,12 @@ static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_ne
 /// A planned query: its rows, or a permit to stream them.
 type Planned = std::result::Result<Vec<Row>, tokio::sync::SemaphorePermit<'static>>;
 
+/// Runs a SELECT: planned and run off the async workers
+/// ([`Database::plan_query_blocking`], [`Database::query_blocking`]) under
+/// the session's statement timeout, its rows encoded as the client asked.
+/// A query whose rows are final as they are read is streamed to the client
+/// as it reads (a full `SELECT *` holds a few chunks, not the table); any
+/// other is run to the end first.
 async fn select(
     db: &Database,
     vars: &SessionVars,
@@ -231,35 +211,24 @@ async fn select(
     let q = q.clone();
     let cancelled = Arc::new(AtomicBool::new(false));
     let guard = CancelOnDrop(cancelled.clone());
-    let timed_out = || {
-        Error::Sql(
-            "57014",
-            "canceling statement due to statement timeout".into(),
-        )
-    };
-    // Planning may run subqueries, so it happens off the async workers too.
-    // A query whose rows are final as soon as they are produced, in no
-    // particular order, is streamed to the client as it is read (a full
-    // `SELECT *` holds a few chunks, not the table); any other is run to
-    // the end first.
+    let timed_out = || Error::Canceled(CancelReason::StatementTimeout);
     let flag = cancelled.clone();
     let (streams, stream) = match stream {
         Streaming::No => (false, None),
         Streaming::Yes(handle) => (true, handle),
     };
     let work = tokio::task::spawn_blocking(move || -> Result<(QueryPlan, Planned)> {
-        let catalog = db2.catalog();
-        let runner = Runner {
-            db: &db2,
-            cancelled: &flag,
-        };
-        let plan = plan_query_with(&q, &catalog, Some(&runner))?;
-        if streams && plan.order_by.is_empty() && plan.root.is_stateless() {
+        let plan = db2.plan_query_blocking(&q, &flag)?;
+        if streams && plan.final_as_read() {
             if let Ok(permit) = STREAM_READERS.try_acquire() {
                 return Ok((plan, Err(permit)));
             }
         }
-        let rows = run_query(&db2, &plan, &flag)?;
+        let mut rows = Vec::new();
+        db2.query_blocking(&plan, &flag, &mut |r| {
+            rows.push(r);
+            Ok(true)
+        })?;
         Ok((plan, Ok(rows)))
     });
     let joined = match timeout {
@@ -269,7 +238,7 @@ async fn select(
             .map_err(|_| timed_out())?,
         None => work.await,
     };
-    let (plan, rows) = joined.map_err(|e| Error::Sql("XX000", e.to_string()))??;
+    let (plan, rows) = joined??;
     let columns: Vec<(String, DataType)> =
         plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
     let permit = match rows {
@@ -285,40 +254,30 @@ async fn select(
         let _permit = permit;
         let mut encoder = DataRowEncoder::new(encoder_fields);
         let mut chunk = Vec::with_capacity(STREAM_CHUNK);
-        let mut skip = plan.offset as usize;
-        let mut left = plan.limit.map_or(usize::MAX, |l| l as usize);
-        let visible = plan.output.len();
-        let mut sink = |changes: Vec<rivulet_stream::Change>| -> Result<bool> {
+        let mut failure = None;
+        let r = db2.query_blocking(&plan, &cancelled, &mut |row| {
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return Err(timed_out());
+                return Err(rivulet_stream::Error::Canceled(
+                    CancelReason::StatementTimeout,
+                ));
             }
-            for row in changes.into_iter().filter_map(|c| c.new) {
-                if left == 0 {
-                    break;
-                }
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                left -= 1;
-                for v in &row[..visible.min(row.len())] {
-                    encoder
-                        .encode_field(&PgValue(v))
-                        .map_err(|e| Error::Sql("XX000", e.to_string()))?;
-                }
-                chunk.push(Ok(encoder.take_row()));
-                if chunk.len() >= STREAM_CHUNK
-                    && tx.blocking_send(std::mem::take(&mut chunk)).is_err()
-                {
-                    return Ok(false); // the client went away
+            for v in &row {
+                if let Err(e) = encoder.encode_field(&PgValue(v)) {
+                    failure = Some(e);
+                    return Ok(false);
                 }
             }
-            Ok(left > 0)
-        };
-        let r = count_rows(&db2, &plan)
-            .and_then(|root| run_plan(&db2, &root, plan.limit.is_none(), &cancelled, &mut sink));
+            chunk.push(Ok(encoder.take_row()));
+            if chunk.len() >= STREAM_CHUNK && tx.blocking_send(std::mem::take(&mut chunk)).is_err()
+            {
+                return Ok(false); // the client went away
+            }
+            Ok(true)
+        });
         if let Err(e) = r {
-            chunk.push(Err(e.into()));
+            chunk.push(Err(Error::from(e).into()));
+        } else if let Some(e) = failure {
+            chunk.push(Err(e));
         }
         if !chunk.is_empty() {
             let _ = tx.blocking_send(chunk);
@@ -366,8 +325,8 @@ impl Feed {
                 self.cancel = Some(h.start_query().await);
             }
         }
-        let stop = |msg: &str| {
-            let e: PgWireError = Error::Sql("57014", msg.into()).into();
+        let stop = |why: CancelReason| {
+            let e: PgWireError = Error::Canceled(why).into();
             Some(vec![Err(e)])
         };
         let Feed {
@@ -395,190 +354,14 @@ impl Feed {
             chunk = rx.recv() => chunk,
             () = cancelled => {
                 *done = true;
-                stop("canceling statement due to user request")
+                stop(CancelReason::UserRequest)
             }
             () = timeout => {
                 *done = true;
-                stop("canceling statement due to statement timeout")
+                stop(CancelReason::StatementTimeout)
             }
         }
     }
-}
-
-/// The plan's root with `count(*)` over whole relations answered from
-/// their row counts.
-fn count_rows(db: &Database, plan: &QueryPlan) -> Result<rivulet_catalog::Plan> {
-    let mut failure = None;
-    let root = plan
-        .root
-        .with_row_counts(&mut |rel| match db.row_count_blocking(rel) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                failure = Some(e);
-                None
-            }
-        });
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(root),
-    }
-}
-
-/// Runs a query: its plan as a dataflow fed every source row once, then
-/// sorted, cut to OFFSET/LIMIT and stripped of hidden sort columns.
-/// Blocking (reads storage).
-pub fn run_query(db: &Database, plan: &QueryPlan, cancelled: &AtomicBool) -> Result<Vec<Row>> {
-    let root = count_rows(db, plan)?;
-    // Without ORDER BY, a plan whose rows are final once produced (no
-    // aggregate or join can change or retract them) stops reading when it
-    // has OFFSET + LIMIT rows.
-    let enough = match plan.limit {
-        Some(l) if plan.order_by.is_empty() && root.is_stateless() => {
-            (l as usize).saturating_add(plan.offset as usize)
-        }
-        _ => usize::MAX,
-    };
-    let mut state = Rows::new();
-    run_plan(db, &root, enough == usize::MAX, cancelled, &mut |changes| {
-        apply(&mut state, changes);
-        Ok(state.len() < enough)
-    })?;
-    let mut rows: Vec<Row> = state.into_values().collect();
-    if !plan.order_by.is_empty() {
-        // NULLs sort last ascending and first descending, as in PostgreSQL.
-        rows.sort_by(|a, b| {
-            for &(i, desc) in &plan.order_by {
-                let o = a[i].total_cmp(&b[i]);
-                let o = if desc { o.reverse() } else { o };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-    }
-    let visible = plan.output.len();
-    let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
-    Ok(rows
-        .into_iter()
-        .skip(plan.offset as usize)
-        .take(limit)
-        .map(|mut r| {
-            r.truncate(visible);
-            r
-        })
-        .collect())
-}
-
-/// Runs `root` on the calling thread, feeding it every row of each
-/// relation it reads and its output to `sink` until `sink` has enough.
-/// Blocking.
-fn run_serial(
-    db: &Database,
-    root: &rivulet_catalog::Plan,
-    cancelled: &AtomicBool,
-    sink: &mut Sink<'_>,
-) -> Result<()> {
-    // Operator state lives only as long as the query.
-    let flow = Dataflow::new(0, root);
-    let mut st = MemState::new();
-    let mut ctx = EvalCtx::strict();
-    if !sink(flow.init(&mut ctx, &mut st)?)? {
-        return Ok(());
-    }
-    // Columns no operator reads are skipped while decoding.
-    let columns = root.scan_columns();
-    let mut more = true;
-    for rel in root.distinct_scans() {
-        if !more {
-            break;
-        }
-        // Rows are decoded and fed a chunk at a time, so a query's memory
-        // is its result and operator state, not the whole table; a
-        // cancelled query stops between chunks.
-        let mut failure = None;
-        let mut feed = |chunk: Vec<rivulet_stream::Change>| -> rivulet_stream::Result<bool> {
-            if cancelled.load(Ordering::Relaxed) || ctx.failed() {
-                return Ok(false);
-            }
-            let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
-            more = sink(out).unwrap_or_else(|e| {
-                failure = Some(e);
-                false
-            });
-            Ok(more && !ctx.failed())
-        };
-        match rel.system() {
-            // System catalogs are computed from the catalog snapshot.
-            Some(t) => {
-                let rows: Vec<rivulet_stream::Change> =
-                    rivulet_catalog::system::system_rows(t, &db.catalog())
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            rivulet_stream::Change::insert((i as u64).to_be_bytes().to_vec(), r)
-                        })
-                        .collect();
-                feed(rows)?;
-            }
-            None => db.scan_chunks_blocking(
-                &rel,
-                1024,
-                columns.get(&rel.id).map(Vec::as_slice),
-                &mut feed,
-            )?,
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(canceled());
-        }
-        // Stop at the first error, as PostgreSQL does.
-        std::mem::take(&mut ctx).finish()?;
-        ctx = EvalCtx::strict();
-    }
-    ctx.finish()?;
-    Ok(())
-}
-
-fn canceled() -> Error {
-    Error::Sql("57014", "canceling statement due to user request".into())
-}
-
-/// Runs `root`, on several threads if it has the shape and size for it,
-/// handing its output changes to `sink`. Blocking.
-fn run_plan(
-    db: &Database,
-    root: &rivulet_catalog::Plan,
-    parallel: bool,
-    cancelled: &AtomicBool,
-    sink: &mut Sink<'_>,
-) -> Result<()> {
-    if !(parallel && crate::parallel::try_run(db, root, cancelled, sink)?) {
-        run_serial(db, root, cancelled, sink)?;
-    }
-    if cancelled.load(Ordering::Relaxed) {
-        return Err(canceled());
-    }
-    Ok(())
-}
-
-/// The table a write targets, or 42809 for a view.
-fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<rivulet_catalog::Relation>> {
-    let rel = catalog.get_relation(name)?.clone();
-    if rel.table().is_none() {
-        let what = if rel.view().is_some() {
-            "materialized view"
-        } else {
-            "system catalog"
-        };
-        return Err(Error::Sql(
-            "42809",
-            format!("cannot change {what} \"{}\"", rel.name),
-        ));
-    }
-    Ok(rel)
 }
 
 async fn insert(
@@ -587,61 +370,13 @@ async fn insert(
     columns: &[rivulet_sql::Ident],
     rows: &[Vec<rivulet_sql::Expr>],
 ) -> Result<Outcome> {
-    let catalog = db.catalog();
-    let rel = writable_table(&catalog, table)?;
-    let targets: Vec<usize> = if columns.is_empty() {
-        (0..rel.columns.len()).collect()
-    } else {
-        let mut t = Vec::new();
-        for c in columns {
-            let i = rel
-                .columns
-                .iter()
-                .position(|col| col.name == c.0)
-                .ok_or_else(|| {
-                    Error::Sql(
-                        "42703",
-                        format!(
-                            "column \"{}\" of relation \"{}\" does not exist",
-                            c.0, rel.name
-                        ),
-                    )
-                })?;
-            if t.contains(&i) {
-                return Err(Error::Sql(
-                    "42701",
-                    format!("column \"{}\" specified more than once", c.0),
-                ));
-            }
-            t.push(i);
-        }
-        t
-    };
-    let scope = Scope::default();
-    let binder = Binder::new(&scope);
-    let mut out = Vec::with_capacity(rows.len());
-    for exprs in rows {
-        if exprs.len() > targets.len() {
-            return Err(Error::Sql(
-                "42601",
-                "INSERT has more expressions than target columns".into(),
-            ));
-        }
-        if exprs.len() < targets.len() {
-            return Err(Error::Sql(
-                "42601",
-                "INSERT has more target columns than expressions".into(),
-            ));
-        }
-        let mut row = vec![Value::Null; rel.columns.len()];
-        for (e, &i) in exprs.iter().zip(&targets) {
-            let col = &rel.columns[i];
-            let bound = binder.bind_as(e, col.ty, &format!("column \"{}\"", col.name))?;
-            row[i] = bound.eval(&[])?;
-        }
-        out.push(row);
-    }
-    let n = db.insert(rel.id, out).await?;
+    let bound = bind_insert(&db.catalog(), table, columns, rows)?;
+    let rows = bound
+        .rows
+        .iter()
+        .map(|exprs| exprs.iter().map(|e| e.eval(&[])).collect())
+        .collect::<rivulet_expr::Result<Vec<Row>>>()?;
+    let n = db.insert(bound.table.id, rows).await?;
     Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
 }
 
@@ -650,13 +385,8 @@ async fn delete(
     table: &ObjectName,
     selection: Option<&rivulet_sql::Expr>,
 ) -> Result<Outcome> {
-    let catalog = db.catalog();
-    let rel = writable_table(&catalog, table)?;
-    let scope = Scope::of_relation(&rel.name, &rel.columns);
-    let filter = selection
-        .map(|w| Binder::new(&scope).bind_predicate(w, "WHERE"))
-        .transpose()?;
-    let n = db.delete(rel.id, filter).await?;
+    let bound = bind_delete(&db.catalog(), table, selection)?;
+    let n = db.delete(bound.table.id, bound.filter).await?;
     Ok(Response::Execution(Tag::new("DELETE").with_rows(n as usize)).into())
 }
 
@@ -696,18 +426,16 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind, fmt: &Format) -> Res
             let want_view = matches!(kind, ShowKind::CreateMaterializedView(_));
             let rel = catalog.get_relation(name)?;
             if rel.view().is_some() != want_view {
-                return Err(Error::Sql(
-                    "42809",
-                    format!(
-                        "\"{}\" is not a {}",
-                        rel.name,
-                        if want_view {
-                            "materialized view"
-                        } else {
-                            "table"
-                        }
-                    ),
-                ));
+                return Err(rivulet_catalog::Error::WrongObjectType(format!(
+                    "\"{}\" is not a {}",
+                    rel.name,
+                    if want_view {
+                        "materialized view"
+                    } else {
+                        "table"
+                    }
+                ))
+                .into());
             }
             let rows = vec![vec![
                 Value::Text(format!("{}.{}", rivulet_catalog::DEFAULT_SCHEMA, rel.name)),

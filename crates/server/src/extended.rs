@@ -16,7 +16,7 @@ use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::{ClientInfo, Type};
 use pgwire::error::PgWireResult;
-use rivulet_catalog::{infer_parameter_types, plan_query, Binder, Catalog, Scope};
+use rivulet_catalog::{bind_delete, bind_insert, infer_parameter_types, plan_query, Catalog};
 use rivulet_expr::DataType;
 use rivulet_sql::{Expr, Literal, ShowKind, Statement};
 use rivulet_stream::Database;
@@ -75,34 +75,18 @@ fn describe(
             columns,
             rows,
         } => {
-            let rel = catalog.get_relation(table)?;
-            let targets: Vec<usize> = if columns.is_empty() {
-                (0..rel.columns.len()).collect()
-            } else {
-                columns
-                    .iter()
-                    .filter_map(|c| rel.columns.iter().position(|x| x.name == c.0))
-                    .collect()
-            };
-            let scope = Scope::default();
-            let binder = Binder::new(&scope);
-            let mut bound = Vec::new();
-            for row in rows {
-                for (e, &i) in row.iter().zip(&targets) {
-                    let col = &rel.columns[i];
-                    bound.push(binder.bind_as(e, col.ty, &format!("column \"{}\"", col.name))?);
-                }
-            }
-            (infer_parameter_types(n, &mut bound.iter()), vec![])
+            let bound = bind_insert(catalog, table, columns, rows)?;
+            (
+                infer_parameter_types(n, &mut bound.rows.iter().flatten()),
+                vec![],
+            )
         }
         Statement::Delete {
             table,
             selection: Some(w),
         } => {
-            let rel = catalog.get_relation(table)?;
-            let scope = Scope::of_relation(&rel.name, &rel.columns);
-            let e = Binder::new(&scope).bind_predicate(w, "WHERE")?;
-            (infer_parameter_types(n, &mut std::iter::once(&e)), vec![])
+            let bound = bind_delete(catalog, table, Some(w))?;
+            (infer_parameter_types(n, &mut bound.filter.iter()), vec![])
         }
         Statement::Show(ShowKind::Tables | ShowKind::MaterializedViews | ShowKind::Secrets) => {
             (vec![DataType::Text; n], text("Name"))
@@ -127,13 +111,14 @@ fn describe(
     })
 }
 
-/// Parses statements for the extended protocol.
-pub struct Parser {
+/// Prepares statements for the extended protocol (Parse): parses the SQL
+/// and learns its parameter types and result columns.
+pub struct StatementPreparer {
     pub db: Database,
 }
 
 #[async_trait]
-impl QueryParser for Parser {
+impl QueryParser for StatementPreparer {
     type Statement = Prepared;
 
     async fn parse_sql<C>(
@@ -152,20 +137,12 @@ impl QueryParser for Parser {
         let stmt = match stmts.len() {
             0 => return Ok(None),
             1 => stmts.remove(0),
-            _ => {
-                return Err(Error::Sql(
-                    "42601",
-                    "cannot insert multiple commands into a prepared statement".into(),
-                )
-                .into())
-            }
+            _ => return Err(Error::MultipleCommands.into()),
         };
         let n = stmt.max_parameter().max(types.len());
         // PostgreSQL's limit; also bounds what a client can make us allocate.
         if n > 65_535 {
-            return Err(
-                Error::Sql("54000", format!("too many parameters: {n} (at most 65535)")).into(),
-            );
+            return Err(Error::TooManyParameters(n).into());
         }
         let (mut param_types, columns) = describe(&stmt, n, &self.db.catalog())?;
         for (i, t) in types.iter().enumerate() {
@@ -173,10 +150,7 @@ impl QueryParser for Parser {
                 None => {}
                 Some(t) => {
                     let ty = from_oid(t).ok_or_else(|| {
-                        Error::Sql(
-                            "0A000",
-                            format!("parameter type {} is not supported", t.name()),
-                        )
+                        Error::NotSupported(format!("parameter type {} is not supported", t.name()))
                     })?;
                     if let Some(slot) = param_types.get_mut(i) {
                         *slot = ty;
@@ -225,14 +199,10 @@ pub fn substitute(
     fmt: &Format,
 ) -> Result<Statement, Error> {
     if values.len() != p.param_types.len() {
-        return Err(Error::Sql(
-            "08P01",
-            format!(
-                "bind message supplies {} parameters, but prepared statement requires {}",
-                values.len(),
-                p.param_types.len()
-            ),
-        ));
+        return Err(Error::ParameterCount {
+            given: values.len(),
+            wanted: p.param_types.len(),
+        });
     }
     let mut texts = Vec::with_capacity(values.len());
     for (i, (v, ty)) in values.iter().zip(&p.param_types).enumerate() {
@@ -241,9 +211,7 @@ pub fn substitute(
             Some(bytes) if param_is_binary(fmt, i) => Some(decode_binary_param(*ty, bytes)?),
             Some(bytes) => Some(
                 std::str::from_utf8(bytes)
-                    .map_err(|_| {
-                        Error::Sql("22021", format!("parameter ${} is not valid UTF-8", i + 1))
-                    })?
+                    .map_err(|_| Error::ParameterEncoding(i + 1))?
                     .to_string(),
             ),
         });
@@ -266,7 +234,7 @@ pub fn substitute(
     Ok(stmt)
 }
 
-/// Shared between handler and parser.
-pub fn parser(db: &Database) -> Arc<Parser> {
-    Arc::new(Parser { db: db.clone() })
+/// The preparer a connection's handlers share.
+pub fn preparer(db: &Database) -> Arc<StatementPreparer> {
+    Arc::new(StatementPreparer { db: db.clone() })
 }

@@ -20,7 +20,6 @@ mod budget;
 mod error;
 mod exec;
 mod extended;
-mod parallel;
 mod pgvalue;
 mod psql;
 mod session;

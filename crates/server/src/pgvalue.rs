@@ -134,12 +134,7 @@ fn encode_numeric(text: &str, out: &mut BytesMut) {
 /// The text form of a binary-format parameter of type `ty`, for the type's
 /// input function.
 pub fn decode_binary_param(ty: DataType, b: &[u8]) -> Result<String, crate::error::Error> {
-    let bad = || {
-        crate::error::Error::Sql(
-            "22P03",
-            format!("incorrect binary data format in {ty} parameter"),
-        )
-    };
+    let bad = || crate::error::Error::BinaryFormat(ty.to_string());
     let int = |n: usize| -> Result<i64, crate::error::Error> {
         match (n, b.len()) {
             (_, 2) => Ok(i16::from_be_bytes([b[0], b[1]]) as i64),

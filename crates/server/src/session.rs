@@ -22,7 +22,7 @@ use rivulet_stream::Database;
 
 use crate::error::Error;
 use crate::exec;
-use crate::extended::{self, Parser, Prepared};
+use crate::extended::{self, Prepared, StatementPreparer};
 use crate::startup::Startup;
 use crate::vars::SessionVars;
 
@@ -39,7 +39,7 @@ pub struct ServerState {
 pub struct Session {
     db: Database,
     vars: SessionVars,
-    parser: Arc<Parser>,
+    preparer: Arc<StatementPreparer>,
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
 }
@@ -50,7 +50,7 @@ impl Session {
         Arc::new(Session {
             db: state.db.clone(),
             vars: SessionVars::default(),
-            parser: extended::parser(&state.db),
+            preparer: extended::preparer(&state.db),
             startup: Arc::new(Startup {
                 connections: state.connections.clone(),
                 pids: state.pids.clone(),
@@ -175,10 +175,10 @@ impl Session {
 #[async_trait]
 impl ExtendedQueryHandler for Session {
     type Statement = Prepared;
-    type QueryParser = Parser;
+    type QueryParser = StatementPreparer;
 
-    fn query_parser(&self) -> Arc<Parser> {
-        self.parser.clone()
+    fn query_parser(&self) -> Arc<StatementPreparer> {
+        self.preparer.clone()
     }
 
     async fn do_query<C>(

@@ -50,12 +50,7 @@ fn known(name: &str) -> Result<&'static str> {
         .iter()
         .find(|(k, _)| *k == name)
         .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            Error::Sql(
-                "42704",
-                format!("unrecognized configuration parameter \"{name}\""),
-            )
-        })
+        .ok_or_else(|| Error::UnknownSetting(name.to_string()))
 }
 
 impl SessionVars {
@@ -83,10 +78,7 @@ impl SessionVars {
         let name = name.to_ascii_lowercase();
         known(&name)?;
         if READ_ONLY.contains(&name.as_str()) {
-            return Err(Error::Sql(
-                "55P02",
-                format!("parameter \"{name}\" cannot be changed"),
-            ));
+            return Err(Error::ReadOnlySetting(name.to_string()));
         }
         let text = value
             .iter()
@@ -101,10 +93,9 @@ impl SessionVars {
             return self.reset(&name);
         }
         let invalid = || {
-            Error::Sql(
-                "22023",
-                format!("invalid value for parameter \"{name}\": \"{text}\""),
-            )
+            Error::InvalidSetting(format!(
+                "invalid value for parameter \"{name}\": \"{text}\""
+            ))
         };
         match name.as_str() {
             "client_encoding"
@@ -113,10 +104,9 @@ impl SessionVars {
                     "UTF8" | "UNICODE"
                 ) =>
             {
-                return Err(Error::Sql(
-                    "22023",
-                    format!("conversion to encoding \"{text}\" is not supported"),
-                ));
+                return Err(Error::InvalidSetting(format!(
+                    "conversion to encoding \"{text}\" is not supported"
+                )));
             }
             "timezone"
                 if !matches!(
@@ -124,20 +114,16 @@ impl SessionVars {
                     "UTC" | "ETC/UTC" | "GMT" | "Z" | "ZULU" | "UCT"
                 ) =>
             {
-                return Err(Error::Sql(
-                    "22023",
-                    format!("time zone \"{text}\" is not supported; Rivulet sessions use UTC"),
-                ));
+                return Err(Error::InvalidSetting(format!(
+                    "time zone \"{text}\" is not supported; Rivulet sessions use UTC"
+                )));
             }
             "extra_float_digits" if text.parse::<i64>().is_err() => return Err(invalid()),
             "statement_timeout" if parse_duration_ms(&text).is_none() => return Err(invalid()),
             "datestyle" if !text.to_ascii_uppercase().contains("ISO") => {
-                return Err(Error::Sql(
-                    "22023",
-                    format!(
-                        "DateStyle \"{text}\" is not supported; Rivulet prints dates in ISO style"
-                    ),
-                ));
+                return Err(Error::InvalidSetting(format!(
+                    "DateStyle \"{text}\" is not supported; Rivulet prints dates in ISO style"
+                )));
             }
             _ => {}
         }
@@ -154,10 +140,9 @@ impl SessionVars {
     pub fn statement_timeout(&self) -> Result<Option<std::time::Duration>> {
         let v = self.get("statement_timeout")?;
         let ms = parse_duration_ms(&v).ok_or_else(|| {
-            Error::Sql(
-                "22023",
-                format!("invalid value for parameter \"statement_timeout\": \"{v}\""),
-            )
+            Error::InvalidSetting(format!(
+                "invalid value for parameter \"statement_timeout\": \"{v}\""
+            ))
         })?;
         Ok((ms > 0).then(|| std::time::Duration::from_millis(ms)))
     }

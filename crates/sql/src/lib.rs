@@ -3,8 +3,8 @@
 //! [`parse`] turns a query string holding one or more `;`-separated
 //! statements into [`Statement`]s, using one small nom function per grammar
 //! rule and precedence climbing for expressions. Every AST node implements
-//! `Display`, printing SQL that parses back to the same tree; `SHOW CREATE`
-//! and `EXPLAIN` use that form.
+//! `Display`, printing SQL that parses back to the same tree; the catalog
+//! stores definitions in that form and `SHOW CREATE` prints it.
 //!
 //! The parser knows syntax only. Whether a table exists, what type an
 //! expression has, or whether a function is defined is the binder's job in

@@ -19,6 +19,9 @@ pub enum Error {
          an empty --data-dir"
     )]
     UnsupportedFormat(String),
+    /// The query was cancelled (57014).
+    #[error("canceling statement due to {0}")]
+    Canceled(crate::CancelReason),
     /// The engine is shutting down (57P01).
     #[error("the database is shutting down")]
     ShuttingDown,
@@ -33,7 +36,22 @@ impl Error {
             Error::Storage(e) => e.sqlstate(),
             Error::RelationGone(_) => "42P01",
             Error::ShuttingDown => "57P01",
+            Error::Canceled(_) => "57014",
             Error::UnsupportedFormat(_) => "XX001",
+        }
+    }
+}
+
+impl rivulet_catalog::SqlError for Error {
+    fn sqlstate(&self) -> &'static str {
+        Error::sqlstate(self)
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Error::Catalog(e) => e.detail(),
+            Error::Expr(e) => e.detail().map(str::to_string),
+            _ => None,
         }
     }
 }

@@ -27,6 +27,7 @@
 mod database;
 pub mod dataflow;
 mod error;
+mod query;
 mod rows;
 pub mod state;
 mod writer;
@@ -34,6 +35,7 @@ mod writer;
 pub use database::{Database, DdlOutcome, Options};
 pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
+pub use query::CancelReason;
 pub use state::{MemState, StateStore};
 
 /// Stack size for threads that bind, plan or evaluate SQL: the parser

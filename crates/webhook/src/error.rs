@@ -20,15 +20,19 @@ pub enum WebhookError {
     #[error("request body exceeds the limit of {0} bytes")]
     BodyTooLarge(usize),
     #[error("failed to read request body: {0}")]
-    BodyRead(String),
+    BodyRead(#[source] hyper::Error),
     #[error("the request body did not arrive within {0} seconds")]
     BodyTimeout(u64),
     #[error("Signature verification failed")]
     SignatureMismatch,
     #[error("signature validation returned NULL (a header or value it needs is missing)")]
     ValidationNull,
-    #[error("signature validation failed to evaluate: {0}")]
-    ValidationError(String),
+    #[error("signature validation returned {0} instead of boolean")]
+    ValidationType(rivulet_expr::DataType),
+    /// Only the SQLSTATE is shown: the expression's inputs include the
+    /// secret.
+    #[error("signature validation failed to evaluate: SQLSTATE {}", .0.sqlstate())]
+    ValidationFailed(#[source] rivulet_expr::Error),
     #[error("{0}")]
     InvalidJson(String),
     #[error("the server is shutting down")]
@@ -38,7 +42,9 @@ pub enum WebhookError {
     #[error("the request has {rows} rows; at most {most} fit the server's memory budget at once")]
     TooManyRows { rows: usize, most: usize },
     #[error("failed to store the event: {0}")]
-    Internal(String),
+    Store(#[source] rivulet_stream::Error),
+    #[error("the request's task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl WebhookError {
@@ -59,9 +65,10 @@ impl WebhookError {
             WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
             WebhookError::ValidationNull => StatusCode::BAD_REQUEST,
-            WebhookError::ValidationError(_) | WebhookError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            WebhookError::ValidationType(_)
+            | WebhookError::ValidationFailed(_)
+            | WebhookError::Store(_)
+            | WebhookError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebhookError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebhookError::ShuttingDown | WebhookError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -165,7 +165,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     let read = async {
         let mut buf = Vec::with_capacity(declared);
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| WebhookError::BodyRead(e.to_string()))?;
+            let frame = frame.map_err(WebhookError::BodyRead)?;
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
             };
@@ -202,9 +202,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     }
     let rows = if body.len() > OFFLOAD_BYTES {
         let rel = rel.clone();
-        tokio::task::spawn_blocking(move || prepare(&rel, &headers, &body))
-            .await
-            .map_err(|e| WebhookError::Internal(e.to_string()))??
+        tokio::task::spawn_blocking(move || prepare(&rel, &headers, &body)).await??
     } else {
         prepare(&rel, &headers, &body)?
     };
@@ -212,7 +210,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     state.db.insert(rel.id, rows).await.map_err(|e| match e {
         rivulet_stream::Error::RelationGone(_) => WebhookError::UnknownTable(table),
         rivulet_stream::Error::ShuttingDown => WebhookError::ShuttingDown,
-        other => WebhookError::Internal(other.to_string()),
+        other => WebhookError::Store(other),
     })?;
     Ok(n)
 }

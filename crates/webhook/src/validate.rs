@@ -41,14 +41,8 @@ pub(crate) fn check(
         Ok(Value::Bool(true)) => Ok(()),
         Ok(Value::Bool(false)) => Err(WebhookError::SignatureMismatch),
         Ok(Value::Null) => Err(WebhookError::ValidationNull),
-        Ok(other) => Err(WebhookError::ValidationError(format!(
-            "VALIDATE returned {} instead of boolean",
-            other.data_type()
-        ))),
-        Err(e) => Err(WebhookError::ValidationError(format!(
-            "SQLSTATE {}",
-            e.sqlstate()
-        ))),
+        Ok(other) => Err(WebhookError::ValidationType(other.data_type())),
+        Err(e) => Err(WebhookError::ValidationFailed(e)),
     }
 }
 

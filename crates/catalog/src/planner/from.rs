@@ -47,7 +47,7 @@ impl Planner<'_> {
                 let plan = Plan::Join {
                     left: Box::new(lp),
                     right: Box::new(rp),
-                    kind: *kind,
+                    kind: (*kind).into(),
                     left_keys,
                     right_keys,
                     residual,

@@ -35,7 +35,7 @@ use crate::{Catalog, Column, Error, Result};
 
 pub use aggregate::{AggCall, AggKind};
 pub use parameters::infer_parameter_types;
-pub use plan::Plan;
+pub use plan::{JoinKind, Plan};
 
 /// A bound SELECT: the plan, its visible output, and how to order and cut
 /// the result.
@@ -86,6 +86,15 @@ impl fmt::Display for QueryPlan {
             head.push_str(&format!(" offset {}", self.offset));
         }
         f.write_str(&nest(&head, &self.root.to_string()))
+    }
+}
+
+impl QueryPlan {
+    /// Whether the plan's rows are final as soon as they are produced: no
+    /// ORDER BY, and no aggregate or join that could change or retract
+    /// them. Such a query can answer while it reads.
+    pub fn final_as_read(&self) -> bool {
+        self.order_by.is_empty() && self.root.is_stateless()
     }
 }
 

@@ -7,10 +7,27 @@ use std::fmt;
 use std::sync::Arc;
 
 use rivulet_expr::{DataType, Expr, Value};
-use rivulet_sql::JoinKind;
 
 use super::{AggCall, AggKind};
 use crate::{Column, Relation};
+
+/// How a join treats left rows without a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Only matched pairs.
+    Inner,
+    /// Also each unmatched left row, padded with NULLs.
+    Left,
+}
+
+impl From<rivulet_sql::JoinKind> for JoinKind {
+    fn from(k: rivulet_sql::JoinKind) -> JoinKind {
+        match k {
+            rivulet_sql::JoinKind::Inner => JoinKind::Inner,
+            rivulet_sql::JoinKind::Left => JoinKind::Left,
+        }
+    }
+}
 
 /// A relational operator tree. Every node produces rows of a fixed width;
 /// expressions refer to the columns of their input by position.

@@ -9,8 +9,8 @@ pub(super) fn apply(predicate: &Expr, changes: &[Change], ctx: &mut EvalCtx) -> 
     changes
         .iter()
         .filter_map(|c| {
-            let old = c.old.as_ref().filter(|r| ctx.test(predicate, r));
-            let new = c.new.as_ref().filter(|r| ctx.test(predicate, r));
+            let old = c.old.as_ref().filter(|r| ctx.holds(predicate, r));
+            let new = c.new.as_ref().filter(|r| ctx.holds(predicate, r));
             (old != new).then(|| Change {
                 key: c.key.clone(),
                 old: old.cloned(),

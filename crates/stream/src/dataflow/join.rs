@@ -14,8 +14,8 @@
 //! A change on one side is joined against the other side's current rows:
 //! `Δ(L ⋈ R) = ΔL ⋈ R + L' ⋈ ΔR`, with `L'` already updated by `ΔL`.
 
+use rivulet_catalog::JoinKind;
 use rivulet_expr::{decode_row, encode_row, encode_value_key, Expr, Row, Value};
-use rivulet_sql::JoinKind;
 
 use super::{push_escaped, Change, EvalCtx, Node};
 use crate::state::StateStore;
@@ -131,7 +131,7 @@ impl Join {
     fn matches(&self, l: &Row, r: &Row, ctx: &mut EvalCtx) -> bool {
         match &self.residual {
             None => true,
-            Some(p) => ctx.test(p, &concat(l, r)),
+            Some(p) => ctx.holds(p, &concat(l, r)),
         }
     }
 

@@ -160,7 +160,7 @@ impl EvalCtx {
     }
 
     /// Evaluates a predicate; errors count as false.
-    pub fn test(&mut self, e: &Expr, row: &[Value]) -> bool {
+    pub fn holds(&mut self, e: &Expr, row: &[Value]) -> bool {
         e.eval_predicate(row).unwrap_or_else(|err| {
             self.fail(err);
             false

@@ -18,7 +18,7 @@ pub(super) fn apply(
 ) -> Vec<Change> {
     let map = |r: &Option<Row>, ctx: &mut EvalCtx| {
         r.as_ref()
-            .filter(|r| filter.is_none_or(|p| ctx.test(p, r)))
+            .filter(|r| filter.is_none_or(|p| ctx.holds(p, r)))
             .map(|r| row(exprs, r, ctx))
     };
     changes

@@ -15,11 +15,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
+use crate::{Change, Database, Dataflow, EvalCtx, MemState, Result};
 use rivulet_catalog::Plan;
 use rivulet_expr::Row;
-use rivulet_stream::{Change, Database, Dataflow, EvalCtx, MemState};
-
-use crate::error::Result;
 
 /// Threads reading at once (this machine class has two cores).
 const WORKERS: usize = 2;
@@ -34,10 +32,10 @@ const PLACEHOLDER: u64 = u64::MAX;
 const CHUNK: usize = 1024;
 
 /// Rows by output key: a query's result, or a thread's aggregate groups.
-pub type Rows = BTreeMap<Vec<u8>, Row>;
+pub(super) type Rows = BTreeMap<Vec<u8>, Row>;
 
 /// Applies output changes to the rows collected so far.
-pub fn apply(rows: &mut Rows, changes: Vec<Change>) {
+pub(super) fn apply(rows: &mut Rows, changes: Vec<Change>) {
     for c in changes {
         match c.new {
             Some(r) => rows.insert(c.key, r),
@@ -71,13 +69,13 @@ fn split_keys(first: &[u8], last: &[u8], parts: usize) -> Vec<Vec<u8>> {
 }
 
 /// What receives a query's output changes; returns whether it wants more.
-pub type Sink<'a> = dyn FnMut(Vec<Change>) -> Result<bool> + 'a;
+pub(super) type Sink<'a> = dyn FnMut(Vec<Change>) -> Result<bool> + 'a;
 
 /// Runs `root` with its reading split over threads, if it has the shape
 /// for it and its relation is large, handing its output to `sink`; returns
 /// false, having done nothing, otherwise (the caller runs it on one
 /// thread). Blocking.
-pub fn try_run(
+pub(super) fn try_run(
     db: &Database,
     root: &Plan,
     cancelled: &AtomicBool,
@@ -111,8 +109,8 @@ pub fn try_run(
         return Ok(true);
     }
 
-    let (tx, rx) = mpsc::sync_channel::<rivulet_stream::Result<Vec<Change>>>(2 * WORKERS);
-    let mut failure: Option<crate::error::Error> = None;
+    let (tx, rx) = mpsc::sync_channel::<crate::Result<Vec<Change>>>(2 * WORKERS);
+    let mut failure: Option<crate::Error> = None;
     let mut done = false;
     std::thread::scope(|s| {
         for i in 0..=bounds.len() {
@@ -122,7 +120,7 @@ pub fn try_run(
             let (prefix, columns, stop) = (&prefix, &columns, &stop);
             let spawned = std::thread::Builder::new()
                 .name("rivulet-scan".into())
-                .stack_size(rivulet_stream::THREAD_STACK)
+                .stack_size(crate::THREAD_STACK)
                 .spawn_scoped(s, move || {
                     let flow = Dataflow::new(0, prefix);
                     let mut st = MemState::new();
@@ -132,7 +130,7 @@ pub fn try_run(
                     // A thread running a whole aggregate keeps its groups
                     // until it has read its range; other rows go up at once.
                     let mut groups = Rows::new();
-                    let mut run = || -> rivulet_stream::Result<()> {
+                    let mut run = || -> crate::Result<()> {
                         if partial {
                             apply(&mut groups, flow.init(&mut ctx, &mut st)?);
                         }
@@ -178,8 +176,7 @@ pub fn try_run(
                 });
             if let Err(e) = spawned {
                 // A range nobody reads would silently be missing.
-                failure =
-                    Some(rivulet_stream::Error::Storage(rivulet_storage::Error::Io(e)).into());
+                failure = Some(crate::Error::Storage(rivulet_storage::Error::Io(e)));
                 stop.store(true, Ordering::Relaxed);
                 break;
             }
@@ -191,13 +188,13 @@ pub fn try_run(
             if failure.is_some() || done {
                 continue;
             }
-            let step = msg.map_err(crate::error::Error::from).and_then(|out| {
+            let step = msg.and_then(|out| {
                 let changes = rest_flow.push(PLACEHOLDER, &out, &mut ctx, &mut st)?;
                 sink(changes)
             });
             match step {
                 Ok(true) if ctx.failed() => {
-                    failure = std::mem::take(&mut ctx).finish().err().map(Into::into);
+                    failure = std::mem::take(&mut ctx).finish().err();
                 }
                 Ok(true) => {}
                 Ok(false) => done = true,

@@ -1,0 +1,115 @@
+//! INSERT and DELETE bound against the catalog: the target table, checked
+//! writable, and each statement's expressions typed for its columns. The
+//! simple and the extended protocol both use these, so a statement means
+//! the same through either.
+
+use std::sync::Arc;
+
+use rivulet_expr::{Expr, Value};
+use rivulet_sql::{self as ast, ObjectName};
+
+use crate::binder::{Binder, Scope};
+use crate::{Catalog, Error, Relation, Result};
+
+/// A bound `INSERT ... VALUES`.
+#[derive(Debug)]
+pub struct BoundInsert {
+    pub table: Arc<Relation>,
+    /// One entry per VALUES row, one expression per table column (NULL for
+    /// the columns the statement does not name), each of its column's type.
+    pub rows: Vec<Vec<Expr>>,
+}
+
+/// A bound `DELETE`.
+#[derive(Debug)]
+pub struct BoundDelete {
+    pub table: Arc<Relation>,
+    /// The WHERE predicate over the table's columns; `None` deletes all.
+    pub filter: Option<Expr>,
+}
+
+/// The table a write targets: 42809 for a view or a system catalog.
+fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<Relation>> {
+    let rel = catalog.get_relation(name)?.clone();
+    if rel.table().is_none() {
+        let what = if rel.view().is_some() {
+            "materialized view"
+        } else {
+            "system catalog"
+        };
+        return Err(Error::WrongObjectType(format!(
+            "cannot change {what} \"{}\"",
+            rel.name
+        )));
+    }
+    Ok(rel)
+}
+
+/// Binds `INSERT INTO table [(columns)] VALUES rows`.
+pub fn bind_insert(
+    catalog: &Catalog,
+    table: &ObjectName,
+    columns: &[ast::Ident],
+    rows: &[Vec<ast::Expr>],
+) -> Result<BoundInsert> {
+    let rel = writable_table(catalog, table)?;
+    let targets: Vec<usize> = if columns.is_empty() {
+        (0..rel.columns.len()).collect()
+    } else {
+        let mut t = Vec::with_capacity(columns.len());
+        for c in columns {
+            let i = rel
+                .columns
+                .iter()
+                .position(|col| col.name == c.0)
+                .ok_or_else(|| Error::UndefinedColumnOf {
+                    column: c.0.clone(),
+                    table: rel.name.clone(),
+                })?;
+            if t.contains(&i) {
+                return Err(Error::DuplicateColumn(c.0.clone()));
+            }
+            t.push(i);
+        }
+        t
+    };
+    let scope = Scope::default();
+    let binder = Binder::new(&scope);
+    let mut bound = Vec::with_capacity(rows.len());
+    for exprs in rows {
+        if exprs.len() > targets.len() {
+            return Err(Error::Syntax(
+                "INSERT has more expressions than target columns".into(),
+            ));
+        }
+        if exprs.len() < targets.len() {
+            return Err(Error::Syntax(
+                "INSERT has more target columns than expressions".into(),
+            ));
+        }
+        let mut row = vec![Expr::Literal(Value::Null); rel.columns.len()];
+        for (e, &i) in exprs.iter().zip(&targets) {
+            let col = &rel.columns[i];
+            row[i] = binder.bind_as(e, col.ty, &format!("column \"{}\"", col.name))?;
+        }
+        bound.push(row);
+    }
+    Ok(BoundInsert {
+        table: rel,
+        rows: bound,
+    })
+}
+
+/// Binds `DELETE FROM table [WHERE selection]`.
+pub fn bind_delete(
+    catalog: &Catalog,
+    table: &ObjectName,
+    selection: Option<&ast::Expr>,
+) -> Result<BoundDelete> {
+    let rel = writable_table(catalog, table)?;
+    let scope = Scope::of_relation(&rel.name, &rel.columns);
+    let filter = selection
+        .map(|w| Binder::new(&scope).bind_predicate(w, "WHERE"))
+        .transpose()?;
+    Ok(BoundDelete { table: rel, filter })
+}
