@@ -6,6 +6,9 @@
 //! `target/debug/`; build it first (`cargo build -p rivulet-server`, which
 //! the README's test command does).
 
+// Test support: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod oracle;
 pub mod sign;
 
@@ -62,6 +65,7 @@ impl Gen {
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// A fresh, empty directory named after `tag`.
     pub fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -146,8 +150,11 @@ pub async fn listening(child: &mut tokio::process::Child) -> Result<(String, Str
 /// A running `rivulet` process.
 pub struct Server {
     child: Child,
+    /// The data directory it runs on.
     pub data_dir: PathBuf,
+    /// Its PostgreSQL listener, `host:port`.
     pub pg_addr: String,
+    /// Its webhook listener, `host:port`.
     pub webhook_addr: String,
     extra_args: Vec<String>,
 }

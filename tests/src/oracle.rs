@@ -59,6 +59,7 @@ pub struct Oracle {
     dir: PathBuf,
     pg_ctl: PathBuf,
     port: u16,
+    /// A connection to it.
     pub client: tokio_postgres::Client,
 }
 

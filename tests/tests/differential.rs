@@ -4,6 +4,9 @@
 //! after every batch with PostgreSQL 15 evaluating the same SELECTs over
 //! the same rows (as multisets of rows in text form).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rivulet_tests::oracle::Oracle;
 use rivulet_tests::{rows, Gen, Server, TempDir};
 

@@ -2,6 +2,9 @@
 //! inferred parameter types, binary results with the right type OIDs,
 //! portals with a row limit, and errors inside an extended exchange.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use postgres_types::{FromSql, Type};
 use rivulet_tests::{Server, TempDir};
 

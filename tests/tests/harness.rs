@@ -2,6 +2,9 @@
 //! bound addresses announced on standard output and in a ready file, and
 //! an ephemeral server that keeps everything in memory.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use rivulet_tests::{command, connect_to, listening, rivulet_bin, scalar, Hook, TempDir};

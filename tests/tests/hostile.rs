@@ -6,6 +6,9 @@
 //! The cases are data (`http_cases`, `wire_cases`); a regression found
 //! anywhere (fuzzing, a report) becomes one more entry.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use rivulet_tests::sign::hmac_sha1_hex;

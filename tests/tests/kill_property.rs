@@ -9,6 +9,9 @@
 //! all; every acknowledged CREATE or DROP is in the catalog; and ingest
 //! carries on from the restored state.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use rivulet_tests::sign::hmac_sha1_hex;

@@ -3,6 +3,9 @@
 //! once — 503 with `Retry-After` on the webhook port, PostgreSQL's 53300
 //! on the Postgres port — while the server keeps serving.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use rivulet_tests::{scalar, Server, TempDir};

@@ -2,6 +2,9 @@
 //! value: JSONB normalisation, JSON operators, numeric, float8, timestamptz,
 //! bytea, hmac/encode (against pgcrypto) and NULL handling.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rivulet_tests::oracle::Oracle;
 use rivulet_tests::{rows, Server, TempDir};
 

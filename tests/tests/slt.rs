@@ -5,6 +5,9 @@
 //! `system` steps find the sender program in `$RIVULET_SEND` and the
 //! webhook listener in `$RIVULET_WEBHOOK`.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,9 @@
 //! SQL behaviour over the wire: statements, errors with their SQLSTATEs,
 //! incremental view maintenance from SQL writes, dependencies, restarts.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rivulet_tests::{rows, scalar, sql_error, Server, TempDir};
 
 fn texts(v: &[&str]) -> Vec<Vec<Option<String>>> {

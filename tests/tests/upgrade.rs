@@ -3,6 +3,9 @@
 //! moved to the LSM layout and upgraded by the real binary at start-up;
 //! its views come back exact and keep working across restarts.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rivulet_storage::{keys, Engine, SledEngine, WriteBatch};
 use rivulet_tests::{rows, Server, TempDir};
 

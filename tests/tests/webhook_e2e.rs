@@ -1,6 +1,9 @@
 //! RisingWave's "Ingest data from Segment webhook" guide, run against the
 //! real binary with real signed requests, then `kill -9` and again.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rivulet_tests::sign::{github_sha1, github_sha256, segment, segment_track};
 use rivulet_tests::{rows, scalar, sql_error, Server, TempDir};
 
@@ -47,6 +50,53 @@ async fn post_segment(s: &Server, body: &str) -> (u16, String) {
     )
     .await
     .unwrap()
+}
+
+/// How a case's request is signed.
+enum Sign {
+    /// As Segment signs: HMAC-SHA1 of the body under the table's secret.
+    Segment,
+    /// One literal header.
+    Header(&'static str, &'static str),
+    /// No signature header at all.
+    Unsigned,
+}
+
+/// A request the guide's tables must refuse, and how.
+struct Rejection {
+    what: &'static str,
+    method: &'static str,
+    path: &'static str,
+    sign: Sign,
+    body: String,
+    status: u16,
+    /// The exact answer body, where it is fixed; otherwise any
+    /// `{"error": "..."}`.
+    answer: Option<&'static str>,
+}
+
+/// Every way the guide's setup refuses a request, one row each.
+#[rustfmt::skip]
+fn rejections(body: &str, big: &str) -> Vec<Rejection> {
+    let case = |what, method, path, sign, body: &str, status, answer| Rejection {
+        what, method, path, sign, body: body.to_string(), status, answer,
+    };
+    let not_webhook = r#"{"error":"table \"plain\" is not a webhook table"}"#;
+    let mismatch = r#"{"error":"Signature verification failed"}"#;
+    vec![
+        case("wrong signature", "POST", SEGMENT_PATH, Sign::Header("x-signature", "0000"), body, 401, Some(mismatch)),
+        // VALIDATE reads a header that is missing, so it evaluates to NULL.
+        case("no signature header", "POST", SEGMENT_PATH, Sign::Unsigned, body, 400, None),
+        // Correctly signed but not JSON: validation came first.
+        case("signed, not JSON", "POST", SEGMENT_PATH, Sign::Segment, "{\"type\": \"track\",", 422, None),
+        case("over --webhook-max-body", "POST", SEGMENT_PATH, Sign::Segment, big, 413, None),
+        case("GET", "GET", SEGMENT_PATH, Sign::Unsigned, "", 405, None),
+        case("unknown database", "POST", "/webhook/nodb/public/wbhtable", Sign::Unsigned, body, 404, None),
+        case("unknown schema", "POST", "/webhook/dev/nosch/wbhtable", Sign::Unsigned, body, 404, None),
+        case("unknown table", "POST", "/webhook/dev/public/nope", Sign::Unsigned, body, 404, None),
+        case("not a webhook path", "POST", "/nothing", Sign::Unsigned, body, 404, None),
+        case("not a webhook table", "POST", "/webhook/dev/public/plain", Sign::Unsigned, body, 403, Some(not_webhook)),
+    ]
 }
 
 /// Checks everything the guide promises, given `n` accepted events.
@@ -110,54 +160,42 @@ async fn segment_guide_with_every_status_and_kill9() {
         );
     }
 
+    c.batch_execute("CREATE TABLE plain (x int)").await.unwrap();
     let body = segment_track("m", "u", "e");
     let sig_ok = segment(SECRET, body.as_bytes()).1;
-    // 401: wrong signature; the body never echoes the secret or signature.
-    let (code, text) = s
-        .post(SEGMENT_PATH, &[("x-signature", "0000")], body.clone())
-        .await
-        .unwrap();
-    assert_eq!(
-        (code, text.as_str()),
-        (401, r#"{"error":"Signature verification failed"}"#)
-    );
-    assert!(!text.contains(SECRET) && !text.contains(&sig_ok));
-    // 400: the header VALIDATE needs is missing, so it evaluates to NULL.
-    let (code, text) = s.post(SEGMENT_PATH, &[], body.clone()).await.unwrap();
-    assert_eq!(code, 400, "{text}");
-    assert!(serde_json::from_str::<serde_json::Value>(&text).unwrap()["error"].is_string());
-    // 422: correctly signed but not JSON; validation came first.
-    let bad = "{\"type\": \"track\",";
-    let (code, text) = post_segment(&s, bad).await;
-    assert_eq!(code, 422, "{text}");
-    // 413: over --webhook-max-body, with and without a declared length.
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000));
-    let (code, _) = post_segment(&s, &big).await;
-    assert_eq!(code, 413);
-    // 405, 404 (database, schema, table, path), 403.
-    let (code, _) = s
-        .request("GET", SEGMENT_PATH, &[], Default::default())
-        .await
-        .unwrap();
-    assert_eq!(code, 405);
-    for path in [
-        "/webhook/nodb/public/wbhtable",
-        "/webhook/dev/nosch/wbhtable",
-        "/webhook/dev/public/nope",
-        "/nothing",
-    ] {
-        let (code, text) = s.post(path, &[], body.clone()).await.unwrap();
-        assert_eq!(code, 404, "{path}: {text}");
+    for r in rejections(&body, &big) {
+        let signed;
+        let headers: Vec<(&str, &str)> = match r.sign {
+            Sign::Segment => {
+                signed = segment(SECRET, r.body.as_bytes());
+                vec![(signed.0, signed.1.as_str())]
+            }
+            Sign::Header(name, value) => vec![(name, value)],
+            Sign::Unsigned => vec![],
+        };
+        let (code, text) = s
+            .request(r.method, r.path, &headers, r.body.clone().into())
+            .await
+            .unwrap();
+        assert_eq!(code, r.status, "{}: {text}", r.what);
+        match r.answer {
+            Some(exact) => assert_eq!(text, exact, "{}", r.what),
+            None => assert!(
+                code == 405
+                    || serde_json::from_str::<serde_json::Value>(&text).unwrap()["error"]
+                        .is_string(),
+                "{}: {text}",
+                r.what
+            ),
+        }
+        // No answer echoes the secret or a valid signature.
+        assert!(
+            !text.contains(SECRET) && !text.contains(&sig_ok),
+            "{}",
+            r.what
+        );
     }
-    c.batch_execute("CREATE TABLE plain (x int)").await.unwrap();
-    let (code, text) = s
-        .post("/webhook/dev/public/plain", &[], body.clone())
-        .await
-        .unwrap();
-    assert_eq!(
-        (code, text.as_str()),
-        (403, r#"{"error":"table \"plain\" is not a webhook table"}"#)
-    );
 
     // None of the rejected requests stored anything.
     check_guide_state(&s, 5).await;

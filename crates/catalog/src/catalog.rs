@@ -20,7 +20,9 @@ pub const DEFAULT_SCHEMA: &str = "public";
 /// A column of a table or view.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column's name.
     pub name: String,
+    /// The column's type.
     pub ty: DataType,
 }
 
@@ -28,7 +30,9 @@ pub struct Column {
 /// `Debug` redacts it so it cannot leak into logs.
 #[derive(Clone)]
 pub struct Secret {
+    /// The secret's catalog id.
     pub id: u64,
+    /// The secret's name.
     pub name: String,
     value: String,
 }
@@ -60,6 +64,7 @@ impl fmt::Debug for Secret {
 /// bound at request time and never embedded in the expression.
 #[derive(Debug, Clone)]
 pub struct Validator {
+    /// The bound predicate over `[headers, body, secret]`.
     pub expr: Expr,
     /// The secret named by `VALIDATE SECRET s`, if any.
     pub secret: Option<Arc<Secret>>,
@@ -70,6 +75,7 @@ pub struct Validator {
 pub struct WebhookSpec {
     /// Split the body on newlines, one row per non-empty line.
     pub is_batched: bool,
+    /// The VALIDATE check; `None` accepts unsigned requests.
     pub validate: Option<Validator>,
 }
 
@@ -86,6 +92,7 @@ pub struct TableSpec {
 /// maintains incrementally.
 #[derive(Debug, Clone)]
 pub struct ViewSpec {
+    /// The plan the view maintains.
     pub plan: Plan,
     /// The relations the plan reads, each once, in first-scan order.
     pub sources: Vec<u64>,
@@ -102,7 +109,9 @@ impl ViewSpec {
 /// Table, materialized view, or system catalog relation.
 #[derive(Debug, Clone)]
 pub enum RelationKind {
+    /// A table (webhook or plain).
     Table(TableSpec),
+    /// A materialized view.
     MaterializedView(ViewSpec),
     /// Computed from the catalog when read; never stored.
     System(crate::SystemTable),
@@ -111,9 +120,13 @@ pub enum RelationKind {
 /// A table or materialized view.
 #[derive(Debug, Clone)]
 pub struct Relation {
+    /// The relation's catalog id (also its storage key prefix).
     pub id: u64,
+    /// Its name.
     pub name: String,
+    /// Its columns, in order.
     pub columns: Vec<Column>,
+    /// Table, view or system catalog, with what that kind needs.
     pub kind: RelationKind,
     /// The defining statement, printed by `SHOW CREATE`.
     pub definition: Statement,
@@ -158,9 +171,12 @@ impl Relation {
 /// a secret value) and, for a secret, the value. `Debug` redacts the value.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct StoredObject {
+    /// The object's catalog id; objects are restored in id order.
     pub id: u64,
+    /// The defining statement's SQL.
     pub sql: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A secret's value (secrets only).
     pub secret_value: Option<String>,
 }
 

@@ -20,21 +20,27 @@ use crate::{
 /// A new catalog object.
 #[derive(Debug)]
 pub enum NewObject {
+    /// A secret.
     Secret(Secret),
+    /// A table or materialized view.
     Relation(Box<Relation>),
 }
 
 /// Position of `headers`, the payload and the secret in the row a VALIDATE
 /// expression is evaluated against.
 pub const VALIDATE_HEADERS: usize = 0;
+/// Position of the request body in VALIDATE's row.
 pub const VALIDATE_BODY: usize = 1;
+/// Position of the secret in VALIDATE's row.
 pub const VALIDATE_SECRET: usize = 2;
 
 /// The outcome of a CREATE: a new object, or a notice that it already
 /// existed (`IF NOT EXISTS`).
 #[derive(Debug)]
 pub enum Created {
+    /// An object to add to the catalog.
     New(NewObject),
+    /// Nothing to do (`IF NOT EXISTS` on an existing name), with the NOTICE to send.
     Skipped(String),
 }
 
@@ -392,7 +398,9 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
 /// One object a DROP removes.
 #[derive(Debug, Clone)]
 pub enum DropTarget {
+    /// A table or view.
     Relation(Arc<Relation>),
+    /// A secret, by name.
     Secret(String),
 }
 

@@ -14,6 +14,7 @@ use crate::{Catalog, Error, Relation, Result};
 /// A bound `INSERT ... VALUES`.
 #[derive(Debug)]
 pub struct BoundInsert {
+    /// The target table.
     pub table: Arc<Relation>,
     /// One entry per VALUES row, one expression per table column (NULL for
     /// the columns the statement does not name), each of its column's type.
@@ -23,6 +24,7 @@ pub struct BoundInsert {
 /// A bound `DELETE`.
 #[derive(Debug)]
 pub struct BoundDelete {
+    /// The target table.
     pub table: Arc<Relation>,
     /// The WHERE predicate over the table's columns; `None` deletes all.
     pub filter: Option<Expr>,

@@ -4,8 +4,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
+    /// An evaluation error while binding (a constant that does not convert).
     Expr(#[from] rivulet_expr::Error),
     #[error(transparent)]
+    /// A stored definition that no longer parses.
     Parse(#[from] rivulet_sql::ParseError),
     /// 42P01
     #[error("relation \"{0}\" does not exist")]
@@ -15,7 +17,12 @@ pub enum Error {
     UndefinedColumn(String),
     /// 42703, naming the relation (INSERT's column list).
     #[error("column \"{column}\" of relation \"{table}\" does not exist")]
-    UndefinedColumnOf { column: String, table: String },
+    UndefinedColumnOf {
+        /// The column named.
+        column: String,
+        /// The relation it was looked for in.
+        table: String,
+    },
     /// 42601: a statement whose shape is wrong (not its text).
     #[error("{0}")]
     Syntax(String),
@@ -39,7 +46,12 @@ pub enum Error {
     DuplicateObject(String),
     /// 2BP01
     #[error("cannot drop {object} because other objects depend on it")]
-    DependentObjects { object: String, detail: String },
+    DependentObjects {
+        /// The object that was to be dropped.
+        object: String,
+        /// Which objects depend on it (the DETAIL line).
+        detail: String,
+    },
     /// 42809: e.g. DROP TABLE on a materialized view.
     #[error("{0}")]
     WrongObjectType(String),
@@ -74,7 +86,12 @@ pub enum Error {
     #[error(
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
     )]
-    NotNullViolation { column: String, table: String },
+    NotNullViolation {
+        /// The column.
+        column: String,
+        /// Its table.
+        table: String,
+    },
     /// A subquery that ran while its statement was planned failed; the
     /// error keeps its own SQLSTATE.
     #[error("{0}")]

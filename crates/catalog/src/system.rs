@@ -24,22 +24,39 @@ const DATABASE_OID: i64 = 16383;
 /// A system relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemTable {
+    /// `pg_catalog.pg_namespace`.
     PgNamespace,
+    /// `pg_catalog.pg_class`.
     PgClass,
+    /// `pg_catalog.pg_am`.
     PgAm,
+    /// `pg_catalog.pg_database`.
     PgDatabase,
+    /// `pg_catalog.pg_attribute`.
     PgAttribute,
+    /// `pg_catalog.pg_type`.
     PgType,
+    /// `pg_catalog.pg_index`.
     PgIndex,
+    /// `pg_catalog.pg_constraint`.
     PgConstraint,
+    /// `pg_catalog.pg_inherits`.
     PgInherits,
+    /// `pg_catalog.pg_trigger`.
     PgTrigger,
+    /// `pg_catalog.pg_policy`.
     PgPolicy,
+    /// `pg_catalog.pg_roles`.
     PgRoles,
+    /// `pg_catalog.pg_attrdef`.
     PgAttrdef,
+    /// `pg_catalog.pg_collation`.
     PgCollation,
+    /// `information_schema.tables`.
     InfoTables,
+    /// `information_schema.columns`.
     InfoColumns,
+    /// `information_schema.schemata`.
     InfoSchemata,
 }
 

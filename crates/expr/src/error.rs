@@ -5,13 +5,24 @@
 pub enum Error {
     /// Text that is not a valid literal of the target type (22P02).
     #[error("invalid input syntax for type {ty}: \"{input}\"")]
-    InvalidTextRepresentation { ty: &'static str, input: String },
+    InvalidTextRepresentation {
+        /// The target type's name.
+        ty: &'static str,
+        /// The text that did not convert.
+        input: String,
+    },
     /// JSON text that does not parse (22P02); `detail` says where.
     #[error("invalid input syntax for type json")]
-    InvalidJson { detail: String },
+    InvalidJson {
+        /// Where and why parsing stopped (the DETAIL line).
+        detail: String,
+    },
     /// A JSON `\u0000` or lone surrogate (22P05).
     #[error("unsupported Unicode escape sequence")]
-    UntranslatableCharacter { detail: String },
+    UntranslatableCharacter {
+        /// Which escape (the DETAIL line).
+        detail: String,
+    },
     /// A value that does not fit its type (22003).
     #[error("{0}")]
     NumericValueOutOfRange(String),
@@ -26,7 +37,12 @@ pub enum Error {
     CharacterNotInRepertoire(String),
     /// A cast that PostgreSQL does not allow (42846).
     #[error("cannot cast type {from} to {to}")]
-    CannotCoerce { from: String, to: String },
+    CannotCoerce {
+        /// The value's type.
+        from: String,
+        /// The type asked for.
+        to: String,
+    },
     /// A value that was not of the type an operator expected (42804).
     #[error("{0}")]
     DatatypeMismatch(String),

@@ -13,11 +13,17 @@ use crate::{cast, DataType, Error, Func, JsonKind, JsonRef, Result, Value};
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `=`.
     Eq,
+    /// `<>`.
     NotEq,
+    /// `<`.
     Lt,
+    /// `<=`.
     LtEq,
+    /// `>`.
     Gt,
+    /// `>=`.
     GtEq,
 }
 
@@ -75,7 +81,9 @@ pub enum BinaryOp {
     JsonContains,
     /// `~`, `~*`, `!~`, `!~*`: (case-insensitive, negated) regex match.
     Regex {
+        /// `ILIKE`.
         case_insensitive: bool,
+        /// `NOT LIKE`.
         negated: bool,
     },
 }

@@ -6,15 +6,25 @@ use std::fmt;
 /// decides what it is, as in PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DataType {
+    /// `boolean`.
     Boolean,
+    /// `integer`.
     Int4,
+    /// `bigint`.
     Int8,
+    /// `double precision`.
     Float8,
+    /// `numeric`.
     Numeric,
+    /// `text` (also `varchar`).
     Text,
+    /// `bytea`.
     Bytea,
+    /// `jsonb`.
     Jsonb,
+    /// `timestamp with time zone`.
     Timestamptz,
+    /// A string literal or parameter whose type its context has not decided yet.
     Unknown,
 }
 

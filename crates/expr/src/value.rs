@@ -8,14 +8,23 @@ use crate::{format_timestamptz, DataType, Jsonb, Numeric};
 /// A single SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL NULL.
     Null,
+    /// A `boolean`.
     Bool(bool),
+    /// An `integer`.
     Int4(i32),
+    /// A `bigint`.
     Int8(i64),
+    /// A `double precision`.
     Float8(f64),
+    /// A `numeric`.
     Numeric(Numeric),
+    /// A `text`.
     Text(String),
+    /// A `bytea`.
     Bytea(Vec<u8>),
+    /// A `jsonb` document.
     Jsonb(Jsonb),
     /// Microseconds since the Unix epoch, UTC.
     Timestamptz(i64),

@@ -3,6 +3,9 @@
 //! the expression evaluator. Whatever the bytes, an error or a value,
 //! never a panic; whatever is encoded decodes to itself.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use bytes::Bytes;
 use proptest::prelude::*;
 use rivulet_expr::{decode_row, decode_row_shared, encode_row, Jsonb, Numeric, Value};

@@ -47,6 +47,7 @@ impl ObjectName {
     /// The last part: the object's own name.
     pub fn name(&self) -> &Ident {
         // The parser never builds an empty name.
+        #[allow(clippy::expect_used)]
         self.0.last().expect("object name has at least one part")
     }
 }
@@ -64,7 +65,9 @@ pub enum Literal {
     Number(String),
     /// A string literal (`'x'`, `E'x'`), unescaped.
     String(String),
+    /// `TRUE` or `FALSE`.
     Boolean(bool),
+    /// `NULL`.
     Null,
 }
 
@@ -91,39 +94,64 @@ fn write_string_literal(f: &mut impl Write, s: &str) -> fmt::Result {
 /// A prefix operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOperator {
+    /// `NOT`.
     Not,
+    /// Unary `-`.
     Minus,
+    /// Unary `+`.
     Plus,
 }
 
 /// An infix operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryOperator {
+    /// `OR`.
     Or,
+    /// `AND`.
     And,
+    /// `=`.
     Eq,
+    /// `<>` or `!=`.
     NotEq,
+    /// `<`.
     Lt,
+    /// `<=`.
     LtEq,
+    /// `>`.
     Gt,
+    /// `>=`.
     GtEq,
+    /// `||`.
     Concat,
+    /// `->`: a JSON field or element.
     Arrow,
+    /// `->>`: a JSON field or element as text.
     LongArrow,
+    /// `#>`: a JSON path.
     HashArrow,
+    /// `#>>`: a JSON path as text.
     HashLongArrow,
+    /// `?`: whether a JSON key exists.
     Question,
+    /// `@>`: JSON containment.
     Contains,
     /// `~` (and `~*` case-insensitive): POSIX regular expression match.
     RegexMatch,
+    /// `~*`.
     RegexIMatch,
     /// `!~` / `!~*`: no match.
     RegexNotMatch,
+    /// `!~*`.
     RegexNotIMatch,
+    /// Binary `+`.
     Plus,
+    /// Binary `-`.
     Minus,
+    /// `*`.
     Multiply,
+    /// `/`.
     Divide,
+    /// `%`.
     Modulo,
 }
 
@@ -201,53 +229,79 @@ pub(crate) const PREC_CAST: u8 = 11;
 /// An expression as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
+    /// A constant.
     Literal(Literal),
     /// A column reference, possibly qualified (`t.col`).
     Identifier(Vec<Ident>),
+    /// A prefix operator applied to an operand.
     Unary {
+        /// The operator.
         op: UnaryOperator,
+        /// The operand.
         expr: Box<Expr>,
     },
+    /// An infix operator applied to two operands.
     Binary {
+        /// The operator.
         op: BinaryOperator,
+        /// The left operand.
         left: Box<Expr>,
+        /// The right operand.
         right: Box<Expr>,
     },
     /// `expr IS [NOT] NULL`.
     IsNull {
+        /// The tested expression.
         expr: Box<Expr>,
+        /// `IS NOT NULL` rather than `IS NULL`.
         negated: bool,
     },
     /// `expr::type` or `CAST(expr AS type)`; the type name is lower-cased.
     Cast {
+        /// The expression cast.
         expr: Box<Expr>,
+        /// The target type as written (modifiers included).
         type_name: String,
     },
     /// `name(args)`; `count(*)` has `star` set and no args;
     /// `count(DISTINCT x)` has `distinct` set.
     Function {
+        /// The function's name.
         name: Ident,
+        /// The arguments.
         args: Vec<Expr>,
+        /// Called as `f(*)`.
         star: bool,
+        /// Called as `f(DISTINCT ...)`.
         distinct: bool,
     },
     /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`
     Case {
+        /// The value compared with each WHEN (simple CASE), if any.
         operand: Option<Box<Expr>>,
+        /// Each WHEN condition (or value) and its result.
         whens: Vec<(Expr, Expr)>,
+        /// The ELSE result, if any.
         else_result: Option<Box<Expr>>,
     },
     /// `expr [NOT] IN (list)`
     InList {
+        /// The tested expression.
         expr: Box<Expr>,
+        /// The list's items.
         list: Vec<Expr>,
+        /// `NOT IN`.
         negated: bool,
     },
     /// `expr [NOT] BETWEEN low AND high`
     Between {
+        /// The tested expression.
         expr: Box<Expr>,
+        /// The lower bound.
         low: Box<Expr>,
+        /// The upper bound.
         high: Box<Expr>,
+        /// `NOT BETWEEN`.
         negated: bool,
     },
     /// `$n`: a parameter of a prepared statement (1-based).
@@ -256,9 +310,13 @@ pub enum Expr {
     Subquery(Box<Query>),
     /// `expr [NOT] LIKE|ILIKE pattern`
     Like {
+        /// The tested text.
         expr: Box<Expr>,
+        /// The pattern.
         pattern: Box<Expr>,
+        /// `NOT LIKE`.
         negated: bool,
+        /// `ILIKE`.
         case_insensitive: bool,
     },
 }
@@ -441,7 +499,12 @@ pub enum SelectItem {
     /// `*`
     Wildcard,
     /// `expr [AS alias]`
-    Expr { expr: Expr, alias: Option<Ident> },
+    Expr {
+        /// The expression.
+        expr: Expr,
+        /// Its output name, if given.
+        alias: Option<Ident>,
+    },
 }
 
 impl Display for SelectItem {
@@ -460,7 +523,9 @@ impl Display for SelectItem {
 /// `expr [ASC | DESC]`
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderByExpr {
+    /// The sort key.
     pub expr: Expr,
+    /// Descending.
     pub desc: bool,
 }
 
@@ -473,21 +538,31 @@ impl Display for OrderByExpr {
 /// The kind of a join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
+    /// `[INNER] JOIN`.
     Inner,
+    /// `LEFT [OUTER] JOIN`.
     Left,
 }
 
 /// A FROM item: a relation with an optional alias, or a join of two items.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableRef {
+    /// A table or view by name.
     Table {
+        /// Its name.
         name: ObjectName,
+        /// The alias it is referred to by, if any.
         alias: Option<Ident>,
     },
+    /// Two FROM items joined.
     Join {
+        /// The left item.
         left: Box<TableRef>,
+        /// The right item.
         right: Box<TableRef>,
+        /// Inner or left.
         kind: JoinKind,
+        /// The ON condition.
         on: Expr,
     },
 }
@@ -522,17 +597,26 @@ impl Display for TableRef {
 /// A SELECT query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// `SELECT DISTINCT`.
     pub distinct: bool,
+    /// The select list.
     pub projection: Vec<SelectItem>,
+    /// The FROM clause, if any.
     pub from: Option<TableRef>,
+    /// The WHERE clause, if any.
     pub selection: Option<Expr>,
+    /// The GROUP BY expressions.
     pub group_by: Vec<Expr>,
+    /// The HAVING clause, if any.
     pub having: Option<Expr>,
     /// `UNION [ALL] select ...` parts following this one (`true` = ALL);
     /// ORDER BY, LIMIT and OFFSET then apply to the whole union.
     pub unions: Vec<(bool, Query)>,
+    /// The ORDER BY keys.
     pub order_by: Vec<OrderByExpr>,
+    /// The LIMIT expression, if any.
     pub limit: Option<Expr>,
+    /// The OFFSET expression, if any.
     pub offset: Option<Expr>,
 }
 
@@ -577,9 +661,11 @@ impl Display for Query {
 /// A column in CREATE TABLE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnDef {
+    /// The column's name.
     pub name: Ident,
     /// The type name, lower-cased (`jsonb`, `double precision`, ...).
     pub type_name: String,
+    /// Declared `PRIMARY KEY`.
     pub primary_key: bool,
 }
 
@@ -596,7 +682,9 @@ impl Display for ColumnDef {
 /// `key = value` inside `WITH (...)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqlOption {
+    /// The option's name.
     pub name: Ident,
+    /// Its value.
     pub value: Literal,
 }
 
@@ -609,8 +697,11 @@ impl Display for SqlOption {
 /// The kind of object a DROP names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropKind {
+    /// `DROP TABLE`.
     Table,
+    /// `DROP MATERIALIZED VIEW`.
     MaterializedView,
+    /// `DROP SECRET`.
     Secret,
 }
 
@@ -627,10 +718,15 @@ impl Display for DropKind {
 /// What a SHOW statement asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowKind {
+    /// `SHOW TABLES`.
     Tables,
+    /// `SHOW MATERIALIZED VIEWS`.
     MaterializedViews,
+    /// `SHOW SECRETS` (names only).
     Secrets,
+    /// `SHOW CREATE TABLE name`.
     CreateTable(ObjectName),
+    /// `SHOW CREATE MATERIALIZED VIEW name`.
     CreateMaterializedView(ObjectName),
     /// `SHOW name` for a session variable (`ALL` for every one).
     Variable(Ident),
@@ -641,53 +737,78 @@ pub enum ShowKind {
 pub enum Statement {
     /// `CREATE SECRET name WITH (...) AS 'value'`
     CreateSecret {
+        /// The secret's name.
         name: ObjectName,
+        /// `IF NOT EXISTS`.
         if_not_exists: bool,
+        /// The `WITH (...)` options.
         with: Vec<SqlOption>,
+        /// The secret's value (never printed).
         value: String,
     },
     /// `CREATE TABLE name (cols) [WITH (...)] [VALIDATE [SECRET s] AS expr]`
     CreateTable {
+        /// The table's name.
         name: ObjectName,
+        /// `IF NOT EXISTS`.
         if_not_exists: bool,
+        /// The column definitions.
         columns: Vec<ColumnDef>,
+        /// The `WITH (...)` options.
         with: Vec<SqlOption>,
         /// `VALIDATE`'s secret (if any) and expression.
         validate: Option<(Option<Ident>, Expr)>,
     },
     /// `CREATE MATERIALIZED VIEW name AS query`
     CreateMaterializedView {
+        /// The view's name.
         name: ObjectName,
+        /// `IF NOT EXISTS`.
         if_not_exists: bool,
+        /// The defining query.
         query: Query,
     },
     /// `DROP kind [IF EXISTS] names [CASCADE]`
     Drop {
+        /// What kind of object is dropped.
         kind: DropKind,
+        /// `IF EXISTS`.
         if_exists: bool,
+        /// The objects dropped.
         names: Vec<ObjectName>,
+        /// `CASCADE`: drop dependent views too.
         cascade: bool,
     },
     /// `INSERT INTO t [(cols)] VALUES (...), ...`
     Insert {
+        /// The target table.
         table: ObjectName,
+        /// The named target columns (empty: all, in order).
         columns: Vec<Ident>,
+        /// The VALUES rows.
         rows: Vec<Vec<Expr>>,
     },
     /// `DELETE FROM t [WHERE expr]`
     Delete {
+        /// The target table.
         table: ObjectName,
+        /// The WHERE clause, if any.
         selection: Option<Expr>,
     },
+    /// A SELECT (or UNION).
     Query(Query),
+    /// A `SHOW` command.
     Show(ShowKind),
     /// `SET name = value` / `SET name TO value`
     SetVariable {
+        /// The setting's name.
         name: Ident,
+        /// Its value (a list for settings that take several).
         value: Vec<Literal>,
     },
     /// `RESET name`
     ResetVariable {
+        /// The setting's name.
         name: Ident,
     },
     /// `BEGIN` / `START TRANSACTION`

@@ -8,6 +8,9 @@
 //! output up to the next case. `GOLDEN_UPDATE=1 cargo test -p rivulet-sql
 //! --test golden` rewrites the files from what the parser does now.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fmt::Write;
 use std::path::Path;
 

@@ -4,10 +4,13 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
+    /// A catalog or binding error.
     Catalog(#[from] rivulet_catalog::Error),
     #[error(transparent)]
+    /// An evaluation error.
     Expr(#[from] rivulet_expr::Error),
     #[error(transparent)]
+    /// A storage error.
     Storage(#[from] rivulet_storage::Error),
     /// The relation was dropped while the request was in flight (42P01).
     #[error("relation with id {0} does not exist")]

@@ -18,8 +18,10 @@
 //! 5. Only then are the callers answered: an acknowledged write is on disk
 //!    and visible in every view.
 //!
-//! Reads ([`Database::scan`]) go straight to storage and never wait for the
-//! writer. The catalog is published as an immutable snapshot after each
+//! Reads go straight to storage and never wait for the writer: ad-hoc
+//! queries ([`Database::plan_query_blocking`], [`Database::query_blocking`]
+//! in `query/`) run their plan as a dataflow over in-memory state, fed the
+//! stored rows. The catalog is published as an immutable snapshot after each
 //! group that changed it.
 //!
 //! This crate does not parse SQL text or speak any protocol.

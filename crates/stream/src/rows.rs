@@ -67,8 +67,8 @@ pub(crate) fn each_row(row_key: &[u8], value: &[u8], f: &mut RowVisitor<'_>) -> 
     let mut at = HEADER;
     for _ in 0..n {
         let head = value.get(at..at + ROW_HEADER).ok_or_else(corrupted)?;
-        let below = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
-        let len = u32::from_le_bytes(head[4..].try_into().expect("4 bytes")) as usize;
+        let below = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let start = at + ROW_HEADER;
         let end = start.checked_add(len).filter(|&e| e <= value.len());
         let (Some(end), Some(id)) = (end, base.checked_sub(u64::from(below))) else {

@@ -1,6 +1,9 @@
 //! The engine over the in-memory storage: group commit, primary-key
 //! overwrites within one group, view maintenance and recovery.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use rivulet_storage::{Engine, MemoryEngine};

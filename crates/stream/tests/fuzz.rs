@@ -3,6 +3,9 @@
 //! every kind), bound and run as a query. Each one either is refused with
 //! an error or runs; none panics, however types and values combine.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;

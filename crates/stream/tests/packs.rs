@@ -4,6 +4,9 @@
 //! inserts and deletes in one group, and reopening all leave every view
 //! equal to what its query gives.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use rivulet_expr::Value;

@@ -6,6 +6,9 @@
 //! closed and reopened over the same storage at random points (operator
 //! state comes back from its state tables, not from the rows).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,6 +2,9 @@
 //! ingest continues, dropped data is purged in the background, and older
 //! or unknown storage formats are upgraded or refused.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -6,44 +6,67 @@ use hyper::StatusCode;
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("not found")]
+    /// The path is not `/webhook/{database}/{schema}/{table}` (404).
     NoRoute,
     #[error("method {0} not allowed; use POST")]
+    /// A method other than POST (405).
     MethodNotAllowed(String),
     #[error("database \"{0}\" not found")]
+    /// No such database (404).
     UnknownDatabase(String),
     #[error("schema \"{0}\" not found")]
+    /// No such schema (404).
     UnknownSchema(String),
     #[error("table \"{0}\" not found")]
+    /// No such table (404).
     UnknownTable(String),
     #[error("table \"{0}\" is not a webhook table")]
+    /// The table has no webhook connector (403).
     NotWebhookTable(String),
     #[error("request body exceeds the limit of {0} bytes")]
+    /// The body is over the limit (413).
     BodyTooLarge(usize),
     #[error("failed to read request body: {0}")]
+    /// The connection failed while the body was read (400).
     BodyRead(#[source] hyper::Error),
     #[error("the request body did not arrive within {0} seconds")]
+    /// The body did not arrive in time (408).
     BodyTimeout(u64),
     #[error("Signature verification failed")]
+    /// VALIDATE was false (401).
     SignatureMismatch,
     #[error("signature validation returned NULL (a header or value it needs is missing)")]
+    /// VALIDATE was NULL (400).
     ValidationNull,
     #[error("signature validation returned {0} instead of boolean")]
+    /// VALIDATE returned a non-boolean (500).
     ValidationType(rivulet_expr::DataType),
     /// Only the SQLSTATE is shown: the expression's inputs include the
     /// secret.
     #[error("signature validation failed to evaluate: SQLSTATE {}", .0.sqlstate())]
     ValidationFailed(#[source] rivulet_expr::Error),
     #[error("{0}")]
+    /// The body is not the JSON the table takes (422).
     InvalidJson(String),
     #[error("the server is shutting down")]
+    /// The server is shutting down (503).
     ShuttingDown,
     #[error("too many request bodies in flight; retry shortly")]
+    /// The shared body budget is spent for now (503).
     Busy,
+    /// An NDJSON body with more rows than could ever fit the budget (413).
     #[error("the request has {rows} rows; at most {most} fit the server's memory budget at once")]
-    TooManyRows { rows: usize, most: usize },
+    TooManyRows {
+        /// The rows in the body.
+        rows: usize,
+        /// The most that fit beside the body's bytes.
+        most: usize,
+    },
     #[error("failed to store the event: {0}")]
+    /// The engine could not store the rows (500).
     Store(#[source] rivulet_stream::Error),
     #[error("the request's task failed: {0}")]
+    /// The task validating or parsing the body failed (500).
     Task(#[from] tokio::task::JoinError),
 }
 

@@ -11,7 +11,9 @@ use crate::{Error, Result};
 pub struct ScopeColumn {
     /// The relation name it can be qualified with, if any.
     pub qualifier: Option<String>,
+    /// The column's name.
     pub name: String,
+    /// The column's type.
     pub ty: DataType,
 }
 
@@ -19,6 +21,7 @@ pub struct ScopeColumn {
 /// the `i`th entry.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
+    /// The columns, by position.
     pub columns: Vec<ScopeColumn>,
 }
 

@@ -13,13 +13,21 @@ use crate::{Error, Result};
 /// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggKind {
+    /// `count(*)`.
     CountStar,
+    /// `count(x)`: non-NULL inputs.
     Count,
+    /// `sum`.
     Sum,
+    /// `avg`.
     Avg,
+    /// `min`.
     Min,
+    /// `max`.
     Max,
+    /// `bool_and`.
     BoolAnd,
+    /// `bool_or`.
     BoolOr,
 }
 
@@ -40,6 +48,7 @@ impl AggKind {
 /// One aggregate call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggCall {
+    /// Which aggregate.
     pub kind: AggKind,
     /// The argument, over the aggregate's input row (`None` for `count(*)`).
     pub arg: Option<Expr>,

@@ -47,7 +47,9 @@ pub struct QueryPlan {
     pub output: Vec<Column>,
     /// Sort keys (column positions in the root's rows), `true` = descending.
     pub order_by: Vec<(usize, bool)>,
+    /// LIMIT: `None` for all rows.
     pub limit: Option<u64>,
+    /// OFFSET: rows skipped first.
     pub offset: u64,
 }
 

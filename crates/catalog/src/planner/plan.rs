@@ -35,16 +35,23 @@ impl From<rivulet_sql::JoinKind> for JoinKind {
 pub enum Plan {
     /// All rows of a table or materialized view.
     Scan {
+        /// The relation read.
         rel: Arc<Relation>,
     },
     /// One empty row (`SELECT` without `FROM`).
     Values,
+    /// Rows of the input for which the predicate is true.
     Filter {
+        /// The input.
         input: Box<Plan>,
+        /// The predicate.
         predicate: Expr,
     },
+    /// One output row per input row, of the expressions' values.
     Project {
+        /// The input.
         input: Box<Plan>,
+        /// The output columns.
         exprs: Vec<Expr>,
     },
     /// Rows of `left` and `right` (concatenated) whose keys are equal and
@@ -53,22 +60,32 @@ pub enum Plan {
     /// columns at their own positions (right keys) or after the left
     /// columns (residual).
     Join {
+        /// The left input.
         left: Box<Plan>,
+        /// The right input.
         right: Box<Plan>,
+        /// Inner or left.
         kind: JoinKind,
+        /// Left-side expressions of the equality keys.
         left_keys: Vec<Expr>,
+        /// Right-side expressions, over the right input's columns.
         right_keys: Vec<Expr>,
+        /// The rest of the ON condition, over the joined row.
         residual: Option<Expr>,
     },
     /// One row per distinct key: the keys, then each aggregate. With no
     /// keys, exactly one row (aggregating every input row).
     Aggregate {
+        /// The input.
         input: Box<Plan>,
+        /// The GROUP BY expressions.
         group_keys: Vec<Expr>,
+        /// The aggregate calls.
         aggs: Vec<AggCall>,
     },
     /// The rows of every input (UNION ALL); inputs have one width.
     Union {
+        /// The inputs, of equal width.
         inputs: Vec<Plan>,
     },
 }

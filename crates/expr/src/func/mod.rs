@@ -25,40 +25,75 @@ use crate::{DataType, Error, Result, Value};
 /// a NULL argument gives a NULL result without calling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
+    /// `hmac(key, data, algorithm)`.
     Hmac,
+    /// `sha256(bytea)`.
     Sha256,
+    /// `secure_compare(a, b)`: constant-time equality.
     SecureCompare,
+    /// `encode(bytea, format)`.
     Encode,
+    /// `decode(text, format)`.
     Decode,
+    /// `convert_to(text, encoding)`.
     ConvertTo,
+    /// `convert_from(bytea, encoding)`.
     ConvertFrom,
+    /// `lower`.
     Lower,
+    /// `upper`.
     Upper,
+    /// `length(text)`.
     LengthText,
+    /// `length(bytea)`.
     LengthBytea,
+    /// `substr`/`substring`.
     Substr,
+    /// `split_part`.
     SplitPart,
+    /// `concat`.
     Concat,
+    /// `btrim`/`ltrim`/`rtrim`.
     Trim(TrimSide),
+    /// `replace`.
     Replace,
+    /// `strpos`.
     Strpos,
+    /// `jsonb_typeof`.
     JsonbTypeof,
+    /// `jsonb_array_length`.
     JsonbArrayLength,
+    /// `jsonb_extract_path`.
     JsonbExtractPath,
+    /// `jsonb_extract_path_text`.
     JsonbExtractPathText,
+    /// `jsonb_build_object`.
     JsonbBuildObject,
+    /// `date_trunc`.
     DateTrunc,
+    /// `extract(field FROM ts)`.
     Extract,
+    /// `date_part(field, ts)`.
     DatePart,
+    /// `to_timestamp(seconds)`.
     ToTimestamp,
+    /// `version()`.
     Version,
+    /// `pg_get_userbyid`.
     PgGetUserById,
+    /// `pg_encoding_to_char`.
     PgEncodingToChar,
+    /// `pg_table_is_visible`.
     PgTableIsVisible,
+    /// `format_type`.
     FormatType,
+    /// `quote_ident`.
     QuoteIdent,
+    /// `current_database()`.
     CurrentDatabase,
+    /// `current_schema()`.
     CurrentSchema,
+    /// `array_to_string`.
     ArrayToString,
     /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
     PgSleep,

@@ -101,8 +101,11 @@ pub(super) fn concat(args: &[Value]) -> Result<Value> {
 /// Which ends `trim` works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrimSide {
+    /// Both ends (`btrim`).
     Both,
+    /// The start (`ltrim`).
     Leading,
+    /// The end (`rtrim`).
     Trailing,
 }
 

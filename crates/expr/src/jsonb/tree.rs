@@ -16,10 +16,15 @@ use super::{key_order, MAX_DEPTH};
 /// A JSON document as a tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JsonTree {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, with its written digits.
     Number(Numeric),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<JsonTree>),
     /// Pairs sorted in PostgreSQL key order (shorter first, then bytewise), keys unique.
     Object(Vec<(String, JsonTree)>),

@@ -36,7 +36,9 @@ use crate::{Error, Result};
 pub struct Change {
     /// The row key within the relation.
     pub key: Vec<u8>,
+    /// The row before the change (`None`: an insert).
     pub old: Option<Row>,
+    /// The row after the change (`None`: a delete).
     pub new: Option<Row>,
 }
 
