@@ -38,6 +38,10 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
         ("CREATE TABLE w (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET nope AS secure_compare('a', 'b')", "42704", "secret \"nope\" does not exist"),
         ("SHOW nonsense_setting", "42704", "unrecognized configuration parameter \"nonsense_setting\""),
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
+        // A subquery's own error keeps its SQLSTATE and message.
+        ("SELECT (SELECT 1/0)", "22012", "division by zero"),
+        ("SELECT (SELECT nope FROM t)", "42703", "column \"nope\" does not exist"),
+        ("SELECT (SELECT name FROM t WHERE t.id = x.id) FROM t x", "0A000", "correlated subqueries are not supported yet"),
     ];
     for (sql, code, msg) in cases {
         let (got_code, got_msg) = sql_error(&c, sql).await;

@@ -30,7 +30,7 @@ impl Display for Ident {
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
-            && !crate::parser::is_reserved(s);
+            && !crate::keywords::is_reserved(s);
         if plain {
             f.write_str(s)
         } else {

@@ -13,6 +13,7 @@
 
 mod ast;
 mod error;
+mod keywords;
 mod parser;
 
 pub use ast::{

@@ -3,78 +3,19 @@
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
-use bytes::Bytes;
-
 use rivulet_catalog::{Catalog, Relation};
 use rivulet_expr::{decode_row, decode_row_shared, Expr, Row};
 use rivulet_sql::Statement;
 use rivulet_storage::{keys, Engine};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rows;
-use crate::writer::{Command, Op, Writer};
+use crate::rows::{self, decode_count, for_each_row, scan_inserts};
+use crate::shared::Shared;
+use crate::writer::{Command, DdlOutcome, Op, Writer};
 use crate::{Error, Result};
 
 /// Commands that may wait for the writer before senders are slowed down.
 const QUEUE_DEPTH: usize = 4096;
-
-/// Every row of relation `rel` as an insertion keyed by its row key.
-pub(crate) fn scan_inserts(engine: &dyn Engine, rel: u64) -> Result<Vec<crate::Change>> {
-    let mut out = Vec::new();
-    for_each_row(engine, rel, None, usize::MAX, &mut |key, bytes| {
-        out.push(crate::Change::insert(key.to_vec(), decode_row(&bytes)?));
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Calls `f` with the key and the encoded bytes (shared, not copied) of
-/// each row of relation `rel` in key order, from the entry at or after
-/// `from`, reading whole entries until at least `enough` rows were read.
-/// Returns the key of the last entry read (the place to resume after);
-/// see [`rows`](crate::rows) for what an entry is.
-pub(crate) fn for_each_row(
-    engine: &dyn Engine,
-    rel: u64,
-    from: Option<&[u8]>,
-    enough: usize,
-    f: &mut dyn FnMut(&[u8], Bytes) -> Result<()>,
-) -> Result<Option<Vec<u8>>> {
-    let prefix = keys::rows_prefix(rel);
-    let start = keys::row(rel, from.unwrap_or_default());
-    let mut failure = None;
-    let mut read = 0usize;
-    let mut last = None;
-    engine.for_each_value_from(&prefix, &start, &mut |k, v| {
-        last = Some(keys::row_key_of(k).to_vec());
-        let r = rows::each_row(keys::row_key_of(k), &v, &mut |key, range| {
-            read += 1;
-            f(key, v.slice(range)).map(|()| true)
-        });
-        match r {
-            Ok(_) => read < enough,
-            Err(e) => {
-                failure = Some(e);
-                false
-            }
-        }
-    })?;
-    failure.map_or(Ok(last), Err)
-}
-
-/// A stored row count (`keys::row_count`); anything unreadable counts 0.
-pub(crate) fn decode_count(bytes: &[u8]) -> i64 {
-    <[u8; 8]>::try_from(bytes).map_or(0, i64::from_le_bytes)
-}
-
-/// What a DDL statement did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DdlOutcome {
-    /// The command tag (`CREATE_TABLE`, `DROP_MATERIALIZED_VIEW`, ...).
-    pub tag: &'static str,
-    /// NOTICE messages (e.g. "... already exists, skipping").
-    pub notices: Vec<String>,
-}
 
 /// Tunables of an open database.
 #[derive(Debug, Clone)]
@@ -88,22 +29,6 @@ impl Default for Options {
         Options {
             state_cache_bytes: 64 << 20,
         }
-    }
-}
-
-/// State shared by every handle.
-pub(crate) struct Shared {
-    pub(crate) engine: Arc<dyn Engine>,
-    /// The latest committed catalog. The lock is held only to clone or
-    /// replace the `Arc`, never across I/O or `.await`.
-    pub(crate) catalog: RwLock<Arc<Catalog>>,
-    /// Why the writer stopped for good, once it has.
-    fatal: tokio::sync::watch::Sender<Option<String>>,
-}
-
-impl Shared {
-    pub(crate) fn publish(&self, catalog: Arc<Catalog>) {
-        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
     }
 }
 

@@ -31,14 +31,16 @@ pub mod dataflow;
 mod error;
 mod query;
 mod rows;
+mod shared;
 pub mod state;
 mod writer;
 
-pub use database::{Database, DdlOutcome, Options};
+pub use database::{Database, Options};
 pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
 pub use query::CancelReason;
 pub use state::{MemState, StateStore};
+pub use writer::DdlOutcome;
 
 /// Stack size for threads that bind, plan or evaluate SQL: the parser
 /// accepts expression trees up to 1,000 levels deep, and walking one that

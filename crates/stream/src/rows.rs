@@ -22,7 +22,9 @@
 
 use std::ops::Range;
 
-use rivulet_storage::keys;
+use bytes::Bytes;
+use rivulet_expr::decode_row;
+use rivulet_storage::{keys, Engine};
 
 use crate::Result;
 
@@ -131,6 +133,55 @@ pub(crate) fn pack_rows(rows: &[(u64, Vec<u8>)]) -> Vec<(u64, Vec<u8>)> {
         i = j;
     }
     out
+}
+
+/// Every row of relation `rel` as an insertion keyed by its row key.
+pub(crate) fn scan_inserts(engine: &dyn Engine, rel: u64) -> Result<Vec<crate::Change>> {
+    let mut out = Vec::new();
+    for_each_row(engine, rel, None, usize::MAX, &mut |key, bytes| {
+        out.push(crate::Change::insert(key.to_vec(), decode_row(&bytes)?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with the key and the encoded bytes (shared, not copied) of
+/// each row of relation `rel` in key order, from the entry at or after
+/// `from`, reading whole entries until at least `enough` rows were read.
+/// Returns the key of the last entry read (the place to resume after);
+/// see the module docs for what an entry is.
+pub(crate) fn for_each_row(
+    engine: &dyn Engine,
+    rel: u64,
+    from: Option<&[u8]>,
+    enough: usize,
+    f: &mut dyn FnMut(&[u8], Bytes) -> Result<()>,
+) -> Result<Option<Vec<u8>>> {
+    let prefix = keys::rows_prefix(rel);
+    let start = keys::row(rel, from.unwrap_or_default());
+    let mut failure = None;
+    let mut read = 0usize;
+    let mut last = None;
+    engine.for_each_value_from(&prefix, &start, &mut |k, v| {
+        last = Some(keys::row_key_of(k).to_vec());
+        let r = each_row(keys::row_key_of(k), &v, &mut |key, range| {
+            read += 1;
+            f(key, v.slice(range)).map(|()| true)
+        });
+        match r {
+            Ok(_) => read < enough,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    })?;
+    failure.map_or(Ok(last), Err)
+}
+
+/// A stored row count (`keys::row_count`); anything unreadable counts 0.
+pub(crate) fn decode_count(bytes: &[u8]) -> i64 {
+    <[u8; 8]>::try_from(bytes).map_or(0, i64::from_le_bytes)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use nom::error::{ErrorKind, ParseError as NomParseError};
 use nom::{Err, IResult};
 
 use crate::ast::Ident;
+use crate::keywords::is_reserved;
 
 /// The parser's error: where it happened and, for errors that are not plain
 /// syntax errors, what to say.
@@ -70,20 +71,6 @@ pub(crate) fn fatal<'a, T>(input: &'a str, message: impl Into<String>) -> PResul
         message: Some(message.into()),
         too_deep: false,
     }))
-}
-
-/// Words that cannot be used as bare identifiers or aliases.
-const RESERVED: &[&str] = &[
-    "all", "and", "as", "asc", "between", "by", "case", "cast", "create", "cross", "delete",
-    "desc", "distinct", "drop", "else", "end", "false", "from", "full", "group", "having", "ilike",
-    "in", "inner", "insert", "into", "is", "join", "left", "like", "limit", "natural", "not",
-    "null", "offset", "on", "or", "order", "outer", "right", "select", "then", "true", "union",
-    "using", "values", "when", "where", "with",
-];
-
-/// Whether `word` (lower-case) is reserved.
-pub(crate) fn is_reserved(word: &str) -> bool {
-    RESERVED.contains(&word)
 }
 
 /// skip = (whitespace | '--' ... newline | '/*' ... '*/')*

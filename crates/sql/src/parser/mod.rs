@@ -5,7 +5,6 @@ mod lexer;
 
 use nom::Err;
 
-pub(crate) use lexer::is_reserved;
 use lexer::{
     any_word, depth, fail, fatal, ident, kw, peek_kw, skip, string_lit, sym, token_at, too_deep,
     DepthGuard, PErr, PResult, MAX_TREE_DEPTH,

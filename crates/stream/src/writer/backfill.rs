@@ -24,10 +24,11 @@ use rivulet_expr::decode_row;
 use rivulet_storage::keys;
 use tokio::sync::oneshot;
 
+use super::DdlOutcome;
 use super::Writer;
-use crate::database::{self, DdlOutcome, Shared};
 use crate::dataflow::{Change, Dataflow, EvalCtx};
 use crate::rows;
+use crate::shared::Shared;
 use crate::state::StateStore;
 use crate::{Error, Result};
 
@@ -168,7 +169,7 @@ impl Writer {
         });
         let mut changes = Vec::with_capacity(CHUNK_ROWS + rows::PACK_ROWS);
         let engine = self.store.engine().clone();
-        let last = database::for_each_row(
+        let last = crate::rows::for_each_row(
             engine.as_ref(),
             src,
             from.as_deref(),

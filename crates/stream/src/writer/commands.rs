@@ -12,10 +12,11 @@ use rivulet_storage::keys;
 use tokio::sync::oneshot;
 
 use super::commit::{GroupEffects, Reply};
+use super::DdlOutcome;
 use super::Writer;
-use crate::database::{decode_count, DdlOutcome};
 use crate::dataflow::{Change, EvalCtx};
 use crate::rows;
+use crate::rows::decode_count;
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 

@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use rivulet_storage::keys;
 
+use super::DdlOutcome;
 use super::{Command, Op, Writer};
-use crate::database::{DdlOutcome, Shared};
 use crate::rows;
+use crate::shared::Shared;
 use crate::state::StateStore;
 use crate::{Error, Result};
 

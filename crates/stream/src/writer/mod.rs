@@ -32,7 +32,6 @@ use rivulet_sql::Statement;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
-use crate::database::DdlOutcome;
 use crate::dataflow::Dataflow;
 use crate::state::Store;
 use crate::Result;
@@ -67,6 +66,15 @@ pub(crate) enum Op {
         reply: oneshot::Sender<Result<DdlOutcome>>,
     },
     Shutdown,
+}
+
+/// What a DDL statement did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DdlOutcome {
+    /// The command tag (`CREATE_TABLE`, `DROP_MATERIALIZED_VIEW`, ...).
+    pub tag: &'static str,
+    /// NOTICE messages (e.g. "... already exists, skipping").
+    pub notices: Vec<String>,
 }
 
 /// State owned by the writer thread.

@@ -33,7 +33,6 @@ use rivulet_catalog::{Catalog, StoredObject};
 use rivulet_storage::{keys, Engine, WriteBatch};
 
 use super::Writer;
-use crate::database;
 use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
@@ -171,7 +170,7 @@ impl Writer {
         for t in tables {
             let mut n = 0i64;
             let engine = self.store.engine().clone();
-            database::for_each_row(engine.as_ref(), t, None, usize::MAX, &mut |_, _| {
+            crate::rows::for_each_row(engine.as_ref(), t, None, usize::MAX, &mut |_, _| {
                 n += 1;
                 Ok(())
             })?;

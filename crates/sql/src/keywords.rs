@@ -1,0 +1,16 @@
+//! Reserved words: what the parser refuses as a bare identifier and the
+//! printer therefore quotes.
+
+/// Words that cannot be used as bare identifiers or aliases.
+const RESERVED: &[&str] = &[
+    "all", "and", "as", "asc", "between", "by", "case", "cast", "create", "cross", "delete",
+    "desc", "distinct", "drop", "else", "end", "false", "from", "full", "group", "having", "ilike",
+    "in", "inner", "insert", "into", "is", "join", "left", "like", "limit", "natural", "not",
+    "null", "offset", "on", "or", "order", "outer", "right", "select", "then", "true", "union",
+    "using", "values", "when", "where", "with",
+];
+
+/// Whether `word` (lower-case) is reserved.
+pub(crate) fn is_reserved(word: &str) -> bool {
+    RESERVED.contains(&word)
+}
