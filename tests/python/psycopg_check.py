@@ -50,4 +50,31 @@ except psycopg.errors.UndefinedTable:
     pass
 cur.execute("SELECT %s::text", ("still usable",))
 assert cur.fetchone() == ("still usable",)
+
+# A prepared INSERT is described as returning no rows (NoData), so the
+# driver reports the rows it changed and no result columns.
+cur = conn.cursor()
+for i, name in ((4, "fig"), (5, "kiwi")):
+    cur.execute("INSERT INTO items (id, name) VALUES (%s, %s)", (i, name), prepare=True)
+    assert cur.description is None, cur.description
+    assert cur.rowcount == 1, cur.rowcount
+
+# LIMIT and OFFSET take parameters, prepared or not.
+for prepare in (False, True):
+    cur.execute("SELECT id FROM items ORDER BY id LIMIT %s OFFSET %s", (2, 1), prepare=prepare)
+    assert cur.fetchall() == [(2,), (3,)], prepare
+
+# Transaction blocks and nested savepoints, as psycopg opens them.
+tx = psycopg.connect(host=host, port=port, user="root", dbname="dev")
+with tx.transaction():
+    with tx.transaction():
+        tx.execute("INSERT INTO items (id, name) VALUES (6, 'lime')")
+    try:
+        with tx.transaction():
+            tx.execute("SELECT * FROM missing")
+    except psycopg.errors.UndefinedTable:
+        pass
+    assert tx.execute("SELECT count(*) FROM items").fetchone() == (6,)
+assert tx.execute("SELECT name FROM items WHERE id = 6").fetchone() == ("lime",)
+tx.close()
 print("psycopg ok")

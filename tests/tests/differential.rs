@@ -60,6 +60,12 @@ const VIEWS: &[(&str, &str)] = &[
     ("vv_joined_plans", "SELECT plan, count(*) AS n FROM j_left GROUP BY plan"),
     ("vv_minute_busy", "SELECT minute, events FROM a_minute WHERE events > 2"),
     ("vvv_summary", "SELECT count(*) AS busy_minutes, max(events) AS peak FROM vv_minute_busy"),
+    // Subqueries in FROM and WITH, planned into the same operators.
+    ("s_derived", "SELECT s.type, s.n * 2 AS twice FROM (SELECT data->>'type' AS type, count(*) AS n FROM events GROUP BY 1) AS s WHERE s.n > 1"),
+    ("s_derived_renamed", "SELECT t, count(*) AS users FROM (SELECT data->>'type', data->>'userId' FROM events) AS x (t, u) GROUP BY t"),
+    ("s_with", "WITH orders_done AS (SELECT data->>'userId' AS user_id, (data->'properties'->>'revenue')::numeric AS revenue FROM events WHERE data->>'event' = 'Order Completed'), per_user AS (SELECT user_id, sum(revenue) AS spent, count(*) AS n FROM orders_done GROUP BY user_id) SELECT CASE WHEN spent > 100 THEN 'big' ELSE 'small' END AS tier, count(*) AS users, sum(n) AS orders FROM per_user GROUP BY 1"),
+    ("s_with_join", "WITH plans AS (SELECT id, plan FROM users WHERE plan IS NOT NULL) SELECT p.plan, count(*) AS events FROM events e JOIN plans p ON e.data->>'userId' = p.id GROUP BY p.plan"),
+    ("s_nested", "SELECT max(n) AS most FROM (SELECT user_id, count(*) AS n FROM (SELECT data->>'userId' AS user_id FROM events WHERE data->>'userId' IS NOT NULL) AS u GROUP BY user_id) AS c"),
     // Numerics of different scales, overwritten and deleted: results keep
     // the scale recomputation gives.
     ("n_orders", "SELECT sum(amount) AS total, avg(amount) AS mean, min(amount) AS lo, max(amount) AS hi, count(DISTINCT amount) AS d, sum(DISTINCT amount) AS ds FROM orders"),

@@ -112,3 +112,47 @@ async fn ephemeral_and_a_data_directory_are_refused_together() {
     );
     assert!(!dir.0.join("somewhere").exists());
 }
+
+/// `RUST_LOG` works like `RIVULET_LOG`; at debug every statement is logged
+/// as it runs, a secret's value redacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_log_debug_logs_statements_without_secrets() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = TempDir::new("harness-log");
+    let mut child = command()
+        .current_dir(&dir.0)
+        .env_remove("RIVULET_LOG")
+        .env("RUST_LOG", "rivulet=debug")
+        .args([
+            "--ephemeral",
+            "--pg-listen",
+            "127.0.0.1:0",
+            "--webhook-listen",
+            "127.0.0.1:0",
+        ])
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let announced = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&announced).unwrap();
+    let c = connect_to(v["pg"].as_str().unwrap()).await.unwrap();
+    c.batch_execute("CREATE SECRET s AS 'topsecret-value'; SELECT 40 + 2")
+        .await
+        .unwrap();
+    child.start_kill().unwrap();
+    let mut log = String::new();
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(log.contains("SELECT 40 + 2"), "{log}");
+    assert!(log.contains("CREATE SECRET s"), "{log}");
+    assert!(!log.contains("topsecret-value"), "{log}");
+}

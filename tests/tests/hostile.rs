@@ -858,3 +858,55 @@ async fn hostile_wire_messages_get_exact_answers_and_store_nothing() {
     still_sound(&server, &pg, "a connection flood").await;
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The backend message types a session answers `bytes` with, up to and
+/// including ReadyForQuery.
+async fn message_types(server: &Server, bytes: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(&server.pg_addr).await.unwrap();
+    s.write_all(&startup()).await.unwrap();
+    let a = read_answer(&mut s, Duration::from_secs(10)).await;
+    assert!(a.ready && a.code.is_none(), "no session");
+    s.write_all(bytes).await.unwrap();
+    let mut types = Vec::new();
+    loop {
+        let mut head = [0u8; 5];
+        s.read_exact(&mut head).await.unwrap();
+        let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]);
+        let mut body = vec![0u8; (len.max(4) - 4) as usize];
+        s.read_exact(&mut body).await.unwrap();
+        types.push(head[0]);
+        if head[0] == b'Z' {
+            return types;
+        }
+    }
+}
+
+/// Describe and empty queries answer with PostgreSQL's messages: a
+/// statement without rows is ParameterDescription then NoData (pgJDBC
+/// counts batch rows from that), one with rows a RowDescription, and a
+/// query of only comments EmptyQueryResponse.
+#[tokio::test]
+async fn describe_and_empty_queries_answer_like_postgres() {
+    let (_dir, server, pg) = start().await;
+    pg.batch_execute("CREATE TABLE d (id int)").await.unwrap();
+    let describe_statement =
+        |sql: &str| [parse("s", sql, &[]), describe(b'S', "s"), sync()].concat();
+    assert_eq!(
+        message_types(&server, &describe_statement("INSERT INTO d VALUES ($1)")).await,
+        b"1tnZ"
+    );
+    assert_eq!(
+        message_types(
+            &server,
+            &describe_statement("SELECT id FROM d WHERE id = $1")
+        )
+        .await,
+        b"1tTZ"
+    );
+    assert_eq!(
+        message_types(&server, &describe_statement("SET statement_timeout = 0")).await,
+        b"1tnZ"
+    );
+    assert_eq!(message_types(&server, &query("-- nothing")).await, b"IZ");
+    assert_eq!(message_types(&server, &query(";;")).await, b"IZ");
+}

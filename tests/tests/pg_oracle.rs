@@ -81,6 +81,10 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"extract(epoch FROM '2015-12-12T19:11:01.249Z'::timestamptz), extract(second FROM '2015-12-12T19:11:01.249Z'::timestamptz), extract(dow FROM '2015-12-12T00:00:00Z'::timestamptz), extract(week FROM '2016-01-01T00:00:00Z'::timestamptz)"#,
     r#"date_part('hour', '2015-12-12T19:11:01Z'::timestamptz), date_part('epoch', '2015-12-12T19:11:01.5Z'::timestamptz), to_timestamp(1449947461.249)"#,
     r#"nullif(1, 1), nullif('a', 'b'), greatest(1, NULL, 3), least('b', 'a'), coalesce(NULL::int, 2)"#,
+    r#"$$it's$$, $tag$a $$ b$tag$, $q$$q$, $_1$x$_1$ || 'y'"#,
+    r#"'a_c' LIKE 'a#_c' ESCAPE '#', 'abc' LIKE 'a#_c' ESCAPE '#', 'a\c' LIKE 'a\c' ESCAPE '', 'a%' LIKE 'a!%' ESCAPE '!', 'A_B' ILIKE 'a/_b' ESCAPE '/'"#,
+    r#"like_escape('a#_%\', '#'), like_escape('a\_', ''), 'x' NOT LIKE 'x!' ESCAPE '#'"#,
+    r#"'r' = ANY (ARRAY['r', 'p']), 'x' = ANY (ARRAY['r', 'p']), 'x' <> ALL (ARRAY['r', 'p']), 2 = SOME (ARRAY[1, 2]), NULL = ANY (ARRAY[1])"#,
 ];
 
 /// Replaces the placeholder used for a long input (base64 line wrapping).
@@ -149,6 +153,10 @@ async fn errors_match_postgres() {
         "SELECT substr('abc', 1, -1)",
         "SELECT date_trunc('fortnight', now_is_not_supported())",
         "SELECT 'a' + 1",
+        "SELECT 'a' LIKE 'a' ESCAPE 'ab'",
+        "SELECT 'ab' LIKE 'a#' ESCAPE '#'",
+        "SELECT $$unterminated",
+        "SELECT nope.* FROM pg_class",
     ];
     let mut failures = Vec::new();
     for sql in cases {
@@ -198,4 +206,91 @@ async fn hmac_matches_pgcrypto() {
             assert_eq!(rv, pg, "{key} {data} {algo}");
         }
     }
+}
+
+/// A psql session's transcript: each step sent as its own simple query
+/// over one connection (`-c` after `-c`), echoed (`-e`), then its command
+/// tag, rows, notices and errors in the order psql prints them.
+async fn psql_transcript(port: u16, user: &str, db: &str, steps: &[&str]) -> String {
+    let mut cmd = format!("psql -h 127.0.0.1 -p {port} -U {user} -d {db} -X -e");
+    for step in steps {
+        cmd.push_str(" -c ");
+        cmd.push('\'');
+        cmd.push_str(&step.replace('\'', "'\\''"));
+        cmd.push('\'');
+    }
+    cmd.push_str(" 2>&1");
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &cmd])
+        .output()
+        .await
+        .expect("psql is installed (scripts/test.sh installs postgresql-client)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Statements client libraries send around their queries (transaction
+/// blocks, savepoints, transaction modes, DISCARD, DEALLOCATE, REFRESH,
+/// `alias.*`, dollar quotes, LIKE ... ESCAPE): the same command tags,
+/// rows, warnings and errors as PostgreSQL, in one session.
+#[tokio::test]
+async fn client_statements_answer_like_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-stmts");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let setup = "CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a'), (2, 'b'); \
+                 CREATE MATERIALIZED VIEW v AS SELECT id FROM t";
+    server
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute(setup)
+        .await
+        .unwrap();
+    oracle.client.batch_execute(setup).await.unwrap();
+    let steps = [
+        "SAVEPOINT outside",
+        "COMMIT",
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
+        "BEGIN",
+        "SAVEPOINT s1",
+        "SELECT x.* FROM t AS x ORDER BY id",
+        "RELEASE SAVEPOINT s1",
+        "RELEASE s1",
+        "ROLLBACK",
+        "START TRANSACTION READ WRITE",
+        "SAVEPOINT s2",
+        "SAVEPOINT s3",
+        "ROLLBACK TO SAVEPOINT s2",
+        "RELEASE s3",
+        "ROLLBACK TO s2",
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        "DISCARD ALL",
+        "COMMIT",
+        "SET TRANSACTION READ ONLY",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        "SELECT t.*, t.id + 1 AS next FROM t ORDER BY 1",
+        "SELECT $$dollar 'quoted'$$ AS s, $x$ $$ $x$ AS t",
+        "REFRESH MATERIALIZED VIEW v",
+        "REFRESH MATERIALIZED VIEW t",
+        "SELECT count(*) FROM v",
+        "DEALLOCATE ALL",
+        "DISCARD ALL",
+        "SELECT name FROM t WHERE name LIKE 'a' ESCAPE '!'",
+        "-- only a comment",
+        "SELECT * FROM (SELECT id, name FROM t WHERE id > 1) AS s ORDER BY id",
+        "SELECT count(*) FROM (SELECT * FROM t) dbt_internal_test",
+        "WITH a AS (SELECT id FROM t), b (doubled) AS (SELECT id * 2 FROM a) SELECT sum(doubled) FROM b",
+        "WITH a AS (SELECT 1 AS x) SELECT (SELECT x FROM a) + 1 AS y",
+    ];
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
+    let rv = psql_transcript(port, "root", "dev", &steps).await;
+    for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
+        assert_eq!(r, p, "line {i} differs\nrivulet:\n{rv}\npostgres:\n{pg}");
+    }
+    assert_eq!(
+        rv.lines().count(),
+        pg.lines().count(),
+        "rivulet:\n{rv}\npostgres:\n{pg}"
+    );
 }

@@ -543,11 +543,17 @@ async fn cancel_requests_and_many_sessions() {
     c.batch_execute("SET statement_timeout = '200ms'")
         .await
         .unwrap();
-    let (code, msg) = sql_error(&c, "SELECT pg_sleep(30)").await;
-    assert_eq!(
-        (code.as_str(), msg.as_str()),
-        ("57014", "canceling statement due to statement timeout")
-    );
+    for sql in [
+        "SELECT pg_sleep(30)",
+        "SELECT (SELECT pg_sleep(30)) AS slow",
+    ] {
+        let (code, msg) = sql_error(&c, sql).await;
+        assert_eq!(
+            (code.as_str(), msg.as_str()),
+            ("57014", "canceling statement due to statement timeout"),
+            "{sql}"
+        );
+    }
     c.batch_execute("RESET statement_timeout").await.unwrap();
     assert_eq!(
         scalar(&c, "SHOW statement_timeout").await.unwrap(),

@@ -12,6 +12,9 @@ pub enum Error {
     /// 42P01
     #[error("relation \"{0}\" does not exist")]
     UndefinedTable(String),
+    /// 42P01: `x.*` or `x.col` naming no FROM item.
+    #[error("missing FROM-clause entry for table \"{0}\"")]
+    MissingFromEntry(String),
     /// 42703
     #[error("column \"{0}\" does not exist")]
     UndefinedColumn(String),
@@ -26,9 +29,15 @@ pub enum Error {
     /// 42601: a statement whose shape is wrong (not its text).
     #[error("{0}")]
     Syntax(String),
+    /// 42P10
+    #[error("{0}")]
+    InvalidColumnReference(String),
     /// 42702
     #[error("column reference \"{0}\" is ambiguous")]
     AmbiguousColumn(String),
+    /// 42712: a name given twice where names must differ (WITH).
+    #[error("{0}")]
+    DuplicateAlias(String),
     /// 42701
     #[error("column \"{0}\" specified more than once")]
     DuplicateColumn(String),
@@ -107,12 +116,14 @@ impl Error {
         match self {
             Error::Expr(e) => e.sqlstate(),
             Error::Parse(e) => e.sqlstate(),
-            Error::UndefinedTable(_) => "42P01",
+            Error::UndefinedTable(_) | Error::MissingFromEntry(_) => "42P01",
             Error::UndefinedColumn(_) => "42703",
             Error::AmbiguousColumn(_) => "42702",
+            Error::InvalidColumnReference(_) => "42P10",
             Error::UndefinedColumnOf { .. } => "42703",
             Error::Syntax(_) => "42601",
             Error::DuplicateColumn(_) => "42701",
+            Error::DuplicateAlias(_) => "42712",
             Error::UndefinedObject(_) => "42704",
             Error::UndefinedFunction(_) => "42883",
             Error::DuplicateTable(_) => "42P07",

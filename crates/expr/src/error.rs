@@ -77,6 +77,9 @@ pub enum Error {
     /// (54000, as PostgreSQL's "requested length too large").
     #[error("requested length too large")]
     ValueTooLarge,
+    /// A LIKE escape string or pattern that does not escape well (22025).
+    #[error("{0}")]
+    InvalidEscape(String),
     /// A stored row that does not decode; indicates corruption (XX001).
     #[error("corrupted row encoding: {0}")]
     Corrupted(&'static str),
@@ -98,6 +101,7 @@ impl Error {
             Error::SubstringError => "22011",
             Error::UndefinedParameter(_) => "42P02",
             Error::InvalidRegex(_) => "2201B",
+            Error::InvalidEscape(_) => "22025",
             Error::NullValueNotAllowed(_) => "22004",
             Error::FeatureNotSupported(_) => "0A000",
             Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",

@@ -462,7 +462,7 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value> {
         },
         BinaryOp::Arith(op) => arith(op, &l, &r),
         BinaryOp::Like(ci) => match (&l, &r) {
-            (Value::Text(t), Value::Text(p)) => Ok(Value::Bool(like(t, p, ci))),
+            (Value::Text(t), Value::Text(p)) => Ok(Value::Bool(like(t, p, ci)?)),
             _ => Err(Error::DatatypeMismatch("LIKE expects text".into())),
         },
         BinaryOp::JsonPath => json::path(&l, &r, false),

@@ -1,12 +1,17 @@
 //! `LIKE` and `ILIKE` pattern matching: `%` matches any run of characters,
 //! `_` any one character, and `\` makes the next character literal.
 
+use crate::{Error, Result};
+
 /// One element of a compiled pattern.
 #[derive(Debug, PartialEq)]
 enum Token {
     Any,
     One,
     Char(char),
+    /// A backslash ending the pattern: an error if matching reaches it
+    /// with text left, as in PostgreSQL.
+    DanglingEscape,
 }
 
 fn compile(pattern: &str, fold: bool) -> Vec<Token> {
@@ -21,7 +26,7 @@ fn compile(pattern: &str, fold: bool) -> Vec<Token> {
                 Token::Any
             }
             '_' => Token::One,
-            '\\' => Token::Char(chars.next().unwrap_or('\\')),
+            '\\' => chars.next().map_or(Token::DanglingEscape, Token::Char),
             c => Token::Char(c),
         });
     }
@@ -41,7 +46,7 @@ fn fold_char(c: char) -> char {
 
 /// Whether `text` matches `pattern` (case-insensitively for ILIKE).
 /// Runs in O(len(text) × len(pattern)) at worst, without recursion.
-pub fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
+pub fn like(text: &str, pattern: &str, case_insensitive: bool) -> Result<bool> {
     let pat = compile(pattern, case_insensitive);
     let text: Vec<char> = if case_insensitive {
         text.chars().map(fold_char).collect()
@@ -65,36 +70,48 @@ pub fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
                 star = Some((p, t));
                 p += 1;
             }
+            Some(Token::DanglingEscape) => {
+                return Err(Error::InvalidEscape(
+                    "LIKE pattern must not end with escape character".into(),
+                ))
+            }
             _ => match star {
                 Some((sp, st)) => {
                     p = sp + 1;
                     t = st + 1;
                     star = Some((sp, st + 1));
                 }
-                None => return false,
+                None => return Ok(false),
             },
         }
     }
-    pat[p..].iter().all(|t| *t == Token::Any)
+    Ok(pat[p..].iter().all(|t| *t == Token::Any))
 }
 
 #[cfg(test)]
 mod tests {
     use super::like;
 
+    fn like_ok(t: &str, p: &str, ci: bool) -> bool {
+        like(t, p, ci).unwrap()
+    }
+
     #[test]
     fn patterns() {
-        assert!(like("abc", "abc", false));
-        assert!(like("abc", "a%", false));
-        assert!(like("abc", "%c", false));
-        assert!(like("abc", "_b_", false));
-        assert!(!like("abc", "_b", false));
-        assert!(like("a%c", "a\\%c", false));
-        assert!(!like("abc", "a\\%c", false));
-        assert!(like("ABC", "a%", true));
-        assert!(!like("ABC", "a%", false));
-        assert!(like("", "%", false));
-        assert!(like("mississippi", "%iss%pi", false));
-        assert!(like("héllo", "h_llo", false));
+        assert!(like_ok("abc", "abc", false));
+        assert!(like_ok("abc", "a%", false));
+        assert!(like_ok("abc", "%c", false));
+        assert!(like_ok("abc", "_b_", false));
+        assert!(!like_ok("abc", "_b", false));
+        assert!(like_ok("a%c", "a\\%c", false));
+        assert!(!like_ok("abc", "a\\%c", false));
+        assert!(like_ok("ABC", "a%", true));
+        assert!(!like_ok("ABC", "a%", false));
+        assert!(like_ok("", "%", false));
+        assert!(like_ok("mississippi", "%iss%pi", false));
+        assert!(like_ok("héllo", "h_llo", false));
+        // A trailing escape errs only if matching reaches it.
+        assert!(!like_ok("a", "a\\", false));
+        assert!(like("ab", "a\\", false).is_err());
     }
 }

@@ -48,6 +48,18 @@ pub enum Error {
     /// 22023: a value a setting cannot take, with why.
     #[error("{0}")]
     InvalidSetting(String),
+    /// 25P01: a savepoint command outside a transaction block.
+    #[error("{0} can only be used in transaction blocks")]
+    NoTransactionBlock(&'static str),
+    /// 25001: a command that may not run inside a transaction block.
+    #[error("{0} cannot run inside a transaction block")]
+    InTransactionBlock(&'static str),
+    /// 25P02
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    /// 3B001
+    #[error("savepoint \"{0}\" does not exist")]
+    UndefinedSavepoint(String),
     /// XX000: a result row the protocol layer could not encode.
     #[error("could not encode a result row: {0}")]
     Encode(#[source] pgwire::error::PgWireError),
@@ -77,6 +89,10 @@ impl Error {
             Error::UnknownSetting(_) => "42704",
             Error::ReadOnlySetting(_) => "55P02",
             Error::InvalidSetting(_) => "22023",
+            Error::NoTransactionBlock(_) => "25P01",
+            Error::InTransactionBlock(_) => "25001",
+            Error::UndefinedSavepoint(_) => "3B001",
+            Error::InFailedTransaction => "25P02",
             Error::Encode(_) | Error::Task(_) => "XX000",
         }
     }

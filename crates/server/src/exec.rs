@@ -17,6 +17,7 @@ use rivulet_stream::{CancelReason, Database};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
+use crate::transaction::Notice;
 use crate::vars::SessionVars;
 
 /// The format of result column `i`: a client may send one code for all
@@ -49,8 +50,8 @@ pub enum Streaming {
 /// What running one statement produced.
 pub struct Outcome {
     pub response: Response,
-    /// NOTICE messages to send before the response.
-    pub notices: Vec<String>,
+    /// NOTICE and WARNING messages to send before the response.
+    pub notices: Vec<Notice>,
 }
 
 impl From<Response> for Outcome {
@@ -65,8 +66,31 @@ impl From<Response> for Outcome {
 /// Executes one statement for a session.
 ///
 /// With `stream`, a query whose rows are final as read may answer with a
-/// stream of them (see `select`).
+/// stream of them (see `select`). Inside a transaction block an error
+/// fails the block: later statements but COMMIT and ROLLBACK (TO) are
+/// refused with 25P02, as in PostgreSQL.
 pub async fn execute(
+    db: &Database,
+    vars: &SessionVars,
+    stmt: Statement,
+    fmt: &Format,
+    stream: Streaming,
+) -> Result<Outcome> {
+    let ends_failure = matches!(
+        stmt,
+        Statement::Commit | Statement::Rollback | Statement::RollbackToSavepoint(_)
+    );
+    if vars.transaction.failed() && !ends_failure {
+        return Err(Error::InFailedTransaction);
+    }
+    let r = run(db, vars, stmt, fmt, stream).await;
+    if r.is_err() {
+        vars.transaction.fail();
+    }
+    r
+}
+
+async fn run(
     db: &Database,
     vars: &SessionVars,
     stmt: Statement,
@@ -79,18 +103,25 @@ pub async fn execute(
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
         | Statement::Drop { .. } => {
+            vars.transaction.wrote();
             let out = db.execute_ddl(stmt).await?;
             Ok(Outcome {
                 response: Response::Execution(Tag::new(&out.tag.replace('_', " "))),
-                notices: out.notices,
+                notices: out.notices.into_iter().map(Notice::info).collect(),
             })
         }
         Statement::Insert {
             table,
             columns,
             rows,
-        } => insert(db, &table, &columns, &rows).await,
-        Statement::Delete { table, selection } => delete(db, &table, selection.as_ref()).await,
+        } => {
+            vars.transaction.wrote();
+            insert(db, &table, &columns, &rows).await
+        }
+        Statement::Delete { table, selection } => {
+            vars.transaction.wrote();
+            delete(db, &table, selection.as_ref()).await
+        }
         Statement::Show(kind) => show(db, vars, &kind, fmt).map(Outcome::from),
         Statement::SetVariable { name, value } => {
             vars.set(name.as_str(), &value)?;
@@ -100,15 +131,86 @@ pub async fn execute(
             vars.reset(name.as_str())?;
             Ok(Response::Execution(Tag::new("RESET")).into())
         }
-        Statement::Begin => Ok(Response::TransactionStart(Tag::new("BEGIN")).into()),
-        Statement::Commit => Ok(Response::TransactionEnd(Tag::new("COMMIT")).into()),
+        Statement::Begin => Ok(Outcome {
+            notices: vars.transaction.begin(),
+            response: Response::TransactionStart(Tag::new("BEGIN")),
+        }),
+        Statement::StartTransaction => Ok(Outcome {
+            notices: vars.transaction.begin(),
+            response: Response::TransactionStart(Tag::new("START TRANSACTION")),
+        }),
+        Statement::Commit => {
+            // COMMIT of a failed block rolls it back, and says so.
+            let (notices, failed) = vars.transaction.commit();
+            Ok(Outcome {
+                notices,
+                response: Response::TransactionEnd(Tag::new(if failed {
+                    "ROLLBACK"
+                } else {
+                    "COMMIT"
+                })),
+            })
+        }
         Statement::Rollback => Ok(Outcome {
+            notices: vars.transaction.rollback(),
             response: Response::TransactionEnd(Tag::new("ROLLBACK")),
-            notices: vec![
-                "each statement commits on its own; ROLLBACK does not undo earlier writes".into(),
-            ],
         }),
         Statement::Flush => Ok(Response::Execution(Tag::new("FLUSH")).into()),
+        // Each statement commits on its own: savepoints are bookkeeping,
+        // and rolling back to one undoes nothing (see transaction.rs).
+        Statement::Savepoint(name) => {
+            vars.transaction.savepoint(name.as_str())?;
+            Ok(Response::Execution(Tag::new("SAVEPOINT")).into())
+        }
+        Statement::ReleaseSavepoint(name) => {
+            vars.transaction.release(name.as_str())?;
+            Ok(Response::Execution(Tag::new("RELEASE")).into())
+        }
+        Statement::RollbackToSavepoint(name) => Ok(Outcome {
+            notices: vars.transaction.rollback_to(name.as_str())?,
+            response: Response::Execution(Tag::new("ROLLBACK")),
+        }),
+        Statement::SetTransaction { session, .. } => Ok(Outcome {
+            notices: if session || vars.transaction.in_block() {
+                vec![]
+            } else {
+                vec![Notice::warning(
+                    "25P01",
+                    "SET TRANSACTION can only be used in transaction blocks",
+                )]
+            },
+            response: Response::Execution(Tag::new("SET")),
+        }),
+        Statement::Discard(what) => {
+            if what == "ALL" && vars.transaction.in_block() {
+                return Err(Error::InTransactionBlock("DISCARD ALL"));
+            }
+            if what == "ALL" {
+                vars.reset("all")?;
+            }
+            let what = if what == "TEMPORARY" { "TEMP" } else { &what };
+            Ok(Response::Execution(Tag::new(&format!("DISCARD {what}"))).into())
+        }
+        Statement::Deallocate(name) => Ok(Response::Execution(Tag::new(if name.is_some() {
+            "DEALLOCATE"
+        } else {
+            "DEALLOCATE ALL"
+        }))
+        .into()),
+        // Views are maintained as their tables change, so they are always
+        // current; refreshing only checks the name.
+        Statement::RefreshMaterializedView(name) => {
+            let catalog = db.catalog();
+            let rel = catalog.get_relation(&name)?;
+            if rel.view().is_none() {
+                return Err(rivulet_catalog::Error::WrongObjectType(format!(
+                    "\"{}\" is not a materialized view",
+                    rel.name
+                ))
+                .into());
+            }
+            Ok(Response::Execution(Tag::new("REFRESH MATERIALIZED VIEW")).into())
+        }
         Statement::Explain(inner) => explain(db, &inner, fmt).map(Outcome::from),
     }
 }

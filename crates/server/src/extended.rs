@@ -61,10 +61,25 @@ fn describe(
     let text = |name: &str| vec![(name.to_string(), DataType::Text)];
     Ok(match stmt {
         Statement::Query(q) => {
-            let plan = plan_query(q, catalog)?;
+            // `LIMIT $1 OFFSET $2` take their values at Execute; they are
+            // bigints, and do not change the result's columns.
+            let mut counts = Vec::new();
+            let mut q = q.clone();
+            for slot in [&mut q.limit, &mut q.offset] {
+                if let Some(Expr::Parameter(i)) = slot {
+                    counts.push(*i);
+                    *slot = None;
+                }
+            }
+            let plan = plan_query(&q, catalog)?;
             let mut exprs = Vec::new();
             plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
-            let types = infer_parameter_types(n, &mut exprs.iter());
+            let mut types = infer_parameter_types(n, &mut exprs.iter());
+            for i in counts {
+                if let Some(t) = types.get_mut(i - 1) {
+                    *t = DataType::Int8;
+                }
+            }
             (
                 types,
                 plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect(),

@@ -24,6 +24,7 @@ mod pgvalue;
 mod psql;
 mod session;
 mod startup;
+mod transaction;
 mod vars;
 
 use std::net::SocketAddr;
@@ -138,6 +139,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RIVULET_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
                 // The storage engine's routine maintenance (memtable
                 // rotation, compaction) is not news at info level.
                 .unwrap_or_else(|_| {

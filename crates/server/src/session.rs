@@ -10,12 +10,14 @@ use pgwire::api::portal::Format;
 use pgwire::api::portal::Portal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{Response, Tag};
-use pgwire::api::store::PortalStore;
+use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, PgWireServerHandlers,
     RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::Describe;
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::PgWireBackendMessage;
 use rivulet_stream::Database;
@@ -24,6 +26,7 @@ use crate::error::Error;
 use crate::exec;
 use crate::extended::{self, Prepared, StatementPreparer};
 use crate::startup::Startup;
+use crate::transaction::Notice;
 use crate::vars::SessionVars;
 
 /// Shared by every connection.
@@ -112,6 +115,10 @@ impl SimpleQueryHandler for Session {
             error,
             sql: query.to_string(),
         })?;
+        if stmts.is_empty() {
+            // Only comments, semicolons or whitespace.
+            return Ok(vec![Response::EmptyQuery]);
+        }
         let mut responses = Vec::with_capacity(stmts.len());
         let last = stmts.len().saturating_sub(1);
         for (i, stmt) in stmts.into_iter().enumerate() {
@@ -122,16 +129,11 @@ impl SimpleQueryHandler for Session {
             } else {
                 exec::Streaming::No
             };
+            // A statement prints with secrets redacted.
+            tracing::debug!(statement = %stmt, "simple query");
             match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText, stream).await {
                 Ok(out) => {
-                    for n in out.notices {
-                        let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
-                        client
-                            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
-                                info,
-                            )))
-                            .await?;
-                    }
+                    Self::notices(client, out.notices).await?;
                     responses.push(out.response);
                 }
                 Err(e) => {
@@ -155,13 +157,13 @@ fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
 
 impl Session {
     /// Sends NOTICE messages ahead of a statement's result.
-    async fn notices<C>(client: &mut C, notices: Vec<String>) -> PgWireResult<()>
+    async fn notices<C>(client: &mut C, notices: Vec<Notice>) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         for n in notices {
-            let info = ErrorInfo::new("NOTICE".into(), "00000".into(), n);
+            let info = ErrorInfo::new(n.severity.into(), n.code.into(), n.message);
             client
                 .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
                     info,
@@ -181,6 +183,49 @@ impl ExtendedQueryHandler for Session {
         self.preparer.clone()
     }
 
+    /// Describe of a prepared statement that returns no rows (INSERT,
+    /// DELETE, SET, ...) answers its parameter types and then NoData, as
+    /// PostgreSQL does; pgwire would send an empty RowDescription, which
+    /// drivers such as pgJDBC read as a query with no columns (and then
+    /// report 0 rows changed).
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        const STATEMENT: u8 = b'S';
+        if message.target_type == STATEMENT {
+            let name = message.name.as_deref().unwrap_or("");
+            if let Some(Entry::Value(stmt)) = client.portal_store().get_statement(name) {
+                if stmt.statement.columns.is_empty() {
+                    let declared = &stmt.parameter_types;
+                    let types: Vec<u32> = stmt
+                        .statement
+                        .param_types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| match declared.get(i).cloned().flatten() {
+                            Some(d) if d.oid() != 0 => d.oid(),
+                            _ => crate::pgvalue::pg_type(*t).oid(),
+                        })
+                        .collect();
+                    client
+                        .send(PgWireBackendMessage::ParameterDescription(
+                            ParameterDescription::new(types),
+                        ))
+                        .await?;
+                    client
+                        .send(PgWireBackendMessage::NoData(NoData::new()))
+                        .await?;
+                    return Ok(());
+                }
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -198,6 +243,8 @@ impl ExtendedQueryHandler for Session {
         // collect the whole result first, so the rows are sent from here
         // as they are read, and pgwire only completes the command.
         let prepared = &portal.statement.statement;
+        // Parameters are not logged: they may carry anything.
+        tracing::debug!(statement = %prepared.stmt, "execute");
         let stmt = extended::substitute(prepared, &portal.parameters, &portal.parameter_format)?;
         let stream = exec::Streaming::Yes(if max_rows == 0 { None } else { handle(client) });
         let out = exec::execute(

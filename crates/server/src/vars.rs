@@ -10,24 +10,60 @@ use crate::error::{Error, Result};
 /// Every variable a session knows, with its default. Names are lower-case.
 const DEFAULTS: &[(&str, &str)] = &[
     ("application_name", ""),
+    ("background_ddl", "false"),
+    ("batch_parallelism", "0"),
+    ("bytea_output", "hex"),
     ("client_encoding", "UTF8"),
     ("client_min_messages", "notice"),
     ("datestyle", "ISO, MDY"),
     ("default_transaction_isolation", "read committed"),
+    ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
     ("integer_datetimes", "on"),
     ("intervalstyle", "postgres"),
     ("is_superuser", "on"),
+    ("lock_timeout", "0"),
     ("max_identifier_length", "63"),
+    ("query_mode", "auto"),
+    ("rw_implicit_flush", "false"),
+    ("rw_streaming_enable_delta_join", "false"),
     ("search_path", "public"),
     ("server_encoding", "UTF8"),
     ("server_version", crate::startup::SERVER_VERSION),
     ("server_version_num", "150000"),
+    ("sink_decouple", "default"),
     ("standard_conforming_strings", "on"),
     ("statement_timeout", "0"),
+    ("streaming_parallelism", "default"),
     ("timezone", "UTC"),
     ("transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+    ("visibility_mode", "default"),
 ];
+
+/// RisingWave's boolean settings, which it shows as `true`/`false`.
+/// Rivulet accepts them so RisingWave's tools can set them: writes are
+/// always visible when acknowledged (what `rw_implicit_flush` asks for),
+/// DDL always waits for its back-fill, and one machine has one degree of
+/// parallelism.
+const RW_BOOLEANS: &[&str] = &[
+    "background_ddl",
+    "rw_implicit_flush",
+    "rw_streaming_enable_delta_join",
+];
+
+/// PostgreSQL's boolean settings, shown as `on`/`off`.
+const PG_BOOLEANS: &[&str] = &["default_transaction_read_only", "transaction_read_only"];
+
+/// A boolean setting's value as PostgreSQL reads one.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" | "t" | "y" => Some(true),
+        "off" | "false" | "no" | "0" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
 
 /// Variables that can be shown but not changed.
 const READ_ONLY: &[&str] = &[
@@ -43,6 +79,8 @@ const READ_ONLY: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct SessionVars {
     set: Mutex<BTreeMap<String, String>>,
+    /// The session's transaction block.
+    pub transaction: crate::transaction::Transaction,
 }
 
 fn known(name: &str) -> Result<&'static str> {
@@ -119,6 +157,20 @@ impl SessionVars {
                 )));
             }
             "extra_float_digits" if text.parse::<i64>().is_err() => return Err(invalid()),
+            n if RW_BOOLEANS.contains(&n) || PG_BOOLEANS.contains(&n) => {
+                let b = parse_bool(&text).ok_or_else(invalid)?;
+                let shown = match (RW_BOOLEANS.contains(&n), b) {
+                    (true, true) => "true",
+                    (true, false) => "false",
+                    (false, true) => "on",
+                    (false, false) => "off",
+                };
+                self.set
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name, shown.to_string());
+                return Ok(());
+            }
             "statement_timeout" if parse_duration_ms(&text).is_none() => return Err(invalid()),
             "datestyle" if !text.to_ascii_uppercase().contains("ISO") => {
                 return Err(Error::InvalidSetting(format!(

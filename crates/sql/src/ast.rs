@@ -318,6 +318,8 @@ pub enum Expr {
         negated: bool,
         /// `ILIKE`.
         case_insensitive: bool,
+        /// The `ESCAPE` character, if not the default backslash.
+        escape: Option<Box<Expr>>,
     },
 }
 
@@ -479,6 +481,7 @@ impl Display for Expr {
                 pattern,
                 negated,
                 case_insensitive,
+                escape,
             } => {
                 expr.fmt_prec(f, PREC_IN + 1)?;
                 f.write_str(match (negated, case_insensitive) {
@@ -487,7 +490,12 @@ impl Display for Expr {
                     (false, true) => " ILIKE ",
                     (true, true) => " NOT ILIKE ",
                 })?;
-                pattern.fmt_prec(f, PREC_IN + 1)
+                pattern.fmt_prec(f, PREC_IN + 1)?;
+                if let Some(e) = escape {
+                    f.write_str(" ESCAPE ")?;
+                    e.fmt_prec(f, PREC_IN + 1)?;
+                }
+                Ok(())
             }
         }
     }
@@ -498,6 +506,8 @@ impl Display for Expr {
 pub enum SelectItem {
     /// `*`
     Wildcard,
+    /// `relation.*` (or `schema.relation.*`): that relation's columns.
+    QualifiedWildcard(Vec<Ident>),
     /// `expr [AS alias]`
     Expr {
         /// The expression.
@@ -511,6 +521,12 @@ impl Display for SelectItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             SelectItem::Wildcard => f.write_char('*'),
+            SelectItem::QualifiedWildcard(parts) => {
+                for p in parts {
+                    write!(f, "{p}.")?;
+                }
+                f.write_char('*')
+            }
             SelectItem::Expr { expr, alias: None } => write!(f, "{expr}"),
             SelectItem::Expr {
                 expr,
@@ -565,6 +581,15 @@ pub enum TableRef {
         /// The ON condition.
         on: Expr,
     },
+    /// A subquery in FROM: `(query) [AS] alias [(columns)]`.
+    Derived {
+        /// The subquery.
+        query: Box<Query>,
+        /// Its name in the outer query.
+        alias: Ident,
+        /// New names for its first columns, if given.
+        columns: Vec<Ident>,
+    },
 }
 
 impl Display for TableRef {
@@ -590,13 +615,40 @@ impl Display for TableRef {
                     _ => write!(f, "{left} {k} {right} ON {on}"),
                 }
             }
+            TableRef::Derived {
+                query,
+                alias,
+                columns,
+            } => {
+                write!(f, "({query}) AS {alias}")?;
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// A common table expression: `name [(columns)] AS (query)` in `WITH`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cte {
+    /// The name the rest of the query reads it by.
+    pub name: Ident,
+    /// New names for its first columns, if given.
+    pub columns: Vec<Ident>,
+    /// Its query.
+    pub query: Query,
 }
 
 /// A SELECT query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// `WITH` common table expressions, in order (each may read those
+    /// before it).
+    pub with: Vec<Cte>,
     /// `SELECT DISTINCT`.
     pub distinct: bool,
     /// The select list.
@@ -622,6 +674,19 @@ pub struct Query {
 
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, cte) in self.with.iter().enumerate() {
+            f.write_str(if i == 0 { "WITH " } else { ", " })?;
+            write!(f, "{}", cte.name)?;
+            if !cte.columns.is_empty() {
+                f.write_str(" (")?;
+                write_list(f, &cte.columns, ", ")?;
+                f.write_str(")")?;
+            }
+            write!(f, " AS ({})", cte.query)?;
+        }
+        if !self.with.is_empty() {
+            f.write_str(" ")?;
+        }
         f.write_str(if self.distinct {
             "SELECT DISTINCT "
         } else {
@@ -811,8 +876,10 @@ pub enum Statement {
         /// The setting's name.
         name: Ident,
     },
-    /// `BEGIN` / `START TRANSACTION`
+    /// `BEGIN`
     Begin,
+    /// `START TRANSACTION` (BEGIN by another name and tag)
+    StartTransaction,
     /// `COMMIT` / `END`
     Commit,
     /// `ROLLBACK` / `ABORT`
@@ -822,6 +889,27 @@ pub enum Statement {
     Flush,
     /// `EXPLAIN statement`
     Explain(Box<Statement>),
+    /// `SAVEPOINT name`
+    Savepoint(Ident),
+    /// `RELEASE [SAVEPOINT] name`
+    ReleaseSavepoint(Ident),
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`
+    RollbackToSavepoint(Ident),
+    /// `SET [SESSION CHARACTERISTICS AS] TRANSACTION modes` (accepted;
+    /// every statement commits on its own).
+    SetTransaction {
+        /// `SESSION CHARACTERISTICS AS`: the session's default, not the
+        /// current block's.
+        session: bool,
+        /// The modes, as written.
+        modes: String,
+    },
+    /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`
+    Discard(String),
+    /// `DEALLOCATE [PREPARE] name | ALL` (`None`: all).
+    Deallocate(Option<Ident>),
+    /// `REFRESH MATERIALIZED VIEW name` (views are always current).
+    RefreshMaterializedView(ObjectName),
 }
 
 impl Display for Statement {
@@ -931,9 +1019,25 @@ impl Display for Statement {
             }
             Statement::ResetVariable { name } => write!(f, "RESET {name}"),
             Statement::Begin => f.write_str("BEGIN"),
+            Statement::StartTransaction => f.write_str("START TRANSACTION"),
             Statement::Commit => f.write_str("COMMIT"),
             Statement::Rollback => f.write_str("ROLLBACK"),
             Statement::Flush => f.write_str("FLUSH"),
+            Statement::Savepoint(n) => write!(f, "SAVEPOINT {n}"),
+            Statement::ReleaseSavepoint(n) => write!(f, "RELEASE SAVEPOINT {n}"),
+            Statement::RollbackToSavepoint(n) => write!(f, "ROLLBACK TO SAVEPOINT {n}"),
+            Statement::SetTransaction {
+                session: false,
+                modes,
+            } => write!(f, "SET TRANSACTION {modes}"),
+            Statement::SetTransaction {
+                session: true,
+                modes,
+            } => write!(f, "SET SESSION CHARACTERISTICS AS TRANSACTION {modes}"),
+            Statement::Discard(what) => write!(f, "DISCARD {what}"),
+            Statement::Deallocate(Some(n)) => write!(f, "DEALLOCATE {n}"),
+            Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
+            Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
         }
     }
@@ -1001,9 +1105,17 @@ impl Expr {
                 low.visit_mut(f);
                 high.visit_mut(f);
             }
-            Expr::Like { expr, pattern, .. } => {
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                ..
+            } => {
                 expr.visit_mut(f);
                 pattern.visit_mut(f);
+                if let Some(e) = escape {
+                    e.visit_mut(f);
+                }
             }
         }
     }
@@ -1011,19 +1123,26 @@ impl Expr {
 
 impl TableRef {
     fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
-        if let TableRef::Join {
-            left, right, on, ..
-        } = self
-        {
-            left.visit_exprs_mut(f);
-            right.visit_exprs_mut(f);
-            on.visit_mut(f);
+        match self {
+            TableRef::Join {
+                left, right, on, ..
+            } => {
+                left.visit_exprs_mut(f);
+                right.visit_exprs_mut(f);
+                on.visit_mut(f);
+            }
+            TableRef::Derived { query, .. } => query.visit_exprs_mut(f),
+            TableRef::Table { .. } => {}
         }
     }
 }
 
 impl Query {
-    fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+    /// Calls `f` on every expression of the query, subqueries included.
+    pub fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        for cte in &mut self.with {
+            cte.query.visit_exprs_mut(f);
+        }
         for item in &mut self.projection {
             if let SelectItem::Expr { expr, .. } = item {
                 expr.visit_mut(f);

@@ -87,6 +87,16 @@ pub(crate) fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Resul
     }))
 }
 
+/// Evaluates a call whose arguments are all constants at bind time.
+pub(super) fn fold_call(e: Expr) -> Result<Expr> {
+    if let Expr::Func(_, args) = &e {
+        if args.iter().all(|a| matches!(a, Expr::Literal(_))) {
+            return Ok(Expr::Literal(e.eval(&[])?));
+        }
+    }
+    Ok(e)
+}
+
 /// Evaluates a cast of a constant at bind time (so `'x'::jsonb` is parsed
 /// once, and bad literals fail when the statement is analysed).
 pub(super) fn fold(e: Expr) -> Result<Expr> {

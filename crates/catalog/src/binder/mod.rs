@@ -13,13 +13,13 @@ mod functions;
 mod operators;
 pub mod scope;
 
-use rivulet_expr::{BinaryOp, DataType, Expr, Value};
+use rivulet_expr::{BinaryOp, DataType, Expr, Func, Value};
 use rivulet_sql::{self as ast, BinaryOperator, UnaryOperator};
 
 use crate::{Error, Result};
 
 pub(crate) use coercion::{coerce, common_type, type_from_name};
-use coercion::{fold, literal};
+use coercion::{fold, fold_call, literal};
 pub(crate) use functions::is_aggregate;
 pub use scope::{Scope, ScopeColumn};
 
@@ -217,6 +217,7 @@ impl<'a> Binder<'a> {
                 pattern,
                 negated,
                 case_insensitive,
+                escape,
             } => {
                 let (e, t) = self.bind(expr)?;
                 let (p, pt) = self.bind(pattern)?;
@@ -226,10 +227,18 @@ impl<'a> Binder<'a> {
                         "operator does not exist: {other} ~~ text"
                     ))),
                 };
+                let mut p = text(p, pt)?;
+                // `ESCAPE c` rewrites the pattern to the default backslash
+                // form, as PostgreSQL's like_escape() does.
+                if let Some(esc) = escape {
+                    let (x, xt) = self.bind(esc)?;
+                    let x = coerce(x, xt, DataType::Text, "ESCAPE")?;
+                    p = fold_call(Expr::Func(Func::LikeEscape, vec![p, x]))?;
+                }
                 let like = Expr::Binary(
                     BinaryOp::Like(*case_insensitive),
                     Box::new(text(e, t)?),
-                    Box::new(text(p, pt)?),
+                    Box::new(p),
                 );
                 Ok((
                     if *negated {

@@ -243,11 +243,13 @@ impl<'a> AggBinder<'a> {
                 pattern,
                 negated,
                 case_insensitive,
+                escape,
             } => ast::Expr::Like {
                 expr: r(expr, self)?,
                 pattern: r(pattern, self)?,
                 negated: *negated,
                 case_insensitive: *case_insensitive,
+                escape: escape.as_deref().map(|e| r(e, self)).transpose()?,
             },
         })
     }
@@ -377,8 +379,15 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::Between {
             expr, low, high, ..
         } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
-        ast::Expr::Like { expr, pattern, .. } => {
-            contains_aggregate(expr) || contains_aggregate(pattern)
+        ast::Expr::Like {
+            expr,
+            pattern,
+            escape,
+            ..
+        } => {
+            contains_aggregate(expr)
+                || contains_aggregate(pattern)
+                || escape.as_deref().is_some_and(contains_aggregate)
         }
     }
 }

@@ -2,11 +2,11 @@
 //! keys and a residual predicate.
 
 use rivulet_expr::{BinaryOp, CmpOp, Expr};
-use rivulet_sql::TableRef;
+use rivulet_sql::{Ident, Query, TableRef};
 
 use super::{Plan, Planner};
-use crate::binder::Scope;
-use crate::Result;
+use crate::binder::{Scope, ScopeColumn};
+use crate::{Error, Result};
 
 impl Planner<'_> {
     /// Plans a FROM item, returning the plan and the scope of its columns.
@@ -54,7 +54,55 @@ impl Planner<'_> {
                 };
                 Ok((plan, scope))
             }
+            TableRef::Derived {
+                query,
+                alias,
+                columns,
+            } => self.derived(query, alias, columns),
         }
+    }
+
+    /// A subquery in FROM: its plan, cut to its visible columns, under
+    /// `alias` with the columns renamed by `columns`.
+    fn derived(&self, query: &Query, alias: &Ident, columns: &[Ident]) -> Result<(Plan, Scope)> {
+        let plan = self.query(query)?;
+        if plan.limit.is_some() || plan.offset > 0 {
+            return Err(Error::NotSupported(
+                "LIMIT and OFFSET in a subquery in FROM are not supported yet".into(),
+            ));
+        }
+        let n = plan.output.len();
+        if columns.len() > n {
+            return Err(Error::InvalidColumnReference(format!(
+                "table \"{}\" has {n} columns available but {} columns specified",
+                alias.as_str(),
+                columns.len()
+            )));
+        }
+        // Hidden ORDER BY columns go; the order itself means nothing here.
+        let root = if plan.root.width() > n {
+            Plan::Project {
+                input: Box::new(plan.root),
+                exprs: (0..n).map(Expr::Column).collect(),
+            }
+        } else {
+            plan.root
+        };
+        let scope = Scope {
+            columns: plan
+                .output
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ScopeColumn {
+                    qualifier: Some(alias.as_str().to_string()),
+                    name: columns
+                        .get(i)
+                        .map_or_else(|| c.name.clone(), |a| a.as_str().to_string()),
+                    ty: c.ty,
+                })
+                .collect(),
+        };
+        Ok((root, scope))
     }
 }
 

@@ -24,6 +24,7 @@ mod parameters;
 mod plan;
 mod select;
 mod union;
+mod with;
 
 use std::fmt;
 
@@ -132,6 +133,9 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn query(&self, q: &Query) -> Result<QueryPlan> {
+        if !q.with.is_empty() {
+            return self.query(&with::inline(q)?);
+        }
         if q.unions.is_empty() {
             self.select(q)
         } else {
@@ -195,5 +199,6 @@ fn reads_empty(t: &TableRef, catalog: &Catalog) -> bool {
             reads_empty(left, catalog)
                 || (*kind == ast::JoinKind::Inner && reads_empty(right, catalog))
         }
+        TableRef::Derived { .. } => false,
     }
 }

@@ -295,6 +295,24 @@ fn select_items(q: &Query, scope: &Scope) -> Result<Vec<Item>> {
                     items.push((ast::Expr::Identifier(parts), c.name.clone()));
                 }
             }
+            SelectItem::QualifiedWildcard(parts) => {
+                let qualifier = parts.last().map_or("", |p| p.as_str());
+                let before = items.len();
+                for c in scope
+                    .columns
+                    .iter()
+                    .filter(|c| c.qualifier.as_deref() == Some(qualifier))
+                {
+                    let parts = vec![
+                        ast::Ident(qualifier.to_string()),
+                        ast::Ident(c.name.clone()),
+                    ];
+                    items.push((ast::Expr::Identifier(parts), c.name.clone()));
+                }
+                if items.len() == before {
+                    return Err(Error::MissingFromEntry(qualifier.to_string()));
+                }
+            }
             SelectItem::Expr { expr, alias } => {
                 let name = alias
                     .as_ref()

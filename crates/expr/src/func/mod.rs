@@ -59,6 +59,9 @@ pub enum Func {
     Replace,
     /// `strpos`.
     Strpos,
+    /// `like_escape(pattern, escape)`: the pattern with `escape` as its
+    /// escape character, rewritten to use backslash.
+    LikeEscape,
     /// `jsonb_typeof`.
     JsonbTypeof,
     /// `jsonb_array_length`.
@@ -147,6 +150,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ),
     ("replace", (Func::Replace, &[Text, Text, Text], Text)),
     ("strpos", (Func::Strpos, &[Text, Text], Int4)),
+    ("like_escape", (Func::LikeEscape, &[Text, Text], Text)),
     ("jsonb_typeof", (Func::JsonbTypeof, &[Jsonb], Text)),
     (
         "jsonb_array_length",
@@ -302,6 +306,7 @@ impl Func {
             Func::Trim(side) => text::trim(side, args),
             Func::Replace => text::replace(args),
             Func::Strpos => text::strpos(args),
+            Func::LikeEscape => text::like_escape(args),
             Func::JsonbTypeof => json::type_of(&args[0]),
             Func::JsonbArrayLength => json::array_length(&args[0]),
             Func::JsonbExtractPath => json::extract_path(args, false),
@@ -365,6 +370,7 @@ impl Func {
             Func::Trim(TrimSide::Trailing) => "rtrim",
             Func::Replace => "replace",
             Func::Strpos => "strpos",
+            Func::LikeEscape => "like_escape",
             Func::JsonbTypeof => "jsonb_typeof",
             Func::JsonbArrayLength => "jsonb_array_length",
             Func::JsonbExtractPath => "jsonb_extract_path",

@@ -155,3 +155,37 @@ pub(super) fn strpos(args: &[Value]) -> Result<Value> {
         None => 0,
     }))
 }
+
+/// `like_escape(pattern, escape)`: `pattern` written with `escape` (one
+/// character, or empty for none) rewritten to the backslash form LIKE
+/// reads.
+pub(super) fn like_escape(args: &[Value]) -> Result<Value> {
+    let pattern = as_text(&args[0])?;
+    let escape = as_text(&args[1])?;
+    let mut esc = escape.chars();
+    let esc = match (esc.next(), esc.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(c),
+        _ => return Err(Error::InvalidEscape("invalid escape string".into())),
+    };
+    if esc == Some('\\') {
+        return Ok(Value::Text(pattern.to_string()));
+    }
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == esc {
+            out.push('\\');
+            // A trailing escape stays dangling; LIKE refuses it only if
+            // matching reaches it, as PostgreSQL does.
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(Value::Text(out))
+}

@@ -70,6 +70,11 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                 i = r;
                 continue;
             }
+            if let Some((r, e)) = quantified(i, &lhs)? {
+                lhs = e;
+                i = r;
+                continue;
+            }
         }
         match binary_op(i).or_else(|| qualified_operator(i)) {
             Some((r, op)) if op.precedence() >= min => {
@@ -82,6 +87,55 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                 i = r;
             }
             _ => return Ok((i, lhs)),
+        }
+    }
+}
+
+/// quantified = '=' (ANY | SOME) '(' ARRAY '[' list ']' ')'
+///            | ('<>' | '!=') ALL '(' ARRAY '[' list ']' ')'
+/// which mean `IN (list)` and `NOT IN (list)` (catalog queries of client
+/// libraries use them). Returns `None` if the next tokens are not one.
+fn quantified<'a>(
+    i: &'a str,
+    lhs: &Expr,
+) -> Result<Option<(&'a str, Expr)>, Err<super::lexer::PErr<'a>>> {
+    let negated = if let Ok((r, _)) = sym("=")(i) {
+        match kw("any")(r).or_else(|_| kw("some")(r)) {
+            Ok((r, _)) => Some((r, false)),
+            Err(_) => None,
+        }
+    } else if let Ok((r, _)) = sym("<>")(i).or_else(|_| sym("!=")(i)) {
+        kw("all")(r).ok().map(|(r, _)| (r, true))
+    } else {
+        None
+    };
+    let Some((r, negated)) = negated else {
+        return Ok(None);
+    };
+    let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
+    let Ok((r2, _)) = kw("array")(r) else {
+        return fatal::<()>(r, "ANY and ALL are supported over an ARRAY[...] list only")
+            .map(|_| None);
+    };
+    let (mut r, _) = sym("[")(r2).map_err(|_| to_failure(r2))?;
+    let mut list = Vec::new();
+    loop {
+        let (r2, e) = expr(r)?;
+        list.push(e);
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => {
+                let (r3, _) = sym("]")(r2).map_err(|_| to_failure(r2))?;
+                let (r3, _) = sym(")")(r3).map_err(|_| to_failure(r3))?;
+                return Ok(Some((
+                    r3,
+                    Expr::InList {
+                        expr: Box::new(lhs.clone()),
+                        list,
+                        negated,
+                    },
+                )));
+            }
         }
     }
 }
@@ -145,6 +199,13 @@ fn in_between_like<'a>(
     for (word, case_insensitive) in [("like", false), ("ilike", true)] {
         if let Ok((r, _)) = kw(word)(r) {
             let (r, pattern) = expr_bp(r, PREC_IN + 1)?;
+            let (r, escape) = match kw("escape")(r) {
+                Ok((r, _)) => {
+                    let (r, e) = expr_bp(r, PREC_IN + 1)?;
+                    (r, Some(Box::new(e)))
+                }
+                Err(_) => (r, None),
+            };
             return Ok(Some((
                 r,
                 Expr::Like {
@@ -152,6 +213,7 @@ fn in_between_like<'a>(
                     pattern: Box::new(pattern),
                     negated,
                     case_insensitive,
+                    escape,
                 },
             )));
         }
@@ -267,7 +329,7 @@ fn prefix(i: &str) -> PResult<'_, Expr> {
 ///         | function_call | column_ref
 fn primary(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = sym("(")(i) {
-        if peek_kw(r, "select") {
+        if peek_kw(r, "select") || peek_kw(r, "with") {
             let (r, q) = super::query(r)?;
             let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
             return Ok((r, Expr::Subquery(Box::new(q))));
@@ -276,7 +338,11 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
         return Ok((r, e));
     }
-    if let Some(rest) = skip(i).strip_prefix('$') {
+    // `$n` is a parameter; `$$` and `$tag$` open dollar-quoted strings.
+    if let Some(rest) = skip(i)
+        .strip_prefix('$')
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()) || !r.contains('$'))
+    {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if let Ok(n) = rest[..digits].parse::<usize>() {
             if n >= 1 {

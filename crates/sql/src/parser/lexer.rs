@@ -189,10 +189,36 @@ pub(crate) fn any_word(i: &str) -> PResult<'_, Ident> {
     }
 }
 
-/// string = [Ee]? "'" ( [^'] | "''" | escape )* "'"  (adjacent literals
-/// separated by a newline concatenate, as in the SQL standard)
+/// dollar = "$" tag? "$" any* "$" tag? "$", where the tag is an
+/// identifier not starting with a digit (so `$1` stays a parameter).
+fn dollar_quoted(i: &str) -> Option<PResult<'_, String>> {
+    let rest = i.strip_prefix('$')?;
+    let tag_len = rest.find('$')?;
+    let tag = &rest[..tag_len];
+    let valid = tag
+        .chars()
+        .next()
+        .is_none_or(|c| is_ident_start(c) && c != '$')
+        && tag.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !valid {
+        return None;
+    }
+    let delim = &i[..tag_len + 2];
+    let body = &rest[tag_len + 1..];
+    Some(match body.find(delim) {
+        Some(end) => Ok((&body[end + delim.len()..], body[..end].to_string())),
+        None => fatal(i, "unterminated dollar-quoted string"),
+    })
+}
+
+/// string = [Ee]? "'" ( [^'] | "''" | escape )* "'" | dollar  (adjacent
+/// quoted literals separated by a newline concatenate, as in the SQL
+/// standard)
 pub(crate) fn string_lit(i: &str) -> PResult<'_, String> {
     let i = skip(i);
+    if let Some(r) = dollar_quoted(i) {
+        return r;
+    }
     let (escapes, body) = match i.as_bytes() {
         [b'E' | b'e', b'\'', ..] => (true, &i[2..]),
         [b'\'', ..] => (false, &i[1..]),

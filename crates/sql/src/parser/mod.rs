@@ -11,7 +11,7 @@ use lexer::{
 };
 
 use crate::ast::{
-    ColumnDef, DropKind, Expr, Ident, JoinKind, Literal, ObjectName, OrderByExpr, Query,
+    ColumnDef, Cte, DropKind, Expr, Ident, JoinKind, Literal, ObjectName, OrderByExpr, Query,
     SelectItem, ShowKind, SqlOption, Statement, TableRef,
 };
 use crate::{ParseError, Result};
@@ -114,7 +114,7 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         let (r, inner) = commit(statement(r))?;
         return Ok((r, Statement::Explain(Box::new(inner))));
     }
-    if peek_kw(i, "select") {
+    if peek_kw(i, "select") || peek_kw(i, "with") {
         let (r, q) = commit(query(i))?;
         return Ok((r, Statement::Query(q)));
     }
@@ -123,6 +123,41 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     }
     if let Ok((r, _)) = kw("set")(i) {
         return commit(set(r));
+    }
+    if let Ok((r, _)) = kw("savepoint")(i) {
+        let (r, name) = commit(any_word(r))?;
+        return Ok((r, Statement::Savepoint(name)));
+    }
+    if let Ok((r, _)) = kw("release")(i) {
+        let r = kw("savepoint")(r).map_or(r, |(r, _)| r);
+        let (r, name) = commit(any_word(r))?;
+        return Ok((r, Statement::ReleaseSavepoint(name)));
+    }
+    if let Ok((r, _)) = kw("discard")(i) {
+        let (r, what) = commit(any_word(r))?;
+        let what = what.as_str().to_ascii_uppercase();
+        if !matches!(
+            what.as_str(),
+            "ALL" | "PLANS" | "SEQUENCES" | "TEMP" | "TEMPORARY"
+        ) {
+            return fail(skip(r));
+        }
+        return Ok((r, Statement::Discard(what)));
+    }
+    if let Ok((r, _)) = kw("deallocate")(i) {
+        let r = kw("prepare")(r).map_or(r, |(r, _)| r);
+        if let Ok((r, _)) = kw("all")(r) {
+            return Ok((r, Statement::Deallocate(None)));
+        }
+        let (r, name) = commit(any_word(r))?;
+        return Ok((r, Statement::Deallocate(Some(name))));
+    }
+    if let Ok((r, _)) = kw("refresh")(i) {
+        let (r, _) = commit(kw("materialized")(r))?;
+        let (r, _) = commit(kw("view")(r))?;
+        let r = kw("concurrently")(r).map_or(r, |(r, _)| r);
+        let (r, name) = commit(object_name(r))?;
+        return Ok((r, Statement::RefreshMaterializedView(name)));
     }
     if let Ok((r, _)) = kw("reset")(i) {
         let (r, name) = commit(any_word(r))?;
@@ -140,12 +175,26 @@ fn statement(i: &str) -> PResult<'_, Statement> {
             let r = kw("transaction")(r)
                 .or_else(|_| kw("work")(r))
                 .map_or(r, |(r, _)| r);
+            if matches!(stmt, Statement::Rollback) {
+                if let Ok((r, _)) = kw("to")(r) {
+                    let r = kw("savepoint")(r).map_or(r, |(r, _)| r);
+                    let (r, name) = commit(any_word(r))?;
+                    return Ok((r, Statement::RollbackToSavepoint(name)));
+                }
+            }
+            // Transaction modes (`BEGIN ISOLATION LEVEL ...`, `READ ONLY`)
+            // are accepted and have no effect.
+            let r = if matches!(stmt, Statement::Begin) {
+                transaction_modes(r).0
+            } else {
+                r
+            };
             return Ok((r, stmt));
         }
     }
     if let Ok((r, _)) = kw("start")(i) {
         let (r, _) = commit(kw("transaction")(r))?;
-        return Ok((r, Statement::Begin));
+        return Ok((transaction_modes(r).0, Statement::StartTransaction));
     }
     fail(skip(i))
 }
@@ -491,7 +540,12 @@ fn delete(i: &str) -> PResult<'_, Statement> {
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     let _guard = DepthGuard::enter(i)?;
+    let (i, with) = match kw("with")(i) {
+        Ok((r, _)) => commit(ctes(r))?,
+        Err(_) => (i, Vec::new()),
+    };
     let (mut r, mut q) = select_core(i)?;
+    q.with = with;
     while let Ok((r2, _)) = kw("union")(r) {
         let (r2, all) = match kw("all")(r2) {
             Ok((r3, _)) => (r3, true),
@@ -545,6 +599,47 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     Ok((r, q))
 }
 
+/// ctes = cte (',' cte)*, cte = name ['(' ident (',' ident)* ')'] AS '(' query ')'
+fn ctes(i: &str) -> PResult<'_, Vec<Cte>> {
+    let mut out = Vec::new();
+    let mut r = i;
+    loop {
+        let (r2, name) = ident(r)?;
+        let (r2, columns) = column_aliases(r2)?;
+        let (r2, _) = kw("as")(r2)?;
+        let (r2, _) = sym("(")(r2)?;
+        let (r2, query) = query(r2)?;
+        let (r2, _) = sym(")")(r2)?;
+        out.push(Cte {
+            name,
+            columns,
+            query,
+        });
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => return Ok((r2, out)),
+        }
+    }
+}
+
+/// column_aliases = ['(' ident (',' ident)* ')']
+fn column_aliases(i: &str) -> PResult<'_, Vec<Ident>> {
+    let Ok((mut r, _)) = sym("(")(i) else {
+        return Ok((i, Vec::new()));
+    };
+    let mut out = Vec::new();
+    loop {
+        let (r2, c) = ident(r)?;
+        out.push(c);
+        if let Ok((r3, _)) = sym(",")(r2) {
+            r = r3;
+            continue;
+        }
+        let (r2, _) = sym(")")(r2)?;
+        return Ok((r2, out));
+    }
+}
+
 /// select_core = SELECT [DISTINCT | ALL] select_item (',' select_item)*
 ///               [FROM table_ref] [WHERE expr]
 ///               [GROUP BY expr (',' expr)*] [HAVING expr]
@@ -592,6 +687,7 @@ fn select_core(i: &str) -> PResult<'_, Query> {
     Ok((
         r,
         Query {
+            with: Vec::new(),
             distinct,
             projection,
             from,
@@ -655,8 +751,26 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
 }
 
 /// table_factor = object_name [[AS] ident] | '(' table_ref ')'
+///              | '(' query ')' [AS] ident ['(' ident (',' ident)* ')']
 fn table_factor(i: &str) -> PResult<'_, TableRef> {
     if let Ok((r, _)) = sym("(")(i) {
+        if peek_kw(r, "select") || peek_kw(r, "with") {
+            let (r, q) = query(r)?;
+            let (r, _) = sym(")")(r)?;
+            let r2 = kw("as")(r).map_or(r, |(r2, _)| r2);
+            let Ok((r2, alias)) = ident(r2) else {
+                return fatal(r, "subquery in FROM must have an alias");
+            };
+            let (r2, columns) = column_aliases(r2)?;
+            return Ok((
+                r2,
+                TableRef::Derived {
+                    query: Box::new(q),
+                    alias,
+                    columns,
+                },
+            ));
+        }
         let (r, t) = table_ref(r)?;
         let (r, _) = sym(")")(r)?;
         return Ok((r, t));
@@ -677,6 +791,17 @@ fn table_factor(i: &str) -> PResult<'_, TableRef> {
 fn select_item(i: &str) -> PResult<'_, SelectItem> {
     if let Ok((r, _)) = sym("*")(i) {
         return Ok((r, SelectItem::Wildcard));
+    }
+    // `a.*`, `s.a.*`
+    let mut parts = Vec::new();
+    let mut r = i;
+    while let Ok((r2, part)) = ident(r) {
+        let Ok((r3, _)) = sym(".")(r2) else { break };
+        parts.push(part);
+        if let Ok((r4, _)) = sym("*")(r3) {
+            return Ok((r4, SelectItem::QualifiedWildcard(parts)));
+        }
+        r = r3;
     }
     let (r, e) = expr::expr(i)?;
     if let Ok((r2, _)) = kw("as")(r) {
@@ -746,11 +871,73 @@ fn show(i: &str) -> PResult<'_, Statement> {
     Ok((kind.0, Statement::Show(kind.1)))
 }
 
-/// set = SET [SESSION | LOCAL] (TIME ZONE value | word ('=' | TO) value (',' value)*)
+/// The transaction modes after `BEGIN`, `START TRANSACTION` or `SET
+/// TRANSACTION`, and their text: `ISOLATION LEVEL level`, `READ WRITE`,
+/// `READ ONLY`, `[NOT] DEFERRABLE`, separated by commas or spaces.
+fn transaction_modes(i: &str) -> (&str, String) {
+    let mut r = i;
+    let mut words = Vec::new();
+    loop {
+        let r2 = sym(",")(r).map_or(r, |(r2, _)| r2);
+        let word = [
+            "isolation",
+            "level",
+            "read",
+            "write",
+            "only",
+            "committed",
+            "uncommitted",
+            "repeatable",
+            "serializable",
+            "not",
+            "deferrable",
+        ]
+        .iter()
+        .find_map(|w| kw(w)(r2).ok().map(|(rest, _)| (rest, *w)));
+        match word {
+            Some((rest, w)) => {
+                words.push(w.to_ascii_uppercase());
+                r = rest;
+            }
+            None => return (r, words.join(" ")),
+        }
+    }
+}
+
+/// set = SET [SESSION | LOCAL] (TIME ZONE value | TRANSACTION modes
+///       | SESSION CHARACTERISTICS AS TRANSACTION modes
+///       | word ('=' | TO) value (',' value)*)
 fn set(i: &str) -> PResult<'_, Statement> {
+    if let Ok((r, _)) = kw("session")(i)
+        .and_then(|(r, _)| kw("characteristics")(r))
+        .and_then(|(r, _)| kw("as")(r))
+    {
+        let (r, _) = kw("transaction")(r)?;
+        let (r, modes) = transaction_modes(r);
+        return Ok((
+            r,
+            Statement::SetTransaction {
+                session: true,
+                modes,
+            },
+        ));
+    }
     let r = kw("session")(i)
         .or_else(|_| kw("local")(i))
         .map_or(i, |(r, _)| r);
+    if let Ok((r2, _)) = kw("transaction")(r) {
+        let (r2, modes) = transaction_modes(r2);
+        if modes.is_empty() {
+            return fail(skip(r2));
+        }
+        return Ok((
+            r2,
+            Statement::SetTransaction {
+                session: false,
+                modes,
+            },
+        ));
+    }
     if let Ok((r2, _)) = kw("time")(r) {
         let (r2, _) = kw("zone")(r2)?;
         let (r2, v) = option_value(r2)?;
