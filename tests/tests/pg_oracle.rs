@@ -281,6 +281,10 @@ async fn client_statements_answer_like_postgres() {
         "SELECT count(*) FROM (SELECT * FROM t) dbt_internal_test",
         "WITH a AS (SELECT id FROM t), b (doubled) AS (SELECT id * 2 FROM a) SELECT sum(doubled) FROM b",
         "WITH a AS (SELECT 1 AS x) SELECT (SELECT x FROM a) + 1 AS y",
+        "SELECT schemaname, tablename, tableowner IS NOT NULL AS owned FROM pg_tables WHERE schemaname = 'public' ORDER BY 2",
+        "SELECT matviewname, ispopulated FROM pg_catalog.pg_matviews ORDER BY 1",
+        "SELECT count(*) FROM pg_description WHERE objsubid > 100",
+        "SELECT count(*) FROM pg_catalog.pg_sequence",
     ];
     let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;

@@ -662,3 +662,72 @@ async fn warns_when_listening_beyond_loopback_without_a_password() {
         "no warning about an unauthenticated non-loopback listener"
     );
 }
+
+/// The RisingWave catalog relations dbt-risingwave reads, from the real
+/// catalog, qualified or not.
+#[tokio::test]
+async fn rw_catalog_lists_relations_as_risingwave_does() {
+    let dir = TempDir::new("rw-catalog");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET k AS 'hidden-value'; \
+         CREATE TABLE ev (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET k AS secure_compare(headers->>'x', 'y'); \
+         CREATE MATERIALIZED VIEW n AS SELECT count(*) AS c FROM ev",
+    )
+    .await
+    .unwrap();
+    let r = rows(
+        &c,
+        "SELECT r.name, r.relation_type, s.name FROM rw_catalog.rw_relations r JOIN rw_schemas s ON s.id = r.schema_id WHERE s.name = 'public' ORDER BY 1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r,
+        vec![
+            vec![
+                Some("ev".into()),
+                Some("table".into()),
+                Some("public".into())
+            ],
+            vec![
+                Some("n".into()),
+                Some("materialized view".into()),
+                Some("public".into())
+            ],
+        ]
+    );
+    assert_eq!(
+        rows(&c, "SELECT name FROM rw_tables").await.unwrap(),
+        texts(&["ev"])
+    );
+    let defs = rows(
+        &c,
+        "SELECT definition FROM rw_materialized_views WHERE name = 'n'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        defs,
+        texts(&["CREATE MATERIALIZED VIEW n AS SELECT count(*) AS c FROM ev"])
+    );
+    // Definitions never show a secret's value.
+    let all = rows(
+        &c,
+        "SELECT definition FROM rw_relations WHERE definition IS NOT NULL",
+    )
+    .await
+    .unwrap();
+    assert!(!format!("{all:?}").contains("hidden-value"));
+    // A view depends on what it reads.
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT src.relname FROM pg_depend d JOIN pg_class v ON v.oid = d.objid JOIN pg_class src ON src.oid = d.refobjid WHERE v.relname = 'n'",
+        )
+        .await
+        .unwrap(),
+        texts(&["ev"])
+    );
+}

@@ -255,13 +255,14 @@ impl Catalog {
         self.relations.get(name)
     }
 
-    /// A relation by (possibly qualified) name, or 42P01. `pg_catalog`
-    /// and `information_schema` names resolve to system relations, and an
-    /// unqualified name with no user relation is looked up in `pg_catalog`.
+    /// A relation by (possibly qualified) name, or 42P01. `pg_catalog`,
+    /// `information_schema` and `rw_catalog` names resolve to system
+    /// relations, and an unqualified name with no user relation is looked
+    /// up in `pg_catalog`, then `rw_catalog`.
     pub fn get_relation(&self, name: &ObjectName) -> Result<Arc<Relation>> {
         let parts = &name.0;
         let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].as_str());
-        if let Some(s @ ("pg_catalog" | "information_schema")) = schema {
+        if let Some(s) = schema.filter(|s| crate::SystemTable::is_system_schema(s)) {
             return crate::SystemTable::lookup(Some(s), name.name().as_str())
                 .map(|t| t.relation())
                 .ok_or_else(|| Error::UndefinedTable(name.to_string()));

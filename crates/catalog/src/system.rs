@@ -1,10 +1,15 @@
-//! System catalogs: `pg_catalog` and `information_schema` relations
-//! computed from the catalog when read, so psql's meta-commands, drivers
-//! and dashboards see Rivulet's real tables, views and columns.
+//! System catalogs: the `pg_catalog`, `information_schema` and
+//! RisingWave `rw_catalog` relations, computed from the catalog when read,
+//! so psql's meta-commands, drivers, dbt and dashboards see Rivulet's real
+//! tables, views and columns.
 //!
-//! OIDs follow PostgreSQL's conventions: user relations get `16384 + id`,
-//! namespaces `pg_catalog` 11, `public` 2200, `information_schema` 13000,
-//! the owner (`root`) 10, types their built-in OIDs.
+//! Every system relation is declared once, in `DEFS`: its schema, name,
+//! typed columns and the function computing its rows (none for relations
+//! that are always empty in Rivulet, such as indexes, triggers and
+//! sequences). OIDs follow PostgreSQL's conventions: user relations get
+//! `16384 + id`, namespaces `pg_catalog` 11, `public` 2200,
+//! `information_schema` 13000, the owner (`root`) 10, types their built-in
+//! OIDs.
 
 use std::sync::Arc;
 
@@ -18,253 +23,507 @@ pub const FIRST_USER_OID: u64 = 16384;
 const PG_CATALOG_OID: i64 = 11;
 const PUBLIC_OID: i64 = 2200;
 const INFORMATION_SCHEMA_OID: i64 = 13000;
+const RW_CATALOG_OID: i64 = 13200;
 const OWNER_OID: i64 = 10;
 const DATABASE_OID: i64 = 16383;
-
-/// A system relation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemTable {
-    /// `pg_catalog.pg_namespace`.
-    PgNamespace,
-    /// `pg_catalog.pg_class`.
-    PgClass,
-    /// `pg_catalog.pg_am`.
-    PgAm,
-    /// `pg_catalog.pg_database`.
-    PgDatabase,
-    /// `pg_catalog.pg_attribute`.
-    PgAttribute,
-    /// `pg_catalog.pg_type`.
-    PgType,
-    /// `pg_catalog.pg_index`.
-    PgIndex,
-    /// `pg_catalog.pg_constraint`.
-    PgConstraint,
-    /// `pg_catalog.pg_inherits`.
-    PgInherits,
-    /// `pg_catalog.pg_trigger`.
-    PgTrigger,
-    /// `pg_catalog.pg_policy`.
-    PgPolicy,
-    /// `pg_catalog.pg_roles`.
-    PgRoles,
-    /// `pg_catalog.pg_attrdef`.
-    PgAttrdef,
-    /// `pg_catalog.pg_collation`.
-    PgCollation,
-    /// `information_schema.tables`.
-    InfoTables,
-    /// `information_schema.columns`.
-    InfoColumns,
-    /// `information_schema.schemata`.
-    InfoSchemata,
-}
+/// `pg_class`'s own OID: the class of relations in `pg_depend`.
+const PG_CLASS_OID: i64 = 1259;
 
 use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T};
 
+/// What a system relation's rows are computed from.
+struct Ctx<'a> {
+    catalog: &'a Catalog,
+    /// User relations, by id.
+    user: Vec<Arc<Relation>>,
+    /// System relations, in declaration order.
+    system: Vec<Arc<Relation>>,
+}
+
+/// One system relation.
+struct Def {
+    schema: &'static str,
+    name: &'static str,
+    columns: &'static [(&'static str, DataType)],
+    /// Its rows; `None` for a relation that is always empty in Rivulet.
+    rows: Option<fn(&Ctx<'_>) -> Vec<Row>>,
+}
+
+/// Every system relation. The position is part of each one's OID, so new
+/// ones go at the end.
+static DEFS: &[Def] = &[
+    Def {
+        schema: "pg_catalog",
+        name: "pg_namespace",
+        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", T)],
+        rows: Some(pg_namespace),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_class",
+        columns: &[
+            ("oid", I8),
+            ("relname", T),
+            ("relnamespace", I8),
+            ("reltype", I8),
+            ("relowner", I8),
+            ("relam", I8),
+            ("reltablespace", I8),
+            ("reltoastrelid", I8),
+            ("relhasindex", B),
+            ("relpersistence", T),
+            ("relkind", T),
+            ("relnatts", I4),
+            ("relchecks", I4),
+            ("relhasrules", B),
+            ("relhastriggers", B),
+            ("relrowsecurity", B),
+            ("relforcerowsecurity", B),
+            ("relispopulated", B),
+            ("relreplident", T),
+            ("relispartition", B),
+            ("reloftype", I8),
+            ("relacl", T),
+            ("reloptions", T),
+            ("relpartbound", T),
+        ],
+        rows: Some(pg_class),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_am",
+        columns: &[("oid", I8), ("amname", T), ("amtype", T)],
+        rows: Some(pg_am),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_database",
+        columns: &[
+            ("oid", I8),
+            ("datname", T),
+            ("datdba", I8),
+            ("encoding", I4),
+            ("datlocprovider", T),
+            ("datistemplate", B),
+            ("datallowconn", B),
+            ("datconnlimit", I4),
+            ("datcollate", T),
+            ("datctype", T),
+            ("daticulocale", T),
+            ("datacl", T),
+        ],
+        rows: Some(pg_database),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_attribute",
+        columns: &[
+            ("attrelid", I8),
+            ("attname", T),
+            ("atttypid", I8),
+            ("attlen", I4),
+            ("attnum", I4),
+            ("atttypmod", I4),
+            ("attnotnull", B),
+            ("atthasdef", B),
+            ("atthasmissing", B),
+            ("attidentity", T),
+            ("attgenerated", T),
+            ("attisdropped", B),
+            ("attislocal", B),
+            ("attcollation", I8),
+            ("attstorage", T),
+            ("attcompression", T),
+            ("attstattarget", I4),
+        ],
+        rows: Some(pg_attribute),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_type",
+        columns: &[
+            ("oid", I8),
+            ("typname", T),
+            ("typnamespace", I8),
+            ("typowner", I8),
+            ("typlen", I4),
+            ("typtype", T),
+            ("typcategory", T),
+            ("typrelid", I8),
+            ("typelem", I8),
+            ("typarray", I8),
+            ("typbasetype", I8),
+            ("typtypmod", I4),
+            ("typnotnull", B),
+        ],
+        rows: Some(pg_type),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_index",
+        columns: &[
+            ("indexrelid", I8),
+            ("indrelid", I8),
+            ("indnatts", I4),
+            ("indisprimary", B),
+            ("indisunique", B),
+            ("indkey", T),
+            ("indexprs", T),
+            ("indpred", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_constraint",
+        columns: &[
+            ("oid", I8),
+            ("conname", T),
+            ("conrelid", I8),
+            ("contype", T),
+            ("connamespace", I8),
+            ("confrelid", I8),
+            ("conkey", T),
+            ("confkey", T),
+            ("condeferrable", B),
+            ("condeferred", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_inherits",
+        columns: &[
+            ("inhrelid", I8),
+            ("inhparent", I8),
+            ("inhseqno", I4),
+            ("inhdetachpending", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_trigger",
+        columns: &[("oid", I8), ("tgrelid", I8), ("tgname", T)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_policy",
+        columns: &[("oid", I8), ("polname", T), ("polrelid", I8)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_roles",
+        columns: &[
+            ("oid", I8),
+            ("rolname", T),
+            ("rolsuper", B),
+            ("rolcanlogin", B),
+        ],
+        rows: Some(pg_roles),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_attrdef",
+        columns: &[("oid", I8), ("adrelid", I8), ("adnum", I4), ("adbin", T)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_collation",
+        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8)],
+        rows: None,
+    },
+    Def {
+        schema: "information_schema",
+        name: "tables",
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("table_type", T),
+        ],
+        rows: Some(info_tables),
+    },
+    Def {
+        schema: "information_schema",
+        name: "columns",
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("column_name", T),
+            ("ordinal_position", I4),
+            ("column_default", T),
+            ("is_nullable", T),
+            ("data_type", T),
+            ("udt_name", T),
+        ],
+        rows: Some(info_columns),
+    },
+    Def {
+        schema: "information_schema",
+        name: "schemata",
+        columns: &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)],
+        rows: Some(info_schemata),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_description",
+        columns: &[
+            ("objoid", I8),
+            ("classoid", I8),
+            ("objsubid", I4),
+            ("description", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_sequence",
+        columns: &[
+            ("seqrelid", I8),
+            ("seqtypid", I8),
+            ("seqstart", I8),
+            ("seqincrement", I8),
+            ("seqmax", I8),
+            ("seqmin", I8),
+            ("seqcache", I8),
+            ("seqcycle", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_opclass",
+        columns: &[
+            ("oid", I8),
+            ("opcmethod", I8),
+            ("opcname", T),
+            ("opcnamespace", I8),
+            ("opcdefault", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_extension",
+        columns: &[
+            ("oid", I8),
+            ("extname", T),
+            ("extowner", I8),
+            ("extnamespace", I8),
+            ("extversion", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_proc",
+        columns: &[
+            ("oid", I8),
+            ("proname", T),
+            ("pronamespace", I8),
+            ("proowner", I8),
+            ("prokind", T),
+            ("prorettype", I8),
+            ("proretset", B),
+            ("proargtypes", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_rewrite",
+        columns: &[
+            ("oid", I8),
+            ("rulename", T),
+            ("ev_class", I8),
+            ("ev_type", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_depend",
+        columns: &[
+            ("classid", I8),
+            ("objid", I8),
+            ("objsubid", I4),
+            ("refclassid", I8),
+            ("refobjid", I8),
+            ("refobjsubid", I4),
+            ("deptype", T),
+        ],
+        rows: Some(pg_depend),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_tables",
+        columns: &[
+            ("schemaname", T),
+            ("tablename", T),
+            ("tableowner", T),
+            ("tablespace", T),
+            ("hasindexes", B),
+            ("hasrules", B),
+            ("hastriggers", B),
+            ("rowsecurity", B),
+        ],
+        rows: Some(pg_tables),
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_views",
+        columns: &[
+            ("schemaname", T),
+            ("viewname", T),
+            ("viewowner", T),
+            ("definition", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_matviews",
+        columns: &[
+            ("schemaname", T),
+            ("matviewname", T),
+            ("matviewowner", T),
+            ("tablespace", T),
+            ("hasindexes", B),
+            ("ispopulated", B),
+            ("definition", T),
+        ],
+        rows: Some(pg_matviews),
+    },
+    Def {
+        schema: "information_schema",
+        name: "views",
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("view_definition", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_schemas",
+        columns: &[("id", I4), ("name", T), ("owner", I4), ("acl", T)],
+        rows: Some(rw_schemas),
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_relations",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("relation_type", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+            ("acl", T),
+        ],
+        rows: Some(rw_relations),
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_tables",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+            ("acl", T),
+        ],
+        rows: Some(rw_tables),
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_materialized_views",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+            ("acl", T),
+        ],
+        rows: Some(rw_materialized_views),
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_views",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+            ("acl", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_sources",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "rw_catalog",
+        name: "rw_sinks",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+        ],
+        rows: None,
+    },
+];
+
+/// A system relation: its position in `DEFS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemTable(usize);
+
 impl SystemTable {
-    const ALL: [SystemTable; 17] = [
-        SystemTable::PgNamespace,
-        SystemTable::PgClass,
-        SystemTable::PgAm,
-        SystemTable::PgDatabase,
-        SystemTable::PgAttribute,
-        SystemTable::PgType,
-        SystemTable::PgIndex,
-        SystemTable::PgConstraint,
-        SystemTable::PgInherits,
-        SystemTable::PgTrigger,
-        SystemTable::PgPolicy,
-        SystemTable::PgRoles,
-        SystemTable::PgAttrdef,
-        SystemTable::PgCollation,
-        SystemTable::InfoTables,
-        SystemTable::InfoColumns,
-        SystemTable::InfoSchemata,
-    ];
+    fn def(self) -> &'static Def {
+        &DEFS[self.0]
+    }
 
     /// Schema and name.
     pub fn name(self) -> (&'static str, &'static str) {
-        match self {
-            SystemTable::PgNamespace => ("pg_catalog", "pg_namespace"),
-            SystemTable::PgClass => ("pg_catalog", "pg_class"),
-            SystemTable::PgAm => ("pg_catalog", "pg_am"),
-            SystemTable::PgDatabase => ("pg_catalog", "pg_database"),
-            SystemTable::PgAttribute => ("pg_catalog", "pg_attribute"),
-            SystemTable::PgType => ("pg_catalog", "pg_type"),
-            SystemTable::PgIndex => ("pg_catalog", "pg_index"),
-            SystemTable::PgConstraint => ("pg_catalog", "pg_constraint"),
-            SystemTable::PgInherits => ("pg_catalog", "pg_inherits"),
-            SystemTable::PgTrigger => ("pg_catalog", "pg_trigger"),
-            SystemTable::PgPolicy => ("pg_catalog", "pg_policy"),
-            SystemTable::PgRoles => ("pg_catalog", "pg_roles"),
-            SystemTable::PgAttrdef => ("pg_catalog", "pg_attrdef"),
-            SystemTable::PgCollation => ("pg_catalog", "pg_collation"),
-            SystemTable::InfoTables => ("information_schema", "tables"),
-            SystemTable::InfoColumns => ("information_schema", "columns"),
-            SystemTable::InfoSchemata => ("information_schema", "schemata"),
-        }
+        (self.def().schema, self.def().name)
     }
 
-    fn columns(self) -> &'static [(&'static str, DataType)] {
-        match self {
-            SystemTable::PgNamespace => {
-                &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", T)]
-            }
-            SystemTable::PgClass => &[
-                ("oid", I8),
-                ("relname", T),
-                ("relnamespace", I8),
-                ("reltype", I8),
-                ("relowner", I8),
-                ("relam", I8),
-                ("reltablespace", I8),
-                ("reltoastrelid", I8),
-                ("relhasindex", B),
-                ("relpersistence", T),
-                ("relkind", T),
-                ("relnatts", I4),
-                ("relchecks", I4),
-                ("relhasrules", B),
-                ("relhastriggers", B),
-                ("relrowsecurity", B),
-                ("relforcerowsecurity", B),
-                ("relispopulated", B),
-                ("relreplident", T),
-                ("relispartition", B),
-                ("reloftype", I8),
-                ("relacl", T),
-                ("reloptions", T),
-                ("relpartbound", T),
-            ],
-            SystemTable::PgAm => &[("oid", I8), ("amname", T), ("amtype", T)],
-            SystemTable::PgDatabase => &[
-                ("oid", I8),
-                ("datname", T),
-                ("datdba", I8),
-                ("encoding", I4),
-                ("datlocprovider", T),
-                ("datistemplate", B),
-                ("datallowconn", B),
-                ("datconnlimit", I4),
-                ("datcollate", T),
-                ("datctype", T),
-                ("daticulocale", T),
-                ("datacl", T),
-            ],
-            SystemTable::PgAttribute => &[
-                ("attrelid", I8),
-                ("attname", T),
-                ("atttypid", I8),
-                ("attlen", I4),
-                ("attnum", I4),
-                ("atttypmod", I4),
-                ("attnotnull", B),
-                ("atthasdef", B),
-                ("atthasmissing", B),
-                ("attidentity", T),
-                ("attgenerated", T),
-                ("attisdropped", B),
-                ("attislocal", B),
-                ("attcollation", I8),
-                ("attstorage", T),
-                ("attcompression", T),
-                ("attstattarget", I4),
-            ],
-            SystemTable::PgType => &[
-                ("oid", I8),
-                ("typname", T),
-                ("typnamespace", I8),
-                ("typowner", I8),
-                ("typlen", I4),
-                ("typtype", T),
-                ("typcategory", T),
-                ("typrelid", I8),
-                ("typelem", I8),
-                ("typarray", I8),
-                ("typbasetype", I8),
-                ("typtypmod", I4),
-                ("typnotnull", B),
-            ],
-            SystemTable::PgIndex => &[
-                ("indexrelid", I8),
-                ("indrelid", I8),
-                ("indisprimary", B),
-                ("indisunique", B),
-            ],
-            SystemTable::PgConstraint => &[
-                ("oid", I8),
-                ("conname", T),
-                ("conrelid", I8),
-                ("contype", T),
-                ("connamespace", I8),
-            ],
-            SystemTable::PgInherits => &[
-                ("inhrelid", I8),
-                ("inhparent", I8),
-                ("inhseqno", I4),
-                ("inhdetachpending", B),
-            ],
-            SystemTable::PgTrigger => &[("oid", I8), ("tgrelid", I8), ("tgname", T)],
-            SystemTable::PgPolicy => &[("oid", I8), ("polname", T), ("polrelid", I8)],
-            SystemTable::PgAttrdef => &[("oid", I8), ("adrelid", I8), ("adnum", I4), ("adbin", T)],
-            SystemTable::PgCollation => &[("oid", I8), ("collname", T), ("collnamespace", I8)],
-            SystemTable::PgRoles => &[
-                ("oid", I8),
-                ("rolname", T),
-                ("rolsuper", B),
-                ("rolcanlogin", B),
-            ],
-            SystemTable::InfoTables => &[
-                ("table_catalog", T),
-                ("table_schema", T),
-                ("table_name", T),
-                ("table_type", T),
-            ],
-            SystemTable::InfoColumns => &[
-                ("table_catalog", T),
-                ("table_schema", T),
-                ("table_name", T),
-                ("column_name", T),
-                ("ordinal_position", I4),
-                ("column_default", T),
-                ("is_nullable", T),
-                ("data_type", T),
-                ("udt_name", T),
-            ],
-            SystemTable::InfoSchemata => {
-                &[("catalog_name", T), ("schema_name", T), ("schema_owner", T)]
-            }
-        }
-    }
-
-    /// Whether the table never has rows in Rivulet (no indexes,
+    /// Whether the relation never has rows in Rivulet (no indexes,
     /// constraints other than keys, inheritance, triggers, policies, column
-    /// defaults or collations beyond the default).
+    /// defaults, sequences or collations beyond the default).
     pub fn always_empty(self) -> bool {
-        matches!(
-            self,
-            SystemTable::PgIndex
-                | SystemTable::PgConstraint
-                | SystemTable::PgInherits
-                | SystemTable::PgTrigger
-                | SystemTable::PgPolicy
-                | SystemTable::PgAttrdef
-                | SystemTable::PgCollation
-        )
+        self.def().rows.is_none()
     }
 
     /// The relation a query scans for this table.
     pub fn relation(self) -> Arc<Relation> {
-        let idx = SystemTable::ALL
-            .iter()
-            .position(|t| *t == self)
-            .unwrap_or(0) as u64;
         Arc::new(Relation {
-            id: u64::MAX - idx,
-            name: self.name().1.to_string(),
+            id: u64::MAX - self.0 as u64,
+            name: self.def().name.to_string(),
             columns: self
-                .columns()
+                .def()
+                .columns
                 .iter()
                 .map(|(n, t)| Column {
                     name: n.to_string(),
@@ -276,28 +535,53 @@ impl SystemTable {
         })
     }
 
-    /// The system table named `schema.name` (`schema` `None` searches
-    /// `pg_catalog`, as PostgreSQL's search path does).
+    /// The system relation named `schema.name`. Without a schema,
+    /// `pg_catalog` and then `rw_catalog` are searched, as PostgreSQL's and
+    /// RisingWave's search paths do.
     pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemTable> {
-        let schema = schema.unwrap_or("pg_catalog");
-        SystemTable::ALL
-            .iter()
-            .copied()
-            .find(|t| t.name() == (schema, name))
+        let find = |s: &str| {
+            DEFS.iter()
+                .position(|d| d.schema == s && d.name == name)
+                .map(SystemTable)
+        };
+        match schema {
+            Some(s) => find(s),
+            None => find("pg_catalog").or_else(|| find("rw_catalog")),
+        }
+    }
+
+    /// Whether `schema` holds system relations.
+    pub fn is_system_schema(schema: &str) -> bool {
+        DEFS.iter().any(|d| d.schema == schema)
+    }
+
+    /// Every system relation.
+    fn all() -> impl Iterator<Item = SystemTable> {
+        (0..DEFS.len()).map(SystemTable)
+    }
+}
+
+/// The OID of a system schema.
+fn namespace_oid(schema: &str) -> i64 {
+    match schema {
+        "information_schema" => INFORMATION_SCHEMA_OID,
+        "rw_catalog" => RW_CATALOG_OID,
+        _ => PG_CATALOG_OID,
     }
 }
 
 /// The OID of a relation: `pg_catalog` relations in 10000.., the
-/// `information_schema` ones in 13100.. (outside the search path, so
-/// `pg_table_is_visible` is false for them), user relations from 16384.
+/// `information_schema` ones in 13100.. and `rw_catalog` ones in 13300..
+/// (outside the search path, so `pg_table_is_visible` is false for them),
+/// user relations from 16384.
 pub fn relation_oid(rel: &Relation) -> i64 {
     match rel.kind {
         RelationKind::System(t) => {
-            let idx = SystemTable::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64;
-            if t.name().0 == "information_schema" {
-                13_100 + idx
-            } else {
-                10_000 + idx
+            let idx = t.0 as i64;
+            match t.name().0 {
+                "information_schema" => 13_100 + idx,
+                "rw_catalog" => 13_300 + idx,
+                _ => 10_000 + idx,
             }
         }
         _ => (FIRST_USER_OID + rel.id) as i64,
@@ -321,203 +605,396 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
 
 /// The rows of a system table, computed from `catalog`.
 pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
-    let text = |s: &str| Value::Text(s.to_string());
-    let int = Value::Int8;
+    let Some(rows) = table.def().rows else {
+        return Vec::new();
+    };
     let mut user: Vec<Arc<Relation>> = catalog.relations().cloned().collect();
     user.sort_by_key(|r| r.id);
-    let system: Vec<Arc<Relation>> = SystemTable::ALL.iter().map(|t| t.relation()).collect();
-    match table {
-        SystemTable::PgNamespace => vec![
+    let system = SystemTable::all().map(|t| t.relation()).collect();
+    rows(&Ctx {
+        catalog,
+        user,
+        system,
+    })
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn int(v: i64) -> Value {
+    Value::Int8(v)
+}
+
+/// A RisingWave catalog id (`rw_catalog` columns are `integer`).
+fn rw_id(rel: &Relation) -> Value {
+    Value::Int4(relation_oid(rel) as i32)
+}
+
+fn pg_namespace(_: &Ctx<'_>) -> Vec<Row> {
+    vec![
+        vec![
+            int(PG_CATALOG_OID),
+            text("pg_catalog"),
+            int(OWNER_OID),
+            Value::Null,
+        ],
+        vec![int(PUBLIC_OID), text("public"), int(OWNER_OID), Value::Null],
+        vec![
+            int(INFORMATION_SCHEMA_OID),
+            text("information_schema"),
+            int(OWNER_OID),
+            Value::Null,
+        ],
+        vec![
+            int(RW_CATALOG_OID),
+            text("rw_catalog"),
+            int(OWNER_OID),
+            Value::Null,
+        ],
+    ]
+}
+
+fn pg_class(c: &Ctx<'_>) -> Vec<Row> {
+    let (user, system) = (&c.user, &c.system);
+    user.iter()
+        .chain(system.iter())
+        .map(|r| {
+            let (ns, kind) = match &r.kind {
+                RelationKind::Table(_) => (PUBLIC_OID, "r"),
+                RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
+                RelationKind::System(t) => (namespace_oid(t.name().0), "v"),
+            };
             vec![
+                int(relation_oid(r)),
+                text(&r.name),
+                int(ns),
+                int(0),
+                int(OWNER_OID),
+                int(if kind == "v" { 0 } else { 2 }),
+                int(0),
+                int(0),
+                Value::Bool(false),
+                text("p"),
+                text(kind),
+                Value::Int4(r.columns.len() as i32),
+                Value::Int4(0),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                text("d"),
+                Value::Bool(false),
+                int(0),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+fn pg_am(_: &Ctx<'_>) -> Vec<Row> {
+    vec![
+        vec![int(2), text("heap"), text("t")],
+        vec![int(403), text("btree"), text("i")],
+    ]
+}
+
+fn pg_database(_: &Ctx<'_>) -> Vec<Row> {
+    vec![vec![
+        int(DATABASE_OID),
+        text(crate::DEFAULT_DATABASE),
+        int(OWNER_OID),
+        Value::Int4(6),
+        text("c"),
+        Value::Bool(false),
+        Value::Bool(true),
+        Value::Int4(-1),
+        text("C.UTF-8"),
+        text("C.UTF-8"),
+        Value::Null,
+        Value::Null,
+    ]]
+}
+
+fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
+    let (user, system) = (&c.user, &c.system);
+    user.iter()
+        .chain(system.iter())
+        .flat_map(|r| {
+            let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
+            let oid = relation_oid(r);
+            r.columns
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| {
+                    let (_, len) = type_name_and_len(c.ty);
+                    vec![
+                        int(oid),
+                        text(&c.name),
+                        int(c.ty.oid() as i64),
+                        Value::Int4(len),
+                        Value::Int4(i as i32 + 1),
+                        Value::Int4(-1),
+                        Value::Bool(pk.contains(&i)),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        text(""),
+                        text(""),
+                        Value::Bool(false),
+                        Value::Bool(true),
+                        int(if c.ty == DataType::Text { 100 } else { 0 }),
+                        text(if len < 0 { "x" } else { "p" }),
+                        text(""),
+                        Value::Int4(-1),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
+    DataType::ALL
+        .iter()
+        .map(|t| {
+            let (name, len) = type_name_and_len(*t);
+            vec![
+                int(t.oid() as i64),
+                text(name),
                 int(PG_CATALOG_OID),
-                text("pg_catalog"),
                 int(OWNER_OID),
-                Value::Null,
-            ],
-            vec![int(PUBLIC_OID), text("public"), int(OWNER_OID), Value::Null],
+                Value::Int4(len),
+                text("b"),
+                text(match t {
+                    DataType::Boolean => "B",
+                    DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => "N",
+                    DataType::Timestamptz => "D",
+                    DataType::Text => "S",
+                    _ => "U",
+                }),
+                int(0),
+                int(0),
+                int(0),
+                int(0),
+                Value::Int4(-1),
+                Value::Bool(false),
+            ]
+        })
+        .collect()
+}
+
+fn pg_roles(_: &Ctx<'_>) -> Vec<Row> {
+    vec![vec![
+        int(OWNER_OID),
+        text("root"),
+        Value::Bool(true),
+        Value::Bool(true),
+    ]]
+}
+
+fn info_tables(c: &Ctx<'_>) -> Vec<Row> {
+    let user = &c.user;
+    user.iter()
+        .map(|r| {
             vec![
-                int(INFORMATION_SCHEMA_OID),
-                text("information_schema"),
-                int(OWNER_OID),
-                Value::Null,
-            ],
-        ],
-        SystemTable::PgClass => user
-            .iter()
-            .chain(&system)
-            .map(|r| {
-                let (ns, kind) = match &r.kind {
-                    RelationKind::Table(_) => (PUBLIC_OID, "r"),
-                    RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
-                    RelationKind::System(t) if t.name().0 == "information_schema" => {
-                        (INFORMATION_SCHEMA_OID, "v")
-                    }
-                    RelationKind::System(_) => (PG_CATALOG_OID, "v"),
-                };
-                vec![
+                text(crate::DEFAULT_DATABASE),
+                text(crate::DEFAULT_SCHEMA),
+                text(&r.name),
+                text(if r.view().is_some() {
+                    "VIEW"
+                } else {
+                    "BASE TABLE"
+                }),
+            ]
+        })
+        .collect()
+}
+
+fn info_columns(c: &Ctx<'_>) -> Vec<Row> {
+    let user = &c.user;
+    user.iter()
+        .flat_map(|r| {
+            let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
+            r.columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    vec![
+                        text(crate::DEFAULT_DATABASE),
+                        text(crate::DEFAULT_SCHEMA),
+                        text(&r.name),
+                        text(&c.name),
+                        Value::Int4(i as i32 + 1),
+                        Value::Null,
+                        text(if pk.contains(&i) { "NO" } else { "YES" }),
+                        text(&c.ty.to_string()),
+                        text(type_name_and_len(c.ty).0),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn info_schemata(_: &Ctx<'_>) -> Vec<Row> {
+    ["pg_catalog", "public", "information_schema", "rw_catalog"]
+        .iter()
+        .map(|s| vec![text(crate::DEFAULT_DATABASE), text(s), text("root")])
+        .collect()
+}
+
+/// A view depends on each relation it reads (`deptype` `n`).
+fn pg_depend(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter_map(|r| r.view().map(|v| (r, v)))
+        .flat_map(|(r, v)| {
+            v.sources.iter().filter_map(move |src| {
+                let source = c.catalog.relation_by_id(*src)?;
+                Some(vec![
+                    int(PG_CLASS_OID),
                     int(relation_oid(r)),
-                    text(&r.name),
-                    int(ns),
-                    int(0),
-                    int(OWNER_OID),
-                    int(if kind == "v" { 0 } else { 2 }),
-                    int(0),
-                    int(0),
-                    Value::Bool(false),
-                    text("p"),
-                    text(kind),
-                    Value::Int4(r.columns.len() as i32),
                     Value::Int4(0),
-                    Value::Bool(false),
-                    Value::Bool(false),
-                    Value::Bool(false),
-                    Value::Bool(false),
-                    Value::Bool(true),
-                    text("d"),
-                    Value::Bool(false),
-                    int(0),
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                ]
+                    int(PG_CLASS_OID),
+                    int(relation_oid(source)),
+                    Value::Int4(0),
+                    text("n"),
+                ])
             })
-            .collect(),
-        SystemTable::PgAm => vec![
-            vec![int(2), text("heap"), text("t")],
-            vec![int(403), text("btree"), text("i")],
-        ],
-        SystemTable::PgDatabase => vec![vec![
-            int(DATABASE_OID),
-            text(crate::DEFAULT_DATABASE),
-            int(OWNER_OID),
-            Value::Int4(6),
-            text("c"),
-            Value::Bool(false),
-            Value::Bool(true),
-            Value::Int4(-1),
-            text("C.UTF-8"),
-            text("C.UTF-8"),
-            Value::Null,
-            Value::Null,
-        ]],
-        SystemTable::PgAttribute => user
-            .iter()
-            .chain(&system)
-            .flat_map(|r| {
-                let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
-                let oid = relation_oid(r);
-                r.columns
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, c)| {
-                        let (_, len) = type_name_and_len(c.ty);
-                        vec![
-                            int(oid),
-                            text(&c.name),
-                            int(c.ty.oid() as i64),
-                            Value::Int4(len),
-                            Value::Int4(i as i32 + 1),
-                            Value::Int4(-1),
-                            Value::Bool(pk.contains(&i)),
-                            Value::Bool(false),
-                            Value::Bool(false),
-                            text(""),
-                            text(""),
-                            Value::Bool(false),
-                            Value::Bool(true),
-                            int(if c.ty == DataType::Text { 100 } else { 0 }),
-                            text(if len < 0 { "x" } else { "p" }),
-                            text(""),
-                            Value::Int4(-1),
-                        ]
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
-        SystemTable::PgType => DataType::ALL
-            .iter()
-            .map(|t| {
-                let (name, len) = type_name_and_len(*t);
-                vec![
-                    int(t.oid() as i64),
-                    text(name),
-                    int(PG_CATALOG_OID),
-                    int(OWNER_OID),
-                    Value::Int4(len),
-                    text("b"),
-                    text(match t {
-                        DataType::Boolean => "B",
-                        DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => {
-                            "N"
-                        }
-                        DataType::Timestamptz => "D",
-                        DataType::Text => "S",
-                        _ => "U",
-                    }),
-                    int(0),
-                    int(0),
-                    int(0),
-                    int(0),
-                    Value::Int4(-1),
-                    Value::Bool(false),
-                ]
-            })
-            .collect(),
-        SystemTable::PgRoles => vec![vec![
-            int(OWNER_OID),
-            text("root"),
-            Value::Bool(true),
-            Value::Bool(true),
-        ]],
-        t if t.always_empty() => Vec::new(),
-        SystemTable::InfoTables => user
-            .iter()
-            .map(|r| {
-                vec![
-                    text(crate::DEFAULT_DATABASE),
-                    text(crate::DEFAULT_SCHEMA),
-                    text(&r.name),
-                    text(if r.view().is_some() {
-                        "VIEW"
-                    } else {
-                        "BASE TABLE"
-                    }),
-                ]
-            })
-            .collect(),
-        SystemTable::InfoColumns => user
-            .iter()
-            .flat_map(|r| {
-                let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
-                r.columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        vec![
-                            text(crate::DEFAULT_DATABASE),
-                            text(crate::DEFAULT_SCHEMA),
-                            text(&r.name),
-                            text(&c.name),
-                            Value::Int4(i as i32 + 1),
-                            Value::Null,
-                            text(if pk.contains(&i) { "NO" } else { "YES" }),
-                            text(&c.ty.to_string()),
-                            text(type_name_and_len(c.ty).0),
-                        ]
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
-        SystemTable::PgIndex
-        | SystemTable::PgConstraint
-        | SystemTable::PgInherits
-        | SystemTable::PgTrigger
-        | SystemTable::PgPolicy
-        | SystemTable::PgAttrdef
-        | SystemTable::PgCollation => Vec::new(),
-        SystemTable::InfoSchemata => ["pg_catalog", "public", "information_schema"]
-            .iter()
-            .map(|s| vec![text(crate::DEFAULT_DATABASE), text(s), text("root")])
-            .collect(),
+        })
+        .collect()
+}
+
+fn pg_tables(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter(|r| r.table().is_some())
+        .map(|r| {
+            vec![
+                text(crate::DEFAULT_SCHEMA),
+                text(&r.name),
+                text("root"),
+                Value::Null,
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+            ]
+        })
+        .collect()
+}
+
+fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter(|r| r.view().is_some())
+        .map(|r| {
+            vec![
+                text(crate::DEFAULT_SCHEMA),
+                text(&r.name),
+                text("root"),
+                Value::Null,
+                Value::Bool(false),
+                Value::Bool(true),
+                text(&view_definition(r)),
+            ]
+        })
+        .collect()
+}
+
+/// A view's defining query, as `pg_get_viewdef` prints it.
+fn view_definition(r: &Relation) -> String {
+    match &r.definition {
+        Statement::CreateMaterializedView { query, .. } => format!(" {query};"),
+        other => other.to_string(),
     }
+}
+
+fn rw_schemas(_: &Ctx<'_>) -> Vec<Row> {
+    [
+        (PG_CATALOG_OID, "pg_catalog"),
+        (PUBLIC_OID, "public"),
+        (INFORMATION_SCHEMA_OID, "information_schema"),
+        (RW_CATALOG_OID, "rw_catalog"),
+    ]
+    .iter()
+    .map(|(id, name)| {
+        vec![
+            Value::Int4(*id as i32),
+            text(name),
+            Value::Int4(OWNER_OID as i32),
+            Value::Null,
+        ]
+    })
+    .collect()
+}
+
+/// RisingWave's name for a relation's kind.
+fn rw_relation_type(r: &Relation) -> &'static str {
+    match r.kind {
+        RelationKind::Table(_) => "table",
+        RelationKind::MaterializedView(_) => "materialized view",
+        RelationKind::System(_) => "system table",
+    }
+}
+
+fn rw_relations(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .chain(c.system.iter())
+        .map(|r| {
+            let schema = match r.kind {
+                RelationKind::System(t) => namespace_oid(t.name().0),
+                _ => PUBLIC_OID,
+            };
+            vec![
+                rw_id(r),
+                text(&r.name),
+                text(rw_relation_type(r)),
+                Value::Int4(schema as i32),
+                Value::Int4(OWNER_OID as i32),
+                definition(r),
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+/// A user relation's `CREATE` statement (secrets redacted); NULL for a
+/// system one.
+fn definition(r: &Relation) -> Value {
+    match r.kind {
+        RelationKind::System(_) => Value::Null,
+        _ => text(&r.definition.to_string()),
+    }
+}
+
+/// `rw_tables` or `rw_materialized_views`: the user relations `keep`
+/// picks.
+fn rw_of_kind(c: &Ctx<'_>, keep: fn(&Relation) -> bool) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| {
+            vec![
+                rw_id(r),
+                text(&r.name),
+                Value::Int4(PUBLIC_OID as i32),
+                Value::Int4(OWNER_OID as i32),
+                definition(r),
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+fn rw_tables(c: &Ctx<'_>) -> Vec<Row> {
+    rw_of_kind(c, |r| r.table().is_some())
+}
+
+fn rw_materialized_views(c: &Ctx<'_>) -> Vec<Row> {
+    rw_of_kind(c, |r| r.view().is_some())
 }
