@@ -285,6 +285,11 @@ async fn client_statements_answer_like_postgres() {
         "SELECT matviewname, ispopulated FROM pg_catalog.pg_matviews ORDER BY 1",
         "SELECT count(*) FROM pg_description WHERE objsubid > 100",
         "SELECT count(*) FROM pg_catalog.pg_sequence",
+        "INSERT INTO t VALUES (3, 'tab\there, \"quoted\"\nnewline \\ slash'), (4, NULL), (5, '')",
+        "COPY t TO STDOUT",
+        "COPY (SELECT id, name FROM t ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)",
+        "COPY t (name, id) TO STDOUT WITH CSV",
+        "COPY (SELECT name FROM t WHERE id > 2 ORDER BY id) TO STDOUT WITH (DELIMITER '|', NULL 'none')",
     ];
     let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;

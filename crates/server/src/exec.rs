@@ -212,6 +212,12 @@ async fn run(
             Ok(Response::Execution(Tag::new("REFRESH MATERIALIZED VIEW")).into())
         }
         Statement::Explain(inner) => explain(db, &inner, fmt).map(Outcome::from),
+        Statement::CopyFrom(_) => Err(Error::NotSupported(
+            "COPY ... FROM is not supported yet; load rows with INSERT or a webhook".into(),
+        )),
+        Statement::CopyTo { source, options } => crate::copy::copy_to(db, vars, source, options)
+            .await
+            .map(Outcome::from),
     }
 }
 

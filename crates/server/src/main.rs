@@ -17,6 +17,7 @@
 
 mod auth;
 mod budget;
+mod copy;
 mod error;
 mod exec;
 mod extended;

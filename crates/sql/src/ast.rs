@@ -910,6 +910,42 @@ pub enum Statement {
     Deallocate(Option<Ident>),
     /// `REFRESH MATERIALIZED VIEW name` (views are always current).
     RefreshMaterializedView(ObjectName),
+    /// `COPY table FROM ...` (refused: rows arrive by INSERT or webhook).
+    CopyFrom(ObjectName),
+    /// `COPY table [(columns)] TO STDOUT ...` or `COPY (query) TO STDOUT ...`.
+    CopyTo {
+        /// What is copied out.
+        source: CopySource,
+        /// How rows are written.
+        options: CopyOptions,
+    },
+}
+
+/// What `COPY ... TO` reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CopySource {
+    /// A relation, all columns or the named ones.
+    Table {
+        /// The relation.
+        name: ObjectName,
+        /// The columns (empty: all, in order).
+        columns: Vec<Ident>,
+    },
+    /// A query's result.
+    Query(Box<Query>),
+}
+
+/// `COPY` options: text (tab-separated, `\N` for NULL) or CSV.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CopyOptions {
+    /// `FORMAT csv` rather than text.
+    pub csv: bool,
+    /// `HEADER`: a first line of column names (CSV only).
+    pub header: bool,
+    /// `DELIMITER`, if not the format's default.
+    pub delimiter: Option<char>,
+    /// `NULL`, if not the format's default.
+    pub null: Option<String>,
 }
 
 impl Display for Statement {
@@ -1038,6 +1074,38 @@ impl Display for Statement {
             Statement::Deallocate(Some(n)) => write!(f, "DEALLOCATE {n}"),
             Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
             Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
+            Statement::CopyFrom(name) => write!(f, "COPY {name} FROM STDIN"),
+            Statement::CopyTo { source, options } => {
+                match source {
+                    CopySource::Table { name, columns } => {
+                        write!(f, "COPY {name}")?;
+                        if !columns.is_empty() {
+                            f.write_str(" (")?;
+                            write_list(f, columns, ", ")?;
+                            f.write_str(")")?;
+                        }
+                    }
+                    CopySource::Query(q) => write!(f, "COPY ({q})")?,
+                }
+                f.write_str(" TO STDOUT")?;
+                let mut opts = Vec::new();
+                if options.csv {
+                    opts.push("FORMAT csv".to_string());
+                }
+                if options.header {
+                    opts.push("HEADER".to_string());
+                }
+                if let Some(d) = options.delimiter {
+                    opts.push(format!("DELIMITER {}", Literal::String(d.to_string())));
+                }
+                if let Some(n) = &options.null {
+                    opts.push(format!("NULL {}", Literal::String(n.clone())));
+                }
+                if !opts.is_empty() {
+                    write!(f, " WITH ({})", opts.join(", "))?;
+                }
+                Ok(())
+            }
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
         }
     }
@@ -1186,6 +1254,10 @@ impl Statement {
                 ..
             } => e.visit_mut(f),
             Statement::Explain(s) => s.visit_exprs_mut(f),
+            Statement::CopyTo {
+                source: CopySource::Query(q),
+                ..
+            } => q.visit_exprs_mut(f),
             _ => {}
         }
     }

@@ -17,8 +17,9 @@ mod keywords;
 mod parser;
 
 pub use ast::{
-    BinaryOperator, ColumnDef, Cte, DropKind, Expr, Ident, JoinKind, Literal, ObjectName,
-    OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef, UnaryOperator,
+    BinaryOperator, ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind,
+    Literal, ObjectName, OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
+    UnaryOperator,
 };
 pub use error::{ParseError, Result};
 pub use parser::{parse, parse_expr};

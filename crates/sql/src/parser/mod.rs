@@ -11,8 +11,8 @@ use lexer::{
 };
 
 use crate::ast::{
-    ColumnDef, Cte, DropKind, Expr, Ident, JoinKind, Literal, ObjectName, OrderByExpr, Query,
-    SelectItem, ShowKind, SqlOption, Statement, TableRef,
+    ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind, Literal, ObjectName,
+    OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -151,6 +151,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         }
         let (r, name) = commit(any_word(r))?;
         return Ok((r, Statement::Deallocate(Some(name))));
+    }
+    if let Ok((r, _)) = kw("copy")(i) {
+        return commit(copy(r));
     }
     if let Ok((r, _)) = kw("refresh")(i) {
         let (r, _) = commit(kw("materialized")(r))?;
@@ -869,6 +872,95 @@ fn show(i: &str) -> PResult<'_, Statement> {
         (r, ShowKind::Variable(name))
     };
     Ok((kind.0, Statement::Show(kind.1)))
+}
+
+/// copy = COPY (name ['(' ident, ... ')'] | '(' query ')') TO STDOUT
+///        [[WITH] ('(' option, ... ')' | CSV [HEADER] | options...)]
+fn copy(i: &str) -> PResult<'_, Statement> {
+    let (r, source) = if let Ok((r, _)) = sym("(")(i) {
+        let (r, q) = query(r)?;
+        let (r, _) = sym(")")(r)?;
+        (r, CopySource::Query(Box::new(q)))
+    } else {
+        let (r, name) = object_name(i)?;
+        let (r, columns) = column_aliases(r)?;
+        (r, CopySource::Table { name, columns })
+    };
+    if let (Ok((r2, _)), CopySource::Table { name, .. }) = (kw("from")(r), &source) {
+        // The rest (STDIN, a file, options) does not matter: it is refused.
+        let mut rest = r2;
+        while let Ok((r3, _)) = any_word(rest)
+            .or_else(|_| sym(",")(rest).map(|(r3, _)| (r3, Ident::new(""))))
+            .or_else(|_| sym("(")(rest).map(|(r3, _)| (r3, Ident::new(""))))
+            .or_else(|_| sym(")")(rest).map(|(r3, _)| (r3, Ident::new(""))))
+            .or_else(|_| string_lit(rest).map(|(r3, _)| (r3, Ident::new(""))))
+        {
+            rest = r3;
+        }
+        return Ok((rest, Statement::CopyFrom(name.clone())));
+    }
+    let (r, _) = kw("to")(r)?;
+    let Ok((r, _)) = kw("stdout")(r) else {
+        return fatal(
+            r,
+            "COPY to a file is not supported; use COPY ... TO STDOUT (psql's \\copy)",
+        );
+    };
+    let mut options = CopyOptions::default();
+    let mut r = kw("with")(r).map_or(r, |(r, _)| r);
+    let parenthesised = sym("(")(r).ok();
+    if let Some((r2, _)) = parenthesised {
+        r = r2;
+    }
+    loop {
+        let r2 = if parenthesised.is_some() {
+            sym(",")(r).map_or(r, |(r2, _)| r2)
+        } else {
+            r
+        };
+        if let Ok((r3, _)) = kw("format")(r2) {
+            let (r3, f) = any_word(r3)?;
+            match f.as_str().to_ascii_lowercase().as_str() {
+                "csv" => options.csv = true,
+                "text" => options.csv = false,
+                _ => return fatal(r3, format!("COPY format \"{}\" not recognized", f.as_str())),
+            }
+            r = r3;
+        } else if let Ok((r3, _)) = kw("csv")(r2) {
+            options.csv = true;
+            r = r3;
+        } else if let Ok((r3, _)) = kw("header")(r2) {
+            let (r3, on) = match kw("true")(r3).or_else(|_| kw("on")(r3)) {
+                Ok((r4, _)) => (r4, true),
+                Err(_) => match kw("false")(r3).or_else(|_| kw("off")(r3)) {
+                    Ok((r4, _)) => (r4, false),
+                    Err(_) => (r3, true),
+                },
+            };
+            options.header = on;
+            r = r3;
+        } else if let Ok((r3, _)) = kw("delimiter")(r2) {
+            let r3 = kw("as")(r3).map_or(r3, |(r4, _)| r4);
+            let (r3, d) = string_lit(r3)?;
+            let mut chars = d.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => options.delimiter = Some(c),
+                _ => return fatal(r3, "COPY delimiter must be a single one-byte character"),
+            }
+            r = r3;
+        } else if let Ok((r3, _)) = kw("null")(r2) {
+            let r3 = kw("as")(r3).map_or(r3, |(r4, _)| r4);
+            let (r3, n) = string_lit(r3)?;
+            options.null = Some(n);
+            r = r3;
+        } else {
+            break;
+        }
+    }
+    if parenthesised.is_some() {
+        r = sym(")")(r)?.0;
+    }
+    Ok((r, Statement::CopyTo { source, options }))
 }
 
 /// The transaction modes after `BEGIN`, `START TRANSACTION` or `SET
