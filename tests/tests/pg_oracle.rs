@@ -85,6 +85,7 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"'a_c' LIKE 'a#_c' ESCAPE '#', 'abc' LIKE 'a#_c' ESCAPE '#', 'a\c' LIKE 'a\c' ESCAPE '', 'a%' LIKE 'a!%' ESCAPE '!', 'A_B' ILIKE 'a/_b' ESCAPE '/'"#,
     r#"like_escape('a#_%\', '#'), like_escape('a\_', ''), 'x' NOT LIKE 'x!' ESCAPE '#'"#,
     r#"'r' = ANY (ARRAY['r', 'p']), 'x' = ANY (ARRAY['r', 'p']), 'x' <> ALL (ARRAY['r', 'p']), 2 = SOME (ARRAY[1, 2]), NULL = ANY (ARRAY[1])"#,
+    r#"pg_size_pretty(0::bigint), pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(1000000::bigint), pg_size_pretty(123456789::bigint), pg_size_pretty(-123456789::bigint), pg_size_pretty(20971519::bigint), pg_size_pretty(9223372036854775807::bigint)"#,
 ];
 
 /// Replaces the placeholder used for a long input (base64 line wrapping).

@@ -457,6 +457,18 @@ async fn psql_meta_commands_show_real_objects() {
     );
     let info = psql(&s, "\\conninfo").await;
     assert!(info.contains("database \"dev\" as user \"root\""), "{info}");
+    // The + forms and the function list run too.
+    let dt_plus = psql(&s, "\\dt+").await;
+    assert!(
+        dt_plus.contains("users") && dt_plus.contains("Persistence"),
+        "{dt_plus}"
+    );
+    let d_plus = psql(&s, "\\d+").await;
+    assert!(d_plus.contains("per_plan"), "{d_plus}");
+    let dm_plus = psql(&s, "\\dm+").await;
+    assert!(dm_plus.contains("per_plan"), "{dm_plus}");
+    let df = psql(&s, "\\df").await;
+    assert!(df.contains("List of functions"), "{df}");
 }
 
 #[tokio::test]

@@ -88,6 +88,8 @@ pub enum Func {
     PgEncodingToChar,
     /// `pg_table_is_visible`.
     PgTableIsVisible,
+    /// `pg_size_pretty(bytes)`: `10 kB`, `3 MB`, as PostgreSQL rounds.
+    PgSizePretty,
     /// `format_type`.
     FormatType,
     /// `quote_ident`.
@@ -175,6 +177,58 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::PgTableIsVisible, &[Int8], Boolean),
     ),
     ("format_type", (Func::FormatType, &[Int8, Int4], Text)),
+    ("pg_size_pretty", (Func::PgSizePretty, &[Int8], Text)),
+    // Function, type and collation visibility: everything Rivulet has is
+    // on the search path but information_schema's relations.
+    (
+        "pg_function_is_visible",
+        (Func::PgTableIsVisible, &[Int8], Boolean),
+    ),
+    (
+        "pg_type_is_visible",
+        (Func::PgTableIsVisible, &[Int8], Boolean),
+    ),
+    (
+        "pg_collation_is_visible",
+        (Func::PgTableIsVisible, &[Int8], Boolean),
+    ),
+    // Sizes Rivulet does not track per relation: NULL, as PostgreSQL
+    // answers for a relation it cannot size.
+    ("pg_table_size", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_relation_size", (Func::NoInformation, &[Int8], Int8)),
+    (
+        "pg_total_relation_size",
+        (Func::NoInformation, &[Int8], Int8),
+    ),
+    ("pg_indexes_size", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_database_size", (Func::NoInformation, &[Text], Int8)),
+    ("pg_database_size", (Func::NoInformation, &[Int8], Int8)),
+    // Definitions of object kinds Rivulet never has.
+    (
+        "pg_get_function_result",
+        (Func::NoInformation, &[Int8], Text),
+    ),
+    (
+        "pg_get_function_arguments",
+        (Func::NoInformation, &[Int8], Text),
+    ),
+    (
+        "pg_get_function_identity_arguments",
+        (Func::NoInformation, &[Int8], Text),
+    ),
+    ("pg_get_constraintdef", (Func::NoInformation, &[Int8], Text)),
+    (
+        "pg_get_constraintdef",
+        (Func::NoInformation, &[Int8, Boolean], Text),
+    ),
+    (
+        "pg_get_serial_sequence",
+        (Func::NoInformation, &[Text, Text], Text),
+    ),
+    (
+        "shobj_description",
+        (Func::NoInformation, &[Int8, Text], Text),
+    ),
     ("quote_ident", (Func::QuoteIdent, &[Text], Text)),
     ("current_database", (Func::CurrentDatabase, &[], Text)),
     ("current_schema", (Func::CurrentSchema, &[], Text)),
@@ -332,6 +386,10 @@ impl Func {
                 !matches!(args[0], Value::Int8(oid) if (13_000..16_384).contains(&oid)),
             )),
             Func::FormatType => Ok(system::format_type(&args[0])),
+            Func::PgSizePretty => Ok(match args[0] {
+                Value::Int8(n) => Value::Text(system::size_pretty(n)),
+                _ => Value::Null,
+            }),
             Func::QuoteIdent => Ok(Value::Text(system::quote_ident(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),
             Func::CurrentSchema => Ok(Value::Text("public".into())),
@@ -384,6 +442,7 @@ impl Func {
             Func::PgGetUserById => "pg_get_userbyid",
             Func::PgEncodingToChar => "pg_encoding_to_char",
             Func::PgTableIsVisible => "pg_table_is_visible",
+            Func::PgSizePretty => "pg_size_pretty",
             Func::FormatType => "format_type",
             Func::QuoteIdent => "quote_ident",
             Func::CurrentDatabase => "current_database",

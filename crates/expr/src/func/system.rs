@@ -36,3 +36,40 @@ pub(super) fn quote_ident(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     }
 }
+
+/// `pg_size_pretty(bytes)`: bytes below 10 kB, then kB, MB, GB, TB and PB,
+/// each unit used below 20 thousand of it, halves rounded away from zero
+/// (PostgreSQL's thresholds).
+pub(super) fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    const LIMIT2: i64 = LIMIT * 2 - 1;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    // One extra bit is kept for rounding.
+    let mut size = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT2 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size >>= 10;
+    }
+    format!("{} PB", half_rounded(size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_pretty;
+
+    #[test]
+    fn sizes_round_as_postgres_does() {
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(1_000_000), "977 kB");
+        assert_eq!(size_pretty(123_456_789), "118 MB");
+        assert_eq!(size_pretty(-123_456_789), "-118 MB");
+        assert_eq!(size_pretty(i64::MAX), "8192 PB");
+    }
+}
