@@ -868,11 +868,16 @@ fn pg_depend(c: &Ctx<'_>) -> Vec<Row> {
         .collect()
 }
 
+/// One row per user relation that `keep` picks, made by `row`.
+fn user_rows(c: &Ctx<'_>, keep: fn(&Relation) -> bool, row: fn(&Relation) -> Row) -> Vec<Row> {
+    c.user.iter().filter(|r| keep(r)).map(|r| row(r)).collect()
+}
+
 fn pg_tables(c: &Ctx<'_>) -> Vec<Row> {
-    c.user
-        .iter()
-        .filter(|r| r.table().is_some())
-        .map(|r| {
+    user_rows(
+        c,
+        |r| r.table().is_some(),
+        |r| {
             vec![
                 text(crate::DEFAULT_SCHEMA),
                 text(&r.name),
@@ -883,15 +888,15 @@ fn pg_tables(c: &Ctx<'_>) -> Vec<Row> {
                 Value::Bool(false),
                 Value::Bool(false),
             ]
-        })
-        .collect()
+        },
+    )
 }
 
 fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
-    c.user
-        .iter()
-        .filter(|r| r.view().is_some())
-        .map(|r| {
+    user_rows(
+        c,
+        |r| r.view().is_some(),
+        |r| {
             vec![
                 text(crate::DEFAULT_SCHEMA),
                 text(&r.name),
@@ -901,8 +906,8 @@ fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
                 Value::Bool(true),
                 text(&view_definition(r)),
             ]
-        })
-        .collect()
+        },
+    )
 }
 
 /// A view's defining query, as `pg_get_viewdef` prints it.
@@ -972,29 +977,22 @@ fn definition(r: &Relation) -> Value {
     }
 }
 
-/// `rw_tables` or `rw_materialized_views`: the user relations `keep`
-/// picks.
-fn rw_of_kind(c: &Ctx<'_>, keep: fn(&Relation) -> bool) -> Vec<Row> {
-    c.user
-        .iter()
-        .filter(|r| keep(r))
-        .map(|r| {
-            vec![
-                rw_id(r),
-                text(&r.name),
-                Value::Int4(PUBLIC_OID as i32),
-                Value::Int4(OWNER_OID as i32),
-                definition(r),
-                Value::Null,
-            ]
-        })
-        .collect()
+/// A `rw_tables` or `rw_materialized_views` row.
+fn rw_row(r: &Relation) -> Row {
+    vec![
+        rw_id(r),
+        text(&r.name),
+        Value::Int4(PUBLIC_OID as i32),
+        Value::Int4(OWNER_OID as i32),
+        definition(r),
+        Value::Null,
+    ]
 }
 
 fn rw_tables(c: &Ctx<'_>) -> Vec<Row> {
-    rw_of_kind(c, |r| r.table().is_some())
+    user_rows(c, |r| r.table().is_some(), rw_row)
 }
 
 fn rw_materialized_views(c: &Ctx<'_>) -> Vec<Row> {
-    rw_of_kind(c, |r| r.view().is_some())
+    user_rows(c, |r| r.view().is_some(), rw_row)
 }

@@ -117,7 +117,22 @@ fn quantified<'a>(
         return fatal::<()>(r, "ANY and ALL are supported over an ARRAY[...] list only")
             .map(|_| None);
     };
-    let (mut r, _) = sym("[")(r2).map_err(|_| to_failure(r2))?;
+    let (r, _) = sym("[")(r2).map_err(|_| to_failure(r2))?;
+    let (r, list) = list_until(r, "]")?;
+    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+    Ok(Some((
+        r,
+        Expr::InList {
+            expr: Box::new(lhs.clone()),
+            list,
+            negated,
+        },
+    )))
+}
+
+/// `expr (',' expr)* close`: a list up to and including its closing
+/// symbol.
+fn list_until<'a>(mut r: &'a str, close: &'static str) -> PResult<'a, Vec<Expr>> {
     let mut list = Vec::new();
     loop {
         let (r2, e) = expr(r)?;
@@ -125,16 +140,8 @@ fn quantified<'a>(
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
             Err(_) => {
-                let (r3, _) = sym("]")(r2).map_err(|_| to_failure(r2))?;
-                let (r3, _) = sym(")")(r3).map_err(|_| to_failure(r3))?;
-                return Ok(Some((
-                    r3,
-                    Expr::InList {
-                        expr: Box::new(lhs.clone()),
-                        list,
-                        negated,
-                    },
-                )));
+                let (r3, _) = sym(close)(r2).map_err(|_| to_failure(r2))?;
+                return Ok((r3, list));
             }
         }
     }
@@ -161,26 +168,16 @@ fn in_between_like<'a>(
     };
     let boxed = || Box::new(lhs.clone());
     if let Ok((r, _)) = kw("in")(r) {
-        let (mut r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
-        let mut list = Vec::new();
-        loop {
-            let (r2, e) = expr(r)?;
-            list.push(e);
-            match sym(",")(r2) {
-                Ok((r3, _)) => r = r3,
-                Err(_) => {
-                    let (r3, _) = sym(")")(r2).map_err(|_| to_failure(r2))?;
-                    return Ok(Some((
-                        r3,
-                        Expr::InList {
-                            expr: boxed(),
-                            list,
-                            negated,
-                        },
-                    )));
-                }
-            }
-        }
+        let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
+        let (r, list) = list_until(r, ")")?;
+        return Ok(Some((
+            r,
+            Expr::InList {
+                expr: boxed(),
+                list,
+                negated,
+            },
+        )));
     }
     if let Ok((r, _)) = kw("between")(r) {
         let (r, low) = expr_bp(r, PREC_IN + 1)?;
