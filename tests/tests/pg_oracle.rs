@@ -86,6 +86,9 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"like_escape('a#_%\', '#'), like_escape('a\_', ''), 'x' NOT LIKE 'x!' ESCAPE '#'"#,
     r#"'r' = ANY (ARRAY['r', 'p']), 'x' = ANY (ARRAY['r', 'p']), 'x' <> ALL (ARRAY['r', 'p']), 2 = SOME (ARRAY[1, 2]), NULL = ANY (ARRAY[1])"#,
     r#"pg_size_pretty(0::bigint), pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(1000000::bigint), pg_size_pretty(123456789::bigint), pg_size_pretty(-123456789::bigint), pg_size_pretty(20971519::bigint), pg_size_pretty(9223372036854775807::bigint)"#,
+    r#"floor(5), round(5), floor(-3.2), ceil(-3.2), ceiling(3.2), floor(-3.2::float8), ceil(2.0001::float8), round(2.5), round(-2.5), round(2.5::float8), round(3.5::float8), round(3.14159, 2), round(1234.5, -2), round(1250, -2), round(-1250.5, -2), round(5.5, 0)"#,
+    r#"trunc(-3.7), trunc(3.789, 1), trunc(3.7, 3), trunc(1234.5, -2), trunc(-3.7::float8), trunc(0.5, -3), abs(-5), abs(-5::bigint), abs(-2.50), abs(-1.5::float8), sign(-3.2), sign(0.0), sign(7), floor(0.0), ceil(-0.5)"#,
+    r#"floor(extract(epoch FROM '2015-12-12T19:11:01.249Z'::timestamptz) / 60) * 60, round((7::numeric / 3), 4), trunc(12345.6789, 2)"#,
 ];
 
 /// Replaces the placeholder used for a long input (base64 line wrapping).
@@ -158,6 +161,8 @@ async fn errors_match_postgres() {
         "SELECT 'ab' LIKE 'a#' ESCAPE '#'",
         "SELECT $$unterminated",
         "SELECT nope.* FROM pg_class",
+        "SELECT abs(-2147483647 - 1)",
+        "SELECT floor('x')",
     ];
     let mut failures = Vec::new();
     for sql in cases {

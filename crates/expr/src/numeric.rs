@@ -574,6 +574,61 @@ impl Numeric {
         out.push(inv(0));
     }
 
+    /// Truncates toward zero to `scale` fraction digits; a negative
+    /// `scale` zeroes that many integer digits too (`trunc(1234.5, -2)` is
+    /// 1200). A scale above the value's pads it with zeros.
+    pub fn trunc_to(&self, scale: i64) -> Numeric {
+        if self.nan {
+            return self.clone();
+        }
+        if scale >= 0 {
+            let scale = scale.min(MAX_SCALE) as u32;
+            if scale >= self.scale {
+                return self.round_to(scale);
+            }
+            let keep = self.digits.len() - (self.scale - scale) as usize;
+            return Numeric::from_mag(self.neg, self.digits[..keep].to_vec(), scale);
+        }
+        let int_len = self.digits.len() - self.scale as usize;
+        let zeros = scale.unsigned_abs().min(int_len as u64) as usize;
+        let mut digits = self.digits[..int_len - zeros].to_vec();
+        digits.resize(int_len, 0);
+        Numeric::from_mag(self.neg, digits, 0)
+    }
+
+    /// Rounds half away from zero to `scale` fraction digits, or with a
+    /// negative `scale` to a multiple of `10^-scale`.
+    pub fn round_signed(&self, scale: i64) -> Numeric {
+        if scale >= 0 {
+            return self.round_to(scale.min(MAX_SCALE) as u32);
+        }
+        let int_len = self.digits.len().saturating_sub(self.scale as usize);
+        let k = scale.unsigned_abs().min(int_len as u64 + 1) as usize;
+        let mut unit = vec![1u8];
+        unit.resize(k + 1, 0);
+        let unit = Numeric::from_mag(false, unit, 0);
+        self.div_scaled(&unit, 0).mul(&unit)
+    }
+
+    /// The largest integer not above `self` (`ceil`: the smallest not
+    /// below), with scale 0.
+    pub fn floor_or_ceil(&self, ceil: bool) -> Numeric {
+        let t = self.trunc_to(0);
+        if self.nan || t.total_cmp(self) == Ordering::Equal {
+            return t;
+        }
+        match (self.neg, ceil) {
+            (true, false) => t.sub(&Numeric::from(1)),
+            (false, true) => t.add(&Numeric::from(1)),
+            _ => t,
+        }
+    }
+
+    /// Whether the value is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.neg
+    }
+
     /// Rounds half away from zero to `scale` fraction digits.
     pub fn round_to(&self, scale: u32) -> Numeric {
         if self.nan || scale >= self.scale {

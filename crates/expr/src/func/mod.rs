@@ -11,6 +11,7 @@
 mod crypto;
 mod encoding;
 pub(crate) mod json;
+mod math;
 mod system;
 mod text;
 mod time;
@@ -90,6 +91,12 @@ pub enum Func {
     PgTableIsVisible,
     /// `pg_size_pretty(bytes)`: `10 kB`, `3 MB`, as PostgreSQL rounds.
     PgSizePretty,
+    /// `floor`, `ceil`, `round`, `trunc`.
+    Round(math::Rounding),
+    /// `abs`.
+    Abs,
+    /// `sign`.
+    Sign,
     /// `format_type`.
     FormatType,
     /// `quote_ident`.
@@ -178,6 +185,70 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ),
     ("format_type", (Func::FormatType, &[Int8, Int4], Text)),
     ("pg_size_pretty", (Func::PgSizePretty, &[Int8], Text)),
+    // Rounding: float8 first, so an integer argument rounds as double
+    // precision (PostgreSQL's preferred numeric type) on a tie.
+    (
+        "floor",
+        (Func::Round(math::Rounding::Floor), &[Float8], Float8),
+    ),
+    (
+        "floor",
+        (Func::Round(math::Rounding::Floor), &[Numeric], Numeric),
+    ),
+    (
+        "ceil",
+        (Func::Round(math::Rounding::Ceil), &[Float8], Float8),
+    ),
+    (
+        "ceil",
+        (Func::Round(math::Rounding::Ceil), &[Numeric], Numeric),
+    ),
+    (
+        "ceiling",
+        (Func::Round(math::Rounding::Ceil), &[Float8], Float8),
+    ),
+    (
+        "ceiling",
+        (Func::Round(math::Rounding::Ceil), &[Numeric], Numeric),
+    ),
+    (
+        "round",
+        (Func::Round(math::Rounding::Round), &[Float8], Float8),
+    ),
+    (
+        "round",
+        (Func::Round(math::Rounding::Round), &[Numeric], Numeric),
+    ),
+    (
+        "round",
+        (
+            Func::Round(math::Rounding::Round),
+            &[Numeric, Int4],
+            Numeric,
+        ),
+    ),
+    (
+        "trunc",
+        (Func::Round(math::Rounding::Trunc), &[Float8], Float8),
+    ),
+    (
+        "trunc",
+        (Func::Round(math::Rounding::Trunc), &[Numeric], Numeric),
+    ),
+    (
+        "trunc",
+        (
+            Func::Round(math::Rounding::Trunc),
+            &[Numeric, Int4],
+            Numeric,
+        ),
+    ),
+    ("abs", (Func::Abs, &[Int4], Int4)),
+    ("abs", (Func::Abs, &[Int8], Int8)),
+    ("abs", (Func::Abs, &[Float8], Float8)),
+    ("abs", (Func::Abs, &[Numeric], Numeric)),
+    ("sign", (Func::Sign, &[Float8], Float8)),
+    ("sign", (Func::Sign, &[Numeric], Numeric)),
     // Function, type and collation visibility: everything Rivulet has is
     // on the search path but information_schema's relations.
     (
@@ -386,6 +457,9 @@ impl Func {
                 !matches!(args[0], Value::Int8(oid) if (13_000..16_384).contains(&oid)),
             )),
             Func::FormatType => Ok(system::format_type(&args[0])),
+            Func::Round(how) => math::round(how, args),
+            Func::Abs => math::abs(&args[0]),
+            Func::Sign => math::sign(&args[0]),
             Func::PgSizePretty => Ok(match args[0] {
                 Value::Int8(n) => Value::Text(system::size_pretty(n)),
                 _ => Value::Null,
@@ -443,6 +517,9 @@ impl Func {
             Func::PgEncodingToChar => "pg_encoding_to_char",
             Func::PgTableIsVisible => "pg_table_is_visible",
             Func::PgSizePretty => "pg_size_pretty",
+            Func::Round(how) => how.name(),
+            Func::Abs => "abs",
+            Func::Sign => "sign",
             Func::FormatType => "format_type",
             Func::QuoteIdent => "quote_ident",
             Func::CurrentDatabase => "current_database",
