@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: the PostgreSQL 15 server
-# (the oracle the tests compare against), psql, and psycopg 3 (a driver the
-# tests use). Debian/Ubuntu only.
+# (the oracle the tests compare against), psql, the Python drivers and
+# SQLAlchemy (psycopg 3, psycopg2), Node.js and node-postgres (the client
+# tests in tests/clients). Debian/Ubuntu only.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-if ! python3 -c "import psycopg" >/dev/null 2>&1; then
-  echo "==> installing psycopg 3 (driver test)"
-  python3 -m pip install --quiet --disable-pip-version-check "psycopg[binary]>=3.1,<4"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! python3 -c "import psycopg, psycopg2, sqlalchemy" >/dev/null 2>&1; then
+  echo "==> installing psycopg 3, psycopg2 and SQLAlchemy 2 (client tests)"
+  python3 -m pip install --quiet --disable-pip-version-check \
+    "psycopg[binary]>=3.1,<4" "psycopg2-binary>=2.9,<3" "sqlalchemy>=2,<3"
+fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "==> installing Node.js and npm (client tests)"
+  apt_install nodejs npm
+fi
+if [ ! -d tests/clients/node/node_modules ]; then
+  echo "==> installing node-postgres (client tests)"
+  (cd tests/clients/node && npm ci --no-audit --no-fund --silent)
 fi
 
 have_pg() {
@@ -20,12 +44,8 @@ if have_pg; then
 fi
 
 echo "==> installing postgresql-15 (test oracle and psql)"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Do not create or start a system cluster; the tests start their own.
 $SUDO mkdir -p /etc/postgresql-common
 echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15 >/dev/null
+apt_install postgresql-15 postgresql-client-15
 have_pg || { echo "postgresql-15 installation did not provide initdb/psql" >&2; exit 1; }

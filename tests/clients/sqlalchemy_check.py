@@ -1,0 +1,55 @@
+"""SQLAlchemy 2 over psycopg2 against Rivulet, as applications and tools
+start: connect, bound parameters (also LIMIT), booleans and numerics, core
+selects, savepoints through begin_nested(), and the reflection calls that
+list schemas, tables and views.
+
+Usage: python3 sqlalchemy_check.py HOST PORT   (exits non-zero on failure)
+"""
+import decimal
+import sys
+
+import sqlalchemy as sa
+
+host, port = sys.argv[1], sys.argv[2]
+eng = sa.create_engine(f"postgresql+psycopg2://root@{host}:{port}/dev")
+
+with eng.begin() as c:
+    c.execute(sa.text("CREATE TABLE sa_users (id INT PRIMARY KEY, name VARCHAR, score NUMERIC, active BOOLEAN)"))
+    r = c.execute(
+        sa.text("INSERT INTO sa_users VALUES (:i, :n, :s, :a)"),
+        [
+            {"i": 1, "n": "ann", "s": decimal.Decimal("1.50"), "a": True},
+            {"i": 2, "n": "bob", "s": decimal.Decimal("2"), "a": False},
+            {"i": 3, "n": "cy", "s": None, "a": None},
+        ],
+    )
+    assert r.rowcount == 3, r.rowcount
+    c.execute(sa.text("CREATE MATERIALIZED VIEW sa_active AS SELECT name FROM sa_users WHERE active"))
+
+with eng.connect() as c:
+    got = c.execute(sa.text("SELECT name FROM sa_users ORDER BY id LIMIT :n OFFSET :o"), {"n": 1, "o": 1}).fetchall()
+    assert got == [("bob",)], got
+    assert c.execute(sa.text("SELECT :b AS b"), {"b": True}).scalar() is True
+    assert c.execute(sa.text("SELECT score FROM sa_users WHERE id = 1")).scalar() == decimal.Decimal("1.50")
+    users = sa.table("sa_users", sa.column("id"), sa.column("name"))
+    got = c.execute(sa.select(users.c.name).where(users.c.id > 1).order_by(users.c.id)).fetchall()
+    assert got == [("bob",), ("cy",)], got
+    assert c.execute(sa.text("SELECT name FROM sa_active")).fetchall() == [("ann",)]
+
+with eng.connect() as c:
+    # begin_nested() is a SAVEPOINT; a failure inside rolls back to it.
+    with c.begin():
+        try:
+            with c.begin_nested():
+                c.execute(sa.text("SELECT * FROM sa_missing"))
+        except sa.exc.ProgrammingError:
+            pass
+        assert c.execute(sa.text("SELECT count(*) FROM sa_users")).scalar() == 3
+
+insp = sa.inspect(eng)
+assert "public" in insp.get_schema_names()
+assert insp.get_table_names() == ["sa_users"], insp.get_table_names()
+assert insp.get_materialized_view_names() == ["sa_active"], insp.get_materialized_view_names()
+assert insp.get_view_names() == []
+assert insp.has_table("sa_users") and not insp.has_table("sa_missing")
+print("sqlalchemy ok")
