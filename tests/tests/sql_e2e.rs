@@ -469,6 +469,16 @@ async fn psql_meta_commands_show_real_objects() {
     assert!(dm_plus.contains("per_plan"), "{dm_plus}");
     let df = psql(&s, "\\df").await;
     assert!(df.contains("List of functions"), "{df}");
+    // \copy ... to a client-side file runs COPY ... TO STDOUT.
+    let file = dir.0.join("per_plan.csv");
+    let copied = psql(
+        &s,
+        &format!("\\copy per_plan to '{}' with csv header", file.display()),
+    )
+    .await;
+    assert!(copied.starts_with("COPY "), "{copied}");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("plan,n\n"), "{csv}");
 }
 
 #[tokio::test]
