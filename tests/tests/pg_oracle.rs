@@ -296,6 +296,13 @@ async fn client_statements_answer_like_postgres() {
         "COPY (SELECT id, name FROM t ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)",
         "COPY t (name, id) TO STDOUT WITH CSV",
         "COPY (SELECT name FROM t WHERE id > 2 ORDER BY id) TO STDOUT WITH (DELIMITER '|', NULL 'none')",
+        "SELECT current_setting('statement_timeout') AS st, current_setting('nope_setting', true) IS NULL AS missing",
+        "SELECT set_config('application_name', 'rivulet-test', false)",
+        "SHOW application_name",
+        "SELECT now() IS NOT NULL AS has_now, now() = now() AS stable, current_timestamp <= now() AS ordered",
+        "SELECT current_setting('nope_setting')",
+        // pg_dump's first query; last, as it empties the search path.
+        "SELECT set_config('search_path', '', false)",
     ];
     let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;

@@ -40,6 +40,7 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         // A subquery's own error keeps its SQLSTATE and message.
         ("SELECT (SELECT 1/0)", "22012", "division by zero"),
+        ("CREATE MATERIALIZED VIEW nv AS SELECT now() AS at FROM t", "0A000", "now is not allowed in a materialized view: a view's rows cannot depend on when or by whom it is read"),
         ("COPY t FROM STDIN", "0A000", "COPY ... FROM is not supported yet; load rows with INSERT or a webhook"),
         ("SELECT (SELECT nope FROM t)", "42703", "column \"nope\" does not exist"),
         ("SELECT (SELECT name FROM t WHERE t.id = x.id) FROM t x", "0A000", "correlated subqueries are not supported yet"),

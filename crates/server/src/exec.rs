@@ -17,6 +17,7 @@ use rivulet_stream::{CancelReason, Database};
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
+use crate::session_functions;
 use crate::transaction::Notice;
 use crate::vars::SessionVars;
 
@@ -98,7 +99,18 @@ async fn run(
     stream: Streaming,
 ) -> Result<Outcome> {
     match stmt {
-        Statement::Query(q) => select(db, vars, &q, fmt, stream).await.map(Outcome::from),
+        Statement::Query(mut q) => {
+            session_functions::bind(&mut q, Some(vars))?;
+            select(db, vars, &q, fmt, stream).await.map(Outcome::from)
+        }
+        Statement::CreateMaterializedView { ref query, .. }
+            if session_functions::uses_session_functions(query).is_some() =>
+        {
+            let f = session_functions::uses_session_functions(query).unwrap_or_default();
+            Err(Error::NotSupported(format!(
+                "{f} is not allowed in a materialized view: a view's rows cannot depend on when or by whom it is read"
+            )))
+        }
         Statement::CreateSecret { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
@@ -215,6 +227,15 @@ async fn run(
         Statement::CopyFrom(_) => Err(Error::NotSupported(
             "COPY ... FROM is not supported yet; load rows with INSERT or a webhook".into(),
         )),
+        Statement::CopyTo {
+            source: rivulet_sql::CopySource::Query(mut q),
+            options,
+        } => {
+            session_functions::bind(&mut q, Some(vars))?;
+            crate::copy::copy_to(db, vars, rivulet_sql::CopySource::Query(q), options)
+                .await
+                .map(Outcome::from)
+        }
         Statement::CopyTo { source, options } => crate::copy::copy_to(db, vars, source, options)
             .await
             .map(Outcome::from),
@@ -225,6 +246,11 @@ async fn run(
 /// VIEW ...` the dataflow that would maintain the view. One row per line.
 fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
     let catalog = db.catalog();
+    // EXPLAIN runs nothing: session functions are planned as constants
+    // without changing any setting.
+    let mut stmt = stmt.clone();
+    session_functions::bind_statement(&mut stmt, None)?;
+    let stmt = &stmt;
     let text = match stmt {
         Statement::Query(q) => plan_query(q, &catalog)?.to_string(),
         Statement::CreateMaterializedView { name, query, .. } => {

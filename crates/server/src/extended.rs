@@ -65,6 +65,7 @@ fn describe(
             // bigints, and do not change the result's columns.
             let mut counts = Vec::new();
             let mut q = q.clone();
+            crate::session_functions::bind(&mut q, None)?;
             for slot in [&mut q.limit, &mut q.offset] {
                 if let Some(Expr::Parameter(i)) = slot {
                     counts.push(*i);

@@ -24,6 +24,7 @@ mod extended;
 mod pgvalue;
 mod psql;
 mod session;
+mod session_functions;
 mod startup;
 mod transaction;
 mod vars;

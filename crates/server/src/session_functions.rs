@@ -1,0 +1,139 @@
+//! Functions whose value comes from the session, not from rows:
+//! `current_setting(name [, missing_ok])`, `set_config(name, value,
+//! is_local)` and the statement's start time (`now()`,
+//! `current_timestamp`, `transaction_timestamp()`, `statement_timestamp()`).
+//! A statement has them replaced by constants before it is planned, the
+//! way PostgreSQL evaluates them once per statement; `set_config` changes
+//! the setting as it is replaced. Materialized views cannot use them: a
+//! view's rows must not depend on when or by whom it was read.
+
+use rivulet_sql::{Expr, Literal, Query, SelectItem, Statement};
+
+use crate::error::{Error, Result};
+use crate::vars::SessionVars;
+
+/// Replaces the session functions in `q` by their values. Without `vars`
+/// (describing a prepared statement), settings read as empty text and
+/// `set_config` changes nothing: only the types matter then.
+pub fn bind(q: &mut Query, vars: Option<&SessionVars>) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let now = rivulet_expr::format_timestamptz(now);
+    // An unaliased select item keeps the function's name as its column
+    // name, as in PostgreSQL, though it becomes a constant.
+    for item in &mut q.projection {
+        if let SelectItem::Expr {
+            expr,
+            alias: alias @ None,
+        } = item
+        {
+            if let Ok(Some(_)) = replacement(expr, None, "") {
+                *alias = match expr {
+                    Expr::Function { name, .. } => Some(name.clone()),
+                    Expr::Identifier(parts) => parts.first().cloned(),
+                    _ => None,
+                };
+            }
+        }
+    }
+    let mut failure = None;
+    q.visit_exprs_mut(&mut |e| {
+        if failure.is_some() {
+            return;
+        }
+        match replacement(e, vars, &now) {
+            Ok(Some(v)) => *e = v,
+            Ok(None) => {}
+            Err(err) => failure = Some(err),
+        }
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+/// Applies [`bind`] to the queries a statement runs.
+pub fn bind_statement(stmt: &mut Statement, vars: Option<&SessionVars>) -> Result<()> {
+    match stmt {
+        Statement::Query(q) => bind(q, vars),
+        Statement::CopyTo {
+            source: rivulet_sql::CopySource::Query(q),
+            ..
+        } => bind(q, vars),
+        _ => Ok(()),
+    }
+}
+
+fn cast(value: Option<String>, ty: &str) -> Expr {
+    Expr::Cast {
+        expr: Box::new(Expr::Literal(value.map_or(Literal::Null, Literal::String))),
+        type_name: ty.to_string(),
+    }
+}
+
+/// A literal string argument, or 22023.
+fn text_arg<'a>(args: &'a [Expr], i: usize, f: &str) -> Result<&'a str> {
+    match args.get(i) {
+        Some(Expr::Literal(Literal::String(s))) => Ok(s),
+        _ => Err(Error::NotSupported(format!(
+            "{f}() takes constant arguments here"
+        ))),
+    }
+}
+
+fn replacement(e: &Expr, vars: Option<&SessionVars>, now: &str) -> Result<Option<Expr>> {
+    let (name, args) = match e {
+        Expr::Function { name, args, .. } => (name.as_str(), args.as_slice()),
+        Expr::Identifier(parts) if parts.len() == 1 => (parts[0].as_str(), &[][..]),
+        _ => return Ok(None),
+    };
+    Ok(Some(match (name, args.len(), e) {
+        ("now" | "transaction_timestamp" | "statement_timestamp", 0, Expr::Function { .. })
+        | ("current_timestamp" | "localtimestamp", 0, _) => {
+            cast(Some(now.to_string()), "timestamptz")
+        }
+        ("current_setting", 1 | 2, Expr::Function { .. }) => {
+            let setting = text_arg(args, 0, "current_setting")?;
+            let missing_ok = matches!(args.get(1), Some(Expr::Literal(Literal::Boolean(true))));
+            let value = match vars {
+                None => Some(String::new()),
+                Some(v) => match v.get(setting) {
+                    Ok(value) => Some(value),
+                    Err(_) if missing_ok => None,
+                    Err(e) => return Err(e),
+                },
+            };
+            cast(value, "text")
+        }
+        ("set_config", 3, Expr::Function { .. }) => {
+            let setting = text_arg(args, 0, "set_config")?;
+            let value = text_arg(args, 1, "set_config")?;
+            let shown = match vars {
+                None => String::new(),
+                Some(v) => {
+                    v.set(setting, &[Literal::String(value.to_string())])?;
+                    v.get(setting)?
+                }
+            };
+            cast(Some(shown), "text")
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Whether `q` calls a session function (not allowed in a view).
+pub fn uses_session_functions(q: &Query) -> Option<String> {
+    let mut copy = q.clone();
+    let mut found = None;
+    copy.visit_exprs_mut(&mut |e| {
+        if found.is_none() {
+            if let Ok(Some(_)) = replacement(e, None, "") {
+                found = Some(match e {
+                    Expr::Function { name, .. } => name.as_str().to_string(),
+                    Expr::Identifier(parts) => parts[0].as_str().to_string(),
+                    _ => String::new(),
+                });
+            }
+        }
+    });
+    found
+}
