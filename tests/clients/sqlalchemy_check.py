@@ -46,6 +46,14 @@ with eng.connect() as c:
             pass
         assert c.execute(sa.text("SELECT count(*) FROM sa_users")).scalar() == 3
 
+# stream_results: psycopg2 reads through a server-side cursor
+# (DECLARE ... CURSOR, FETCH FORWARD n), in batches.
+with eng.connect() as c:
+    result = c.execution_options(stream_results=True, max_row_buffer=2).execute(
+        sa.text("SELECT id FROM sa_users ORDER BY id")
+    )
+    assert [r[0] for r in result] == [1, 2, 3]
+
 insp = sa.inspect(eng)
 assert "public" in insp.get_schema_names()
 assert insp.get_table_names() == ["sa_users"], insp.get_table_names()

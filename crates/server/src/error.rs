@@ -54,6 +54,15 @@ pub enum Error {
     /// 25001: a command that may not run inside a transaction block.
     #[error("{0} cannot run inside a transaction block")]
     InTransactionBlock(&'static str),
+    /// 42P03
+    #[error("cursor \"{0}\" already exists")]
+    DuplicateCursor(String),
+    /// 34000
+    #[error("cursor \"{0}\" does not exist")]
+    UndefinedCursor(String),
+    /// 54000: more open cursors than a session may hold.
+    #[error("a session may hold at most {0} open cursors")]
+    TooManyCursors(usize),
     /// 25P02
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,
@@ -93,6 +102,9 @@ impl Error {
             Error::InTransactionBlock(_) => "25001",
             Error::UndefinedSavepoint(_) => "3B001",
             Error::InFailedTransaction => "25P02",
+            Error::DuplicateCursor(_) => "42P03",
+            Error::UndefinedCursor(_) => "34000",
+            Error::TooManyCursors(_) => "54000",
             Error::Encode(_) | Error::Task(_) => "XX000",
         }
     }

@@ -154,6 +154,7 @@ async fn run(
         Statement::Commit => {
             // COMMIT of a failed block rolls it back, and says so.
             let (notices, failed) = vars.transaction.commit();
+            vars.cursors.end_of_block();
             Ok(Outcome {
                 notices,
                 response: Response::TransactionEnd(Tag::new(if failed {
@@ -163,10 +164,39 @@ async fn run(
                 })),
             })
         }
-        Statement::Rollback => Ok(Outcome {
-            notices: vars.transaction.rollback(),
-            response: Response::TransactionEnd(Tag::new("ROLLBACK")),
-        }),
+        Statement::Rollback => {
+            vars.cursors.end_of_block();
+            Ok(Outcome {
+                notices: vars.transaction.rollback(),
+                response: Response::TransactionEnd(Tag::new("ROLLBACK")),
+            })
+        }
+        Statement::DeclareCursor {
+            name,
+            hold,
+            mut query,
+        } => {
+            session_functions::bind(&mut query, Some(vars))?;
+            let in_block = vars.transaction.in_block();
+            vars.cursors
+                .declare(db, name.as_str(), hold, in_block, *query)
+                .await?;
+            Ok(Response::Execution(Tag::new("DECLARE CURSOR")).into())
+        }
+        Statement::Fetch { name, count } => vars
+            .cursors
+            .fetch(name.as_str(), count, fmt)
+            .await
+            .map(Outcome::from),
+        Statement::CloseCursor(name) => {
+            vars.cursors.close(name.as_ref().map(|n| n.as_str()))?;
+            Ok(Response::Execution(Tag::new(if name.is_some() {
+                "CLOSE CURSOR"
+            } else {
+                "CLOSE CURSOR ALL"
+            }))
+            .into())
+        }
         Statement::Flush => Ok(Response::Execution(Tag::new("FLUSH")).into()),
         // Each statement commits on its own: savepoints are bookkeeping,
         // and rolling back to one undoes nothing (see transaction.rs).
@@ -199,6 +229,7 @@ async fn run(
             }
             if what == "ALL" {
                 vars.reset("all")?;
+                vars.cursors.close(None)?;
             }
             let what = if what == "TEMPORARY" { "TEMP" } else { &what };
             Ok(Response::Execution(Tag::new(&format!("DISCARD {what}"))).into())
@@ -312,16 +343,16 @@ impl Drop for CancelOnDrop {
 }
 
 /// Rows per message from a streaming query's reader to its connection.
-const STREAM_CHUNK: usize = 256;
+pub(crate) const STREAM_CHUNK: usize = 256;
 
 /// Result chunks a streaming query may have ready before its reader waits
 /// for the client to take them.
-const STREAM_AHEAD: usize = 4;
+pub(crate) const STREAM_AHEAD: usize = 4;
 
 /// Streaming queries reading at once. A reader waiting for a slow client
 /// (or a suspended portal) holds a blocking thread; past this many, a
 /// query runs to the end before it answers, as other queries do.
-static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+pub(crate) static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
 
 /// A planned query: its rows, or a permit to stream them.
 type Planned = std::result::Result<Vec<Row>, tokio::sync::SemaphorePermit<'static>>;

@@ -18,6 +18,7 @@
 mod auth;
 mod budget;
 mod copy;
+mod cursor;
 mod error;
 mod exec;
 mod extended;

@@ -81,6 +81,8 @@ pub struct SessionVars {
     set: Mutex<BTreeMap<String, String>>,
     /// The session's transaction block.
     pub transaction: crate::transaction::Transaction,
+    /// The session's open cursors.
+    pub cursors: crate::cursor::Cursors,
 }
 
 fn known(name: &str) -> Result<&'static str> {

@@ -910,6 +910,24 @@ pub enum Statement {
     Deallocate(Option<Ident>),
     /// `REFRESH MATERIALIZED VIEW name` (views are always current).
     RefreshMaterializedView(ObjectName),
+    /// `DECLARE name [NO SCROLL] CURSOR [WITH[OUT] HOLD] FOR query`
+    DeclareCursor {
+        /// The cursor's name.
+        name: Ident,
+        /// `WITH HOLD`: it outlives the transaction block.
+        hold: bool,
+        /// The rows it reads.
+        query: Box<Query>,
+    },
+    /// `FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name`
+    Fetch {
+        /// The cursor.
+        name: Ident,
+        /// How many rows; `None` for all that are left.
+        count: Option<u64>,
+    },
+    /// `CLOSE name | ALL` (`None`: all).
+    CloseCursor(Option<Ident>),
     /// `COPY table FROM ...` (refused: rows arrive by INSERT or webhook).
     CopyFrom(ObjectName),
     /// `COPY table [(columns)] TO STDOUT ...` or `COPY (query) TO STDOUT ...`.
@@ -1075,6 +1093,18 @@ impl Display for Statement {
             Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
             Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
             Statement::CopyFrom(name) => write!(f, "COPY {name} FROM STDIN"),
+            Statement::DeclareCursor { name, hold, query } => write!(
+                f,
+                "DECLARE {name} CURSOR {} HOLD FOR {query}",
+                if *hold { "WITH" } else { "WITHOUT" }
+            ),
+            Statement::Fetch {
+                name,
+                count: Some(n),
+            } => write!(f, "FETCH FORWARD {n} FROM {name}"),
+            Statement::Fetch { name, count: None } => write!(f, "FETCH ALL FROM {name}"),
+            Statement::CloseCursor(Some(name)) => write!(f, "CLOSE {name}"),
+            Statement::CloseCursor(None) => f.write_str("CLOSE ALL"),
             Statement::CopyTo { source, options } => {
                 match source {
                     CopySource::Table { name, columns } => {
@@ -1257,7 +1287,8 @@ impl Statement {
             Statement::CopyTo {
                 source: CopySource::Query(q),
                 ..
-            } => q.visit_exprs_mut(f),
+            }
+            | Statement::DeclareCursor { query: q, .. } => q.visit_exprs_mut(f),
             _ => {}
         }
     }

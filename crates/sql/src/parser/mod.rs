@@ -152,6 +152,19 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         let (r, name) = commit(any_word(r))?;
         return Ok((r, Statement::Deallocate(Some(name))));
     }
+    if let Ok((r, _)) = kw("declare")(i) {
+        return commit(declare(r));
+    }
+    if let Ok((r, _)) = kw("fetch")(i) {
+        return commit(fetch(r));
+    }
+    if let Ok((r, _)) = kw("close")(i) {
+        if let Ok((r, _)) = kw("all")(r) {
+            return Ok((r, Statement::CloseCursor(None)));
+        }
+        let (r, name) = commit(ident(r))?;
+        return Ok((r, Statement::CloseCursor(Some(name))));
+    }
     if let Ok((r, _)) = kw("copy")(i) {
         return commit(copy(r));
     }
@@ -872,6 +885,65 @@ fn show(i: &str) -> PResult<'_, Statement> {
         (r, ShowKind::Variable(name))
     };
     Ok((kind.0, Statement::Show(kind.1)))
+}
+
+/// declare = DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL]
+///           CURSOR [(WITH | WITHOUT) HOLD] FOR query
+fn declare(i: &str) -> PResult<'_, Statement> {
+    let (mut r, name) = ident(i)?;
+    for word in ["binary", "asensitive", "insensitive", "no", "scroll"] {
+        if let Ok((r2, _)) = kw(word)(r) {
+            r = r2;
+        }
+    }
+    let (r, _) = kw("cursor")(r)?;
+    let (r, hold) = if let Ok((r2, _)) = kw("with")(r) {
+        (kw("hold")(r2)?.0, true)
+    } else if let Ok((r2, _)) = kw("without")(r) {
+        (kw("hold")(r2)?.0, false)
+    } else {
+        (r, false)
+    };
+    let (r, _) = kw("for")(r)?;
+    let (r, q) = query(r)?;
+    Ok((
+        r,
+        Statement::DeclareCursor {
+            name,
+            hold,
+            query: Box::new(q),
+        },
+    ))
+}
+
+/// fetch = FETCH [NEXT | FORWARD [count | ALL] | count | ALL] [FROM | IN] name
+fn fetch(i: &str) -> PResult<'_, Statement> {
+    let count = |r| -> PResult<'_, Option<Option<u64>>> {
+        if let Ok((r2, _)) = kw("all")(r) {
+            return Ok((r2, Some(None)));
+        }
+        match lexer::number_lit(r) {
+            Ok((r2, n)) => match n.parse::<u64>() {
+                Ok(n) => Ok((r2, Some(Some(n)))),
+                Err(_) => fatal(r, "FETCH takes a whole number of rows"),
+            },
+            Err(_) => Ok((r, None)),
+        }
+    };
+    let (r, n) = if let Ok((r2, _)) = kw("next")(i) {
+        (r2, Some(1))
+    } else if let Ok((r2, _)) = kw("forward")(i) {
+        let (r2, n) = count(r2)?;
+        (r2, n.unwrap_or(Some(1)))
+    } else {
+        let (r2, n) = count(i)?;
+        (r2, n.unwrap_or(Some(1)))
+    };
+    let r = kw("from")(r)
+        .or_else(|_| kw("in")(r))
+        .map_or(r, |(r2, _)| r2);
+    let (r, name) = ident(r)?;
+    Ok((r, Statement::Fetch { name, count: n }))
 }
 
 /// copy = COPY (name ['(' ident, ... ')'] | '(' query ')') TO STDOUT
