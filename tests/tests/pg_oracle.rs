@@ -316,6 +316,17 @@ async fn client_statements_answer_like_postgres() {
         "CLOSE h",
         "CLOSE h",
         "CLOSE ALL",
+        "PREPARE q (int) AS SELECT name FROM t WHERE id = $1",
+        "EXECUTE q (2)",
+        "EXECUTE q (99)",
+        "PREPARE q AS SELECT 1",
+        "PREPARE ins AS INSERT INTO t VALUES ($1, $2)",
+        "EXECUTE ins (10, 'ten')",
+        "EXECUTE q (5 * 2)",
+        "EXECUTE nope",
+        "EXECUTE q",
+        "DEALLOCATE q",
+        "EXECUTE q (1)",
         // pg_dump's first query; last, as it empties the search path.
         "SELECT set_config('search_path', '', false)",
     ];

@@ -54,6 +54,25 @@ pub enum Error {
     /// 25001: a command that may not run inside a transaction block.
     #[error("{0} cannot run inside a transaction block")]
     InTransactionBlock(&'static str),
+    /// 42P05
+    #[error("prepared statement \"{0}\" already exists")]
+    DuplicatePrepared(String),
+    /// 26000
+    #[error("prepared statement \"{0}\" does not exist")]
+    UndefinedPrepared(String),
+    /// 42601
+    #[error("wrong number of parameters for prepared statement \"{name}\"")]
+    PreparedArity {
+        /// The prepared statement.
+        name: String,
+        /// Its parameters.
+        expected: usize,
+        /// The values EXECUTE gave.
+        given: usize,
+    },
+    /// 54000: more prepared statements than a session may hold.
+    #[error("a session may hold at most {0} prepared statements")]
+    TooManyPrepared(usize),
     /// 42P03
     #[error("cursor \"{0}\" already exists")]
     DuplicateCursor(String),
@@ -103,6 +122,10 @@ impl Error {
             Error::UndefinedSavepoint(_) => "3B001",
             Error::InFailedTransaction => "25P02",
             Error::DuplicateCursor(_) => "42P03",
+            Error::DuplicatePrepared(_) => "42P05",
+            Error::UndefinedPrepared(_) => "26000",
+            Error::PreparedArity { .. } => "42601",
+            Error::TooManyPrepared(_) => "54000",
             Error::UndefinedCursor(_) => "34000",
             Error::TooManyCursors(_) => "54000",
             Error::Encode(_) | Error::Task(_) => "XX000",
@@ -123,6 +146,9 @@ impl Error {
                 info.hint = e.hint().map(str::to_string);
             }
             Error::Expr(e) => info.detail = e.detail().map(str::to_string),
+            Error::PreparedArity {
+                expected, given, ..
+            } => info.detail = Some(format!("Expected {expected} parameters but got {given}.")),
             _ => {}
         }
         info

@@ -230,16 +230,42 @@ async fn run(
             if what == "ALL" {
                 vars.reset("all")?;
                 vars.cursors.close(None)?;
+                vars.prepared.deallocate(None);
             }
             let what = if what == "TEMPORARY" { "TEMP" } else { &what };
             Ok(Response::Execution(Tag::new(&format!("DISCARD {what}"))).into())
         }
-        Statement::Deallocate(name) => Ok(Response::Execution(Tag::new(if name.is_some() {
-            "DEALLOCATE"
-        } else {
-            "DEALLOCATE ALL"
-        }))
-        .into()),
+        Statement::Deallocate(name) => {
+            vars.prepared.deallocate(name.as_ref().map(|n| n.as_str()));
+            Ok(Response::Execution(Tag::new(if name.is_some() {
+                "DEALLOCATE"
+            } else {
+                "DEALLOCATE ALL"
+            }))
+            .into())
+        }
+        Statement::Prepare {
+            name,
+            types,
+            statement,
+        } => {
+            let n = statement.max_parameter().max(types.len());
+            let (mut inferred, _) = crate::extended::describe(&statement, n, &db.catalog())?;
+            for (slot, t) in inferred.iter_mut().zip(&types) {
+                let base = t.split('(').next().unwrap_or(t).trim();
+                *slot = DataType::from_name(base).ok_or_else(|| {
+                    Error::Catalog(rivulet_catalog::Error::UndefinedObject(format!(
+                        "type \"{base}\" does not exist"
+                    )))
+                })?;
+            }
+            vars.prepared.prepare(name.as_str(), *statement, inferred)?;
+            Ok(Response::Execution(Tag::new("PREPARE")).into())
+        }
+        Statement::Execute { name, args } => {
+            let stmt = vars.prepared.bind(name.as_str(), &args)?;
+            Box::pin(run(db, vars, stmt, fmt, stream)).await
+        }
         // Views are maintained as their tables change, so they are always
         // current; refreshing only checks the name.
         Statement::RefreshMaterializedView(name) => {

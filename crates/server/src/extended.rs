@@ -53,7 +53,7 @@ fn from_oid(t: &Type) -> Option<DataType> {
 }
 
 /// Parameter types and result columns of a statement, without running it.
-fn describe(
+pub fn describe(
     stmt: &Statement,
     n: usize,
     catalog: &Catalog,

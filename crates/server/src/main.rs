@@ -23,6 +23,7 @@ mod error;
 mod exec;
 mod extended;
 mod pgvalue;
+mod prepared;
 mod psql;
 mod session;
 mod session_functions;

@@ -83,6 +83,8 @@ pub struct SessionVars {
     pub transaction: crate::transaction::Transaction,
     /// The session's open cursors.
     pub cursors: crate::cursor::Cursors,
+    /// The session's SQL-level prepared statements.
+    pub prepared: crate::prepared::Prepared,
 }
 
 fn known(name: &str) -> Result<&'static str> {

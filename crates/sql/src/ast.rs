@@ -928,6 +928,22 @@ pub enum Statement {
     },
     /// `CLOSE name | ALL` (`None`: all).
     CloseCursor(Option<Ident>),
+    /// `PREPARE name [(type, ...)] AS statement`
+    Prepare {
+        /// The prepared statement's name.
+        name: Ident,
+        /// Declared parameter types, as written (the rest are inferred).
+        types: Vec<String>,
+        /// The statement, with `$n` parameters.
+        statement: Box<Statement>,
+    },
+    /// `EXECUTE name [(expr, ...)]`
+    Execute {
+        /// The prepared statement's name.
+        name: Ident,
+        /// The parameters' values.
+        args: Vec<Expr>,
+    },
     /// `COPY table FROM ...` (refused: rows arrive by INSERT or webhook).
     CopyFrom(ObjectName),
     /// `COPY table [(columns)] TO STDOUT ...` or `COPY (query) TO STDOUT ...`.
@@ -1105,6 +1121,26 @@ impl Display for Statement {
             Statement::Fetch { name, count: None } => write!(f, "FETCH ALL FROM {name}"),
             Statement::CloseCursor(Some(name)) => write!(f, "CLOSE {name}"),
             Statement::CloseCursor(None) => f.write_str("CLOSE ALL"),
+            Statement::Prepare {
+                name,
+                types,
+                statement,
+            } => {
+                write!(f, "PREPARE {name}")?;
+                if !types.is_empty() {
+                    write!(f, " ({})", types.join(", "))?;
+                }
+                write!(f, " AS {statement}")
+            }
+            Statement::Execute { name, args } => {
+                write!(f, "EXECUTE {name}")?;
+                if !args.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, args, ", ")?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
             Statement::CopyTo { source, options } => {
                 match source {
                     CopySource::Table { name, columns } => {

@@ -152,6 +152,45 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         let (r, name) = commit(any_word(r))?;
         return Ok((r, Statement::Deallocate(Some(name))));
     }
+    if let Ok((r, _)) = kw("prepare")(i) {
+        let (r, name) = commit(ident(r))?;
+        let (mut r, types) = match sym("(")(r) {
+            Ok((mut r2, _)) => {
+                let mut types = Vec::new();
+                loop {
+                    let (r3, t) = commit(expr::type_name(r2))?;
+                    types.push(t);
+                    if let Ok((r4, _)) = sym(",")(r3) {
+                        r2 = r4;
+                        continue;
+                    }
+                    break (commit(sym(")")(r3))?.0, types);
+                }
+            }
+            Err(_) => (r, Vec::new()),
+        };
+        r = commit(kw("as")(r))?.0;
+        let _guard = DepthGuard::enter(i)?;
+        let (r, inner) = commit(statement(r))?;
+        return Ok((
+            r,
+            Statement::Prepare {
+                name,
+                types,
+                statement: Box::new(inner),
+            },
+        ));
+    }
+    if let Ok((r, _)) = kw("execute")(i) {
+        let (r, name) = commit(ident(r))?;
+        let (r, args) = match sym("(")(r) {
+            Ok((r2, _)) => {
+                commit(expr_list(r2)).and_then(|(r3, args)| Ok((commit(sym(")")(r3))?.0, args)))?
+            }
+            Err(_) => (r, Vec::new()),
+        };
+        return Ok((r, Statement::Execute { name, args }));
+    }
     if let Ok((r, _)) = kw("declare")(i) {
         return commit(declare(r));
     }
