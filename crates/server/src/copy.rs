@@ -17,10 +17,8 @@ use rivulet_sql::{CopyOptions, CopySource, Expr, Ident, Query, SelectItem, Table
 use rivulet_stream::Database;
 
 use crate::error::{Error, Result};
+use crate::exec::{CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK};
 use crate::vars::SessionVars;
-
-/// Rows per message from the reader to the connection.
-const CHUNK: usize = 256;
 
 /// The query a COPY reads.
 fn source_query(source: CopySource) -> Query {
@@ -132,13 +130,13 @@ pub async fn copy_to(
     })
     .await??;
     let columns = plan.output.len();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<PgWireResult<CopyData>>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<PgWireResult<CopyData>>>(STREAM_AHEAD);
     let cancelled = Arc::new(AtomicBool::new(false));
     let flag = cancelled.clone();
     let db2 = db.clone();
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     tokio::task::spawn_blocking(move || {
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = Vec::with_capacity(STREAM_CHUNK);
         // The header rides in the first row's message: the command tag
         // counts messages, and PostgreSQL's counts rows only.
         let mut header = options
@@ -157,7 +155,8 @@ pub async fn copy_to(
                 None => line,
             };
             chunk.push(Ok(CopyData::new(data)));
-            if chunk.len() >= CHUNK && tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
+            if chunk.len() >= STREAM_CHUNK && tx.blocking_send(std::mem::take(&mut chunk)).is_err()
+            {
                 return Ok(false); // the client went away
             }
             Ok(true)
@@ -174,20 +173,11 @@ pub async fn copy_to(
     });
     // Dropping the response (done, or the connection gone) stops the
     // reader at its next row.
-    let guard = StopOnDrop(cancelled);
+    let guard = CancelOnDrop(cancelled);
     let rows = stream::unfold((rx, guard), |(mut rx, guard)| async move {
         let chunk = rx.recv().await?;
         Some((stream::iter(chunk), (rx, guard)))
     })
     .flatten();
     Ok(Response::CopyOut(CopyResponse::new(0, columns, rows)))
-}
-
-/// Sets the reader's cancel flag when the response is dropped.
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }

@@ -104,9 +104,8 @@ async fn run(
             select(db, vars, &q, fmt, stream).await.map(Outcome::from)
         }
         Statement::CreateMaterializedView { ref query, .. }
-            if session_functions::uses_session_functions(query).is_some() =>
+            if let Some(f) = session_functions::uses_session_functions(query) =>
         {
-            let f = session_functions::uses_session_functions(query).unwrap_or_default();
             Err(Error::NotSupported(format!(
                 "{f} is not allowed in a materialized view: a view's rows cannot depend on when or by whom it is read"
             )))
@@ -360,7 +359,7 @@ pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) ->
 
 /// Sets a flag when dropped: a query's future is dropped when the client
 /// cancels it, and the blocking work then stops at its next check.
-struct CancelOnDrop(Arc<AtomicBool>);
+pub(crate) struct CancelOnDrop(pub(crate) Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
