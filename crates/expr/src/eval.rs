@@ -303,6 +303,15 @@ impl Expr {
     /// Evaluates a predicate: true only when the result is boolean true
     /// (NULL and false both reject the row).
     pub fn eval_predicate(&self, row: &[Value]) -> Result<bool> {
+        if let Expr::Binary(BinaryOp::Cmp(c), a, b) = self {
+            if let Some(holds) = cmp_json_text(*c, a, b, row) {
+                return Ok(holds);
+            }
+            // Both sides borrowed where they can be (a literal is never
+            // copied); the comparison is `binary`'s.
+            let (l, r) = (a.eval_cow(row)?, b.eval_cow(row)?);
+            return Ok(!l.is_null() && !r.is_null() && c.holds(l.total_cmp(&r)));
+        }
         Ok(truth(self.eval(row)?)? == Some(true))
     }
 
@@ -593,6 +602,26 @@ fn plain_decimal(t: &[u8]) -> Option<(i128, u32)> {
     Some((if neg { -units } else { units }, frac.len() as u32))
 }
 
+/// `column -> ... ->> 'k' <op> 'text'` (either way round) decided on the
+/// string or number text inside the stored document, without building a
+/// value; `None` for any other shape or value (the caller evaluates it the
+/// general way, which gives the same answer).
+fn cmp_json_text(c: CmpOp, a: &Expr, b: &Expr, row: &[Value]) -> Option<bool> {
+    let (path, lit, flipped) = match (a, b) {
+        (path, Expr::Literal(Value::Text(t))) => (path, t, false),
+        (Expr::Literal(Value::Text(t)), path) => (path, t, true),
+        _ => return None,
+    };
+    match path_value(path, row)? {
+        // SQL NULL: the comparison is NULL, which rejects the row.
+        None => Some(false),
+        Some(j) => {
+            let ord = j.text()?.as_bytes().cmp(lit.as_bytes());
+            Some(c.holds(if flipped { ord.reverse() } else { ord }))
+        }
+    }
+}
+
 /// Longest key path [`key_path`] follows.
 const MAX_PATH: usize = 8;
 
@@ -721,6 +750,71 @@ mod tests {
         assert_eq!(Expr::Or(n(), t()).eval(&[]), Ok(Value::Bool(true)));
         assert_eq!(Expr::Or(n(), f()).eval(&[]), Ok(Value::Null));
         assert_eq!(Expr::Not(n()).eval(&[]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn json_text_comparisons_in_place_agree_with_evaluation() {
+        let path = || {
+            Box::new(Expr::Binary(
+                BinaryOp::JsonGetText,
+                Box::new(Expr::Binary(
+                    BinaryOp::JsonGet,
+                    Box::new(Expr::Column(0)),
+                    lit(Value::Text("p".into())),
+                )),
+                lit(Value::Text("k".into())),
+            ))
+        };
+        let docs = [
+            r#"{"p":{"k":"Signed Up"}}"#,
+            r#"{"p":{"k":"Signed Uq"}}"#,
+            r#"{"p":{"k":"a\"b\u00e9"}}"#,
+            r#"{"p":{"k":12.50}}"#,
+            r#"{"p":{"k":null}}"#,
+            r#"{"p":{"k":true}}"#,
+            r#"{"p":{"k":{"x":1}}}"#,
+            r#"{"p":{}}"#,
+            r#"{"p":[1]}"#,
+            r#"[]"#,
+        ];
+        let texts = [
+            "Signed Up",
+            "a\"bé",
+            "12.50",
+            "12.5",
+            "true",
+            "",
+            "{\"x\": 1}",
+        ];
+        let ops = [
+            CmpOp::Eq,
+            CmpOp::NotEq,
+            CmpOp::Lt,
+            CmpOp::LtEq,
+            CmpOp::Gt,
+            CmpOp::GtEq,
+        ];
+        let mut rows: Vec<Vec<Value>> = docs
+            .iter()
+            .map(|d| vec![Value::Jsonb(Jsonb::parse(d).unwrap())])
+            .collect();
+        rows.push(vec![Value::Null]);
+        for row in &rows {
+            for t in texts {
+                for op in ops {
+                    for flipped in [false, true] {
+                        let (a, b) = if flipped {
+                            (lit(Value::Text(t.into())), path())
+                        } else {
+                            (path(), lit(Value::Text(t.into())))
+                        };
+                        let e = Expr::Binary(BinaryOp::Cmp(op), a, b);
+                        let general = truth(e.eval(row).unwrap()).unwrap() == Some(true);
+                        assert_eq!(e.eval_predicate(row), Ok(general), "{row:?} {op:?} {t}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -103,7 +103,9 @@ fn int_or_null(g: &mut Gen) -> Value {
     }
 }
 
-/// The view's query evaluated from scratch over the stored rows.
+/// The view's query evaluated from scratch over the stored rows, by the
+/// view's own operators over fresh state; the query operators
+/// ([`Dataflow::for_query`]) must agree with them.
 fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
     let catalog = db.catalog();
     let rel = catalog.relation(view).unwrap();
@@ -111,27 +113,33 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
         unreachable!()
     };
     let plan = plan_query(query, &catalog).unwrap();
-    let flow = Dataflow::new(0, &plan.root);
-    let mut st = MemState::new();
-    let mut ctx = EvalCtx::strict();
-    let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
-    let mut apply = |changes: Vec<rivulet_stream::Change>| {
-        for c in changes {
-            match c.new {
-                Some(r) => state.insert(c.key, r),
-                None => state.remove(&c.key),
-            };
+    let run = |flow: Dataflow| {
+        let mut st = MemState::new();
+        let mut ctx = EvalCtx::strict();
+        let mut state: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+        let mut apply = |changes: Vec<rivulet_stream::Change>| {
+            for c in changes {
+                match c.new {
+                    Some(r) => state.insert(c.key, r),
+                    None => state.remove(&c.key),
+                };
+            }
+        };
+        apply(flow.init(&mut ctx, &mut st).unwrap());
+        for r in plan.root.distinct_scans() {
+            let rows = db.scan_rows_blocking(&r).unwrap();
+            apply(flow.push(r.id, &rows, &mut ctx, &mut st).unwrap());
         }
+        apply(flow.finish(&mut ctx, &mut st).unwrap());
+        ctx.finish().unwrap();
+        let mut rows: Vec<Row> = state.into_values().collect();
+        rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        rows
     };
-    apply(flow.init(&mut ctx, &mut st).unwrap());
-    for r in plan.root.distinct_scans() {
-        let rows = db.scan_rows_blocking(&r).unwrap();
-        apply(flow.push(r.id, &rows, &mut ctx, &mut st).unwrap());
-    }
-    ctx.finish().unwrap();
-    let mut rows: Vec<Row> = state.into_values().collect();
-    rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-    rows
+    let view_ops = run(Dataflow::new(0, &plan.root));
+    let query_ops = run(Dataflow::for_query(&plan.root));
+    assert_eq!(view_ops, query_ops, "{view}: query operators disagree");
+    view_ops
 }
 
 fn stored(db: &Database, view: &str) -> Vec<Row> {

@@ -45,7 +45,7 @@ const MULTISET: u8 = b'm';
 
 /// A running sum.
 #[derive(Debug, Clone, PartialEq)]
-enum Sum {
+pub(super) enum Sum {
     Int(i128),
     /// A numeric sum and how many live inputs have each display scale.
     Num(Decimal, BTreeMap<u32, i64>),
@@ -55,7 +55,7 @@ enum Sum {
 /// An exact decimal accumulator: `units × 10^-scale` in an `i128` while it
 /// fits (adding then allocates nothing), a [`Numeric`] beyond that.
 #[derive(Debug, Clone, PartialEq)]
-enum Decimal {
+pub(super) enum Decimal {
     Small(i128, u32),
     Big(Numeric),
 }
@@ -117,7 +117,7 @@ impl Decimal {
 
 /// The state of one aggregate in one group.
 #[derive(Debug, Clone, PartialEq)]
-enum State {
+pub(super) enum State {
     /// Rows, for `count(*)`.
     Rows(i64),
     /// Non-NULL values, for `count(x)`.
@@ -176,11 +176,11 @@ fn decode_reps(bytes: &[u8]) -> Result<Reps> {
 }
 
 /// Whether a call keeps a value multiset in the state table.
-fn uses_multiset(call: &AggCall) -> bool {
+pub(super) fn uses_multiset(call: &AggCall) -> bool {
     call.distinct || matches!(call.kind, AggKind::Min | AggKind::Max)
 }
 
-fn initial(call: &AggCall) -> State {
+pub(super) fn initial(call: &AggCall) -> State {
     match call.kind {
         AggKind::Min | AggKind::Max => State::Extreme(Value::Null),
         AggKind::CountStar => State::Rows(0),
@@ -201,7 +201,7 @@ impl State {
     /// For a numeric `sum`/`avg`, adds or removes one input given as
     /// `units × 10^-scale` (see [`Expr::eval_json_decimal`]); false, having
     /// done nothing, for any other state.
-    fn update_decimal(&mut self, units: i128, scale: u32, sign: i64) -> bool {
+    pub(super) fn update_decimal(&mut self, units: i128, scale: u32, sign: i64) -> bool {
         let State::Sum(Sum::Num(s, scales), n) = self else {
             return false;
         };
@@ -217,7 +217,7 @@ impl State {
 
     /// Adds (`sign` = 1) or removes (`sign` = -1) one input value. Not
     /// used for `min`/`max`, which follow their multiset.
-    fn update(&mut self, v: &Value, sign: i64) {
+    pub(super) fn update(&mut self, v: &Value, sign: i64) {
         match self {
             State::Rows(n) => *n += sign,
             _ if v.is_null() => {}
@@ -260,7 +260,7 @@ impl State {
     }
 
     /// The aggregate's current result.
-    fn result(&self, call: &AggCall) -> Value {
+    pub(super) fn result(&self, call: &AggCall) -> Value {
         let numeric_sum = |s: &Sum| match s {
             Sum::Int(i) => Numeric::parse(&i.to_string()).unwrap_or_else(|_| Numeric::nan()),
             // The sum at the largest scale among live inputs, as a sum
@@ -714,6 +714,15 @@ impl Aggregate {
         st: &mut dyn StateStore,
     ) -> Result<Vec<Change>> {
         let c = self.input.push(rel, changes, ctx, st)?;
+        if c.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.apply(&c, ctx, st)
+    }
+
+    /// Applies what the input held back until its end.
+    pub(super) fn finish(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        let c = self.input.finish(ctx, st)?;
         if c.is_empty() {
             return Ok(Vec::new());
         }

@@ -316,6 +316,22 @@ impl Join {
         self.apply_right(&r, &mut out, ctx, st)?;
         Ok(out)
     }
+
+    /// Joins what the inputs held back until their end.
+    pub(super) fn finish(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        let mut out = Vec::new();
+        let l = self.left.finish(ctx, st)?;
+        self.apply_left(&l, &mut out, ctx, st)?;
+        let r = self.right.finish(ctx, st)?;
+        self.apply_right(&r, &mut out, ctx, st)?;
+        Ok(out)
+    }
+
+    /// Whether the join only ever emits new pairs when its inputs only
+    /// insert (an inner join; a LEFT join retracts padded rows).
+    pub(super) fn insert_only(&self) -> bool {
+        self.kind == JoinKind::Inner && self.left.insert_only() && self.right.insert_only()
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 mod aggregate;
 mod filter;
+mod hash_aggregate;
 mod join;
 mod project;
 
@@ -194,6 +195,9 @@ enum Node {
     FilterProject(Box<Node>, Expr, Vec<Expr>),
     Join(Box<join::Join>),
     Aggregate(Box<aggregate::Aggregate>),
+    /// An ad-hoc query's aggregate over input that only inserts: groups
+    /// in memory, emitted at the end.
+    HashAggregate(Box<hash_aggregate::HashAggregate>),
     /// UNION ALL: every input's changes, keys prefixed by the input's index.
     Union(Vec<Node>),
 }
@@ -218,6 +222,9 @@ fn tag_union(i: usize, changes: &[Change]) -> Vec<Change> {
 struct StateTables {
     view: u64,
     next: u16,
+    /// Building an ad-hoc query: aggregates over insert-only input keep
+    /// their groups in memory.
+    query: bool,
 }
 
 impl StateTables {
@@ -276,13 +283,35 @@ impl Node {
                 aggs,
             } => {
                 let table = tables.next();
+                let input = Node::build(input, tables);
+                if tables.query && input.insert_only() {
+                    return Node::HashAggregate(Box::new(hash_aggregate::HashAggregate::new(
+                        input,
+                        group_keys.clone(),
+                        aggs.clone(),
+                    )));
+                }
                 Node::Aggregate(Box::new(aggregate::Aggregate::new(
-                    Node::build(input, tables),
+                    input,
                     group_keys.clone(),
                     aggs.clone(),
                     table,
                 )))
             }
+        }
+    }
+
+    /// Whether the node's output only ever inserts rows while its inputs
+    /// do (sources read by a query only insert).
+    fn insert_only(&self) -> bool {
+        match self {
+            Node::Scan(_) | Node::Values | Node::HashAggregate(_) => true,
+            Node::Filter(input, _) | Node::Project(input, _) | Node::FilterProject(input, _, _) => {
+                input.insert_only()
+            }
+            Node::Join(j) => j.insert_only(),
+            Node::Aggregate(_) => false,
+            Node::Union(inputs) => inputs.iter().all(Node::insert_only),
         }
     }
 
@@ -306,6 +335,7 @@ impl Node {
             }
             Node::Join(j) => j.init(ctx, st)?,
             Node::Aggregate(a) => a.init(ctx, st)?,
+            Node::HashAggregate(a) => a.init(ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
                 for (i, n) in inputs.iter().enumerate() {
@@ -342,6 +372,7 @@ impl Node {
             }
             Node::Join(j) => j.push(rel, changes, ctx, st)?,
             Node::Aggregate(a) => a.push(rel, changes, ctx, st)?,
+            Node::HashAggregate(a) => a.push(rel, changes, ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
                 for (i, n) in inputs.iter().enumerate() {
@@ -351,6 +382,37 @@ impl Node {
                 out
             }
         }))
+    }
+
+    /// Output held back until every source row has been pushed: the groups
+    /// of hash aggregates, and whatever operators above make of them.
+    fn finish(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        Ok(match self {
+            Node::Scan(_) | Node::Values => Vec::new(),
+            Node::Filter(input, p) => {
+                let c = input.finish(ctx, st)?;
+                filter::apply(p, &c, ctx)
+            }
+            Node::Project(input, exprs) => {
+                let c = input.finish(ctx, st)?;
+                project::apply(None, exprs, &c, ctx)
+            }
+            Node::FilterProject(input, p, exprs) => {
+                let c = input.finish(ctx, st)?;
+                project::apply(Some(p), exprs, &c, ctx)
+            }
+            Node::Join(j) => j.finish(ctx, st)?,
+            Node::Aggregate(a) => a.finish(ctx, st)?,
+            Node::HashAggregate(a) => a.finish(ctx, st)?,
+            Node::Union(inputs) => {
+                let mut out = Vec::new();
+                for (i, n) in inputs.iter().enumerate() {
+                    let c = n.finish(ctx, st)?;
+                    out.extend(tag_union(i, &c));
+                }
+                out
+            }
+        })
     }
 }
 
@@ -366,7 +428,26 @@ impl Dataflow {
     /// Builds the operators for `plan`, keeping state under view id `view`
     /// (any id for an ad-hoc query over a private [`MemState`](crate::MemState)).
     pub fn new(view: u64, plan: &Plan) -> Dataflow {
-        let mut tables = StateTables { view, next: 0 };
+        let mut tables = StateTables {
+            view,
+            next: 0,
+            query: false,
+        };
+        Dataflow {
+            root: Node::build(plan, &mut tables),
+        }
+    }
+
+    /// Builds the operators for an ad-hoc query over a snapshot, where
+    /// sources only insert: aggregates whose input cannot retract keep
+    /// their groups in memory and emit them at [`Dataflow::finish`], which
+    /// the caller must call after the last [`Dataflow::push`].
+    pub fn for_query(plan: &Plan) -> Dataflow {
+        let mut tables = StateTables {
+            view: 0,
+            next: 0,
+            query: true,
+        };
         Dataflow {
             root: Node::build(plan, &mut tables),
         }
@@ -407,6 +488,12 @@ impl Dataflow {
         Ok(consolidate(
             self.root.push(rel, changes, ctx, st)?.into_owned(),
         ))
+    }
+
+    /// The output held back until the end of the input (see
+    /// [`Dataflow::for_query`]); nothing for a view's dataflow.
+    pub fn finish(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
+        Ok(consolidate(self.root.finish(ctx, st)?))
     }
 }
 

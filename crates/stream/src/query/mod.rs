@@ -1,7 +1,9 @@
 //! Ad-hoc queries: a planned SELECT run once over the stored rows.
 //!
 //! A query's plan becomes a [`Dataflow`] whose operator state lives in
-//! memory for the query's lifetime ([`MemState`]); every row of each
+//! memory for the query's lifetime ([`MemState`], and the hash tables of
+//! aggregates over input that cannot retract, which emit their groups at
+//! the end); every row of each
 //! relation it reads is fed through it a chunk at a time, so a query holds
 //! its result and operator state, not whole tables. Large single-relation
 //! scans read on several threads ([`parallel`]). Then ORDER BY sorts,
@@ -176,7 +178,7 @@ fn run_serial(
     cancelled: &AtomicBool,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    let flow = Dataflow::new(0, root);
+    let flow = Dataflow::for_query(root);
     let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
     if !sink(flow.init(&mut ctx, &mut st)?)? {
@@ -225,10 +227,12 @@ fn run_serial(
         std::mem::take(&mut ctx).finish()?;
         ctx = EvalCtx::strict();
         if !more {
-            break;
+            return Ok(());
         }
     }
+    let out = flow.finish(&mut ctx, &mut st)?;
     ctx.finish()?;
+    sink(out)?;
     Ok(())
 }
 

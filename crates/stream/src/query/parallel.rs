@@ -101,7 +101,7 @@ pub(super) fn try_run(
     let columns = prefix.scan_columns().remove(&rel.id);
     let partial = !prefix.is_stateless();
 
-    let rest_flow = Dataflow::new(0, &rest);
+    let rest_flow = Dataflow::for_query(&rest);
     let mut st = MemState::new();
     let mut ctx = EvalCtx::strict();
     let stop = AtomicBool::new(false);
@@ -122,7 +122,7 @@ pub(super) fn try_run(
                 .name("rivulet-scan".into())
                 .stack_size(crate::THREAD_STACK)
                 .spawn_scoped(s, move || {
-                    let flow = Dataflow::new(0, prefix);
+                    let flow = Dataflow::for_query(prefix);
                     let mut st = MemState::new();
                     let mut ctx = EvalCtx::strict();
                     let halted =
@@ -152,6 +152,14 @@ pub(super) fn try_run(
                                 Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
                             },
                         )?;
+                        if !halted() {
+                            let out = flow.finish(&mut ctx, &mut st)?;
+                            if partial {
+                                apply(&mut groups, out);
+                            } else if !out.is_empty() && tx.send(Ok(out)).is_err() {
+                                return Ok(());
+                            }
+                        }
                         std::mem::take(&mut ctx).finish()
                     };
                     match run() {
@@ -207,6 +215,11 @@ pub(super) fn try_run(
     });
     if let Some(e) = failure {
         return Err(e);
+    }
+    if !done {
+        let out = rest_flow.finish(&mut ctx, &mut st)?;
+        std::mem::take(&mut ctx).finish()?;
+        sink(out)?;
     }
     ctx.finish()?;
     Ok(true)
