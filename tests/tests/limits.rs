@@ -432,3 +432,66 @@ async fn large_results_stream_in_bounded_memory() {
         Some(total.to_string())
     );
 }
+
+/// What running queries hold (rows to sort, aggregate groups, DISTINCT
+/// values, join sides) is bounded by `--query-memory`: a query that would
+/// need more gets 53200 and gives everything back, the session and the
+/// server carry on, and queries that fit still run.
+#[tokio::test]
+async fn queries_past_the_query_memory_limit_get_53200() {
+    let dir = TempDir::new("limits-query-memory");
+    let server = Server::start(&dir.0, &["--query-memory", "16MiB"])
+        .await
+        .unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute("CREATE TABLE t (data JSONB) WITH (connector = 'webhook', is_batched = true)")
+        .await
+        .unwrap();
+    let pad = "y".repeat(1_000);
+    let total = 30_000;
+    for start in (0..total).step_by(5_000) {
+        let body: String = (start..start + 5_000)
+            .map(|i| format!("{{\"i\":{i},\"g\":{},\"pad\":\"{pad}{i}\"}}\n", i % 10))
+            .collect();
+        let (status, text) = server
+            .post("/webhook/dev/public/t", &[], body)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{text}");
+    }
+    // About 30 MB each: sorted rows, DISTINCT values, aggregate groups and
+    // one side of a join.
+    for sql in [
+        "SELECT data FROM t ORDER BY data->>'pad'",
+        "SELECT count(DISTINCT data->>'pad') FROM t",
+        "SELECT data->>'pad' AS p, count(*) FROM t GROUP BY 1",
+        "SELECT count(*) FROM t a JOIN t b ON a.data->>'pad' = b.data->>'pad'",
+    ] {
+        for _ in 0..2 {
+            let (code, message) = rivulet_tests::sql_error(&c, sql).await;
+            assert_eq!(code, "53200", "{sql}: {message}");
+            assert!(message.contains("16 MiB"), "{message}");
+        }
+    }
+    // What fits still runs, on the same session: the failed queries gave
+    // their memory back.
+    assert_eq!(
+        rivulet_tests::rows(
+            &c,
+            "SELECT data->>'g', count(*), count(DISTINCT data->>'i') FROM t GROUP BY 1 ORDER BY 1 LIMIT 2"
+        )
+        .await
+        .unwrap(),
+        vec![
+            vec![Some("0".into()), Some("3000".into()), Some("3000".into())],
+            vec![Some("1".into()), Some("3000".into()), Some("3000".into())],
+        ]
+    );
+    assert_eq!(
+        rivulet_tests::rows(&c, "SELECT data->>'i' FROM t ORDER BY 1 LIMIT 10")
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+}

@@ -292,6 +292,20 @@ impl Expr {
                 .map(Cow::Borrowed)
                 .ok_or(Error::Corrupted("row shorter than its schema")),
             Expr::Binary(op @ (BinaryOp::JsonGet | BinaryOp::JsonGetText), a, b) => {
+                // `column -> 'k1' -> ... ->> 'kn'` ending at a string or a
+                // number: its text, read where it lies, building no
+                // document for the steps between.
+                if *op == BinaryOp::JsonGetText {
+                    match path_value(self, row) {
+                        Some(None) => return Ok(Cow::Owned(Value::Null)),
+                        Some(Some(j)) => {
+                            if let Some(t) = j.text() {
+                                return Ok(Cow::Owned(Value::Text(t.to_owned())));
+                            }
+                        }
+                        None => {}
+                    }
+                }
                 let doc = a.eval_cow(row)?;
                 let key = b.eval_cow(row)?;
                 json_get(*op, &doc, &key).map(Cow::Owned)
@@ -616,7 +630,7 @@ fn cmp_json_text(c: CmpOp, a: &Expr, b: &Expr, row: &[Value]) -> Option<bool> {
         // SQL NULL: the comparison is NULL, which rejects the row.
         None => Some(false),
         Some(j) => {
-            let ord = j.text()?.as_bytes().cmp(lit.as_bytes());
+            let ord = j.text_bytes()?.cmp(lit.as_bytes());
             Some(c.holds(if flipped { ord.reverse() } else { ord }))
         }
     }
@@ -750,6 +764,40 @@ mod tests {
         assert_eq!(Expr::Or(n(), t()).eval(&[]), Ok(Value::Bool(true)));
         assert_eq!(Expr::Or(n(), f()).eval(&[]), Ok(Value::Null));
         assert_eq!(Expr::Not(n()).eval(&[]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn json_text_paths_read_in_place_agree_with_step_by_step_access() {
+        let docs = [
+            r#"{"p":{"k":"x\"y"}}"#,
+            r#"{"p":{"k":12.50}}"#,
+            r#"{"p":{"k":null}}"#,
+            r#"{"p":{"k":false}}"#,
+            r#"{"p":{"k":[1,{"a":2}]}}"#,
+            r#"{"p":{}}"#,
+            r#"{"p":["k"]}"#,
+            r#"{"p":"k"}"#,
+            r#"[{"p":1}]"#,
+            r#"7"#,
+        ];
+        let path = Expr::Binary(
+            BinaryOp::JsonGetText,
+            Box::new(Expr::Binary(
+                BinaryOp::JsonGet,
+                Box::new(Expr::Column(0)),
+                lit(Value::Text("p".into())),
+            )),
+            lit(Value::Text("k".into())),
+        );
+        let key = |k: &str| Value::Text(k.into());
+        for d in docs {
+            let doc = Value::Jsonb(Jsonb::parse(d).unwrap());
+            let step = json_get(BinaryOp::JsonGet, &doc, &key("p")).unwrap();
+            let expected = json_get(BinaryOp::JsonGetText, &step, &key("k")).unwrap();
+            assert_eq!(path.eval(std::slice::from_ref(&doc)), Ok(expected.clone()), "{d}");
+            assert_eq!(path.eval_cow(&[doc]).unwrap().into_owned(), expected, "{d}");
+        }
+        assert_eq!(path.eval(&[Value::Null]), Ok(Value::Null));
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub struct Numeric {
 }
 
 impl Numeric {
+    /// Bytes the value owns on the heap.
+    pub fn heap_size(&self) -> usize {
+        self.digits.len()
+    }
+
     /// Parses PostgreSQL numeric input: `[+-]digits[.digits][e[+-]digits]`,
     /// or `NaN`. Surrounding whitespace is allowed.
     pub fn parse(input: &str) -> Result<Numeric> {

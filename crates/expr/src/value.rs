@@ -71,6 +71,19 @@ impl Value {
         })
     }
 
+    /// Estimated bytes the value occupies: its own size plus what it owns
+    /// on the heap (a document sharing a storage block counts its length).
+    pub fn approx_size(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Numeric(n) => n.heap_size(),
+                Value::Text(s) => s.len(),
+                Value::Bytea(b) => b.len(),
+                Value::Jsonb(j) => j.as_bytes().len(),
+                _ => 0,
+            }
+    }
+
     /// Compares two non-null values of the same type, as PostgreSQL's btree
     /// operators do. Values of different types compare by type (the binder
     /// casts both sides to one type before comparing, so this is a fallback).

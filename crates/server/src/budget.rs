@@ -56,7 +56,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .checked_mul(1 << shift)
         .ok_or_else(|| format!("size {s:?} is too large"))?;
     if bytes < 16 << 20 {
-        return Err(format!("memory budget {s:?} is below the minimum of 16MiB"));
+        return Err(format!("size {s:?} is below the minimum of 16MiB"));
     }
     Ok(bytes)
 }

@@ -104,6 +104,12 @@ struct Args {
     /// requests, groups and queries. Bytes, or with a KiB/MiB/GiB suffix.
     #[arg(long, env = "RIVULET_MEMORY_BUDGET", default_value = "192MiB", value_parser = budget::parse_size)]
     memory_budget: u64,
+    /// Memory all running queries may hold together for the rows they sort
+    /// and their operator state (aggregate groups, DISTINCT values, join
+    /// sides); a query that would need more fails with 53200. Bytes, or
+    /// with a KiB/MiB/GiB suffix.
+    #[arg(long, env = "RIVULET_QUERY_MEMORY", default_value = "256MiB", value_parser = budget::parse_size)]
+    query_memory: u64,
 }
 
 /// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_t` in
@@ -176,6 +182,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let budget = budget::Budget::split(args.memory_budget);
     let started = std::time::Instant::now();
     let ephemeral = args.ephemeral;
+    let query_memory = usize::try_from(args.query_memory).unwrap_or(usize::MAX);
     let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
         let engine: Arc<dyn rivulet_storage::Engine> = if ephemeral {
             Arc::new(rivulet_storage::MemoryEngine::new())
@@ -185,6 +192,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         };
         let options = rivulet_stream::Options {
             state_cache_bytes: budget.state_cache as usize,
+            query_memory_bytes: query_memory,
         };
         Ok(Database::open(engine, options)?)
     })

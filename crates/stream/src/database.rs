@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::rows::{self, decode_count, for_each_row, scan_inserts};
 use crate::shared::Shared;
 use crate::writer::{Command, DdlOutcome, Op, Writer};
+use crate::QueryMemory;
 use crate::{Error, Result};
 
 /// Commands that may wait for the writer before senders are slowed down.
@@ -22,14 +23,30 @@ const QUEUE_DEPTH: usize = 4096;
 pub struct Options {
     /// Bytes the writer's cache of committed operator state may hold.
     pub state_cache_bytes: usize,
+    /// Bytes of rows and operator state all running ad-hoc queries may
+    /// hold together (see [`QueryMemory`]).
+    pub query_memory_bytes: usize,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             state_cache_bytes: 64 << 20,
+            query_memory_bytes: 256 << 20,
         }
     }
+}
+
+/// What a scan reads of each row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanSpec<'a> {
+    /// The columns to decode (`true` where read; the rest read as NULL),
+    /// or all of them.
+    pub columns: Option<&'a [bool]>,
+    /// A predicate rows must pass to be handed on at all (see
+    /// `Plan::scan_predicates`). A row whose predicate fails to evaluate
+    /// is handed on.
+    pub predicate: Option<&'a Expr>,
 }
 
 /// A handle to the database. Cheap to clone; the writer stops when the last
@@ -51,6 +68,7 @@ impl Database {
             engine,
             catalog: RwLock::new(Arc::new(catalog)),
             fatal: tokio::sync::watch::Sender::new(None),
+            query_memory: Arc::new(QueryMemory::new(options.query_memory_bytes)),
         });
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let s = shared.clone();
@@ -181,17 +199,16 @@ impl Database {
     }
 
     /// Feeds a relation's rows, as insertions, to `f` in chunks of up to
-    /// `chunk` rows, decoding only one chunk at a time and, with `columns`,
-    /// only the flagged columns (the rest read as NULL); stops early when
-    /// `f` returns false. Blocking.
+    /// `chunk` rows, decoding only one chunk at a time and only what
+    /// `spec` asks for; stops early when `f` returns false. Blocking.
     pub fn scan_chunks_blocking(
         &self,
         rel: &Relation,
         chunk: usize,
-        columns: Option<&[bool]>,
+        spec: ScanSpec<'_>,
         f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
     ) -> Result<()> {
-        self.scan_range_blocking(rel, None, None, chunk, columns, f)
+        self.scan_range_blocking(rel, None, None, chunk, spec, f)
     }
 
     /// The first and last row keys of a relation, if it has rows. Blocking.
@@ -216,7 +233,7 @@ impl Database {
         from: Option<&[u8]>,
         to: Option<&[u8]>,
         chunk: usize,
-        columns: Option<&[bool]>,
+        spec: ScanSpec<'_>,
         f: &mut dyn FnMut(Vec<crate::Change>) -> Result<bool>,
     ) -> Result<()> {
         let mut buf = Vec::with_capacity(chunk);
@@ -232,10 +249,15 @@ impl Database {
                     return false;
                 }
                 let each = rows::each_row(entry_key, &v, &mut |key, range| {
-                    buf.push(crate::Change::insert(
-                        key.to_vec(),
-                        decode_row_shared(&v.slice(range), columns)?,
-                    ));
+                    let row = decode_row_shared(&v.slice(range), spec.columns)?;
+                    // An error keeps the row, for the plan's filter to report.
+                    if spec
+                        .predicate
+                        .is_some_and(|p| p.eval_predicate(&row) == Ok(false))
+                    {
+                        return Ok(go_on);
+                    }
+                    buf.push(crate::Change::insert(key.to_vec(), row));
                     if buf.len() >= chunk {
                         go_on = f(std::mem::take(&mut buf))?;
                     }
@@ -254,6 +276,11 @@ impl Database {
             f(buf)?;
         }
         Ok(())
+    }
+
+    /// The pool ad-hoc queries draw their memory from.
+    pub(crate) fn query_memory(&self) -> Arc<QueryMemory> {
+        self.shared.query_memory.clone()
     }
 
     /// Every row of a relation, read off the async workers.

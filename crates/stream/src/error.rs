@@ -25,6 +25,17 @@ pub enum Error {
     /// The query was cancelled (57014).
     #[error("canceling statement due to {0}")]
     Canceled(crate::CancelReason),
+    /// Queries in progress would hold more rows and operator state than the
+    /// query memory limit allows (53200).
+    #[error(
+        "out of memory: queries in progress would hold more than the query memory limit of \
+         {} MiB in rows and operator state",
+        limit >> 20
+    )]
+    OutOfMemory {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The engine is shutting down (57P01).
     #[error("the database is shutting down")]
     ShuttingDown,
@@ -40,6 +51,7 @@ impl Error {
             Error::RelationGone(_) => "42P01",
             Error::ShuttingDown => "57P01",
             Error::Canceled(_) => "57014",
+            Error::OutOfMemory { .. } => "53200",
             Error::UnsupportedFormat(_) => "XX001",
         }
     }

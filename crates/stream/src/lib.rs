@@ -35,10 +35,10 @@ mod shared;
 pub mod state;
 mod writer;
 
-pub use database::{Database, Options};
+pub use database::{Database, Options, ScanSpec};
 pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
-pub use query::CancelReason;
+pub use query::{CancelReason, QueryMemory, Reservation};
 pub use state::{MemState, StateStore};
 pub use writer::DdlOutcome;
 

@@ -14,6 +14,8 @@ pub(crate) struct Shared {
     pub(crate) catalog: RwLock<Arc<Catalog>>,
     /// Why the writer stopped for good, once it has.
     pub(crate) fatal: tokio::sync::watch::Sender<Option<String>>,
+    /// What running queries may hold in memory together.
+    pub(crate) query_memory: Arc<crate::QueryMemory>,
 }
 
 impl Shared {

@@ -137,7 +137,10 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
         rows
     };
     let view_ops = run(Dataflow::new(0, &plan.root));
-    let query_ops = run(Dataflow::for_query(&plan.root));
+    let query_ops = run(Dataflow::for_query(
+        &plan.root,
+        &rivulet_stream::Reservation::unlimited(),
+    ));
     assert_eq!(view_ops, query_ops, "{view}: query operators disagree");
     view_ops
 }

@@ -644,6 +644,14 @@ const SCALE_QUERIES: &[(&str, &str)] = &[
         "count(DISTINCT userId)",
         "SELECT count(DISTINCT data->>'userId') FROM events",
     ),
+    (
+        "latest events (ORDER BY ... LIMIT)",
+        "SELECT data->>'messageId' AS id, data->>'timestamp' AS ts FROM events ORDER BY 2 DESC, 1 LIMIT 10",
+    ),
+    (
+        "top users (GROUP BY, ORDER BY ... LIMIT)",
+        "SELECT data->>'userId' AS user_id, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+    ),
 ];
 
 async fn scale(events: usize, ingest_only: bool) -> Result<()> {
@@ -768,14 +776,37 @@ async fn scale(events: usize, ingest_only: bool) -> Result<()> {
         );
     }
 
-    // Back-fill a new aggregate view over every stored event.
+    // Back-fill a new aggregate view over every stored event, while a
+    // sender keeps posting one event every 20 ms.
     let (watch, stop) = watch_rss(pid);
+    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sender = {
+        let hook = server.hook();
+        let sending = sending.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = events;
+            while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let (status, text) = hook
+                    .post("/webhook/dev/public/events", &[], scale_event(i))
+                    .await?;
+                anyhow::ensure!(status == 200, "{status}: {text}");
+                latencies.push(t.elapsed());
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        })
+    };
     let t = Instant::now();
     c.batch_execute(
         "CREATE MATERIALIZED VIEW late AS SELECT data->>'userId' AS user_id, count(*) AS n, max((data->>'timestamp')::timestamptz) AS last_seen FROM events GROUP BY 1",
     )
     .await?;
     let backfill = t.elapsed();
+    sending.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut latencies = sender.await??;
     let _ = stop.send(());
     let peak = watch.await?;
     let users = rivulet_tests::scalar(&c, "SELECT count(*) FROM late").await?;
@@ -784,6 +815,19 @@ async fn scale(events: usize, ingest_only: bool) -> Result<()> {
         users.unwrap_or_default(),
         backfill.as_secs_f64(),
         mib(peak)
+    );
+    latencies.sort();
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    println!(
+        "| webhook answers during the back-fill (one event every 20 ms) | {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | |",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
     );
     Ok(())
 }

@@ -395,6 +395,40 @@ impl Plan {
         out
     }
 
+    /// For each relation scanned exactly once, directly below a filter:
+    /// the filter's predicate, which the scan may apply to rows as it
+    /// decodes them (the filter still applies it, and reports its errors).
+    pub fn scan_predicates(&self) -> HashMap<u64, Expr> {
+        let mut scans: HashMap<u64, usize> = HashMap::new();
+        self.visit_scans(&mut |rel| *scans.entry(rel.id).or_default() += 1);
+        let mut out = HashMap::new();
+        self.visit_scan_filters(&mut |rel, p| {
+            if scans.get(&rel) == Some(&1) {
+                out.insert(rel, p.clone());
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on every filter directly above a scan.
+    fn visit_scan_filters(&self, f: &mut impl FnMut(u64, &Expr)) {
+        match self {
+            Plan::Filter { input, predicate } => match &**input {
+                Plan::Scan { rel } => f(rel.id, predicate),
+                other => other.visit_scan_filters(f),
+            },
+            Plan::Scan { .. } | Plan::Values => {}
+            Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
+                input.visit_scan_filters(f)
+            }
+            Plan::Join { left, right, .. } => {
+                left.visit_scan_filters(f);
+                right.visit_scan_filters(f);
+            }
+            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit_scan_filters(f)),
+        }
+    }
+
     /// Calls `f` on every scanned relation, left to right.
     pub fn visit_scans(&self, f: &mut impl FnMut(&Arc<Relation>)) {
         match self {

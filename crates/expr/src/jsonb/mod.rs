@@ -240,9 +240,10 @@ impl Jsonb {
     pub fn to_text(&self) -> Option<String> {
         match self.0.split_first() {
             None | Some((&tag::NULL, _)) => None,
-            Some((&(tag::STRING | tag::NUMBER), body)) => {
-                Some(String::from_utf8_lossy(body).into_owned())
-            }
+            Some((&(tag::STRING | tag::NUMBER), body)) => Some(match std::str::from_utf8(body) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(body).into_owned(),
+            }),
             _ => Some(self.to_string()),
         }
     }
@@ -322,8 +323,14 @@ impl<'a> JsonRef<'a> {
     /// A number's text as written, or a string's contents (`None` for
     /// other kinds, or text that is not UTF-8).
     pub fn text(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.text_bytes()?).ok()
+    }
+
+    /// The bytes of [`JsonRef::text`], not checked to be UTF-8 (for
+    /// comparing with text that is).
+    pub fn text_bytes(&self) -> Option<&'a [u8]> {
         match self.0.split_first() {
-            Some((&(tag::STRING | tag::NUMBER), body)) => std::str::from_utf8(body).ok(),
+            Some((&(tag::STRING | tag::NUMBER), body)) => Some(body),
             _ => None,
         }
     }

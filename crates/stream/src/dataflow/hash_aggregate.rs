@@ -16,7 +16,7 @@
 //! calls remember the value keys they have counted.
 
 use std::borrow::Cow;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -25,8 +25,9 @@ use rivulet_expr::{encode_value_key, encode_value_ordered, Expr, Row, Value};
 
 use super::aggregate::{initial, uses_multiset, State};
 use super::{Change, EvalCtx, Node};
+use crate::query::{row_size, ENTRY_OVERHEAD};
 use crate::state::StateStore;
-use crate::{Error, Result};
+use crate::{Error, Reservation, Result};
 
 /// One group: its key, key values and each call's running state.
 struct Group {
@@ -43,6 +44,8 @@ struct Group {
 struct Groups {
     index: FxHashMap<Vec<u8>, usize>,
     list: Vec<Group>,
+    /// Bytes charged for them.
+    charged: usize,
 }
 
 pub(super) struct HashAggregate {
@@ -51,15 +54,32 @@ pub(super) struct HashAggregate {
     aggs: Vec<AggCall>,
     /// Only the query's own thread touches this; the lock is uncontended.
     groups: Mutex<Groups>,
+    /// Where the groups' memory is charged.
+    memory: Arc<Reservation>,
 }
 
 impl HashAggregate {
-    pub(super) fn new(input: Node, group_keys: Vec<Expr>, aggs: Vec<AggCall>) -> HashAggregate {
+    pub(super) fn new(
+        input: Node,
+        group_keys: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        memory: Arc<Reservation>,
+    ) -> HashAggregate {
         HashAggregate {
             input,
             group_keys,
             aggs,
             groups: Mutex::new(Groups::default()),
+            memory,
+        }
+    }
+
+    /// Charges `bytes` for the groups; 53200 past the query memory limit.
+    fn charge(&self, charged: &mut usize, bytes: usize) -> Result<()> {
+        *charged += bytes;
+        match self.memory.charge(bytes) {
+            true => Ok(()),
+            false => Err(self.memory.exhausted()),
         }
     }
 
@@ -75,7 +95,11 @@ impl HashAggregate {
     /// Adds the inserted rows of `changes` to their groups.
     fn accumulate(&self, changes: &[Change], ctx: &mut EvalCtx) -> Result<()> {
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
-        let Groups { index, list } = &mut *groups;
+        let Groups {
+            index,
+            list,
+            charged,
+        } = &mut *groups;
         let mut gk = Vec::new();
         let mut last: Option<usize> = None;
         let mut vk = Vec::new();
@@ -92,7 +116,15 @@ impl HashAggregate {
                 // Without GROUP BY every row is in the one group.
                 0
             } else {
-                self.group_of(row, &mut gk, last, index, list, ctx)
+                let before = list.len();
+                let g = self.group_of(row, &mut gk, last, index, list, ctx);
+                if list.len() > before {
+                    let bytes = 2 * (gk.len() + ENTRY_OVERHEAD)
+                        + row_size(&list[g].keys)
+                        + self.aggs.len() * std::mem::size_of::<State>();
+                    self.charge(charged, bytes)?;
+                }
+                g
             };
             last = Some(g);
             let group = &mut list[g];
@@ -129,6 +161,7 @@ impl HashAggregate {
                     if !group.seen[i].contains(&vk) {
                         group.seen[i].insert(vk.clone());
                         state.update(&v, 1);
+                        self.charge(charged, vk.len() + ENTRY_OVERHEAD)?;
                     }
                 } else {
                     state.update(&v, 1);
@@ -172,9 +205,14 @@ impl HashAggregate {
     /// aggregate without GROUP BY has its one row even over no input.
     fn drain(&self) -> Vec<Change> {
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
-        let Groups { index, list } = std::mem::take(&mut *groups);
+        let Groups {
+            index,
+            mut list,
+            charged,
+        } = std::mem::take(&mut *groups);
         drop(index);
-        let mut list = list;
+        // The rows go to the consumer, which charges what it keeps.
+        self.memory.release(charged);
         if list.is_empty() && self.group_keys.is_empty() {
             list.push(self.new_group(Vec::new(), Vec::new()));
         }

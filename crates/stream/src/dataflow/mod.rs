@@ -23,6 +23,7 @@ mod project;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use rivulet_catalog::Plan;
 use rivulet_expr::{Expr, Row, Value};
@@ -30,7 +31,7 @@ use rivulet_storage::keys;
 use rustc_hash::FxHashMap;
 
 use crate::state::StateStore;
-use crate::{Error, Result};
+use crate::{Error, Reservation, Result};
 
 /// A change to one row of a relation.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,9 +223,9 @@ fn tag_union(i: usize, changes: &[Change]) -> Vec<Change> {
 struct StateTables {
     view: u64,
     next: u16,
-    /// Building an ad-hoc query: aggregates over insert-only input keep
-    /// their groups in memory.
-    query: bool,
+    /// Building an ad-hoc query, charging to this reservation: aggregates
+    /// over insert-only input keep their groups in memory.
+    query: Option<Arc<Reservation>>,
 }
 
 impl StateTables {
@@ -284,11 +285,12 @@ impl Node {
             } => {
                 let table = tables.next();
                 let input = Node::build(input, tables);
-                if tables.query && input.insert_only() {
+                if let (Some(memory), true) = (&tables.query, input.insert_only()) {
                     return Node::HashAggregate(Box::new(hash_aggregate::HashAggregate::new(
                         input,
                         group_keys.clone(),
                         aggs.clone(),
+                        memory.clone(),
                     )));
                 }
                 Node::Aggregate(Box::new(aggregate::Aggregate::new(
@@ -431,7 +433,7 @@ impl Dataflow {
         let mut tables = StateTables {
             view,
             next: 0,
-            query: false,
+            query: None,
         };
         Dataflow {
             root: Node::build(plan, &mut tables),
@@ -441,12 +443,13 @@ impl Dataflow {
     /// Builds the operators for an ad-hoc query over a snapshot, where
     /// sources only insert: aggregates whose input cannot retract keep
     /// their groups in memory and emit them at [`Dataflow::finish`], which
-    /// the caller must call after the last [`Dataflow::push`].
-    pub fn for_query(plan: &Plan) -> Dataflow {
+    /// the caller must call after the last [`Dataflow::push`]. What they
+    /// hold is charged to `memory`.
+    pub fn for_query(plan: &Plan, memory: &Arc<Reservation>) -> Dataflow {
         let mut tables = StateTables {
             view: 0,
             next: 0,
-            query: true,
+            query: Some(memory.clone()),
         };
         Dataflow {
             root: Node::build(plan, &mut tables),
@@ -488,6 +491,28 @@ impl Dataflow {
         Ok(consolidate(
             self.root.push(rel, changes, ctx, st)?.into_owned(),
         ))
+    }
+
+    /// Like [`Dataflow::push`], taking the changes: a dataflow that is
+    /// nothing but a scan of `rel` hands them back without copying them.
+    pub fn push_owned(
+        &self,
+        rel: u64,
+        changes: Vec<Change>,
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<Vec<Change>> {
+        match self.root {
+            Node::Scan(id) if id == rel => Ok(consolidate(changes)),
+            _ => self.push(rel, &changes, ctx, st),
+        }
+    }
+
+    /// Whether every output change is an insert, as for a query's
+    /// dataflow whose aggregates all keep their groups in memory (and
+    /// which has no LEFT join).
+    pub fn emits_only_inserts(&self) -> bool {
+        self.root.insert_only()
     }
 
     /// The output held back until the end of the input (see

@@ -15,17 +15,24 @@
 //! Queries never touch the writer: they read a storage snapshot of
 //! committed data. A set cancel flag stops one between chunks with 57014.
 
+mod memory;
 mod parallel;
+mod top;
+
+pub(crate) use memory::{row_size, ENTRY_OVERHEAD};
+pub use memory::{QueryMemory, Reservation};
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rivulet_catalog::{plan_query_with, Plan, QueryPlan, SubqueryRunner};
 use rivulet_expr::{Row, Value};
 use rivulet_sql::Query;
 
-use crate::{Change, Database, Dataflow, Error, EvalCtx, MemState, Result};
+use crate::{Change, Database, Dataflow, Error, EvalCtx, MemState, Result, ScanSpec};
 
 use parallel::{apply, Rows, Sink};
+use top::{TopN, TopRows};
 
 /// Why a query stopped before its end (SQLSTATE 57014).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +101,8 @@ impl Database {
         row: &mut dyn FnMut(Row) -> Result<bool>,
     ) -> Result<()> {
         let root = self.with_row_counts(&plan.root)?;
+        // Everything the query holds until it returns is charged here.
+        let memory = Reservation::new(self.query_memory());
         let visible = plan.output.len();
         let mut skip = plan.offset as usize;
         let mut left = plan.limit.map_or(usize::MAX, |l| l as usize);
@@ -106,7 +115,9 @@ impl Database {
                 self,
                 &root,
                 plan.limit.is_none(),
+                None,
                 cancelled,
+                &memory,
                 &mut |changes| {
                     for mut r in changes.into_iter().filter_map(|c| c.new) {
                         if skip > 0 {
@@ -123,25 +134,49 @@ impl Database {
                 },
             );
         }
-        let mut state = Rows::new();
-        run_plan(self, &root, true, cancelled, &mut |changes| {
-            apply(&mut state, changes);
-            Ok(true)
-        })?;
-        let mut rows: Vec<Row> = state.into_values().collect();
-        if !plan.order_by.is_empty() {
-            // NULLs sort last ascending and first descending, as in
-            // PostgreSQL.
-            rows.sort_by(|a, b| {
-                for &(i, desc) in &plan.order_by {
-                    let o = a[i].total_cmp(&b[i]);
-                    let o = if desc { o.reverse() } else { o };
-                    if o.is_ne() {
-                        return o;
-                    }
+        // NULLs sort last ascending and first descending, as in
+        // PostgreSQL.
+        let order = |a: &Row, b: &Row| {
+            for &(i, desc) in &plan.order_by {
+                let o = a[i].total_cmp(&b[i]);
+                let o = if desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
                 }
-                std::cmp::Ordering::Equal
-            });
+            }
+            std::cmp::Ordering::Equal
+        };
+        let top_n = plan
+            .limit
+            .filter(|_| !plan.order_by.is_empty())
+            .filter(|_| Dataflow::for_query(&root, &memory).emits_only_inserts());
+        let mut rows: Vec<Row> = match top_n {
+            Some(limit) => {
+                let top = TopN {
+                    keep: (limit as usize).saturating_add(skip),
+                    order: &order,
+                };
+                top_rows(self, &root, cancelled, &memory, top)?
+            }
+            None => {
+                let mut state = Rows::new();
+                run_plan(
+                    self,
+                    &root,
+                    true,
+                    None,
+                    cancelled,
+                    &memory,
+                    &mut |changes| {
+                        apply(&mut state, changes, &memory)?;
+                        Ok(true)
+                    },
+                )?;
+                state.into_values().collect()
+            }
+        };
+        if !plan.order_by.is_empty() {
+            rows.sort_by(order);
         }
         for mut r in rows.into_iter().skip(skip).take(left) {
             r.truncate(visible);
@@ -170,22 +205,52 @@ impl Database {
     }
 }
 
+/// The first `top.keep` output rows of `root` (which only inserts) in
+/// `top.order`, unsorted: ORDER BY ... LIMIT holds at most twice that many
+/// rows per thread, however many the query reads.
+fn top_rows(
+    db: &Database,
+    root: &Plan,
+    cancelled: &AtomicBool,
+    memory: &Arc<Reservation>,
+    top: TopN<'_>,
+) -> Result<Vec<Row>> {
+    let mut rows = TopRows::new(top);
+    run_plan(
+        db,
+        root,
+        true,
+        Some(top),
+        cancelled,
+        memory,
+        &mut |changes| {
+            rows.add(changes, memory)?;
+            Ok(true)
+        },
+    )?;
+    let rows = rows.into_changes(memory);
+    Ok(rows.into_iter().filter_map(|c| c.new).collect())
+}
+
 /// Runs `root` on the calling thread, feeding it every row of each
 /// relation it reads and its output to `sink` until `sink` has enough.
 fn run_serial(
     db: &Database,
     root: &Plan,
     cancelled: &AtomicBool,
+    memory: &Arc<Reservation>,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    let flow = Dataflow::for_query(root);
-    let mut st = MemState::new();
+    let flow = Dataflow::for_query(root, memory);
+    let mut st = MemState::charged_to(memory.clone());
     let mut ctx = EvalCtx::strict();
     if !sink(flow.init(&mut ctx, &mut st)?)? {
         return Ok(());
     }
-    // Columns no operator reads are skipped while decoding.
+    // Columns no operator reads are skipped while decoding, and rows a
+    // filter right above the scan rejects are dropped at once.
     let columns = root.scan_columns();
+    let predicates = root.scan_predicates();
     for rel in root.distinct_scans() {
         let mut failure = None;
         let mut more = true;
@@ -193,7 +258,8 @@ fn run_serial(
             if cancelled.load(Ordering::Relaxed) || ctx.failed() {
                 return Ok(false);
             }
-            let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
+            let out = flow.push_owned(rel.id, chunk, &mut ctx, &mut st)?;
+            memory.check()?;
             more = sink(out).unwrap_or_else(|e| {
                 failure = Some(e);
                 false
@@ -213,7 +279,10 @@ fn run_serial(
             None => db.scan_chunks_blocking(
                 &rel,
                 1024,
-                columns.get(&rel.id).map(Vec::as_slice),
+                ScanSpec {
+                    columns: columns.get(&rel.id).map(Vec::as_slice),
+                    predicate: predicates.get(&rel.id),
+                },
                 &mut feed,
             )?,
         }
@@ -236,17 +305,21 @@ fn run_serial(
     Ok(())
 }
 
-/// Runs `root`, on several threads if it has the shape and size for it,
-/// handing its output changes to `sink`.
+/// Runs `root`, on several threads if `parallel` and the plan has the
+/// shape and size for it, handing its output changes to `sink`. With
+/// `top`, the sink only wants the best rows, so each thread need only hand
+/// up its own best.
 fn run_plan(
     db: &Database,
     root: &Plan,
     parallel: bool,
+    top: Option<TopN<'_>>,
     cancelled: &AtomicBool,
+    memory: &Arc<Reservation>,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    if !(parallel && parallel::try_run(db, root, cancelled, sink)?) {
-        run_serial(db, root, cancelled, sink)?;
+    if !(parallel && parallel::try_run(db, root, cancelled, memory, top, sink)?) {
+        run_serial(db, root, cancelled, memory, sink)?;
     }
     if cancelled.load(Ordering::Relaxed) {
         return Err(Error::Canceled(CancelReason::UserRequest));

@@ -15,7 +15,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use crate::{Change, Database, Dataflow, EvalCtx, MemState, Result};
+use std::sync::Arc;
+
+use super::memory::{row_size, ENTRY_OVERHEAD};
+use super::top::{TopN, TopRows};
+use crate::{Change, Database, Dataflow, EvalCtx, MemState, Reservation, Result, ScanSpec};
 use rivulet_catalog::Plan;
 use rivulet_expr::Row;
 
@@ -34,14 +38,23 @@ const CHUNK: usize = 1024;
 /// Rows by output key: a query's result, or a thread's aggregate groups.
 pub(super) type Rows = BTreeMap<Vec<u8>, Row>;
 
-/// Applies output changes to the rows collected so far.
-pub(super) fn apply(rows: &mut Rows, changes: Vec<Change>) {
+/// Applies output changes to the rows collected so far, charging what they
+/// hold to `memory`; 53200 past the query memory limit.
+pub(super) fn apply(rows: &mut Rows, changes: Vec<Change>, memory: &Reservation) -> Result<()> {
+    let size = |k: &[u8], r: &Row| k.len() + row_size(r) + ENTRY_OVERHEAD;
     for c in changes {
-        match c.new {
-            Some(r) => rows.insert(c.key, r),
+        let old = match c.new {
+            Some(r) => {
+                memory.charge(size(&c.key, &r));
+                rows.insert(c.key.clone(), r)
+            }
             None => rows.remove(&c.key),
         };
+        if let Some(old) = old {
+            memory.release(size(&c.key, &old));
+        }
     }
+    memory.check()
 }
 
 /// `parts - 1` keys dividing `first..=last` into ranges of about equal
@@ -79,6 +92,8 @@ pub(super) fn try_run(
     db: &Database,
     root: &Plan,
     cancelled: &AtomicBool,
+    memory: &Arc<Reservation>,
+    top: Option<TopN<'_>>,
     sink: &mut Sink<'_>,
 ) -> Result<bool> {
     let scans = root.distinct_scans();
@@ -99,10 +114,14 @@ pub(super) fn try_run(
         return Ok(false);
     }
     let columns = prefix.scan_columns().remove(&rel.id);
+    let predicate = prefix.scan_predicates().remove(&rel.id);
     let partial = !prefix.is_stateless();
+    // When the threads run the whole plan and only the best rows are
+    // wanted, each hands up only its own best.
+    let top = top.filter(|_| !partial && matches!(rest, Plan::Scan { .. }));
 
-    let rest_flow = Dataflow::for_query(&rest);
-    let mut st = MemState::new();
+    let rest_flow = Dataflow::for_query(&rest, memory);
+    let mut st = MemState::charged_to(memory.clone());
     let mut ctx = EvalCtx::strict();
     let stop = AtomicBool::new(false);
     if !sink(rest_flow.init(&mut ctx, &mut st)?)? {
@@ -117,36 +136,45 @@ pub(super) fn try_run(
             let from = i.checked_sub(1).map(|j| bounds[j].clone());
             let to = bounds.get(i).cloned();
             let tx = tx.clone();
-            let (prefix, columns, stop) = (&prefix, &columns, &stop);
+            let (prefix, columns, predicate, stop) = (&prefix, &columns, &predicate, &stop);
             let spawned = std::thread::Builder::new()
                 .name("rivulet-scan".into())
                 .stack_size(crate::THREAD_STACK)
                 .spawn_scoped(s, move || {
-                    let flow = Dataflow::for_query(prefix);
-                    let mut st = MemState::new();
+                    let flow = Dataflow::for_query(prefix, memory);
+                    let mut st = MemState::charged_to(memory.clone());
                     let mut ctx = EvalCtx::strict();
                     let halted =
                         || cancelled.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
                     // A thread running a whole aggregate keeps its groups
                     // until it has read its range; other rows go up at once.
                     let mut groups = Rows::new();
+                    let mut best = top.map(TopRows::new);
                     let mut run = || -> crate::Result<()> {
                         if partial {
-                            apply(&mut groups, flow.init(&mut ctx, &mut st)?);
+                            apply(&mut groups, flow.init(&mut ctx, &mut st)?, memory)?;
                         }
                         db.scan_range_blocking(
                             rel,
                             from.as_deref(),
                             to.as_deref(),
                             CHUNK,
-                            columns.as_deref(),
+                            ScanSpec {
+                                columns: columns.as_deref(),
+                                predicate: predicate.as_ref(),
+                            },
                             &mut |chunk| {
                                 if halted() {
                                     return Ok(false);
                                 }
-                                let out = flow.push(rel.id, &chunk, &mut ctx, &mut st)?;
+                                let out = flow.push_owned(rel.id, chunk, &mut ctx, &mut st)?;
+                                memory.check()?;
                                 if partial {
-                                    apply(&mut groups, out);
+                                    apply(&mut groups, out, memory)?;
+                                    return Ok(!ctx.failed());
+                                }
+                                if let Some(best) = &mut best {
+                                    best.add(out, memory)?;
                                     return Ok(!ctx.failed());
                                 }
                                 Ok(!ctx.failed() && tx.send(Ok(out)).is_ok())
@@ -155,7 +183,9 @@ pub(super) fn try_run(
                         if !halted() {
                             let out = flow.finish(&mut ctx, &mut st)?;
                             if partial {
-                                apply(&mut groups, out);
+                                apply(&mut groups, out, memory)?;
+                            } else if let Some(best) = &mut best {
+                                best.add(out, memory)?;
                             } else if !out.is_empty() && tx.send(Ok(out)).is_err() {
                                 return Ok(());
                             }
@@ -166,14 +196,17 @@ pub(super) fn try_run(
                         Err(e) => {
                             let _ = tx.send(Err(e));
                         }
-                        Ok(()) if partial && !halted() => {
-                            let mut rows = groups.into_iter().peekable();
-                            while rows.peek().is_some() {
-                                let part: Vec<Change> = rows
-                                    .by_ref()
-                                    .take(CHUNK)
+                        Ok(()) if (partial || best.is_some()) && !halted() => {
+                            let rows: Vec<Change> = match best {
+                                Some(best) => best.into_changes(memory),
+                                None => groups
+                                    .into_iter()
                                     .map(|(k, r)| Change::insert(k, r))
-                                    .collect();
+                                    .collect(),
+                            };
+                            let mut rows = rows.into_iter().peekable();
+                            while rows.peek().is_some() {
+                                let part: Vec<Change> = rows.by_ref().take(CHUNK).collect();
                                 if tx.send(Ok(part)).is_err() {
                                     break;
                                 }
@@ -197,7 +230,8 @@ pub(super) fn try_run(
                 continue;
             }
             let step = msg.and_then(|out| {
-                let changes = rest_flow.push(PLACEHOLDER, &out, &mut ctx, &mut st)?;
+                let changes = rest_flow.push_owned(PLACEHOLDER, out, &mut ctx, &mut st)?;
+                memory.check()?;
                 sink(changes)
             });
             match step {

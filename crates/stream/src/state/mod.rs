@@ -16,8 +16,10 @@ mod cache;
 mod store;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::Result;
+use crate::query::ENTRY_OVERHEAD;
+use crate::{Reservation, Result};
 
 pub(crate) use cache::Cache;
 pub(crate) use store::Store;
@@ -50,12 +52,37 @@ pub trait StateStore {
 #[derive(Debug, Default)]
 pub struct MemState {
     map: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Where what the map holds is charged, if anywhere.
+    memory: Option<Arc<Reservation>>,
+}
+
+/// Bytes charged for one entry.
+fn entry_size(key: &[u8], value: &[u8]) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD
 }
 
 impl MemState {
     /// An empty state space.
     pub fn new() -> MemState {
         MemState::default()
+    }
+
+    /// An empty state space charging what it holds to `memory` (a charge
+    /// past the limit shows at the reservation's next check).
+    pub fn charged_to(memory: Arc<Reservation>) -> MemState {
+        MemState {
+            map: BTreeMap::new(),
+            memory: Some(memory),
+        }
+    }
+}
+
+impl Drop for MemState {
+    fn drop(&mut self) {
+        if let Some(m) = &self.memory {
+            let held: usize = self.map.iter().map(|(k, v)| entry_size(k, v)).sum();
+            m.release(held);
+        }
     }
 }
 
@@ -65,11 +92,19 @@ impl StateStore for MemState {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(m) = &self.memory {
+            m.charge(entry_size(&key, &value));
+        }
+        if let (Some(old), Some(m)) = (self.map.get(&key), &self.memory) {
+            m.release(entry_size(&key, old));
+        }
         self.map.insert(key, value);
     }
 
     fn delete(&mut self, key: Vec<u8>) {
-        self.map.remove(&key);
+        if let (Some(old), Some(m)) = (self.map.remove(&key), &self.memory) {
+            m.release(entry_size(&key, &old));
+        }
     }
 
     fn scan(
