@@ -60,6 +60,10 @@ const VIEWS: &[(&str, &str)] = &[
     ("vv_joined_plans", "SELECT plan, count(*) AS n FROM j_left GROUP BY plan"),
     ("vv_minute_busy", "SELECT minute, events FROM a_minute WHERE events > 2"),
     ("vvv_summary", "SELECT count(*) AS busy_minutes, max(events) AS peak FROM vv_minute_busy"),
+    // Dates and intervals.
+    ("t_days", "SELECT (data->>'timestamp')::timestamptz::date AS day, count(*) AS n, min((data->>'timestamp')::timestamptz) - date_trunc('day', min((data->>'timestamp')::timestamptz)) AS first_after_midnight FROM events GROUP BY 1"),
+    ("t_spans", "SELECT data->>'userId' AS user_id, max((data->>'timestamp')::timestamptz) - min((data->>'timestamp')::timestamptz) AS active_for, max((data->>'timestamp')::timestamptz) + interval '30 days' AS expires FROM events GROUP BY 1"),
+    ("t_span_groups", "SELECT (data->>'timestamp')::timestamptz - date_trunc('hour', (data->>'timestamp')::timestamptz) AS into_hour, count(*) AS n FROM events GROUP BY 1"),
     // Subqueries in FROM and WITH, planned into the same operators.
     ("s_derived", "SELECT s.type, s.n * 2 AS twice FROM (SELECT data->>'type' AS type, count(*) AS n FROM events GROUP BY 1) AS s WHERE s.n > 1"),
     ("s_derived_renamed", "SELECT t, count(*) AS users FROM (SELECT data->>'type', data->>'userId' FROM events) AS x (t, u) GROUP BY t"),

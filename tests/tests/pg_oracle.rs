@@ -89,6 +89,10 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"floor(5), round(5), floor(-3.2), ceil(-3.2), ceiling(3.2), floor(-3.2::float8), ceil(2.0001::float8), round(2.5), round(-2.5), round(2.5::float8), round(3.5::float8), round(3.14159, 2), round(1234.5, -2), round(1250, -2), round(-1250.5, -2), round(5.5, 0)"#,
     r#"trunc(-3.7), trunc(3.789, 1), trunc(3.7, 3), trunc(1234.5, -2), trunc(-3.7::float8), trunc(0.5, -3), abs(-5), abs(-5::bigint), abs(-2.50), abs(-1.5::float8), sign(-3.2), sign(0.0), sign(7), floor(0.0), ceil(-0.5)"#,
     r#"floor(extract(epoch FROM '2015-12-12T19:11:01.249Z'::timestamptz) / 60) * 60, round((7::numeric / 3), 4), trunc(12345.6789, 2)"#,
+    r#"interval '1 hour', interval '2 days 3 hours', interval '-1 day 2 hours', interval '1.5 days', interval '1 year 2 months', interval '10 minutes ago', '3h'::interval, interval '1 week', '00:00:01.5'::interval, interval '-1.5 days', interval '1 day -2 hours', interval '1.5 months', interval '1 year -1 mon', interval '-1 year', interval '0.5 sec', interval '-0.000001 sec', interval '100 years', interval '25 hours', '@ 3 days ago'::interval"#,
+    r#"'2015-12-12T19:11:01Z'::timestamptz + interval '1 hour', '2015-12-12T19:11:01Z'::timestamptz - interval '1 day 2 hours', '2024-01-31T10:00:00Z'::timestamptz + interval '1 month', interval '1 year' + '2023-02-28T00:00:00Z'::timestamptz, '2020-01-02'::timestamptz - '2020-01-01 01:00'::timestamptz, '2020-03-01'::timestamptz - '2020-01-01'::timestamptz, interval '1 hour' + interval '30 minutes', interval '1 day' - interval '1 hour', - interval '1 day', interval '1 mon' = interval '30 days', interval '25 hours' > interval '1 day', '2015-12-12T19:11:01Z'::timestamptz + '1 hour', '2015-12-12T19:11:01Z'::timestamptz - '2015-12-12', interval '1 day' + '1 hour'"#,
+    r#"extract(epoch FROM interval '1 year 1 mon 1 day 1 hour'), extract(hour FROM interval '25 hours'), date_part('day', interval '3 days'), extract(epoch FROM interval '90 minutes'), extract(minute FROM interval '90 minutes'), extract(second FROM interval '1.25 seconds'), extract(month FROM interval '14 months'), extract(year FROM interval '14 months')"#,
+    r#"date '2024-02-29', '2024-02-29'::date + 1, 1 + date '2024-12-31', date '2024-03-01' - date '2024-02-01', date '2024-03-01' - 1, '2015-12-12T19:11:01Z'::timestamptz::date, date '2024-01-01'::timestamptz, date '2024-01-01' < '2024-01-01T01:00:00Z'::timestamptz, extract(year FROM date '2024-05-06'), extract(epoch FROM date '2020-01-01'), date_trunc('month', date '2024-05-06'), '2024-05-06 10:00:00'::date, date '0001-01-01' - 1"#,
 ];
 
 /// Replaces the placeholder used for a long input (base64 line wrapping).
@@ -142,6 +146,14 @@ async fn errors_match_postgres() {
         "SELECT '3000000000'::int",
         "SELECT 'maybe'::boolean",
         "SELECT '2015-13-01'::timestamptz",
+        "SELECT 'soon'::timestamptz",
+        "SELECT 'x'::interval",
+        "SELECT interval '1 fortnight'",
+        "SELECT 'x'::date",
+        "SELECT date '2023-02-29'",
+        "SELECT date '2024-01-01' + interval '1 day' + 1",
+        "SELECT interval '1 day' + 1",
+        "SELECT '2015-12-12T19:11:01Z'::timestamptz - '1 hour'",
         "SELECT convert_from('\\xff'::bytea, 'UTF8')",
         "SELECT decode('0g', 'hex')",
         "SELECT nosuchfunction(1)",

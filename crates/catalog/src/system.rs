@@ -598,6 +598,8 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
         DataType::Text | DataType::Unknown => ("text", -1),
         DataType::Float8 => ("float8", 8),
         DataType::Timestamptz => ("timestamptz", 8),
+        DataType::Interval => ("interval", 16),
+        DataType::Date => ("date", 4),
         DataType::Numeric => ("numeric", -1),
         DataType::Jsonb => ("jsonb", -1),
     }
@@ -771,7 +773,8 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                 text(match t {
                     DataType::Boolean => "B",
                     DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => "N",
-                    DataType::Timestamptz => "D",
+                    DataType::Timestamptz | DataType::Date => "D",
+                    DataType::Interval => "T",
                     DataType::Text => "S",
                     _ => "U",
                 }),

@@ -48,8 +48,18 @@ fn int_op(op: ArithOp, a: i64, b: i64) -> Option<Option<i64>> {
 /// Applies `op` to two values of the same numeric type (the binder casts
 /// both operands to one type first). NULL on either side gives NULL.
 pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
+    match (op, l, r) {
+        (_, Value::Null, _) | (_, _, Value::Null) => return Ok(Value::Null),
+        (ArithOp::Add | ArithOp::Sub, Value::Timestamptz(_), Value::Interval(_))
+        | (ArithOp::Add, Value::Interval(_), Value::Timestamptz(_))
+        | (ArithOp::Sub, Value::Timestamptz(_), Value::Timestamptz(_))
+        | (ArithOp::Add | ArithOp::Sub, Value::Interval(_), Value::Interval(_))
+        | (ArithOp::Add | ArithOp::Sub, Value::Date(_), Value::Int4(_))
+        | (ArithOp::Add, Value::Int4(_), Value::Date(_))
+        | (ArithOp::Sub, Value::Date(_), Value::Date(_)) => return temporal(op, l, r),
+        _ => {}
+    }
     match (l, r) {
-        (Value::Null, _) | (_, Value::Null) => Ok(Value::Null),
         (Value::Int4(a), Value::Int4(b)) => match int_op(op, *a as i64, *b as i64) {
             None => Err(Error::DivisionByZero),
             Some(v) => v
@@ -114,6 +124,43 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
     }
 }
 
+/// `+` and `-` on dates, timestamps and intervals (the pairs [`arith`]
+/// routes here).
+fn temporal(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
+    let date_range = || Error::FieldOutOfRange("date out of range".into());
+    let sign = |i: &crate::Interval| match op {
+        ArithOp::Sub => i.neg(),
+        _ => Ok(*i),
+    };
+    Ok(match (l, r) {
+        (Value::Timestamptz(t), Value::Interval(i)) => {
+            Value::Timestamptz(sign(i)?.add_to_timestamp(*t)?)
+        }
+        (Value::Interval(i), Value::Timestamptz(t)) => Value::Timestamptz(i.add_to_timestamp(*t)?),
+        (Value::Timestamptz(a), Value::Timestamptz(b)) => {
+            Value::Interval(crate::Interval::between(*a, *b)?)
+        }
+        (Value::Interval(a), Value::Interval(b)) => Value::Interval(a.add(&sign(b)?)?),
+        (Value::Date(d), Value::Int4(n)) => Value::Date(
+            match op {
+                ArithOp::Sub => d.checked_sub(*n),
+                _ => d.checked_add(*n),
+            }
+            .ok_or_else(date_range)?,
+        ),
+        (Value::Int4(n), Value::Date(d)) => Value::Date(d.checked_add(*n).ok_or_else(date_range)?),
+        (Value::Date(a), Value::Date(b)) => Value::Int4(a.checked_sub(*b).ok_or_else(date_range)?),
+        _ => {
+            return Err(Error::DatatypeMismatch(format!(
+                "operator does not exist: {} {} {}",
+                l.data_type(),
+                op.symbol(),
+                r.data_type()
+            )))
+        }
+    })
+}
+
 /// Unary minus.
 pub fn negate(v: &Value) -> Result<Value> {
     Ok(match v {
@@ -128,6 +175,7 @@ pub fn negate(v: &Value) -> Result<Value> {
         ),
         Value::Float8(f) => Value::Float8(-f),
         Value::Numeric(n) => Value::Numeric(n.neg()),
+        Value::Interval(i) => Value::Interval(i.neg()?),
         other => {
             return Err(Error::DatatypeMismatch(format!(
                 "operator does not exist: - {}",

@@ -31,6 +31,12 @@ pub fn cast(value: Value, to: DataType) -> Result<Value> {
         }
         (Value::Float8(f), DataType::Numeric) => Numeric::from_f64(f).map(Value::Numeric),
         (Value::Numeric(n), DataType::Float8) => Ok(Value::Float8(n.to_f64())),
+        (Value::Timestamptz(t), DataType::Date) => {
+            crate::timestamp::date_of_timestamp(t).map(Value::Date)
+        }
+        (Value::Date(d), DataType::Timestamptz) => {
+            crate::timestamp::timestamp_of_date(d).map(Value::Timestamptz)
+        }
         (Value::Numeric(n), DataType::Int4 | DataType::Int8) => {
             if n.is_nan() {
                 return Err(Error::NumericValueOutOfRange(format!(
@@ -141,6 +147,8 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
             .ok_or_else(|| invalid("bytea")),
         DataType::Jsonb => Jsonb::parse(s).map(Value::Jsonb),
         DataType::Timestamptz => parse_timestamptz(s).map(Value::Timestamptz),
+        DataType::Interval => crate::Interval::parse(s).map(Value::Interval),
+        DataType::Date => crate::parse_date(s).map(Value::Date),
     }
 }
 

@@ -28,6 +28,8 @@ mod tag {
     pub const TIMESTAMPTZ: u8 = 10;
     /// JSONB in its binary layout.
     pub const JSONB: u8 = 11;
+    pub const INTERVAL: u8 = 12;
+    pub const DATE: u8 = 13;
 
     pub const J_NULL: u8 = 0;
     pub const J_FALSE: u8 = 1;
@@ -97,6 +99,16 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) {
         Value::Timestamptz(t) => {
             out.push(tag::TIMESTAMPTZ);
             out.extend_from_slice(&t.to_le_bytes());
+        }
+        Value::Interval(i) => {
+            out.push(tag::INTERVAL);
+            out.extend_from_slice(&i.months.to_le_bytes());
+            out.extend_from_slice(&i.days.to_le_bytes());
+            out.extend_from_slice(&i.micros.to_le_bytes());
+        }
+        Value::Date(d) => {
+            out.push(tag::DATE);
+            out.extend_from_slice(&d.to_le_bytes());
         }
     }
 }
@@ -201,11 +213,14 @@ pub fn decode_row_shared(bytes: &Bytes, wanted: Option<&[bool]>) -> Result<Vec<V
 fn skip_value(r: &mut Reader<'_>) -> Result<()> {
     match r.byte()? {
         tag::NULL | tag::FALSE | tag::TRUE => {}
-        tag::INT4 => {
+        tag::INT4 | tag::DATE => {
             r.take(4)?;
         }
         tag::INT8 | tag::FLOAT8 | tag::TIMESTAMPTZ => {
             r.take(8)?;
+        }
+        tag::INTERVAL => {
+            r.take(16)?;
         }
         tag::NUMERIC | tag::TEXT | tag::BYTEA | tag::JSONB => {
             r.bytes()?;
@@ -234,6 +249,12 @@ fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
         tag::JSONB => Value::Jsonb(Jsonb::from_bytes(Bytes::copy_from_slice(r.bytes()?))),
         tag::JSONB_TREE => Value::Jsonb(Jsonb::from_tree(&decode_jsonb_tree(r, 0)?)),
         tag::TIMESTAMPTZ => Value::Timestamptz(i64::from_le_bytes(r.array()?)),
+        tag::INTERVAL => Value::Interval(crate::Interval {
+            months: i32::from_le_bytes(r.array()?),
+            days: i32::from_le_bytes(r.array()?),
+            micros: i64::from_le_bytes(r.array()?),
+        }),
+        tag::DATE => Value::Date(i32::from_le_bytes(r.array()?)),
         _ => return Err(Error::Corrupted("unknown value tag")),
     })
 }
@@ -291,6 +312,8 @@ pub fn encode_value_key(out: &mut Vec<u8>, v: &Value) {
             out.push(tag::TIMESTAMPTZ);
             out.extend_from_slice(&flip(*t));
         }
+        // Intervals of equal span are equal (`'1 mon' = '30 days'`).
+        Value::Interval(_) | Value::Date(_) => encode_value_ordered(out, v),
         other => {
             // Values SQL considers equal must share a key: numerics and
             // JSONB numbers of any scale, and the zeros of float8.
@@ -374,6 +397,14 @@ pub fn encode_value_ordered(out: &mut Vec<u8>, v: &Value) {
         Value::Timestamptz(t) => {
             out.push(tag::TIMESTAMPTZ);
             out.extend_from_slice(&flip(*t));
+        }
+        Value::Interval(i) => {
+            out.push(tag::INTERVAL);
+            out.extend_from_slice(&(i.span() as u128 ^ (1 << 127)).to_be_bytes());
+        }
+        Value::Date(d) => {
+            out.push(tag::DATE);
+            out.extend_from_slice(&flip(i64::from(*d)));
         }
         Value::Jsonb(_) => encode_value_key(out, v),
     }

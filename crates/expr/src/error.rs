@@ -67,6 +67,12 @@ pub enum Error {
     /// A date or time field out of range, such as month 13 (22008).
     #[error("date/time field value out of range: \"{0}\"")]
     FieldOutOfRange(String),
+    /// Text that is not a valid date, time or interval (22007).
+    #[error("{0}")]
+    InvalidDatetime(String),
+    /// An interval outside the supported range (22008).
+    #[error("interval out of range")]
+    IntervalOverflow,
     /// A timestamp outside the supported range (22008).
     #[error("timestamp out of range")]
     DatetimeOverflow,
@@ -104,7 +110,10 @@ impl Error {
             Error::InvalidEscape(_) => "22025",
             Error::NullValueNotAllowed(_) => "22004",
             Error::FeatureNotSupported(_) => "0A000",
-            Error::DatetimeOverflow | Error::FieldOutOfRange(_) => "22008",
+            Error::DatetimeOverflow | Error::FieldOutOfRange(_) | Error::IntervalOverflow => {
+                "22008"
+            }
+            Error::InvalidDatetime(_) => "22007",
             Error::StackDepthExceeded => "54001",
             Error::ValueTooLarge => "54000",
             Error::Corrupted(_) => "XX001",

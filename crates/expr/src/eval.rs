@@ -794,7 +794,11 @@ mod tests {
             let doc = Value::Jsonb(Jsonb::parse(d).unwrap());
             let step = json_get(BinaryOp::JsonGet, &doc, &key("p")).unwrap();
             let expected = json_get(BinaryOp::JsonGetText, &step, &key("k")).unwrap();
-            assert_eq!(path.eval(std::slice::from_ref(&doc)), Ok(expected.clone()), "{d}");
+            assert_eq!(
+                path.eval(std::slice::from_ref(&doc)),
+                Ok(expected.clone()),
+                "{d}"
+            );
             assert_eq!(path.eval_cow(&[doc]).unwrap().into_owned(), expected, "{d}");
         }
         assert_eq!(path.eval(&[Value::Null]), Ok(Value::Null));

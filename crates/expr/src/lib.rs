@@ -16,6 +16,7 @@ mod codec;
 mod error;
 mod eval;
 mod func;
+mod interval;
 mod jsonb;
 mod like;
 mod numeric;
@@ -31,9 +32,10 @@ pub use codec::{
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CmpOp, Expr};
 pub use func::{Func, TrimSide, Variadic};
+pub use interval::Interval;
 pub use jsonb::{JsonKind, JsonRef, JsonTree, Jsonb};
 pub use numeric::Numeric;
-pub use timestamp::{format_timestamptz, parse_timestamptz};
+pub use timestamp::{format_date, format_timestamptz, parse_date, parse_timestamptz};
 pub use types::DataType;
 pub use value::{Row, Value};
 

@@ -32,7 +32,7 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -79,9 +79,10 @@ impl Cursor<'_> {
 /// Parses a timestamp with optional time and zone; no zone means UTC (the
 /// session time zone).
 pub fn parse_timestamptz(input: &str) -> Result<i64> {
-    let invalid = || Error::InvalidTextRepresentation {
-        ty: "timestamp with time zone",
-        input: input.to_string(),
+    let invalid = || {
+        Error::InvalidDatetime(format!(
+            "invalid input syntax for type timestamp with time zone: \"{input}\""
+        ))
     };
     let s = input.trim();
     match s.to_ascii_lowercase().as_str() {
@@ -193,6 +194,60 @@ pub fn format_timestamptz(micros: i64) -> String {
         s.push_str(" BC");
     }
     s
+}
+
+/// Parses `date` input: `YYYY-MM-DD`, optionally followed by a time (and
+/// zone), which is ignored, as PostgreSQL ignores it. Days since
+/// 1970-01-01.
+pub fn parse_date(input: &str) -> Result<i32> {
+    let invalid =
+        || Error::InvalidDatetime(format!("invalid input syntax for type date: \"{input}\""));
+    let s = input.trim();
+    let mut c = Cursor {
+        b: s.as_bytes(),
+        i: 0,
+    };
+    let y = c.digits(4, 6).ok_or_else(invalid)?;
+    let m = (c.eat(b'-').then(|| c.digits(1, 2)))
+        .flatten()
+        .ok_or_else(invalid)?;
+    let d = (c.eat(b'-').then(|| c.digits(1, 2)))
+        .flatten()
+        .ok_or_else(invalid)?;
+    let rest = &s[c.i..];
+    if !rest.is_empty() {
+        // A time after the date must itself be valid.
+        if !(rest.starts_with(' ') || rest.starts_with('T') || rest.starts_with('t')) {
+            return Err(invalid());
+        }
+        parse_timestamptz(s).map_err(|_| invalid())?;
+    }
+    if !(1..=12).contains(&m) || d < 1 || d > i64::from(days_in_month(y, m as u32)) {
+        return Err(Error::FieldOutOfRange(input.to_string()));
+    }
+    i32::try_from(days_from_civil(y, m as u32, d as u32)).map_err(|_| Error::DatetimeOverflow)
+}
+
+/// `YYYY-MM-DD`, PostgreSQL's ISO `DateStyle`.
+pub fn format_date(days: i32) -> String {
+    let (y, m, d) = civil_from_days(i64::from(days));
+    if y <= 0 {
+        return format!("{:04}-{m:02}-{d:02} BC", 1 - y);
+    }
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The date of a timestamp (UTC, the session time zone).
+pub fn date_of_timestamp(micros: i64) -> Result<i32> {
+    i32::try_from(micros.div_euclid(SECS_PER_DAY * MICROS_PER_SEC))
+        .map_err(|_| Error::DatetimeOverflow)
+}
+
+/// Midnight (UTC) of a date, as a timestamp.
+pub fn timestamp_of_date(days: i32) -> Result<i64> {
+    i64::from(days)
+        .checked_mul(SECS_PER_DAY * MICROS_PER_SEC)
+        .ok_or(Error::DatetimeOverflow)
 }
 
 #[cfg(test)]

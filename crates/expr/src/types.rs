@@ -24,20 +24,26 @@ pub enum DataType {
     Jsonb,
     /// `timestamp with time zone`.
     Timestamptz,
+    /// `interval`.
+    Interval,
+    /// `date`.
+    Date,
     /// A string literal or parameter whose type its context has not decided yet.
     Unknown,
 }
 
 impl DataType {
     /// Every type a value can have (all but `Unknown`).
-    pub const ALL: [DataType; 9] = [
+    pub const ALL: [DataType; 11] = [
         DataType::Boolean,
         DataType::Bytea,
         DataType::Int8,
         DataType::Int4,
         DataType::Text,
         DataType::Float8,
+        DataType::Date,
         DataType::Timestamptz,
+        DataType::Interval,
         DataType::Numeric,
         DataType::Jsonb,
     ];
@@ -57,6 +63,8 @@ impl DataType {
             DataType::Text | DataType::Unknown => 25,
             DataType::Float8 => 701,
             DataType::Timestamptz => 1184,
+            DataType::Interval => 1186,
+            DataType::Date => 1082,
             DataType::Numeric => 1700,
             DataType::Jsonb => 3802,
         }
@@ -80,6 +88,8 @@ impl DataType {
             "bytea" => DataType::Bytea,
             "jsonb" => DataType::Jsonb,
             "timestamptz" | "timestamp with time zone" => DataType::Timestamptz,
+            "interval" => DataType::Interval,
+            "date" => DataType::Date,
             _ => return None,
         })
     }
@@ -117,6 +127,8 @@ impl fmt::Display for DataType {
             DataType::Bytea => "bytea",
             DataType::Jsonb => "jsonb",
             DataType::Timestamptz => "timestamp with time zone",
+            DataType::Interval => "interval",
+            DataType::Date => "date",
             DataType::Unknown => "unknown",
         })
     }

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write;
 
-use crate::{format_timestamptz, DataType, Jsonb, Numeric};
+use crate::{format_date, format_timestamptz, DataType, Interval, Jsonb, Numeric};
 
 /// A single SQL value.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,10 @@ pub enum Value {
     Jsonb(Jsonb),
     /// Microseconds since the Unix epoch, UTC.
     Timestamptz(i64),
+    /// An `interval`.
+    Interval(Interval),
+    /// A `date`: days since 1970-01-01.
+    Date(i32),
 }
 
 /// A row of values, in column order.
@@ -52,6 +56,8 @@ impl Value {
             Value::Bytea(_) => DataType::Bytea,
             Value::Jsonb(_) => DataType::Jsonb,
             Value::Timestamptz(_) => DataType::Timestamptz,
+            Value::Interval(_) => DataType::Interval,
+            Value::Date(_) => DataType::Date,
         }
     }
 
@@ -68,6 +74,8 @@ impl Value {
             Value::Bytea(b) => format_bytea(b),
             Value::Jsonb(j) => j.to_string(),
             Value::Timestamptz(t) => format_timestamptz(*t),
+            Value::Interval(i) => i.to_string(),
+            Value::Date(d) => format_date(*d),
         })
     }
 
@@ -101,6 +109,8 @@ impl Value {
             (Value::Bytea(a), Value::Bytea(b)) => a.cmp(b),
             (Value::Jsonb(a), Value::Jsonb(b)) => a.total_cmp(b),
             (Value::Timestamptz(a), Value::Timestamptz(b)) => a.cmp(b),
+            (Value::Interval(a), Value::Interval(b)) => a.total_cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
             (a, b) => (a.data_type() as u8).cmp(&(b.data_type() as u8)),
         }
     }

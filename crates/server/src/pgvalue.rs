@@ -21,8 +21,13 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::Bytea => Type::BYTEA,
         DataType::Jsonb => Type::JSONB,
         DataType::Timestamptz => Type::TIMESTAMPTZ,
+        DataType::Interval => Type::INTERVAL,
+        DataType::Date => Type::DATE,
     }
 }
+
+/// Days between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_OFFSET_DAYS: i32 = 10_957;
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
@@ -69,6 +74,13 @@ impl ToSql for PgValue<'_> {
             }
             Value::Timestamptz(t) => out.put_i64(t - PG_EPOCH_OFFSET_MICROS),
             Value::Numeric(n) => encode_numeric(&n.to_string(), out),
+            // Microseconds, days, months, as PostgreSQL sends them.
+            Value::Interval(i) => {
+                out.put_i64(i.micros);
+                out.put_i32(i.days);
+                out.put_i32(i.months);
+            }
+            Value::Date(d) => out.put_i32(d - PG_EPOCH_OFFSET_DAYS),
         }
         Ok(IsNull::No)
     }
@@ -171,6 +183,20 @@ pub fn decode_binary_param(ty: DataType, b: &[u8]) -> Result<String, crate::erro
         DataType::Timestamptz => {
             let micros = int(8)?;
             rivulet_expr::format_timestamptz(micros + PG_EPOCH_OFFSET_MICROS)
+        }
+        DataType::Interval => {
+            let (micros, rest) = b.split_at_checked(8).ok_or_else(bad)?;
+            let (days, months) = rest.split_at_checked(4).ok_or_else(bad)?;
+            let i = rivulet_expr::Interval {
+                micros: i64::from_be_bytes(micros.try_into().map_err(|_| bad())?),
+                days: i32::from_be_bytes(days.try_into().map_err(|_| bad())?),
+                months: i32::from_be_bytes(months.try_into().map_err(|_| bad())?),
+            };
+            i.to_string()
+        }
+        DataType::Date => {
+            let days = i32::from_be_bytes(b.try_into().map_err(|_| bad())?);
+            rivulet_expr::format_date(days.checked_add(PG_EPOCH_OFFSET_DAYS).ok_or_else(bad)?)
         }
         DataType::Numeric => decode_numeric(b).ok_or_else(bad)?,
     })

@@ -65,6 +65,10 @@ pub(crate) fn common_type(a: DataType, b: DataType) -> Option<DataType> {
         } else {
             b
         }),
+        // A date compares with a timestamp as its midnight.
+        (DataType::Date, DataType::Timestamptz) | (DataType::Timestamptz, DataType::Date) => {
+            Some(DataType::Timestamptz)
+        }
         _ => None,
     }
 }
@@ -77,6 +81,7 @@ pub(crate) fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Resul
     }
     if from == DataType::Unknown
         || (from.is_numeric() && to.is_numeric() && from.numeric_rank() < to.numeric_rank())
+        || (from == DataType::Date && to == DataType::Timestamptz)
     {
         return fold(Expr::Cast(Box::new(e), to));
     }

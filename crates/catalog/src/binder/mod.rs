@@ -98,7 +98,9 @@ impl<'a> Binder<'a> {
                         Ok((Expr::Not(Box::new(inner)), DataType::Boolean))
                     }
                     UnaryOperator::Plus if ty.is_numeric() => Ok((inner, ty)),
-                    UnaryOperator::Minus if ty.is_numeric() => Ok((Expr::Neg(Box::new(inner)), ty)),
+                    UnaryOperator::Minus if ty.is_numeric() || ty == DataType::Interval => {
+                        Ok((Expr::Neg(Box::new(inner)), ty))
+                    }
                     UnaryOperator::Plus | UnaryOperator::Minus => {
                         Err(Error::UndefinedFunction(format!(
                             "operator does not exist: {} {ty}",

@@ -8,6 +8,29 @@ use super::coercion::{coerce, common_type, unify};
 use super::Binder;
 use crate::{Error, Result};
 
+/// `+` and `-` on dates, timestamps and intervals, as PostgreSQL types
+/// them: the types each operand is taken as, and the result's. A string
+/// literal added to a timestamp is an interval, subtracted from one a
+/// timestamp; beside an interval it is an interval.
+fn temporal(
+    op: BinaryOperator,
+    l: DataType,
+    r: DataType,
+) -> Option<(DataType, DataType, DataType)> {
+    use BinaryOperator::{Minus, Plus};
+    use DataType::{Date, Int4, Interval as Iv, Timestamptz as Ts, Unknown};
+    Some(match (op, l, r) {
+        (Plus, Ts, Iv | Unknown) | (Minus, Ts, Iv) => (Ts, Iv, Ts),
+        (Plus, Iv | Unknown, Ts) => (Iv, Ts, Ts),
+        (Minus, Ts, Ts | Unknown) | (Minus, Unknown, Ts) => (Ts, Ts, Iv),
+        (Plus | Minus, Iv, Iv | Unknown) | (Plus | Minus, Unknown, Iv) => (Iv, Iv, Iv),
+        (Plus | Minus, Date, Int4) => (Date, Int4, Date),
+        (Plus, Int4, Date) => (Int4, Date, Date),
+        (Minus, Date, Date) => (Date, Date, Int4),
+        _ => return None,
+    })
+}
+
 impl Binder<'_> {
     pub(super) fn bind_binary(
         &self,
@@ -94,6 +117,18 @@ impl Binder<'_> {
                     r
                 };
                 Ok((Expr::Binary(kind, Box::new(cl), Box::new(cr)), ty))
+            }
+            B::Plus | B::Minus if temporal(op, lt, rt).is_some() => {
+                let Some((lt_to, rt_to, ty)) = temporal(op, lt, rt) else {
+                    return Err(no_operator());
+                };
+                let a = if op == B::Plus {
+                    ArithOp::Add
+                } else {
+                    ArithOp::Sub
+                };
+                let (l, r) = boxed(coerce(l, lt, lt_to, "")?, coerce(r, rt, rt_to, "")?);
+                Ok((Expr::Binary(BinaryOp::Arith(a), l, r), ty))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
                 let ty = match common_type(lt, rt) {

@@ -232,6 +232,8 @@ pub(crate) fn to_jsonb(v: &Value) -> JsonTree {
         },
         Value::Text(s) => JsonTree::String(s.clone()),
         Value::Jsonb(j) => j.to_tree(),
+        // Text, as PostgreSQL's to_jsonb gives them (dates are ISO already).
+        Value::Interval(_) | Value::Date(_) => JsonTree::String(v.to_pg_text().unwrap_or_default()),
         Value::Timestamptz(t) => {
             // ISO 8601 with a 'T' and a full offset, as PostgreSQL's to_jsonb.
             let text = format_timestamptz(*t);

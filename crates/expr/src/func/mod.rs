@@ -114,7 +114,9 @@ pub enum Func {
     NoInformation,
 }
 
-use DataType::{Boolean, Bytea, Float8, Int4, Int8, Jsonb, Numeric, Text, Timestamptz};
+use DataType::{
+    Boolean, Bytea, Date, Float8, Int4, Int8, Interval, Jsonb, Numeric, Text, Timestamptz,
+};
 
 /// One overload: function, parameter types, result type.
 type Signature = (Func, &'static [DataType], DataType);
@@ -170,7 +172,11 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::DateTrunc, &[Text, Timestamptz], Timestamptz),
     ),
     ("extract", (Func::Extract, &[Text, Timestamptz], Numeric)),
+    ("extract", (Func::Extract, &[Text, Interval], Numeric)),
+    ("extract", (Func::Extract, &[Text, Date], Numeric)),
     ("date_part", (Func::DatePart, &[Text, Timestamptz], Float8)),
+    ("date_part", (Func::DatePart, &[Text, Interval], Float8)),
+    ("date_part", (Func::DatePart, &[Text, Date], Float8)),
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
     ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
@@ -331,7 +337,9 @@ fn fit(arg: DataType, param: DataType) -> Option<u32> {
         Some(0)
     } else if arg == DataType::Unknown {
         Some(1)
-    } else if arg.is_numeric() && param.is_numeric() && arg.numeric_rank() < param.numeric_rank() {
+    } else if (arg.is_numeric() && param.is_numeric() && arg.numeric_rank() < param.numeric_rank())
+        || (arg == DataType::Date && param == DataType::Timestamptz)
+    {
         Some(2)
     } else {
         None

@@ -129,13 +129,69 @@ fn iso_week(days: i64) -> (i64, i64) {
 /// `extract(field FROM ts)`: numeric.
 pub(super) fn extract(unit: &Value, ts: &Value) -> Result<Value> {
     let unit = as_text(unit)?.to_ascii_lowercase();
-    Ok(Value::Numeric(field(&unit, as_ts(ts)?)?))
+    Ok(Value::Numeric(field_of(&unit, ts)?))
 }
 
 /// `date_part(field, ts)`: double precision.
 pub(super) fn date_part(unit: &Value, ts: &Value) -> Result<Value> {
     let unit = as_text(unit)?.to_ascii_lowercase();
-    Ok(Value::Float8(field(&unit, as_ts(ts)?)?.to_f64()))
+    Ok(Value::Float8(field_of(&unit, ts)?.to_f64()))
+}
+
+/// A field of a timestamp, date or interval.
+fn field_of(unit: &str, v: &Value) -> Result<Numeric> {
+    match v {
+        Value::Interval(i) => interval_field(unit, i),
+        Value::Date(d) => {
+            let t = i64::from(*d) * MICROS_PER_DAY;
+            match unit {
+                "epoch" => Ok(Numeric::from(t / MICROS_PER_SEC)),
+                "microseconds" | "microsecond" | "us" | "milliseconds" | "millisecond" | "ms"
+                | "second" | "seconds" | "s" | "minute" | "minutes" | "m" | "hour" | "hours"
+                | "h" | "timezone" | "timezone_hour" | "timezone_minute" => {
+                    Err(Error::FeatureNotSupported(format!(
+                        "unit \"{unit}\" not supported for type date"
+                    )))
+                }
+                _ => field(unit, t),
+            }
+        }
+        other => field(unit, as_ts(other)?),
+    }
+}
+
+/// A field of an interval, as PostgreSQL's `interval_part` gives it.
+fn interval_field(unit: &str, i: &crate::Interval) -> Result<Numeric> {
+    let int = |v: i64| Ok(Numeric::from(v));
+    let scaled = |v: i128, scale: u32| Ok(Numeric::from_scaled_i128(v, scale));
+    let years = i64::from(i.months / 12);
+    let secs_micros = i.micros % (60 * MICROS_PER_SEC);
+    match unit {
+        "microseconds" | "microsecond" | "us" => int(secs_micros),
+        "milliseconds" | "millisecond" | "ms" => scaled(i128::from(secs_micros), 3),
+        "second" | "seconds" | "s" => scaled(i128::from(secs_micros), 6),
+        "minute" | "minutes" | "m" => int(i.micros / (60 * MICROS_PER_SEC) % 60),
+        "hour" | "hours" | "h" => int(i.micros / (3600 * MICROS_PER_SEC)),
+        "day" | "days" | "d" => int(i64::from(i.days)),
+        "month" | "months" | "mon" => int(i64::from(i.months % 12)),
+        "quarter" => int(i64::from(i.months % 12) / 3 + 1),
+        "year" | "years" | "y" => int(years),
+        "decade" => int(years / 10),
+        "century" => int(years / 100),
+        "millennium" => int(years / 1000),
+        "epoch" => {
+            // A year is 365.25 days, a month 30.
+            let days_micros = i128::from(MICROS_PER_DAY);
+            let micros = i128::from(years) * 36_525 * days_micros / 100
+                + i128::from(i.months % 12) * 30 * days_micros
+                + i128::from(i.days) * days_micros
+                + i128::from(i.micros);
+            scaled(micros, 6)
+        }
+        other => Err(Error::FeatureNotSupported(format!(
+            "unit \"{other}\" not supported for type interval"
+        ))),
+    }
 }
 
 /// `to_timestamp(seconds)`.

@@ -354,6 +354,23 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     if let Some((r, s)) = attempt(string_lit(i))? {
         return Ok((r, Expr::Literal(Literal::String(s))));
     }
+    // A typed literal, `interval '1 hour'` or `date '2024-01-31'`: the
+    // string cast to the type.
+    if let Ok((_, word)) = super::lexer::any_word(i) {
+        if TYPED_LITERALS.contains(&word.as_str()) {
+            if let Ok((r2, type_name)) = type_name(i) {
+                if let Some((r3, s)) = attempt(string_lit(r2))? {
+                    return Ok((
+                        r3,
+                        Expr::Cast {
+                            expr: Box::new(Expr::Literal(Literal::String(s))),
+                            type_name,
+                        },
+                    ));
+                }
+            }
+        }
+    }
     if let Ok((r, _)) = kw("null")(i) {
         return Ok((r, Expr::Literal(Literal::Null)));
     }
@@ -582,6 +599,32 @@ fn trim_args(i: &str) -> PResult<'_, Expr> {
     let (r, _) = close(r)?;
     Ok((r, call(name, args)))
 }
+
+/// Type names that may prefix a string literal (`interval '1 day'`).
+const TYPED_LITERALS: &[&str] = &[
+    "interval",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "time",
+    "text",
+    "varchar",
+    "int",
+    "integer",
+    "bigint",
+    "int4",
+    "int8",
+    "numeric",
+    "decimal",
+    "boolean",
+    "bool",
+    "double",
+    "float8",
+    "real",
+    "jsonb",
+    "json",
+    "bytea",
+];
 
 /// type_name = word+ ('(' number (',' number)? ')')?, for the multi-word
 /// names `double precision`, `character varying` and

@@ -32,8 +32,14 @@ use crate::shared::Shared;
 use crate::state::StateStore;
 use crate::{Error, Result};
 
-/// Source rows read per chunk.
-const CHUNK_ROWS: usize = 2048;
+/// Source rows read per chunk: the chunk is sized to take about
+/// [`CHUNK_TIME_BUSY`] while commands wait for it (so a webhook waits
+/// little longer than that for its group), or [`CHUNK_TIME_IDLE`] when none
+/// do (fewer commits), within these bounds.
+const MIN_CHUNK_ROWS: usize = 128;
+const MAX_CHUNK_ROWS: usize = 8192;
+const CHUNK_TIME_BUSY: Duration = Duration::from_millis(5);
+const CHUNK_TIME_IDLE: Duration = Duration::from_millis(50);
 
 /// How often progress is logged.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
@@ -52,6 +58,8 @@ pub(super) struct Backfill {
     reply: Option<oneshot::Sender<Result<DdlOutcome>>>,
     /// Rows read so far, over all sources.
     rows: u64,
+    /// Rows the next chunk reads.
+    chunk_rows: usize,
     started: Instant,
     logged: Instant,
 }
@@ -134,6 +142,7 @@ impl Writer {
             after: None,
             reply: None,
             rows: 0,
+            chunk_rows: MIN_CHUNK_ROWS,
             started: now,
             logged: now,
         });
@@ -142,8 +151,23 @@ impl Writer {
 
     /// Reads and applies one chunk; finishes the back-fill when every
     /// source is read.
-    pub(super) fn backfill_step(&mut self, shared: &Shared) {
-        match self.backfill_chunk() {
+    pub(super) fn backfill_step(&mut self, shared: &Shared, busy: bool) {
+        let started = Instant::now();
+        let result = self.backfill_chunk();
+        if let Some(b) = &mut self.backfill {
+            let target = if busy {
+                CHUNK_TIME_BUSY
+            } else {
+                CHUNK_TIME_IDLE
+            };
+            let took = started.elapsed().max(Duration::from_micros(100));
+            let scaled = b.chunk_rows as f64 * target.as_secs_f64() / took.as_secs_f64();
+            // At most double at a time; shrink at once.
+            b.chunk_rows = (scaled as usize)
+                .min(b.chunk_rows * 2)
+                .clamp(MIN_CHUNK_ROWS, MAX_CHUNK_ROWS);
+        }
+        match result {
             Ok(true) => self.finish_backfill(shared),
             Ok(false) => {}
             Err(e) => self.abandon_backfill(e),
@@ -167,19 +191,20 @@ impl Writer {
             k.push(0);
             k
         });
-        let mut changes = Vec::with_capacity(CHUNK_ROWS + rows::PACK_ROWS);
+        let chunk_rows = b.chunk_rows;
+        let mut changes = Vec::with_capacity(chunk_rows + rows::PACK_ROWS);
         let engine = self.store.engine().clone();
         let last = crate::rows::for_each_row(
             engine.as_ref(),
             src,
             from.as_deref(),
-            CHUNK_ROWS,
+            chunk_rows,
             &mut |key, bytes| {
                 changes.push(Change::insert(key.to_vec(), decode_row(&bytes)?));
                 Ok(())
             },
         )?;
-        let finished_source = changes.len() < CHUNK_ROWS;
+        let finished_source = changes.len() < chunk_rows;
         let view = b.rel.id;
         let read = changes.len() as u64;
         if let Some(flow) = self.flows.get(&view) {
@@ -269,6 +294,9 @@ impl Writer {
 
     /// Runs the back-fill to the end without serving commands (upgrades).
     pub(super) fn backfill_to_end(&mut self) -> Result<()> {
+        if let Some(b) = &mut self.backfill {
+            b.chunk_rows = MAX_CHUNK_ROWS;
+        }
         while self.backfill.is_some() {
             if self.backfill_chunk()? {
                 self.seal_view()?;

@@ -113,7 +113,8 @@ impl Writer {
                 stopping = self.run_group(group, &shared);
             }
             if !stopping && self.fatal.is_none() {
-                self.background_step(&shared);
+                // Commands waiting: keep background work short.
+                self.background_step(&shared, !rx.is_empty());
             }
         }
         if let Some(b) = self.backfill.take() {
@@ -314,10 +315,11 @@ impl Writer {
         c
     }
 
-    /// One chunk of background work: the back-fill first, then purges.
-    fn background_step(&mut self, shared: &Shared) {
+    /// One chunk of background work: the back-fill first, then purges;
+    /// `busy` when commands are waiting for it to end.
+    fn background_step(&mut self, shared: &Shared, busy: bool) {
         if self.backfill.is_some() {
-            self.backfill_step(shared);
+            self.backfill_step(shared, busy);
         } else if !self.purging.is_empty() {
             self.purge_step();
         }
