@@ -650,13 +650,12 @@ fn wire_cases() -> Vec<WireCase> {
             query("SELECT 1e100000::numeric * 1e100000::numeric"),
             Sqlstate("22003"),
         ),
-        // Refused before any CopyIn starts: the session never waits for
-        // copy data.
+        // A server-side file is never read.
         wire(
-            "COPY FROM STDIN",
+            "COPY FROM a file",
             true,
-            query("COPY plain FROM STDIN"),
-            Sqlstate("0A000"),
+            query("COPY plain FROM '/etc/passwd'"),
+            Sqlstate("42601"),
         ),
         // The extended protocol.
         wire(

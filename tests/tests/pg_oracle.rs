@@ -354,3 +354,78 @@ async fn client_statements_answer_like_postgres() {
         "rivulet:\n{rv}\npostgres:\n{pg}"
     );
 }
+
+/// `COPY ... FROM STDIN` in text and CSV, run by psql from a script with
+/// the data inline, against both servers: the same tags, rows, errors and
+/// CONTEXT lines, and a failed copy stores nothing.
+#[tokio::test]
+async fn copy_from_stdin_answers_like_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-copy");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let script = r#"CREATE TABLE c (id int, name text, amount numeric, at timestamptz, doc jsonb);
+COPY c FROM STDIN;
+1	plain	1.50	2024-01-01 10:00:00+00	{"b": 1, "a": [true, null]}
+2	tab\there	\N	\N	[1, 2]
+3	back\\slash \101\x42	-0.0	2024-02-29T00:00:00Z	"s"
+\.
+COPY c (id, name) FROM STDIN WITH (FORMAT csv, HEADER);
+id,name
+4,"quoted, with ""quotes"""
+5,
+6,""
+7,"multi
+line"
+\.
+COPY c (name, id) FROM STDIN WITH (DELIMITER '|', NULL 'none');
+pipe|8
+none|9
+\.
+SELECT * FROM c ORDER BY id;
+COPY c FROM STDIN;
+10	ok	1	\N	\N
+11	bad	notanumber	\N	\N
+\.
+COPY c FROM STDIN;
+12	too	few
+\.
+COPY c FROM STDIN;
+13	a	1	\N	\N	extra
+\.
+COPY c (id, nosuch) FROM STDIN;
+\.
+COPY c FROM STDIN WITH (FORMAT csv);
+14,x,1,,"{""k"": 2}"
+15,y,,2024-13-01,
+\.
+SELECT count(*), sum(amount), max(id) FROM c;
+"#;
+    let path = dir.0.join("copy.sql");
+    std::fs::write(&path, script).unwrap();
+    let run = |port: u16, user: &str, db: &str| {
+        let cmd = format!(
+            "psql -h 127.0.0.1 -p {port} -U {user} -d {db} -X -e -f {} 2>&1",
+            path.display()
+        );
+        async move {
+            let out = tokio::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .output()
+                .await
+                .expect("psql is installed");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = run(oracle.port(), "postgres", "postgres").await;
+    let rv = run(port, "root", "dev").await;
+    for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
+        assert_eq!(r, p, "line {i} differs\nrivulet:\n{rv}\npostgres:\n{pg}");
+    }
+    assert_eq!(
+        rv.lines().count(),
+        pg.lines().count(),
+        "rivulet:\n{rv}\npostgres:\n{pg}"
+    );
+    assert!(rv.contains("COPY 3"), "{rv}");
+}

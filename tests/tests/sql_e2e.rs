@@ -41,7 +41,8 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
         // A subquery's own error keeps its SQLSTATE and message.
         ("SELECT (SELECT 1/0)", "22012", "division by zero"),
         ("CREATE MATERIALIZED VIEW nv AS SELECT now() AS at FROM t", "0A000", "now is not allowed in a materialized view: a view's rows cannot depend on when or by whom it is read"),
-        ("COPY t FROM STDIN", "0A000", "COPY ... FROM is not supported yet; load rows with INSERT or a webhook"),
+        ("COPY t FROM STDIN; SELECT 1", "0A000", "COPY FROM STDIN must be the last statement of a query string"),
+        ("COPY t FROM '/etc/passwd'", "42601", "COPY from a file is not supported; use COPY ... FROM STDIN (psql's \\copy)"),
         ("SELECT (SELECT nope FROM t)", "42703", "column \"nope\" does not exist"),
         ("SELECT (SELECT name FROM t WHERE t.id = x.id) FROM t x", "0A000", "correlated subqueries are not supported yet"),
     ];
@@ -754,4 +755,62 @@ async fn rw_catalog_lists_relations_as_risingwave_does() {
         .unwrap(),
         texts(&["ev"])
     );
+}
+
+/// `COPY FROM STDIN` through a driver's copy API (tokio-postgres sends it
+/// with the extended protocol): the rows land all at once, views follow,
+/// a bad row stores nothing, and a copy the client aborts stores nothing.
+#[tokio::test]
+async fn copy_from_stdin_through_the_extended_protocol() {
+    use futures::SinkExt;
+    let dir = TempDir::new("sql-copy-in");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE k (id int PRIMARY KEY, v text); \
+         CREATE MATERIALIZED VIEW kn AS SELECT count(*) AS n FROM k",
+    )
+    .await
+    .unwrap();
+    let copy = |body: String| {
+        let c = &c;
+        async move {
+            let sink = c.copy_in("COPY k FROM STDIN WITH (FORMAT csv)").await?;
+            futures::pin_mut!(sink);
+            // Split mid-line: a row may span CopyData messages.
+            let (a, b) = body.split_at(body.len() / 2);
+            sink.send(bytes::Bytes::from(a.to_string())).await?;
+            sink.send(bytes::Bytes::from(b.to_string())).await?;
+            sink.finish().await
+        }
+    };
+    let body: String = (0..10_000).map(|i| format!("{i},\"row {i}\"\n")).collect();
+    assert_eq!(copy(body).await.unwrap(), 10_000);
+    assert_eq!(
+        scalar(&c, "SELECT n FROM kn").await.unwrap(),
+        Some("10000".into())
+    );
+    // One bad id: nothing of this copy is stored, and the session goes on.
+    let err = copy("20000,a\nnope,b\n".into()).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22P02"), "{err}");
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM k").await.unwrap(),
+        Some("10000".into())
+    );
+    // The client gives up half way: nothing stored.
+    {
+        let sink = c
+            .copy_in::<_, bytes::Bytes>("COPY k FROM STDIN")
+            .await
+            .unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from("30000\tx\n")).await.unwrap();
+        // Dropped without finish: tokio-postgres sends CopyFail.
+    }
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM k").await.unwrap(),
+        Some("10000".into())
+    );
+    let (code, _) = sql_error(&c, "COPY kn FROM STDIN").await;
+    assert_eq!(code, "42809");
 }

@@ -47,15 +47,33 @@ fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<Relation>>
     Ok(rel)
 }
 
-/// Binds `INSERT INTO table [(columns)] VALUES rows`.
-pub fn bind_insert(
+/// Binds the target of `COPY table [(columns)] FROM STDIN`: the table and
+/// the positions of the columns each line gives, in order.
+pub fn bind_copy_from(
     catalog: &Catalog,
     table: &ObjectName,
     columns: &[ast::Ident],
-    rows: &[Vec<ast::Expr>],
-) -> Result<BoundInsert> {
-    let rel = writable_table(catalog, table)?;
-    let targets: Vec<usize> = if columns.is_empty() {
+) -> Result<(Arc<Relation>, Vec<usize>)> {
+    let rel = catalog.get_relation(table)?.clone();
+    if rel.table().is_none() {
+        let what = if rel.view().is_some() {
+            "materialized view"
+        } else {
+            "system catalog"
+        };
+        return Err(Error::WrongObjectType(format!(
+            "cannot copy to {what} \"{}\"",
+            rel.name
+        )));
+    }
+    let targets = target_columns(&rel, columns)?;
+    Ok((rel, targets))
+}
+
+/// The positions of `columns` in `rel` (all of them, in order, if none
+/// are named).
+fn target_columns(rel: &Relation, columns: &[ast::Ident]) -> Result<Vec<usize>> {
+    Ok(if columns.is_empty() {
         (0..rel.columns.len()).collect()
     } else {
         let mut t = Vec::with_capacity(columns.len());
@@ -74,7 +92,18 @@ pub fn bind_insert(
             t.push(i);
         }
         t
-    };
+    })
+}
+
+/// Binds `INSERT INTO table [(columns)] VALUES rows`.
+pub fn bind_insert(
+    catalog: &Catalog,
+    table: &ObjectName,
+    columns: &[ast::Ident],
+    rows: &[Vec<ast::Expr>],
+) -> Result<BoundInsert> {
+    let rel = writable_table(catalog, table)?;
+    let targets = target_columns(&rel, columns)?;
     let scope = Scope::default();
     let binder = Binder::new(&scope);
     let mut bound = Vec::with_capacity(rows.len());

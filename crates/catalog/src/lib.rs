@@ -26,7 +26,7 @@ pub use catalog::{
     Catalog, Column, Relation, RelationKind, Secret, StoredObject, TableSpec, Validator, ViewSpec,
     WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
-pub use dml::{bind_delete, bind_insert, BoundDelete, BoundInsert};
+pub use dml::{bind_copy_from, bind_delete, bind_insert, BoundDelete, BoundInsert};
 pub use error::{Error, Result, SqlError};
 pub use planner::{
     infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind, JoinKind, Plan,

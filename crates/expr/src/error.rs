@@ -129,6 +129,16 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The HINT line PostgreSQL adds, if any.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::FieldOutOfRange(_) => {
+                Some("Perhaps you need a different \"datestyle\" setting.")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Result alias for this crate.

@@ -88,6 +88,27 @@ pub enum Error {
     /// 3B001
     #[error("savepoint \"{0}\" does not exist")]
     UndefinedSavepoint(String),
+    /// A value of `COPY FROM` data that did not convert; `context` says
+    /// where (PostgreSQL's CONTEXT line).
+    #[error("{source}")]
+    CopyValue {
+        /// `COPY t, line n, column c: "text"`.
+        context: String,
+        /// Why it did not convert.
+        source: rivulet_expr::Error,
+    },
+    /// 22P04: `COPY FROM` data of the wrong shape (too few or many
+    /// columns, an unterminated quote).
+    #[error("{message}")]
+    BadCopyData {
+        /// What is wrong.
+        message: String,
+        /// `COPY t, line n`.
+        context: String,
+    },
+    /// 57014: the client ended `COPY FROM STDIN` with CopyFail.
+    #[error("COPY from stdin failed: {0}")]
+    CopyFailed(String),
     /// XX000: a result row the protocol layer could not encode.
     #[error("could not encode a result row: {0}")]
     Encode(#[source] pgwire::error::PgWireError),
@@ -128,6 +149,9 @@ impl Error {
             Error::TooManyPrepared(_) => "54000",
             Error::UndefinedCursor(_) => "34000",
             Error::TooManyCursors(_) => "54000",
+            Error::CopyValue { source, .. } => source.sqlstate(),
+            Error::BadCopyData { .. } => "22P04",
+            Error::CopyFailed(_) => "57014",
             Error::Encode(_) | Error::Task(_) => "XX000",
         }
     }
@@ -145,10 +169,19 @@ impl Error {
                 info.detail = e.detail();
                 info.hint = e.hint().map(str::to_string);
             }
-            Error::Expr(e) => info.detail = e.detail().map(str::to_string),
+            Error::Expr(e) => {
+                info.detail = e.detail().map(str::to_string);
+                info.hint = e.hint().map(str::to_string);
+            }
             Error::PreparedArity {
                 expected, given, ..
             } => info.detail = Some(format!("Expected {expected} parameters but got {given}.")),
+            Error::CopyValue { context, source } => {
+                info.detail = source.detail().map(str::to_string);
+                info.hint = source.hint().map(str::to_string);
+                info.where_context = Some(context.clone());
+            }
+            Error::BadCopyData { context, .. } => info.where_context = Some(context.clone()),
             _ => {}
         }
         info

@@ -280,9 +280,26 @@ async fn run(
             Ok(Response::Execution(Tag::new("REFRESH MATERIALIZED VIEW")).into())
         }
         Statement::Explain(inner) => explain(db, &inner, fmt).map(Outcome::from),
-        Statement::CopyFrom(_) => Err(Error::NotSupported(
-            "COPY ... FROM is not supported yet; load rows with INSERT or a webhook".into(),
+        // The data follows in CopyData messages, after every statement
+        // of the query string has run: so this must be the last.
+        Statement::CopyFrom { .. } if matches!(stream, Streaming::No) => Err(Error::NotSupported(
+            "COPY FROM STDIN must be the last statement of a query string".into(),
         )),
+        Statement::CopyFrom {
+            table,
+            columns,
+            options,
+        } => {
+            let copy = crate::copy_in::CopyIn::start(db, &table, &columns, &options)?;
+            let n = copy.columns();
+            *vars.copy_in.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
+            Ok(Response::CopyIn(pgwire::api::results::CopyResponse::new(
+                0,
+                n,
+                futures::stream::empty(),
+            ))
+            .into())
+        }
         Statement::CopyTo {
             source: rivulet_sql::CopySource::Query(mut q),
             options,

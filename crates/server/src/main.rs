@@ -18,6 +18,7 @@
 mod auth;
 mod budget;
 mod copy;
+mod copy_in;
 mod cursor;
 mod error;
 mod exec;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::Format;
 use pgwire::api::portal::Portal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -16,6 +17,7 @@ use pgwire::api::{
     RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::{NoData, ParameterDescription};
 use pgwire::messages::extendedquery::Describe;
 use pgwire::messages::response::NoticeResponse;
@@ -91,6 +93,73 @@ impl PgWireServerHandlers for Handlers {
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
         self.0.cancel.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.0.clone()
+    }
+}
+
+/// `COPY FROM STDIN`'s data, end and failure (see [`crate::copy_in`]).
+#[async_trait]
+impl CopyHandler for Session {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(copy) = self.copy_in().as_mut() {
+            copy.data(&copy_data.data);
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let Some(copy) = self.copy_in().take() else {
+            return Ok(());
+        };
+        let stored = async {
+            let (table, rows) = copy.finish()?;
+            Ok::<_, Error>(self.db.insert(table.id, rows).await?)
+        }
+        .await;
+        match stored {
+            Ok(n) => {
+                let tag = Tag::new("COPY").with_rows(n as usize);
+                client
+                    .send(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+                Ok(())
+            }
+            Err(e) => {
+                self.vars.transaction.fail();
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, _client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.copy_in().take();
+        self.vars.transaction.fail();
+        Error::CopyFailed(fail.message).into()
+    }
+}
+
+impl Session {
+    /// The session's copy in progress.
+    fn copy_in(&self) -> std::sync::MutexGuard<'_, Option<crate::copy_in::CopyIn>> {
+        self.vars.copy_in.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

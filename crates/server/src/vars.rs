@@ -85,6 +85,8 @@ pub struct SessionVars {
     pub cursors: crate::cursor::Cursors,
     /// The session's SQL-level prepared statements.
     pub prepared: crate::prepared::Prepared,
+    /// A `COPY FROM STDIN` waiting for its data.
+    pub copy_in: Mutex<Option<crate::copy_in::CopyIn>>,
 }
 
 fn known(name: &str) -> Result<&'static str> {

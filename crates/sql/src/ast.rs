@@ -944,8 +944,15 @@ pub enum Statement {
         /// The parameters' values.
         args: Vec<Expr>,
     },
-    /// `COPY table FROM ...` (refused: rows arrive by INSERT or webhook).
-    CopyFrom(ObjectName),
+    /// `COPY table [(columns)] FROM STDIN ...`.
+    CopyFrom {
+        /// The table rows go into.
+        table: ObjectName,
+        /// The columns each line gives, in order (empty: all).
+        columns: Vec<Ident>,
+        /// How lines are read.
+        options: CopyOptions,
+    },
     /// `COPY table [(columns)] TO STDOUT ...` or `COPY (query) TO STDOUT ...`.
     CopyTo {
         /// What is copied out.
@@ -1108,7 +1115,20 @@ impl Display for Statement {
             Statement::Deallocate(Some(n)) => write!(f, "DEALLOCATE {n}"),
             Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
             Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
-            Statement::CopyFrom(name) => write!(f, "COPY {name} FROM STDIN"),
+            Statement::CopyFrom {
+                table,
+                columns,
+                options,
+            } => {
+                write!(f, "COPY {table}")?;
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_str(")")?;
+                }
+                f.write_str(" FROM STDIN")?;
+                write_copy_options(f, options)
+            }
             Statement::DeclareCursor { name, hold, query } => write!(
                 f,
                 "DECLARE {name} CURSOR {} HOLD FOR {query}",
@@ -1154,27 +1174,32 @@ impl Display for Statement {
                     CopySource::Query(q) => write!(f, "COPY ({q})")?,
                 }
                 f.write_str(" TO STDOUT")?;
-                let mut opts = Vec::new();
-                if options.csv {
-                    opts.push("FORMAT csv".to_string());
-                }
-                if options.header {
-                    opts.push("HEADER".to_string());
-                }
-                if let Some(d) = options.delimiter {
-                    opts.push(format!("DELIMITER {}", Literal::String(d.to_string())));
-                }
-                if let Some(n) = &options.null {
-                    opts.push(format!("NULL {}", Literal::String(n.clone())));
-                }
-                if !opts.is_empty() {
-                    write!(f, " WITH ({})", opts.join(", "))?;
-                }
-                Ok(())
+                write_copy_options(f, options)
             }
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
         }
     }
+}
+
+/// ` WITH (option, ...)` of a COPY, if any option is not the default.
+fn write_copy_options(f: &mut Formatter<'_>, options: &CopyOptions) -> fmt::Result {
+    let mut opts = Vec::new();
+    if options.csv {
+        opts.push("FORMAT csv".to_string());
+    }
+    if options.header {
+        opts.push("HEADER".to_string());
+    }
+    if let Some(d) = options.delimiter {
+        opts.push(format!("DELIMITER {}", Literal::String(d.to_string())));
+    }
+    if let Some(n) = &options.null {
+        opts.push(format!("NULL {}", Literal::String(n.clone())));
+    }
+    if !opts.is_empty() {
+        write!(f, " WITH ({})", opts.join(", "))?;
+    }
+    Ok(())
 }
 
 fn write_with(f: &mut Formatter<'_>, with: &[SqlOption]) -> fmt::Result {

@@ -283,6 +283,12 @@ impl Database {
         self.shared.query_memory.clone()
     }
 
+    /// A new reservation against the query memory pool, for statements
+    /// other than queries that hold rows for their length (`COPY FROM`).
+    pub fn reserve_query_memory(&self) -> Arc<crate::Reservation> {
+        crate::Reservation::new(self.query_memory())
+    }
+
     /// Every row of a relation, read off the async workers.
     pub async fn scan(&self, rel: Arc<Relation>) -> Result<Vec<Row>> {
         let db = self.clone();

@@ -985,8 +985,9 @@ fn fetch(i: &str) -> PResult<'_, Statement> {
     Ok((r, Statement::Fetch { name, count: n }))
 }
 
-/// copy = COPY (name ['(' ident, ... ')'] | '(' query ')') TO STDOUT
-///        [[WITH] ('(' option, ... ')' | CSV [HEADER] | options...)]
+/// copy = COPY (name ['(' ident, ... ')'] | '(' query ')') TO STDOUT options
+///      | COPY name ['(' ident, ... ')'] FROM STDIN options
+/// options = [[WITH] ('(' option, ... ')' | CSV [HEADER] | option...)]
 fn copy(i: &str) -> PResult<'_, Statement> {
     let (r, source) = if let Ok((r, _)) = sym("(")(i) {
         let (r, q) = query(r)?;
@@ -997,18 +998,25 @@ fn copy(i: &str) -> PResult<'_, Statement> {
         let (r, columns) = column_aliases(r)?;
         (r, CopySource::Table { name, columns })
     };
-    if let (Ok((r2, _)), CopySource::Table { name, .. }) = (kw("from")(r), &source) {
-        // The rest (STDIN, a file, options) does not matter: it is refused.
-        let mut rest = r2;
-        while let Ok((r3, _)) = any_word(rest)
-            .or_else(|_| sym(",")(rest).map(|(r3, _)| (r3, Ident::new(""))))
-            .or_else(|_| sym("(")(rest).map(|(r3, _)| (r3, Ident::new(""))))
-            .or_else(|_| sym(")")(rest).map(|(r3, _)| (r3, Ident::new(""))))
-            .or_else(|_| string_lit(rest).map(|(r3, _)| (r3, Ident::new(""))))
-        {
-            rest = r3;
-        }
-        return Ok((rest, Statement::CopyFrom(name.clone())));
+    if let Ok((r2, _)) = kw("from")(r) {
+        let CopySource::Table { name, columns } = source else {
+            return fatal(r, "COPY FROM takes a table, not a query");
+        };
+        let Ok((r2, _)) = kw("stdin")(r2) else {
+            return fatal(
+                r2,
+                "COPY from a file is not supported; use COPY ... FROM STDIN (psql's \\copy)",
+            );
+        };
+        let (r2, options) = copy_options(r2)?;
+        return Ok((
+            r2,
+            Statement::CopyFrom {
+                table: name,
+                columns,
+                options,
+            },
+        ));
     }
     let (r, _) = kw("to")(r)?;
     let Ok((r, _)) = kw("stdout")(r) else {
@@ -1017,6 +1025,12 @@ fn copy(i: &str) -> PResult<'_, Statement> {
             "COPY to a file is not supported; use COPY ... TO STDOUT (psql's \\copy)",
         );
     };
+    let (r, options) = copy_options(r)?;
+    Ok((r, Statement::CopyTo { source, options }))
+}
+
+/// The options after `COPY ... TO STDOUT` or `FROM STDIN`.
+fn copy_options(r: &str) -> PResult<'_, CopyOptions> {
     let mut options = CopyOptions::default();
     let mut r = kw("with")(r).map_or(r, |(r, _)| r);
     let parenthesised = sym("(")(r).ok();
@@ -1071,7 +1085,7 @@ fn copy(i: &str) -> PResult<'_, Statement> {
     if parenthesised.is_some() {
         r = sym(")")(r)?.0;
     }
-    Ok((r, Statement::CopyTo { source, options }))
+    Ok((r, options))
 }
 
 /// The transaction modes after `BEGIN`, `START TRANSACTION` or `SET

@@ -78,6 +78,15 @@ impl Reservation {
         true
     }
 
+    /// Takes `bytes` more, or fails with 53200 past the limit (the bytes
+    /// stay held until the reservation ends).
+    pub fn try_charge(&self, bytes: usize) -> Result<()> {
+        match self.charge(bytes) {
+            true => Ok(()),
+            false => Err(self.exhausted()),
+        }
+    }
+
     /// Gives back `bytes` taken earlier.
     pub(crate) fn release(&self, bytes: usize) {
         let bytes = bytes.min(self.held.load(Ordering::Relaxed));

@@ -33,9 +33,9 @@ use crate::state::StateStore;
 use crate::{Error, Result};
 
 /// Source rows read per chunk: the chunk is sized to take about
-/// [`CHUNK_TIME_BUSY`] while commands wait for it (so a webhook waits
+/// [`CHUNK_TIME_BUSY`] while commands keep arriving (so a webhook waits
 /// little longer than that for its group), or [`CHUNK_TIME_IDLE`] when none
-/// do (fewer commits), within these bounds.
+/// have for a while (fewer commits), within these bounds.
 const MIN_CHUNK_ROWS: usize = 128;
 const MAX_CHUNK_ROWS: usize = 8192;
 const CHUNK_TIME_BUSY: Duration = Duration::from_millis(5);

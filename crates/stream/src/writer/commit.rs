@@ -22,6 +22,9 @@ use crate::{Error, Result};
 /// Largest number of commands committed by one flush.
 const MAX_GROUP: usize = 1024;
 
+/// How long after the last command background work keeps its chunks short.
+const BUSY_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Rows after which a group takes no more commands: bounds the memory of
 /// the pending batch (and its copy on the way to storage) while still
 /// sharing one flush among many requests.
@@ -88,6 +91,9 @@ impl Writer {
         shared: Arc<Shared>,
     ) -> Option<String> {
         let mut stopping = false;
+        // When commands last arrived: background work stays in short
+        // chunks while they keep coming.
+        let mut last_command: Option<std::time::Instant> = None;
         while !stopping && self.fatal.is_none() {
             let mut group = Vec::new();
             if self.backfill.is_none() {
@@ -110,11 +116,12 @@ impl Writer {
                 }
             }
             if !group.is_empty() {
+                last_command = Some(std::time::Instant::now());
                 stopping = self.run_group(group, &shared);
             }
             if !stopping && self.fatal.is_none() {
-                // Commands waiting: keep background work short.
-                self.background_step(&shared, !rx.is_empty());
+                let busy = !rx.is_empty() || last_command.is_some_and(|t| t.elapsed() < BUSY_FOR);
+                self.background_step(&shared, busy);
             }
         }
         if let Some(b) = self.backfill.take() {

@@ -1,0 +1,346 @@
+//! `COPY table [(columns)] FROM STDIN`: rows in PostgreSQL's text format
+//! (tab-separated, `\N` for NULL, backslash escapes, `\.` to end) or as
+//! CSV (quotes, `""`, an optional header line), parsed line by line as the
+//! client's CopyData messages arrive and inserted as one statement when it
+//! sends CopyDone: all the rows or, after any error, none.
+//!
+//! The rows are held until then, charged to the query memory pool
+//! (`--query-memory`): a copy that would need more fails with 53200 and
+//! stores nothing. The first bad line is reported with PostgreSQL's
+//! SQLSTATE and CONTEXT (`COPY t, line 3, column n: "x"`); whatever the
+//! client sends after it is read and dropped.
+
+use std::sync::Arc;
+
+use rivulet_catalog::Relation;
+use rivulet_expr::{cast, DataType, Row, Value};
+use rivulet_sql::{CopyOptions, Ident, ObjectName};
+use rivulet_stream::{Database, Reservation};
+
+use crate::error::{Error, Result};
+
+/// Bytes charged per row beyond its values (row and vector headers).
+const ROW_OVERHEAD: usize = 48;
+
+/// A copy in progress on one session.
+#[derive(Debug)]
+pub struct CopyIn {
+    table: Arc<Relation>,
+    /// Table positions of the columns each line gives.
+    targets: Vec<usize>,
+    csv: bool,
+    delimiter: u8,
+    null: String,
+    /// A CSV header line still to skip.
+    header: bool,
+    /// Bytes after the last complete line.
+    pending: Vec<u8>,
+    rows: Vec<Row>,
+    /// Lines read so far, and the last one's text (for error context).
+    line: u64,
+    current: String,
+    /// `\.` was seen: the rest is ignored.
+    ended: bool,
+    /// The first error; later data is dropped.
+    error: Option<Error>,
+    memory: Arc<Reservation>,
+}
+
+impl CopyIn {
+    /// Starts a copy into `table`, checking the target first (a view or a
+    /// missing column fails before any data is asked for).
+    pub fn start(
+        db: &Database,
+        table: &ObjectName,
+        columns: &[Ident],
+        options: &CopyOptions,
+    ) -> Result<CopyIn> {
+        let (table, targets) = rivulet_catalog::bind_copy_from(&db.catalog(), table, columns)?;
+        let delimiter = options
+            .delimiter
+            .unwrap_or(if options.csv { ',' } else { '\t' });
+        if !delimiter.is_ascii() {
+            return Err(Error::NotSupported(
+                "COPY delimiter must be a single one-byte character".into(),
+            ));
+        }
+        if options.header && !options.csv {
+            return Err(Error::NotSupported(
+                "COPY HEADER is available only in CSV mode".into(),
+            ));
+        }
+        Ok(CopyIn {
+            table,
+            targets,
+            csv: options.csv,
+            delimiter: delimiter as u8,
+            null: options
+                .null
+                .clone()
+                .unwrap_or_else(|| if options.csv { "" } else { "\\N" }.into()),
+            header: options.header,
+            pending: Vec::new(),
+            rows: Vec::new(),
+            line: 0,
+            current: String::new(),
+            ended: false,
+            error: None,
+            memory: db.reserve_query_memory(),
+        })
+    }
+
+    /// The number of columns each line has.
+    pub fn columns(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Takes one CopyData message.
+    pub fn data(&mut self, bytes: &[u8]) {
+        if self.error.is_some() || self.ended {
+            return;
+        }
+        self.pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(end) = self.record_end(start) {
+            let record = self.pending[start..end].to_vec();
+            start = end + 1;
+            if let Err(e) = self.record(&record) {
+                self.error = Some(e);
+                self.pending.clear();
+                return;
+            }
+            if self.ended {
+                self.pending.clear();
+                return;
+            }
+        }
+        self.pending.drain(..start);
+    }
+
+    /// Ends the copy (CopyDone): the table and every row, or the first
+    /// error.
+    pub fn finish(mut self) -> Result<(Arc<Relation>, Vec<Row>)> {
+        if self.error.is_none() && !self.ended && !self.pending.is_empty() {
+            // A last line without its newline.
+            let record = std::mem::take(&mut self.pending);
+            if self.csv && self.in_quotes(&record) {
+                self.line += 1;
+                self.current = String::from_utf8_lossy(&record).into_owned();
+                return Err(self.bad("unterminated CSV quoted field"));
+            }
+            if let Err(e) = self.record(&record) {
+                self.error = Some(e);
+            }
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok((self.table.clone(), std::mem::take(&mut self.rows))),
+        }
+    }
+
+    /// Where the record starting at `start` ends (its newline), if the
+    /// newline has arrived; a CSV newline inside quotes is data.
+    fn record_end(&self, start: usize) -> Option<usize> {
+        let rest = &self.pending[start..];
+        if !self.csv {
+            return rest.iter().position(|&b| b == b'\n').map(|p| start + p);
+        }
+        let mut quoted = false;
+        for (i, &b) in rest.iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' if !quoted => return Some(start + i),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn in_quotes(&self, record: &[u8]) -> bool {
+        record.iter().filter(|&&b| b == b'"').count() % 2 == 1
+    }
+
+    fn context(&self) -> String {
+        format!("COPY {}, line {}", self.table.name, self.line)
+    }
+
+    /// 22P04, with the line's text in the context as PostgreSQL gives it.
+    fn bad(&self, message: &str) -> Error {
+        Error::BadCopyData {
+            message: message.into(),
+            context: format!("{}: \"{}\"", self.context(), self.current),
+        }
+    }
+
+    /// One line (without its newline).
+    fn record(&mut self, record: &[u8]) -> Result<()> {
+        self.line += 1;
+        let record = record.strip_suffix(b"\r").unwrap_or(record);
+        // The end-of-data marker, in either format.
+        if record == b"\\." {
+            self.ended = true;
+            return Ok(());
+        }
+        if self.header {
+            self.header = false;
+            return Ok(());
+        }
+        let text = std::str::from_utf8(record).map_err(|_| {
+            Error::Expr(rivulet_expr::Error::CharacterNotInRepertoire(
+                "invalid byte sequence for encoding \"UTF8\"".into(),
+            ))
+        })?;
+        self.current = text.to_string();
+        let fields = if self.csv {
+            self.csv_fields(text)?
+        } else {
+            self.text_fields(text)
+        };
+        if fields.len() > self.targets.len() {
+            return Err(self.bad("extra data after last expected column"));
+        }
+        // Column by column, as PostgreSQL converts them: a bad value before
+        // the first missing one is what is reported.
+        let mut row = vec![Value::Null; self.table.columns.len()];
+        let mut fields = fields.into_iter();
+        for &i in &self.targets {
+            let column = &self.table.columns[i];
+            let Some(field) = fields.next() else {
+                return Err(self.bad(&format!("missing data for column \"{}\"", column.name)));
+            };
+            let Some(text) = field else { continue };
+            let value = match column.ty {
+                DataType::Text => Value::Text(text),
+                ty => cast(Value::Text(text.clone()), ty).map_err(|source| Error::CopyValue {
+                    context: format!("{}, column {}: \"{text}\"", self.context(), column.name),
+                    source,
+                })?,
+            };
+            row[i] = value;
+        }
+        let size = row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD;
+        self.memory.try_charge(size)?;
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// Text format: fields split at the delimiter, `\N` (or the NULL
+    /// string) for NULL, backslash escapes undone.
+    fn text_fields(&self, line: &str) -> Vec<Option<String>> {
+        line.split(self.delimiter as char)
+            .map(|raw| (raw != self.null).then(|| unescape(raw)))
+            .collect()
+    }
+
+    /// CSV: quoted fields may hold delimiters, newlines and `""`; an
+    /// unquoted field equal to the NULL string (empty by default) is NULL.
+    fn csv_fields(&self, line: &str) -> Result<Vec<Option<String>>> {
+        let delimiter = self.delimiter as char;
+        let mut fields = Vec::new();
+        let mut chars = line.chars().peekable();
+        // The field being read: its value, its raw text outside quotes,
+        // and whether any of it was quoted.
+        let (mut value, mut raw, mut quoted) = (String::new(), String::new(), false);
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    quoted = true;
+                    loop {
+                        match chars.next() {
+                            None => return Err(self.bad("unterminated CSV quoted field")),
+                            Some('"') if chars.peek() == Some(&'"') => {
+                                chars.next();
+                                value.push('"');
+                            }
+                            Some('"') => break,
+                            Some(c) => value.push(c),
+                        }
+                    }
+                }
+                c if c == delimiter => {
+                    let field = std::mem::take(&mut value);
+                    fields.push(self.csv_value(field, std::mem::take(&mut raw), quoted));
+                    quoted = false;
+                }
+                c => {
+                    value.push(c);
+                    raw.push(c);
+                }
+            }
+        }
+        fields.push(self.csv_value(value, raw, quoted));
+        Ok(fields)
+    }
+
+    fn csv_value(&self, value: String, raw: String, quoted: bool) -> Option<String> {
+        (quoted || raw != self.null).then_some(value)
+    }
+}
+
+/// Undoes the text format's backslash escapes: `\b \f \n \r \t \v \\`,
+/// octal `\ooo`, hex `\xhh`, and any other `\c` as `c`.
+fn unescape(raw: &str) -> String {
+    if !raw.contains('\\') {
+        return raw.to_string();
+    }
+    let b = raw.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 == b.len() {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = b[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match b.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            b'x' if b.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                let mut v = 0u32;
+                for _ in 0..2 {
+                    match b.get(i).and_then(|&d| (d as char).to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            i += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_escapes_are_undone() {
+        assert_eq!(unescape(r"a\tb\\c\nd"), "a\tb\\c\nd");
+        assert_eq!(unescape(r"\101\x42"), "AB");
+        assert_eq!(unescape("plain"), "plain");
+    }
+}
