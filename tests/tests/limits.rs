@@ -494,4 +494,27 @@ async fn queries_past_the_query_memory_limit_get_53200() {
             .len(),
         10
     );
+    // COPY FROM STDIN holds its rows (and an unfinished line) against the
+    // same limit: 53200, and nothing stored.
+    for body in [
+        "x".repeat(20 << 20),
+        (0..30_000)
+            .map(|i| format!("{{\"i\": \"{pad}{i}\"}}\n"))
+            .collect(),
+    ] {
+        use futures::SinkExt;
+        let sink = c.copy_in("COPY t FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        for part in body.as_bytes().chunks(1 << 20) {
+            sink.send(bytes::Bytes::copy_from_slice(part))
+                .await
+                .unwrap();
+        }
+        let err = sink.finish().await.unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("53200"), "{err}");
+    }
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM t").await.unwrap(),
+        Some(total.to_string())
+    );
 }

@@ -230,20 +230,37 @@ async fn hmac_matches_pgcrypto() {
 /// over one connection (`-c` after `-c`), echoed (`-e`), then its command
 /// tag, rows, notices and errors in the order psql prints them.
 async fn psql_transcript(port: u16, user: &str, db: &str, steps: &[&str]) -> String {
-    let mut cmd = format!("psql -h 127.0.0.1 -p {port} -U {user} -d {db} -X -e");
+    let mut args = String::new();
     for step in steps {
-        cmd.push_str(" -c ");
-        cmd.push('\'');
-        cmd.push_str(&step.replace('\'', "'\\''"));
-        cmd.push('\'');
+        args.push_str(" -c '");
+        args.push_str(&step.replace('\'', "'\\''"));
+        args.push('\'');
     }
-    cmd.push_str(" 2>&1");
+    psql(port, user, db, &args).await
+}
+
+/// What psql, echoing each statement, prints (errors included) with the
+/// shell-quoted `args`.
+async fn psql(port: u16, user: &str, db: &str, args: &str) -> String {
+    let cmd = format!("psql -h 127.0.0.1 -p {port} -U {user} -d {db} -X -e{args} 2>&1");
     let out = tokio::process::Command::new("sh")
         .args(["-c", &cmd])
         .output()
         .await
         .expect("psql is installed (scripts/test.sh installs postgresql-client)");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Rivulet's transcript equals PostgreSQL's, line by line.
+fn assert_same_transcript(rv: &str, pg: &str) {
+    for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
+        assert_eq!(r, p, "line {i} differs\nrivulet:\n{rv}\npostgres:\n{pg}");
+    }
+    assert_eq!(
+        rv.lines().count(),
+        pg.lines().count(),
+        "rivulet:\n{rv}\npostgres:\n{pg}"
+    );
 }
 
 /// Statements client libraries send around their queries (transaction
@@ -345,14 +362,7 @@ async fn client_statements_answer_like_postgres() {
     let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
     let rv = psql_transcript(port, "root", "dev", &steps).await;
-    for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
-        assert_eq!(r, p, "line {i} differs\nrivulet:\n{rv}\npostgres:\n{pg}");
-    }
-    assert_eq!(
-        rv.lines().count(),
-        pg.lines().count(),
-        "rivulet:\n{rv}\npostgres:\n{pg}"
-    );
+    assert_same_transcript(&rv, &pg);
 }
 
 /// `COPY ... FROM STDIN` in text and CSV, run by psql from a script with
@@ -402,30 +412,10 @@ SELECT count(*), sum(amount), max(id) FROM c;
 "#;
     let path = dir.0.join("copy.sql");
     std::fs::write(&path, script).unwrap();
-    let run = |port: u16, user: &str, db: &str| {
-        let cmd = format!(
-            "psql -h 127.0.0.1 -p {port} -U {user} -d {db} -X -e -f {} 2>&1",
-            path.display()
-        );
-        async move {
-            let out = tokio::process::Command::new("sh")
-                .args(["-c", &cmd])
-                .output()
-                .await
-                .expect("psql is installed");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-    };
+    let args = format!(" -f {}", path.display());
     let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
-    let pg = run(oracle.port(), "postgres", "postgres").await;
-    let rv = run(port, "root", "dev").await;
-    for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
-        assert_eq!(r, p, "line {i} differs\nrivulet:\n{rv}\npostgres:\n{pg}");
-    }
-    assert_eq!(
-        rv.lines().count(),
-        pg.lines().count(),
-        "rivulet:\n{rv}\npostgres:\n{pg}"
-    );
+    let pg = psql(oracle.port(), "postgres", "postgres", &args).await;
+    let rv = psql(port, "root", "dev", &args).await;
+    assert_same_transcript(&rv, &pg);
     assert!(rv.contains("COPY 3"), "{rv}");
 }

@@ -30,8 +30,9 @@ pub struct BoundDelete {
     pub filter: Option<Expr>,
 }
 
-/// The table a write targets: 42809 for a view or a system catalog.
-fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<Relation>> {
+/// The table a write targets: 42809 for a view or a system catalog,
+/// saying "cannot {verb} materialized view ...".
+fn writable_table(catalog: &Catalog, name: &ObjectName, verb: &str) -> Result<Arc<Relation>> {
     let rel = catalog.get_relation(name)?.clone();
     if rel.table().is_none() {
         let what = if rel.view().is_some() {
@@ -40,7 +41,7 @@ fn writable_table(catalog: &Catalog, name: &ObjectName) -> Result<Arc<Relation>>
             "system catalog"
         };
         return Err(Error::WrongObjectType(format!(
-            "cannot change {what} \"{}\"",
+            "cannot {verb} {what} \"{}\"",
             rel.name
         )));
     }
@@ -54,18 +55,7 @@ pub fn bind_copy_from(
     table: &ObjectName,
     columns: &[ast::Ident],
 ) -> Result<(Arc<Relation>, Vec<usize>)> {
-    let rel = catalog.get_relation(table)?.clone();
-    if rel.table().is_none() {
-        let what = if rel.view().is_some() {
-            "materialized view"
-        } else {
-            "system catalog"
-        };
-        return Err(Error::WrongObjectType(format!(
-            "cannot copy to {what} \"{}\"",
-            rel.name
-        )));
-    }
+    let rel = writable_table(catalog, table, "copy to")?;
     let targets = target_columns(&rel, columns)?;
     Ok((rel, targets))
 }
@@ -102,7 +92,7 @@ pub fn bind_insert(
     columns: &[ast::Ident],
     rows: &[Vec<ast::Expr>],
 ) -> Result<BoundInsert> {
-    let rel = writable_table(catalog, table)?;
+    let rel = writable_table(catalog, table, "change")?;
     let targets = target_columns(&rel, columns)?;
     let scope = Scope::default();
     let binder = Binder::new(&scope);
@@ -137,7 +127,7 @@ pub fn bind_delete(
     table: &ObjectName,
     selection: Option<&ast::Expr>,
 ) -> Result<BoundDelete> {
-    let rel = writable_table(catalog, table)?;
+    let rel = writable_table(catalog, table, "change")?;
     let scope = Scope::of_relation(&rel.name, &rel.columns);
     let filter = selection
         .map(|w| Binder::new(&scope).bind_predicate(w, "WHERE"))

@@ -754,6 +754,23 @@ mod tests {
         Box::new(Expr::Literal(v))
     }
 
+    /// `#0 -> 'k1' -> ... ->> 'last'`.
+    fn path(keys: &[&str], last: &str) -> Expr {
+        let mut e = Expr::Column(0);
+        for k in keys {
+            e = Expr::Binary(
+                BinaryOp::JsonGet,
+                Box::new(e),
+                lit(Value::Text((*k).into())),
+            );
+        }
+        Expr::Binary(
+            BinaryOp::JsonGetText,
+            Box::new(e),
+            lit(Value::Text(last.into())),
+        )
+    }
+
     #[test]
     fn three_valued_logic() {
         let t = || lit(Value::Bool(true));
@@ -780,15 +797,7 @@ mod tests {
             r#"[{"p":1}]"#,
             r#"7"#,
         ];
-        let path = Expr::Binary(
-            BinaryOp::JsonGetText,
-            Box::new(Expr::Binary(
-                BinaryOp::JsonGet,
-                Box::new(Expr::Column(0)),
-                lit(Value::Text("p".into())),
-            )),
-            lit(Value::Text("k".into())),
-        );
+        let path = path(&["p"], "k");
         let key = |k: &str| Value::Text(k.into());
         for d in docs {
             let doc = Value::Jsonb(Jsonb::parse(d).unwrap());
@@ -806,17 +815,7 @@ mod tests {
 
     #[test]
     fn json_text_comparisons_in_place_agree_with_evaluation() {
-        let path = || {
-            Box::new(Expr::Binary(
-                BinaryOp::JsonGetText,
-                Box::new(Expr::Binary(
-                    BinaryOp::JsonGet,
-                    Box::new(Expr::Column(0)),
-                    lit(Value::Text("p".into())),
-                )),
-                lit(Value::Text("k".into())),
-            ))
-        };
+        let path = || Box::new(path(&["p"], "k"));
         let docs = [
             r#"{"p":{"k":"Signed Up"}}"#,
             r#"{"p":{"k":"Signed Uq"}}"#,
@@ -872,15 +871,7 @@ mod tests {
     #[test]
     fn json_access_and_concat() {
         let doc = Value::Jsonb(Jsonb::parse(r#"{"a":{"b":[10,"x"]}}"#).unwrap());
-        let e = Expr::Binary(
-            BinaryOp::JsonGetText,
-            Box::new(Expr::Binary(
-                BinaryOp::JsonGet,
-                Box::new(Expr::Column(0)),
-                lit(Value::Text("a".into())),
-            )),
-            lit(Value::Text("b".into())),
-        );
+        let e = path(&["a"], "b");
         assert_eq!(e.eval(&[doc]), Ok(Value::Text("[10, \"x\"]".into())));
         let c = Expr::Binary(
             BinaryOp::ConcatText,

@@ -33,8 +33,12 @@ pub struct CopyIn {
     null: String,
     /// A CSV header line still to skip.
     header: bool,
-    /// Bytes after the last complete line.
+    /// Bytes after the last complete line (charged to `memory`).
     pending: Vec<u8>,
+    /// Where in `pending` the search for the line's end resumes, and
+    /// whether that point is inside CSV quotes.
+    scan: usize,
+    quoted: bool,
     rows: Vec<Row>,
     /// Lines read so far, and the last one's text (for error context).
     line: u64,
@@ -80,6 +84,8 @@ impl CopyIn {
                 .unwrap_or_else(|| if options.csv { "" } else { "\\N" }.into()),
             header: options.header,
             pending: Vec::new(),
+            scan: 0,
+            quoted: false,
             rows: Vec::new(),
             line: 0,
             current: String::new(),
@@ -99,14 +105,19 @@ impl CopyIn {
         if self.error.is_some() || self.ended {
             return;
         }
+        // An unfinished line is held too: it counts against the limit.
+        if let Err(e) = self.memory.try_charge(bytes.len()) {
+            self.fail(e.into());
+            return;
+        }
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(end) = self.record_end(start) {
+        while let Some(end) = self.line_end() {
             let record = self.pending[start..end].to_vec();
             start = end + 1;
+            self.scan = start;
             if let Err(e) = self.record(&record) {
-                self.error = Some(e);
-                self.pending.clear();
+                self.fail(e);
                 return;
             }
             if self.ended {
@@ -114,7 +125,31 @@ impl CopyIn {
                 return;
             }
         }
+        self.memory.release(start);
         self.pending.drain(..start);
+        self.scan -= start;
+    }
+
+    /// Records the copy's first error and drops what is held.
+    fn fail(&mut self, e: Error) {
+        self.error = Some(e);
+        self.pending = Vec::new();
+        self.rows = Vec::new();
+    }
+
+    /// The end (newline) of the line being read, searching on from where
+    /// the last search stopped; a CSV newline inside quotes is data.
+    fn line_end(&mut self) -> Option<usize> {
+        while self.scan < self.pending.len() {
+            let b = self.pending[self.scan];
+            if self.csv && b == b'"' {
+                self.quoted = !self.quoted;
+            } else if b == b'\n' && !self.quoted {
+                return Some(self.scan);
+            }
+            self.scan += 1;
+        }
+        None
     }
 
     /// Ends the copy (CopyDone): the table and every row, or the first
@@ -123,7 +158,7 @@ impl CopyIn {
         if self.error.is_none() && !self.ended && !self.pending.is_empty() {
             // A last line without its newline.
             let record = std::mem::take(&mut self.pending);
-            if self.csv && self.in_quotes(&record) {
+            if self.csv && self.quoted {
                 self.line += 1;
                 self.current = String::from_utf8_lossy(&record).into_owned();
                 return Err(self.bad("unterminated CSV quoted field"));
@@ -136,28 +171,6 @@ impl CopyIn {
             Some(e) => Err(e),
             None => Ok((self.table.clone(), std::mem::take(&mut self.rows))),
         }
-    }
-
-    /// Where the record starting at `start` ends (its newline), if the
-    /// newline has arrived; a CSV newline inside quotes is data.
-    fn record_end(&self, start: usize) -> Option<usize> {
-        let rest = &self.pending[start..];
-        if !self.csv {
-            return rest.iter().position(|&b| b == b'\n').map(|p| start + p);
-        }
-        let mut quoted = false;
-        for (i, &b) in rest.iter().enumerate() {
-            match b {
-                b'"' => quoted = !quoted,
-                b'\n' if !quoted => return Some(start + i),
-                _ => {}
-            }
-        }
-        None
-    }
-
-    fn in_quotes(&self, record: &[u8]) -> bool {
-        record.iter().filter(|&&b| b == b'"').count() % 2 == 1
     }
 
     fn context(&self) -> String {

@@ -88,7 +88,7 @@ impl Reservation {
     }
 
     /// Gives back `bytes` taken earlier.
-    pub(crate) fn release(&self, bytes: usize) {
+    pub fn release(&self, bytes: usize) {
         let bytes = bytes.min(self.held.load(Ordering::Relaxed));
         self.held.fetch_sub(bytes, Ordering::Relaxed);
         self.pool.used.fetch_sub(bytes, Ordering::Relaxed);
