@@ -17,7 +17,7 @@ use rivulet_sql::{CopyOptions, CopySource, Expr, Ident, Query, SelectItem, Table
 use rivulet_stream::Database;
 
 use crate::error::{Error, Result};
-use crate::exec::{CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK};
+use crate::results::{CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK};
 use crate::vars::SessionVars;
 
 /// The query a COPY reads.

@@ -18,7 +18,7 @@ use rivulet_sql::Query;
 use rivulet_stream::Database;
 
 use crate::error::{Error, Result};
-use crate::exec::{result_set, STREAM_AHEAD, STREAM_CHUNK, STREAM_READERS};
+use crate::results::{result_set, STREAM_AHEAD, STREAM_CHUNK, STREAM_READERS};
 
 /// Where an open cursor's rows come from.
 enum Source {

@@ -1,11 +1,11 @@
 //! Statement execution: one function per statement family.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use futures::{stream, StreamExt};
 use pgwire::api::portal::Format;
-use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{DataRowEncoder, QueryResponse, Response, Tag};
 use pgwire::api::ConnectionHandle;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
@@ -16,25 +16,13 @@ use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{CancelReason, Database};
 
 use crate::error::{Error, Result};
-use crate::pgvalue::{pg_type, PgValue};
+use crate::pgvalue::PgValue;
+use crate::results::{
+    fields, result_set, CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK, STREAM_READERS,
+};
 use crate::session_functions;
 use crate::transaction::Notice;
 use crate::vars::SessionVars;
-
-/// The format of result column `i`: a client may send one code for all
-/// columns or one per column; anything missing means text.
-pub fn format_for(fmt: &Format, i: usize) -> FieldFormat {
-    match fmt {
-        Format::UnifiedText => FieldFormat::Text,
-        Format::UnifiedBinary => FieldFormat::Binary,
-        Format::Individual(codes) => match codes.as_slice() {
-            [one] => FieldFormat::from(*one),
-            many => many
-                .get(i)
-                .map_or(FieldFormat::Text, |c| FieldFormat::from(*c)),
-        },
-    }
-}
 
 /// Whether a query may answer with a stream of rows read as the client
 /// takes them.
@@ -342,59 +330,6 @@ fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
         .collect();
     result_set(&[("QUERY PLAN".into(), DataType::Text)], &rows, fmt)
 }
-
-/// The description of result columns, each in the format the client
-/// asked for.
-fn fields(columns: &[(String, DataType)], fmt: &Format) -> Arc<Vec<FieldInfo>> {
-    Arc::new(
-        columns
-            .iter()
-            .enumerate()
-            .map(|(i, (name, ty))| {
-                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(fmt, i))
-            })
-            .collect(),
-    )
-}
-
-/// A result set, each column in the format the client asked for.
-pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
-    let fields = fields(columns, fmt);
-    let mut encoder = DataRowEncoder::new(fields.clone());
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        for v in row {
-            encoder.encode_field(&PgValue(v)).map_err(Error::Encode)?;
-        }
-        out.push(Ok(encoder.take_row()));
-    }
-    Ok(Response::Query(QueryResponse::new(
-        fields,
-        stream::iter(out),
-    )))
-}
-
-/// Sets a flag when dropped: a query's future is dropped when the client
-/// cancels it, and the blocking work then stops at its next check.
-pub(crate) struct CancelOnDrop(pub(crate) Arc<AtomicBool>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Rows per message from a streaming query's reader to its connection.
-pub(crate) const STREAM_CHUNK: usize = 256;
-
-/// Result chunks a streaming query may have ready before its reader waits
-/// for the client to take them.
-pub(crate) const STREAM_AHEAD: usize = 4;
-
-/// Streaming queries reading at once. A reader waiting for a slow client
-/// (or a suspended portal) holds a blocking thread; past this many, a
-/// query runs to the end before it answers, as other queries do.
-pub(crate) static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
 
 /// A planned query: its rows, or a permit to stream them.
 type Planned = std::result::Result<Vec<Row>, tokio::sync::SemaphorePermit<'static>>;

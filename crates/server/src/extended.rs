@@ -22,8 +22,8 @@ use rivulet_sql::{Expr, Literal, ShowKind, Statement};
 use rivulet_stream::Database;
 
 use crate::error::Error;
-use crate::exec::format_for;
 use crate::pgvalue::{decode_binary_param, pg_type};
+use crate::results::format_for;
 
 /// Result columns: name and type.
 type Columns = Vec<(String, DataType)>;

@@ -26,6 +26,7 @@ mod extended;
 mod pgvalue;
 mod prepared;
 mod psql;
+mod results;
 mod session;
 mod session_functions;
 mod startup;

@@ -176,7 +176,11 @@ impl SimpleQueryHandler for Session {
             let cols: Vec<(String, rivulet_expr::DataType)> = (0..columns)
                 .map(|i| (format!("column{}", i + 1), rivulet_expr::DataType::Text))
                 .collect();
-            return Ok(vec![exec::result_set(&cols, &[], &Format::UnifiedText)?]);
+            return Ok(vec![crate::results::result_set(
+                &cols,
+                &[],
+                &Format::UnifiedText,
+            )?]);
         }
         // The whole string is parsed first: a syntax error anywhere means
         // nothing runs, as in PostgreSQL.

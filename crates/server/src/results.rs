@@ -1,0 +1,84 @@
+//! Result rows on the wire, and what every streaming answer shares: the
+//! column descriptions in the formats the client asked for, whole result
+//! sets, the cancel guard of a reader running off the async workers, and
+//! the sizes and limits of the chunks readers hand to connections. Used by
+//! SELECT (`exec`), `COPY ... TO STDOUT` (`copy`) and cursors (`cursor`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures::stream;
+use pgwire::api::portal::Format;
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response};
+use rivulet_expr::{DataType, Row};
+
+use crate::error::{Error, Result};
+use crate::pgvalue::{pg_type, PgValue};
+
+/// The format of result column `i`: a client may send one code for all
+/// columns or one per column; anything missing means text.
+pub fn format_for(fmt: &Format, i: usize) -> FieldFormat {
+    match fmt {
+        Format::UnifiedText => FieldFormat::Text,
+        Format::UnifiedBinary => FieldFormat::Binary,
+        Format::Individual(codes) => match codes.as_slice() {
+            [one] => FieldFormat::from(*one),
+            many => many
+                .get(i)
+                .map_or(FieldFormat::Text, |c| FieldFormat::from(*c)),
+        },
+    }
+}
+
+/// The description of result columns, each in the format the client
+/// asked for.
+pub(crate) fn fields(columns: &[(String, DataType)], fmt: &Format) -> Arc<Vec<FieldInfo>> {
+    Arc::new(
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| {
+                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(fmt, i))
+            })
+            .collect(),
+    )
+}
+
+/// A result set, each column in the format the client asked for.
+pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
+    let fields = fields(columns, fmt);
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        for v in row {
+            encoder.encode_field(&PgValue(v)).map_err(Error::Encode)?;
+        }
+        out.push(Ok(encoder.take_row()));
+    }
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        stream::iter(out),
+    )))
+}
+
+/// Sets a flag when dropped: a query's future is dropped when the client
+/// cancels it, and the blocking work then stops at its next check.
+pub(crate) struct CancelOnDrop(pub(crate) Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Rows per message from a streaming query's reader to its connection.
+pub(crate) const STREAM_CHUNK: usize = 256;
+
+/// Result chunks a streaming query may have ready before its reader waits
+/// for the client to take them.
+pub(crate) const STREAM_AHEAD: usize = 4;
+
+/// Streaming queries reading at once. A reader waiting for a slow client
+/// (or a suspended portal) holds a blocking thread; past this many, a
+/// query runs to the end before it answers, as other queries do.
+pub(crate) static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
