@@ -308,6 +308,17 @@ pub enum Expr {
     Parameter(usize),
     /// `(SELECT ...)`: a scalar subquery.
     Subquery(Box<Query>),
+    /// `expr [NOT] IN (SELECT ...)`
+    InSubquery {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The one-column subquery.
+        query: Box<Query>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `EXISTS (SELECT ...)`
+    Exists(Box<Query>),
     /// `expr [NOT] LIKE|ILIKE pattern`
     Like {
         /// The tested text.
@@ -342,7 +353,10 @@ impl Expr {
             } => PREC_NOT,
             Expr::Unary { .. } => PREC_UNARY,
             Expr::IsNull { .. } => PREC_IS,
-            Expr::InList { .. } | Expr::Between { .. } | Expr::Like { .. } => PREC_IN,
+            Expr::InList { .. }
+            | Expr::InSubquery { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. } => PREC_IN,
             Expr::Cast { .. } => PREC_CAST,
             // Negative number literals need parentheses before `::`.
             Expr::Literal(Literal::Number(n)) if n.starts_with('-') => PREC_UNARY,
@@ -366,6 +380,15 @@ impl Display for Expr {
             Expr::Literal(l) => write!(f, "{l}"),
             Expr::Parameter(n) => write!(f, "${n}"),
             Expr::Subquery(q) => write!(f, "({q})"),
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => {
+                expr.fmt_prec(f, PREC_IN + 1)?;
+                write!(f, " {}IN ({query})", if *negated { "NOT " } else { "" })
+            }
+            Expr::Exists(q) => write!(f, "EXISTS ({q})"),
             Expr::Identifier(parts) => write_list(f, parts, "."),
             Expr::Unary { op, expr } => {
                 let (sym, prec) = match op {
@@ -1228,7 +1251,11 @@ impl Expr {
         f(self);
         match self {
             Expr::Literal(_) | Expr::Identifier(_) | Expr::Parameter(_) => {}
-            Expr::Subquery(q) => q.visit_exprs_mut(f),
+            Expr::Subquery(q) | Expr::Exists(q) => q.visit_exprs_mut(f),
+            Expr::InSubquery { expr, query, .. } => {
+                expr.visit_mut(f);
+                query.visit_exprs_mut(f);
+            }
             Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
                 expr.visit_mut(f)
             }

@@ -23,11 +23,17 @@ use coercion::{fold, fold_call, literal};
 pub(crate) use functions::is_aggregate;
 pub use scope::{Scope, ScopeColumn};
 
-/// Turns a scalar subquery into its value while an expression is bound.
+/// Turns a subquery into values while an expression is bound.
 pub trait ScalarSubquery: Sync {
     /// The single value of subquery `q`, written in an expression over
     /// `outer`, and its type.
     fn scalar(&self, q: &ast::Query, outer: &Scope) -> Result<(Value, DataType)>;
+
+    /// Every value of the one-column subquery `q` (for `IN`), and its type.
+    fn column(&self, q: &ast::Query, outer: &Scope) -> Result<(Vec<Value>, DataType)>;
+
+    /// Whether subquery `q` has a row (for `EXISTS`).
+    fn exists(&self, q: &ast::Query, outer: &Scope) -> Result<bool>;
 }
 
 /// Binds expressions against one scope.
@@ -54,17 +60,46 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// A scalar subquery, bound by the hook the planner gave this binder.
+    /// The hook the planner gave this binder for subqueries.
+    fn subqueries(&self) -> Result<&'a dyn ScalarSubquery> {
+        self.subquery
+            .ok_or_else(|| Error::NotSupported("subqueries are not supported here".into()))
+    }
+
+    /// A scalar subquery: its value.
     fn bind_subquery(&self, q: &ast::Query) -> Result<(Expr, DataType)> {
-        match self.subquery {
-            Some(hook) => {
-                let (v, ty) = hook.scalar(q, self.scope)?;
-                Ok((Expr::Literal(v), ty))
-            }
-            None => Err(Error::NotSupported(
-                "subqueries are not supported here".into(),
-            )),
+        let (v, ty) = self.subqueries()?.scalar(q, self.scope)?;
+        Ok((Expr::Literal(v), ty))
+    }
+
+    /// `expr [NOT] IN (subquery)`: the subquery's values, as a list.
+    fn bind_in_subquery(
+        &self,
+        expr: &ast::Expr,
+        q: &ast::Query,
+        negated: bool,
+    ) -> Result<(Expr, DataType)> {
+        let (values, qty) = self.subqueries()?.column(q, self.scope)?;
+        let (e, t) = self.bind(expr)?;
+        if values.is_empty() {
+            // Nothing to match: false (true for NOT IN), even for NULL.
+            return Ok((Expr::Literal(Value::Bool(negated)), DataType::Boolean));
         }
+        let ty = match common_type(t, qty) {
+            Some(DataType::Unknown) => DataType::Text,
+            Some(ty) => ty,
+            None => {
+                return Err(Error::UndefinedFunction(format!(
+                    "operator does not exist: {t} = {qty}"
+                )))
+            }
+        };
+        let e = coerce(e, t, ty, "")?;
+        let items = values
+            .into_iter()
+            .map(|v| coerce(Expr::Literal(v), qty, ty, ""))
+            .collect::<Result<_>>()?;
+        Ok((Expr::InList(Box::new(e), items, negated), DataType::Boolean))
     }
 
     /// Binds an expression, returning it with its type. String literals that
@@ -76,6 +111,15 @@ impl<'a> Binder<'a> {
             // literal's; see `QueryPlan::parameter_types`.
             ast::Expr::Parameter(n) => Ok((Expr::Param(n - 1), DataType::Unknown)),
             ast::Expr::Subquery(q) => self.bind_subquery(q),
+            ast::Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => self.bind_in_subquery(expr, query, *negated),
+            ast::Expr::Exists(q) => Ok((
+                Expr::Literal(Value::Bool(self.subqueries()?.exists(q, self.scope)?)),
+                DataType::Boolean,
+            )),
             ast::Expr::Identifier(parts) => match self.scope.resolve(parts) {
                 Ok((i, ty)) => Ok((Expr::Column(i), ty)),
                 // SQL's niladic functions, written without parentheses.

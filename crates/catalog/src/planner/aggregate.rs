@@ -161,7 +161,19 @@ impl<'a> AggBinder<'a> {
         }
         let r = |x: &ast::Expr, me: &mut Self| me.rewrite(x).map(Box::new);
         Ok(match e {
-            ast::Expr::Literal(_) | ast::Expr::Parameter(_) | ast::Expr::Subquery(_) => e.clone(),
+            ast::Expr::Literal(_)
+            | ast::Expr::Parameter(_)
+            | ast::Expr::Subquery(_)
+            | ast::Expr::Exists(_) => e.clone(),
+            ast::Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => ast::Expr::InSubquery {
+                expr: r(expr, self)?,
+                query: query.clone(),
+                negated: *negated,
+            },
             ast::Expr::Identifier(parts) => {
                 let name = parts
                     .iter()
@@ -355,7 +367,9 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::Literal(_)
         | ast::Expr::Identifier(_)
         | ast::Expr::Parameter(_)
-        | ast::Expr::Subquery(_) => false,
+        | ast::Expr::Subquery(_)
+        | ast::Expr::Exists(_) => false,
+        ast::Expr::InSubquery { expr, .. } => contains_aggregate(expr),
         ast::Expr::Unary { expr, .. }
         | ast::Expr::IsNull { expr, .. }
         | ast::Expr::Cast { expr, .. } => contains_aggregate(expr),

@@ -107,7 +107,14 @@ pub trait SubqueryRunner: Sync {
     /// The single value of a one-column query: NULL for no rows, an error
     /// for more than one.
     fn scalar(&self, plan: &QueryPlan) -> Result<Value>;
+
+    /// The first column of the query's first `limit` rows.
+    fn column(&self, plan: &QueryPlan, limit: usize) -> Result<Vec<Value>>;
 }
+
+/// Rows an `IN (subquery)` may have: its values become a list evaluated
+/// for each outer row.
+const MAX_IN_SUBQUERY_ROWS: usize = 10_000;
 
 /// Binds a SELECT against the catalog (scalar subqueries are refused
 /// unless they read a relation that is always empty; see
@@ -149,38 +156,91 @@ impl Planner<'_> {
     }
 }
 
-impl ScalarSubquery for Planner<'_> {
-    /// An uncorrelated subquery runs once, now, when there is a runner
-    /// (ad-hoc queries). One that reads (through inner joins) a relation
-    /// that is always empty is NULL whatever it references. Otherwise the
-    /// subquery's own planning error stands, but for a reference to the
-    /// outer query, which is a correlated subquery (not supported yet).
-    fn scalar(&self, q: &Query, outer: &Scope) -> Result<(Value, DataType)> {
+impl Planner<'_> {
+    /// Runs the uncorrelated subquery `q` with `run`, now, when there is a
+    /// runner (ad-hoc queries). Without one, a subquery that reads (through
+    /// inner joins) a relation that is always empty answers `empty`, if
+    /// given; otherwise its own planning error stands, but for a reference
+    /// to the outer query, which is a correlated subquery (not supported
+    /// yet).
+    fn subquery<T>(
+        &self,
+        q: &Query,
+        outer: &Scope,
+        run: impl FnOnce(&dyn SubqueryRunner, &QueryPlan) -> Result<T>,
+        empty: Option<T>,
+    ) -> Result<T> {
         let planned = self.query(q);
         if let (Ok(plan), Some(runner)) = (&planned, self.runner) {
-            if plan.output.len() != 1 {
-                return Err(Error::InvalidDefinition(
-                    "subquery must return only one column".into(),
-                ));
-            }
-            return Ok((runner.scalar(plan)?, plan.output[0].ty));
+            return run(runner, plan);
         }
-        if q.group_by.is_empty()
-            && q.from
-                .as_ref()
-                .is_some_and(|t| reads_empty(t, self.catalog))
-        {
-            return Ok((Value::Null, DataType::Unknown));
+        if let Some(empty) = empty {
+            if q.group_by.is_empty()
+                && q.from
+                    .as_ref()
+                    .is_some_and(|t| reads_empty(t, self.catalog))
+            {
+                return Ok(empty);
+            }
         }
         match planned {
             Ok(_) => Err(Error::NotSupported(
-                "scalar subqueries are not supported in materialized views or EXPLAIN yet".into(),
+                "subqueries are not supported in materialized views or EXPLAIN yet".into(),
             )),
             Err(Error::UndefinedColumn(name)) if outer.has(&name) => Err(Error::NotSupported(
                 "correlated subqueries are not supported yet".into(),
             )),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// 42601 unless the subquery has one column.
+fn one_column(plan: &QueryPlan, what: &str) -> Result<DataType> {
+    match plan.output.as_slice() {
+        [c] => Ok(c.ty),
+        _ => Err(Error::Syntax(what.into())),
+    }
+}
+
+impl ScalarSubquery for Planner<'_> {
+    fn scalar(&self, q: &Query, outer: &Scope) -> Result<(Value, DataType)> {
+        self.subquery(
+            q,
+            outer,
+            |runner, plan| {
+                let ty = one_column(plan, "subquery must return only one column")?;
+                Ok((runner.scalar(plan)?, ty))
+            },
+            Some((Value::Null, DataType::Unknown)),
+        )
+    }
+
+    fn column(&self, q: &Query, outer: &Scope) -> Result<(Vec<Value>, DataType)> {
+        self.subquery(
+            q,
+            outer,
+            |runner, plan| {
+                let ty = one_column(plan, "subquery has too many columns")?;
+                let values = runner.column(plan, MAX_IN_SUBQUERY_ROWS + 1)?;
+                if values.len() > MAX_IN_SUBQUERY_ROWS {
+                    return Err(Error::NotSupported(format!(
+                        "IN (subquery) with more than {MAX_IN_SUBQUERY_ROWS} rows is not supported yet; join the subquery instead"
+                    )));
+                }
+                Ok((values, ty))
+            },
+            Some((Vec::new(), DataType::Unknown)),
+        )
+    }
+
+    fn exists(&self, q: &Query, outer: &Scope) -> Result<bool> {
+        self.subquery(
+            q,
+            outer,
+            |runner, plan| Ok(!runner.column(plan, 1)?.is_empty()),
+            None,
+        )
     }
 }
 

@@ -37,7 +37,7 @@ fn inline_in(q: &Query, outer: &[Cte]) -> Result<Query> {
     // Scalar subqueries read the same names.
     let mut failure = None;
     out.visit_exprs_mut(&mut |e| {
-        if let Expr::Subquery(sq) = e {
+        if let Expr::Subquery(sq) | Expr::Exists(sq) | Expr::InSubquery { query: sq, .. } = e {
             match inline_in(sq, &env) {
                 Ok(done) => **sq = done,
                 Err(err) => failure = failure.take().or(Some(err)),

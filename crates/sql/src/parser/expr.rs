@@ -169,6 +169,9 @@ fn in_between_like<'a>(
     let boxed = || Box::new(lhs.clone());
     if let Ok((r, _)) = kw("in")(r) {
         let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
+        if peek_kw(r, "select") || peek_kw(r, "with") {
+            return in_subquery(r, boxed(), negated).map(Some);
+        }
         let (r, list) = list_until(r, ")")?;
         return Ok(Some((
             r,
@@ -354,22 +357,8 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     if let Some((r, s)) = attempt(string_lit(i))? {
         return Ok((r, Expr::Literal(Literal::String(s))));
     }
-    // A typed literal, `interval '1 hour'` or `date '2024-01-31'`: the
-    // string cast to the type.
-    if let Ok((_, word)) = super::lexer::any_word(i) {
-        if TYPED_LITERALS.contains(&word.as_str()) {
-            if let Ok((r2, type_name)) = type_name(i) {
-                if let Some((r3, s)) = attempt(string_lit(r2))? {
-                    return Ok((
-                        r3,
-                        Expr::Cast {
-                            expr: Box::new(Expr::Literal(Literal::String(s))),
-                            type_name,
-                        },
-                    ));
-                }
-            }
-        }
+    if let Some(done) = typed_literal(i)? {
+        return Ok(done);
     }
     if let Ok((r, _)) = kw("null")(i) {
         return Ok((r, Expr::Literal(Literal::Null)));
@@ -382,6 +371,9 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     }
     if let Ok((r, _)) = kw("case")(i) {
         return case(r);
+    }
+    if let Some(done) = exists(i)? {
+        return Ok(done);
     }
     if let Ok((r, _)) = kw("cast")(i) {
         let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
@@ -598,6 +590,63 @@ fn trim_args(i: &str) -> PResult<'_, Expr> {
     };
     let (r, _) = close(r)?;
     Ok((r, call(name, args)))
+}
+
+// The rarer forms below live in functions of their own, kept out of line:
+// the recursive descent's frames stay small, so the nesting limit is reached
+// long before the stack's end.
+
+/// `IN (query)`, after its opening parenthesis.
+#[inline(never)]
+fn in_subquery(i: &str, expr: Box<Expr>, negated: bool) -> PResult<'_, Expr> {
+    let (r, q) = super::query(i)?;
+    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+    Ok((
+        r,
+        Expr::InSubquery {
+            expr,
+            query: Box::new(q),
+            negated,
+        },
+    ))
+}
+
+/// `EXISTS (query)`, if that is what comes next.
+#[inline(never)]
+fn exists(i: &str) -> Result<Option<(&str, Expr)>, Err<super::lexer::PErr<'_>>> {
+    let Ok((r, _)) = kw("exists")(i) else {
+        return Ok(None);
+    };
+    let Ok((r, _)) = sym("(")(r) else {
+        return Ok(None);
+    };
+    let (r, q) = super::query(r)?;
+    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+    Ok(Some((r, Expr::Exists(Box::new(q)))))
+}
+
+/// A typed literal, `interval '1 hour'` or `date '2024-01-31'`: the string
+/// cast to the type. `None` if that is not what comes next.
+#[inline(never)]
+fn typed_literal(i: &str) -> Result<Option<(&str, Expr)>, Err<super::lexer::PErr<'_>>> {
+    let Ok((_, word)) = super::lexer::any_word(i) else {
+        return Ok(None);
+    };
+    if !TYPED_LITERALS.contains(&word.as_str()) {
+        return Ok(None);
+    }
+    let Ok((r, type_name)) = type_name(i) else {
+        return Ok(None);
+    };
+    Ok(attempt(string_lit(r))?.map(|(r, s)| {
+        (
+            r,
+            Expr::Cast {
+                expr: Box::new(Expr::Literal(Literal::String(s))),
+                type_name,
+            },
+        )
+    }))
 }
 
 /// Type names that may prefix a string literal (`interval '1 day'`).

@@ -75,6 +75,24 @@ impl SubqueryRunner for Subqueries<'_> {
             _ => Err(rivulet_catalog::Error::CardinalityViolation),
         }
     }
+
+    fn column(&self, plan: &QueryPlan, limit: usize) -> rivulet_catalog::Result<Vec<Value>> {
+        let mut values = Vec::new();
+        if limit == 0 {
+            return Ok(values);
+        }
+        self.db
+            .query_blocking(plan, self.cancelled, &mut |mut row| {
+                values.push(if row.is_empty() {
+                    Value::Null
+                } else {
+                    row.swap_remove(0)
+                });
+                Ok(values.len() < limit)
+            })
+            .map_err(|e| rivulet_catalog::Error::Subquery(Box::new(e)))?;
+        Ok(values)
+    }
 }
 
 impl Database {
