@@ -28,8 +28,8 @@ pub enum Error {
     /// Queries in progress would hold more rows and operator state than the
     /// query memory limit allows (53200).
     #[error(
-        "out of memory: queries in progress would hold more than the query memory limit of \
-         {} MiB in rows and operator state",
+        "out of memory: running queries and copies would hold more than the query memory \
+         limit of {} MiB in rows and operator state",
         limit >> 20
     )]
     OutOfMemory {
