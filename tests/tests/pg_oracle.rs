@@ -325,6 +325,7 @@ async fn client_statements_answer_like_postgres() {
         "SELECT 1 AS one WHERE NULL NOT IN (SELECT id FROM t WHERE id > 100)",
         "SELECT name FROM t WHERE id IN (WITH big AS (SELECT id FROM t WHERE id >= 2) SELECT id FROM big)",
         "SELECT 2 IN (SELECT id FROM t) AS found, 3 NOT IN (SELECT id FROM t) AS absent, '1' IN (SELECT id::text FROM t) AS texts",
+        "SELECT 3 NOT IN (SELECT nullif(id, 1) FROM t) AS unknown, 1 IN (SELECT nullif(id, 1) FROM t) AS also_unknown, 2 IN (SELECT nullif(id, 1) FROM t) AS found, 2.0 IN (SELECT id FROM t) AS widened",
         "WITH a AS (SELECT id FROM t), b (doubled) AS (SELECT id * 2 FROM a) SELECT sum(doubled) FROM b",
         "WITH a AS (SELECT 1 AS x) SELECT (SELECT x FROM a) + 1 AS y",
         "SELECT schemaname, tablename, tableowner IS NOT NULL AS owned FROM pg_tables WHERE schemaname = 'public' ORDER BY 2",

@@ -154,6 +154,9 @@ pub enum Expr {
     Case(Vec<(Expr, Expr)>, Box<Expr>),
     /// `expr [NOT] IN (list)` with SQL's NULL rules.
     InList(Box<Expr>, Vec<Expr>, bool),
+    /// `expr [NOT] IN (values)` over a large set of constants (an `IN
+    /// (subquery)`'s rows), found by binary search.
+    InSet(Box<Expr>, std::sync::Arc<ValueSet>, bool),
     /// `greatest(...)` (flag set) or `least(...)`: NULLs ignored.
     Extreme(Vec<Expr>, bool),
     /// A prepared statement's parameter (0-based). Only used to infer
@@ -233,6 +236,14 @@ impl Expr {
                     }
                 }
                 otherwise.eval(row)?
+            }
+            Expr::InSet(e, set, negated) => {
+                let v = e.eval_cow(row)?;
+                match set.contains(&v) {
+                    Some(true) => Value::Bool(!negated),
+                    Some(false) => Value::Bool(*negated),
+                    None => Value::Null,
+                }
             }
             Expr::InList(e, list, negated) => {
                 let v = e.eval_cow(row)?;
@@ -353,6 +364,7 @@ impl Expr {
                 e.walk(f);
                 list.iter().for_each(|x| x.walk(f));
             }
+            Expr::InSet(e, _, _) => e.walk(f),
         }
     }
 
@@ -382,6 +394,7 @@ impl Expr {
                 e.collect_columns(out);
                 list.iter().for_each(|x| x.collect_columns(out));
             }
+            Expr::InSet(e, _, _) => e.collect_columns(out),
         }
     }
 
@@ -411,6 +424,7 @@ impl Expr {
                 m(e),
             ),
             Expr::InList(e, list, n) => Expr::InList(m(e), v(list), *n),
+            Expr::InSet(e, set, n) => Expr::InSet(m(e), set.clone(), *n),
         }
     }
 
@@ -433,7 +447,47 @@ impl Expr {
                         .all(|(c, r)| c.is_constant() && r.is_constant())
             }
             Expr::InList(e, list, _) => e.is_constant() && list.iter().all(Expr::is_constant),
+            Expr::InSet(e, _, _) => e.is_constant(),
         }
+    }
+}
+
+/// A set of constants for [`Expr::InSet`]: sorted and without duplicates
+/// by SQL's ordering, NULLs kept aside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSet {
+    values: Vec<Value>,
+    has_null: bool,
+}
+
+impl ValueSet {
+    /// The set of `values` (of one type).
+    pub fn new(values: Vec<Value>) -> ValueSet {
+        let has_null = values.iter().any(Value::is_null);
+        let mut values: Vec<Value> = values.into_iter().filter(|v| !v.is_null()).collect();
+        values.sort_by(Value::total_cmp);
+        values.dedup_by(|a, b| a.total_cmp(b).is_eq());
+        ValueSet { values, has_null }
+    }
+
+    /// Whether `v` is in the set, by SQL's rules: NULL (`None`) when `v`
+    /// is NULL, or is not found and the set holds a NULL.
+    pub fn contains(&self, v: &Value) -> Option<bool> {
+        if v.is_null() {
+            return None;
+        }
+        match self.values.binary_search_by(|x| x.total_cmp(v)) {
+            Ok(_) => Some(true),
+            Err(_) if self.has_null => None,
+            Err(_) => Some(false),
+        }
+    }
+
+    /// The values, in order (NULL last if the set has one).
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.values
+            .iter()
+            .chain(self.has_null.then_some(&Value::Null))
     }
 }
 
@@ -730,6 +784,16 @@ impl fmt::Display for Expr {
                 }
                 f.write_str("))")
             }
+            Expr::InSet(e, set, negated) => {
+                write!(f, "({e} {}IN (", if *negated { "NOT " } else { "" })?;
+                for (i, x) in set.values().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&x.to_pg_text().unwrap_or_else(|| "NULL".into()))?;
+                }
+                f.write_str("))")
+            }
         }
     }
 }
@@ -781,6 +845,26 @@ mod tests {
         assert_eq!(Expr::Or(n(), t()).eval(&[]), Ok(Value::Bool(true)));
         assert_eq!(Expr::Or(n(), f()).eval(&[]), Ok(Value::Null));
         assert_eq!(Expr::Not(n()).eval(&[]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn value_sets_follow_sql_equality_and_null_rules() {
+        let n = |s: &str| Value::Numeric(crate::Numeric::parse(s).unwrap());
+        let set = ValueSet::new(vec![n("12.50"), n("3"), n("12.5"), n("-1")]);
+        assert_eq!(set.values().count(), 3);
+        assert_eq!(set.contains(&n("12.500")), Some(true));
+        assert_eq!(set.contains(&n("4")), Some(false));
+        assert_eq!(set.contains(&Value::Null), None);
+        let with_null = ValueSet::new(vec![Value::Int4(1), Value::Null]);
+        assert_eq!(with_null.contains(&Value::Int4(1)), Some(true));
+        assert_eq!(with_null.contains(&Value::Int4(2)), None);
+        let e = Expr::InSet(
+            Box::new(Expr::Column(0)),
+            std::sync::Arc::new(with_null),
+            true,
+        );
+        assert_eq!(e.eval(&[Value::Int4(1)]), Ok(Value::Bool(false)));
+        assert_eq!(e.eval(&[Value::Int4(2)]), Ok(Value::Null));
     }
 
     #[test]

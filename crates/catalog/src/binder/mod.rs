@@ -95,11 +95,14 @@ impl<'a> Binder<'a> {
             }
         };
         let e = coerce(e, t, ty, "")?;
-        let items = values
+        // Each value in the compared type, then a sorted set: a row's test
+        // is a binary search, however many values there are.
+        let values = values
             .into_iter()
-            .map(|v| coerce(Expr::Literal(v), qty, ty, ""))
-            .collect::<Result<_>>()?;
-        Ok((Expr::InList(Box::new(e), items, negated), DataType::Boolean))
+            .map(|v| rivulet_expr::cast(v, ty).map_err(Error::from))
+            .collect::<Result<Vec<_>>>()?;
+        let set = std::sync::Arc::new(rivulet_expr::ValueSet::new(values));
+        Ok((Expr::InSet(Box::new(e), set, negated), DataType::Boolean))
     }
 
     /// Binds an expression, returning it with its type. String literals that
