@@ -19,10 +19,22 @@ impl Planner<'_> {
             offset: None,
             ..x.clone()
         };
-        let mut parts = vec![self.select(&core(q))?];
-        for (_, u) in &q.unions {
-            parts.push(self.select(&core(u))?);
+        let branches: Vec<&Query> = std::iter::once(q)
+            .chain(q.unions.iter().map(|(_, u)| u))
+            .collect();
+        let mut parts = Vec::with_capacity(branches.len());
+        for b in &branches {
+            parts.push(self.select(&core(b))?);
         }
+        // A branch's bare NULL or string literal takes its type from the
+        // other branches, as in PostgreSQL, not the text it defaults to.
+        let typed = |b: usize, i: usize| match branches[b].projection.get(i) {
+            Some(ast::SelectItem::Expr {
+                expr: ast::Expr::Literal(ast::Literal::Null | ast::Literal::String(_)),
+                ..
+            }) => DataType::Unknown,
+            _ => parts[b].output[i].ty,
+        };
         let n = parts[0].output.len();
         if parts.iter().any(|p| p.output.len() != n) {
             return Err(Error::InvalidDefinition(
@@ -32,8 +44,8 @@ impl Planner<'_> {
         let mut types = Vec::with_capacity(n);
         for i in 0..n {
             let mut ty = DataType::Unknown;
-            for p in &parts {
-                let t = p.output[i].ty;
+            for b in 0..parts.len() {
+                let t = typed(b, i);
                 ty = common_type(ty, t).ok_or_else(|| {
                     Error::DatatypeMismatch(format!("UNION types {ty} and {t} cannot be matched"))
                 })?;
@@ -53,10 +65,13 @@ impl Planner<'_> {
                 ty: *t,
             })
             .collect();
+        let from: Vec<Vec<DataType>> = (0..parts.len())
+            .map(|b| (0..n).map(|i| typed(b, i)).collect())
+            .collect();
         let mut inputs = Vec::with_capacity(parts.len());
-        for p in parts {
+        for (p, from) in parts.into_iter().zip(from) {
             let exprs = (0..n)
-                .map(|i| coerce(Expr::Column(i), p.output[i].ty, types[i], ""))
+                .map(|i| coerce(Expr::Column(i), from[i], types[i], ""))
                 .collect::<Result<Vec<_>>>()?;
             inputs.push(Plan::Project {
                 input: Box::new(p.root),
