@@ -48,9 +48,8 @@ pub struct CopyIn {
     scan: usize,
     quoted: bool,
     rows: Vec<Row>,
-    /// Lines read so far, and the last one's text (for error context).
+    /// Lines read so far (for error context).
     line: u64,
-    current: String,
     /// `\.` was seen: the rest is ignored.
     ended: bool,
     /// The first error; later data is dropped.
@@ -96,7 +95,6 @@ impl CopyIn {
             quoted: false,
             rows: Vec::new(),
             line: 0,
-            current: String::new(),
             ended: false,
             error: None,
             memory: db.reserve_query_memory(),
@@ -118,24 +116,26 @@ impl CopyIn {
             self.fail(e.into());
             return;
         }
-        self.pending.extend_from_slice(bytes);
+        // Taken out while its lines are read, so they need no copies.
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(end) = self.line_end() {
-            let record = self.pending[start..end].to_vec();
+        while let Some(end) = self.line_end(&pending) {
+            let read = self.record(&pending[start..end]);
             start = end + 1;
             self.scan = start;
-            if let Err(e) = self.record(&record) {
+            if let Err(e) = read {
                 self.fail(e);
                 return;
             }
             if self.ended {
-                self.pending.clear();
                 return;
             }
         }
         self.memory.release(start);
-        self.pending.drain(..start);
+        pending.drain(..start);
         self.scan -= start;
+        self.pending = pending;
     }
 
     /// Records the copy's first error and drops what is held.
@@ -147,9 +147,9 @@ impl CopyIn {
 
     /// The end (newline) of the line being read, searching on from where
     /// the last search stopped; a CSV newline inside quotes is data.
-    fn line_end(&mut self) -> Option<usize> {
-        while self.scan < self.pending.len() {
-            let b = self.pending[self.scan];
+    fn line_end(&mut self, pending: &[u8]) -> Option<usize> {
+        while self.scan < pending.len() {
+            let b = pending[self.scan];
             if self.csv && b == b'"' {
                 self.quoted = !self.quoted;
             } else if b == b'\n' && !self.quoted {
@@ -168,8 +168,8 @@ impl CopyIn {
             let record = std::mem::take(&mut self.pending);
             if self.csv && self.quoted {
                 self.line += 1;
-                self.current = String::from_utf8_lossy(&record).into_owned();
-                return Err(self.bad("unterminated CSV quoted field"));
+                let line = String::from_utf8_lossy(&record);
+                return Err(self.bad("unterminated CSV quoted field", &line));
             }
             if let Err(e) = self.record(&record) {
                 self.error = Some(e);
@@ -186,10 +186,10 @@ impl CopyIn {
     }
 
     /// 22P04, with the line's text in the context as PostgreSQL gives it.
-    fn bad(&self, message: &str) -> Error {
+    fn bad(&self, message: &str, line: &str) -> Error {
         Error::BadCopyData {
             message: message.into(),
-            context: format!("{}: \"{}\"", self.context(), self.current),
+            context: format!("{}: \"{line}\"", self.context()),
         }
     }
 
@@ -211,14 +211,13 @@ impl CopyIn {
                 "invalid byte sequence for encoding \"UTF8\"".into(),
             ))
         })?;
-        self.current = text.to_string();
         let fields = if self.csv {
             self.csv_fields(text)?
         } else {
             self.text_fields(text)
         };
         if fields.len() > self.targets.len() {
-            return Err(self.bad("extra data after last expected column"));
+            return Err(self.bad("extra data after last expected column", text));
         }
         // Column by column, as PostgreSQL converts them: a bad value before
         // the first missing one is what is reported.
@@ -227,7 +226,8 @@ impl CopyIn {
         for &i in &self.targets {
             let column = &self.table.columns[i];
             let Some(field) = fields.next() else {
-                return Err(self.bad(&format!("missing data for column \"{}\"", column.name)));
+                let message = format!("missing data for column \"{}\"", column.name);
+                return Err(self.bad(&message, text));
             };
             let Some(text) = field else { continue };
             let value = match column.ty {
@@ -268,7 +268,7 @@ impl CopyIn {
                     quoted = true;
                     loop {
                         match chars.next() {
-                            None => return Err(self.bad("unterminated CSV quoted field")),
+                            None => return Err(self.bad("unterminated CSV quoted field", line)),
                             Some('"') if chars.peek() == Some(&'"') => {
                                 chars.next();
                                 value.push('"');

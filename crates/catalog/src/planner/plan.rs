@@ -412,20 +412,13 @@ impl Plan {
 
     /// Calls `f` on every filter directly above a scan.
     fn visit_scan_filters(&self, f: &mut impl FnMut(u64, &Expr)) {
-        match self {
-            Plan::Filter { input, predicate } => match &**input {
-                Plan::Scan { rel } => f(rel.id, predicate),
-                other => other.visit_scan_filters(f),
-            },
-            Plan::Scan { .. } | Plan::Values => {}
-            Plan::Project { input, .. } | Plan::Aggregate { input, .. } => {
-                input.visit_scan_filters(f)
+        if let Plan::Filter { input, predicate } = self {
+            if let Plan::Scan { rel } = &**input {
+                return f(rel.id, predicate);
             }
-            Plan::Join { left, right, .. } => {
-                left.visit_scan_filters(f);
-                right.visit_scan_filters(f);
-            }
-            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit_scan_filters(f)),
+        }
+        for i in self.inputs() {
+            i.visit_scan_filters(f);
         }
     }
 
@@ -433,15 +426,23 @@ impl Plan {
     pub fn visit_scans(&self, f: &mut impl FnMut(&Arc<Relation>)) {
         match self {
             Plan::Scan { rel } => f(rel),
-            Plan::Values => {}
+            _ => {
+                for i in self.inputs() {
+                    i.visit_scans(f);
+                }
+            }
+        }
+    }
+
+    /// The plan's inputs, left to right.
+    fn inputs(&self) -> Vec<&Plan> {
+        match self {
+            Plan::Scan { .. } | Plan::Values => Vec::new(),
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
-            | Plan::Aggregate { input, .. } => input.visit_scans(f),
-            Plan::Join { left, right, .. } => {
-                left.visit_scans(f);
-                right.visit_scans(f);
-            }
-            Plan::Union { inputs } => inputs.iter().for_each(|i| i.visit_scans(f)),
+            | Plan::Aggregate { input, .. } => vec![input],
+            Plan::Join { left, right, .. } => vec![left, right],
+            Plan::Union { inputs } => inputs.iter().collect(),
         }
     }
 

@@ -4,9 +4,10 @@
 //! and after (`None` for absent). An insert is `(None, Some)`, a delete
 //! `(Some, None)` and an update `(Some, Some)`. A [`Dataflow`] is a view's
 //! [`Plan`] turned into a tree of stateful operators, one file each:
-//! `filter`, `project`, `join` and `aggregate`. Changes of a source
-//! relation enter at its scans and leave the root as changes of the view's
-//! rows, which the writer stores and passes to views further downstream.
+//! `filter`, `project`, `join`, `aggregate` and, for ad-hoc queries,
+//! `hash_aggregate`. Changes of a source relation enter at its scans and
+//! leave the root as changes of the view's rows, which the writer stores
+//! and passes to views further downstream.
 //!
 //! Stateful operators (join, aggregate) keep their state in state tables
 //! ([`crate::state`]), never only in memory.
@@ -185,15 +186,32 @@ impl EvalCtx {
     }
 }
 
+/// What a stateless operator does to each row of its input.
+enum Map {
+    Filter(Expr),
+    Project(Vec<Expr>),
+    /// A projection of the rows passing a filter, fused so that input rows
+    /// (whole JSON documents) are read in place, never copied.
+    FilterProject(Expr, Vec<Expr>),
+}
+
+impl Map {
+    /// The changes that its input's `changes` make to the output.
+    fn apply(&self, changes: &[Change], ctx: &mut EvalCtx) -> Vec<Change> {
+        match self {
+            Map::Filter(p) => filter::apply(p, changes, ctx),
+            Map::Project(exprs) => project::apply(None, exprs, changes, ctx),
+            Map::FilterProject(p, exprs) => project::apply(Some(p), exprs, changes, ctx),
+        }
+    }
+}
+
 /// One operator of a dataflow.
 enum Node {
     Scan(u64),
     Values,
-    Filter(Box<Node>, Expr),
-    Project(Box<Node>, Vec<Expr>),
-    /// A projection of the rows passing a filter, fused so that input rows
-    /// (whole JSON documents) are read in place, never copied.
-    FilterProject(Box<Node>, Expr, Vec<Expr>),
+    /// A filter, a projection or both: no state of its own.
+    Map(Box<Node>, Map),
     Join(Box<join::Join>),
     Aggregate(Box<aggregate::Aggregate>),
     /// An ad-hoc query's aggregate over input that only inserts: groups
@@ -244,19 +262,22 @@ impl Node {
             Plan::Union { inputs } => {
                 Node::Union(inputs.iter().map(|p| Node::build(p, tables)).collect())
             }
-            Plan::Filter { input, predicate } => {
-                Node::Filter(Box::new(Node::build(input, tables)), predicate.clone())
-            }
+            Plan::Filter { input, predicate } => Node::Map(
+                Box::new(Node::build(input, tables)),
+                Map::Filter(predicate.clone()),
+            ),
             Plan::Project { input, exprs } => match &**input {
                 Plan::Filter {
                     input: inner,
                     predicate,
-                } => Node::FilterProject(
+                } => Node::Map(
                     Box::new(Node::build(inner, tables)),
-                    predicate.clone(),
-                    exprs.clone(),
+                    Map::FilterProject(predicate.clone(), exprs.clone()),
                 ),
-                _ => Node::Project(Box::new(Node::build(input, tables)), exprs.clone()),
+                _ => Node::Map(
+                    Box::new(Node::build(input, tables)),
+                    Map::Project(exprs.clone()),
+                ),
             },
             Plan::Join {
                 left,
@@ -308,9 +329,7 @@ impl Node {
     fn insert_only(&self) -> bool {
         match self {
             Node::Scan(_) | Node::Values | Node::HashAggregate(_) => true,
-            Node::Filter(input, _) | Node::Project(input, _) | Node::FilterProject(input, _, _) => {
-                input.insert_only()
-            }
+            Node::Map(input, _) => input.insert_only(),
             Node::Join(j) => j.insert_only(),
             Node::Aggregate(_) => false,
             Node::Union(inputs) => inputs.iter().all(Node::insert_only),
@@ -323,18 +342,7 @@ impl Node {
         Ok(match self {
             Node::Scan(_) => Vec::new(),
             Node::Values => vec![Change::insert(Vec::new(), Vec::new())],
-            Node::Filter(input, p) => {
-                let c = input.init(ctx, st)?;
-                filter::apply(p, &c, ctx)
-            }
-            Node::Project(input, exprs) => {
-                let c = input.init(ctx, st)?;
-                project::apply(None, exprs, &c, ctx)
-            }
-            Node::FilterProject(input, p, exprs) => {
-                let c = input.init(ctx, st)?;
-                project::apply(Some(p), exprs, &c, ctx)
-            }
+            Node::Map(input, m) => m.apply(&input.init(ctx, st)?, ctx),
             Node::Join(j) => j.init(ctx, st)?,
             Node::Aggregate(a) => a.init(ctx, st)?,
             Node::HashAggregate(a) => a.init(ctx, st)?,
@@ -360,18 +368,7 @@ impl Node {
         Ok(Cow::Owned(match self {
             Node::Scan(id) if *id == rel => return Ok(Cow::Borrowed(changes)),
             Node::Scan(_) | Node::Values => Vec::new(),
-            Node::Filter(input, p) => {
-                let c = input.push(rel, changes, ctx, st)?;
-                filter::apply(p, &c, ctx)
-            }
-            Node::Project(input, exprs) => {
-                let c = input.push(rel, changes, ctx, st)?;
-                project::apply(None, exprs, &c, ctx)
-            }
-            Node::FilterProject(input, p, exprs) => {
-                let c = input.push(rel, changes, ctx, st)?;
-                project::apply(Some(p), exprs, &c, ctx)
-            }
+            Node::Map(input, m) => m.apply(&input.push(rel, changes, ctx, st)?, ctx),
             Node::Join(j) => j.push(rel, changes, ctx, st)?,
             Node::Aggregate(a) => a.push(rel, changes, ctx, st)?,
             Node::HashAggregate(a) => a.push(rel, changes, ctx, st)?,
@@ -391,18 +388,7 @@ impl Node {
     fn finish(&self, ctx: &mut EvalCtx, st: &mut dyn StateStore) -> Result<Vec<Change>> {
         Ok(match self {
             Node::Scan(_) | Node::Values => Vec::new(),
-            Node::Filter(input, p) => {
-                let c = input.finish(ctx, st)?;
-                filter::apply(p, &c, ctx)
-            }
-            Node::Project(input, exprs) => {
-                let c = input.finish(ctx, st)?;
-                project::apply(None, exprs, &c, ctx)
-            }
-            Node::FilterProject(input, p, exprs) => {
-                let c = input.finish(ctx, st)?;
-                project::apply(Some(p), exprs, &c, ctx)
-            }
+            Node::Map(input, m) => m.apply(&input.finish(ctx, st)?, ctx),
             Node::Join(j) => j.finish(ctx, st)?,
             Node::Aggregate(a) => a.finish(ctx, st)?,
             Node::HashAggregate(a) => a.finish(ctx, st)?,
@@ -463,9 +449,7 @@ impl Dataflow {
         loop {
             match node {
                 Node::Scan(rel) => return Some(*rel),
-                Node::Filter(input, _)
-                | Node::Project(input, _)
-                | Node::FilterProject(input, _, _) => node = input,
+                Node::Map(input, _) => node = input,
                 _ => return None,
             }
         }
