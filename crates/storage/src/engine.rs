@@ -108,4 +108,11 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
+
+    /// Removes every row of relation `rel` at once, durably, if this engine
+    /// keeps each relation's rows apart; returns false (having done
+    /// nothing) if it does not, and the caller deletes them key by key.
+    fn drop_rows(&self, _rel: u64) -> Result<bool> {
+        Ok(false)
+    }
 }

@@ -9,6 +9,9 @@ pub enum Error {
     /// The fjall database reported an error.
     #[error("storage error: {0}")]
     Fjall(#[from] fjall::Error),
+    /// Stored data that cannot be what this version wrote.
+    #[error("storage is corrupt: {0}")]
+    Corrupt(String),
     /// An I/O error outside the engines (e.g. creating the data directory).
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -77,6 +77,14 @@ pub fn row_key_of(key: &[u8]) -> &[u8] {
     key.get(9..).unwrap_or_default()
 }
 
+/// The relation whose row `key` is, if it is a row's key.
+pub fn relation_of_row(key: &[u8]) -> Option<u64> {
+    match key {
+        [ROWS, rel @ ..] if rel.len() >= 8 => Some(u64::from_be_bytes(rel[..8].try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// A row id as a row key.
 pub fn row_id(id: u64) -> [u8; 8] {
     id.to_be_bytes()

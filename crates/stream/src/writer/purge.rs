@@ -21,7 +21,21 @@ impl Writer {
             return;
         };
         let mut doomed: Vec<Vec<u8>> = Vec::new();
-        for prefix in [keys::rows_prefix(id), keys::state_prefix(id)] {
+        // An engine that keeps each relation's rows apart drops them at once.
+        let rows_dropped = match self.store.engine().drop_rows(id) {
+            Ok(dropped) => dropped,
+            Err(e) => {
+                tracing::error!(relation = id, "cannot drop rows: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return;
+            }
+        };
+        let prefixes = if rows_dropped {
+            vec![keys::state_prefix(id)]
+        } else {
+            vec![keys::rows_prefix(id), keys::state_prefix(id)]
+        };
+        for prefix in prefixes {
             let r = self.store.engine().for_each_prefix(&prefix, &mut |k, _| {
                 doomed.push(k.to_vec());
                 doomed.len() < CHUNK_KEYS
