@@ -77,7 +77,38 @@ pub struct WebhookSpec {
     pub is_batched: bool,
     /// The VALIDATE check; `None` accepts unsigned requests.
     pub validate: Option<Validator>,
+    /// Request headers stored in the columns after the payload column, in
+    /// column order, by lower-cased name (`INCLUDE header 'name' AS col`).
+    pub include_headers: Vec<String>,
+    /// How a delivery sent again is recognized and stored only once.
+    pub dedup: Option<Dedup>,
 }
+
+/// Deduplication of deliveries (`dedup_field` or `dedup_header`, and
+/// `dedup_window`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dedup {
+    /// Where each delivery's id is found.
+    pub key: DedupKey,
+    /// How long an id is remembered, in microseconds.
+    pub window_micros: i64,
+}
+
+/// Where a delivery's id is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DedupKey {
+    /// A top-level field of each event (`messageId`): each row on its own.
+    Field(String),
+    /// A request header (`x-github-delivery`, lower-cased): the request's
+    /// rows as one.
+    Header(String),
+}
+
+/// `dedup_window` when only a field or header is given.
+pub const DEFAULT_DEDUP_WINDOW_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+/// The longest `dedup_window`.
+pub const MAX_DEDUP_WINDOW_MICROS: i64 = 366 * 24 * 3600 * 1_000_000;
 
 /// What a table is beyond its columns.
 #[derive(Debug, Clone)]

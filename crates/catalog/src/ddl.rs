@@ -7,10 +7,11 @@
 
 use std::sync::Arc;
 
-use rivulet_expr::DataType;
+use rivulet_expr::{DataType, Interval};
 use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
 
 use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
+use crate::catalog::{Dedup, DedupKey, DEFAULT_DEDUP_WINDOW_MICROS, MAX_DEDUP_WINDOW_MICROS};
 use crate::planner::plan_query;
 use crate::{
     Catalog, Column, Error, Relation, RelationKind, Result, Secret, TableSpec, Validator, ViewSpec,
@@ -176,9 +177,44 @@ fn option_bool(name: &str, v: &Literal) -> Result<bool> {
     }
 }
 
+fn option_string(name: &str, v: &Literal) -> Result<String> {
+    match v {
+        Literal::String(s) if !s.is_empty() => Ok(s.clone()),
+        other => Err(Error::InvalidParameter(format!(
+            "option \"{name}\" must be a non-empty string, not {other}"
+        ))),
+    }
+}
+
+/// An HTTP header name (RFC 9110 token characters), lower-cased.
+fn header_name(what: &str, name: &str) -> Result<String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(Error::InvalidParameter(format!(
+            "{what}: \"{name}\" is not an HTTP header name"
+        )));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// `dedup_window`: a positive interval of at most a year (`'24 hours'`).
+fn window(v: &Literal) -> Result<i64> {
+    let text = option_string("dedup_window", v)?;
+    let span = Interval::parse(&text)
+        .map_err(|e| Error::InvalidParameter(format!("option \"dedup_window\": {e}")))?
+        .span();
+    if span <= 0 || span > i128::from(MAX_DEDUP_WINDOW_MICROS) {
+        return Err(Error::InvalidParameter(format!(
+            "option \"dedup_window\" must be more than 0 and at most 366 days, not '{text}'"
+        )));
+    }
+    Ok(span as i64)
+}
+
 fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Result<Relation> {
     let Statement::CreateTable {
         columns,
+        include,
         with,
         validate,
         ..
@@ -186,7 +222,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
     else {
         return Err(Error::InvalidDefinition("not CREATE TABLE".into()));
     };
-    let cols = columns
+    let mut cols = columns
         .iter()
         .map(|c| {
             Ok(Column {
@@ -205,8 +241,24 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
 
     let mut connector = None;
     let mut is_batched = false;
+    let mut dedup_key: Option<DedupKey> = None;
+    let mut dedup_window: Option<i64> = None;
     for opt in with {
         match opt.name.as_str() {
+            name @ ("dedup_field" | "dedup_header") => {
+                let value = option_string(name, &opt.value)?;
+                if dedup_key.is_some() {
+                    return Err(Error::InvalidParameter(
+                        "give one of \"dedup_field\" and \"dedup_header\"".into(),
+                    ));
+                }
+                dedup_key = Some(if name == "dedup_field" {
+                    DedupKey::Field(value)
+                } else {
+                    DedupKey::Header(header_name(name, &value)?)
+                });
+            }
+            "dedup_window" => dedup_window = Some(window(&opt.value)?),
             "connector" => match &opt.value {
                 Literal::String(c) => connector = Some(c.to_ascii_lowercase()),
                 other => {
@@ -237,6 +289,28 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
             "option \"is_batched\" requires connector = 'webhook'".into(),
         ));
     }
+    if webhook.is_none() && (dedup_key.is_some() || dedup_window.is_some()) {
+        return Err(Error::InvalidParameter(
+            "deduplication options require connector = 'webhook'".into(),
+        ));
+    }
+    if webhook.is_none() && !include.is_empty() {
+        return Err(Error::NotSupported(
+            "INCLUDE is only supported on tables with connector = 'webhook'".into(),
+        ));
+    }
+    let dedup = match (dedup_key, dedup_window) {
+        (Some(key), window) => Some(Dedup {
+            key,
+            window_micros: window.unwrap_or(DEFAULT_DEDUP_WINDOW_MICROS),
+        }),
+        (None, Some(_)) => {
+            return Err(Error::InvalidParameter(
+                "option \"dedup_window\" requires \"dedup_field\" or \"dedup_header\"".into(),
+            ))
+        }
+        (None, None) => None,
+    };
     let webhook = match webhook {
         None => {
             if validate.is_some() {
@@ -256,9 +330,32 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                 .as_ref()
                 .map(|(secret, expr)| bind_validate(secret.as_ref(), expr, &cols[0].name, catalog))
                 .transpose()?;
+            let mut include_headers = Vec::new();
+            for inc in include {
+                if !inc.kind.as_str().eq_ignore_ascii_case("header") {
+                    return Err(Error::NotSupported(format!(
+                        "INCLUDE {} is not supported on webhook tables; use INCLUDE header 'name' AS column",
+                        inc.kind
+                    )));
+                }
+                let Some(alias) = &inc.alias else {
+                    return Err(Error::Syntax(format!(
+                        "INCLUDE header '{}' needs AS and a column name",
+                        inc.key
+                    )));
+                };
+                include_headers.push(header_name("INCLUDE header", &inc.key)?);
+                cols.push(Column {
+                    name: alias.0.clone(),
+                    ty: DataType::Text,
+                });
+            }
+            check_unique_columns(&cols)?;
             Some(WebhookSpec {
                 is_batched,
                 validate,
+                include_headers,
+                dedup,
             })
         }
     };

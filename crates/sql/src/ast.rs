@@ -767,6 +767,29 @@ impl Display for ColumnDef {
     }
 }
 
+/// `INCLUDE header 'name' [AS column]` in `CREATE TABLE`: a part of each
+/// incoming message stored in a column of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Include {
+    /// What is included (`header`).
+    pub kind: Ident,
+    /// Which one (a header's name).
+    pub key: String,
+    /// The column it goes into.
+    pub alias: Option<Ident>,
+}
+
+impl Display for Include {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "INCLUDE {} ", self.kind)?;
+        write_string_literal(f, &self.key)?;
+        if let Some(a) = &self.alias {
+            write!(f, " AS {a}")?;
+        }
+        Ok(())
+    }
+}
+
 /// `key = value` inside `WITH (...)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqlOption {
@@ -834,7 +857,7 @@ pub enum Statement {
         /// The secret's value (never printed).
         value: String,
     },
-    /// `CREATE TABLE name (cols) [WITH (...)] [VALIDATE [SECRET s] AS expr]`
+    /// `CREATE TABLE name (cols) [INCLUDE ...] [WITH (...)] [VALIDATE [SECRET s] AS expr]`
     CreateTable {
         /// The table's name.
         name: ObjectName,
@@ -842,6 +865,8 @@ pub enum Statement {
         if_not_exists: bool,
         /// The column definitions.
         columns: Vec<ColumnDef>,
+        /// `INCLUDE ...` clauses, in order.
+        include: Vec<Include>,
         /// The `WITH (...)` options.
         with: Vec<SqlOption>,
         /// `VALIDATE`'s secret (if any) and expression.
@@ -1031,12 +1056,16 @@ impl Display for Statement {
                 name,
                 if_not_exists,
                 columns,
+                include,
                 with,
                 validate,
             } => {
                 write!(f, "CREATE TABLE {}{name} (", ine(*if_not_exists))?;
                 write_list(f, columns, ", ")?;
                 f.write_char(')')?;
+                for i in include {
+                    write!(f, " {i}")?;
+                }
                 write_with(f, with)?;
                 if let Some((secret, expr)) = validate {
                     f.write_str(" VALIDATE")?;

@@ -6,6 +6,9 @@
 //! 0x01 id:u64be          -> catalog object
 //! 0x02 rel:u64be rowkey  -> a row of a table or materialized view
 //! 0x03 view:u64be op:u16be statekey -> state of one operator of a view
+//! 0x04 table:u64be id    -> when a delivery id was stored (i64 µs, LE)
+//! 0x05 table:u64be at:u64be id -> nothing (the same, in time order, so
+//!                          ids past their window are found and removed)
 //! ```
 //!
 //! Integers are big-endian so byte order is numeric order. Row keys are
@@ -17,6 +20,8 @@ const META: u8 = 0x00;
 const CATALOG: u8 = 0x01;
 const ROWS: u8 = 0x02;
 const STATE: u8 = 0x03;
+const DEDUP: u8 = 0x04;
+const DEDUP_BY_TIME: u8 = 0x05;
 
 /// Key of a metadata entry.
 pub fn meta(name: &str) -> Vec<u8> {
@@ -119,4 +124,43 @@ pub fn is_state(key: &[u8]) -> bool {
 /// Whether `key` is a row of some relation.
 pub fn is_row(key: &[u8]) -> bool {
     key.first() == Some(&ROWS)
+}
+
+/// Prefix of the delivery ids remembered for table `table`.
+pub fn dedup_prefix(table: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(DEDUP);
+    k.extend_from_slice(&table.to_be_bytes());
+    k
+}
+
+/// Key of delivery id `id` of table `table`.
+pub fn dedup(table: u64, id: &[u8]) -> Vec<u8> {
+    let mut k = dedup_prefix(table);
+    k.extend_from_slice(id);
+    k
+}
+
+/// Prefix of table `table`'s delivery ids in the order they were stored.
+pub fn dedup_by_time_prefix(table: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(DEDUP_BY_TIME);
+    k.extend_from_slice(&table.to_be_bytes());
+    k
+}
+
+/// Key of delivery id `id`, stored at `at` (µs since the epoch, not
+/// negative), in time order.
+pub fn dedup_by_time(table: u64, at: u64, id: &[u8]) -> Vec<u8> {
+    let mut k = dedup_by_time_prefix(table);
+    k.extend_from_slice(&at.to_be_bytes());
+    k.extend_from_slice(id);
+    k
+}
+
+/// The time and id in a key written by [`dedup_by_time`].
+pub fn parse_dedup_by_time(key: &[u8]) -> Option<(u64, &[u8])> {
+    let rest = key.get(9..)?;
+    let at = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    Some((at, &rest[8..]))
 }

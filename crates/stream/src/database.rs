@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::rows::{self, decode_count, for_each_row, scan_inserts};
 use crate::shared::Shared;
 use crate::writer::{Command, DdlOutcome, Op, Writer};
-use crate::QueryMemory;
+use crate::{DeliveryIds, QueryMemory};
 use crate::{Error, Result};
 
 /// Commands that may wait for the writer before senders are slowed down.
@@ -136,7 +136,37 @@ impl Database {
     /// match the table's column types.
     pub async fn insert(&self, table: u64, rows: Vec<Row>) -> Result<u64> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Op::Insert { table, rows, reply }, rx).await
+        let ids = None;
+        self.submit(
+            Op::Insert {
+                table,
+                rows,
+                ids,
+                reply,
+            },
+            rx,
+        )
+        .await
+    }
+
+    /// Inserts the rows of a webhook delivery into `table`, skipping those
+    /// whose ids were stored within the table's `dedup_window` (and any
+    /// repeated within `rows`); returns how many rows were stored. The ids
+    /// are stored with the rows, atomically, so a retry after a crash is
+    /// recognized too.
+    pub async fn insert_once(&self, table: u64, rows: Vec<Row>, ids: DeliveryIds) -> Result<u64> {
+        let (reply, rx) = oneshot::channel();
+        let ids = Some(ids);
+        self.submit(
+            Op::Insert {
+                table,
+                rows,
+                ids,
+                reply,
+            },
+            rx,
+        )
+        .await
     }
 
     /// Deletes the rows of `table` matching `filter` (all rows if `None`).

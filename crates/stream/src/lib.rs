@@ -42,6 +42,17 @@ pub use query::{CancelReason, QueryMemory, Reservation};
 pub use state::{MemState, StateStore};
 pub use writer::DdlOutcome;
 
+/// The ids of a webhook delivery, for a table that stores each delivery
+/// once (see the writer's `dedup` module).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryIds {
+    /// One id per row (an event's own field); a row without one is always
+    /// stored.
+    Rows(Vec<Option<Vec<u8>>>),
+    /// One id for the request: its rows are stored together or not at all.
+    Request(Vec<u8>),
+}
+
 /// Stack size for threads that bind, plan or evaluate SQL: the parser
 /// accepts expression trees up to 1,000 levels deep, and walking one that
 /// deep (binding, evaluating, printing, dropping) needs several MiB in an

@@ -83,3 +83,59 @@ async fn concurrent_writes_group_and_recover() {
     assert_eq!(texts(&db, "late").await, vec![r#""after""#]);
     db.shutdown();
 }
+
+/// Delivery ids are stored once per window, and forgotten after it: what
+/// is remembered stays bounded by one window's deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_ids_are_kept_for_their_window_only() {
+    use rivulet_storage::keys;
+    use rivulet_stream::DeliveryIds;
+    let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+    let db = Database::open(engine.clone(), Options::default()).unwrap();
+    db.execute_ddl(stmt(
+        "CREATE TABLE t (data JSONB) WITH (connector = 'webhook', dedup_field = 'id', dedup_window = '1 second')",
+    ))
+    .await
+    .unwrap();
+    let t = db.catalog().relation("t").unwrap().id;
+    let ids =
+        |n: &[&str]| DeliveryIds::Rows(n.iter().map(|i| Some(i.as_bytes().to_vec())).collect());
+    let rows = |n: usize| {
+        (0..n)
+            .map(|i| doc(&format!(r#"{{"i":{i}}}"#)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        db.insert_once(t, rows(3), ids(&["a", "b", "a"]))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        db.insert_once(t, rows(2), ids(&["b", "c"])).await.unwrap(),
+        1
+    );
+    let remembered = || {
+        engine.scan_prefix(&keys::dedup_prefix(t)).unwrap().len()
+            + engine
+                .scan_prefix(&keys::dedup_by_time_prefix(t))
+                .unwrap()
+                .len()
+    };
+    assert_eq!(remembered(), 6, "a, b and c, by id and by time");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    // Past the window "a" is new again; the old ids are swept after the
+    // group.
+    assert_eq!(db.insert_once(t, rows(1), ids(&["a"])).await.unwrap(), 1);
+    let started = std::time::Instant::now();
+    while remembered() > 2 && started.elapsed().as_secs() < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        db.insert(t, rows(1)).await.unwrap();
+    }
+    assert_eq!(remembered(), 2, "only the new \"a\"");
+    assert_eq!(db.insert_once(t, rows(1), ids(&["a"])).await.unwrap(), 0);
+    let one = DeliveryIds::Request(b"req".to_vec());
+    assert_eq!(db.insert_once(t, rows(3), one.clone()).await.unwrap(), 3);
+    assert_eq!(db.insert_once(t, rows(3), one).await.unwrap(), 0);
+    db.shutdown();
+}

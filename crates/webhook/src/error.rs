@@ -8,8 +8,8 @@ pub enum WebhookError {
     #[error("not found")]
     /// The path is not `/webhook/{database}/{schema}/{table}` (404).
     NoRoute,
-    #[error("method {0} not allowed; use POST")]
-    /// A method other than POST (405).
+    #[error("method {0} not allowed; use POST, PUT or PATCH")]
+    /// A method other than POST, PUT or PATCH (405).
     MethodNotAllowed(String),
     #[error("database \"{0}\" not found")]
     /// No such database (404).
@@ -32,6 +32,12 @@ pub enum WebhookError {
     #[error("the request body did not arrive within {0} seconds")]
     /// The body did not arrive in time (408).
     BodyTimeout(u64),
+    #[error("unsupported Content-Encoding \"{0}\"; send gzip or identity")]
+    /// A body compressed some other way (415).
+    UnsupportedEncoding(String),
+    #[error("request body is not valid gzip: {0}")]
+    /// A gzip body that does not decompress (400).
+    BadGzip(String),
     #[error("Signature verification failed")]
     /// VALIDATE was false (401).
     SignatureMismatch,
@@ -84,7 +90,8 @@ impl WebhookError {
             WebhookError::BodyTooLarge(_) | WebhookError::TooManyRows { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            WebhookError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            WebhookError::BodyRead(_) | WebhookError::BadGzip(_) => StatusCode::BAD_REQUEST,
+            WebhookError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
             WebhookError::ValidationNull => StatusCode::BAD_REQUEST,

@@ -6,9 +6,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
-use rivulet_catalog::{Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
-use rivulet_expr::{Jsonb, Row};
-use rivulet_stream::Database;
+use rivulet_catalog::{DedupKey, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
+use rivulet_expr::{Jsonb, Row, Value};
+use rivulet_stream::{Database, DeliveryIds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{payload, validate, WebhookError};
@@ -81,7 +81,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
                 .status(status)
                 .header(header::CONTENT_TYPE, "application/json");
             if status == StatusCode::METHOD_NOT_ALLOWED {
-                builder = builder.header(header::ALLOW, "POST");
+                builder = builder.header(header::ALLOW, "POST, PUT, PATCH");
             }
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 builder = builder.header(header::RETRY_AFTER, "1");
@@ -129,7 +129,9 @@ fn route(path: &str) -> Option<(String, String, String)> {
 
 async fn process(state: &State, req: Request<Incoming>) -> Result<usize, WebhookError> {
     let (db, schema, table) = route(req.uri().path()).ok_or(WebhookError::NoRoute)?;
-    if req.method() != Method::POST {
+    // Segment's Webhooks (Actions) destination can be set to send with
+    // any of the three.
+    if ![Method::POST, Method::PUT, Method::PATCH].contains(req.method()) {
         return Err(WebhookError::MethodNotAllowed(req.method().to_string()));
     }
     if db != DEFAULT_DATABASE {
@@ -181,6 +183,22 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     let body = tokio::time::timeout(state.body_timeout, read)
         .await
         .map_err(|_| WebhookError::BodyTimeout(state.body_timeout.as_secs()))??;
+    let body = match content_encoding(&parts.headers)? {
+        Encoding::Identity => body,
+        Encoding::Gzip => {
+            // Large bodies inflate on the blocking pool; every inflated
+            // byte is charged to the body budget before it is kept.
+            let budget = (state.body_budget.clone(), state.max_body);
+            let (body, more) =
+                tokio::task::spawn_blocking(move || gunzip(&body, &budget)).await??;
+            match (&mut held, more) {
+                (Some(p), Some(more)) => p.merge(more),
+                (None, more) => held = more,
+                (_, None) => {}
+            }
+            body
+        }
+    };
     let headers = validate::headers_jsonb(&parts.headers);
 
     // Rows cost memory beyond the body's bytes: charge an NDJSON body's
@@ -206,13 +224,156 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
     } else {
         prepare(&rel, &headers, &body)?
     };
+    let mut rows = rows;
+    let mut ids = None;
+    if let Some(spec) = webhook_spec(&rel) {
+        ids = spec
+            .dedup
+            .as_ref()
+            .and_then(|d| delivery_ids(&d.key, &rows, &parts.headers));
+        include_headers(&mut rows, &spec.include_headers, &parts.headers);
+    }
     let n = rows.len();
-    state.db.insert(rel.id, rows).await.map_err(|e| match e {
+    let stored = match ids {
+        Some(ids) => state.db.insert_once(rel.id, rows, ids).await,
+        None => state.db.insert(rel.id, rows).await,
+    };
+    stored.map_err(|e| match e {
         rivulet_stream::Error::RelationGone(_) => WebhookError::UnknownTable(table),
         rivulet_stream::Error::ShuttingDown => WebhookError::ShuttingDown,
         other => WebhookError::Store(other),
     })?;
     Ok(n)
+}
+
+/// The last value of header `name` (lower-case), as text.
+fn header_text(headers: &hyper::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .next_back()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// Appends the table's included headers to every row (NULL when absent;
+/// a repeated header gives its last value, as VALIDATE's `headers` does).
+fn include_headers(rows: &mut [Row], names: &[String], headers: &hyper::HeaderMap) {
+    if names.is_empty() {
+        return;
+    }
+    let values: Vec<Value> = names
+        .iter()
+        .map(|n| header_text(headers, n).map_or(Value::Null, Value::Text))
+        .collect();
+    for row in rows {
+        row.extend(values.iter().cloned());
+    }
+}
+
+/// Ids longer than this are stored as their SHA-256 digest.
+const MAX_ID_BYTES: usize = 128;
+
+/// A delivery id as stored: itself, or its digest if long.
+fn stored_id(id: &[u8]) -> Vec<u8> {
+    if id.len() <= MAX_ID_BYTES {
+        return id.to_vec();
+    }
+    use sha2::Digest;
+    let mut out = vec![0xff];
+    out.extend_from_slice(&sha2::Sha256::digest(id));
+    out
+}
+
+/// The delivery's ids: the header's value for the whole request, or each
+/// event's top-level field (a string or number; an event without one is
+/// stored without a check). `None` when the request has no id at all.
+fn delivery_ids(key: &DedupKey, rows: &[Row], headers: &hyper::HeaderMap) -> Option<DeliveryIds> {
+    match key {
+        DedupKey::Header(name) => {
+            let id = header_text(headers, name).filter(|v| !v.is_empty())?;
+            Some(DeliveryIds::Request(stored_id(id.as_bytes())))
+        }
+        DedupKey::Field(field) => Some(DeliveryIds::Rows(
+            rows.iter()
+                .map(|row| match row.first() {
+                    Some(Value::Jsonb(doc)) => doc
+                        .get_path(&[field.as_str()])
+                        .and_then(|v| v.text_bytes())
+                        .map(stored_id),
+                    _ => None,
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// How a request body is encoded.
+enum Encoding {
+    Identity,
+    Gzip,
+}
+
+/// The body's `Content-Encoding`: none, `identity` or `gzip` (also
+/// `x-gzip`), matched without regard to case.
+fn content_encoding(headers: &hyper::HeaderMap) -> Result<Encoding, WebhookError> {
+    let mut encoding = Encoding::Identity;
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        for coding in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            match (coding.to_ascii_lowercase().as_str(), &encoding) {
+                ("identity", _) => {}
+                ("gzip" | "x-gzip", Encoding::Identity) => encoding = Encoding::Gzip,
+                _ => return Err(WebhookError::UnsupportedEncoding(coding.to_string())),
+            }
+        }
+    }
+    Ok(encoding)
+}
+
+/// Bytes inflated between charges to the body budget.
+const INFLATE_CHUNK: usize = 64 * 1024;
+
+/// Inflates a gzip body (several members are read as one stream, as
+/// `gunzip` does) to at most `max_body` bytes, charging the inflated bytes
+/// to `budget` as they appear; returns the body and the permit held for it.
+fn gunzip(
+    body: &[u8],
+    (budget, max_body): &(Arc<Semaphore>, usize),
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), WebhookError> {
+    use std::io::Read;
+    let mut decoder = flate2::read::MultiGzDecoder::new(body);
+    let mut out: Vec<u8> = Vec::new();
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    loop {
+        let start = out.len();
+        if start > *max_body {
+            return Err(WebhookError::BodyTooLarge(*max_body));
+        }
+        let permit = budget
+            .clone()
+            .try_acquire_many_owned(INFLATE_CHUNK as u32)
+            .map_err(|_| WebhookError::Busy)?;
+        match &mut held {
+            Some(p) => p.merge(permit),
+            None => held = Some(permit),
+        }
+        out.resize(start + INFLATE_CHUNK, 0);
+        let mut filled = start;
+        while filled < out.len() {
+            match decoder.read(&mut out[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return Err(WebhookError::BadGzip(e.to_string())),
+            }
+        }
+        out.truncate(filled);
+        if filled < start + INFLATE_CHUNK {
+            if out.len() > *max_body {
+                return Err(WebhookError::BodyTooLarge(*max_body));
+            }
+            return Ok((Bytes::from(out), held));
+        }
+    }
 }
 
 fn webhook_spec(rel: &Relation) -> Option<&WebhookSpec> {

@@ -11,8 +11,8 @@ use lexer::{
 };
 
 use crate::ast::{
-    ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind, Literal, ObjectName,
-    OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
+    ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind, Literal,
+    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -371,7 +371,21 @@ fn create_table(i: &str) -> PResult<'_, Statement> {
             Err(_) => break,
         }
     }
-    let (r, _) = sym(")")(r)?;
+    let (mut r, _) = sym(")")(r)?;
+    let mut include = Vec::new();
+    while let Ok((r2, _)) = kw("include")(r) {
+        let (r2, kind) = ident(r2)?;
+        let (r2, key) = string_lit(r2)?;
+        let (r2, alias) = match kw("as")(r2) {
+            Ok((r3, _)) => {
+                let (r3, a) = ident(r3)?;
+                (r3, Some(a))
+            }
+            Err(_) => (r2, None),
+        };
+        include.push(Include { kind, key, alias });
+        r = r2;
+    }
     let (r, with) = with_options(r)?;
     let (r, validate) = match kw("validate")(r) {
         Ok((r, _)) => {
@@ -394,6 +408,7 @@ fn create_table(i: &str) -> PResult<'_, Statement> {
             name,
             if_not_exists,
             columns,
+            include,
             with,
             validate,
         },

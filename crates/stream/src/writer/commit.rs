@@ -175,8 +175,16 @@ impl Writer {
                 continue;
             }
             match cmd.op {
-                Op::Insert { table, rows, reply } => {
-                    let r = self.in_savepoint(|w| w.insert(table, rows));
+                Op::Insert {
+                    table,
+                    rows,
+                    ids,
+                    reply,
+                } => {
+                    let r = self.in_savepoint(|w| match ids {
+                        Some(ids) => w.insert_once(table, rows, ids),
+                        None => w.insert(table, rows),
+                    });
                     replies.push(Reply::Count(reply, r));
                 }
                 Op::Delete {
@@ -329,6 +337,8 @@ impl Writer {
             self.backfill_step(shared, busy);
         } else if !self.purging.is_empty() {
             self.purge_step();
+        } else {
+            self.expire_ids_step();
         }
     }
 }

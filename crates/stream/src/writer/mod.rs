@@ -10,6 +10,8 @@
 //!   a time between groups, so ingest carries on meanwhile.
 //! - [`purge`]: removing a dropped relation's rows and state in the
 //!   background.
+//! - [`dedup`]: storing each delivery of a webhook table once, and
+//!   forgetting delivery ids past their window.
 //! - [`recovery`]: opening a data directory — format check (and the
 //!   one-time upgrade of older formats), catalog, counters — without
 //!   reading any source row.
@@ -21,6 +23,7 @@
 mod backfill;
 mod commands;
 mod commit;
+mod dedup;
 mod purge;
 mod recovery;
 
@@ -34,7 +37,7 @@ use tokio::sync::oneshot;
 
 use crate::dataflow::Dataflow;
 use crate::state::Store;
-use crate::Result;
+use crate::{DeliveryIds, Result};
 
 pub(crate) struct Command {
     pub(crate) op: Op,
@@ -54,6 +57,8 @@ pub(crate) enum Op {
     Insert {
         table: u64,
         rows: Vec<Row>,
+        /// Delivery ids, for a table that stores each delivery once.
+        ids: Option<DeliveryIds>,
         reply: oneshot::Sender<Result<u64>>,
     },
     Delete {
@@ -119,6 +124,10 @@ pub(crate) struct Writer {
     /// Changes of the group's latest inserts into one table, not yet
     /// pushed through the views (see [`Writer::flush_inserts`]).
     unpropagated: Option<(u64, Vec<crate::dataflow::Change>)>,
+    /// When delivery ids past their window were last looked for.
+    expiry_checked: std::time::Instant,
+    /// The last look stopped at its chunk's end: more ids have expired.
+    expired_ids_left: bool,
 }
 
 impl Writer {
@@ -162,6 +171,6 @@ impl Writer {
 
     /// Whether there is work to do between commands.
     fn has_background_work(&self) -> bool {
-        self.backfill.is_some() || !self.purging.is_empty()
+        self.backfill.is_some() || !self.purging.is_empty() || self.expired_ids_left
     }
 }

@@ -30,11 +30,12 @@ impl Writer {
                 return;
             }
         };
-        let prefixes = if rows_dropped {
+        let mut prefixes = if rows_dropped {
             vec![keys::state_prefix(id)]
         } else {
             vec![keys::rows_prefix(id), keys::state_prefix(id)]
         };
+        prefixes.extend([keys::dedup_prefix(id), keys::dedup_by_time_prefix(id)]);
         for prefix in prefixes {
             let r = self.store.engine().for_each_prefix(&prefix, &mut |k, _| {
                 doomed.push(k.to_vec());

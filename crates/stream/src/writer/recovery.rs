@@ -136,6 +136,8 @@ impl Writer {
             counts: Default::default(),
             fatal: None,
             unpropagated: None,
+            expiry_checked: std::time::Instant::now(),
+            expired_ids_left: false,
         };
         writer.rebuild_flows();
         if upgrade {
