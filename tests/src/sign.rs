@@ -43,6 +43,75 @@ pub fn github_sha1(secret: &str, body: &[u8]) -> (&'static str, String) {
     )
 }
 
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Stripe: `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`,
+/// keyed with the whole `whsec_...` string.
+pub fn stripe(secret: &str, t: i64, body: &[u8]) -> (&'static str, String) {
+    let mut signed = format!("{t}.").into_bytes();
+    signed.extend_from_slice(body);
+    (
+        "stripe-signature",
+        format!("t={t},v1={}", hex(&hmac_sha256(secret.as_bytes(), &signed))),
+    )
+}
+
+/// Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of
+/// "id.ts.body">`, keyed with the base64 after `whsec_`; returns the
+/// three headers it sends.
+pub fn standard_webhooks(
+    secret: &str,
+    id: &str,
+    ts: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("a whsec_ secret is base64");
+    let mut signed = format!("{id}.{ts}.").into_bytes();
+    signed.extend_from_slice(body);
+    vec![
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", ts.to_string()),
+        (
+            "webhook-signature",
+            format!("v1,{}", b64.encode(hmac_sha256(&key, &signed))),
+        ),
+    ]
+}
+
+/// Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:ts:body">` with
+/// `X-Slack-Request-Timestamp`; returns both headers.
+pub fn slack(secret: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+    let mut signed = format!("v0:{ts}:").into_bytes();
+    signed.extend_from_slice(body);
+    vec![
+        ("x-slack-request-timestamp", ts.to_string()),
+        (
+            "x-slack-signature",
+            format!("v0={}", hex(&hmac_sha256(secret.as_bytes(), &signed))),
+        ),
+    ]
+}
+
+/// Shopify: `X-Shopify-Hmac-Sha256` = base64 HMAC-SHA256 of the body.
+pub fn shopify(secret: &str, body: &[u8]) -> (&'static str, String) {
+    use base64::Engine;
+    (
+        "x-shopify-hmac-sha256",
+        base64::engine::general_purpose::STANDARD.encode(hmac_sha256(secret.as_bytes(), body)),
+    )
+}
+
+/// Slack's documented signing example: a slash command's form body.
+pub const SLACK_EXAMPLE_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+
 /// A realistic Segment `track` event, compact as `JSON.stringify` makes it.
 pub fn segment_track(message_id: &str, user: &str, event: &str) -> String {
     serde_json::json!({
@@ -80,6 +149,38 @@ mod tests {
         assert_eq!(
             github_sha256("It's a Secret to Everybody", b"Hello, World!").1,
             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+        assert_eq!(
+            stripe(
+                "whsec_test_secret",
+                1_700_000_000,
+                br#"{"id":"evt_test","object":"event"}"#
+            )
+            .1,
+            "t=1700000000,v1=8042376f6ca064adbe037642a718227dfd59047137eb49497a54c49eb0cfb724"
+        );
+        assert_eq!(
+            standard_webhooks(
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1_614_265_330,
+                br#"{"test": 2432232314}"#
+            )[2]
+            .1,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert_eq!(
+            slack(
+                "8f742231b10e8888abcd99yyyzzz85a5",
+                1_531_420_618,
+                SLACK_EXAMPLE_BODY.as_bytes()
+            )[1]
+            .1,
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+        );
+        assert_eq!(
+            shopify("shpss_test_secret", br#"{"id":1,"topic":"orders/create"}"#).1,
+            "k72tceQzwLrcNoh8q2ZaNlbbj/oVrcHNV4qHTP1iWNs="
         );
     }
 }

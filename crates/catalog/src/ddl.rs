@@ -371,6 +371,28 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
     })
 }
 
+/// Whether a VALIDATE expression can only be true when some
+/// `secure_compare` is: `secure_compare(...)` itself, an AND with such an
+/// operand (a signature plus a replay window, say), or an OR of such
+/// operands (several signatures during a key rotation).
+fn guarded(expr: &AstExpr) -> bool {
+    use rivulet_sql::BinaryOperator;
+    match expr {
+        AstExpr::Function { name, .. } => name.as_str() == "secure_compare",
+        AstExpr::Binary {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => guarded(left) || guarded(right),
+        AstExpr::Binary {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => guarded(left) && guarded(right),
+        _ => false,
+    }
+}
+
 /// Binds a VALIDATE expression over `headers`, the payload column (as
 /// bytea) and the secret's name (as its text value).
 fn bind_validate(
@@ -379,13 +401,10 @@ fn bind_validate(
     payload: &str,
     catalog: &Catalog,
 ) -> Result<Validator> {
-    match expr {
-        AstExpr::Function { name, .. } if name.as_str() == "secure_compare" => {}
-        _ => {
-            return Err(Error::InvalidDefinition(
-                "The signature verification function must be SECURE_COMPARE()".into(),
-            ))
-        }
+    if !guarded(expr) {
+        return Err(Error::InvalidDefinition(
+            "The signature verification function must be SECURE_COMPARE()".into(),
+        ));
     }
     let secret: Option<Arc<Secret>> = secret
         .map(|s| {
@@ -533,6 +552,27 @@ mod tests {
             err(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS s = 'x'").to_string(),
             "The signature verification function must be SECURE_COMPARE()"
         );
+        // AND and OR are allowed where the result still needs a
+        // secure_compare to be true.
+        for unguarded in [
+            "secure_compare(s, 'a') OR true",
+            "true AND (secure_compare(s, 'a') OR now() IS NOT NULL)",
+            "NOT secure_compare(s, 'a')",
+        ] {
+            let sql = format!("CREATE TABLE g (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS {unguarded}");
+            assert_eq!(err(&mut cat, &sql).sqlstate(), "42P17", "{unguarded}");
+        }
+        for (i, guarded) in [
+            "secure_compare(s, 'a') OR secure_compare(s, 'b')",
+            "(secure_compare(s, 'a') OR secure_compare(s, 'b')) AND now() IS NOT NULL",
+            "now() IS NOT NULL AND secure_compare(s, 'a')",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let sql = format!("CREATE TABLE g{i} (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS {guarded}");
+            apply(&mut cat, &sql).unwrap();
+        }
         assert_eq!(
             err(
                 &mut cat,

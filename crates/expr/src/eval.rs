@@ -437,6 +437,7 @@ impl Expr {
             Expr::And(a, b) | Expr::Or(a, b) | Expr::Binary(_, a, b) => {
                 a.is_constant() && b.is_constant()
             }
+            Expr::Func(f, _) if f.is_volatile() => false,
             Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
                 args.iter().all(Expr::is_constant)
             }

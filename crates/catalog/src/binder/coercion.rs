@@ -94,8 +94,8 @@ pub(crate) fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Resul
 
 /// Evaluates a call whose arguments are all constants at bind time.
 pub(super) fn fold_call(e: Expr) -> Result<Expr> {
-    if let Expr::Func(_, args) = &e {
-        if args.iter().all(|a| matches!(a, Expr::Literal(_))) {
+    if let Expr::Func(f, args) = &e {
+        if !f.is_volatile() && args.iter().all(|a| matches!(a, Expr::Literal(_))) {
             return Ok(Expr::Literal(e.eval(&[])?));
         }
     }

@@ -1,44 +1,53 @@
-//! Cryptographic builtins: `hmac`, `sha256` and `secure_compare`.
+//! Cryptographic builtins: `hmac`, the SHA-2 digests and `secure_compare`.
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
 use super::{as_bytes, as_text};
 use crate::{Error, Result, Value};
 
+/// The keyed digest of `data` under `key` with `M` (an HMAC).
+fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8]) -> Result<Vec<u8>> {
+    // Hmac accepts keys of any length, so new_from_slice cannot fail.
+    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key)
+        .map_err(|_| Error::InvalidParameterValue("invalid hmac key".into()))?;
+    mac.update(data);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
 /// `hmac(key, data, algorithm)`: the keyed digest of `data` as bytea, with
-/// `algorithm` one of `sha1` or `sha256` (case-insensitive).
+/// `algorithm` one of `sha1`, `sha224`, `sha256`, `sha384` or `sha512`
+/// (case-insensitive), as pgcrypto names them.
 pub(super) fn hmac(key: &Value, data: &Value, algorithm: &Value) -> Result<Value> {
     let key = as_bytes(key)?;
     let data = as_bytes(data)?;
     let algorithm = as_text(algorithm)?;
     let digest = match algorithm.to_ascii_lowercase().as_str() {
-        "sha1" => {
-            // Hmac accepts keys of any length, so new_from_slice cannot fail.
-            let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key)
-                .map_err(|_| Error::InvalidParameterValue("invalid hmac key".into()))?;
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
-        "sha256" => {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-                .map_err(|_| Error::InvalidParameterValue("invalid hmac key".into()))?;
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
+        "sha1" => mac::<Hmac<Sha1>>(key, data)?,
+        "sha224" => mac::<Hmac<Sha224>>(key, data)?,
+        "sha256" => mac::<Hmac<Sha256>>(key, data)?,
+        "sha384" => mac::<Hmac<Sha384>>(key, data)?,
+        "sha512" => mac::<Hmac<Sha512>>(key, data)?,
         other => {
             return Err(Error::InvalidParameterValue(format!(
-                "unsupported hmac algorithm \"{other}\" (expected sha1 or sha256)"
+                "unsupported hmac algorithm \"{other}\" (expected sha1, sha224, sha256, sha384 or sha512)"
             )))
         }
     };
     Ok(Value::Bytea(digest))
 }
 
-/// `sha256(bytea)`: the SHA-256 digest.
-pub(super) fn sha256(data: &Value) -> Result<Value> {
-    Ok(Value::Bytea(Sha256::digest(as_bytes(data)?).to_vec()))
+/// `sha224`, `sha256`, `sha384`, `sha512` (bytea): the digest, by its
+/// output size in bits.
+pub(super) fn sha(bits: u16, data: &Value) -> Result<Value> {
+    let data = as_bytes(data)?;
+    Ok(Value::Bytea(match bits {
+        224 => Sha224::digest(data).to_vec(),
+        384 => Sha384::digest(data).to_vec(),
+        512 => Sha512::digest(data).to_vec(),
+        _ => Sha256::digest(data).to_vec(),
+    }))
 }
 
 /// `secure_compare(a, b)`: equality whose running time does not depend on

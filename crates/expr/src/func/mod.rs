@@ -28,8 +28,8 @@ use crate::{DataType, Error, Result, Value};
 pub enum Func {
     /// `hmac(key, data, algorithm)`.
     Hmac,
-    /// `sha256(bytea)`.
-    Sha256,
+    /// `sha224`, `sha256`, `sha384`, `sha512` (bytea), by output bits.
+    Sha(u16),
     /// `secure_compare(a, b)`: constant-time equality.
     SecureCompare,
     /// `encode(bytea, format)`.
@@ -109,6 +109,10 @@ pub enum Func {
     ArrayToString,
     /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
     PgSleep,
+    /// `now()` where it is evaluated for each input, not replaced by the
+    /// statement's start time: in a webhook table's VALIDATE, the time the
+    /// request is checked.
+    Now,
     /// Catalog lookups Rivulet has nothing for (`pg_get_expr`,
     /// `obj_description`, ...): always NULL.
     NoInformation,
@@ -127,7 +131,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("hmac", (Func::Hmac, &[Text, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Bytea, Bytea, Text], Bytea)),
     ("hmac", (Func::Hmac, &[Text, Text, Text], Bytea)),
-    ("sha256", (Func::Sha256, &[Bytea], Bytea)),
+    ("sha224", (Func::Sha(224), &[Bytea], Bytea)),
+    ("sha256", (Func::Sha(256), &[Bytea], Bytea)),
+    ("sha384", (Func::Sha(384), &[Bytea], Bytea)),
+    ("sha512", (Func::Sha(512), &[Bytea], Bytea)),
     (
         "secure_compare",
         (Func::SecureCompare, &[Text, Text], Boolean),
@@ -180,6 +187,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
     ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
+    ("now", (Func::Now, &[], Timestamptz)),
     ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
     (
         "pg_encoding_to_char",
@@ -408,6 +416,12 @@ impl Func {
         }
     }
 
+    /// Whether two calls with the same arguments may give different
+    /// results, so a call is never folded into a constant.
+    pub fn is_volatile(self) -> bool {
+        matches!(self, Func::Now | Func::PgSleep)
+    }
+
     /// Whether a NULL argument makes the result NULL without evaluation.
     pub fn is_strict(self) -> bool {
         !matches!(
@@ -423,7 +437,7 @@ impl Func {
         }
         match self {
             Func::Hmac => crypto::hmac(&args[0], &args[1], &args[2]),
-            Func::Sha256 => crypto::sha256(&args[0]),
+            Func::Sha(bits) => crypto::sha(bits, &args[0]),
             Func::SecureCompare => crypto::secure_compare(&args[0], &args[1]),
             Func::Encode => encoding::encode(&args[0], &args[1]),
             Func::Decode => encoding::decode(&args[0], &args[1]),
@@ -485,6 +499,11 @@ impl Func {
                 }
                 Ok(Value::Null)
             }
+            Func::Now => Ok(Value::Timestamptz(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64),
+            )),
         }
     }
 
@@ -492,7 +511,10 @@ impl Func {
     pub fn name(self) -> &'static str {
         match self {
             Func::Hmac => "hmac",
-            Func::Sha256 => "sha256",
+            Func::Sha(224) => "sha224",
+            Func::Sha(384) => "sha384",
+            Func::Sha(512) => "sha512",
+            Func::Sha(_) => "sha256",
             Func::SecureCompare => "secure_compare",
             Func::Encode => "encode",
             Func::Decode => "decode",
@@ -535,6 +557,7 @@ impl Func {
             Func::ArrayToString => "array_to_string",
             Func::NoInformation => "pg_get_expr",
             Func::PgSleep => "pg_sleep",
+            Func::Now => "now",
         }
     }
 }

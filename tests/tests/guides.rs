@@ -1,0 +1,220 @@
+//! Every page of docs/guides is run as written: its SQL creates the
+//! tables, and requests signed as each sender signs them (by helpers
+//! checked against the senders' published vectors in `sign.rs`) are
+//! accepted, while stale, tampered and unsigned ones are refused.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use rivulet_tests::sign::{
+    github_sha256, segment, segment_track, shopify, slack, standard_webhooks, stripe,
+    SLACK_EXAMPLE_BODY,
+};
+use rivulet_tests::{rows, scalar, Server, TempDir};
+
+/// The first ```sql block of a guide.
+fn guide_sql(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/guides")
+        .join(format!("{name}.md"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("```sql\n").expect("a sql block") + 7;
+    let end = start + text[start..].find("```").unwrap();
+    text[start..end].to_string()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn post(s: &Server, table: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    s.post(
+        &format!("/webhook/dev/public/{table}"),
+        &headers,
+        body.to_string(),
+    )
+    .await
+    .unwrap()
+    .0
+}
+
+async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
+    scalar(c, &format!("SELECT count(*) FROM {table}"))
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_guide_works_as_written() {
+    let dir = TempDir::new("guides");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    for guide in [
+        "segment",
+        "github",
+        "stripe",
+        "standard-webhooks",
+        "slack",
+        "shopify",
+    ] {
+        c.batch_execute(&guide_sql(guide))
+            .await
+            .unwrap_or_else(|e| panic!("{guide}: {e}"));
+    }
+
+    // Segment: signed events, a retry stored once.
+    let body = segment_track("m-1", "u-1", "Signed Up");
+    let sig = segment("my-shared-secret", body.as_bytes());
+    let headers = [
+        (sig.0, sig.1),
+        ("user-agent", "Segment (Actions)".to_string()),
+    ];
+    assert_eq!(post(&s, "segment_events", &headers, &body).await, 200);
+    assert_eq!(post(&s, "segment_events", &headers, &body).await, 200);
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT event, user_id, user_agent FROM segment_tracks JOIN segment_events ON true"
+        )
+        .await
+        .unwrap(),
+        vec![vec![
+            Some("Signed Up".into()),
+            Some("u-1".into()),
+            Some("Segment (Actions)".into())
+        ]]
+    );
+
+    // GitHub: a redelivery has the same delivery id.
+    let body = r#"{"action":"opened","sender":{"login":"octocat"}}"#;
+    let sig = github_sha256("my-webhook-secret", body.as_bytes());
+    let headers = [
+        (sig.0, sig.1),
+        ("x-github-event", "issues".to_string()),
+        (
+            "x-github-delivery",
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_string(),
+        ),
+    ];
+    assert_eq!(post(&s, "github_events", &headers, body).await, 200);
+    assert_eq!(post(&s, "github_events", &headers, body).await, 200);
+    assert_eq!(
+        rows(&c, "SELECT event, action, sender FROM github_activity")
+            .await
+            .unwrap(),
+        vec![vec![
+            Some("issues".into()),
+            Some("opened".into()),
+            Some("octocat".into())
+        ]]
+    );
+
+    // Stripe: fresh and signed, a rolled secret's second signature, stale,
+    // tampered, and the published vector (signed in 2023, so stale).
+    let body = r#"{"id":"evt_1","object":"event","type":"charge.succeeded"}"#;
+    let fresh = stripe("whsec_test_secret", now(), body.as_bytes());
+    assert_eq!(post(&s, "stripe_events", &[fresh.clone()], body).await, 200);
+    let body2 = r#"{"id":"evt_2","object":"event","type":"charge.succeeded"}"#;
+    let (h, good) = stripe("whsec_test_secret", now(), body2.as_bytes());
+    let (t, v1) = good.split_once(',').unwrap();
+    let rolled = format!("{t},v1=0000,{v1}");
+    assert_eq!(post(&s, "stripe_events", &[(h, rolled)], body2).await, 200);
+    let stale = stripe("whsec_test_secret", now() - 600, body.as_bytes());
+    assert_eq!(post(&s, "stripe_events", &[stale], body).await, 401);
+    assert_eq!(
+        post(&s, "stripe_events", &[fresh], body2).await,
+        401,
+        "tampered"
+    );
+    let vector = r#"{"id":"evt_test","object":"event"}"#;
+    let published = stripe("whsec_test_secret", 1_700_000_000, vector.as_bytes());
+    assert_eq!(post(&s, "stripe_events", &[published], vector).await, 401);
+    assert_eq!(
+        post(&s, "stripe_events", &[], vector).await,
+        400,
+        "no header: VALIDATE is NULL"
+    );
+    assert_eq!(
+        rows(&c, "SELECT type, n FROM stripe_event_types")
+            .await
+            .unwrap(),
+        vec![vec![Some("charge.succeeded".into()), Some("2".into())]]
+    );
+
+    // Standard Webhooks: the second of two signatures matches; stale and
+    // the published vector (2021) are refused; a retry is stored once.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let body = r#"{"test": 2432232314}"#;
+    let mut headers = standard_webhooks(secret, "msg_1", now(), body.as_bytes());
+    headers[2].1 = format!("v1,AAAA {}", headers[2].1);
+    assert_eq!(post(&s, "standard_events", &headers, body).await, 200);
+    assert_eq!(post(&s, "standard_events", &headers, body).await, 200);
+    assert_eq!(count(&c, "standard_events").await, 1);
+    let stale = standard_webhooks(secret, "msg_2", now() - 600, body.as_bytes());
+    assert_eq!(post(&s, "standard_events", &stale, body).await, 401);
+    let published = standard_webhooks(
+        secret,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1_614_265_330,
+        body.as_bytes(),
+    );
+    assert_eq!(post(&s, "standard_events", &published, body).await, 401);
+
+    // Slack: JSON events; the documented slash-command body passes the
+    // signature and is then refused as not JSON.
+    let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    let body = r#"{"type":"event_callback","event":{"type":"app_mention"}}"#;
+    assert_eq!(
+        post(
+            &s,
+            "slack_events",
+            &slack(secret, now(), body.as_bytes()),
+            body
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        post(
+            &s,
+            "slack_events",
+            &slack(secret, now() - 600, body.as_bytes()),
+            body
+        )
+        .await,
+        401
+    );
+    let form = slack(secret, now(), SLACK_EXAMPLE_BODY.as_bytes());
+    assert_eq!(
+        post(&s, "slack_events", &form, SLACK_EXAMPLE_BODY).await,
+        422
+    );
+    assert_eq!(count(&c, "slack_events").await, 1);
+
+    // Shopify: the published vector itself, then its retry.
+    let body = r#"{"id":1,"topic":"orders/create"}"#;
+    let headers = [
+        shopify("shpss_test_secret", body.as_bytes()),
+        ("x-shopify-topic", "orders/create".to_string()),
+        (
+            "x-shopify-webhook-id",
+            "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043".to_string(),
+        ),
+    ];
+    assert_eq!(headers[0].1, "k72tceQzwLrcNoh8q2ZaNlbbj/oVrcHNV4qHTP1iWNs=");
+    assert_eq!(post(&s, "shopify_events", &headers, body).await, 200);
+    assert_eq!(post(&s, "shopify_events", &headers, body).await, 200);
+    assert_eq!(
+        rows(&c, "SELECT topic, data->>'id' FROM shopify_events")
+            .await
+            .unwrap(),
+        vec![vec![Some("orders/create".into()), Some("1".into())]]
+    );
+}
