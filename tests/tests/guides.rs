@@ -120,7 +120,10 @@ async fn every_guide_works_as_written() {
     // tampered, and the published vector (signed in 2023, so stale).
     let body = r#"{"id":"evt_1","object":"event","type":"charge.succeeded"}"#;
     let fresh = stripe("whsec_test_secret", now(), body.as_bytes());
-    assert_eq!(post(&s, "stripe_events", std::slice::from_ref(&fresh), body).await, 200);
+    assert_eq!(
+        post(&s, "stripe_events", std::slice::from_ref(&fresh), body).await,
+        200
+    );
     let body2 = r#"{"id":"evt_2","object":"event","type":"charge.succeeded"}"#;
     let (h, good) = stripe("whsec_test_secret", now(), body2.as_bytes());
     let (t, v1) = good.split_once(',').unwrap();

@@ -323,6 +323,34 @@ async fn sender_options_are_checked() {
         assert_eq!(code, state, "{sql}: {text}");
         assert!(text.contains(msg), "{sql}: {text}");
     }
+    let (code, text) = sql_error(
+        &c,
+        "CREATE TABLE t (data JSONB NOT NULL) WITH (connector = 'webhook')",
+    )
+    .await;
+    assert_eq!(
+        (code.as_str(), text.as_str()),
+        (
+            "0A000",
+            "column \"data\": NOT NULL is not supported on webhook tables"
+        )
+    );
+    // A table without VALIDATE is created, with a notice saying what that
+    // means.
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let out = std::process::Command::new("psql")
+        .args(["-h", host, "-p", port, "-d", "dev", "-U", "root", "-X"])
+        .args([
+            "-c",
+            "CREATE TABLE open_hook (data JSONB) WITH (connector = 'webhook')",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "CREATE TABLE");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "NOTICE:  table \"open_hook\" has no VALIDATE: it accepts unsigned requests from anyone who can reach the webhook port"
+    );
     c.batch_execute("CREATE TABLE t (data JSONB) INCLUDE header 'X-Trace' AS trace WITH (connector = 'webhook', dedup_header = 'Idempotency-Key', dedup_window = '90 minutes')").await.unwrap();
     let shown = rows(&c, "SHOW CREATE TABLE t").await.unwrap();
     let ddl = shown[0][1].clone().unwrap();

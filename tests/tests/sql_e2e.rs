@@ -27,7 +27,7 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
         ("SELECT frobnicate(1)", "42883", "function frobnicate(integer) does not exist"),
         ("SELECT 'x'::int", "22P02", "invalid input syntax for type integer: \"x\""),
         ("SELECT '{'::jsonb", "22P02", "invalid input syntax for type json"),
-        ("SELECT hmac('k', 'd'::bytea, 'md5')", "22023", "unsupported hmac algorithm \"md5\" (expected sha1 or sha256)"),
+        ("SELECT hmac('k', 'd'::bytea, 'md5')", "22023", "unsupported hmac algorithm \"md5\" (expected sha1, sha224, sha256, sha384 or sha512)"),
         ("SELECT 1::nosuchtype", "42704", "type \"nosuchtype\" does not exist"),
         ("INSERT INTO t VALUES (NULL, 'x')", "23502", "null value in column \"id\" of relation \"t\" violates not-null constraint"),
         ("INSERT INTO t (id, zz) VALUES (1, 'x')", "42703", "column \"zz\" of relation \"t\" does not exist"),

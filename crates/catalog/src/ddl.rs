@@ -321,6 +321,12 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
             None
         }
         Some(()) => {
+            if let Some(c) = columns.iter().find(|c| c.not_null) {
+                return Err(Error::NotSupported(format!(
+                    "column \"{}\": NOT NULL is not supported on webhook tables",
+                    c.name
+                )));
+            }
             if cols.len() != 1 || cols[0].ty != DataType::Jsonb {
                 return Err(Error::InvalidDefinition(
                     "Table with webhook source should have exactly one JSONB column".into(),

@@ -755,6 +755,9 @@ pub struct ColumnDef {
     pub type_name: String,
     /// Declared `PRIMARY KEY`.
     pub primary_key: bool,
+    /// Declared `NOT NULL` (kept so webhook tables can refuse it; a
+    /// primary key is never NULL anyway).
+    pub not_null: bool,
 }
 
 impl Display for ColumnDef {
@@ -762,6 +765,9 @@ impl Display for ColumnDef {
         write!(f, "{} {}", self.name, self.type_name.to_uppercase())?;
         if self.primary_key {
             f.write_str(" PRIMARY KEY")?;
+        }
+        if self.not_null {
+            f.write_str(" NOT NULL")?;
         }
         Ok(())
     }

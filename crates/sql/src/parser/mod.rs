@@ -420,6 +420,7 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
     let (r, name) = ident(i)?;
     let (mut r, type_name) = expr::type_name(r)?;
     let mut primary_key = false;
+    let mut not_null = false;
     loop {
         if let Ok((r2, _)) = kw("primary")(r) {
             let (r2, _) = kw("key")(r2)?;
@@ -427,6 +428,7 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
             r = r2;
         } else if let Ok((r2, _)) = kw("not")(r) {
             let (r2, _) = kw("null")(r2)?;
+            not_null = true;
             r = r2;
         } else if let Ok((r2, _)) = kw("null")(r) {
             r = r2;
@@ -440,6 +442,7 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
             name,
             type_name,
             primary_key,
+            not_null,
         },
     ))
 }

@@ -400,6 +400,7 @@ impl Writer {
             }
             Created::New(obj) => obj,
         };
+        let mut notices = Vec::new();
         match obj {
             NewObject::Secret(secret) => {
                 let stored = StoredObject {
@@ -424,15 +425,19 @@ impl Writer {
                 if rel.table().is_some_and(|t| t.primary_key.is_empty()) {
                     self.next_row_id.insert(id, 1);
                 }
+                let webhook = rel.table().and_then(|t| t.webhook.as_ref());
+                if webhook.is_some_and(|w| w.validate.is_none()) {
+                    notices.push(format!(
+                        "table \"{}\" has no VALIDATE: it accepts unsigned requests from anyone who can reach the webhook port",
+                        rel.name
+                    ));
+                }
                 next.insert_relation(*rel);
             }
         }
         self.catalog = next;
         effects.catalog_changed = true;
-        Ok(Some(DdlOutcome {
-            tag,
-            notices: vec![],
-        }))
+        Ok(Some(DdlOutcome { tag, notices }))
     }
 
     fn drop(
