@@ -179,6 +179,50 @@ async fn methods_gzip_headers_and_redelivery() {
     .await;
     assert_eq!(status, 413, "{answer}");
 
+    // Refusals can be read from SQL, without the body.
+    let body = "{\"card\": \"4111-SECRET-PAYLOAD\"";
+    assert_eq!(segment_event(&s, "POST", "seg", body, &[]).await.0, 422);
+    assert_eq!(send(&s, "POST", "nope", &[], "{}").await.0, 404);
+    let refused = rows(
+        &c,
+        "SELECT table_name, status, reason, body_bytes > 0, remote_addr LIKE '127.0.0.1:%' \
+         FROM rivulet_catalog.webhook_rejections ORDER BY at",
+    )
+    .await
+    .unwrap();
+    let t = |v: &str| Some(v.to_string());
+    assert_eq!(
+        refused
+            .iter()
+            .map(|r| (r[0].clone(), r[1].clone(), r[3].clone(), r[4].clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (t("seg"), t("405"), t("f"), t("t")),
+            (t("seg"), t("400"), t("t"), t("t")),
+            (t("seg"), t("415"), t("t"), t("t")),
+            (t("seg"), t("413"), t("t"), t("t")),
+            (t("seg"), t("422"), t("t"), t("t")),
+            (t("nope"), t("404"), t("f"), t("t")),
+        ]
+    );
+    assert_eq!(
+        refused[0][2],
+        t("method DELETE not allowed; use POST, PUT or PATCH")
+    );
+    assert_eq!(refused[4][2], t("invalid JSON"));
+    let everything = rows(&c, "SELECT * FROM rivulet_catalog.webhook_rejections")
+        .await
+        .unwrap();
+    assert!(
+        !format!("{everything:?}").contains("SECRET-PAYLOAD"),
+        "{everything:?}"
+    );
+    assert_eq!(
+        rows(&c, "SELECT table_name, accepted, rows, rejected, last_status FROM rivulet_catalog.webhook_stats").await.unwrap(),
+        // The 405 came before the table was looked up.
+        vec![vec![t("seg"), t("5"), t("5"), t("4"), t("422")]]
+    );
+
     // A delivery sent again is answered 200 and stored once.
     let before = count(&c, "SELECT count(*) FROM seg").await;
     let body = segment_track("m-POST", "u0", "Signed Up");

@@ -24,12 +24,13 @@ const PG_CATALOG_OID: i64 = 11;
 const PUBLIC_OID: i64 = 2200;
 const INFORMATION_SCHEMA_OID: i64 = 13000;
 const RW_CATALOG_OID: i64 = 13200;
+const RIVULET_CATALOG_OID: i64 = 13400;
 const OWNER_OID: i64 = 10;
 const DATABASE_OID: i64 = 16383;
 /// `pg_class`'s own OID: the class of relations in `pg_depend`.
 const PG_CLASS_OID: i64 = 1259;
 
-use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T};
+use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T, Timestamptz as TZ};
 
 /// What a system relation's rows are computed from.
 struct Ctx<'a> {
@@ -493,6 +494,36 @@ static DEFS: &[Def] = &[
         ],
         rows: None,
     },
+    // Rivulet's own: what the webhook listener refused, and per-table
+    // counts. Their rows come from the listener's memory, not the catalog
+    // (see `SystemTable::from_listener`).
+    Def {
+        schema: "rivulet_catalog",
+        name: "webhook_rejections",
+        columns: &[
+            ("at", TZ),
+            ("table_name", T),
+            ("status", I4),
+            ("reason", T),
+            ("body_bytes", I8),
+            ("remote_addr", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "rivulet_catalog",
+        name: "webhook_stats",
+        columns: &[
+            ("table_name", T),
+            ("accepted", I8),
+            ("rows", I8),
+            ("rejected", I8),
+            ("last_accepted_at", TZ),
+            ("last_rejected_at", TZ),
+            ("last_status", I4),
+        ],
+        rows: None,
+    },
 ];
 
 /// A system relation: its position in `DEFS`.
@@ -513,7 +544,13 @@ impl SystemTable {
     /// constraints other than keys, inheritance, triggers, policies, column
     /// defaults, sequences or collations beyond the default).
     pub fn always_empty(self) -> bool {
-        self.def().rows.is_none()
+        self.def().rows.is_none() && !self.from_listener()
+    }
+
+    /// Whether the rows come from the webhook listener's memory
+    /// (`rivulet_catalog`), not from the catalog.
+    pub fn from_listener(self) -> bool {
+        self.def().schema == "rivulet_catalog"
     }
 
     /// The relation a query scans for this table.
@@ -566,6 +603,7 @@ fn namespace_oid(schema: &str) -> i64 {
     match schema {
         "information_schema" => INFORMATION_SCHEMA_OID,
         "rw_catalog" => RW_CATALOG_OID,
+        "rivulet_catalog" => RIVULET_CATALOG_OID,
         _ => PG_CATALOG_OID,
     }
 }
@@ -581,6 +619,7 @@ pub fn relation_oid(rel: &Relation) -> i64 {
             match t.name().0 {
                 "information_schema" => 13_100 + idx,
                 "rw_catalog" => 13_300 + idx,
+                "rivulet_catalog" => 13_500 + idx,
                 _ => 10_000 + idx,
             }
         }
@@ -651,6 +690,12 @@ fn pg_namespace(_: &Ctx<'_>) -> Vec<Row> {
         vec![
             int(RW_CATALOG_OID),
             text("rw_catalog"),
+            int(OWNER_OID),
+            Value::Null,
+        ],
+        vec![
+            int(RIVULET_CATALOG_OID),
+            text("rivulet_catalog"),
             int(OWNER_OID),
             Value::Null,
         ],
@@ -843,10 +888,16 @@ fn info_columns(c: &Ctx<'_>) -> Vec<Row> {
 }
 
 fn info_schemata(_: &Ctx<'_>) -> Vec<Row> {
-    ["pg_catalog", "public", "information_schema", "rw_catalog"]
-        .iter()
-        .map(|s| vec![text(crate::DEFAULT_DATABASE), text(s), text("root")])
-        .collect()
+    [
+        "pg_catalog",
+        "public",
+        "information_schema",
+        "rw_catalog",
+        "rivulet_catalog",
+    ]
+    .iter()
+    .map(|s| vec![text(crate::DEFAULT_DATABASE), text(s), text("root")])
+    .collect()
 }
 
 /// A view depends on each relation it reads (`deptype` `n`).
@@ -927,6 +978,7 @@ fn rw_schemas(_: &Ctx<'_>) -> Vec<Row> {
         (PUBLIC_OID, "public"),
         (INFORMATION_SCHEMA_OID, "information_schema"),
         (RW_CATALOG_OID, "rw_catalog"),
+        (RIVULET_CATALOG_OID, "rivulet_catalog"),
     ]
     .iter()
     .map(|(id, name)| {

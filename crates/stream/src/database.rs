@@ -69,6 +69,7 @@ impl Database {
             catalog: RwLock::new(Arc::new(catalog)),
             fatal: tokio::sync::watch::Sender::new(None),
             query_memory: Arc::new(QueryMemory::new(options.query_memory_bytes)),
+            webhook_log: Default::default(),
         });
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let s = shared.clone();
@@ -147,6 +148,12 @@ impl Database {
             rx,
         )
         .await
+    }
+
+    /// The webhook listener's record of accepted and refused requests
+    /// (`rivulet_catalog.webhook_rejections` and `webhook_stats`).
+    pub fn webhook_log(&self) -> &crate::WebhookLog {
+        &self.shared.webhook_log
     }
 
     /// Inserts the rows of a webhook delivery into `table`, skipping those

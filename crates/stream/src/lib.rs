@@ -33,6 +33,7 @@ mod query;
 mod rows;
 mod shared;
 pub mod state;
+mod webhook_log;
 mod writer;
 
 pub use database::{Database, Options, ScanSpec};
@@ -40,6 +41,7 @@ pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
 pub use query::{CancelReason, QueryMemory, Reservation};
 pub use state::{MemState, StateStore};
+pub use webhook_log::{Rejection, WebhookLog, MAX_REJECTIONS};
 pub use writer::DdlOutcome;
 
 /// The ids of a webhook delivery, for a table that stores each delivery

@@ -16,6 +16,8 @@ pub(crate) struct Shared {
     pub(crate) fatal: tokio::sync::watch::Sender<Option<String>>,
     /// What running queries may hold in memory together.
     pub(crate) query_memory: Arc<crate::QueryMemory>,
+    /// What the webhook listener accepted and refused.
+    pub(crate) webhook_log: crate::WebhookLog,
 }
 
 impl Shared {

@@ -104,6 +104,22 @@ impl WebhookError {
         }
     }
 
+    /// Why, for `rivulet_catalog.webhook_rejections`: the message, except
+    /// that a JSON error does not quote the body (any user of the
+    /// database may read the table; the sender, who has the body, gets the
+    /// full message).
+    pub fn reason(&self) -> String {
+        match self {
+            // "invalid JSON on line 3: Token ... is invalid" keeps only
+            // "invalid JSON on line 3"; the other messages quote nothing.
+            WebhookError::InvalidJson(msg) if msg.starts_with("invalid JSON") => msg
+                .split_once(": ")
+                .map_or(msg.as_str(), |(head, _)| head)
+                .to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// The JSON error body.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.to_string() }).to_string()

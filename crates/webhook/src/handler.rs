@@ -59,10 +59,53 @@ fn reserve(
     Ok(())
 }
 
+/// What is known about a request as it is processed, for the log of
+/// accepted and refused requests.
+#[derive(Default)]
+struct Seen {
+    /// The table the path names.
+    table: Option<String>,
+    /// Whether that table exists.
+    table_exists: bool,
+    /// Bytes of body received.
+    body_bytes: u64,
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
 /// Answers one request; never fails (errors become JSON error responses).
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    match process(&state, req).await {
+    let mut seen = Seen::default();
+    let outcome = process(&state, req, &mut seen).await;
+    let log = state.db.webhook_log();
+    match &outcome {
+        Ok(rows) => {
+            if let Some(t) = &seen.table {
+                log.accepted(t, *rows, now_micros());
+            }
+        }
+        Err(e) => log.rejected(
+            rivulet_stream::Rejection {
+                at: now_micros(),
+                table: seen.table.clone(),
+                status: e.status().as_u16(),
+                reason: e.reason(),
+                body_bytes: seen.body_bytes,
+                remote_addr: peer.to_string(),
+            },
+            seen.table_exists,
+        ),
+    }
+    match outcome {
         Ok(rows) => {
             tracing::debug!(path, rows, "webhook accepted");
             Response::builder()
@@ -127,8 +170,13 @@ fn route(path: &str) -> Option<(String, String, String)> {
     ))
 }
 
-async fn process(state: &State, req: Request<Incoming>) -> Result<usize, WebhookError> {
+async fn process(
+    state: &State,
+    req: Request<Incoming>,
+    seen: &mut Seen,
+) -> Result<usize, WebhookError> {
     let (db, schema, table) = route(req.uri().path()).ok_or(WebhookError::NoRoute)?;
+    seen.table = Some(table.clone());
     // Segment's Webhooks (Actions) destination can be set to send with
     // any of the three.
     if ![Method::POST, Method::PUT, Method::PATCH].contains(req.method()) {
@@ -146,6 +194,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
         .filter(|r| r.table().is_some())
         .ok_or_else(|| WebhookError::UnknownTable(table.clone()))?
         .clone();
+    seen.table_exists = true;
     if webhook_spec(&rel).is_none() {
         return Err(WebhookError::NotWebhookTable(table));
     }
@@ -177,6 +226,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Result<usize, Webhook
             let beyond = (buf.len() + data.len()).saturating_sub(declared.max(buf.len()));
             reserve(state, &mut held, beyond)?;
             buf.extend_from_slice(&data);
+            seen.body_bytes = buf.len() as u64;
         }
         Ok(Bytes::from(buf))
     };

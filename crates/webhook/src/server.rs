@@ -107,7 +107,7 @@ pub async fn serve(
         let service = service_fn(move |req| {
             seen.store(true, Ordering::Relaxed);
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+            async move { Ok::<_, std::convert::Infallible>(handle(state, req, peer).await) }
         });
         let conn = builder
             .serve_connection(TokioIo::new(stream), service)

@@ -287,7 +287,15 @@ fn run_serial(
         match rel.system() {
             // System catalogs are computed from the catalog snapshot.
             Some(t) => {
-                let rows: Vec<Change> = rivulet_catalog::system::system_rows(t, &db.catalog())
+                let rows = if t.from_listener() {
+                    let catalog = db.catalog();
+                    let log = db.webhook_log();
+                    log.retain_tables(|name| catalog.relation(name).is_some());
+                    log.rows(t.name().1)
+                } else {
+                    rivulet_catalog::system::system_rows(t, &db.catalog())
+                };
+                let rows: Vec<Change> = rows
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| Change::insert((i as u64).to_be_bytes().to_vec(), r))
