@@ -51,6 +51,32 @@ async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
         .unwrap()
 }
 
+/// Runs `rivulet send` with `body` on standard input; returns whether it
+/// exited 0 and what it printed.
+fn rivulet_send(s: &Server, secret: &str, args: &[&str], body: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(rivulet_tests::rivulet_bin())
+        .arg("send")
+        .args(["--webhook", &s.webhook_addr])
+        .args(args)
+        .env("RIVULET_SEND_SECRET", secret)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
 #[tokio::test]
 async fn every_guide_works_as_written() {
     let dir = TempDir::new("guides");
@@ -220,4 +246,94 @@ async fn every_guide_works_as_written() {
             .unwrap(),
         vec![vec![Some("orders/create".into()), Some("1".into())]]
     );
+
+    // `rivulet send` signs as each sender does.
+    let event = |id: &str| format!(r#"{{"id":"{id}","type":"t","messageId":"{id}"}}"#);
+    let batch = format!(
+        "[{},{}]",
+        segment_track("sb-1", "u", "A"),
+        segment_track("sb-2", "u", "B")
+    );
+    let cases: [(&str, &str, &str, String, &[&str]); 8] = [
+        (
+            "segment_events",
+            "segment",
+            "my-shared-secret",
+            segment_track("s-1", "u", "A"),
+            &[],
+        ),
+        (
+            "segment_events",
+            "segment-batch",
+            "my-shared-secret",
+            batch,
+            &[],
+        ),
+        (
+            "segment_events",
+            "segment",
+            "my-shared-secret",
+            segment_track("s-2", "u", "A"),
+            &["--gzip", "--method", "PATCH"],
+        ),
+        (
+            "github_events",
+            "github",
+            "my-webhook-secret",
+            event("g-1"),
+            &["--event", "push", "--id", "d-9"],
+        ),
+        (
+            "stripe_events",
+            "stripe",
+            "whsec_test_secret",
+            event("evt_9"),
+            &[],
+        ),
+        (
+            "standard_events",
+            "standard-webhooks",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            event("w-1"),
+            &[],
+        ),
+        (
+            "slack_events",
+            "slack",
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            event("k-1"),
+            &[],
+        ),
+        (
+            "shopify_events",
+            "shopify",
+            "shpss_test_secret",
+            event("p-1"),
+            &["--event", "orders/paid"],
+        ),
+    ];
+    for (table, sender, secret, body, extra) in cases {
+        let before = count(&c, table).await;
+        let mut args = vec!["--sender", sender, "--table", table];
+        args.extend_from_slice(extra);
+        let (ok, out) = rivulet_send(&s, secret, &args, &body);
+        assert!(ok && out == "200", "{sender}: {out}");
+        let added = if sender == "segment-batch" { 2 } else { 1 };
+        assert_eq!(count(&c, table).await, before + added, "{sender}");
+    }
+    // The same delivery id again is a retry; a wrong secret is refused.
+    let args = [
+        "--sender",
+        "github",
+        "--table",
+        "github_events",
+        "--event",
+        "push",
+        "--id",
+        "d-9",
+    ];
+    assert!(rivulet_send(&s, "my-webhook-secret", &args, &event("g-1")).0);
+    assert_eq!(count(&c, "github_events").await, 2);
+    let (ok, out) = rivulet_send(&s, "wrong", &args, &event("g-2"));
+    assert!(!ok && out.starts_with("401"), "{out}");
 }

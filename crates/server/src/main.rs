@@ -27,6 +27,7 @@ mod pgvalue;
 mod prepared;
 mod psql;
 mod results;
+mod send;
 mod session;
 mod session_functions;
 mod startup;
@@ -39,7 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pgwire::api::{ConnectionManager, RandomPidSecretKeyGenerator};
 use rivulet_stream::Database;
 use tokio::net::TcpListener;
@@ -59,6 +60,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
+    /// Instead of serving: a tool.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Directory holding the catalog, rows and view state.
     #[arg(long, env = "RIVULET_DATA_DIR", default_value = "./rivulet-data")]
     data_dir: PathBuf,
@@ -114,6 +118,14 @@ struct Args {
     query_memory: u64,
 }
 
+/// The tools besides the server.
+#[derive(Subcommand)]
+enum Command {
+    /// Post a file or standard input to a webhook table, signed as a given
+    /// sender signs (see `rivulet send --help`).
+    Send(send::SendArgs),
+}
+
 /// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_t` in
 /// mimalloc.h, v2 and v3 alike).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -147,6 +159,10 @@ fn start_purger() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if let Some(Command::Send(send)) = args.command.take() {
+        std::process::exit(send::run(send)?);
+    }
     start_purger()?;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -161,7 +177,6 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rivulet-worker")

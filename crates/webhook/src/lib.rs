@@ -21,6 +21,7 @@ mod error;
 mod handler;
 mod payload;
 mod server;
+pub mod sign;
 mod validate;
 
 pub use error::WebhookError;
