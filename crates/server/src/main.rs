@@ -96,6 +96,14 @@ struct Args {
     /// body (408 after that).
     #[arg(long, env = "RIVULET_WEBHOOK_READ_TIMEOUT", default_value_t = 30)]
     webhook_read_timeout: u64,
+    /// Serve the webhook listener over HTTPS with this PEM certificate
+    /// chain (with --webhook-tls-key; RisingWave's RW_SSL_CERT is read
+    /// too).
+    #[arg(long, env = "RIVULET_WEBHOOK_TLS_CERT", requires = "webhook_tls_key")]
+    webhook_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --webhook-tls-cert (RW_SSL_KEY is read too).
+    #[arg(long, env = "RIVULET_WEBHOOK_TLS_KEY", requires = "webhook_tls_cert")]
+    webhook_tls_key: Option<PathBuf>,
     /// PostgreSQL sessions served at once; beyond them a client gets
     /// PostgreSQL's 53300 "sorry, too many clients already".
     #[arg(long, env = "RIVULET_MAX_CONNECTIONS", default_value_t = 1024)]
@@ -239,6 +247,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (pg_addr, hook_addr) = (pg.local_addr()?, hooks.local_addr()?);
     tracing::info!(pg = %pg_addr, webhook = %hook_addr, "rivulet listening");
 
+    // RisingWave's variables name the same files.
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let tls = match (
+        args.webhook_tls_cert
+            .clone()
+            .or_else(|| from_env("RW_SSL_CERT")),
+        args.webhook_tls_key
+            .clone()
+            .or_else(|| from_env("RW_SSL_KEY")),
+    ) {
+        (Some(cert), Some(key)) => {
+            Some(rivulet_webhook::tls_config(&cert, &key).map_err(anyhow::Error::msg)?)
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("HTTPS needs both a certificate and a key (RW_SSL_CERT and RW_SSL_KEY)"),
+    };
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     tracker.spawn(rivulet_webhook::serve(
@@ -249,6 +277,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             max_connections: args.webhook_max_connections.max(1),
             read_timeout: Duration::from_secs(args.webhook_read_timeout.max(1)),
             body_budget: budget.request_bodies as usize,
+            tls,
         },
         shutdown.clone(),
     ));

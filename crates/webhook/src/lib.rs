@@ -25,4 +25,4 @@ pub mod sign;
 mod validate;
 
 pub use error::WebhookError;
-pub use server::{serve, Config};
+pub use server::{serve, tls_config, Config};

@@ -41,6 +41,76 @@ pub struct Config {
     /// Bytes of request bodies held at once, over all connections (503
     /// with `Retry-After` for a request that finds the budget spent).
     pub body_budget: usize,
+    /// Serve HTTPS with this configuration ([`tls_config`]) instead of
+    /// plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Serves one connection (plain TCP or TLS) until it ends.
+async fn serve_connection<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    state: Arc<State>,
+    builder: auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    read_timeout: Duration,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // Set by the first request. hyper times out slow headers and idle
+    // keep-alive, but not a client that never sends a first byte (it waits
+    // for one to tell HTTP/1 from HTTP/2): that is cut off here.
+    let started = Arc::new(AtomicBool::new(false));
+    let seen = started.clone();
+    let service = service_fn(move |req| {
+        seen.store(true, Ordering::Relaxed);
+        let state = state.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(state, req, peer).await) }
+    });
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    let conn = watcher.watch(conn);
+    tokio::pin!(conn);
+    let ended = tokio::select! {
+        r = &mut conn => Some(r),
+        _ = tokio::time::sleep(read_timeout) => None,
+    };
+    let ended = match ended {
+        Some(r) => Some(r),
+        None if started.load(Ordering::Relaxed) => Some(conn.await),
+        None => None, // dropping the connection closes it
+    };
+    if let Some(Err(e)) = ended {
+        tracing::debug!(%peer, "webhook connection ended: {e}");
+    }
+}
+
+/// Reads a PEM certificate chain and private key into a TLS configuration
+/// for the listener (HTTP/2 and HTTP/1.1 offered by ALPN).
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| format!("reading certificates from {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("reading the private key from {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// Serves webhooks on `listener` until `shutdown` is cancelled, then lets
@@ -99,34 +169,26 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
-        // Set by the first request. hyper times out slow headers and idle
-        // keep-alive, but not a client that never sends a first byte (it
-        // waits for one to tell HTTP/1 from HTTP/2): that is cut off here.
-        let started = Arc::new(AtomicBool::new(false));
-        let seen = started.clone();
-        let service = service_fn(move |req| {
-            seen.store(true, Ordering::Relaxed);
-            let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(state, req, peer).await) }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         let read_timeout = config.read_timeout;
+        let tls = config.tls.clone();
         tokio::spawn(async move {
-            tokio::pin!(conn);
-            let ended = tokio::select! {
-                r = &mut conn => Some(r),
-                _ = tokio::time::sleep(read_timeout) => None,
-            };
-            let ended = match ended {
-                Some(r) => Some(r),
-                None if started.load(Ordering::Relaxed) => Some(conn.await),
-                None => None, // dropping the connection closes it
-            };
-            if let Some(Err(e)) = ended {
-                tracing::debug!(%peer, "webhook connection ended: {e}");
+            match tls {
+                None => serve_connection(stream, peer, state, builder, watcher, read_timeout).await,
+                Some(tls) => {
+                    // The handshake has the same time limit as a request's
+                    // headers, so a silent client cannot hold the slot.
+                    let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+                    match tokio::time::timeout(read_timeout, accept).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, state, builder, watcher, read_timeout)
+                                .await
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
