@@ -408,3 +408,140 @@ async fn sender_options_are_checked() {
         ]
     );
 }
+
+#[tokio::test]
+async fn typed_tables_take_fields_by_name() {
+    let dir = TempDir::new("typed");
+    let mut s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET s AS 'TEST_WEBHOOK';
+         CREATE TABLE orders (id varchar PRIMARY KEY, amount numeric, qty int, paid boolean,
+                              at timestamptz, meta jsonb)
+           INCLUDE header 'x-shop' AS shop
+           WITH (connector = 'webhook', is_batched = true)
+           VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, payload, 'sha1'), 'hex'));
+         CREATE MATERIALIZED VIEW revenue AS SELECT shop, sum(amount * qty) AS total, count(*) AS n FROM orders GROUP BY shop;",
+    )
+    .await
+    .unwrap();
+    let post = |body: &'static str| {
+        let (h, sig) = segment(SECRET, body.as_bytes());
+        let s = &s;
+        async move {
+            send(
+                s,
+                "POST",
+                "orders",
+                &[(h, sig.as_str()), ("x-shop", "north")],
+                body,
+            )
+            .await
+        }
+    };
+    let ok = r#"{"id":"o-1","amount":"12.50","qty":2,"paid":true,"at":"2026-11-29T10:00:00Z","meta":{"via":"web"},"extra":"ignored"}
+{"id":"o-2","amount":7,"qty":1}"#;
+    assert_eq!(post(ok).await, (200, String::new()));
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT id, amount, qty, paid, at, meta, shop FROM orders ORDER BY id"
+        )
+        .await
+        .unwrap(),
+        vec![
+            vec![
+                Some("o-1".into()),
+                Some("12.50".into()),
+                Some("2".into()),
+                Some("t".into()),
+                Some("2026-11-29 10:00:00+00".into()),
+                Some(r#"{"via": "web"}"#.into()),
+                Some("north".into())
+            ],
+            vec![
+                Some("o-2".into()),
+                Some("7".into()),
+                Some("1".into()),
+                None,
+                None,
+                None,
+                Some("north".into())
+            ],
+        ]
+    );
+    assert_eq!(
+        rows(&c, "SELECT shop, total, n FROM revenue")
+            .await
+            .unwrap(),
+        vec![vec![
+            Some("north".into()),
+            Some("32.00".into()),
+            Some("2".into())
+        ]]
+    );
+    // A key seen again replaces its row.
+    assert_eq!(post(r#"{"id":"o-2","amount":8,"qty":1}"#).await.0, 200);
+    assert_eq!(
+        rows(&c, "SELECT total, n FROM revenue").await.unwrap(),
+        vec![vec![Some("33.00".into()), Some("2".into())]]
+    );
+    // Refused whole, with 422: a missing key, a value of the wrong type, not
+    // an object; the reason kept for SQL does not quote the value.
+    for (body, msg) in [
+        (
+            r#"{"amount":1}"#,
+            "primary key column \"id\" is missing or null",
+        ),
+        (
+            r#"{"id":"o-3","qty":"many"}"#,
+            "column \"qty\": invalid input syntax for type integer: \"many\"",
+        ),
+        ("[1]", "expected a JSON object"),
+    ] {
+        let (status, answer) = post(body).await;
+        assert_eq!(status, 422, "{body}");
+        let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert!(error["error"].as_str().unwrap().contains(msg), "{answer}");
+    }
+    assert_eq!(
+        scalar(
+            &c,
+            "SELECT reason FROM rivulet_catalog.webhook_rejections WHERE reason LIKE '%qty%'"
+        )
+        .await
+        .unwrap(),
+        Some("failed to decode webhook JSON payload: column \"qty\" is not a valid integer".into())
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM orders").await.unwrap(),
+        Some("2".into())
+    );
+    // The definition survives a restart.
+    s.kill9().await.unwrap();
+    let s = s.restart().await.unwrap();
+    let c = s.connect().await.unwrap();
+    let body = r#"{"id":"o-4","amount":1,"qty":1}"#;
+    let (h, sig) = segment(SECRET, body.as_bytes());
+    assert_eq!(
+        send(
+            &s,
+            "POST",
+            "orders",
+            &[(h, sig.as_str()), ("x-shop", "south")],
+            body
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        rows(&c, "SELECT shop, total FROM revenue ORDER BY 1")
+            .await
+            .unwrap(),
+        vec![
+            vec![Some("north".into()), Some("33.00".into())],
+            vec![Some("south".into()), Some("1".into())]
+        ]
+    );
+}

@@ -77,6 +77,10 @@ pub struct WebhookSpec {
     pub is_batched: bool,
     /// The VALIDATE check; `None` accepts unsigned requests.
     pub validate: Option<Validator>,
+    /// Each document's top-level fields go into the columns of the same
+    /// names (the table is not a single JSONB column); otherwise the
+    /// whole document goes into the one JSONB column.
+    pub typed: bool,
     /// Request headers stored in the columns after the payload column, in
     /// column order, by lower-cased name (`INCLUDE header 'name' AS col`).
     pub include_headers: Vec<String>,

@@ -327,14 +327,18 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                     c.name
                 )));
             }
-            if cols.len() != 1 || cols[0].ty != DataType::Jsonb {
-                return Err(Error::InvalidDefinition(
-                    "Table with webhook source should have exactly one JSONB column".into(),
-                ));
-            }
+            // One JSONB column takes the whole document; any other
+            // columns take the document's top-level fields by name, and
+            // VALIDATE calls the raw body `payload` (as RisingWave does).
+            let typed = !(cols.len() == 1 && cols[0].ty == DataType::Jsonb);
+            let payload = if typed {
+                "payload"
+            } else {
+                cols[0].name.as_str()
+            };
             let validate = validate
                 .as_ref()
-                .map(|(secret, expr)| bind_validate(secret.as_ref(), expr, &cols[0].name, catalog))
+                .map(|(secret, expr)| bind_validate(secret.as_ref(), expr, payload, catalog))
                 .transpose()?;
             let mut include_headers = Vec::new();
             for inc in include {
@@ -360,6 +364,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
             Some(WebhookSpec {
                 is_batched,
                 validate,
+                typed,
                 include_headers,
                 dedup,
             })
@@ -546,14 +551,20 @@ mod tests {
         let mut cat = Catalog::new();
         apply(&mut cat, "CREATE SECRET s WITH (backend = 'meta') AS 'v'").unwrap();
         let err = |cat: &mut Catalog, sql: &str| apply(cat, sql).unwrap_err();
+        // Other columns than one JSONB take the document's fields; the raw
+        // body is then `payload` in VALIDATE.
         assert_eq!(
             err(
                 &mut cat,
-                "CREATE TABLE t (a JSONB, b JSONB) WITH (connector = 'webhook')"
+                "CREATE TABLE t (a JSONB, b JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS secure_compare(convert_from(a, 'utf8'), s)"
             )
             .to_string(),
-            "Table with webhook source should have exactly one JSONB column"
+            "column \"a\" does not exist"
         );
+        apply(&mut cat, "CREATE TABLE typed (id varchar PRIMARY KEY, n numeric) WITH (connector = 'webhook') VALIDATE SECRET s AS secure_compare(convert_from(payload, 'utf8'), s)").unwrap();
+        let typed = cat.relation("typed").unwrap().table().unwrap();
+        assert!(typed.webhook.as_ref().unwrap().typed);
+        assert_eq!(typed.primary_key, vec![0]);
         assert_eq!(
             err(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS s = 'x'").to_string(),
             "The signature verification function must be SECURE_COMPARE()"

@@ -54,6 +54,22 @@ pub enum WebhookError {
     #[error("{0}")]
     /// The body is not the JSON the table takes (422).
     InvalidJson(String),
+    #[error("failed to decode webhook JSON payload: column \"{column}\": {detail}")]
+    /// A field of a typed table's document does not convert to its
+    /// column's type (422).
+    Decode {
+        /// The column.
+        column: String,
+        /// Its type.
+        ty: rivulet_expr::DataType,
+        /// The conversion's error.
+        detail: String,
+    },
+    #[error(
+        "failed to decode webhook JSON payload: primary key column \"{0}\" is missing or null"
+    )]
+    /// A typed table's document lacks a primary-key field (422).
+    MissingKey(String),
     #[error("the server is shutting down")]
     /// The server is shutting down (503).
     ShuttingDown,
@@ -99,7 +115,9 @@ impl WebhookError {
             | WebhookError::ValidationFailed(_)
             | WebhookError::Store(_)
             | WebhookError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            WebhookError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebhookError::InvalidJson(_)
+            | WebhookError::Decode { .. }
+            | WebhookError::MissingKey(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebhookError::ShuttingDown | WebhookError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -116,6 +134,10 @@ impl WebhookError {
                 .split_once(": ")
                 .map_or(msg.as_str(), |(head, _)| head)
                 .to_string(),
+            // The conversion's message quotes the value.
+            WebhookError::Decode { column, ty, .. } => format!(
+                "failed to decode webhook JSON payload: column \"{column}\" is not a valid {ty}"
+            ),
             other => other.to_string(),
         }
     }

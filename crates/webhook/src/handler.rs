@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
-use rivulet_catalog::{DedupKey, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
+use rivulet_catalog::{Dedup, DedupKey, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
 use rivulet_expr::{Jsonb, Row, Value};
 use rivulet_stream::{Database, DeliveryIds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -268,19 +268,21 @@ async fn process(
         }
         reserve(state, &mut held, need)?;
     }
-    let rows = if body.len() > OFFLOAD_BYTES {
+    let (mut rows, field_ids) = if body.len() > OFFLOAD_BYTES {
         let rel = rel.clone();
-        tokio::task::spawn_blocking(move || prepare(&rel, &headers, &body)).await??
+        tokio::task::spawn_blocking(move || decode(&rel, &headers, &body)).await??
     } else {
-        prepare(&rel, &headers, &body)?
+        decode(&rel, &headers, &body)?
     };
-    let mut rows = rows;
-    let mut ids = None;
+    let mut ids = field_ids;
     if let Some(spec) = webhook_spec(&rel) {
-        ids = spec
-            .dedup
-            .as_ref()
-            .and_then(|d| delivery_ids(&d.key, &rows, &parts.headers));
+        if let Some(Dedup {
+            key: DedupKey::Header(name),
+            ..
+        }) = &spec.dedup
+        {
+            ids = header_id(name, &parts.headers);
+        }
         include_headers(&mut rows, &spec.include_headers, &parts.headers);
     }
     let n = rows.len();
@@ -334,27 +336,60 @@ fn stored_id(id: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The delivery's ids: the header's value for the whole request, or each
-/// event's top-level field (a string or number; an event without one is
-/// stored without a check). `None` when the request has no id at all.
-fn delivery_ids(key: &DedupKey, rows: &[Row], headers: &hyper::HeaderMap) -> Option<DeliveryIds> {
-    match key {
-        DedupKey::Header(name) => {
-            let id = header_text(headers, name).filter(|v| !v.is_empty())?;
-            Some(DeliveryIds::Request(stored_id(id.as_bytes())))
-        }
-        DedupKey::Field(field) => Some(DeliveryIds::Rows(
-            rows.iter()
-                .map(|row| match row.first() {
-                    Some(Value::Jsonb(doc)) => doc
-                        .get_path(&[field.as_str()])
-                        .and_then(|v| v.text_bytes())
-                        .map(stored_id),
-                    _ => None,
-                })
-                .collect(),
-        )),
+/// The request's delivery id: the header's value, if present.
+fn header_id(name: &str, headers: &hyper::HeaderMap) -> Option<DeliveryIds> {
+    let id = header_text(headers, name).filter(|v| !v.is_empty())?;
+    Some(DeliveryIds::Request(stored_id(id.as_bytes())))
+}
+
+/// Each event's id: its top-level `field`, a string or number (an event
+/// without one is stored without a check).
+fn field_ids(field: &str, docs: &[Row]) -> DeliveryIds {
+    DeliveryIds::Rows(
+        docs.iter()
+            .map(|row| match row.first() {
+                Some(Value::Jsonb(doc)) => doc
+                    .get_path(&[field])
+                    .and_then(|v| v.text_bytes())
+                    .map(stored_id),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// Validates and parses the body into the table's rows, with the events'
+/// ids when the table deduplicates by a field.
+fn decode(
+    rel: &Relation,
+    headers: &Jsonb,
+    body: &[u8],
+) -> Result<(Vec<Row>, Option<DeliveryIds>), WebhookError> {
+    let docs = prepare(rel, headers, body)?;
+    let Some(spec) = webhook_spec(rel) else {
+        return Ok((docs, None));
+    };
+    let ids = match &spec.dedup {
+        Some(Dedup {
+            key: DedupKey::Field(f),
+            ..
+        }) => Some(field_ids(f, &docs)),
+        _ => None,
+    };
+    if !spec.typed {
+        return Ok((docs, ids));
     }
+    let width = rel.columns.len() - spec.include_headers.len();
+    let columns = &rel.columns[..width];
+    let pk = rel
+        .table()
+        .map(|t| t.primary_key.as_slice())
+        .unwrap_or_default();
+    let rows = docs
+        .into_iter()
+        .map(|doc| payload::typed_row(doc, columns, pk))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, ids))
 }
 
 /// How a request body is encoded.

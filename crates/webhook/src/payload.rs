@@ -1,6 +1,7 @@
 //! Turning a request body into rows.
 
-use rivulet_expr::{JsonKind, Jsonb, Row, Value};
+use rivulet_catalog::Column;
+use rivulet_expr::{DataType, JsonKind, Jsonb, Row, Value};
 
 use crate::WebhookError;
 
@@ -41,6 +42,45 @@ pub(crate) fn array_rows(body: &[u8]) -> Result<Vec<Row>, WebhookError> {
             .collect()),
         _ => Err(WebhookError::InvalidJson("expected a JSON array".into())),
     }
+}
+
+/// A document as a row of a typed webhook table: each column takes the
+/// top-level field of its name as `(doc ->> 'name')::type` would (a JSONB
+/// column takes `doc -> 'name'`); a missing field or JSON null is NULL,
+/// except in a primary-key column.
+pub(crate) fn typed_row(doc: Row, columns: &[Column], pk: &[usize]) -> Result<Row, WebhookError> {
+    let Some(Value::Jsonb(doc)) = doc.into_iter().next() else {
+        return Err(WebhookError::InvalidJson("expected a JSON object".into()));
+    };
+    if doc.kind() != JsonKind::Object {
+        return Err(WebhookError::InvalidJson(format!(
+            "expected a JSON object, not {}",
+            doc.type_name()
+        )));
+    }
+    let mut row = Vec::with_capacity(columns.len());
+    for (i, col) in columns.iter().enumerate() {
+        let field = doc
+            .get_key(&col.name)
+            .filter(|v| v.kind() != JsonKind::Null);
+        let value = match field {
+            None if pk.contains(&i) => {
+                return Err(WebhookError::MissingKey(col.name.clone()));
+            }
+            None => Value::Null,
+            Some(v) if col.ty == DataType::Jsonb => Value::Jsonb(v),
+            Some(v) => {
+                let text = v.to_text().unwrap_or_default();
+                rivulet_expr::cast(Value::Text(text), col.ty).map_err(|e| WebhookError::Decode {
+                    column: col.name.clone(),
+                    ty: col.ty,
+                    detail: e.to_string(),
+                })?
+            }
+        };
+        row.push(value);
+    }
+    Ok(row)
 }
 
 fn parse(text: &str, line: Option<usize>) -> Result<Jsonb, WebhookError> {
