@@ -32,6 +32,10 @@ if [ ! -d tests/clients/node/node_modules ]; then
   echo "==> installing node-postgres (client tests)"
   (cd tests/clients/node && npm ci --no-audit --no-fund --silent)
 fi
+if [ ! -d tests/clients/segment/node_modules ]; then
+  echo "==> installing Segment's Webhooks (Actions) destination (sender tests)"
+  (cd tests/clients/segment && npm ci --no-audit --no-fund --silent --ignore-scripts)
+fi
 
 have_pg() {
   command -v psql >/dev/null 2>&1 || return 1

@@ -2,7 +2,8 @@
 //! (`scripts/install-test-deps.sh`), each driving a fresh server the way
 //! applications do: node-postgres with pg-cursor, and SQLAlchemy 2 over
 //! psycopg2. The scripts live in `tests/clients/` and exit non-zero on the
-//! first difference from what PostgreSQL would answer.
+//! first difference from what PostgreSQL would answer. On the sending side,
+//! Segment's own Webhooks (Actions) destination code signs and posts.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -50,4 +51,73 @@ async fn sqlalchemy_with_psycopg2() {
         &clients().join("sqlalchemy_check.py"),
     )
     .await;
+}
+
+/// Segment's published destination code (`@segment/action-destinations`'
+/// webhook destination run by `@segment/actions-core`) is the sender:
+/// single events with POST, PUT and PATCH, a batch through `performBatch`
+/// (signed over its first event), and a retry. The table stores exactly
+/// the events Segment sent, each once.
+#[tokio::test]
+async fn segments_own_destination_code_sends() {
+    let dir = TempDir::new("segment-npm");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET segment_secret AS 'npm-shared-secret';
+         CREATE TABLE segment_events (data JSONB)
+           WITH (connector = 'webhook', is_batched = true, dedup_field = 'messageId')
+           VALIDATE SECRET segment_secret AS secure_compare(
+             headers->>'x-signature', encode(hmac(segment_secret, data, 'sha1'), 'hex'));
+         CREATE MATERIALIZED VIEW revenue AS
+           SELECT data->'properties'->>'plan' AS plan,
+                  sum((data->'properties'->>'revenue')::numeric) AS revenue
+           FROM segment_events GROUP BY 1;",
+    )
+    .await
+    .unwrap();
+    let url = format!(
+        "http://{}/webhook/dev/public/segment_events",
+        s.webhook_addr
+    );
+    let out = tokio::process::Command::new("node")
+        .arg(clients().join("segment/send.js"))
+        .args([url.as_str(), "npm-shared-secret"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("node runs ({e}); scripts/install-test-deps.sh installs it"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "Segment's sender failed (scripts/install-test-deps.sh installs it):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut sent: Vec<serde_json::Value> = Vec::new();
+    for line in stdout.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        sent.extend(r["sent"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(sent.len(), 6);
+    let mut stored: Vec<serde_json::Value> = Vec::new();
+    for row in c
+        .query("SELECT data FROM segment_events", &[])
+        .await
+        .unwrap()
+    {
+        stored.push(row.get(0));
+    }
+    let key = |v: &serde_json::Value| v["messageId"].as_str().unwrap().to_string();
+    sent.sort_by_key(key);
+    stored.sort_by_key(key);
+    assert_eq!(stored, sent, "exactly what Segment sent, each event once");
+    let rows = rivulet_tests::rows(&c, "SELECT plan, revenue FROM revenue ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("Free".to_string()), Some("120".to_string())],
+            vec![Some("Pro".to_string()), Some("90".to_string())],
+        ]
+    );
 }
