@@ -220,6 +220,29 @@ async fn every_guide_works_as_written() {
         .await,
         401
     );
+    // Setting up the URL: Slack's signed challenge is echoed, not stored.
+    let hello = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let headers: Vec<(&str, String)> = slack(secret, now(), hello.as_bytes());
+    let (status, answer) = s
+        .post(
+            "/webhook/dev/public/slack_events",
+            &headers
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+            hello.to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+    );
+    assert_eq!(
+        post(&s, "slack_events", &[], hello).await,
+        400,
+        "unsigned: VALIDATE is NULL"
+    );
     let form = slack(secret, now(), SLACK_EXAMPLE_BODY.as_bytes());
     assert_eq!(
         post(&s, "slack_events", &form, SLACK_EXAMPLE_BODY).await,

@@ -545,3 +545,90 @@ async fn typed_tables_take_fields_by_name() {
         ]
     );
 }
+
+#[tokio::test]
+async fn meta_verification_and_its_errors() {
+    let dir = TempDir::new("meta");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET meta_app AS 'app-secret';
+         CREATE SECRET meta_token AS 'tok 123';
+         CREATE TABLE whatsapp (data JSONB)
+           WITH (connector = 'webhook', url_verification = 'meta', verify_token = 'meta_token')
+           VALIDATE SECRET meta_app AS secure_compare(headers->>'x-hub-signature-256',
+             'sha256=' || encode(hmac(meta_app, data, 'sha256'), 'hex'));",
+    )
+    .await
+    .unwrap();
+    let get = |query: &'static str| {
+        let hook = s.hook();
+        async move {
+            hook.request(
+                "GET",
+                &format!("/webhook/dev/public/{query}"),
+                &[],
+                Bytes::new(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        get("whatsapp?hub.mode=subscribe&hub.verify_token=tok+123&hub.challenge=1158201444").await,
+        (200, "1158201444".to_string())
+    );
+    assert_eq!(
+        get("whatsapp?hub.mode=subscribe&hub.verify_token=tok%20123&hub.challenge=x%2By")
+            .await
+            .1,
+        "x+y"
+    );
+    assert_eq!(
+        get("whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        get("whatsapp?hub.mode=subscribe&hub.verify_token=tok+123")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(get("whatsapp").await.0, 400);
+    c.batch_execute("CREATE TABLE plainhook (data JSONB) WITH (connector = 'webhook')")
+        .await
+        .unwrap();
+    assert_eq!(
+        get("plainhook?hub.mode=subscribe&hub.verify_token=tok+123&hub.challenge=1")
+            .await
+            .0,
+        405
+    );
+    // Events are signed with the app secret and stored as usual.
+    let body = r#"{"object":"whatsapp_business_account","entry":[]}"#;
+    let (h, sig) = github_sha256("app-secret", body.as_bytes());
+    assert_eq!(
+        send(&s, "POST", "whatsapp", &[(h, sig.as_str())], body)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        scalar(&c, "SELECT count(*) FROM whatsapp").await.unwrap(),
+        Some("1".into())
+    );
+    // The token is a secret the table depends on.
+    let (code, _) = sql_error(&c, "DROP SECRET meta_token").await;
+    assert_eq!(code, "2BP01");
+    for (sql, state) in [
+        ("CREATE TABLE t (data JSONB) WITH (connector = 'webhook', url_verification = 'meta')", "22023"),
+        ("CREATE TABLE t (data JSONB) WITH (connector = 'webhook', url_verification = 'meta', verify_token = 'nope')", "42704"),
+        ("CREATE TABLE t (data JSONB) WITH (connector = 'webhook', url_verification = 'slack', verify_token = 'meta_token')", "22023"),
+        ("CREATE TABLE t (data JSONB) WITH (connector = 'webhook', url_verification = 'carrier pigeon')", "22023"),
+        ("CREATE TABLE t (data JSONB) WITH (url_verification = 'slack')", "22023"),
+    ] {
+        assert_eq!(sql_error(&c, sql).await.0, state, "{sql}");
+    }
+}

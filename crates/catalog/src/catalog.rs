@@ -86,6 +86,22 @@ pub struct WebhookSpec {
     pub include_headers: Vec<String>,
     /// How a delivery sent again is recognized and stored only once.
     pub dedup: Option<Dedup>,
+    /// The verification a sender runs when the endpoint is set up
+    /// (`url_verification`).
+    pub handshake: Option<Handshake>,
+}
+
+/// A sender's check that an endpoint is the receiver it was told of.
+#[derive(Debug, Clone)]
+pub enum Handshake {
+    /// Slack's Events API: a (signed) POST of `{"type":
+    /// "url_verification", "challenge": ...}` is answered with the
+    /// challenge, and nothing is stored.
+    Slack,
+    /// Meta (WhatsApp, Instagram, Messenger): `GET
+    /// ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C` is answered
+    /// with C when T is this secret's value.
+    Meta(Arc<Secret>),
 }
 
 /// Deduplication of deliveries (`dedup_field` or `dedup_header`, and
@@ -382,11 +398,16 @@ impl Catalog {
         self.relations
             .values()
             .filter(|r| {
-                r.table()
-                    .and_then(|t| t.webhook.as_ref())
-                    .and_then(|w| w.validate.as_ref())
+                let Some(w) = r.table().and_then(|t| t.webhook.as_ref()) else {
+                    return false;
+                };
+                let validates = w
+                    .validate
+                    .as_ref()
                     .and_then(|v| v.secret.as_ref())
-                    .is_some_and(|s| s.name == name)
+                    .is_some_and(|s| s.name == name);
+                let verifies = matches!(&w.handshake, Some(Handshake::Meta(s)) if s.name == name);
+                validates || verifies
             })
             .cloned()
             .collect()

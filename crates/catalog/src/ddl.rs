@@ -11,7 +11,9 @@ use rivulet_expr::{DataType, Interval};
 use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
 
 use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
-use crate::catalog::{Dedup, DedupKey, DEFAULT_DEDUP_WINDOW_MICROS, MAX_DEDUP_WINDOW_MICROS};
+use crate::catalog::{
+    Dedup, DedupKey, Handshake, DEFAULT_DEDUP_WINDOW_MICROS, MAX_DEDUP_WINDOW_MICROS,
+};
 use crate::planner::plan_query;
 use crate::{
     Catalog, Column, Error, Relation, RelationKind, Result, Secret, TableSpec, Validator, ViewSpec,
@@ -243,6 +245,8 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
     let mut is_batched = false;
     let mut dedup_key: Option<DedupKey> = None;
     let mut dedup_window: Option<i64> = None;
+    let mut url_verification: Option<String> = None;
+    let mut verify_token: Option<String> = None;
     for opt in with {
         match opt.name.as_str() {
             name @ ("dedup_field" | "dedup_header") => {
@@ -259,6 +263,10 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                 });
             }
             "dedup_window" => dedup_window = Some(window(&opt.value)?),
+            "url_verification" => {
+                url_verification = Some(option_string("url_verification", &opt.value)?)
+            }
+            "verify_token" => verify_token = Some(option_string("verify_token", &opt.value)?),
             "connector" => match &opt.value {
                 Literal::String(c) => connector = Some(c.to_ascii_lowercase()),
                 other => {
@@ -299,6 +307,37 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
             "INCLUDE is only supported on tables with connector = 'webhook'".into(),
         ));
     }
+    if webhook.is_none() && (url_verification.is_some() || verify_token.is_some()) {
+        return Err(Error::InvalidParameter(
+            "url_verification requires connector = 'webhook'".into(),
+        ));
+    }
+    let mode = url_verification.as_deref().map(str::to_ascii_lowercase);
+    let handshake = match (mode.as_deref(), verify_token) {
+        (None, None) => None,
+        (Some("slack"), None) => Some(Handshake::Slack),
+        (Some("meta"), Some(secret)) => {
+            let secret = catalog.secret(&secret).cloned().ok_or_else(|| {
+                Error::UndefinedObject(format!("secret \"{secret}\" does not exist"))
+            })?;
+            Some(Handshake::Meta(secret))
+        }
+        (Some("meta"), None) => {
+            return Err(Error::InvalidParameter(
+                "url_verification = 'meta' needs verify_token = '<name of a secret>'".into(),
+            ))
+        }
+        (Some("slack") | None, Some(_)) => {
+            return Err(Error::InvalidParameter(
+                "option \"verify_token\" goes with url_verification = 'meta'".into(),
+            ))
+        }
+        (Some(other), _) => {
+            return Err(Error::InvalidParameter(format!(
+                "unknown url_verification '{other}' (expected 'slack' or 'meta')"
+            )))
+        }
+    };
     let dedup = match (dedup_key, dedup_window) {
         (Some(key), window) => Some(Dedup {
             key,
@@ -367,6 +406,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                 typed,
                 include_headers,
                 dedup,
+                handshake,
             })
         }
     };

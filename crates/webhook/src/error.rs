@@ -38,6 +38,12 @@ pub enum WebhookError {
     #[error("request body is not valid gzip: {0}")]
     /// A gzip body that does not decompress (400).
     BadGzip(String),
+    #[error("hub.verify_token does not match the table's verify token")]
+    /// Meta's verification with the wrong token (403).
+    VerifyTokenMismatch,
+    #[error("bad verification request: {0}")]
+    /// A verification request missing a part (400).
+    BadHandshake(String),
     #[error("Signature verification failed")]
     /// VALIDATE was false (401).
     SignatureMismatch,
@@ -102,7 +108,10 @@ impl WebhookError {
             | WebhookError::UnknownSchema(_)
             | WebhookError::UnknownTable(_) => StatusCode::NOT_FOUND,
             WebhookError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            WebhookError::NotWebhookTable(_) => StatusCode::FORBIDDEN,
+            WebhookError::NotWebhookTable(_) | WebhookError::VerifyTokenMismatch => {
+                StatusCode::FORBIDDEN
+            }
+            WebhookError::BadHandshake(_) => StatusCode::BAD_REQUEST,
             WebhookError::BodyTooLarge(_) | WebhookError::TooManyRows { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }

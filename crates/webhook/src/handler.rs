@@ -6,7 +6,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
-use rivulet_catalog::{Dedup, DedupKey, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA};
+use rivulet_catalog::{
+    Dedup, DedupKey, Handshake, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
+};
 use rivulet_expr::{Jsonb, Row, Value};
 use rivulet_stream::{Database, DeliveryIds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -88,11 +90,12 @@ pub(crate) async fn handle(
     let outcome = process(&state, req, &mut seen).await;
     let log = state.db.webhook_log();
     match &outcome {
-        Ok(rows) => {
+        Ok(Answer::Stored(rows)) => {
             if let Some(t) = &seen.table {
                 log.accepted(t, *rows, now_micros());
             }
         }
+        Ok(Answer::Challenge(_)) => {}
         Err(e) => log.rejected(
             rivulet_stream::Rejection {
                 at: now_micros(),
@@ -106,11 +109,20 @@ pub(crate) async fn handle(
         ),
     }
     match outcome {
-        Ok(rows) => {
+        Ok(Answer::Stored(rows)) => {
             tracing::debug!(path, rows, "webhook accepted");
             Response::builder()
                 .status(StatusCode::OK)
                 .body(Full::new(Bytes::new()))
+                .unwrap_or_default()
+        }
+        Ok(Answer::Challenge(challenge)) => {
+            tracing::info!(path, "answered a sender's verification challenge");
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .header("x-content-type-options", "nosniff")
+                .body(Full::new(Bytes::from(challenge)))
                 .unwrap_or_default()
         }
         Err(e) => {
@@ -170,16 +182,25 @@ fn route(path: &str) -> Option<(String, String, String)> {
     ))
 }
 
+/// What a request that succeeded is answered with.
+enum Answer {
+    /// Rows were stored (or all were deliveries seen before): 200.
+    Stored(usize),
+    /// A sender's verification: 200 with the challenge as the body.
+    Challenge(String),
+}
+
 async fn process(
     state: &State,
     req: Request<Incoming>,
     seen: &mut Seen,
-) -> Result<usize, WebhookError> {
+) -> Result<Answer, WebhookError> {
     let (db, schema, table) = route(req.uri().path()).ok_or(WebhookError::NoRoute)?;
     seen.table = Some(table.clone());
     // Segment's Webhooks (Actions) destination can be set to send with
-    // any of the three.
-    if ![Method::POST, Method::PUT, Method::PATCH].contains(req.method()) {
+    // any of the three; GET is only a verification (Meta's).
+    let get = req.method() == Method::GET;
+    if !get && ![Method::POST, Method::PUT, Method::PATCH].contains(req.method()) {
         return Err(WebhookError::MethodNotAllowed(req.method().to_string()));
     }
     if db != DEFAULT_DATABASE {
@@ -195,8 +216,14 @@ async fn process(
         .ok_or_else(|| WebhookError::UnknownTable(table.clone()))?
         .clone();
     seen.table_exists = true;
-    if webhook_spec(&rel).is_none() {
+    let Some(spec) = webhook_spec(&rel) else {
         return Err(WebhookError::NotWebhookTable(table));
+    };
+    if get {
+        return match &spec.handshake {
+            Some(Handshake::Meta(token)) => meta_challenge(req.uri().query(), token.value()),
+            _ => Err(WebhookError::MethodNotAllowed("GET".into())),
+        };
     }
 
     let declared = req
@@ -268,11 +295,15 @@ async fn process(
         }
         reserve(state, &mut held, need)?;
     }
-    let (mut rows, field_ids) = if body.len() > OFFLOAD_BYTES {
+    let decoded = if body.len() > OFFLOAD_BYTES {
         let rel = rel.clone();
         tokio::task::spawn_blocking(move || decode(&rel, &headers, &body)).await??
     } else {
         decode(&rel, &headers, &body)?
+    };
+    let (mut rows, field_ids) = match decoded {
+        Decoded::Rows(rows, ids) => (rows, ids),
+        Decoded::Challenge(c) => return Ok(Answer::Challenge(c)),
     };
     let mut ids = field_ids;
     if let Some(spec) = webhook_spec(&rel) {
@@ -295,7 +326,57 @@ async fn process(
         rivulet_stream::Error::ShuttingDown => WebhookError::ShuttingDown,
         other => WebhookError::Store(other),
     })?;
-    Ok(n)
+    Ok(Answer::Stored(n))
+}
+
+/// The longest challenge echoed back.
+const MAX_CHALLENGE: usize = 1024;
+
+/// Meta's verification: `hub.mode=subscribe`, `hub.verify_token` equal to
+/// the table's verify token (compared in constant time) and
+/// `hub.challenge`, echoed back.
+fn meta_challenge(query: Option<&str>, token: &str) -> Result<Answer, WebhookError> {
+    let mut mode = None;
+    let mut given = None;
+    let mut challenge = None;
+    for pair in query.unwrap_or_default().split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(&v.replace('+', " "));
+        match k {
+            "hub.mode" => mode = v,
+            "hub.verify_token" => given = v,
+            "hub.challenge" => challenge = v,
+            _ => {}
+        }
+    }
+    let (Some("subscribe"), Some(given), Some(challenge)) = (mode.as_deref(), given, challenge)
+    else {
+        return Err(WebhookError::BadHandshake(
+            "expected hub.mode=subscribe, hub.verify_token and hub.challenge".into(),
+        ));
+    };
+    if !constant_time_eq::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        return Err(WebhookError::VerifyTokenMismatch);
+    }
+    if challenge.len() > MAX_CHALLENGE {
+        return Err(WebhookError::BadHandshake(format!(
+            "hub.challenge is longer than {MAX_CHALLENGE} bytes"
+        )));
+    }
+    Ok(Answer::Challenge(challenge))
+}
+
+/// Slack's `url_verification` event: its challenge.
+fn slack_challenge(docs: &[Row]) -> Option<String> {
+    let [row] = docs else { return None };
+    let Some(Value::Jsonb(doc)) = row.first() else {
+        return None;
+    };
+    if doc.get_path(&["type"])?.text()? != "url_verification" {
+        return None;
+    }
+    let challenge = doc.get_path(&["challenge"])?.text()?;
+    (challenge.len() <= MAX_CHALLENGE).then(|| challenge.to_string())
 }
 
 /// The last value of header `name` (lower-case), as text.
@@ -360,15 +441,22 @@ fn field_ids(field: &str, docs: &[Row]) -> DeliveryIds {
 
 /// Validates and parses the body into the table's rows, with the events'
 /// ids when the table deduplicates by a field.
-fn decode(
-    rel: &Relation,
-    headers: &Jsonb,
-    body: &[u8],
-) -> Result<(Vec<Row>, Option<DeliveryIds>), WebhookError> {
+/// A validated body: rows to store, or a verification to answer.
+enum Decoded {
+    Rows(Vec<Row>, Option<DeliveryIds>),
+    Challenge(String),
+}
+
+fn decode(rel: &Relation, headers: &Jsonb, body: &[u8]) -> Result<Decoded, WebhookError> {
     let docs = prepare(rel, headers, body)?;
     let Some(spec) = webhook_spec(rel) else {
-        return Ok((docs, None));
+        return Ok(Decoded::Rows(docs, None));
     };
+    if matches!(spec.handshake, Some(Handshake::Slack)) {
+        if let Some(challenge) = slack_challenge(&docs) {
+            return Ok(Decoded::Challenge(challenge));
+        }
+    }
     let ids = match &spec.dedup {
         Some(Dedup {
             key: DedupKey::Field(f),
@@ -377,7 +465,7 @@ fn decode(
         _ => None,
     };
     if !spec.typed {
-        return Ok((docs, ids));
+        return Ok(Decoded::Rows(docs, ids));
     }
     let width = rel.columns.len() - spec.include_headers.len();
     let columns = &rel.columns[..width];
@@ -389,7 +477,7 @@ fn decode(
         .into_iter()
         .map(|doc| payload::typed_row(doc, columns, pk))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((rows, ids))
+    Ok(Decoded::Rows(rows, ids))
 }
 
 /// How a request body is encoded.
