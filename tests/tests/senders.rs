@@ -361,6 +361,12 @@ async fn sender_options_are_checked() {
         ("CREATE TABLE t (data JSONB) INCLUDE header 'x' WITH (connector = 'webhook')", "42601", "needs AS"),
         ("CREATE TABLE t (data JSONB) INCLUDE key 'x' AS x WITH (connector = 'webhook')", "0A000", "INCLUDE key is not supported"),
         ("CREATE TABLE t (data JSONB) INCLUDE header 'a' AS data WITH (connector = 'webhook')", "42701", "data"),
+        ("CREATE TABLE t (data JSONB DEFAULT '{}') WITH (connector = 'webhook')", "0A000", "column \"data\": DEFAULT is not supported on webhook tables"),
+        ("CREATE TABLE t (id int UNIQUE, n int) WITH (connector = 'webhook')", "0A000", "column \"id\": UNIQUE is not supported on webhook tables"),
+        ("CREATE TABLE t (n int CHECK (n > 0)) WITH (connector = 'webhook')", "0A000", "CHECK is not supported on webhook tables"),
+        ("CREATE TABLE t (n int, m int GENERATED ALWAYS AS (n + 1) STORED) WITH (connector = 'webhook')", "0A000", "generated column is not supported on webhook tables"),
+        ("CREATE TABLE t (n int, m int AS n + 1) WITH (connector = 'webhook')", "0A000", "generated column is not supported on webhook tables"),
+        ("CREATE TABLE t (n int DEFAULT 1)", "0A000", "column \"n\": DEFAULT is not supported"),
     ];
     for (sql, state, msg) in cases {
         let (code, text) = sql_error(&c, sql).await;

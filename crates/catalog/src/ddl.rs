@@ -179,6 +179,14 @@ fn option_bool(name: &str, v: &Literal) -> Result<bool> {
     }
 }
 
+/// Whether the options say `connector = 'webhook'`.
+fn connector_is_webhook(with: &[rivulet_sql::SqlOption]) -> bool {
+    with.iter().any(|o| {
+        o.name.as_str() == "connector"
+            && matches!(&o.value, Literal::String(c) if c.eq_ignore_ascii_case("webhook"))
+    })
+}
+
 fn option_string(name: &str, v: &Literal) -> Result<String> {
     match v {
         Literal::String(s) if !s.is_empty() => Ok(s.clone()),
@@ -224,6 +232,17 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
     else {
         return Err(Error::InvalidDefinition("not CREATE TABLE".into()));
     };
+    if let Some(c) = columns.iter().find(|c| c.unsupported.is_some()) {
+        let what = c.unsupported.unwrap_or_default();
+        return Err(Error::NotSupported(if connector_is_webhook(with) {
+            format!(
+                "column \"{}\": {what} is not supported on webhook tables",
+                c.name
+            )
+        } else {
+            format!("column \"{}\": {what} is not supported", c.name)
+        }));
+    }
     let mut cols = columns
         .iter()
         .map(|c| {

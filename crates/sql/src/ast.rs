@@ -758,6 +758,9 @@ pub struct ColumnDef {
     /// Declared `NOT NULL` (kept so webhook tables can refuse it; a
     /// primary key is never NULL anyway).
     pub not_null: bool,
+    /// A column option Rivulet does not support (`DEFAULT`, `UNIQUE`,
+    /// `CHECK`, a generated column), parsed so it is refused by name.
+    pub unsupported: Option<&'static str>,
 }
 
 impl Display for ColumnDef {

@@ -421,6 +421,7 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
     let (mut r, type_name) = expr::type_name(r)?;
     let mut primary_key = false;
     let mut not_null = false;
+    let mut unsupported = None;
     loop {
         if let Ok((r2, _)) = kw("primary")(r) {
             let (r2, _) = kw("key")(r2)?;
@@ -431,6 +432,9 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
             not_null = true;
             r = r2;
         } else if let Ok((r2, _)) = kw("null")(r) {
+            r = r2;
+        } else if let Ok((r2, what)) = unsupported_column_option(r) {
+            unsupported.get_or_insert(what);
             r = r2;
         } else {
             break;
@@ -443,8 +447,43 @@ fn column_def(i: &str) -> PResult<'_, ColumnDef> {
             type_name,
             primary_key,
             not_null,
+            unsupported,
         },
     ))
+}
+
+/// The column options Rivulet parses only to refuse by name: `DEFAULT
+/// expr`, `UNIQUE`, `CHECK (expr)`, `GENERATED ALWAYS AS (expr) STORED`
+/// and RisingWave's `AS expr`.
+#[inline(never)]
+fn unsupported_column_option(i: &str) -> PResult<'_, &'static str> {
+    if let Ok((r, _)) = kw("default")(i) {
+        let (r, _) = expr::expr(r)?;
+        return Ok((r, "DEFAULT"));
+    }
+    if let Ok((r, _)) = kw("unique")(i) {
+        return Ok((r, "UNIQUE"));
+    }
+    if let Ok((r, _)) = kw("check")(i) {
+        let (r, _) = sym("(")(r)?;
+        let (r, _) = expr::expr(r)?;
+        let (r, _) = sym(")")(r)?;
+        return Ok((r, "CHECK"));
+    }
+    if let Ok((r, _)) = kw("generated")(i) {
+        let (r, _) = kw("always")(r)?;
+        let (r, _) = kw("as")(r)?;
+        let (r, _) = sym("(")(r)?;
+        let (r, _) = expr::expr(r)?;
+        let (r, _) = sym(")")(r)?;
+        let r = kw("stored")(r).map_or(r, |(r, _)| r);
+        return Ok((r, "generated column"));
+    }
+    if let Ok((r, _)) = kw("as")(i) {
+        let (r, _) = expr::expr(r)?;
+        return Ok((r, "generated column"));
+    }
+    fail(i)
 }
 
 /// with_options = (WITH '(' option (',' option)* ','? ')')?
