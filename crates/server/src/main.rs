@@ -218,6 +218,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let options = rivulet_stream::Options {
             state_cache_bytes: budget.state_cache as usize,
             query_memory_bytes: query_memory,
+            ..Default::default()
         };
         Ok(Database::open(engine, options)?)
     })

@@ -26,6 +26,10 @@ pub struct Options {
     /// Bytes of rows and operator state all running ad-hoc queries may
     /// hold together (see [`QueryMemory`]).
     pub query_memory_bytes: usize,
+    /// Commands that may wait for the writer. SQL waits for room beyond
+    /// it; a webhook delivery is refused ([`Error::Busy`]) so its sender
+    /// retries.
+    pub queue_depth: usize,
 }
 
 impl Default for Options {
@@ -33,6 +37,7 @@ impl Default for Options {
         Options {
             state_cache_bytes: 64 << 20,
             query_memory_bytes: 256 << 20,
+            queue_depth: QUEUE_DEPTH,
         }
     }
 }
@@ -71,7 +76,7 @@ impl Database {
             query_memory: Arc::new(QueryMemory::new(options.query_memory_bytes)),
             webhook_log: Default::default(),
         });
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
         let s = shared.clone();
         let handle = std::thread::Builder::new()
             .name("rivulet-writer".into())
@@ -156,24 +161,31 @@ impl Database {
         &self.shared.webhook_log
     }
 
-    /// Inserts the rows of a webhook delivery into `table`, skipping those
-    /// whose ids were stored within the table's `dedup_window` (and any
-    /// repeated within `rows`); returns how many rows were stored. The ids
-    /// are stored with the rows, atomically, so a retry after a crash is
-    /// recognized too.
-    pub async fn insert_once(&self, table: u64, rows: Vec<Row>, ids: DeliveryIds) -> Result<u64> {
+    /// Inserts the rows of a webhook delivery into `table`; with `ids`,
+    /// skips those whose ids were stored within the table's
+    /// `dedup_window` (and any repeated within `rows`). Returns how many
+    /// rows were stored. The ids are stored with the rows, atomically, so
+    /// a retry after a crash is recognized too. When the writer's queue is
+    /// full the delivery is refused at once with [`Error::Busy`] instead of
+    /// waiting, so the sender retries later.
+    pub async fn deliver(
+        &self,
+        table: u64,
+        rows: Vec<Row>,
+        ids: Option<DeliveryIds>,
+    ) -> Result<u64> {
         let (reply, rx) = oneshot::channel();
-        let ids = Some(ids);
-        self.submit(
-            Op::Insert {
-                table,
-                rows,
-                ids,
-                reply,
-            },
-            rx,
-        )
-        .await
+        let op = Op::Insert {
+            table,
+            rows,
+            ids,
+            reply,
+        };
+        match self.tx.try_send(Command { op }) {
+            Ok(()) => rx.await.map_err(|_| Error::ShuttingDown)?,
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Error::Busy),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::ShuttingDown),
+        }
     }
 
     /// Deletes the rows of `table` matching `filter` (all rows if `None`).

@@ -39,6 +39,9 @@ pub enum Error {
     /// The engine is shutting down (57P01).
     #[error("the database is shutting down")]
     ShuttingDown,
+    /// The writer's queue is full (53000).
+    #[error("the writer has more work queued than it takes; retry shortly")]
+    Busy,
 }
 
 impl Error {
@@ -50,6 +53,7 @@ impl Error {
             Error::Storage(e) => e.sqlstate(),
             Error::RelationGone(_) => "42P01",
             Error::ShuttingDown => "57P01",
+            Error::Busy => "53000",
             Error::Canceled(_) => "57014",
             Error::OutOfMemory { .. } => "53200",
             Error::UnsupportedFormat(_) => "XX001",

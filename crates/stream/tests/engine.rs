@@ -106,13 +106,15 @@ async fn delivery_ids_are_kept_for_their_window_only() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        db.insert_once(t, rows(3), ids(&["a", "b", "a"]))
+        db.deliver(t, rows(3), Some(ids(&["a", "b", "a"])))
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        db.insert_once(t, rows(2), ids(&["b", "c"])).await.unwrap(),
+        db.deliver(t, rows(2), Some(ids(&["b", "c"])))
+            .await
+            .unwrap(),
         1
     );
     let remembered = || {
@@ -126,16 +128,75 @@ async fn delivery_ids_are_kept_for_their_window_only() {
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     // Past the window "a" is new again; the old ids are swept after the
     // group.
-    assert_eq!(db.insert_once(t, rows(1), ids(&["a"])).await.unwrap(), 1);
+    assert_eq!(db.deliver(t, rows(1), Some(ids(&["a"]))).await.unwrap(), 1);
     let started = std::time::Instant::now();
     while remembered() > 2 && started.elapsed().as_secs() < 10 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         db.insert(t, rows(1)).await.unwrap();
     }
     assert_eq!(remembered(), 2, "only the new \"a\"");
-    assert_eq!(db.insert_once(t, rows(1), ids(&["a"])).await.unwrap(), 0);
+    assert_eq!(db.deliver(t, rows(1), Some(ids(&["a"]))).await.unwrap(), 0);
     let one = DeliveryIds::Request(b"req".to_vec());
-    assert_eq!(db.insert_once(t, rows(3), one.clone()).await.unwrap(), 3);
-    assert_eq!(db.insert_once(t, rows(3), one).await.unwrap(), 0);
+    assert_eq!(db.deliver(t, rows(3), Some(one.clone())).await.unwrap(), 3);
+    assert_eq!(db.deliver(t, rows(3), Some(one)).await.unwrap(), 0);
+    db.shutdown();
+}
+
+/// A delivery finding the writer's queue full is refused at once (the
+/// webhook listener answers 503), where SQL would wait; what was taken is
+/// stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_refused_when_the_queue_is_full() {
+    let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+    let options = Options {
+        queue_depth: 1,
+        ..Options::default()
+    };
+    let db = Database::open(engine, options).unwrap();
+    db.execute_ddl(stmt(
+        "CREATE TABLE t (data JSONB) WITH (connector = 'webhook')",
+    ))
+    .await
+    .unwrap();
+    db.execute_ddl(stmt(
+        "CREATE MATERIALIZED VIEW v AS SELECT data->>'k' AS k, count(*) AS n FROM t GROUP BY 1",
+    ))
+    .await
+    .unwrap();
+    let t = db.catalog().relation("t").unwrap().id;
+    // A large insert keeps the writer busy while deliveries arrive.
+    let big: Vec<_> = (0..200_000)
+        .map(|i| doc(&format!(r#"{{"k":"{}"}}"#, i % 1000)))
+        .collect();
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move { db.insert(t, big).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let tries: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.deliver(t, vec![doc(r#"{"k":"x"}"#)], None).await })
+        })
+        .collect();
+    let mut stored = 0;
+    let mut busy = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(n) => stored += n,
+            Err(rivulet_stream::Error::Busy) => busy += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(slow.await.unwrap().unwrap(), 200_000);
+    assert!(busy >= 7, "{busy} refused");
+    assert_eq!(
+        texts(&db, "v")
+            .await
+            .iter()
+            .filter(|r| r.starts_with("x|"))
+            .count(),
+        usize::from(stored > 0)
+    );
     db.shutdown();
 }

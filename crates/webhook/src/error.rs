@@ -79,6 +79,9 @@ pub enum WebhookError {
     #[error("the server is shutting down")]
     /// The server is shutting down (503).
     ShuttingDown,
+    #[error("the writer has more deliveries queued than it takes; retry shortly")]
+    /// The writer's queue is full (503).
+    WriterBusy,
     #[error("too many request bodies in flight; retry shortly")]
     /// The shared body budget is spent for now (503).
     Busy,
@@ -127,7 +130,9 @@ impl WebhookError {
             WebhookError::InvalidJson(_)
             | WebhookError::Decode { .. }
             | WebhookError::MissingKey(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebhookError::ShuttingDown | WebhookError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookError::ShuttingDown | WebhookError::Busy | WebhookError::WriterBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

@@ -317,13 +317,11 @@ async fn process(
         include_headers(&mut rows, &spec.include_headers, &parts.headers);
     }
     let n = rows.len();
-    let stored = match ids {
-        Some(ids) => state.db.insert_once(rel.id, rows, ids).await,
-        None => state.db.insert(rel.id, rows).await,
-    };
+    let stored = state.db.deliver(rel.id, rows, ids).await;
     stored.map_err(|e| match e {
         rivulet_stream::Error::RelationGone(_) => WebhookError::UnknownTable(table),
         rivulet_stream::Error::ShuttingDown => WebhookError::ShuttingDown,
+        rivulet_stream::Error::Busy => WebhookError::WriterBusy,
         other => WebhookError::Store(other),
     })?;
     Ok(Answer::Stored(n))
