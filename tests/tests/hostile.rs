@@ -77,8 +77,22 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> V
 
 /// A POST signed as Segment signs it.
 fn signed(path: &str, body: &[u8]) -> Vec<u8> {
+    signed_with(path, body, &[])
+}
+
+/// A signed POST with more headers (the signature is over `body` as sent).
+fn signed_with(path: &str, body: &[u8], more: &[(&str, &str)]) -> Vec<u8> {
     let sig = hmac_sha1_hex(SECRET, body);
-    request("POST", path, &[("x-signature", &sig)], body)
+    let mut headers = vec![("x-signature", sig.as_str())];
+    headers.extend_from_slice(more);
+    request("POST", path, &headers, body)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
 }
 
 const SEG: &str = "/webhook/dev/public/seg";
@@ -108,9 +122,18 @@ fn http_cases() -> Vec<HttpCase> {
     let mut cases = vec![
         // Methods and paths.
         case("GET on a table", request("GET", SEG, &[], b""), Status(405)),
-        case("PUT on a table", request("PUT", SEG, &[], &event), Status(405)),
+        // PUT and PATCH are accepted like POST (Segment offers them), so
+        // unsigned they meet VALIDATE's NULL.
+        case("unsigned PUT on a table", request("PUT", SEG, &[], &event), Status(400)),
         case("DELETE on a table", request("DELETE", SEG, &[], b""), Status(405)),
-        case("PATCH on a table", request("PATCH", SEG, &[], &event), Status(405)),
+        case("unsigned PATCH on a table", request("PATCH", SEG, &[], &event), Status(400)),
+        case("GET with a Meta challenge on another table", request("GET", &format!("{SEG}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"), &[], b""), Status(405)),
+        // Compressed bodies.
+        case("gzip that is not gzip", signed_with(SEG, &event, &[("content-encoding", "gzip")]), Status(400)),
+        case("gzip cut short", signed_with(SEG, &gzip(&event)[..12], &[("content-encoding", "gzip")]), Status(400)),
+        case("gzip bomb past the body limit", signed_with(SEG, &gzip(&vec![b'0'; 80 << 20]), &[("content-encoding", "gzip")]), Status(413)),
+        case("brotli", signed_with(SEG, &event, &[("content-encoding", "br")]), Status(415)),
+        case("two gzip layers", signed_with(SEG, &gzip(&gzip(&event)), &[("content-encoding", "gzip, gzip")]), Status(415)),
         case("unknown method", request("BREW", SEG, &[], &event), Status(405)),
         case("root path", signed("/", &event), Status(404)),
         case("path without table", signed("/webhook/dev/public", &event), Status(404)),

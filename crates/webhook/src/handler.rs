@@ -265,9 +265,14 @@ async fn process(
         Encoding::Gzip => {
             // Large bodies inflate on the blocking pool; every inflated
             // byte is charged to the body budget before it is kept.
-            let budget = (state.body_budget.clone(), state.max_body);
+            let limits = Inflate {
+                budget: state.body_budget.clone(),
+                capacity: state.body_capacity,
+                max_body: state.max_body,
+                held: held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits),
+            };
             let (body, more) =
-                tokio::task::spawn_blocking(move || gunzip(&body, &budget)).await??;
+                tokio::task::spawn_blocking(move || gunzip(&body, &limits)).await??;
             match (&mut held, more) {
                 (Some(p), Some(more)) => p.merge(more),
                 (None, more) => held = more,
@@ -504,31 +509,49 @@ fn content_encoding(headers: &hyper::HeaderMap) -> Result<Encoding, WebhookError
 /// Bytes inflated between charges to the body budget.
 const INFLATE_CHUNK: usize = 64 * 1024;
 
+/// What inflating a gzip body may use.
+struct Inflate {
+    budget: Arc<Semaphore>,
+    /// The budget's size.
+    capacity: usize,
+    /// The most the inflated body may be.
+    max_body: usize,
+    /// What the request holds of the budget already (its compressed body).
+    held: usize,
+}
+
 /// Inflates a gzip body (several members are read as one stream, as
 /// `gunzip` does) to at most `max_body` bytes, charging the inflated bytes
-/// to `budget` as they appear; returns the body and the permit held for it.
+/// to the budget a piece at a time before they are kept; returns the body
+/// and the permit held for it. A piece the budget could never give beside
+/// what the request holds is 413 (the body is too large for this server);
+/// one it cannot give now is 503.
 fn gunzip(
     body: &[u8],
-    (budget, max_body): &(Arc<Semaphore>, usize),
+    limits: &Inflate,
 ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), WebhookError> {
     use std::io::Read;
     let mut decoder = flate2::read::MultiGzDecoder::new(body);
     let mut out: Vec<u8> = Vec::new();
     let mut held: Option<OwnedSemaphorePermit> = None;
+    let too_large = || WebhookError::BodyTooLarge(limits.max_body);
     loop {
         let start = out.len();
-        if start > *max_body {
-            return Err(WebhookError::BodyTooLarge(*max_body));
+        // One byte past the limit is enough to know it is exceeded.
+        let want = INFLATE_CHUNK.min(limits.max_body + 1 - start);
+        if limits.held + start + want > limits.capacity {
+            return Err(too_large());
         }
-        let permit = budget
+        let permit = limits
+            .budget
             .clone()
-            .try_acquire_many_owned(INFLATE_CHUNK as u32)
+            .try_acquire_many_owned(want as u32)
             .map_err(|_| WebhookError::Busy)?;
         match &mut held {
             Some(p) => p.merge(permit),
             None => held = Some(permit),
         }
-        out.resize(start + INFLATE_CHUNK, 0);
+        out.resize(start + want, 0);
         let mut filled = start;
         while filled < out.len() {
             match decoder.read(&mut out[filled..]) {
@@ -538,10 +561,10 @@ fn gunzip(
             }
         }
         out.truncate(filled);
-        if filled < start + INFLATE_CHUNK {
-            if out.len() > *max_body {
-                return Err(WebhookError::BodyTooLarge(*max_body));
-            }
+        if out.len() > limits.max_body {
+            return Err(too_large());
+        }
+        if filled < start + want {
             return Ok((Bytes::from(out), held));
         }
     }
