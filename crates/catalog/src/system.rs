@@ -524,6 +524,14 @@ static DEFS: &[Def] = &[
         ],
         rows: None,
     },
+    // RisingWave's list of secrets: names only, never a value. Ids share
+    // the relations' numbering, so ordering by id is creation order.
+    Def {
+        schema: "rw_catalog",
+        name: "rw_secrets",
+        columns: &[("id", I4), ("name", T), ("schema_id", I4), ("owner", I4)],
+        rows: Some(rw_secrets),
+    },
 ];
 
 /// A system relation: its position in `DEFS`.
@@ -1042,6 +1050,22 @@ fn rw_row(r: &Relation) -> Row {
         definition(r),
         Value::Null,
     ]
+}
+
+fn rw_secrets(c: &Ctx<'_>) -> Vec<Row> {
+    let mut secrets: Vec<_> = c.catalog.secrets().collect();
+    secrets.sort_by_key(|s| s.id);
+    secrets
+        .into_iter()
+        .map(|s| {
+            vec![
+                Value::Int4((FIRST_USER_OID + s.id) as i32),
+                text(&s.name),
+                Value::Int4(PUBLIC_OID as i32),
+                Value::Int4(OWNER_OID as i32),
+            ]
+        })
+        .collect()
 }
 
 fn rw_tables(c: &Ctx<'_>) -> Vec<Row> {

@@ -20,6 +20,7 @@ mod budget;
 mod copy;
 mod copy_in;
 mod cursor;
+mod dump;
 mod error;
 mod exec;
 mod extended;
@@ -132,6 +133,9 @@ enum Command {
     /// Post a file or standard input to a webhook table, signed as a given
     /// sender signs (see `rivulet send --help`).
     Send(send::SendArgs),
+    /// Print every secret (as a placeholder), table and view as DDL, and
+    /// with --data every table's rows (see `rivulet dump --help`).
+    Dump(dump::DumpArgs),
 }
 
 /// mimalloc's `mi_option_purge_delay` (position 15 of `mi_option_t` in
@@ -168,8 +172,10 @@ fn start_purger() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
-    if let Some(Command::Send(send)) = args.command.take() {
-        std::process::exit(send::run(send)?);
+    match args.command.take() {
+        Some(Command::Send(a)) => std::process::exit(send::run(a)?),
+        Some(Command::Dump(a)) => std::process::exit(dump::run(a)?),
+        None => {}
     }
     start_purger()?;
     tracing_subscriber::fmt()
