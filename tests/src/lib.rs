@@ -112,9 +112,9 @@ pub async fn connect_to(addr: &str) -> Result<tokio_postgres::Client> {
 
 /// Waits for a starting server's announcement on standard output (one
 /// JSON line with the bound addresses, written once both listeners accept)
-/// and returns the PostgreSQL and webhook addresses. Standard error is
+/// and returns the addresses. Standard error is
 /// echoed prefixed with `[rivulet]`, for failing tests' diagnostics.
-pub async fn listening(child: &mut tokio::process::Child) -> Result<(String, String)> {
+pub async fn announced(child: &mut tokio::process::Child) -> Result<Listening> {
     let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
     let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     // Keep draining stderr so the server never blocks on a full pipe.
@@ -144,7 +144,28 @@ pub async fn listening(child: &mut tokio::process::Child) -> Result<(String, Str
             .map(str::to_string)
             .ok_or_else(|| anyhow!("no {name} address in {line:?}"))
     };
-    Ok((field("pg")?, field("webhook")?))
+    Ok(Listening {
+        pg: field("pg")?,
+        webhook: field("webhook")?,
+        admin: v["admin"].as_str().map(str::to_string),
+    })
+}
+
+/// Where a started server listens, as it announced.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// The PostgreSQL listener, `host:port`.
+    pub pg: String,
+    /// The webhook listener.
+    pub webhook: String,
+    /// The admin listener (`/metrics`), when it could bind.
+    pub admin: Option<String>,
+}
+
+/// Like [`announced`], the PostgreSQL and webhook addresses only.
+pub async fn listening(child: &mut tokio::process::Child) -> Result<(String, String)> {
+    let l = announced(child).await?;
+    Ok((l.pg, l.webhook))
 }
 
 /// A running `rivulet` process.
@@ -156,6 +177,8 @@ pub struct Server {
     pub pg_addr: String,
     /// Its webhook listener, `host:port`.
     pub webhook_addr: String,
+    /// Its admin listener (`/metrics`, `/health`, `/ready`).
+    pub admin_addr: Option<String>,
     extra_args: Vec<String>,
 }
 
@@ -183,15 +206,17 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--pg-listen", pg, "--webhook-listen", webhook])
+            .args(["--admin-listen", "127.0.0.1:0"])
             .args(extra_args)
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;
-        let (pg, hook) = listening(&mut child).await?;
+        let l = announced(&mut child).await?;
         Ok(Server {
             child,
             data_dir: data_dir.to_path_buf(),
-            pg_addr: pg,
-            webhook_addr: hook,
+            pg_addr: l.pg,
+            webhook_addr: l.webhook,
+            admin_addr: l.admin,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         })
     }

@@ -15,6 +15,7 @@
 //! Webhooks take a parallel path through `rivulet-webhook` into the same
 //! writer.
 
+mod admin;
 mod auth;
 mod budget;
 mod copy;
@@ -97,6 +98,10 @@ struct Args {
     /// body (408 after that).
     #[arg(long, env = "RIVULET_WEBHOOK_READ_TIMEOUT", default_value_t = 30)]
     webhook_read_timeout: u64,
+    /// Where `/metrics` (Prometheus), `/health` and `/ready` are served.
+    /// If the address is taken the server runs without them (and says so).
+    #[arg(long, env = "RIVULET_ADMIN_LISTEN", default_value = "127.0.0.1:4567")]
+    admin_listen: SocketAddr,
     /// Serve the webhook listener over HTTPS with this PEM certificate
     /// chain (with --webhook-tls-key; RisingWave's RW_SSL_CERT is read
     /// too).
@@ -288,6 +293,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     ));
+    let admin_addr = match TcpListener::bind(args.admin_listen).await {
+        Ok(admin) => {
+            let addr = admin.local_addr()?;
+            tracker.spawn(admin::serve(
+                admin,
+                db.clone(),
+                args.memory_budget,
+                shutdown.clone(),
+            ));
+            Some(addr)
+        }
+        Err(e) => {
+            tracing::error!(
+                admin = %args.admin_listen,
+                "no metrics, health or readiness endpoints: cannot listen: {e}"
+            );
+            None
+        }
+    };
     let password = args
         .password
         .as_deref()
@@ -311,7 +335,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Both listeners accept from here on. Harnesses that bound port 0
     // learn the real addresses from this line (the only thing Rivulet
     // writes to standard output) or from the ready file.
-    let ready = announcement(pg_addr, hook_addr);
+    let ready = announcement(pg_addr, hook_addr, admin_addr);
     if let Some(path) = &args.ready_file {
         write_whole(path, &format!("{ready}\n"))
             .with_context(|| format!("writing the ready file {}", path.display()))?;
@@ -350,12 +374,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The line announcing where Rivulet listens, as JSON:
-/// `{"pg":"127.0.0.1:4566","webhook":"127.0.0.1:4560","pid":1234}`.
-fn announcement(pg: SocketAddr, webhook: SocketAddr) -> String {
+/// `{"pg":"127.0.0.1:4566","webhook":"127.0.0.1:4560","admin":"127.0.0.1:4567","pid":1234}`
+/// (`admin` is null when its address could not be bound).
+fn announcement(pg: SocketAddr, webhook: SocketAddr, admin: Option<SocketAddr>) -> String {
     // Socket addresses print as digits, dots, colons and brackets: nothing
     // to escape.
+    let admin = admin.map_or("null".to_string(), |a| format!("\"{a}\""));
     format!(
-        r#"{{"pg":"{pg}","webhook":"{webhook}","pid":{}}}"#,
+        r#"{{"pg":"{pg}","webhook":"{webhook}","admin":{admin},"pid":{}}}"#,
         std::process::id()
     )
 }

@@ -75,6 +75,7 @@ impl Database {
             fatal: tokio::sync::watch::Sender::new(None),
             query_memory: Arc::new(QueryMemory::new(options.query_memory_bytes)),
             webhook_log: Default::default(),
+            metrics: Default::default(),
         });
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
         let s = shared.clone();
@@ -102,6 +103,11 @@ impl Database {
             tx,
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
         })
+    }
+
+    /// Whether the writer has stopped for good (see [`Database::failed`]).
+    pub fn has_failed(&self) -> bool {
+        self.shared.fatal.borrow().is_some()
     }
 
     /// Resolves, with the reason, once the writer has stopped for good
@@ -153,6 +159,11 @@ impl Database {
             rx,
         )
         .await
+    }
+
+    /// The counters and histograms Prometheus scrapes.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.shared.metrics
     }
 
     /// The webhook listener's record of accepted and refused requests

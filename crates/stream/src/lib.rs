@@ -29,6 +29,7 @@
 mod database;
 pub mod dataflow;
 mod error;
+pub mod metrics;
 mod query;
 mod rows;
 mod shared;

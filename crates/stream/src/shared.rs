@@ -18,6 +18,8 @@ pub(crate) struct Shared {
     pub(crate) query_memory: Arc<crate::QueryMemory>,
     /// What the webhook listener accepted and refused.
     pub(crate) webhook_log: crate::WebhookLog,
+    /// What Prometheus scrapes.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl Shared {

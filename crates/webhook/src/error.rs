@@ -156,6 +156,33 @@ impl WebhookError {
         }
     }
 
+    /// The refusal's kind, a fixed name for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WebhookError::NoRoute => "no_route",
+            WebhookError::MethodNotAllowed(_) => "method_not_allowed",
+            WebhookError::UnknownDatabase(_)
+            | WebhookError::UnknownSchema(_)
+            | WebhookError::UnknownTable(_) => "unknown_table",
+            WebhookError::NotWebhookTable(_) => "not_webhook_table",
+            WebhookError::BodyTooLarge(_) | WebhookError::TooManyRows { .. } => "body_too_large",
+            WebhookError::BodyRead(_) => "body_read",
+            WebhookError::BodyTimeout(_) => "body_timeout",
+            WebhookError::UnsupportedEncoding(_) | WebhookError::BadGzip(_) => "bad_encoding",
+            WebhookError::VerifyTokenMismatch | WebhookError::BadHandshake(_) => "bad_handshake",
+            WebhookError::SignatureMismatch => "signature_mismatch",
+            WebhookError::ValidationNull => "validation_null",
+            WebhookError::ValidationType(_) | WebhookError::ValidationFailed(_) => {
+                "validation_error"
+            }
+            WebhookError::InvalidJson(_) => "invalid_json",
+            WebhookError::Decode { .. } | WebhookError::MissingKey(_) => "decode_error",
+            WebhookError::ShuttingDown => "shutting_down",
+            WebhookError::WriterBusy | WebhookError::Busy => "busy",
+            WebhookError::Store(_) | WebhookError::Task(_) => "internal",
+        }
+    }
+
     /// The JSON error body.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.to_string() }).to_string()

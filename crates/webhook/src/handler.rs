@@ -10,6 +10,7 @@ use rivulet_catalog::{
     Dedup, DedupKey, Handshake, Relation, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 use rivulet_expr::{Jsonb, Row, Value};
+use rivulet_stream::metrics::{ReasonLabels, RequestLabels};
 use rivulet_stream::{Database, DeliveryIds};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -86,8 +87,31 @@ pub(crate) async fn handle(
     peer: std::net::SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
     let mut seen = Seen::default();
     let outcome = process(&state, req, &mut seen).await;
+    let metrics = state.db.metrics();
+    let status = match &outcome {
+        Ok(_) => 200,
+        Err(e) => {
+            metrics
+                .rejections
+                .get_or_create(&ReasonLabels { reason: e.kind() })
+                .inc();
+            e.status().as_u16()
+        }
+    };
+    let table = match (&seen.table, seen.table_exists) {
+        (Some(t), true) => t.clone(),
+        _ => String::new(),
+    };
+    metrics
+        .requests
+        .get_or_create(&RequestLabels { table, status })
+        .inc();
+    if let Ok(Answer::Stored(_)) = &outcome {
+        metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
+    }
     let log = state.db.webhook_log();
     match &outcome {
         Ok(Answer::Stored(rows)) => {

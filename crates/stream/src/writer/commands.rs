@@ -185,7 +185,9 @@ impl Writer {
             let Some(flow) = self.flows.get(&id) else {
                 continue;
             };
+            let started = std::time::Instant::now();
             let out = flow.push(rel, &visible, ctx, &mut self.store)?;
+            *self.view_time.entry(id).or_default() += started.elapsed().as_secs_f64();
             self.write_view_changes(id, &out)?;
             self.propagate(id, &out, ctx)?;
         }

@@ -149,8 +149,31 @@ impl Writer {
         self.fatal
     }
 
-    /// Executes and commits one group; returns whether shutdown was asked.
+    /// Executes and commits one group, and counts it; returns whether
+    /// shutdown was asked.
     fn run_group(&mut self, group: Vec<Command>, shared: &Shared) -> bool {
+        let m = &shared.metrics;
+        m.group_commands.observe(group.len() as f64);
+        m.group_rows
+            .observe(group.iter().map(Command::rows).sum::<usize>() as f64);
+        let stopping = self.execute_group(group, shared);
+        m.fsync_seconds.observe(self.last_flush.as_secs_f64());
+        for (id, secs) in self.view_time.drain() {
+            if let Some(view) = self.catalog.relation_by_id(id) {
+                let name = view.name.clone();
+                m.view_seconds
+                    .get_or_create(&crate::metrics::RelationLabels { name })
+                    .inc_by(secs);
+            }
+        }
+        let (hits, misses) = self.store.cache_hits();
+        m.state_cache_hits.set(hits as i64);
+        m.state_cache_misses.set(misses as i64);
+        stopping
+    }
+
+    /// Executes and commits one group; returns whether shutdown was asked.
+    fn execute_group(&mut self, group: Vec<Command>, shared: &Shared) -> bool {
         let mut stopping = false;
         let mut replies = Vec::with_capacity(group.len());
         let mut effects = GroupEffects::default();
@@ -289,7 +312,10 @@ impl Writer {
             self.store.abort();
             return Err(e);
         }
-        if let Err(e) = self.store.engine().flush() {
+        let started = std::time::Instant::now();
+        let flushed = self.store.engine().flush();
+        self.last_flush = started.elapsed();
+        if let Err(e) = flushed {
             tracing::error!(
                 "flush failed; the writer stops so recovery reads what is on disk: {e}"
             );

@@ -128,6 +128,11 @@ pub(crate) struct Writer {
     expiry_checked: std::time::Instant,
     /// The last look stopped at its chunk's end: more ids have expired.
     expired_ids_left: bool,
+    /// How long the last commit's fsync took.
+    last_flush: std::time::Duration,
+    /// Seconds each view took to maintain since the metrics last took
+    /// them, by view id.
+    view_time: FxHashMap<u64, f64>,
 }
 
 impl Writer {

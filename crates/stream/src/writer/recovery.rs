@@ -138,6 +138,8 @@ impl Writer {
             unpropagated: None,
             expiry_checked: std::time::Instant::now(),
             expired_ids_left: false,
+            last_flush: std::time::Duration::ZERO,
+            view_time: Default::default(),
         };
         writer.rebuild_flows();
         if upgrade {
