@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: the PostgreSQL 15 server
 # (the oracle the tests compare against), psql, the Python drivers and
-# SQLAlchemy (psycopg 3, psycopg2), Node.js and node-postgres (the client
-# tests in tests/clients). Debian/Ubuntu only.
+# SQLAlchemy (psycopg 3, psycopg2), Node.js, node-postgres and Segment's
+# destination code (tests/clients), and Chromium (the status page test).
+# Debian/Ubuntu only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,11 @@ fi
 if [ ! -d tests/clients/segment/node_modules ]; then
   echo "==> installing Segment's Webhooks (Actions) destination (sender tests)"
   (cd tests/clients/segment && npm ci --no-audit --no-fund --silent --ignore-scripts)
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Chromium (the status page is checked in a headless browser)"
+  apt_install chromium fonts-dejavu-core
 fi
 
 have_pg() {

@@ -164,3 +164,138 @@ async fn metrics_health_and_readiness() {
         }
     }
 }
+
+/// The status page, rendered by a real headless browser (Debian's
+/// Chromium): tables with their counts, each view's dataflow as a graph,
+/// and the refused deliveries.
+#[tokio::test]
+async fn status_page_in_a_browser() {
+    let dir = TempDir::new("status");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET s AS 'TEST_WEBHOOK';
+         CREATE TABLE events (data JSONB) WITH (connector = 'webhook')
+           VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'));
+         CREATE TABLE orders (id varchar PRIMARY KEY, amount numeric) WITH (connector = 'webhook');
+         CREATE MATERIALIZED VIEW per_event AS SELECT data->>'event' AS event, count(*) AS n FROM events GROUP BY 1;
+         CREATE MATERIALIZED VIEW order_events AS
+           SELECT o.id, e.data->>'event' AS event FROM orders o JOIN events e ON o.id = e.data->>'userId';",
+    )
+    .await
+    .unwrap();
+    for i in 0..12 {
+        let body = segment_track(
+            &format!("m-{i}"),
+            &format!("o-{}", i % 3),
+            "Order <Completed>",
+        );
+        let (h, sig) = segment("TEST_WEBHOOK", body.as_bytes());
+        assert_eq!(
+            s.post("/webhook/dev/public/events", &[(h, &sig)], body)
+                .await
+                .unwrap()
+                .0,
+            200
+        );
+    }
+    for i in 0..3 {
+        let body = format!(r#"{{"id":"o-{i}","amount":{i}}}"#);
+        assert_eq!(
+            s.post("/webhook/dev/public/orders", &[], body)
+                .await
+                .unwrap()
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        s.post("/webhook/dev/public/events", &[("x-signature", "00")], "{}")
+            .await
+            .unwrap()
+            .0,
+        401
+    );
+
+    let url = format!("http://{}/status", s.admin_addr.as_deref().unwrap());
+    let chromium = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new("chromium");
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(extra)
+        .arg(&url);
+        cmd.output().unwrap_or_else(|e| {
+            panic!("chromium runs ({e}); scripts/install-test-deps.sh installs it")
+        })
+    };
+    let out = chromium(&["--dump-dom"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let row = |cells: &[&str]| {
+        cells
+            .iter()
+            .map(|c| {
+                format!(
+                    "<td{}>{c}</td>",
+                    if c.parse::<f64>().is_ok() {
+                        " class=\"n\""
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect::<String>()
+    };
+    assert!(dom.contains(&row(&["events", "webhook", "12"])), "{dom}");
+    assert!(
+        dom.contains(&row(&["orders", "webhook (typed)", "3"])),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<td>per_event</td><td class=\"n\">1</td>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<td>order_events</td><td class=\"n\">12</td>"),
+        "{dom}"
+    );
+    assert_eq!(
+        dom.matches("<svg class=\"dataflow\"").count(),
+        2,
+        "one graph per view"
+    );
+    // Project, Aggregate, Scan; Project, Join, Scan, Scan.
+    assert_eq!(dom.matches("<g class=\"node\">").count(), 3 + 4, "{dom}");
+    assert!(
+        dom.contains(">Scan: orders</text>") && dom.contains(">Scan: events</text>"),
+        "{dom}"
+    );
+    assert!(dom.contains("Signature verification failed"), "{dom}");
+    // Values are escaped: the event name's brackets never become markup.
+    assert!(!dom.contains("<Completed>"), "{dom}");
+    // And it draws: a screenshot of the page.
+    let shot = dir.0.join("status.png");
+    let out = chromium(&[
+        "--window-size=1100,900",
+        &format!("--screenshot={}", shot.display()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}

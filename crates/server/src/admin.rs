@@ -1,6 +1,6 @@
-//! The admin listener (`--admin-listen`): `/metrics` for Prometheus,
-//! `/health` (the process serves) and `/ready` (the writer can take
-//! work). Plain HTTP/1.1, a few connections at a time, no request body.
+//! The admin listener (`--admin-listen`): the status page (`/`,
+//! `/status`), `/metrics` for Prometheus, `/health` (the process serves)
+//! and `/ready` (the writer can take work). Plain HTTP/1.1, a few connections at a time, no request body.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +98,13 @@ async fn answer(admin: &Admin, req: Request<Incoming>) -> Response<Full<Bytes>> 
             "the writer has stopped; restart the server\n".into(),
         ),
         "/ready" => text(StatusCode::OK, PLAIN, "ready\n".into()),
+        "/" | "/status" => {
+            let db = admin.db.clone();
+            match tokio::task::spawn_blocking(move || crate::status::render(&db)).await {
+                Ok(page) => text(StatusCode::OK, "text/html; charset=utf-8", page),
+                Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("{e}\n")),
+            }
+        }
         "/metrics" => match metrics(admin).await {
             Ok(body) => text(
                 StatusCode::OK,
@@ -109,7 +116,7 @@ async fn answer(admin: &Admin, req: Request<Incoming>) -> Response<Full<Bytes>> 
         _ => text(
             StatusCode::NOT_FOUND,
             PLAIN,
-            "not found: try /metrics, /health or /ready\n".into(),
+            "not found: try /status, /metrics, /health or /ready\n".into(),
         ),
     }
 }

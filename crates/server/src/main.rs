@@ -33,6 +33,7 @@ mod send;
 mod session;
 mod session_functions;
 mod startup;
+mod status;
 mod transaction;
 mod vars;
 

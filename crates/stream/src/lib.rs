@@ -42,7 +42,7 @@ pub use dataflow::{consolidate, Change, Dataflow, EvalCtx};
 pub use error::{Error, Result};
 pub use query::{CancelReason, QueryMemory, Reservation};
 pub use state::{MemState, StateStore};
-pub use webhook_log::{Rejection, WebhookLog, MAX_REJECTIONS};
+pub use webhook_log::{Rejection, TableActivity, WebhookLog, MAX_REJECTIONS, RATE_SECONDS};
 pub use writer::DdlOutcome;
 
 /// The ids of a webhook delivery, for a table that stores each delivery

@@ -45,6 +45,29 @@ struct Stats {
     last_accepted: Option<i64>,
     last_rejected: Option<i64>,
     last_status: Option<u16>,
+    /// Rows stored in each of the last [`RATE_SECONDS`] seconds (by unix
+    /// second), oldest first.
+    recent: VecDeque<(i64, i64)>,
+}
+
+/// The window of [`TableActivity::rows_per_second`].
+pub const RATE_SECONDS: i64 = 60;
+
+/// What a table received, for the status page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableActivity {
+    /// The table.
+    pub table: String,
+    /// Requests stored since start-up.
+    pub accepted: i64,
+    /// Rows they carried.
+    pub rows: i64,
+    /// Requests refused.
+    pub rejected: i64,
+    /// When the last request was stored (µs since the epoch).
+    pub last_accepted: Option<i64>,
+    /// Rows per second over the last minute.
+    pub rows_per_second: f64,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +108,46 @@ impl WebhookLog {
         s.rows += rows as i64;
         s.last_accepted = Some(at);
         s.last_status = Some(200);
+        let second = at.div_euclid(1_000_000);
+        match s.recent.back_mut() {
+            Some((sec, n)) if *sec == second => *n += rows as i64,
+            _ => s.recent.push_back((second, rows as i64)),
+        }
+        while s
+            .recent
+            .front()
+            .is_some_and(|(sec, _)| *sec <= second - RATE_SECONDS)
+        {
+            s.recent.pop_front();
+        }
+    }
+
+    /// Each table's activity as of `now` (µs since the epoch), by name.
+    pub fn activity(&self, now: i64) -> Vec<TableActivity> {
+        let second = now.div_euclid(1_000_000);
+        self.lock()
+            .stats
+            .iter()
+            .map(|(t, s)| TableActivity {
+                table: t.clone(),
+                accepted: s.accepted,
+                rows: s.rows,
+                rejected: s.rejected,
+                last_accepted: s.last_accepted,
+                rows_per_second: s
+                    .recent
+                    .iter()
+                    .filter(|(sec, _)| *sec > second - RATE_SECONDS)
+                    .map(|(_, n)| *n)
+                    .sum::<i64>() as f64
+                    / RATE_SECONDS as f64,
+            })
+            .collect()
+    }
+
+    /// The most recent refusals, newest first, at most `n`.
+    pub fn recent_rejections(&self, n: usize) -> Vec<Rejection> {
+        self.lock().recent.iter().rev().take(n).cloned().collect()
     }
 
     /// Records a refusal; `table_exists` says whether it counts towards

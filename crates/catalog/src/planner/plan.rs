@@ -434,8 +434,8 @@ impl Plan {
         }
     }
 
-    /// The plan's inputs, left to right.
-    fn inputs(&self) -> Vec<&Plan> {
+    /// The node's inputs, left to right.
+    pub fn inputs(&self) -> Vec<&Plan> {
         match self {
             Plan::Scan { .. } | Plan::Values => Vec::new(),
             Plan::Filter { input, .. }
@@ -554,6 +554,17 @@ impl Plan {
                 input.for_each_expr(f);
             }
         }
+    }
+}
+
+impl Plan {
+    /// This node alone, as EXPLAIN prints it (`Filter: #0 > 3`).
+    pub fn label(&self) -> String {
+        self.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
