@@ -371,6 +371,14 @@ async fn client_statements_answer_like_postgres() {
         "EXECUTE q",
         "DEALLOCATE q",
         "EXECUTE q (1)",
+        // What pg_dump sets up with next.
+        "SELECT pg_catalog.pg_is_in_recovery()",
+        "SET synchronize_seqscans TO off",
+        "SET row_security = off",
+        "SET quote_all_identifiers = true",
+        "SHOW synchronize_seqscans",
+        "SELECT current_setting('row_security') AS rs, current_setting('quote_all_identifiers') AS q",
+        "SET synchronize_seqscans TO maybe",
         // pg_dump's first query; last, as it empties the search path.
         "SELECT set_config('search_path', '', false)",
     ];

@@ -26,7 +26,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("lock_timeout", "0"),
     ("max_identifier_length", "63"),
     ("query_mode", "auto"),
+    ("quote_all_identifiers", "off"),
     ("rw_implicit_flush", "false"),
+    ("row_security", "on"),
     ("rw_streaming_enable_delta_join", "false"),
     ("search_path", "public"),
     ("server_encoding", "UTF8"),
@@ -36,6 +38,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("standard_conforming_strings", "on"),
     ("statement_timeout", "0"),
     ("streaming_parallelism", "default"),
+    ("synchronize_seqscans", "on"),
     ("timezone", "UTC"),
     ("transaction_isolation", "read committed"),
     ("transaction_read_only", "off"),
@@ -54,7 +57,13 @@ const RW_BOOLEANS: &[&str] = &[
 ];
 
 /// PostgreSQL's boolean settings, shown as `on`/`off`.
-const PG_BOOLEANS: &[&str] = &["default_transaction_read_only", "transaction_read_only"];
+const PG_BOOLEANS: &[&str] = &[
+    "default_transaction_read_only",
+    "quote_all_identifiers",
+    "row_security",
+    "synchronize_seqscans",
+    "transaction_read_only",
+];
 
 /// A boolean setting's value as PostgreSQL reads one.
 fn parse_bool(text: &str) -> Option<bool> {
@@ -164,7 +173,16 @@ impl SessionVars {
             }
             "extra_float_digits" if text.parse::<i64>().is_err() => return Err(invalid()),
             n if RW_BOOLEANS.contains(&n) || PG_BOOLEANS.contains(&n) => {
-                let b = parse_bool(&text).ok_or_else(invalid)?;
+                let b = parse_bool(&text).ok_or_else(|| {
+                    if PG_BOOLEANS.contains(&n) {
+                        // PostgreSQL's own words for its booleans.
+                        Error::InvalidSetting(format!(
+                            "parameter \"{name}\" requires a Boolean value"
+                        ))
+                    } else {
+                        invalid()
+                    }
+                })?;
                 let shown = match (RW_BOOLEANS.contains(&n), b) {
                     (true, true) => "true",
                     (true, false) => "false",

@@ -109,6 +109,8 @@ pub enum Func {
     ArrayToString,
     /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
     PgSleep,
+    /// `pg_is_in_recovery()`: always false (there are no standbys).
+    PgIsInRecovery,
     /// `now()` where it is evaluated for each input, not replaced by the
     /// statement's start time: in a webhook table's VALIDATE, the time the
     /// request is checked.
@@ -187,6 +189,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("to_timestamp", (Func::ToTimestamp, &[Float8], Timestamptz)),
     ("version", (Func::Version, &[], Text)),
     ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
+    ("pg_is_in_recovery", (Func::PgIsInRecovery, &[], Boolean)),
     ("now", (Func::Now, &[], Timestamptz)),
     ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
     (
@@ -488,6 +491,7 @@ impl Func {
             }),
             Func::QuoteIdent => Ok(Value::Text(system::quote_ident(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),
+            Func::PgIsInRecovery => Ok(Value::Bool(false)),
             Func::CurrentSchema => Ok(Value::Text("public".into())),
             Func::ArrayToString => Ok(args[0].clone()),
             Func::NoInformation => Ok(Value::Null),
@@ -558,6 +562,7 @@ impl Func {
             Func::NoInformation => "pg_get_expr",
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",
+            Func::PgIsInRecovery => "pg_is_in_recovery",
         }
     }
 }
