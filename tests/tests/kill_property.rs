@@ -5,8 +5,9 @@
 //! `kill -9` at random moments, twenty times. After every restart each view
 //! — its rows and its row count — equals its query evaluated from scratch
 //! over the rows that survived; every acknowledged event of the ledger
-//! senders is stored exactly once and every batch is there whole or not at
-//! all; every acknowledged CREATE or DROP is in the catalog; and ingest
+//! senders — each sent again now and then, at once or after a kill, as
+//! senders retry, and deduplicated by its id — is stored exactly once and
+//! every batch is there whole or not at all; every acknowledged CREATE or DROP is in the catalog; and ingest
 //! carries on from the restored state.
 
 // Test code: a failed unwrap is a failed test.
@@ -81,7 +82,7 @@ async fn views_equal_their_queries_across_random_kills() {
     let c = server.connect().await.unwrap();
     c.batch_execute(
         "CREATE TABLE e (data JSONB) WITH (connector = 'webhook', is_batched = true);
-         CREATE TABLE ledger (data JSONB) WITH (connector = 'webhook');
+         CREATE TABLE ledger (data JSONB) WITH (connector = 'webhook', dedup_field = 'id');
          CREATE SECRET s WITH (backend = 'meta') AS 'kill-secret';
          CREATE TABLE arrays (data JSONB) WITH (connector = 'webhook', is_batched = true)
            VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'));
@@ -177,18 +178,32 @@ async fn views_equal_their_queries_across_random_kills() {
                             }
                         }
                         (3, _) => {
-                            // One event a request, each with its own id.
-                            let id = format!("r{round}-{i}");
-                            let r = hook
-                                .post(
-                                    "/webhook/dev/public/ledger",
-                                    &[],
-                                    format!(r#"{{"id":"{id}"}}"#),
-                                )
-                                .await
-                                .map(|(s, _)| s == 200);
-                            if matches!(r, Ok(true)) {
-                                acked.lock().unwrap().push(id);
+                            // One event a request, each with its own id,
+                            // sent again the way senders retry: at once
+                            // (an answer that did not arrive), or after
+                            // the kill (an id from the round before,
+                            // stored or not). Each is stored once.
+                            let id = if round > 0 && g.below(5) == 0 {
+                                format!("r{}-{}", round - 1, g.below(40))
+                            } else {
+                                format!("r{round}-{i}")
+                            };
+                            let mut r = Ok(false);
+                            for _ in 0..1 + g.below(2) {
+                                r = hook
+                                    .post(
+                                        "/webhook/dev/public/ledger",
+                                        &[],
+                                        format!(r#"{{"id":"{id}"}}"#),
+                                    )
+                                    .await
+                                    .map(|(s, _)| s == 200);
+                                if matches!(r, Ok(true)) {
+                                    acked.lock().unwrap().push(id.clone());
+                                }
+                                if r.is_err() {
+                                    break;
+                                }
                             }
                             r
                         }
