@@ -1,9 +1,10 @@
-"""SQLAlchemy 2 over psycopg2 against Rivulet, as applications and tools
+"""SQLAlchemy 2 over psycopg2 (or psycopg 3) against Rivulet, as applications and tools
 start: connect, bound parameters (also LIMIT), booleans and numerics, core
 selects, savepoints through begin_nested(), and the reflection calls that
 list schemas, tables and views.
 
-Usage: python3 sqlalchemy_check.py HOST PORT   (exits non-zero on failure)
+Usage: python3 sqlalchemy_check.py HOST PORT [psycopg2|psycopg]
+(exits non-zero on failure)
 """
 import decimal
 import sys
@@ -11,7 +12,8 @@ import sys
 import sqlalchemy as sa
 
 host, port = sys.argv[1], sys.argv[2]
-eng = sa.create_engine(f"postgresql+psycopg2://root@{host}:{port}/dev")
+driver = sys.argv[3] if len(sys.argv) > 3 else "psycopg2"
+eng = sa.create_engine(f"postgresql+{driver}://root@{host}:{port}/dev")
 
 with eng.begin() as c:
     c.execute(sa.text("CREATE TABLE sa_users (id INT PRIMARY KEY, name VARCHAR, score NUMERIC, active BOOLEAN)"))

@@ -44,6 +44,16 @@ async fn node_postgres_and_cursors() {
 }
 
 #[tokio::test]
+async fn sqlalchemy_with_psycopg3() {
+    run_client(
+        "sqlalchemy-psycopg3",
+        "python3",
+        &clients().join("sqlalchemy_psycopg3_check.py"),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn sqlalchemy_with_psycopg2() {
     run_client(
         "sqlalchemy",

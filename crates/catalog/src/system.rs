@@ -156,6 +156,9 @@ static DEFS: &[Def] = &[
             ("typbasetype", I8),
             ("typtypmod", I4),
             ("typnotnull", B),
+            ("typdelim", T),
+            ("typinput", T),
+            ("typoutput", T),
         ],
         rows: Some(pg_type),
     },
@@ -837,6 +840,9 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                 int(0),
                 Value::Int4(-1),
                 Value::Bool(false),
+                text(","),
+                text(&format!("{name}in")),
+                text(&format!("{name}out")),
             ]
         })
         .collect()

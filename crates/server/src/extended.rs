@@ -150,12 +150,17 @@ impl QueryParser for StatementPreparer {
             error,
             sql: sql.to_string(),
         })?;
-        let stmt = match stmts.len() {
+        let mut stmt = match stmts.len() {
             0 => return Ok(None),
             1 => stmts.remove(0),
             _ => return Err(Error::MultipleCommands.into()),
         };
         let n = stmt.max_parameter().max(types.len());
+        let declared: Vec<Option<DataType>> = types
+            .iter()
+            .map(|t| t.as_ref().filter(|t| t.oid() != 0).and_then(from_oid))
+            .collect();
+        cast_declared_parameters(&mut stmt, &declared);
         // PostgreSQL's limit; also bounds what a client can make us allocate.
         if n > 65_535 {
             return Err(Error::TooManyParameters(n).into());
@@ -205,6 +210,43 @@ impl QueryParser for StatementPreparer {
 /// Whether parameter `i` arrived in binary.
 fn param_is_binary(fmt: &Format, i: usize) -> bool {
     format_for(fmt, i) == pgwire::api::results::FieldFormat::Binary
+}
+
+/// Wraps each `$n` whose type the client declared in a cast to that type,
+/// so the result's columns have the declared types (`SELECT $1` with a
+/// boolean `$1` answers a boolean column, as PostgreSQL does). `LIMIT $n`
+/// and `OFFSET $n` are left bare: they are counts bound at Execute.
+fn cast_declared_parameters(stmt: &mut Statement, declared: &[Option<DataType>]) {
+    if declared.iter().all(Option::is_none) {
+        return;
+    }
+    let counts = match stmt {
+        Statement::Query(q) => Some((q.limit.take(), q.offset.take())),
+        _ => None,
+    };
+    // The walk visits a node, then its children: a cast this wraps around
+    // a parameter (or one the query wrote) is visited before the parameter
+    // inside it, which is then left alone.
+    let mut inside_cast = false;
+    stmt.visit_exprs_mut(&mut |e| match e {
+        Expr::Cast { expr, .. } if matches!(**expr, Expr::Parameter(_)) => inside_cast = true,
+        Expr::Parameter(_) if inside_cast => inside_cast = false,
+        Expr::Parameter(n) => {
+            if let Some(Some(ty)) = n.checked_sub(1).and_then(|i| declared.get(i)) {
+                let param = Expr::Parameter(*n);
+                *e = Expr::Cast {
+                    expr: Box::new(param),
+                    type_name: ty.to_string(),
+                };
+                inside_cast = true;
+            }
+        }
+        _ => {}
+    });
+    if let (Statement::Query(q), Some((limit, offset))) = (stmt, counts) {
+        q.limit = limit;
+        q.offset = offset;
+    }
 }
 
 /// The statement with every `$n` replaced by its bound value as a typed

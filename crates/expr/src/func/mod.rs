@@ -111,6 +111,8 @@ pub enum Func {
     PgSleep,
     /// `pg_is_in_recovery()`: always false (there are no standbys).
     PgIsInRecovery,
+    /// `to_regtype(name)`.
+    ToRegtype,
     /// `now()` where it is evaluated for each input, not replaced by the
     /// statement's start time: in a webhook table's VALIDATE, the time the
     /// request is checked.
@@ -190,6 +192,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("version", (Func::Version, &[], Text)),
     ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
     ("pg_is_in_recovery", (Func::PgIsInRecovery, &[], Boolean)),
+    ("to_regtype", (Func::ToRegtype, &[Text], Int8)),
     ("now", (Func::Now, &[], Timestamptz)),
     ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
     (
@@ -492,6 +495,7 @@ impl Func {
             Func::QuoteIdent => Ok(Value::Text(system::quote_ident(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),
             Func::PgIsInRecovery => Ok(Value::Bool(false)),
+            Func::ToRegtype => Ok(system::to_regtype(as_text(&args[0])?)),
             Func::CurrentSchema => Ok(Value::Text("public".into())),
             Func::ArrayToString => Ok(args[0].clone()),
             Func::NoInformation => Ok(Value::Null),
@@ -563,6 +567,7 @@ impl Func {
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",
             Func::PgIsInRecovery => "pg_is_in_recovery",
+            Func::ToRegtype => "to_regtype",
         }
     }
 }

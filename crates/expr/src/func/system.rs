@@ -58,6 +58,61 @@ pub(super) fn size_pretty(bytes: i64) -> String {
     format!("{} PB", half_rounded(size))
 }
 
+/// PostgreSQL's built-in type names (and aliases) with their OIDs.
+const TYPE_OIDS: &[(&str, i64)] = &[
+    ("bigint", 20),
+    ("bool", 16),
+    ("boolean", 16),
+    ("bytea", 17),
+    ("char", 1042),
+    ("character", 1042),
+    ("character varying", 1043),
+    ("date", 1082),
+    ("double precision", 701),
+    ("float4", 700),
+    ("float8", 701),
+    ("int", 23),
+    ("int2", 21),
+    ("int4", 23),
+    ("int8", 20),
+    ("integer", 23),
+    ("interval", 1186),
+    ("json", 114),
+    ("jsonb", 3802),
+    ("name", 19),
+    ("numeric", 1700),
+    ("oid", 26),
+    ("real", 700),
+    ("regclass", 2205),
+    ("regtype", 2206),
+    ("smallint", 21),
+    ("text", 25),
+    ("time", 1083),
+    ("timestamp", 1114),
+    ("timestamp with time zone", 1184),
+    ("timestamp without time zone", 1114),
+    ("timestamptz", 1184),
+    ("timetz", 1266),
+    ("uuid", 2950),
+    ("varchar", 1043),
+];
+
+/// `to_regtype(name)`: the type's OID (Rivulet has no `regtype` type; an
+/// OID is what drivers compare it with, as in psycopg's
+/// `pg_type.oid = to_regtype(...)`), or NULL for a type PostgreSQL does
+/// not have built in (`hstore`, say), which is what drivers ask it to find
+/// out.
+pub(super) fn to_regtype(name: &str) -> Value {
+    let wanted = name
+        .trim()
+        .trim_start_matches("pg_catalog.")
+        .to_ascii_lowercase();
+    TYPE_OIDS
+        .iter()
+        .find(|(alias, _)| *alias == wanted)
+        .map_or(Value::Null, |(_, oid)| Value::Int8(*oid))
+}
+
 #[cfg(test)]
 mod tests {
     use super::size_pretty;
