@@ -19,6 +19,7 @@ use std::io::Write;
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
+use rivulet_expr::quote_ident;
 use rivulet_sql::Statement;
 
 /// Print the database's DDL (and rows) for another Rivulet or RisingWave.
@@ -52,22 +53,6 @@ enum Object {
     Secret(String),
     Table(String, String),
     View(String),
-}
-
-/// Quotes a name for SQL when it needs it.
-fn ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
 }
 
 /// A table's definition for RisingWave, and what was left out of it.
@@ -157,7 +142,7 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
             Object::Secret(name) => writeln!(
                 out,
                 "CREATE SECRET {} WITH (backend = 'meta') AS '<value of {}>';",
-                ident(&name),
+                quote_ident(&name),
                 name.replace('\'', "''")
             )?,
             Object::View(definition) => writeln!(out, "{definition};")?,
@@ -188,7 +173,7 @@ async fn copy_rows(
     table: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let name = ident(table);
+    let name = quote_ident(table);
     writeln!(out, "COPY {name} FROM stdin;")?;
     let stream = client
         .copy_out(&format!("COPY {name} TO STDOUT"))

@@ -13,6 +13,8 @@ mod encoding;
 pub(crate) mod json;
 mod math;
 mod system;
+
+pub use system::quote_ident;
 mod text;
 mod time;
 

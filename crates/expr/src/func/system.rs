@@ -23,7 +23,7 @@ pub(super) fn format_type(oid: &Value) -> Value {
 
 /// `quote_ident(name)`: quotes a name unless it is a plain lower-case
 /// identifier.
-pub(super) fn quote_ident(s: &str) -> String {
+pub fn quote_ident(s: &str) -> String {
     let plain = s
         .chars()
         .next()

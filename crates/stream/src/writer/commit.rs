@@ -157,7 +157,9 @@ impl Writer {
         m.group_rows
             .observe(group.iter().map(Command::rows).sum::<usize>() as f64);
         let stopping = self.execute_group(group, shared);
-        m.fsync_seconds.observe(self.last_flush.as_secs_f64());
+        if let Some(flush) = self.last_flush.take() {
+            m.fsync_seconds.observe(flush.as_secs_f64());
+        }
         for (id, secs) in self.view_time.drain() {
             if let Some(view) = self.catalog.relation_by_id(id) {
                 let name = view.name.clone();
@@ -314,7 +316,7 @@ impl Writer {
         }
         let started = std::time::Instant::now();
         let flushed = self.store.engine().flush();
-        self.last_flush = started.elapsed();
+        self.last_flush = Some(started.elapsed());
         if let Err(e) = flushed {
             tracing::error!(
                 "flush failed; the writer stops so recovery reads what is on disk: {e}"

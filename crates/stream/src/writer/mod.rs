@@ -128,8 +128,9 @@ pub(crate) struct Writer {
     expiry_checked: std::time::Instant,
     /// The last look stopped at its chunk's end: more ids have expired.
     expired_ids_left: bool,
-    /// How long the last commit's fsync took.
-    last_flush: std::time::Duration,
+    /// How long the fsync of the commit since the metrics last looked
+    /// took, if there was one.
+    last_flush: Option<std::time::Duration>,
     /// Seconds each view took to maintain since the metrics last took
     /// them, by view id.
     view_time: FxHashMap<u64, f64>,

@@ -138,7 +138,7 @@ impl Writer {
             unpropagated: None,
             expiry_checked: std::time::Instant::now(),
             expired_ids_left: false,
-            last_flush: std::time::Duration::ZERO,
+            last_flush: None,
             view_time: Default::default(),
         };
         writer.rebuild_flows();
