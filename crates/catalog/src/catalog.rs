@@ -218,6 +218,22 @@ impl Relation {
     }
 }
 
+/// A subscription: the changes of one table or materialized view, kept
+/// for `retention` so that subscription cursors can read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    /// The subscription's catalog id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// The relation whose changes it keeps.
+    pub relation: u64,
+    /// How long a change is kept, in microseconds.
+    pub retention_micros: i64,
+    /// The defining statement, printed by `rivulet dump`.
+    pub definition: Statement,
+}
+
 /// How a catalog object is persisted: its defining SQL (which never holds
 /// a secret value) and, for a secret, the value. `Debug` redacts the value.
 #[derive(Clone, Serialize, Deserialize)]
@@ -263,6 +279,7 @@ impl StoredObject {
 pub struct Catalog {
     relations: BTreeMap<String, Arc<Relation>>,
     secrets: BTreeMap<String, Arc<Secret>>,
+    subscriptions: BTreeMap<String, Arc<Subscription>>,
     names_by_id: HashMap<u64, String>,
     next_id: u64,
 }
@@ -346,6 +363,36 @@ impl Catalog {
     /// Every relation, by name.
     pub fn relations(&self) -> impl Iterator<Item = &Arc<Relation>> {
         self.relations.values()
+    }
+
+    /// A subscription by name.
+    pub fn subscription(&self, name: &str) -> Option<&Arc<Subscription>> {
+        self.subscriptions.get(name)
+    }
+
+    /// Every subscription, by name.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Arc<Subscription>> {
+        self.subscriptions.values()
+    }
+
+    /// The subscriptions of relation `id`.
+    pub fn subscriptions_of(&self, id: u64) -> Vec<Arc<Subscription>> {
+        self.subscriptions
+            .values()
+            .filter(|s| s.relation == id)
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a subscription (the caller has checked the name is free).
+    pub fn insert_subscription(&mut self, sub: Subscription) {
+        self.next_id = self.next_id.max(sub.id + 1);
+        self.subscriptions.insert(sub.name.clone(), Arc::new(sub));
+    }
+
+    /// Removes a subscription by name.
+    pub fn remove_subscription(&mut self, name: &str) -> Option<Arc<Subscription>> {
+        self.subscriptions.remove(name)
     }
 
     /// Every secret, by name.

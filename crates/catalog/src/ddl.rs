@@ -16,9 +16,12 @@ use crate::catalog::{
 };
 use crate::planner::plan_query;
 use crate::{
-    Catalog, Column, Error, Relation, RelationKind, Result, Secret, TableSpec, Validator, ViewSpec,
-    WebhookSpec,
+    Catalog, Column, Error, Relation, RelationKind, Result, Secret, Subscription, TableSpec,
+    Validator, ViewSpec, WebhookSpec,
 };
+
+/// The longest subscription `retention`.
+pub const MAX_RETENTION_MICROS: i64 = 366 * 24 * 3600 * 1_000_000;
 
 /// A new catalog object.
 #[derive(Debug)]
@@ -27,6 +30,8 @@ pub enum NewObject {
     Secret(Secret),
     /// A table or materialized view.
     Relation(Box<Relation>),
+    /// A subscription.
+    Subscription(Subscription),
 }
 
 /// Position of `headers`, the payload and the secret in the row a VALIDATE
@@ -131,10 +136,67 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 definition: normalized(stmt),
             }))))
         }
+        Statement::CreateSubscription {
+            name,
+            if_not_exists,
+            from,
+            with,
+        } => {
+            let bare = Catalog::resolve_name(name)?;
+            if catalog.subscription(bare).is_some() {
+                let taken =
+                    Error::DuplicateObject(format!("subscription \"{bare}\" already exists"));
+                return name_taken(*if_not_exists, taken);
+            }
+            let rel = catalog.get_relation(from)?;
+            if rel.system().is_some() {
+                return Err(Error::NotSupported(
+                    "subscriptions to system catalogs are not supported".into(),
+                ));
+            }
+            let mut retention = None;
+            for opt in with {
+                match opt.name.as_str() {
+                    "retention" => retention = Some(retention_of(&opt.value)?),
+                    other => {
+                        return Err(Error::InvalidParameter(format!(
+                            "unrecognized subscription option \"{other}\""
+                        )))
+                    }
+                }
+            }
+            let retention_micros = retention.ok_or_else(|| {
+                Error::InvalidParameter(
+                    "a subscription needs WITH (retention = '<interval>'), how long its changes are kept".into(),
+                )
+            })?;
+            Ok(Created::New(NewObject::Subscription(Subscription {
+                id,
+                name: bare.to_string(),
+                relation: rel.id,
+                retention_micros,
+                definition: normalized(stmt),
+            })))
+        }
         other => Err(Error::InvalidDefinition(format!(
             "not a CREATE statement: {other}"
         ))),
     }
+}
+
+/// A subscription's `retention`: a positive interval of at most a year
+/// (`'1h'`, `'1D'`).
+fn retention_of(v: &Literal) -> Result<i64> {
+    let text = option_string("retention", v)?;
+    let span = Interval::parse(&text)
+        .map_err(|e| Error::InvalidParameter(format!("option \"retention\": {e}")))?
+        .span();
+    if span <= 0 || span > i128::from(MAX_RETENTION_MICROS) {
+        return Err(Error::InvalidParameter(format!(
+            "option \"retention\" must be more than 0 and at most 366 days, not '{text}'"
+        )));
+    }
+    Ok(span as i64)
 }
 
 /// A CREATE whose name is taken: a notice with IF NOT EXISTS (as
@@ -153,7 +215,8 @@ fn normalized(stmt: &Statement) -> Statement {
     match &mut s {
         Statement::CreateTable { if_not_exists, .. }
         | Statement::CreateMaterializedView { if_not_exists, .. }
-        | Statement::CreateSecret { if_not_exists, .. } => *if_not_exists = false,
+        | Statement::CreateSecret { if_not_exists, .. }
+        | Statement::CreateSubscription { if_not_exists, .. } => *if_not_exists = false,
         _ => {}
     }
     s
@@ -542,6 +605,19 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             targets.push(DropTarget::Secret(bare.to_string()));
             continue;
         }
+        if *kind == DropKind::Subscription {
+            if catalog.subscription(bare).is_none() {
+                if *if_exists {
+                    notices.push(format!("subscription \"{bare}\" does not exist, skipping"));
+                    continue;
+                }
+                return Err(Error::UndefinedObject(format!(
+                    "subscription \"{bare}\" does not exist"
+                )));
+            }
+            targets.push(DropTarget::Subscription(bare.to_string()));
+            continue;
+        }
         let (noun, want_view) = match kind {
             DropKind::Table => ("table", false),
             _ => ("materialized view", true),
@@ -559,17 +635,36 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             )));
         }
         let deps = catalog.transitive_dependents(rel.id);
-        if !deps.is_empty() && !cascade {
+        let relations = || deps.iter().chain(std::iter::once(rel));
+        let subs: Vec<(Arc<Subscription>, String)> = relations()
+            .flat_map(|r| {
+                catalog
+                    .subscriptions_of(r.id)
+                    .into_iter()
+                    .map(|s| (s, r.name.clone()))
+            })
+            .collect();
+        if (!deps.is_empty() || !subs.is_empty()) && !cascade {
+            let views = deps
+                .iter()
+                .map(|d| format!("materialized view {} depends on {noun} {bare}", d.name));
+            let subscriptions = subs
+                .iter()
+                .map(|(s, on)| format!("subscription {} depends on {on}", s.name));
             return Err(Error::DependentObjects {
                 object: format!("{noun} {bare}"),
-                detail: deps
-                    .iter()
-                    .map(|d| format!("materialized view {} depends on {noun} {bare}", d.name))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                detail: views.chain(subscriptions).collect::<Vec<_>>().join("\n"),
             });
         }
-        for d in deps.into_iter().chain(std::iter::once(rel.clone())) {
+        for (s, _) in subs {
+            if !targets
+                .iter()
+                .any(|t| matches!(t, DropTarget::Subscription(n) if *n == s.name))
+            {
+                targets.push(DropTarget::Subscription(s.name.clone()));
+            }
+        }
+        for d in deps.iter().cloned().chain(std::iter::once(rel.clone())) {
             if !targets
                 .iter()
                 .any(|t| matches!(t, DropTarget::Relation(r) if r.id == d.id))
@@ -588,6 +683,8 @@ pub enum DropTarget {
     Relation(Arc<Relation>),
     /// A secret, by name.
     Secret(String),
+    /// A subscription, by name.
+    Subscription(String),
 }
 
 #[cfg(test)]
@@ -600,9 +697,42 @@ mod tests {
         match create(&stmt, id, cat)? {
             Created::New(NewObject::Secret(s)) => cat.insert_secret(s),
             Created::New(NewObject::Relation(r)) => cat.insert_relation(*r),
+            Created::New(NewObject::Subscription(s)) => cat.insert_subscription(s),
             Created::Skipped(_) => {}
         }
         Ok(())
+    }
+
+    #[test]
+    fn subscriptions_follow_risingwave_rules() {
+        let stmt = |sql: &str| rivulet_sql::parse(sql).unwrap().remove(0);
+        let mut cat = Catalog::new();
+        apply(&mut cat, "CREATE TABLE t (v INT)").unwrap();
+        apply(&mut cat, "CREATE MATERIALIZED VIEW v AS SELECT v FROM t").unwrap();
+        let e = apply(&mut cat, "CREATE SUBSCRIPTION s FROM v").unwrap_err();
+        assert_eq!(e.sqlstate(), "22023", "{e}");
+        for bad in ["'0 seconds'", "'400 days'", "'soon'"] {
+            let sql = format!("CREATE SUBSCRIPTION s FROM v WITH (retention = {bad})");
+            assert_eq!(apply(&mut cat, &sql).unwrap_err().sqlstate(), "22023");
+        }
+        let e = apply(&mut cat, "CREATE SUBSCRIPTION s FROM nope WITH (retention = '1h')");
+        assert_eq!(e.unwrap_err().sqlstate(), "42P01");
+        apply(&mut cat, "CREATE SUBSCRIPTION s FROM v WITH (retention = '1D')").unwrap();
+        let s = cat.subscription("s").unwrap();
+        assert_eq!(s.retention_micros, 86_400_000_000);
+        assert_eq!(s.relation, cat.relation("v").unwrap().id);
+        let e = apply(&mut cat, "CREATE SUBSCRIPTION s FROM t WITH (retention = '1h')");
+        assert_eq!(e.unwrap_err().sqlstate(), "42710");
+        apply(&mut cat, "CREATE SUBSCRIPTION IF NOT EXISTS s FROM t WITH (retention = '1h')")
+            .unwrap();
+        let e = drop(&stmt("DROP MATERIALIZED VIEW v"), &cat).unwrap_err();
+        assert_eq!(e.sqlstate(), "2BP01");
+        assert!(format!("{:?}", e).contains("subscription s depends on v"), "{e:?}");
+        let (targets, _) = drop(&stmt("DROP TABLE t CASCADE"), &cat).unwrap();
+        assert!(matches!(&targets[0], DropTarget::Subscription(n) if n == "s"));
+        let (targets, notices) = drop(&stmt("DROP SUBSCRIPTION IF EXISTS nope, s"), &cat).unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(notices, vec!["subscription \"nope\" does not exist, skipping"]);
     }
 
     #[test]
@@ -687,7 +817,7 @@ mod tests {
             .iter()
             .map(|t| match t {
                 DropTarget::Relation(r) => r.name.clone(),
-                DropTarget::Secret(s) => s.clone(),
+                DropTarget::Secret(s) | DropTarget::Subscription(s) => s.clone(),
             })
             .collect();
         assert_eq!(names, vec!["v2", "v", "t"]);

@@ -24,7 +24,7 @@ pub mod system;
 pub use binder::{Binder, ScalarSubquery, Scope, ScopeColumn};
 pub use catalog::{
     Catalog, Column, Dedup, DedupKey, Handshake, Relation, RelationKind, Secret, StoredObject,
-    TableSpec, Validator, ViewSpec, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
+    Subscription, TableSpec, Validator, ViewSpec, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use dml::{bind_copy_from, bind_delete, bind_insert, BoundDelete, BoundInsert};
 pub use error::{Error, Result, SqlError};

@@ -21,9 +21,17 @@ use crate::results::{CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK};
 use crate::vars::SessionVars;
 
 /// The query a COPY reads.
-fn source_query(source: CopySource) -> Query {
-    match source {
+fn source_query(source: CopySource) -> Result<Query> {
+    Ok(match source {
         CopySource::Query(q) => *q,
+        // A subscription streams from the session (see `subscribe.rs`);
+        // it reaches here only when other statements follow it.
+        CopySource::Subscribe { .. } => {
+            return Err(Error::NotSupported(
+                "COPY (SUBSCRIBE ...) TO STDOUT must be the last statement of its query string"
+                    .into(),
+            ))
+        }
         CopySource::Table { name, columns } => Query {
             with: Vec::new(),
             distinct: false,
@@ -47,18 +55,18 @@ fn source_query(source: CopySource) -> Query {
             limit: None,
             offset: None,
         },
-    }
+    })
 }
 
 /// How one row is written.
-struct Format {
+pub(crate) struct Format {
     csv: bool,
     delimiter: char,
     null: String,
 }
 
 impl Format {
-    fn new(o: &CopyOptions) -> Format {
+    pub(crate) fn new(o: &CopyOptions) -> Format {
         Format {
             csv: o.csv,
             delimiter: o.delimiter.unwrap_or(if o.csv { ',' } else { '\t' }),
@@ -101,7 +109,7 @@ impl Format {
         }
     }
 
-    fn line<'a>(&self, fields: impl Iterator<Item = Option<&'a str>>) -> Bytes {
+    pub(crate) fn line<'a>(&self, fields: impl Iterator<Item = Option<&'a str>>) -> Bytes {
         let mut out = String::new();
         for (i, f) in fields.enumerate() {
             if i > 0 {
@@ -121,7 +129,7 @@ pub async fn copy_to(
     source: CopySource,
     options: CopyOptions,
 ) -> Result<Response> {
-    let query = source_query(source);
+    let query = source_query(source)?;
     let format = Format::new(&options);
     let timeout = vars.statement_timeout()?;
     let db2 = db.clone();

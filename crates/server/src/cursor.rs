@@ -37,6 +37,8 @@ struct Cursor {
     hold: bool,
     buffered: VecDeque<Row>,
     source: Source,
+    /// Set for a subscription cursor: where it reads changes.
+    subscription: Option<Box<crate::subscribe::SubscriptionCursor>>,
 }
 
 impl Drop for Cursor {
@@ -78,16 +80,7 @@ impl Cursors {
         if !hold && !in_block {
             return Err(Error::NoTransactionBlock("DECLARE CURSOR"));
         }
-        let taken = self.with(|m| {
-            if m.contains_key(name) {
-                Err(Error::DuplicateCursor(name.to_string()))
-            } else if m.len() >= MAX_CURSORS {
-                Err(Error::TooManyCursors(MAX_CURSORS))
-            } else {
-                Ok(())
-            }
-        });
-        taken?;
+        self.check_free(name)?;
         let db2 = db.clone();
         let plan = tokio::task::spawn_blocking(move || {
             db2.plan_query_blocking(&query, &AtomicBool::new(false))
@@ -144,17 +137,94 @@ impl Cursors {
                     hold,
                     buffered,
                     source,
+                    subscription: None,
                 },
             )
         });
         Ok(())
     }
 
-    /// `FETCH count FROM name` (`None`: all that are left).
-    pub async fn fetch(&self, name: &str, count: Option<u64>, fmt: &Format) -> Result<Response> {
+    /// `DECLARE name SUBSCRIPTION CURSOR FOR sub [SINCE ... | FULL]`. Like
+    /// RisingWave's, it needs no transaction block and outlives one.
+    pub async fn declare_subscription(
+        &self,
+        db: &Database,
+        name: &str,
+        subscription: &rivulet_sql::ObjectName,
+        since: rivulet_sql::Since,
+    ) -> Result<()> {
+        self.check_free(name)?;
+        let cursor = crate::subscribe::SubscriptionCursor::declare(db, subscription, since).await?;
+        self.check_free(name)?;
+        self.with(|m| {
+            m.insert(
+                name.to_string(),
+                Cursor {
+                    columns: cursor.columns(),
+                    hold: true,
+                    buffered: VecDeque::new(),
+                    source: Source::Done,
+                    subscription: Some(Box::new(cursor)),
+                },
+            )
+        });
+        Ok(())
+    }
+
+    fn check_free(&self, name: &str) -> Result<()> {
+        self.with(|m| {
+            if m.contains_key(name) {
+                Err(Error::DuplicateCursor(name.to_string()))
+            } else if m.len() >= MAX_CURSORS {
+                Err(Error::TooManyCursors(MAX_CURSORS))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// The columns FETCH from cursor `name` answers with, if it is open.
+    pub fn columns(&self, name: &str) -> Option<Vec<(String, DataType)>> {
+        self.with(|m| m.get(name).map(|c| c.columns.clone()))
+    }
+
+    /// The open subscription cursors: (name, subscription).
+    pub fn subscription_cursors(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self.with(|m| {
+            m.iter()
+                .filter_map(|(n, c)| {
+                    Some((n.clone(), c.subscription.as_ref()?.subscription().to_string()))
+                })
+                .collect()
+        });
+        out.sort();
+        out
+    }
+
+    /// `FETCH count FROM name [WITH (timeout = ...)]` (`None`: all that
+    /// are left; on a subscription cursor, all that are committed). Only
+    /// a subscription cursor waits.
+    pub async fn fetch(
+        &self,
+        db: &Database,
+        name: &str,
+        count: Option<u64>,
+        wait: crate::subscribe::Wait,
+        fmt: &Format,
+    ) -> Result<Response> {
         let mut cursor = self
             .with(|m| m.remove(name))
             .ok_or_else(|| Error::UndefinedCursor(name.to_string()))?;
+        if let Some(sub) = &mut cursor.subscription {
+            let rows = sub.fetch(db, count, wait).await;
+            let columns = cursor.columns.clone();
+            self.with(|m| m.insert(name.to_string(), cursor));
+            let mut response = result_set(&columns, &rows?, fmt)?;
+            if let Response::Query(q) = &mut response {
+                q.set_command_tag("FETCH");
+            }
+            return Ok(response);
+        }
         let want = count.map_or(usize::MAX, |n| n.min(usize::MAX as u64) as usize);
         let mut failure = None;
         while cursor.buffered.len() < want {

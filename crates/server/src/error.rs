@@ -115,6 +115,9 @@ pub enum Error {
     /// XX000: the task running a statement ended without an answer.
     #[error("the statement's task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// 08006: the connection failed while a statement wrote to it.
+    #[error("could not send to the client: {0}")]
+    Connection(#[source] pgwire::error::PgWireError),
 }
 
 /// Result alias for the server.
@@ -153,6 +156,7 @@ impl Error {
             Error::BadCopyData { .. } => "22P04",
             Error::CopyFailed(_) => "57014",
             Error::Encode(_) | Error::Task(_) => "XX000",
+            Error::Connection(_) => "08006",
         }
     }
 

@@ -99,6 +99,7 @@ async fn run(
             )))
         }
         Statement::CreateSecret { .. }
+        | Statement::CreateSubscription { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
         | Statement::Drop { .. } => {
@@ -170,11 +171,27 @@ async fn run(
                 .await?;
             Ok(Response::Execution(Tag::new("DECLARE CURSOR")).into())
         }
-        Statement::Fetch { name, count } => vars
-            .cursors
-            .fetch(name.as_str(), count, fmt)
-            .await
-            .map(Outcome::from),
+        Statement::DeclareSubscriptionCursor {
+            name,
+            subscription,
+            since,
+        } => {
+            vars.cursors
+                .declare_subscription(db, name.as_str(), &subscription, since)
+                .await?;
+            Ok(Response::Execution(Tag::new("DECLARE SUBSCRIPTION CURSOR")).into())
+        }
+        Statement::Fetch {
+            name,
+            count,
+            timeout,
+        } => {
+            let wait = crate::subscribe::Wait::new(timeout.as_deref())?;
+            vars.cursors
+                .fetch(db, name.as_str(), count, wait, fmt)
+                .await
+                .map(Outcome::from)
+        }
         Statement::CloseCursor(name) => {
             vars.cursors.close(name.as_ref().map(|n| n.as_str()))?;
             Ok(Response::Execution(Tag::new(if name.is_some() {
@@ -564,6 +581,27 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind, fmt: &Format) -> Res
             catalog.secrets().map(|s| s.name.clone()).collect(),
             fmt,
         ),
+        ShowKind::Subscriptions => names(
+            "Name",
+            catalog.subscriptions().map(|s| s.name.clone()).collect(),
+            fmt,
+        ),
+        ShowKind::SubscriptionCursors => {
+            let rows: Vec<Row> = vars
+                .cursors
+                .subscription_cursors()
+                .into_iter()
+                .map(|(c, s)| vec![Value::Text(c), Value::Text(s)])
+                .collect();
+            result_set(
+                &[
+                    ("Name".into(), DataType::Text),
+                    ("SubscriptionName".into(), DataType::Text),
+                ],
+                &rows,
+                fmt,
+            )
+        }
         ShowKind::CreateTable(name) | ShowKind::CreateMaterializedView(name) => {
             let want_view = matches!(kind, ShowKind::CreateMaterializedView(_));
             let rel = catalog.get_relation(name)?;

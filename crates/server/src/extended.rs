@@ -131,6 +131,8 @@ pub fn describe(
 /// and learns its parameter types and result columns.
 pub struct StatementPreparer {
     pub db: Database,
+    /// The session's cursors: what a FETCH answers with.
+    pub cursors: Arc<crate::cursor::Cursors>,
 }
 
 #[async_trait]
@@ -165,7 +167,10 @@ impl QueryParser for StatementPreparer {
         if n > 65_535 {
             return Err(Error::TooManyParameters(n).into());
         }
-        let (mut param_types, columns) = describe(&stmt, n, &self.db.catalog())?;
+        let (mut param_types, mut columns) = describe(&stmt, n, &self.db.catalog())?;
+        if let Statement::Fetch { name, .. } = &stmt {
+            columns = self.cursors.columns(name.as_str()).unwrap_or_default();
+        }
         for (i, t) in types.iter().enumerate() {
             match t.as_ref().filter(|t| t.oid() != 0) {
                 None => {}
@@ -293,6 +298,9 @@ pub fn substitute(
 }
 
 /// The preparer a connection's handlers share.
-pub fn preparer(db: &Database) -> Arc<StatementPreparer> {
-    Arc::new(StatementPreparer { db: db.clone() })
+pub fn preparer(db: &Database, cursors: Arc<crate::cursor::Cursors>) -> Arc<StatementPreparer> {
+    Arc::new(StatementPreparer {
+        db: db.clone(),
+        cursors,
+    })
 }

@@ -34,6 +34,7 @@ mod session;
 mod session_functions;
 mod startup;
 mod status;
+mod subscribe;
 mod transaction;
 mod vars;
 

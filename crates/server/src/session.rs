@@ -52,10 +52,11 @@ pub struct Session {
 impl Session {
     /// A new session for one connection.
     pub fn new(state: &ServerState) -> Arc<Session> {
+        let vars = SessionVars::default();
         Arc::new(Session {
             db: state.db.clone(),
-            vars: SessionVars::default(),
-            preparer: extended::preparer(&state.db),
+            preparer: extended::preparer(&state.db, vars.cursors.clone()),
+            vars,
             startup: Arc::new(Startup {
                 connections: state.connections.clone(),
                 pids: state.pids.clone(),
@@ -204,6 +205,12 @@ impl SimpleQueryHandler for Session {
             };
             // A statement prints with secrets redacted.
             tracing::debug!(statement = %stmt, "simple query");
+            if i == last {
+                if let Some(e) = self.subscribe(client, &stmt).await {
+                    responses.push(Response::Error(Box::new(e.to_error_info())));
+                    break;
+                }
+            }
             match exec::execute(&self.db, &self.vars, stmt, &Format::UnifiedText, stream).await {
                 Ok(out) => {
                     Self::notices(client, out.notices).await?;
@@ -217,6 +224,33 @@ impl SimpleQueryHandler for Session {
             }
         }
         Ok(responses)
+    }
+}
+
+impl Session {
+    /// Runs `stmt` if it is `COPY (SUBSCRIBE ...) TO STDOUT`, which writes
+    /// to the connection itself for as long as it runs; returns the error
+    /// that ended it.
+    async fn subscribe<C>(&self, client: &mut C, stmt: &rivulet_sql::Statement) -> Option<Error>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let rivulet_sql::Statement::CopyTo {
+            source: rivulet_sql::CopySource::Subscribe { name, snapshot },
+            options,
+        } = stmt
+        else {
+            return None;
+        };
+        if self.vars.transaction.failed() {
+            return Some(Error::InFailedTransaction);
+        }
+        let ended = crate::subscribe::copy_subscribe(client, &self.db, name, *snapshot, options);
+        match ended.await {
+            Err(e) => Some(e),
+            Ok(never) => match never {},
+        }
     }
 }
 
@@ -319,6 +353,9 @@ impl ExtendedQueryHandler for Session {
         // Parameters are not logged: they may carry anything.
         tracing::debug!(statement = %prepared.stmt, "execute");
         let stmt = extended::substitute(prepared, &portal.parameters, &portal.parameter_format)?;
+        if let Some(e) = self.subscribe(client, &stmt).await {
+            return Err(e.into());
+        }
         let stream = exec::Streaming::Yes(if max_rows == 0 { None } else { handle(client) });
         let out = exec::execute(
             &self.db,

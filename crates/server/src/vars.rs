@@ -91,7 +91,7 @@ pub struct SessionVars {
     /// The session's transaction block.
     pub transaction: crate::transaction::Transaction,
     /// The session's open cursors.
-    pub cursors: crate::cursor::Cursors,
+    pub cursors: std::sync::Arc<crate::cursor::Cursors>,
     /// The session's SQL-level prepared statements.
     pub prepared: crate::prepared::Prepared,
     /// A `COPY FROM STDIN` waiting for its data.

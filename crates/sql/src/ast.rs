@@ -823,6 +823,8 @@ pub enum DropKind {
     MaterializedView,
     /// `DROP SECRET`.
     Secret,
+    /// `DROP SUBSCRIPTION`.
+    Subscription,
 }
 
 impl Display for DropKind {
@@ -831,6 +833,7 @@ impl Display for DropKind {
             DropKind::Table => "TABLE",
             DropKind::MaterializedView => "MATERIALIZED VIEW",
             DropKind::Secret => "SECRET",
+            DropKind::Subscription => "SUBSCRIPTION",
         })
     }
 }
@@ -848,8 +851,38 @@ pub enum ShowKind {
     CreateTable(ObjectName),
     /// `SHOW CREATE MATERIALIZED VIEW name`.
     CreateMaterializedView(ObjectName),
+    /// `SHOW SUBSCRIPTIONS`.
+    Subscriptions,
+    /// `SHOW SUBSCRIPTION CURSORS` (the session's).
+    SubscriptionCursors,
     /// `SHOW name` for a session variable (`ALL` for every one).
     Variable(Ident),
+}
+
+/// Where a subscription cursor starts reading (`DECLARE ... SUBSCRIPTION
+/// CURSOR FOR sub [SINCE ... | FULL]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// `SINCE now()` / `SINCE proctime()`, or nothing: changes committed
+    /// after the cursor is declared.
+    Now,
+    /// `SINCE begin()`: the oldest change still retained.
+    Begin,
+    /// `SINCE unix_ms`: changes committed at or after that time.
+    Millis(u64),
+    /// `FULL`: the rows as they are, then every change after.
+    Full,
+}
+
+impl Display for Since {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Since::Now => f.write_str("SINCE now()"),
+            Since::Begin => f.write_str("SINCE begin()"),
+            Since::Millis(ms) => write!(f, "SINCE {ms}"),
+            Since::Full => f.write_str("FULL"),
+        }
+    }
 }
 
 /// A SQL statement.
@@ -889,6 +922,17 @@ pub enum Statement {
         if_not_exists: bool,
         /// The defining query.
         query: Query,
+    },
+    /// `CREATE SUBSCRIPTION name FROM relation WITH (retention = '...')`
+    CreateSubscription {
+        /// The subscription's name.
+        name: ObjectName,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+        /// The table or materialized view whose changes it keeps.
+        from: ObjectName,
+        /// The `WITH (...)` options.
+        with: Vec<SqlOption>,
     },
     /// `DROP kind [IF EXISTS] names [CASCADE]`
     Drop {
@@ -976,12 +1020,24 @@ pub enum Statement {
         /// The rows it reads.
         query: Box<Query>,
     },
-    /// `FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name`
+    /// `DECLARE name SUBSCRIPTION CURSOR FOR subscription [SINCE ... | FULL]`
+    DeclareSubscriptionCursor {
+        /// The cursor's name.
+        name: Ident,
+        /// The subscription it reads.
+        subscription: ObjectName,
+        /// Where it starts.
+        since: Since,
+    },
+    /// `FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] name
+    /// [WITH (timeout = '...')]`
     Fetch {
         /// The cursor.
         name: Ident,
         /// How many rows; `None` for all that are left.
         count: Option<u64>,
+        /// How long a subscription cursor waits for changes, as written.
+        timeout: Option<String>,
     },
     /// `CLOSE name | ALL` (`None`: all).
     CloseCursor(Option<Ident>),
@@ -1031,6 +1087,14 @@ pub enum CopySource {
     },
     /// A query's result.
     Query(Box<Query>),
+    /// `SUBSCRIBE [TO] relation [WITH (SNAPSHOT = bool)]`: the relation's
+    /// rows, then its changes as they commit, until the client stops.
+    Subscribe {
+        /// The table or materialized view.
+        name: ObjectName,
+        /// Start with the rows as they are (the default).
+        snapshot: bool,
+    },
 }
 
 /// `COPY` options: text (tab-separated, `\N` for NULL) or CSV.
@@ -1094,6 +1158,19 @@ impl Display for Statement {
                 "CREATE MATERIALIZED VIEW {}{name} AS {query}",
                 ine(*if_not_exists)
             ),
+            Statement::CreateSubscription {
+                name,
+                if_not_exists,
+                from,
+                with,
+            } => {
+                write!(
+                    f,
+                    "CREATE SUBSCRIPTION {}{name} FROM {from}",
+                    ine(*if_not_exists)
+                )?;
+                write_with(f, with)
+            }
             Statement::Drop {
                 kind,
                 if_exists,
@@ -1149,6 +1226,8 @@ impl Display for Statement {
                 ShowKind::CreateMaterializedView(n) => {
                     write!(f, "SHOW CREATE MATERIALIZED VIEW {n}")
                 }
+                ShowKind::Subscriptions => f.write_str("SHOW SUBSCRIPTIONS"),
+                ShowKind::SubscriptionCursors => f.write_str("SHOW SUBSCRIPTION CURSORS"),
                 ShowKind::Variable(v) => write!(f, "SHOW {v}"),
             },
             Statement::SetVariable { name, value } => {
@@ -1195,11 +1274,28 @@ impl Display for Statement {
                 "DECLARE {name} CURSOR {} HOLD FOR {query}",
                 if *hold { "WITH" } else { "WITHOUT" }
             ),
+            Statement::DeclareSubscriptionCursor {
+                name,
+                subscription,
+                since,
+            } => write!(
+                f,
+                "DECLARE {name} SUBSCRIPTION CURSOR FOR {subscription} {since}"
+            ),
             Statement::Fetch {
                 name,
-                count: Some(n),
-            } => write!(f, "FETCH FORWARD {n} FROM {name}"),
-            Statement::Fetch { name, count: None } => write!(f, "FETCH ALL FROM {name}"),
+                count,
+                timeout,
+            } => {
+                match count {
+                    Some(n) => write!(f, "FETCH FORWARD {n} FROM {name}")?,
+                    None => write!(f, "FETCH ALL FROM {name}")?,
+                }
+                if let Some(t) = timeout {
+                    write!(f, " WITH (timeout = {})", Literal::String(t.clone()))?;
+                }
+                Ok(())
+            }
             Statement::CloseCursor(Some(name)) => write!(f, "CLOSE {name}"),
             Statement::CloseCursor(None) => f.write_str("CLOSE ALL"),
             Statement::Prepare {
@@ -1233,6 +1329,13 @@ impl Display for Statement {
                         }
                     }
                     CopySource::Query(q) => write!(f, "COPY ({q})")?,
+                    CopySource::Subscribe { name, snapshot } => {
+                        write!(f, "COPY (SUBSCRIBE TO {name}")?;
+                        if !snapshot {
+                            f.write_str(" WITH (SNAPSHOT = false)")?;
+                        }
+                        f.write_str(")")?;
+                    }
                 }
                 f.write_str(" TO STDOUT")?;
                 write_copy_options(f, options)

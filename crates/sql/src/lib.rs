@@ -18,7 +18,7 @@ mod parser;
 
 pub use ast::{
     BinaryOperator, ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind,
-    Literal, ObjectName, OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
+    Literal, ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement, TableRef,
     UnaryOperator,
 };
 pub use error::{ParseError, Result};

@@ -109,6 +109,13 @@ pub trait Engine: Send + Sync + 'static {
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
 
+    /// A read-only view of the engine as it is now: every batch applied
+    /// before the call, none applied after, for as long as it is held
+    /// (an engine keeps what a snapshot may read, so hold one briefly).
+    fn snapshot(&self) -> Result<std::sync::Arc<dyn Engine>> {
+        Err(crate::Error::Unsupported("snapshots"))
+    }
+
     /// Removes every row of relation `rel` at once, durably, if this engine
     /// keeps each relation's rows apart; returns false (having done
     /// nothing) if it does not, and the caller deletes them key by key.

@@ -12,6 +12,10 @@ pub enum Error {
     /// Stored data that cannot be what this version wrote.
     #[error("storage is corrupt: {0}")]
     Corrupt(String),
+    /// A write to a read-only view of storage (a snapshot), or an engine
+    /// that cannot take snapshots was asked for one.
+    #[error("storage does not support this: {0}")]
+    Unsupported(&'static str),
     /// An I/O error outside the engines (e.g. creating the data directory).
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -25,7 +25,9 @@ use std::sync::{Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use fjall::config::{BlockSizePolicy, CompressionPolicy, PartitioningPolicy};
-use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{
+    CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot,
+};
 
 use crate::{keys, Engine, KvPair, Result, WriteBatch};
 
@@ -230,62 +232,6 @@ impl FjallEngine {
         }
     }
 
-    /// The stretches holding keys that start with `prefix`, in key order.
-    fn segments(&self, prefix: &[u8]) -> Vec<Segment> {
-        let rows = keys::rows_prefix(0)[0];
-        match prefix.first() {
-            Some(&b) if b < rows => vec![Segment::Below],
-            Some(&b) if b > rows => vec![Segment::Above],
-            _ if keys::relation_of_row(prefix).is_some() => {
-                self.holder(prefix).map(Segment::Rows).into_iter().collect()
-            }
-            _ => {
-                let mut out = Vec::new();
-                if prefix.is_empty() {
-                    out.push(Segment::Below);
-                }
-                let relations = self
-                    .relations
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner);
-                for (&rel, ks) in relations.iter() {
-                    let p = keys::rows_prefix(rel);
-                    if p.starts_with(prefix) || prefix.starts_with(&p) {
-                        out.push(Segment::Rows(ks.clone()));
-                    }
-                }
-                if prefix.is_empty() {
-                    out.push(Segment::Above);
-                }
-                out
-            }
-        }
-    }
-
-    /// The keys of `segment` that start with `prefix`, from `from` on
-    /// (which is at or after `prefix`); `None` when there are none.
-    fn range(&self, segment: &Segment, prefix: &[u8], from: &[u8]) -> Option<fjall::Iter> {
-        let rows = keys::rows_prefix(0)[0];
-        let (ks, lo, hi) = match segment {
-            Segment::Below => (&self.data, None, Some(vec![rows])),
-            Segment::Rows(ks) => (ks, None, None),
-            Segment::Above => (&self.data, Some(vec![rows + 1]), None),
-        };
-        let lo = match lo {
-            Some(lo) if lo.as_slice() > from => lo,
-            _ => from.to_vec(),
-        };
-        let hi = match (hi, prefix_end(prefix)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if hi.as_ref().is_some_and(|hi| *hi <= lo) {
-            return None;
-        }
-        let hi = hi.map_or(Bound::Unbounded, Bound::Excluded);
-        Some(ks.range::<Vec<u8>, _>((Bound::Included(lo), hi)))
-    }
-
     /// Calls `f` with each pair whose key starts with `prefix`, from `from`
     /// on (or from the last one backwards, when `reverse`), until it
     /// returns false.
@@ -296,28 +242,126 @@ impl FjallEngine {
         reverse: bool,
         f: &mut dyn FnMut(&[u8], fjall::Slice) -> bool,
     ) -> Result<()> {
-        let mut segments = self.segments(prefix);
-        if reverse {
-            segments.reverse();
+        let segments = segments(
+            &self.relations.read().unwrap_or_else(PoisonError::into_inner),
+            prefix,
+        );
+        visit(&self.data, segments, At::Now, prefix, from, reverse, f)
+    }
+}
+
+/// Reading the keyspaces as they are, or as a snapshot saw them.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Now,
+    Snapshot(&'a Snapshot),
+}
+
+impl At<'_> {
+    fn range(self, ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>)) -> fjall::Iter {
+        match self {
+            At::Now => ks.range::<Vec<u8>, _>(range),
+            At::Snapshot(s) => s.range::<Vec<u8>, _>(ks, range),
         }
-        for segment in &segments {
-            let Some(iter) = self.range(segment, prefix, from) else {
-                continue;
-            };
-            let iter: Box<dyn Iterator<Item = fjall::Guard>> = if reverse {
-                Box::new(iter.rev())
-            } else {
-                Box::new(iter)
-            };
-            for guard in iter {
-                let (k, v) = guard.into_inner()?;
-                if !f(&k, v) {
-                    return Ok(());
+    }
+}
+
+/// The stretches holding keys that start with `prefix`, in key order,
+/// among `relations`' keyspaces and `data`.
+fn segments(relations: &BTreeMap<u64, Keyspace>, prefix: &[u8]) -> Vec<Segment> {
+    let rows = keys::rows_prefix(0)[0];
+    match prefix.first() {
+        Some(&b) if b < rows => vec![Segment::Below],
+        Some(&b) if b > rows => vec![Segment::Above],
+        _ => {
+            if let Some(rel) = keys::relation_of_row(prefix) {
+                return relations
+                    .get(&rel)
+                    .cloned()
+                    .map(Segment::Rows)
+                    .into_iter()
+                    .collect();
+            }
+            let mut out = Vec::new();
+            if prefix.is_empty() {
+                out.push(Segment::Below);
+            }
+            for (&rel, ks) in relations.iter() {
+                let p = keys::rows_prefix(rel);
+                if p.starts_with(prefix) || prefix.starts_with(&p) {
+                    out.push(Segment::Rows(ks.clone()));
                 }
             }
+            if prefix.is_empty() {
+                out.push(Segment::Above);
+            }
+            out
         }
-        Ok(())
     }
+}
+
+/// The keys of `segment` that start with `prefix`, from `from` on (which
+/// is at or after `prefix`); `None` when there are none.
+fn range(
+    data: &Keyspace,
+    at: At<'_>,
+    segment: &Segment,
+    prefix: &[u8],
+    from: &[u8],
+) -> Option<fjall::Iter> {
+    let rows = keys::rows_prefix(0)[0];
+    let (ks, lo, hi) = match segment {
+        Segment::Below => (data, None, Some(vec![rows])),
+        Segment::Rows(ks) => (ks, None, None),
+        Segment::Above => (data, Some(vec![rows + 1]), None),
+    };
+    let lo = match lo {
+        Some(lo) if lo.as_slice() > from => lo,
+        _ => from.to_vec(),
+    };
+    let hi = match (hi, prefix_end(prefix)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if hi.as_ref().is_some_and(|hi| *hi <= lo) {
+        return None;
+    }
+    let hi = hi.map_or(Bound::Unbounded, Bound::Excluded);
+    Some(at.range(ks, (Bound::Included(lo), hi)))
+}
+
+/// Calls `f` with each pair of `segments` whose key starts with `prefix`,
+/// from `from` on (or from the last one backwards, when `reverse`), until
+/// it returns false.
+fn visit(
+    data: &Keyspace,
+    mut segments: Vec<Segment>,
+    at: At<'_>,
+    prefix: &[u8],
+    from: &[u8],
+    reverse: bool,
+    f: &mut dyn FnMut(&[u8], fjall::Slice) -> bool,
+) -> Result<()> {
+    if reverse {
+        segments.reverse();
+    }
+    for segment in &segments {
+        let Some(iter) = range(data, at, segment, prefix, from) else {
+            continue;
+        };
+        let iter: Box<dyn Iterator<Item = fjall::Guard>> = if reverse {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        for guard in iter {
+            let (k, v) = guard.into_inner()?;
+            if !f(&k, v) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first key after every key that starts with `prefix`, if any.
@@ -348,6 +392,68 @@ fn options(memtable: u64) -> KeyspaceCreateOptions {
         .index_block_partitioning_policy(PartitioningPolicy::all(true))
 }
 
+/// The [`Engine`] read methods other than `get`, in terms of the
+/// implementor's `visit`.
+macro_rules! reads_by_visit {
+    () => {
+        fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KvPair>> {
+            let mut out = Vec::new();
+            self.for_each_prefix(prefix, &mut |k, v| {
+                out.push((k.to_vec(), v.to_vec()));
+                true
+            })?;
+            Ok(out)
+        }
+
+        fn for_each_prefix(
+            &self,
+            prefix: &[u8],
+            f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        ) -> Result<()> {
+            self.visit(prefix, prefix, false, &mut |k, v| f(k, &v))
+        }
+
+        fn for_each_prefix_from(
+            &self,
+            prefix: &[u8],
+            from: &[u8],
+            f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        ) -> Result<()> {
+            self.visit(prefix, from.max(prefix), false, &mut |k, v| f(k, &v))
+        }
+
+        fn for_each_prefix_rev(
+            &self,
+            prefix: &[u8],
+            f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        ) -> Result<()> {
+            self.visit(prefix, prefix, true, &mut |k, v| f(k, &v))
+        }
+
+        fn for_each_value_from(
+            &self,
+            prefix: &[u8],
+            from: &[u8],
+            f: &mut dyn FnMut(&[u8], Bytes) -> bool,
+        ) -> Result<()> {
+            // The value is a reference-counted view of a cached block: shared,
+            // not copied.
+            self.visit(prefix, from.max(prefix), false, &mut |k, v| {
+                f(k, Bytes::from_owner(v))
+            })
+        }
+
+        fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+            let mut last = None;
+            self.visit(prefix, prefix, true, &mut |k, _| {
+                last = Some(k.to_vec());
+                false
+            })?;
+            Ok(last)
+        }
+    };
+}
+
 impl Engine for FjallEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.holder(key) {
@@ -356,61 +462,7 @@ impl Engine for FjallEngine {
         }
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KvPair>> {
-        let mut out = Vec::new();
-        self.for_each_prefix(prefix, &mut |k, v| {
-            out.push((k.to_vec(), v.to_vec()));
-            true
-        })?;
-        Ok(out)
-    }
-
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.visit(prefix, prefix, false, &mut |k, v| f(k, &v))
-    }
-
-    fn for_each_prefix_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.visit(prefix, from.max(prefix), false, &mut |k, v| f(k, &v))
-    }
-
-    fn for_each_prefix_rev(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.visit(prefix, prefix, true, &mut |k, v| f(k, &v))
-    }
-
-    fn for_each_value_from(
-        &self,
-        prefix: &[u8],
-        from: &[u8],
-        f: &mut dyn FnMut(&[u8], Bytes) -> bool,
-    ) -> Result<()> {
-        // The value is a reference-counted view of a cached block: shared,
-        // not copied.
-        self.visit(prefix, from.max(prefix), false, &mut |k, v| {
-            f(k, Bytes::from_owner(v))
-        })
-    }
-
-    fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut last = None;
-        self.visit(prefix, prefix, true, &mut |k, _| {
-            last = Some(k.to_vec());
-            false
-        })?;
-        Ok(last)
-    }
+    reads_by_visit!();
 
     fn apply(&self, batch: WriteBatch) -> Result<()> {
         let mut b = self.db.batch();
@@ -453,6 +505,19 @@ impl Engine for FjallEngine {
         Ok(())
     }
 
+    fn snapshot(&self) -> Result<std::sync::Arc<dyn Engine>> {
+        let relations = self
+            .relations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Ok(std::sync::Arc::new(FjallSnapshot {
+            data: self.data.clone(),
+            relations,
+            at: self.db.snapshot(),
+        }))
+    }
+
     fn drop_rows(&self, rel: u64) -> Result<bool> {
         let ks = self
             .relations
@@ -463,5 +528,58 @@ impl Engine for FjallEngine {
             self.db.delete_keyspace(ks)?;
         }
         Ok(true)
+    }
+}
+
+/// The keyspaces as they were at one instant: every batch applied before
+/// it, none after. Reads only.
+struct FjallSnapshot {
+    data: Keyspace,
+    relations: BTreeMap<u64, Keyspace>,
+    at: Snapshot,
+}
+
+impl FjallSnapshot {
+    fn visit(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        reverse: bool,
+        f: &mut dyn FnMut(&[u8], fjall::Slice) -> bool,
+    ) -> Result<()> {
+        let segments = segments(&self.relations, prefix);
+        let at = At::Snapshot(&self.at);
+        visit(&self.data, segments, at, prefix, from, reverse, f)
+    }
+}
+
+impl Engine for FjallSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let ks = match keys::relation_of_row(key) {
+            Some(rel) => match self.relations.get(&rel) {
+                Some(ks) => ks,
+                None => return Ok(None),
+            },
+            None => &self.data,
+        };
+        Ok(self.at.get(ks, key)?.map(|v| v.to_vec()))
+    }
+
+    reads_by_visit!();
+
+    fn apply(&self, _batch: WriteBatch) -> Result<()> {
+        Err(crate::Error::Unsupported("writing to a snapshot"))
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<std::sync::Arc<dyn Engine>> {
+        Ok(std::sync::Arc::new(FjallSnapshot {
+            data: self.data.clone(),
+            relations: self.relations.clone(),
+            at: self.at.clone(),
+        }))
     }
 }

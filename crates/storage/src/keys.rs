@@ -9,6 +9,9 @@
 //! 0x04 table:u64be id    -> when a delivery id was stored (i64 µs, LE)
 //! 0x05 table:u64be at:u64be id -> nothing (the same, in time order, so
 //!                          ids past their window are found and removed)
+//! 0x06 rel:u64be ts:u64be seq:u32be -> a change to a subscribed relation
+//!                          (op:u8, then the row), committed at `ts`
+//!                          (ms since the epoch), `seq`-th of its commit
 //! ```
 //!
 //! Integers are big-endian so byte order is numeric order. Row keys are
@@ -22,6 +25,7 @@ const ROWS: u8 = 0x02;
 const STATE: u8 = 0x03;
 const DEDUP: u8 = 0x04;
 const DEDUP_BY_TIME: u8 = 0x05;
+const CHANGES: u8 = 0x06;
 
 /// Key of a metadata entry.
 pub fn meta(name: &str) -> Vec<u8> {
@@ -163,4 +167,44 @@ pub fn parse_dedup_by_time(key: &[u8]) -> Option<(u64, &[u8])> {
     let rest = key.get(9..)?;
     let at = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
     Some((at, &rest[8..]))
+}
+
+/// The commit time of the last commit that logged changes (a `u64` of ms,
+/// little-endian): commit times only grow, across restarts too.
+pub fn last_commit_ts() -> Vec<u8> {
+    meta("commit-ts")
+}
+
+/// Prefix of the change log of every relation.
+pub fn changes_all_prefix() -> Vec<u8> {
+    vec![CHANGES]
+}
+
+/// Prefix of relation `rel`'s change log.
+pub fn changes_prefix(rel: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(21);
+    k.push(CHANGES);
+    k.extend_from_slice(&rel.to_be_bytes());
+    k
+}
+
+/// Key of the `seq`-th change to relation `rel` committed at `ts`.
+pub fn change(rel: u64, ts: u64, seq: u32) -> Vec<u8> {
+    let mut k = changes_prefix(rel);
+    k.extend_from_slice(&ts.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The relation, commit time and sequence number in a key written by
+/// [`change`].
+pub fn parse_change(key: &[u8]) -> Option<(u64, u64, u32)> {
+    match key {
+        [CHANGES, rest @ ..] if rest.len() == 20 => Some((
+            u64::from_be_bytes(rest[..8].try_into().ok()?),
+            u64::from_be_bytes(rest[8..16].try_into().ok()?),
+            u32::from_be_bytes(rest[16..].try_into().ok()?),
+        )),
+        _ => None,
+    }
 }

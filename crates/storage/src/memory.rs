@@ -103,6 +103,14 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
+    fn snapshot(&self) -> Result<std::sync::Arc<dyn Engine>> {
+        // A copy: the memory engine is for tests and `--ephemeral` runs.
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(std::sync::Arc::new(MemoryEngine {
+            data: RwLock::new(data),
+        }))
+    }
+
     fn flush(&self) -> Result<()> {
         Ok(())
     }

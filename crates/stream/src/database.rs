@@ -9,9 +9,10 @@ use rivulet_sql::Statement;
 use rivulet_storage::{keys, Engine};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::changes::{self, Feed, LoggedChange, Position};
 use crate::rows::{self, decode_count, for_each_row, scan_inserts};
 use crate::shared::Shared;
-use crate::writer::{Command, DdlOutcome, Op, Writer};
+use crate::writer::{Command, DdlOutcome, Op, SnapshotAt, Writer};
 use crate::{DeliveryIds, QueryMemory};
 use crate::{Error, Result};
 
@@ -76,6 +77,7 @@ impl Database {
             query_memory: Arc::new(QueryMemory::new(options.query_memory_bytes)),
             webhook_log: Default::default(),
             metrics: Default::default(),
+            changes: writer.change_log(),
         });
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
         let s = shared.clone();
@@ -336,6 +338,62 @@ impl Database {
             f(buf)?;
         }
         Ok(())
+    }
+
+    /// The position after the last durable change to any subscribed
+    /// relation: changes below it are readable.
+    pub fn changes_committed(&self) -> Position {
+        *self.shared.changes.committed.borrow()
+    }
+
+    /// Waits until changes past `after` are durable or `until` passes;
+    /// returns whether they are.
+    pub async fn wait_for_changes(&self, after: Position, until: tokio::time::Instant) -> bool {
+        let mut rx = self.shared.changes.committed.subscribe();
+        let waited = tokio::time::timeout_at(until, rx.wait_for(|p| *p > after)).await;
+        matches!(waited, Ok(Ok(_)))
+    }
+
+    /// Up to `limit` durable changes of relation `rel` from `from` on, in
+    /// order. Fails with [`Error::ChangesExpired`] if some at or after
+    /// `from` were removed past retention. Blocking.
+    pub fn read_changes_blocking(
+        &self,
+        rel: u64,
+        from: Position,
+        limit: usize,
+    ) -> Result<Vec<LoggedChange>> {
+        let below = self.changes_committed();
+        let expired = || self.shared.changes.purged(rel).is_some_and(|p| p >= from);
+        if expired() {
+            return Err(Error::ChangesExpired);
+        }
+        let out = changes::read(self.shared.engine.as_ref(), rel, from, below, limit)?;
+        // Removal past retention may have run while reading.
+        if expired() {
+            return Err(Error::ChangesExpired);
+        }
+        Ok(out)
+    }
+
+    /// The newest change of `rel` removed past retention.
+    pub fn changes_purged(&self, rel: u64) -> Option<Position> {
+        self.shared.changes.purged(rel)
+    }
+
+    /// The live feed of committed changes to watched relations (see
+    /// [`Database::snapshot`]).
+    pub fn feed(&self) -> tokio::sync::broadcast::Receiver<Arc<Feed>> {
+        self.shared.changes.feed.subscribe()
+    }
+
+    /// Storage as of the next commit, where the change logs go on from
+    /// it, and (with `watch`) a live subscription to that relation's
+    /// changes: every [`Feed`] with a larger commit number carries them.
+    /// Subscribe to [`Database::feed`] first.
+    pub async fn snapshot(&self, watch: Option<u64>) -> Result<SnapshotAt> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Op::Snapshot { watch, reply }, rx).await
     }
 
     /// The pool ad-hoc queries draw their memory from.

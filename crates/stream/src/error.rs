@@ -42,6 +42,16 @@ pub enum Error {
     /// The writer's queue is full (53000).
     #[error("the writer has more work queued than it takes; retry shortly")]
     Busy,
+    /// Changes a subscription cursor had yet to read were removed past
+    /// the subscription's retention (22023).
+    #[error(
+        "changes this cursor has not read were removed past the subscription's retention; \
+         declare the cursor again (SINCE begin() reads the oldest change kept)"
+    )]
+    ChangesExpired,
+    /// A live subscriber fell too many commits behind (53000).
+    #[error("the subscriber fell {0} commits behind the changes and was stopped; subscribe again")]
+    Lagged(u64),
 }
 
 impl Error {
@@ -53,7 +63,8 @@ impl Error {
             Error::Storage(e) => e.sqlstate(),
             Error::RelationGone(_) => "42P01",
             Error::ShuttingDown => "57P01",
-            Error::Busy => "53000",
+            Error::Busy | Error::Lagged(_) => "53000",
+            Error::ChangesExpired => "22023",
             Error::Canceled(_) => "57014",
             Error::OutOfMemory { .. } => "53200",
             Error::UnsupportedFormat(_) => "XX001",

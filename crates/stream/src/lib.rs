@@ -26,6 +26,7 @@
 //!
 //! This crate does not parse SQL text or speak any protocol.
 
+pub mod changes;
 mod database;
 pub mod dataflow;
 mod error;
@@ -43,7 +44,7 @@ pub use error::{Error, Result};
 pub use query::{CancelReason, QueryMemory, Reservation};
 pub use state::{MemState, StateStore};
 pub use webhook_log::{Rejection, TableActivity, WebhookLog, MAX_REJECTIONS, RATE_SECONDS};
-pub use writer::DdlOutcome;
+pub use writer::{DdlOutcome, SnapshotAt};
 
 /// The ids of a webhook delivery, for a table that stores each delivery
 /// once (see the writer's `dedup` module).

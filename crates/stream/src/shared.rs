@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) webhook_log: crate::WebhookLog,
     /// What Prometheus scrapes.
     pub(crate) metrics: crate::metrics::Metrics,
+    /// Change logs' end and live subscribers.
+    pub(crate) changes: Arc<crate::changes::ChangeLog>,
 }
 
 impl Shared {

@@ -12,7 +12,8 @@ use lexer::{
 
 use crate::ast::{
     ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind, Literal,
-    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, SqlOption, Statement, TableRef,
+    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement,
+    TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -291,6 +292,9 @@ fn create(i: &str) -> PResult<'_, Statement> {
     if let Ok((r, _)) = kw("table")(i) {
         return create_table(r);
     }
+    if let Ok((r, _)) = kw("subscription")(i) {
+        return create_subscription(r);
+    }
     if let Ok((r, _)) = kw("materialized")(i) {
         let (r, _) = kw("view")(r)?;
         let (r, if_not_exists) = if_not_exists(r)?;
@@ -307,6 +311,25 @@ fn create(i: &str) -> PResult<'_, Statement> {
         ));
     }
     fail(skip(i))
+}
+
+/// create_subscription = SUBSCRIPTION [IF NOT EXISTS] name FROM name [WITH options]
+#[inline(never)]
+fn create_subscription(i: &str) -> PResult<'_, Statement> {
+    let (r, if_not_exists) = if_not_exists(i)?;
+    let (r, name) = object_name(r)?;
+    let (r, _) = kw("from")(r)?;
+    let (r, from) = object_name(r)?;
+    let (r, with) = with_options(r)?;
+    Ok((
+        r,
+        Statement::CreateSubscription {
+            name,
+            if_not_exists,
+            from,
+            with,
+        },
+    ))
 }
 
 /// create_secret = SECRET [IF NOT EXISTS] name [WITH options] AS string
@@ -543,6 +566,8 @@ fn drop(i: &str) -> PResult<'_, Statement> {
         (r, DropKind::Table)
     } else if let Ok((r, _)) = kw("secret")(i) {
         (r, DropKind::Secret)
+    } else if let Ok((r, _)) = kw("subscription")(i) {
+        (r, DropKind::Subscription)
     } else {
         let (r, _) = kw("materialized")(i)?;
         let (r, _) = kw("view")(r)?;
@@ -960,6 +985,11 @@ fn show(i: &str) -> PResult<'_, Statement> {
         return Ok((r, Statement::Show(ShowKind::MaterializedViews)));
     } else if let Ok((r, _)) = kw("secrets")(i) {
         return Ok((r, Statement::Show(ShowKind::Secrets)));
+    } else if let Ok((r, _)) = kw("subscriptions")(i) {
+        return Ok((r, Statement::Show(ShowKind::Subscriptions)));
+    } else if let Ok((r, _)) = kw("subscription")(i) {
+        let (r, _) = kw("cursors")(r)?;
+        return Ok((r, Statement::Show(ShowKind::SubscriptionCursors)));
     } else if let Ok((r, _)) = kw("create")(i) {
         if let Ok((r, _)) = kw("table")(r) {
             let (r, n) = object_name(r)?;
@@ -987,6 +1017,9 @@ fn show(i: &str) -> PResult<'_, Statement> {
 ///           CURSOR [(WITH | WITHOUT) HOLD] FOR query
 fn declare(i: &str) -> PResult<'_, Statement> {
     let (mut r, name) = ident(i)?;
+    if let Ok((r2, _)) = kw("subscription")(r) {
+        return declare_subscription(r2, name);
+    }
     for word in ["binary", "asensitive", "insensitive", "no", "scroll"] {
         if let Ok((r2, _)) = kw(word)(r) {
             r = r2;
@@ -1008,6 +1041,49 @@ fn declare(i: &str) -> PResult<'_, Statement> {
             name,
             hold,
             query: Box::new(q),
+        },
+    ))
+}
+
+/// declare_subscription = SUBSCRIPTION CURSOR FOR name
+///                        [SINCE (now() | proctime() | begin() | unix_ms) | FULL]
+#[inline(never)]
+fn declare_subscription(i: &str, name: Ident) -> PResult<'_, Statement> {
+    let (r, _) = kw("cursor")(i)?;
+    let (r, _) = kw("for")(r)?;
+    let (r, subscription) = object_name(r)?;
+    let (r, since) = if let Ok((r2, _)) = kw("full")(r) {
+        (r2, Since::Full)
+    } else if let Ok((r2, _)) = kw("since")(r) {
+        if let Ok((r3, n)) = lexer::number_lit(r2) {
+            match n.parse::<u64>() {
+                Ok(ms) => (r3, Since::Millis(ms)),
+                Err(_) => return fatal(r2, "SINCE takes a time in milliseconds since 1970"),
+            }
+        } else {
+            let (r3, f) = any_word(r2)?;
+            let (r3, _) = sym("(")(r3)?;
+            let (r3, _) = sym(")")(r3)?;
+            match f.as_str().to_ascii_lowercase().as_str() {
+                "now" | "proctime" => (r3, Since::Now),
+                "begin" => (r3, Since::Begin),
+                _ => {
+                    return fatal(
+                        r2,
+                        "SINCE takes now(), proctime(), begin() or a time in milliseconds",
+                    )
+                }
+            }
+        }
+    } else {
+        (r, Since::Now)
+    };
+    Ok((
+        r,
+        Statement::DeclareSubscriptionCursor {
+            name,
+            subscription,
+            since,
         },
     ))
 }
@@ -1039,14 +1115,31 @@ fn fetch(i: &str) -> PResult<'_, Statement> {
         .or_else(|_| kw("in")(r))
         .map_or(r, |(r2, _)| r2);
     let (r, name) = ident(r)?;
-    Ok((r, Statement::Fetch { name, count: n }))
+    let (r, with) = with_options(r)?;
+    let mut timeout = None;
+    for opt in with {
+        match (opt.name.as_str().to_ascii_lowercase().as_str(), opt.value) {
+            ("timeout", Literal::String(t)) => timeout = Some(t),
+            _ => return fatal(r, "FETCH takes only WITH (timeout = 'interval')"),
+        }
+    }
+    Ok((
+        r,
+        Statement::Fetch {
+            name,
+            count: n,
+            timeout,
+        },
+    ))
 }
 
 /// copy = COPY (name ['(' ident, ... ')'] | '(' query ')') TO STDOUT options
 ///      | COPY name ['(' ident, ... ')'] FROM STDIN options
 /// options = [[WITH] ('(' option, ... ')' | CSV [HEADER] | option...)]
 fn copy(i: &str) -> PResult<'_, Statement> {
-    let (r, source) = if let Ok((r, _)) = sym("(")(i) {
+    let (r, source) = if let Ok((r, _)) = sym("(")(i).and_then(|(r, _)| kw("subscribe")(r)) {
+        subscribe(r)?
+    } else if let Ok((r, _)) = sym("(")(i) {
         let (r, q) = query(r)?;
         let (r, _) = sym(")")(r)?;
         (r, CopySource::Query(Box::new(q)))
@@ -1084,6 +1177,23 @@ fn copy(i: &str) -> PResult<'_, Statement> {
     };
     let (r, options) = copy_options(r)?;
     Ok((r, Statement::CopyTo { source, options }))
+}
+
+/// subscribe = SUBSCRIBE [TO] name [WITH (SNAPSHOT = bool)] ')'
+#[inline(never)]
+fn subscribe(i: &str) -> PResult<'_, CopySource> {
+    let r = kw("to")(i).map_or(i, |(r, _)| r);
+    let (r, name) = object_name(r)?;
+    let (r, with) = with_options(r)?;
+    let mut snapshot = true;
+    for opt in with {
+        match (opt.name.as_str().to_ascii_lowercase().as_str(), opt.value) {
+            ("snapshot", Literal::Boolean(b)) => snapshot = b,
+            _ => return fatal(r, "SUBSCRIBE takes only WITH (SNAPSHOT = true | false)"),
+        }
+    }
+    let (r, _) = sym(")")(r)?;
+    Ok((r, CopySource::Subscribe { name, snapshot }))
 }
 
 /// The options after `COPY ... TO STDOUT` or `FROM STDIN`.

@@ -156,10 +156,12 @@ impl Writer {
         f: impl FnOnce(&mut Writer) -> Result<T>,
     ) -> Result<T> {
         self.store.begin();
+        let feed = self.logs.feed_mark();
         let r = f(self).and_then(|v| self.settle_counts().map(|()| v));
         if r.is_err() {
             self.store.rollback();
             self.counts.clear();
+            self.logs.feed_rollback(feed);
         }
         r
     }
@@ -176,6 +178,7 @@ impl Writer {
         if changes.is_empty() {
             return Ok(());
         }
+        self.log_changes(rel, changes);
         let readers = self.readers.get(&rel).cloned().unwrap_or_default();
         for id in readers {
             let visible: Cow<'_, [Change]> = match &self.backfill {
@@ -391,6 +394,7 @@ impl Writer {
         let tag = match stmt {
             Statement::CreateSecret { .. } => "CREATE_SECRET",
             Statement::CreateTable { .. } => "CREATE_TABLE",
+            Statement::CreateSubscription { .. } => "CREATE_SUBSCRIPTION",
             _ => "CREATE_MATERIALIZED_VIEW",
         };
         let obj = match ddl::create(stmt, id, &next)? {
@@ -412,6 +416,21 @@ impl Writer {
                 };
                 self.store.put(keys::catalog(id), stored.encode());
                 next.insert_secret(secret);
+            }
+            NewObject::Subscription(sub) => {
+                let stored = StoredObject {
+                    id,
+                    sql: sub.definition.to_string(),
+                    secret_value: None,
+                };
+                self.store.put(keys::catalog(id), stored.encode());
+                next.insert_subscription(sub);
+                self.catalog = next;
+                // Changes from here on (this group's later commands
+                // included) are logged.
+                self.index_logs();
+                effects.catalog_changed = true;
+                return Ok(Some(DdlOutcome { tag, notices }));
             }
             NewObject::Relation(rel) => {
                 if rel.view().is_some() {
@@ -452,6 +471,7 @@ impl Writer {
             DropKind::Table => "DROP_TABLE",
             DropKind::MaterializedView => "DROP_MATERIALIZED_VIEW",
             DropKind::Secret => "DROP_SECRET",
+            DropKind::Subscription => "DROP_SUBSCRIPTION",
         };
         let (targets, notices) = ddl::drop(stmt, &self.catalog)?;
         let mut next = self.catalog.clone();
@@ -470,6 +490,11 @@ impl Writer {
                 }
                 DropTarget::Secret(name) => {
                     if let Some(s) = next.remove_secret(&name) {
+                        self.store.delete(keys::catalog(s.id));
+                    }
+                }
+                DropTarget::Subscription(name) => {
+                    if let Some(s) = next.remove_subscription(&name) {
                         self.store.delete(keys::catalog(s.id));
                     }
                 }

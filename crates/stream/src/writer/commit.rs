@@ -53,6 +53,7 @@ impl Reply {
                 drop(reply.send(Err(unacknowledged(why))))
             }
             Op::Ddl { reply, .. } => drop(reply.send(Err(unacknowledged(why)))),
+            Op::Snapshot { reply, .. } => drop(reply.send(Err(unacknowledged(why)))),
             Op::Shutdown => {}
         }
     }
@@ -66,7 +67,7 @@ impl Reply {
 }
 
 /// The error a command gets when its group could not be made durable.
-fn unacknowledged(why: &dyn std::fmt::Display) -> Error {
+pub(super) fn unacknowledged(why: &dyn std::fmt::Display) -> Error {
     Error::Storage(rivulet_storage::Error::Io(std::io::Error::other(
         why.to_string(),
     )))
@@ -143,6 +144,9 @@ impl Writer {
                 Op::Ddl { reply, .. } => {
                     let _ = reply.send(Err(Error::ShuttingDown));
                 }
+                Op::Snapshot { reply, .. } => {
+                    let _ = reply.send(Err(Error::ShuttingDown));
+                }
                 Op::Shutdown => {}
             }
         }
@@ -180,6 +184,7 @@ impl Writer {
         let mut replies = Vec::with_capacity(group.len());
         let mut effects = GroupEffects::default();
         let backfill_before = self.backfill.is_some();
+        self.logs.refresh_watched();
         // Set when the views could not take the group's inserts: then
         // nothing of the group is kept.
         let mut broken: Option<Error> = None;
@@ -245,6 +250,7 @@ impl Writer {
                         }
                     }
                 }
+                Op::Snapshot { watch, reply } => self.request_snapshot(watch, reply),
                 Op::Shutdown => stopping = true,
             }
         }
@@ -260,6 +266,7 @@ impl Writer {
             self.counts.clear();
             self.fresh.clear();
             self.unpropagated = None;
+            self.changes_aborted(&e);
             replies.into_iter().for_each(|r| r.fail(&e));
             self.catalog = self.committed.clone();
             self.rebuild_flows();
@@ -267,6 +274,7 @@ impl Writer {
         }
         match self.commit() {
             Ok(()) => {
+                self.changes_committed();
                 self.purging.extend(effects.dropped);
                 if effects.catalog_changed {
                     self.committed = self.catalog.clone();
@@ -284,6 +292,7 @@ impl Writer {
                     replies.len()
                 );
                 replies.into_iter().for_each(|r| r.fail(&e));
+                self.changes_aborted(&e);
                 if !backfill_before {
                     if let Some(b) = self.backfill.take() {
                         b.cancel(Error::Storage(rivulet_storage::Error::Io(
@@ -309,6 +318,7 @@ impl Writer {
     /// for good (see [`Database::failed`](crate::Database::failed)), so
     /// that recovery starts from what the disk really holds.
     pub(super) fn commit(&mut self) -> rivulet_storage::Result<()> {
+        self.save_clock();
         self.pack_fresh_rows();
         if let Err(e) = self.store.commit() {
             self.store.abort();
@@ -367,6 +377,7 @@ impl Writer {
             self.purge_step();
         } else {
             self.expire_ids_step();
+            self.expire_changes_step();
         }
     }
 }

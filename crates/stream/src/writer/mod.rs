@@ -12,6 +12,8 @@
 //!   background.
 //! - [`dedup`]: storing each delivery of a webhook table once, and
 //!   forgetting delivery ids past their window.
+//! - [`changes`]: the change logs of subscribed relations, live
+//!   subscribers' feeds, and snapshots that meet them.
 //! - [`recovery`]: opening a data directory — format check (and the
 //!   one-time upgrade of older formats), catalog, counters — without
 //!   reading any source row.
@@ -21,6 +23,7 @@
 //! alone when its command fails.
 
 mod backfill;
+mod changes;
 mod commands;
 mod commit;
 mod dedup;
@@ -70,8 +73,16 @@ pub(crate) enum Op {
         stmt: Box<Statement>,
         reply: oneshot::Sender<Result<DdlOutcome>>,
     },
+    /// Storage as of the command's commit, and (with `watch`) a live
+    /// subscription to a relation's changes from the next commit on.
+    Snapshot {
+        watch: Option<u64>,
+        reply: oneshot::Sender<Result<changes::SnapshotAt>>,
+    },
     Shutdown,
 }
+
+pub use changes::SnapshotAt;
 
 /// What a DDL statement did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +145,8 @@ pub(crate) struct Writer {
     /// Seconds each view took to maintain since the metrics last took
     /// them, by view id.
     view_time: FxHashMap<u64, f64>,
+    /// Change logs and live subscribers.
+    logs: changes::Logs,
 }
 
 impl Writer {
@@ -173,10 +186,19 @@ impl Writer {
                 self.packed.insert(id);
             }
         }
+        self.index_logs();
     }
 
     /// Whether there is work to do between commands.
     fn has_background_work(&self) -> bool {
-        self.backfill.is_some() || !self.purging.is_empty() || self.expired_ids_left
+        self.backfill.is_some()
+            || !self.purging.is_empty()
+            || self.expired_ids_left
+            || self.changes_left()
+    }
+
+    /// The change logs' state readers share.
+    pub(crate) fn change_log(&self) -> std::sync::Arc<crate::changes::ChangeLog> {
+        self.logs.shared.clone()
     }
 }

@@ -121,7 +121,9 @@ impl Writer {
                 "resuming removal of dropped data"
             );
         }
+        let logs = super::changes::Logs::recover(engine.as_ref())?;
         let mut writer = Writer {
+            logs,
             store: Store::new(engine, cache_bytes),
             committed: catalog.clone(),
             catalog,
