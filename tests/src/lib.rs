@@ -371,6 +371,13 @@ pub async fn sql_error(client: &tokio_postgres::Client, sql: &str) -> (String, S
     }
 }
 
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Resident memory of a process in bytes, from /proc (0 if unknown).
 pub fn rss(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

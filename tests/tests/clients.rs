@@ -1,8 +1,10 @@
 //! Client libraries people already use, installed by their packages
 //! (`scripts/install-test-deps.sh`), each driving a fresh server the way
 //! applications do: node-postgres with pg-cursor, and SQLAlchemy 2 over
-//! psycopg2. The scripts live in `tests/clients/` and exit non-zero on the
-//! first difference from what PostgreSQL would answer. On the sending side,
+//! psycopg2, and psycopg 3 reading subscriptions across kill -9. The
+//! scripts live in `tests/clients/` and exit non-zero on the first
+//! difference from what PostgreSQL (or RisingWave, for subscriptions)
+//! would answer. On the sending side,
 //! Segment's own Webhooks (Actions) destination code signs and posts.
 
 // Test code: a failed unwrap is a failed test.
@@ -61,6 +63,27 @@ async fn sqlalchemy_with_psycopg2() {
         &clients().join("sqlalchemy_check.py"),
     )
     .await;
+}
+
+/// psycopg 3 reads subscriptions with subscription cursors while signed
+/// webhooks arrive and the server is killed with SIGKILL three times: the
+/// script starts and kills the server itself.
+#[tokio::test]
+async fn psycopg_subscribers_across_kill_9() {
+    let dir = TempDir::new("subscription-kill");
+    let out = tokio::process::Command::new("python3")
+        .arg(clients().join("subscription_check.py"))
+        .arg(rivulet_tests::rivulet_bin())
+        .arg(&dir.0)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "subscription_check.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Segment's published destination code (`@segment/action-destinations`'

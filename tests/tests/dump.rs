@@ -19,6 +19,7 @@ CREATE TABLE notes (n int, body text, raw bytea, ok boolean, span interval, day 
 CREATE MATERIALIZED VIEW per_event AS SELECT data->>'event' AS event, count(*) AS n FROM events GROUP BY 1;
 CREATE MATERIALIZED VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 10;
 CREATE MATERIALIZED VIEW "Odd Name" AS SELECT n, upper(body) AS loud FROM notes;
+CREATE SUBSCRIPTION per_event_changes FROM per_event WITH (retention = '1h');
 "#;
 
 async fn psql_file(s: &Server, file: &std::path::Path) -> std::process::Output {
@@ -132,6 +133,12 @@ async fn a_dump_replays_into_an_empty_rivulet() {
     );
     let cb = b.connect().await.unwrap();
     assert_eq!(everything(&cb).await, everything(&c).await);
+    let subs = "SELECT name, definition, retention_seconds FROM rw_catalog.rw_subscriptions";
+    assert_eq!(
+        rows(&cb, subs).await.unwrap(),
+        rows(&c, subs).await.unwrap()
+    );
+    assert_eq!(rows(&cb, subs).await.unwrap().len(), 1);
     // The replayed tables keep working: a retry of an old event is still
     // new there (ids are not dumped), a new one is stored and counted.
     let body = segment_track("m-new", "u-1", "Signed Up");

@@ -31,7 +31,7 @@ pub enum NewObject {
     /// A table or materialized view.
     Relation(Box<Relation>),
     /// A subscription.
-    Subscription(Subscription),
+    Subscription(Box<Subscription>),
 }
 
 /// Position of `headers`, the payload and the secret in the row a VALIDATE
@@ -170,13 +170,13 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                     "a subscription needs WITH (retention = '<interval>'), how long its changes are kept".into(),
                 )
             })?;
-            Ok(Created::New(NewObject::Subscription(Subscription {
+            Ok(Created::New(NewObject::Subscription(Box::new(Subscription {
                 id,
                 name: bare.to_string(),
                 relation: rel.id,
                 retention_micros,
                 definition: normalized(stmt),
-            })))
+            }))))
         }
         other => Err(Error::InvalidDefinition(format!(
             "not a CREATE statement: {other}"
@@ -697,7 +697,7 @@ mod tests {
         match create(&stmt, id, cat)? {
             Created::New(NewObject::Secret(s)) => cat.insert_secret(s),
             Created::New(NewObject::Relation(r)) => cat.insert_relation(*r),
-            Created::New(NewObject::Subscription(s)) => cat.insert_subscription(s),
+            Created::New(NewObject::Subscription(s)) => cat.insert_subscription(*s),
             Created::Skipped(_) => {}
         }
         Ok(())
@@ -715,24 +715,43 @@ mod tests {
             let sql = format!("CREATE SUBSCRIPTION s FROM v WITH (retention = {bad})");
             assert_eq!(apply(&mut cat, &sql).unwrap_err().sqlstate(), "22023");
         }
-        let e = apply(&mut cat, "CREATE SUBSCRIPTION s FROM nope WITH (retention = '1h')");
+        let e = apply(
+            &mut cat,
+            "CREATE SUBSCRIPTION s FROM nope WITH (retention = '1h')",
+        );
         assert_eq!(e.unwrap_err().sqlstate(), "42P01");
-        apply(&mut cat, "CREATE SUBSCRIPTION s FROM v WITH (retention = '1D')").unwrap();
+        apply(
+            &mut cat,
+            "CREATE SUBSCRIPTION s FROM v WITH (retention = '1D')",
+        )
+        .unwrap();
         let s = cat.subscription("s").unwrap();
         assert_eq!(s.retention_micros, 86_400_000_000);
         assert_eq!(s.relation, cat.relation("v").unwrap().id);
-        let e = apply(&mut cat, "CREATE SUBSCRIPTION s FROM t WITH (retention = '1h')");
+        let e = apply(
+            &mut cat,
+            "CREATE SUBSCRIPTION s FROM t WITH (retention = '1h')",
+        );
         assert_eq!(e.unwrap_err().sqlstate(), "42710");
-        apply(&mut cat, "CREATE SUBSCRIPTION IF NOT EXISTS s FROM t WITH (retention = '1h')")
-            .unwrap();
+        apply(
+            &mut cat,
+            "CREATE SUBSCRIPTION IF NOT EXISTS s FROM t WITH (retention = '1h')",
+        )
+        .unwrap();
         let e = drop(&stmt("DROP MATERIALIZED VIEW v"), &cat).unwrap_err();
         assert_eq!(e.sqlstate(), "2BP01");
-        assert!(format!("{:?}", e).contains("subscription s depends on v"), "{e:?}");
+        assert!(
+            format!("{:?}", e).contains("subscription s depends on v"),
+            "{e:?}"
+        );
         let (targets, _) = drop(&stmt("DROP TABLE t CASCADE"), &cat).unwrap();
         assert!(matches!(&targets[0], DropTarget::Subscription(n) if n == "s"));
         let (targets, notices) = drop(&stmt("DROP SUBSCRIPTION IF EXISTS nope, s"), &cat).unwrap();
         assert_eq!(targets.len(), 1);
-        assert_eq!(notices, vec!["subscription \"nope\" does not exist, skipping"]);
+        assert_eq!(
+            notices,
+            vec!["subscription \"nope\" does not exist, skipping"]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn restore(objects: impl IntoIterator<Item = StoredObject>) -> Result<Catalo
         match ddl::create(&stmt, stored.id, &catalog)? {
             Created::New(NewObject::Secret(s)) => catalog.insert_secret(s),
             Created::New(NewObject::Relation(r)) => catalog.insert_relation(*r),
-            Created::New(NewObject::Subscription(s)) => catalog.insert_subscription(s),
+            Created::New(NewObject::Subscription(s)) => catalog.insert_subscription(*s),
             Created::Skipped(_) => {
                 return Err(Error::Corrupted(format!(
                     "duplicate catalog object {}",

@@ -535,6 +535,21 @@ static DEFS: &[Def] = &[
         columns: &[("id", I4), ("name", T), ("schema_id", I4), ("owner", I4)],
         rows: Some(rw_secrets),
     },
+    // RisingWave's subscriptions, with the relation each reads.
+    Def {
+        schema: "rw_catalog",
+        name: "rw_subscriptions",
+        columns: &[
+            ("id", I4),
+            ("name", T),
+            ("schema_id", I4),
+            ("owner", I4),
+            ("definition", T),
+            ("retention_seconds", I8),
+            ("dependent_table_id", I4),
+        ],
+        rows: Some(rw_subscriptions),
+    },
 ];
 
 /// A system relation: its position in `DEFS`.
@@ -1056,6 +1071,24 @@ fn rw_row(r: &Relation) -> Row {
         definition(r),
         Value::Null,
     ]
+}
+
+fn rw_subscriptions(c: &Ctx<'_>) -> Vec<Row> {
+    let mut subs: Vec<_> = c.catalog.subscriptions().collect();
+    subs.sort_by_key(|s| s.id);
+    subs.into_iter()
+        .map(|s| {
+            vec![
+                Value::Int4((FIRST_USER_OID + s.id) as i32),
+                text(&s.name),
+                Value::Int4(PUBLIC_OID as i32),
+                Value::Int4(OWNER_OID as i32),
+                text(&s.definition.to_string()),
+                Value::Int8(s.retention_micros / 1_000_000),
+                Value::Int4((FIRST_USER_OID + s.relation) as i32),
+            ]
+        })
+        .collect()
 }
 
 fn rw_secrets(c: &Ctx<'_>) -> Vec<Row> {

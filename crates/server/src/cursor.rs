@@ -193,7 +193,10 @@ impl Cursors {
         let mut out: Vec<(String, String)> = self.with(|m| {
             m.iter()
                 .filter_map(|(n, c)| {
-                    Some((n.clone(), c.subscription.as_ref()?.subscription().to_string()))
+                    Some((
+                        n.clone(),
+                        c.subscription.as_ref()?.subscription().to_string(),
+                    ))
                 })
                 .collect()
         });

@@ -52,7 +52,8 @@ const RIVULET_ONLY: &[&str] = &[
 enum Object {
     Secret(String),
     Table(String, String),
-    View(String),
+    /// A view or subscription: its definition, printed as it is.
+    Ddl(String),
 }
 
 /// A table's definition for RisingWave, and what was left out of it.
@@ -122,7 +123,16 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
         )
         .await?
     {
-        objects.push((i64::from(row.get::<_, i32>(0)), Object::View(row.get(1))));
+        objects.push((i64::from(row.get::<_, i32>(0)), Object::Ddl(row.get(1))));
+    }
+    for row in client
+        .query(
+            "SELECT id, definition FROM rw_catalog.rw_subscriptions",
+            &[],
+        )
+        .await?
+    {
+        objects.push((i64::from(row.get::<_, i32>(0)), Object::Ddl(row.get(1))));
     }
     objects.sort_by_key(|(id, _)| *id);
 
@@ -145,7 +155,7 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
                 quote_ident(&name),
                 name.replace('\'', "''")
             )?,
-            Object::View(definition) => writeln!(out, "{definition};")?,
+            Object::Ddl(definition) => writeln!(out, "{definition};")?,
             Object::Table(name, definition) => {
                 if args.risingwave {
                     let (ddl, left_out) = for_risingwave(&definition)?;

@@ -87,7 +87,9 @@ impl SubscriptionCursor {
         let catalog = db.catalog();
         let bare = Catalog::resolve_name(name)?;
         let sub = catalog.subscription(bare).cloned().ok_or_else(|| {
-            rivulet_catalog::Error::UndefinedObject(format!("subscription \"{bare}\" does not exist"))
+            rivulet_catalog::Error::UndefinedObject(format!(
+                "subscription \"{bare}\" does not exist"
+            ))
         })?;
         let rel = catalog
             .relation_by_id(sub.relation)
@@ -101,7 +103,9 @@ impl SubscriptionCursor {
         let position = match since {
             Since::Now => db.changes_committed(),
             // Everything after the newest change removed is still kept.
-            Since::Begin => db.changes_purged(rel.id).map_or(Position::default(), Position::next),
+            Since::Begin => db
+                .changes_purged(rel.id)
+                .map_or(Position::default(), Position::next),
             Since::Millis(ms) => {
                 let now = changes::now_millis();
                 if ms > now.saturating_add(1000) {
@@ -280,11 +284,7 @@ where
             rows = back;
             for row in chunk? {
                 client
-                    .feed(PgWireBackendMessage::CopyData(line(
-                        at.ts,
-                        1,
-                        &row,
-                    )))
+                    .feed(PgWireBackendMessage::CopyData(line(at.ts, 1, &row)))
                     .await
                     .map_err(|e| send(e.into()))?;
             }
@@ -311,7 +311,11 @@ where
             }
             for (op, row) in changes::split(change) {
                 client
-                    .feed(PgWireBackendMessage::CopyData(line(commit.ts, op.diff(), row)))
+                    .feed(PgWireBackendMessage::CopyData(line(
+                        commit.ts,
+                        op.diff(),
+                        row,
+                    )))
                     .await
                     .map_err(|e| send(e.into()))?;
                 any = true;

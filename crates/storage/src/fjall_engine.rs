@@ -243,7 +243,10 @@ impl FjallEngine {
         f: &mut dyn FnMut(&[u8], fjall::Slice) -> bool,
     ) -> Result<()> {
         let segments = segments(
-            &self.relations.read().unwrap_or_else(PoisonError::into_inner),
+            &self
+                .relations
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
             prefix,
         );
         visit(&self.data, segments, At::Now, prefix, from, reverse, f)

@@ -81,6 +81,9 @@ impl Database {
         });
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
         let s = shared.clone();
+        // The writer wakes on its own to expire what has a time limit
+        // (delivery ids, retained changes); it waits on the runtime's timer.
+        let timer = tokio::runtime::Handle::try_current().ok();
         let handle = std::thread::Builder::new()
             .name("rivulet-writer".into())
             .stack_size(crate::THREAD_STACK)
@@ -89,8 +92,9 @@ impl Database {
                 // writes, catalog) can no longer be trusted: like a failed
                 // flush, it ends the writer for good.
                 let shared = s.clone();
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(rx, s)));
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    writer.run(rx, s, timer)
+                }));
                 let fatal = match outcome {
                     Ok(fatal) => fatal,
                     Err(_) => Some("the writer panicked".to_string()),

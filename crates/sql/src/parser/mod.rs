@@ -12,8 +12,7 @@ use lexer::{
 
 use crate::ast::{
     ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind, Literal,
-    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement,
-    TableRef,
+    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement, TableRef,
 };
 use crate::{ParseError, Result};
 

@@ -201,3 +201,63 @@ fn streaming_sql_round_trips() {
         assert_eq!(round_trip(sql), expected, "{sql}");
     }
 }
+
+#[test]
+fn subscription_statements_round_trip() {
+    let cases = [
+        (
+            "create subscription if not exists sub from public.mv with (retention = '1D')",
+            "CREATE SUBSCRIPTION IF NOT EXISTS sub FROM public.mv WITH (retention = '1D')",
+        ),
+        (
+            "drop subscription if exists a, b",
+            "DROP SUBSCRIPTION IF EXISTS a, b",
+        ),
+        (
+            "declare cur subscription cursor for sub",
+            "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE now()",
+        ),
+        (
+            "declare cur subscription cursor for sub since proctime()",
+            "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE now()",
+        ),
+        (
+            "declare cur subscription cursor for sub since begin()",
+            "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE begin()",
+        ),
+        (
+            "declare cur subscription cursor for sub since 1715669376304",
+            "DECLARE cur SUBSCRIPTION CURSOR FOR sub SINCE 1715669376304",
+        ),
+        (
+            "declare cur subscription cursor for sub full",
+            "DECLARE cur SUBSCRIPTION CURSOR FOR sub FULL",
+        ),
+        (
+            "fetch next from cur with (timeout = '1s')",
+            "FETCH FORWARD 1 FROM cur WITH (timeout = '1s')",
+        ),
+        ("fetch 10 from cur", "FETCH FORWARD 10 FROM cur"),
+        ("show subscription cursors", "SHOW SUBSCRIPTION CURSORS"),
+        ("show subscriptions", "SHOW SUBSCRIPTIONS"),
+        (
+            "copy (subscribe mv) to stdout",
+            "COPY (SUBSCRIBE TO mv) TO STDOUT",
+        ),
+        (
+            "copy (subscribe to mv with (snapshot = false)) to stdout with (format csv)",
+            "COPY (SUBSCRIBE TO mv WITH (SNAPSHOT = false)) TO STDOUT WITH (FORMAT csv)",
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(round_trip(sql), expected, "{sql}");
+    }
+    for bad in [
+        "declare cur subscription cursor for sub since tomorrow()",
+        "declare cur subscription cursor for sub since -5",
+        "fetch 1 from cur with (wait = '1s')",
+        "copy (subscribe to mv with (progress = true)) to stdout",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+}

@@ -290,18 +290,18 @@ impl Writer {
         let mut emptied = Vec::new();
         for (rel, before) in work {
             let mut doomed: Vec<(Vec<u8>, Position)> = Vec::new();
-            let scanned = self
-                .store
-                .engine()
-                .for_each_prefix(&keys::changes_prefix(rel), &mut |k, _| {
-                    match keys::parse_change(k) {
-                        Some((_, ts, seq)) if ts < before => {
-                            doomed.push((k.to_vec(), Position { ts, seq }));
-                            removed + doomed.len() < EXPIRY_CHUNK
+            let scanned =
+                self.store
+                    .engine()
+                    .for_each_prefix(&keys::changes_prefix(rel), &mut |k, _| {
+                        match keys::parse_change(k) {
+                            Some((_, ts, seq)) if ts < before => {
+                                doomed.push((k.to_vec(), Position { ts, seq }));
+                                removed + doomed.len() < EXPIRY_CHUNK
+                            }
+                            _ => false,
                         }
-                        _ => false,
-                    }
-                });
+                    });
             if let Err(e) = scanned {
                 tracing::error!(relation = rel, "cannot read changes to expire: {e}");
                 return;
@@ -342,6 +342,11 @@ impl Writer {
     /// Whether change-log entries are waiting to be removed.
     pub(super) fn changes_left(&self) -> bool {
         self.logs.left
+    }
+
+    /// Whether some log has entries that may pass their retention.
+    pub(super) fn has_changes_to_expire(&self) -> bool {
+        !self.logs.retention.is_empty() || !self.logs.orphans.is_empty()
     }
 }
 

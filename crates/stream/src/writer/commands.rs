@@ -424,7 +424,7 @@ impl Writer {
                     secret_value: None,
                 };
                 self.store.put(keys::catalog(id), stored.encode());
-                next.insert_subscription(sub);
+                next.insert_subscription(*sub);
                 self.catalog = next;
                 // Changes from here on (this group's later commands
                 // included) are logged.

@@ -22,6 +22,9 @@ use crate::{Error, Result};
 /// Largest number of commands committed by one flush.
 const MAX_GROUP: usize = 1024;
 
+/// How often an idle writer looks for expired delivery ids and changes.
+const TIMED_WORK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long after the last command background work keeps its chunks short.
 const BUSY_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -90,6 +93,7 @@ impl Writer {
         mut self,
         mut rx: mpsc::Receiver<Command>,
         shared: Arc<Shared>,
+        timer: Option<tokio::runtime::Handle>,
     ) -> Option<String> {
         let mut stopping = false;
         // When commands last arrived: background work stays in short
@@ -101,8 +105,21 @@ impl Writer {
                 group.extend(self.deferred.drain(..));
             }
             if group.is_empty() && !self.has_background_work() {
-                match rx.blocking_recv() {
-                    Some(c) => group.push(c),
+                let next = match (&timer, self.has_timed_work()) {
+                    (Some(t), true) => {
+                        // The timer is made inside the runtime's context.
+                        let next =
+                            async { tokio::time::timeout(TIMED_WORK_EVERY, rx.recv()).await };
+                        match t.block_on(next) {
+                            Ok(next) => next.map(Some),
+                            Err(_) => Some(None), // time to look for expired entries
+                        }
+                    }
+                    _ => rx.blocking_recv().map(Some),
+                };
+                match next {
+                    Some(Some(c)) => group.push(c),
+                    Some(None) => {}
                     None => break,
                 }
             }

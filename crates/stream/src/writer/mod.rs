@@ -197,6 +197,17 @@ impl Writer {
             || self.changes_left()
     }
 
+    /// Whether something expires with time (delivery ids, retained
+    /// changes), so an idle writer should still wake now and then.
+    fn has_timed_work(&self) -> bool {
+        self.has_changes_to_expire()
+            || self.catalog.relations().any(|r| {
+                r.table()
+                    .and_then(|t| t.webhook.as_ref())
+                    .is_some_and(|w| w.dedup.is_some())
+            })
+    }
+
     /// The change logs' state readers share.
     pub(crate) fn change_log(&self) -> std::sync::Arc<crate::changes::ChangeLog> {
         self.logs.shared.clone()
