@@ -170,13 +170,15 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                     "a subscription needs WITH (retention = '<interval>'), how long its changes are kept".into(),
                 )
             })?;
-            Ok(Created::New(NewObject::Subscription(Box::new(Subscription {
-                id,
-                name: bare.to_string(),
-                relation: rel.id,
-                retention_micros,
-                definition: normalized(stmt),
-            }))))
+            Ok(Created::New(NewObject::Subscription(Box::new(
+                Subscription {
+                    id,
+                    name: bare.to_string(),
+                    relation: rel.id,
+                    retention_micros,
+                    definition: normalized(stmt),
+                },
+            ))))
         }
         other => Err(Error::InvalidDefinition(format!(
             "not a CREATE statement: {other}"
