@@ -9,7 +9,7 @@
 //! the longest retention of the relation's subscriptions.
 //!
 //! Readers see only what is durable: the writer publishes the position
-//! after its last fsynced commit ([`ChangeLog::committed`]), and a reader
+//! after its last fsynced commit (`Database::changes_committed`), and a reader
 //! reads below it. A reader that asks for a snapshot gets the storage as of
 //! one commit and the position the log continues from, so rows and changes
 //! meet exactly: nothing doubled, nothing missed.
@@ -260,7 +260,7 @@ impl ChangeLog {
     }
 }
 
-/// A live subscriber's registration (see [`ChangeLog::watch`]).
+/// A live subscriber's registration, held for as long as it reads.
 pub struct WatchGuard {
     log: Arc<ChangeLog>,
     rel: u64,
