@@ -9,9 +9,10 @@
 //! 0x04 table:u64be id    -> when a delivery id was stored (i64 µs, LE)
 //! 0x05 table:u64be at:u64be id -> nothing (the same, in time order, so
 //!                          ids past their window are found and removed)
-//! 0x06 rel:u64be ts:u64be seq:u32be -> a change to a subscribed relation
-//!                          (op:u8, then the row), committed at `ts`
-//!                          (ms since the epoch), `seq`-th of its commit
+//! 0x06 rel:u64be ts:u64be seq:u32be -> changes to a subscribed relation
+//!                          committed at `ts` (ms since the epoch), the
+//!                          first of them numbered `seq` in that ms and
+//!                          the rest following (op:u8, len:u32le, row)*
 //! ```
 //!
 //! Integers are big-endian so byte order is numeric order. Row keys are
@@ -188,7 +189,8 @@ pub fn changes_prefix(rel: u64) -> Vec<u8> {
     k
 }
 
-/// Key of the `seq`-th change to relation `rel` committed at `ts`.
+/// Key of the changes to relation `rel` committed at `ts` from the
+/// `seq`-th of that millisecond on.
 pub fn change(rel: u64, ts: u64, seq: u32) -> Vec<u8> {
     let mut k = changes_prefix(rel);
     k.extend_from_slice(&ts.to_be_bytes());

@@ -3,8 +3,10 @@
 //! A relation with a subscription has a change log in storage (keys
 //! `0x06 rel ts seq`, see [`keys::change`]): every change the writer makes
 //! to its rows, as the operation RisingWave names (`Insert`, `Delete`,
-//! `UpdateDelete` then `UpdateInsert`) and the row, under its commit's
-//! [`Position`]. Entries are written in the same batch as the rows, so the
+//! `UpdateDelete` then `UpdateInsert`) and the row, at its commit's
+//! [`Position`]. The changes one step of the writer makes to a relation
+//! share an entry, keyed by the first one's position: they have
+//! consecutive positions, so the `i`-th is at `seq + i`. Entries are written in the same batch as the rows, so the
 //! log and the relation never disagree, and are removed once older than
 //! the longest retention of the relation's subscriptions.
 //!
@@ -119,21 +121,49 @@ pub fn split(change: &Change) -> impl Iterator<Item = (ChangeOp, &Row)> {
     old.into_iter().chain(new)
 }
 
-/// A log entry's value.
-pub(crate) fn encode(op: ChangeOp, row: &Row) -> Vec<u8> {
-    let mut v = vec![op as u8];
-    v.extend_from_slice(&encode_row(row));
-    v
+/// Appends one change to a log entry's value: its op, the row's length
+/// (u32, little-endian) and the row.
+pub(crate) fn encode_into(out: &mut Vec<u8>, op: ChangeOp, row: &Row) {
+    let bytes = encode_row(row);
+    out.push(op as u8);
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&bytes);
 }
 
-fn decode(at: Position, value: &[u8]) -> Result<LoggedChange> {
+/// Calls `f` with each change in a log entry's value and its index;
+/// stops when `f` returns false.
+fn each_change(
+    value: &[u8],
+    f: &mut dyn FnMut(u32, ChangeOp, &[u8]) -> Result<bool>,
+) -> Result<()> {
     let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("change log entry"));
-    let (&code, row) = value.split_first().ok_or_else(corrupt)?;
-    Ok(LoggedChange {
-        at,
-        op: ChangeOp::from_code(code).ok_or_else(corrupt)?,
-        row: decode_row(row)?,
-    })
+    let mut rest = value;
+    let mut i = 0u32;
+    while let Some((&code, tail)) = rest.split_first() {
+        let op = ChangeOp::from_code(code).ok_or_else(corrupt)?;
+        let len = tail
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(corrupt)? as usize;
+        let row = tail.get(4..4 + len).ok_or_else(corrupt)?;
+        if !f(i, op, row)? {
+            return Ok(());
+        }
+        rest = &tail[4 + len..];
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The number of changes in a log entry's value.
+pub(crate) fn count(value: &[u8]) -> Result<u32> {
+    let mut n = 0;
+    each_change(value, &mut |_, _, _| {
+        n += 1;
+        Ok(true)
+    })?;
+    Ok(n)
 }
 
 /// Reads up to `limit` changes of relation `rel` from `from` on and below
@@ -147,25 +177,38 @@ pub(crate) fn read(
 ) -> Result<Vec<LoggedChange>> {
     let mut out = Vec::new();
     let mut failure = None;
+    // An entry holding `from` starts at or before it, in the same
+    // millisecond: start at the millisecond's first.
     engine.for_each_prefix_from(
         &keys::changes_prefix(rel),
-        &keys::change(rel, from.ts, from.seq),
+        &keys::change(rel, from.ts, 0),
         &mut |k, v| {
-            let Some((_, ts, seq)) = keys::parse_change(k) else {
+            let Some((_, ts, first)) = keys::parse_change(k) else {
                 return true;
             };
-            let at = Position { ts, seq };
-            if at >= below || out.len() >= limit {
+            let each = each_change(v, &mut |i, op, row| {
+                let at = Position {
+                    ts,
+                    seq: first.saturating_add(i),
+                };
+                if at < from {
+                    return Ok(true);
+                }
+                if at >= below || out.len() >= limit {
+                    return Ok(false);
+                }
+                out.push(LoggedChange {
+                    at,
+                    op,
+                    row: decode_row(row)?,
+                });
+                Ok(true)
+            });
+            if let Err(e) = each {
+                failure = Some(e);
                 return false;
             }
-            match decode(at, v) {
-                Ok(c) => out.push(c),
-                Err(e) => {
-                    failure = Some(e);
-                    return false;
-                }
-            }
-            true
+            out.len() < limit && Position { ts, seq: first } < below
         },
     )?;
     match failure {

@@ -130,10 +130,10 @@ impl Logs {
         }
     }
 
-    /// The position the next change gets. A commit's changes share its
-    /// time: the millisecond its first change was logged in, or the last
-    /// one used if the clock has not passed it.
-    fn next_position(&mut self) -> Position {
+    /// Positions for `n` changes, consecutive; returns the first. A
+    /// commit's changes share its time: the millisecond its first change
+    /// was logged in, or the last one used if the clock has not passed it.
+    fn take_positions(&mut self, n: u32) -> Position {
         if !self.logged {
             self.logged = true;
             let now = changes::now_millis();
@@ -141,8 +141,14 @@ impl Logs {
                 self.clock = Position::at(now);
             }
         }
+        if self.clock.seq.checked_add(n).is_none() {
+            self.clock = Position::at(self.clock.ts + 1);
+        }
         let p = self.clock;
-        self.clock = p.next();
+        self.clock = Position {
+            ts: p.ts,
+            seq: p.seq + n,
+        };
         p
     }
 
@@ -163,13 +169,16 @@ impl Writer {
     /// them for its live subscribers if it has any.
     pub(super) fn log_changes(&mut self, rel: u64, changes: &[Change]) {
         if self.logs.retention.contains_key(&rel) {
+            let mut value = Vec::new();
+            let mut n = 0u32;
             for c in changes {
                 for (op, row) in changes::split(c) {
-                    let p = self.logs.next_position();
-                    self.store
-                        .put(keys::change(rel, p.ts, p.seq), changes::encode(op, row));
+                    changes::encode_into(&mut value, op, row);
+                    n += 1;
                 }
             }
+            let p = self.logs.take_positions(n);
+            self.store.put(keys::change(rel, p.ts, p.seq), value);
         }
         if self.logs.watched.contains(&rel) {
             self.logs
@@ -290,18 +299,28 @@ impl Writer {
         let mut emptied = Vec::new();
         for (rel, before) in work {
             let mut doomed: Vec<(Vec<u8>, Position)> = Vec::new();
-            let scanned =
-                self.store
-                    .engine()
-                    .for_each_prefix(&keys::changes_prefix(rel), &mut |k, _| {
-                        match keys::parse_change(k) {
-                            Some((_, ts, seq)) if ts < before => {
-                                doomed.push((k.to_vec(), Position { ts, seq }));
-                                removed + doomed.len() < EXPIRY_CHUNK
-                            }
-                            _ => false,
+            let mut bad = None;
+            let scanned = self
+                .store
+                .engine()
+                .for_each_prefix(&keys::changes_prefix(rel), &mut |k, v| {
+                    match keys::parse_change(k) {
+                        Some((_, ts, first)) if ts < before => {
+                            // What goes is up to the entry's last change.
+                            let n = changes::count(v).unwrap_or_else(|e| {
+                                bad = Some(e);
+                                1
+                            });
+                            let last = first.saturating_add(n.max(1) - 1);
+                            doomed.push((k.to_vec(), Position { ts, seq: last }));
+                            removed + doomed.len() < EXPIRY_CHUNK
                         }
-                    });
+                        _ => false,
+                    }
+                });
+            if let Some(e) = bad {
+                tracing::error!(relation = rel, "a change log entry is corrupt: {e}");
+            }
             if let Err(e) = scanned {
                 tracing::error!(relation = rel, "cannot read changes to expire: {e}");
                 return;
