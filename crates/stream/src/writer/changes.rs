@@ -300,24 +300,24 @@ impl Writer {
         for (rel, before) in work {
             let mut doomed: Vec<(Vec<u8>, Position)> = Vec::new();
             let mut bad = None;
-            let scanned = self
-                .store
-                .engine()
-                .for_each_prefix(&keys::changes_prefix(rel), &mut |k, v| {
-                    match keys::parse_change(k) {
-                        Some((_, ts, first)) if ts < before => {
-                            // What goes is up to the entry's last change.
-                            let n = changes::count(v).unwrap_or_else(|e| {
-                                bad = Some(e);
-                                1
-                            });
-                            let last = first.saturating_add(n.max(1) - 1);
-                            doomed.push((k.to_vec(), Position { ts, seq: last }));
-                            removed + doomed.len() < EXPIRY_CHUNK
+            let scanned =
+                self.store
+                    .engine()
+                    .for_each_prefix(&keys::changes_prefix(rel), &mut |k, v| {
+                        match keys::parse_change(k) {
+                            Some((_, ts, first)) if ts < before => {
+                                // What goes is up to the entry's last change.
+                                let n = changes::count(v).unwrap_or_else(|e| {
+                                    bad = Some(e);
+                                    1
+                                });
+                                let last = first.saturating_add(n.max(1) - 1);
+                                doomed.push((k.to_vec(), Position { ts, seq: last }));
+                                removed + doomed.len() < EXPIRY_CHUNK
+                            }
+                            _ => false,
                         }
-                        _ => false,
-                    }
-                });
+                    });
             if let Some(e) = bad {
                 tracing::error!(relation = rel, "a change log entry is corrupt: {e}");
             }
