@@ -134,7 +134,7 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, op: ChangeOp, row: &Row) {
 /// stops when `f` returns false.
 fn each_change(
     value: &[u8],
-    f: &mut dyn FnMut(u32, ChangeOp, &[u8]) -> Result<bool>,
+    mut f: impl FnMut(u32, ChangeOp, &[u8]) -> Result<bool>,
 ) -> Result<()> {
     let corrupt = || Error::Expr(rivulet_expr::Error::Corrupted("change log entry"));
     let mut rest = value;
