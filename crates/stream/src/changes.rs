@@ -159,7 +159,7 @@ fn each_change(
 /// The number of changes in a log entry's value.
 pub(crate) fn count(value: &[u8]) -> Result<u32> {
     let mut n = 0;
-    each_change(value, &mut |_, _, _| {
+    each_change(value, |_, _, _: &[u8]| {
         n += 1;
         Ok(true)
     })?;
@@ -186,7 +186,7 @@ pub(crate) fn read(
             let Some((_, ts, first)) = keys::parse_change(k) else {
                 return true;
             };
-            let each = each_change(v, &mut |i, op, row| {
+            let each = each_change(v, |i, op, row: &[u8]| {
                 let at = Position {
                     ts,
                     seq: first.saturating_add(i),
