@@ -177,6 +177,23 @@ async fn cursors_read_each_change_from_where_they_start() {
         .await
         .unwrap();
     assert_eq!(sql_error(&c, "FETCH 1 FROM now_cur").await.0, "34000");
+    // A cursor of a dropped subscription reads no more; a new
+    // subscription of the same relation starts afresh, without the old
+    // one's changes.
+    assert_eq!(sql_error(&c, "FETCH 1 FROM full_cur").await.0, "42704");
+    c.batch_execute(
+        "CREATE SUBSCRIPTION status_sub FROM by_status WITH (retention = '1h');
+         DECLARE fresh SUBSCRIPTION CURSOR FOR status_sub SINCE begin()",
+    )
+    .await
+    .unwrap();
+    assert!(rows(&c, "FETCH ALL FROM fresh").await.unwrap().is_empty());
+    assert_eq!(sql_error(&c, "FETCH 1 FROM full_cur").await.0, "42704");
+    order(&s, 9, "open", 1).await;
+    assert_eq!(
+        fetch(&c, "FETCH ALL FROM fresh").await,
+        vec![row(&["open", "1", "1", "Insert"])]
+    );
 }
 
 #[tokio::test]

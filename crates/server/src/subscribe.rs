@@ -69,6 +69,9 @@ fn invalid(message: String) -> Error {
 /// An open subscription cursor.
 pub struct SubscriptionCursor {
     subscription: String,
+    /// The subscription's catalog id (a new one of the same name is
+    /// another subscription).
+    id: u64,
     rel: u64,
     columns: Vec<(String, DataType)>,
     /// `FULL`: the snapshot's rows not yet fetched.
@@ -101,7 +104,11 @@ impl SubscriptionCursor {
         columns.push(("rw_timestamp".into(), DataType::Int8));
         let mut snapshot = None;
         let position = match since {
-            Since::Now => db.changes_committed(),
+            // Not before the log's start (a new subscription's).
+            Since::Now => {
+                let start = db.changes_purged(rel.id).map(Position::next);
+                db.changes_committed().max(start.unwrap_or_default())
+            }
             // Everything after the newest change removed is still kept.
             Since::Begin => db
                 .changes_purged(rel.id)
@@ -129,6 +136,7 @@ impl SubscriptionCursor {
         };
         Ok(SubscriptionCursor {
             subscription: sub.name.clone(),
+            id: sub.id,
             rel: rel.id,
             columns,
             snapshot,
@@ -155,6 +163,18 @@ impl SubscriptionCursor {
         count: Option<u64>,
         wait: Wait,
     ) -> Result<Vec<Row>> {
+        // As RisingWave's: the subscription must still exist.
+        if db
+            .catalog()
+            .subscription(&self.subscription)
+            .is_none_or(|s| s.id != self.id)
+        {
+            return Err(rivulet_catalog::Error::UndefinedObject(format!(
+                "subscription \"{}\" does not exist",
+                self.subscription
+            ))
+            .into());
+        }
         let want = count.map_or(FETCH_ALL_LIMIT, |n| n.min(FETCH_ALL_LIMIT as u64) as usize);
         let mut out = Vec::new();
         loop {

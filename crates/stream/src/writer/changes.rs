@@ -206,6 +206,28 @@ impl Writer {
         self.logs.retention = retention;
     }
 
+    /// Starts relation `rel`'s log at the clock if it has none running:
+    /// entries left from a dropped subscription (not yet removed) are
+    /// before its start, and no cursor reads them.
+    pub(super) fn start_log(&mut self, rel: u64) {
+        if self.logs.retention.contains_key(&rel) {
+            return;
+        }
+        // The clock moves to now (and is saved with this group), so the
+        // log's start is never before the published end of every log.
+        self.logs.take_positions(0);
+        let c = self.logs.clock;
+        let before = match c.seq.checked_sub(1) {
+            Some(seq) => Position { ts: c.ts, seq },
+            None => Position {
+                ts: c.ts.saturating_sub(1),
+                seq: u32::MAX,
+            },
+        };
+        self.logs.shared.set_purged(rel, before);
+        self.store.put(purged_key(rel), encode_position(before));
+    }
+
     /// Registers a snapshot to take once the running group commits, and
     /// the live subscriber that comes with it.
     pub(super) fn request_snapshot(
@@ -334,9 +356,7 @@ impl Writer {
             removed += doomed.len();
             // Readers learn of the gap before it opens.
             self.logs.shared.set_purged(rel, newest);
-            let mut k = keys::meta("changes-purged/");
-            k.extend_from_slice(&rel.to_be_bytes());
-            self.store.put(k, encode_position(newest));
+            self.store.put(purged_key(rel), encode_position(newest));
             for (key, _) in doomed {
                 self.store.delete(key);
             }
@@ -367,6 +387,13 @@ impl Writer {
     pub(super) fn has_changes_to_expire(&self) -> bool {
         !self.logs.retention.is_empty() || !self.logs.orphans.is_empty()
     }
+}
+
+/// Where the newest removed change of `rel` is kept.
+fn purged_key(rel: u64) -> Vec<u8> {
+    let mut k = keys::meta("changes-purged/");
+    k.extend_from_slice(&rel.to_be_bytes());
+    k
 }
 
 /// A stored position: ts then seq, little-endian.

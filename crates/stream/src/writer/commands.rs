@@ -424,10 +424,13 @@ impl Writer {
                     secret_value: None,
                 };
                 self.store.put(keys::catalog(id), stored.encode());
+                let rel = sub.relation;
                 next.insert_subscription(*sub);
                 self.catalog = next;
                 // Changes from here on (this group's later commands
-                // included) are logged.
+                // included) are logged; what a log may hold from before
+                // is not this subscription's.
+                self.start_log(rel);
                 self.index_logs();
                 effects.catalog_changed = true;
                 return Ok(Some(DdlOutcome { tag, notices }));
