@@ -1,7 +1,8 @@
 """SQLAlchemy 2 over psycopg 3 against Rivulet: connecting (the dialect
 asks pg_type for hstore through to_regtype), parameters of declared types
 answered in those types (a boolean comes back a boolean), LIMIT and OFFSET
-as parameters, and listing tables and views.
+as parameters, listing tables and views, and server-side cursors
+(stream_results, psycopg's named cursors).
 
 Usage: python3 sqlalchemy_psycopg3_check.py HOST PORT   (exits non-zero on failure)
 """
@@ -35,5 +36,20 @@ with eng.connect() as c:
     insp = sa.inspect(c)
     assert "p3_users" in insp.get_table_names(), insp.get_table_names()
     assert "p3_active" in insp.get_materialized_view_names(), insp.get_materialized_view_names()
+
+# Server-side cursors: SQLAlchemy's stream_results/yield_per over psycopg 3
+# declare a cursor, describe it as a portal, and FETCH from it.
+with eng.connect() as c:
+    r = c.execution_options(stream_results=True, yield_per=1).execute(
+        sa.text("SELECT id, name FROM p3_users ORDER BY id"))
+    assert [tuple(row) for row in r] == [(1, "ann"), (2, "bob")]
+raw = eng.raw_connection()
+try:
+    with raw.driver_connection.cursor(name="p3_named") as cur:
+        cur.execute("SELECT id, score FROM p3_users ORDER BY id")
+        assert cur.fetchone() == (1, decimal.Decimal("1.50"))
+        assert cur.fetchall() == [(2, decimal.Decimal("2"))]
+finally:
+    raw.close()
 
 print("sqlalchemy over psycopg 3: ok")

@@ -18,7 +18,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
-use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::Describe;
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::PgWireBackendMessage;
@@ -303,8 +303,22 @@ impl ExtendedQueryHandler for Session {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         const STATEMENT: u8 = b'S';
+        const PORTAL: u8 = b'P';
+        let name = message.name.as_deref().unwrap_or("");
+        // A cursor made by SQL `DECLARE` is a portal of that name in
+        // PostgreSQL, and drivers (psycopg 3's server-side cursors)
+        // describe it before they FETCH from it.
+        if message.target_type == PORTAL && client.portal_store().get_portal(name).is_none() {
+            if let Some(columns) = self.vars.cursors.columns(name) {
+                let fields = crate::results::fields(&columns, &Format::UnifiedText);
+                let description = RowDescription::new(fields.iter().map(Into::into).collect());
+                client
+                    .send(PgWireBackendMessage::RowDescription(description))
+                    .await?;
+                return Ok(());
+            }
+        }
         if message.target_type == STATEMENT {
-            let name = message.name.as_deref().unwrap_or("");
             if let Some(Entry::Value(stmt)) = client.portal_store().get_statement(name) {
                 if stmt.statement.columns.is_empty() {
                     let declared = &stmt.parameter_types;
