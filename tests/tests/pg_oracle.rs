@@ -442,3 +442,82 @@ SELECT count(*), sum(amount), max(id) FROM c;
     assert_same_transcript(&rv, &pg);
     assert!(rv.contains("COPY 3"), "{rv}");
 }
+
+/// Subqueries in ad-hoc queries — correlated scalar, `EXISTS` and `NOT
+/// EXISTS` (run for each outer row), nested ones, and uncorrelated ones —
+/// answer what PostgreSQL answers, through the simple protocol and, with
+/// parameters, the extended one.
+#[tokio::test]
+async fn subqueries_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-subqueries");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rivulet = server.connect().await.unwrap();
+    let setup = "
+        CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR, team INT);
+        CREATE TABLE orders (id INT PRIMARY KEY, uid INT, amount NUMERIC, status VARCHAR);
+        INSERT INTO users VALUES (1, 'ann', 1), (2, 'bob', 1), (3, 'cy', 2), (4, NULL, NULL);
+        INSERT INTO orders VALUES (10, 1, 12.50, 'paid'), (11, 1, 3, 'open'), (12, 2, 7.25, 'paid'),
+            (13, 3, 100, 'refunded'), (14, NULL, 1, 'paid'), (15, 2, NULL, 'open');";
+    oracle.client.batch_execute(setup).await.unwrap();
+    rivulet.batch_execute(setup).await.unwrap();
+    let queries = [
+        "SELECT u.id, (SELECT sum(o.amount) FROM orders o WHERE o.uid = u.id) AS total FROM users u",
+        "SELECT id, (SELECT count(*) FROM orders WHERE uid = users.id AND status = 'paid') FROM users",
+        "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.uid = u.id AND o.amount > 5)",
+        "SELECT id FROM users u WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.uid = u.id)",
+        "SELECT name, CASE WHEN EXISTS (SELECT 1 FROM orders WHERE uid = users.id AND status = 'open') THEN 'open' ELSE 'none' END FROM users",
+        "SELECT u.id, (SELECT max(o.amount) FROM orders o WHERE o.uid = u.id AND o.amount < (SELECT avg(amount) FROM orders)) FROM users u",
+        "SELECT u.id, (SELECT count(*) FROM users v WHERE v.team = u.team AND v.id <> u.id) AS teammates FROM users u",
+        "SELECT o.id, (SELECT name FROM users WHERE users.id = o.uid) FROM orders o",
+        "SELECT id FROM users WHERE id IN (SELECT uid FROM orders WHERE status = 'paid')",
+        "SELECT id FROM users WHERE id NOT IN (SELECT uid FROM orders WHERE uid IS NOT NULL)",
+        "SELECT (SELECT max(amount) FROM orders), (SELECT name FROM users WHERE id = 3)",
+        "SELECT team, count(*) FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.uid = u.id) GROUP BY team",
+    ];
+    let mut failures = Vec::new();
+    for sql in queries {
+        let mut expected = rows(&oracle.client, sql)
+            .await
+            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
+        expected.sort();
+        match rows(&rivulet, sql).await {
+            Ok(mut got) => {
+                got.sort();
+                if got != expected {
+                    failures.push(format!(
+                        "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{sql}\n  rivulet error: {e}")),
+        }
+    }
+    // The extended protocol plans subqueries at Parse to describe the
+    // result, and runs them at Execute with the parameters' values.
+    let with_params = "SELECT u.id, (SELECT count(*) FROM orders o WHERE o.uid = u.id AND o.amount > $1::int) AS n \
+                       FROM users u WHERE u.id >= $2 ORDER BY u.id";
+    let text = |rs: Vec<tokio_postgres::Row>| -> Vec<(i32, i64)> {
+        rs.iter().map(|r| (r.get(0), r.get(1))).collect()
+    };
+    let amount = 5i32;
+    let expected = text(
+        oracle
+            .client
+            .query(with_params, &[&amount, &2i32])
+            .await
+            .unwrap(),
+    );
+    let got = text(rivulet.query(with_params, &[&amount, &2i32]).await.unwrap());
+    if got != expected {
+        failures.push(format!(
+            "{with_params}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

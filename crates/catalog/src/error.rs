@@ -85,6 +85,10 @@ pub enum Error {
     /// 0A000
     #[error("{0}")]
     NotSupported(String),
+    /// 0A000: a subquery that refers to the outer query where only an
+    /// uncorrelated one can be run (`IN (subquery)`).
+    #[error("correlated IN (subquery) is not supported yet; write it as EXISTS (... AND column = value)")]
+    Correlated,
     /// 2201W / 2201X
     #[error("{1}")]
     InvalidRowCount(&'static str, String),
@@ -136,7 +140,7 @@ impl Error {
             Error::UndefinedSchema(_) => "3F000",
             Error::InvalidDefinition(_) => "42P17",
             Error::InvalidParameter(_) => "22023",
-            Error::NotSupported(_) => "0A000",
+            Error::NotSupported(_) | Error::Correlated => "0A000",
             Error::InvalidRowCount(code, _) => code,
             Error::NotNullViolation { .. } => "23502",
             Error::CardinalityViolation => "21000",

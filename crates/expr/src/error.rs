@@ -17,6 +17,15 @@ pub enum Error {
         /// Where and why parsing stopped (the DETAIL line).
         detail: String,
     },
+    /// An error of a query run for one row (a correlated subquery), with
+    /// its own SQLSTATE.
+    #[error("{message}")]
+    Nested {
+        /// The query's error's SQLSTATE.
+        sqlstate: &'static str,
+        /// Its message.
+        message: String,
+    },
     /// A JSON `\u0000` or lone surrogate (22P05).
     #[error("unsupported Unicode escape sequence")]
     UntranslatableCharacter {
@@ -98,6 +107,7 @@ impl Error {
             Error::InvalidTextRepresentation { .. } | Error::InvalidJson { .. } => "22P02",
             Error::UntranslatableCharacter { .. } => "22P05",
             Error::NumericValueOutOfRange(_) => "22003",
+            Error::Nested { sqlstate, .. } => sqlstate,
             Error::DivisionByZero => "22012",
             Error::InvalidParameterValue(_) => "22023",
             Error::CharacterNotInRepertoire(_) => "22021",

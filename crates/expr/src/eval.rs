@@ -123,6 +123,24 @@ impl BinaryOp {
     }
 }
 
+/// A function the binder builds while binding, called with its argument
+/// values for each row: a correlated subquery, run with the outer row's
+/// values.
+pub trait Callable: Send + Sync + std::fmt::Debug {
+    /// The value for these arguments.
+    fn call(&self, args: &[Value]) -> Result<Value>;
+}
+
+/// A [`Callable`], compared by identity.
+#[derive(Debug, Clone)]
+pub struct CallFn(pub std::sync::Arc<dyn Callable>);
+
+impl PartialEq for CallFn {
+    fn eq(&self, other: &CallFn) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// A bound expression: names are resolved to column positions and every
 /// operator and function to its typed implementation.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +180,8 @@ pub enum Expr {
     /// A prepared statement's parameter (0-based). Only used to infer
     /// parameter types; values are substituted before execution.
     Param(usize),
+    /// A function built while binding, over its arguments' values.
+    Call(CallFn, Vec<Expr>),
 }
 
 impl Expr {
@@ -211,6 +231,13 @@ impl Expr {
                 self.eval_cow(row)?.into_owned()
             }
             Expr::Binary(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
+            Expr::Call(func, args) => {
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(row))
+                    .collect::<Result<Vec<Value>>>()?;
+                func.0.call(&values)?
+            }
             Expr::Func(f, args) => {
                 let values = args
                     .iter()
@@ -350,9 +377,10 @@ impl Expr {
                 a.walk(f);
                 b.walk(f);
             }
-            Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
-                args.iter().for_each(|a| a.walk(f))
-            }
+            Expr::Func(_, args)
+            | Expr::Coalesce(args)
+            | Expr::Extreme(args, _)
+            | Expr::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
             Expr::Case(whens, e) => {
                 for (c, r) in whens {
                     c.walk(f);
@@ -380,9 +408,10 @@ impl Expr {
                 a.collect_columns(out);
                 b.collect_columns(out);
             }
-            Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
-                args.iter().for_each(|a| a.collect_columns(out))
-            }
+            Expr::Func(_, args)
+            | Expr::Coalesce(args)
+            | Expr::Extreme(args, _)
+            | Expr::Call(_, args) => args.iter().for_each(|a| a.collect_columns(out)),
             Expr::Case(whens, e) => {
                 for (c, r) in whens {
                     c.collect_columns(out);
@@ -414,6 +443,7 @@ impl Expr {
             Expr::Or(a, b) => Expr::Or(m(a), m(b)),
             Expr::Binary(op, a, b) => Expr::Binary(*op, m(a), m(b)),
             Expr::Func(func, args) => Expr::Func(*func, v(args)),
+            Expr::Call(func, args) => Expr::Call(func.clone(), v(args)),
             Expr::Coalesce(args) => Expr::Coalesce(v(args)),
             Expr::Extreme(args, g) => Expr::Extreme(v(args), *g),
             Expr::Case(whens, e) => Expr::Case(
@@ -438,6 +468,8 @@ impl Expr {
                 a.is_constant() && b.is_constant()
             }
             Expr::Func(f, _) if f.is_volatile() => false,
+            // Reads storage when called.
+            Expr::Call(..) => false,
             Expr::Func(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) => {
                 args.iter().all(Expr::is_constant)
             }
@@ -764,6 +796,7 @@ impl fmt::Display for Expr {
             Expr::IsNull(e, true) => write!(f, "({e} IS NOT NULL)"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Expr::Func(func, args) => write_call(f, func.name(), args),
+            Expr::Call(_, args) => write_call(f, "subquery", args),
             Expr::Coalesce(args) => write_call(f, "coalesce", args),
             Expr::Extreme(args, true) => write_call(f, "greatest", args),
             Expr::Extreme(args, false) => write_call(f, "least", args),

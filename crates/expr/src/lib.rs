@@ -30,7 +30,7 @@ pub use codec::{
     decode_row, decode_row_shared, encode_row, encode_value_key, encode_value_ordered,
 };
 pub use error::{Error, Result};
-pub use eval::{BinaryOp, CmpOp, Expr, ValueSet};
+pub use eval::{BinaryOp, CallFn, Callable, CmpOp, Expr, ValueSet};
 pub use func::{quote_ident, Func, TrimSide, Variadic};
 pub use interval::Interval;
 pub use jsonb::{JsonKind, JsonRef, JsonTree, Jsonb};

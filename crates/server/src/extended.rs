@@ -16,7 +16,7 @@ use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::{ClientInfo, Type};
 use pgwire::error::PgWireResult;
-use rivulet_catalog::{bind_delete, bind_insert, infer_parameter_types, plan_query, Catalog};
+use rivulet_catalog::{bind_delete, bind_insert, describe_query, infer_parameter_types, Catalog};
 use rivulet_expr::DataType;
 use rivulet_sql::{Expr, Literal, ShowKind, Statement};
 use rivulet_stream::Database;
@@ -72,8 +72,7 @@ pub fn describe(
                     *slot = None;
                 }
             }
-            let plan = plan_query(&q, catalog)?;
-            let mut exprs = Vec::new();
+            let (plan, mut exprs) = describe_query(&q, catalog)?;
             plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
             let mut types = infer_parameter_types(n, &mut exprs.iter());
             for i in counts {

@@ -25,15 +25,17 @@ pub use scope::{Scope, ScopeColumn};
 
 /// Turns a subquery into values while an expression is bound.
 pub trait ScalarSubquery: Sync {
-    /// The single value of subquery `q`, written in an expression over
-    /// `outer`, and its type.
-    fn scalar(&self, q: &ast::Query, outer: &Scope) -> Result<(Value, DataType)>;
+    /// The value of subquery `q`, written in an expression over `outer`,
+    /// and its type: a constant, or (when `q` refers to `outer`'s
+    /// columns) an expression that runs it for each outer row.
+    fn scalar(&self, q: &ast::Query, outer: &Scope) -> Result<(Expr, DataType)>;
 
     /// Every value of the one-column subquery `q` (for `IN`), and its type.
     fn column(&self, q: &ast::Query, outer: &Scope) -> Result<(Vec<Value>, DataType)>;
 
-    /// Whether subquery `q` has a row (for `EXISTS`).
-    fn exists(&self, q: &ast::Query, outer: &Scope) -> Result<bool>;
+    /// Whether subquery `q` has a row (for `EXISTS`), constant or for
+    /// each outer row as [`ScalarSubquery::scalar`].
+    fn exists(&self, q: &ast::Query, outer: &Scope) -> Result<Expr>;
 }
 
 /// Binds expressions against one scope.
@@ -68,8 +70,7 @@ impl<'a> Binder<'a> {
 
     /// A scalar subquery: its value.
     fn bind_subquery(&self, q: &ast::Query) -> Result<(Expr, DataType)> {
-        let (v, ty) = self.subqueries()?.scalar(q, self.scope)?;
-        Ok((Expr::Literal(v), ty))
+        self.subqueries()?.scalar(q, self.scope)
     }
 
     /// `expr [NOT] IN (subquery)`: the subquery's values, as a list.
@@ -119,10 +120,9 @@ impl<'a> Binder<'a> {
                 query,
                 negated,
             } => self.bind_in_subquery(expr, query, *negated),
-            ast::Expr::Exists(q) => Ok((
-                Expr::Literal(Value::Bool(self.subqueries()?.exists(q, self.scope)?)),
-                DataType::Boolean,
-            )),
+            ast::Expr::Exists(q) => {
+                Ok((self.subqueries()?.exists(q, self.scope)?, DataType::Boolean))
+            }
             ast::Expr::Identifier(parts) => match self.scope.resolve(parts) {
                 Ok((i, ty)) => Ok((Expr::Column(i), ty)),
                 // SQL's niladic functions, written without parentheses.

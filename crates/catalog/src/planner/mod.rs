@@ -19,6 +19,7 @@
 //! hook: it plans a subquery and, given a [`SubqueryRunner`], runs it.
 
 mod aggregate;
+mod correlated;
 mod from;
 mod parameters;
 mod plan;
@@ -27,8 +28,9 @@ mod union;
 mod with;
 
 use std::fmt;
+use std::sync::Arc;
 
-use rivulet_expr::{DataType, Value};
+use rivulet_expr::{DataType, Expr, Value};
 use rivulet_sql::{self as ast, Query, TableRef};
 
 use crate::binder::{Binder, ScalarSubquery, Scope};
@@ -110,6 +112,52 @@ pub trait SubqueryRunner: Sync {
 
     /// The first column of the query's first `limit` rows.
     fn column(&self, plan: &QueryPlan, limit: usize) -> Result<Vec<Value>>;
+
+    /// A runner to keep in the plan, for correlated subqueries run while
+    /// the query runs.
+    fn shared(&self) -> Arc<dyn SubqueryRunner + Send>;
+
+    /// Sees the plan of every subquery planned (to learn the types of
+    /// parameters used in subqueries).
+    fn observe(&self, _plan: &QueryPlan) {}
+}
+
+/// Runs nothing: subqueries answer NULL or no rows. For describing a
+/// statement (its columns and parameter types); it keeps the expressions
+/// of every subquery planned.
+#[derive(Default)]
+struct DescribeOnly {
+    exprs: std::sync::Mutex<Vec<Expr>>,
+}
+
+impl SubqueryRunner for DescribeOnly {
+    fn observe(&self, plan: &QueryPlan) {
+        let mut exprs = self.exprs.lock().unwrap_or_else(|e| e.into_inner());
+        plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
+    }
+
+    fn scalar(&self, _plan: &QueryPlan) -> Result<Value> {
+        Ok(Value::Null)
+    }
+
+    fn column(&self, _plan: &QueryPlan, _limit: usize) -> Result<Vec<Value>> {
+        Ok(Vec::new())
+    }
+
+    fn shared(&self) -> Arc<dyn SubqueryRunner + Send> {
+        Arc::new(DescribeOnly::default())
+    }
+}
+
+/// Binds a SELECT for its result columns and parameter types only: its
+/// subqueries are planned (so their errors show) but not run. Returns the
+/// plan and the expressions of its subqueries' plans (where parameters
+/// may be too).
+pub fn describe_query(q: &Query, catalog: &Catalog) -> Result<(QueryPlan, Vec<Expr>)> {
+    let runner = DescribeOnly::default();
+    let plan = plan_query_with(q, catalog, Some(&runner))?;
+    let exprs = runner.exprs.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok((plan, exprs))
 }
 
 /// Rows an `IN (subquery)` may have: its values become a list evaluated
@@ -172,6 +220,7 @@ impl Planner<'_> {
     ) -> Result<T> {
         let planned = self.query(q);
         if let (Ok(plan), Some(runner)) = (&planned, self.runner) {
+            runner.observe(plan);
             return run(runner, plan);
         }
         if let Some(empty) = empty {
@@ -184,6 +233,10 @@ impl Planner<'_> {
             }
         }
         match planned {
+            // Run for each outer row instead (see `correlated`).
+            Err(Error::UndefinedColumn(name)) if self.runner.is_some() && outer.has(&name) => {
+                Err(Error::Correlated)
+            }
             Ok(_) => Err(Error::NotSupported(
                 "subqueries are not supported in materialized views or EXPLAIN yet".into(),
             )),
@@ -204,8 +257,8 @@ fn one_column(plan: &QueryPlan, what: &str) -> Result<DataType> {
 }
 
 impl ScalarSubquery for Planner<'_> {
-    fn scalar(&self, q: &Query, outer: &Scope) -> Result<(Value, DataType)> {
-        self.subquery(
+    fn scalar(&self, q: &Query, outer: &Scope) -> Result<(Expr, DataType)> {
+        let constant = self.subquery(
             q,
             outer,
             |runner, plan| {
@@ -213,7 +266,11 @@ impl ScalarSubquery for Planner<'_> {
                 Ok((runner.scalar(plan)?, ty))
             },
             Some((Value::Null, DataType::Unknown)),
-        )
+        );
+        match constant {
+            Err(Error::Correlated) => self.correlated(q, outer, correlated::Kind::Scalar),
+            other => other.map(|(v, ty)| (Expr::Literal(v), ty)),
+        }
     }
 
     fn column(&self, q: &Query, outer: &Scope) -> Result<(Vec<Value>, DataType)> {
@@ -234,13 +291,17 @@ impl ScalarSubquery for Planner<'_> {
         )
     }
 
-    fn exists(&self, q: &Query, outer: &Scope) -> Result<bool> {
-        self.subquery(
+    fn exists(&self, q: &Query, outer: &Scope) -> Result<Expr> {
+        let constant = self.subquery(
             q,
             outer,
             |runner, plan| Ok(!runner.column(plan, 1)?.is_empty()),
             None,
-        )
+        );
+        match constant {
+            Err(Error::Correlated) => Ok(self.correlated(q, outer, correlated::Kind::Exists)?.0),
+            other => other.map(|b| Expr::Literal(Value::Bool(b))),
+        }
     }
 }
 

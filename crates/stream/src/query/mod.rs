@@ -59,6 +59,36 @@ struct Subqueries<'a> {
     cancelled: &'a AtomicBool,
 }
 
+/// Runs the correlated subqueries of a running query (for each outer row):
+/// the query's own cancel flag stops it between rows.
+struct SharedSubqueries {
+    db: Database,
+    never: AtomicBool,
+}
+
+impl SubqueryRunner for SharedSubqueries {
+    fn scalar(&self, plan: &QueryPlan) -> rivulet_catalog::Result<Value> {
+        self.borrowed().scalar(plan)
+    }
+
+    fn column(&self, plan: &QueryPlan, limit: usize) -> rivulet_catalog::Result<Vec<Value>> {
+        self.borrowed().column(plan, limit)
+    }
+
+    fn shared(&self) -> Arc<dyn SubqueryRunner + Send> {
+        self.borrowed().shared()
+    }
+}
+
+impl SharedSubqueries {
+    fn borrowed(&self) -> Subqueries<'_> {
+        Subqueries {
+            db: &self.db,
+            cancelled: &self.never,
+        }
+    }
+}
+
 impl SubqueryRunner for Subqueries<'_> {
     fn scalar(&self, plan: &QueryPlan) -> rivulet_catalog::Result<Value> {
         let mut rows = Vec::new();
@@ -92,6 +122,13 @@ impl SubqueryRunner for Subqueries<'_> {
             })
             .map_err(|e| rivulet_catalog::Error::Subquery(Box::new(e)))?;
         Ok(values)
+    }
+
+    fn shared(&self) -> Arc<dyn SubqueryRunner + Send> {
+        Arc::new(SharedSubqueries {
+            db: self.db.clone(),
+            never: AtomicBool::new(false),
+        })
     }
 }
 
