@@ -13,6 +13,12 @@ use rivulet_tests::{rows, Gen, Server, TempDir};
 /// Views: (name, SELECT). Later views may read earlier ones. On the
 /// PostgreSQL side each becomes a plain view of the same name.
 const VIEWS: &[(&str, &str)] = &[
+    // Set-returning functions in FROM, lateral to the events.
+    ("v_items", "SELECT data->>'messageId' AS id, item->>'sku' AS sku, item FROM events, jsonb_array_elements(data->'properties'->'items') AS item"),
+    ("v_item_counts", "SELECT item->>'sku' AS sku, count(*) AS n FROM events CROSS JOIN LATERAL jsonb_array_elements(data->'properties'->'items') AS item GROUP BY 1"),
+    ("v_items_outer", "SELECT data->>'messageId' AS id, i.value->>'sku' AS sku FROM events LEFT JOIN LATERAL jsonb_array_elements(data->'properties'->'items') AS i ON true WHERE data->>'type' = 'track'"),
+    ("v_context_keys", "SELECT k, count(*) AS n FROM events, jsonb_object_keys(data->'context') AS k GROUP BY k"),
+    ("v_props_each", "SELECT data->>'messageId' AS id, p.key, p.value FROM events, jsonb_each_text(data->'properties') AS p WHERE p.key <> 'revenue'"),
     // Projections, casts and JSON access.
     ("v_flat", "SELECT data->>'messageId' AS id, data->>'type' AS type, data->>'userId' AS user_id, (data->>'timestamp')::timestamptz AS ts FROM events"),
     ("v_props", "SELECT data->>'messageId' AS id, (data->'properties'->>'revenue')::numeric AS revenue, (data->'properties'->>'quantity')::int AS qty, (data->'properties'->>'coupon') IS NOT NULL AS has_coupon FROM events WHERE data->>'type' = 'track'"),

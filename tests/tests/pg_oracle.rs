@@ -179,6 +179,13 @@ async fn errors_match_postgres() {
         "SELECT nope.* FROM pg_class",
         "SELECT abs(-2147483647 - 1)",
         "SELECT floor('x')",
+        "SELECT * FROM jsonb_array_elements('{\"a\":1}')",
+        "SELECT * FROM jsonb_array_elements_text('1')",
+        "SELECT * FROM jsonb_object_keys('[1]')",
+        "SELECT * FROM jsonb_each('1')",
+        "SELECT * FROM jsonb_each_text('[]')",
+        "SELECT * FROM jsonb_array_elements(1)",
+        "SELECT * FROM jsonb_array_elements('[1]') AS x(a, b)",
     ];
     let mut failures = Vec::new();
     for sql in cases {
@@ -474,6 +481,19 @@ async fn subqueries_match_postgres() {
         "SELECT id FROM users WHERE id NOT IN (SELECT uid FROM orders WHERE uid IS NOT NULL)",
         "SELECT (SELECT max(amount) FROM orders), (SELECT name FROM users WHERE id = 3)",
         "SELECT team, count(*) FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.uid = u.id) GROUP BY team",
+        // Set-returning functions in FROM, named as PostgreSQL names them.
+        "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
+        "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",
+        "SELECT * FROM jsonb_object_keys('{\"b\": 1, \"aa\": 2, \"a\": 3}')",
+        "SELECT * FROM jsonb_object_keys('{\"b\": 1}') AS k",
+        "SELECT * FROM jsonb_each('{\"b\": 1, \"a\": [true]}') AS kv",
+        "SELECT kv.key, kv.value FROM jsonb_each_text('{\"b\": 1, \"a\": \"x\", \"c\": null}') AS kv",
+        "SELECT x.e FROM jsonb_array_elements('[1, 2]') AS x(e)",
+        "SELECT item FROM jsonb_array_elements('[1, 2]') AS item",
+        "SELECT * FROM jsonb_array_elements(NULL)",
+        "SELECT u.id, e.value FROM users u, jsonb_array_elements(jsonb_build_object('a', u.id, 'b', u.name) -> 'a' || '[0]'::jsonb) AS e",
+        "SELECT u.id, k FROM users u CROSS JOIN LATERAL jsonb_object_keys(jsonb_build_object('n', u.name, 't', u.team)) AS k WHERE u.id < 3",
+        "SELECT u.id, e FROM users u LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN u.id < 3 THEN '[1, 2]'::jsonb END) AS e ON true",
     ];
     let mut failures = Vec::new();
     for sql in queries {

@@ -31,7 +31,7 @@ pub use codec::{
 };
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CallFn, Callable, CmpOp, Expr, ValueSet};
-pub use func::{quote_ident, Func, TrimSide, Variadic};
+pub use func::{quote_ident, Func, SetFunc, TrimSide, Variadic};
 pub use interval::Interval;
 pub use jsonb::{JsonKind, JsonRef, JsonTree, Jsonb};
 pub use numeric::Numeric;

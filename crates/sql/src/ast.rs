@@ -604,6 +604,19 @@ pub enum TableRef {
         /// The ON condition.
         on: Expr,
     },
+    /// A set-returning function in FROM: `name(args) [AS] alias
+    /// [(columns)]`; it may read the columns of the items before it
+    /// (`LATERAL` is implied, as in PostgreSQL).
+    Function {
+        /// The function's name.
+        name: Ident,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// Its name in the query, if given.
+        alias: Option<Ident>,
+        /// New names for its columns, if given.
+        columns: Vec<Ident>,
+    },
     /// A subquery in FROM: `(query) [AS] alias [(columns)]`.
     Derived {
         /// The subquery.
@@ -637,6 +650,25 @@ impl Display for TableRef {
                     TableRef::Join { .. } => write!(f, "{left} {k} ({right}) ON {on}"),
                     _ => write!(f, "{left} {k} {right} ON {on}"),
                 }
+            }
+            TableRef::Function {
+                name,
+                args,
+                alias,
+                columns,
+            } => {
+                write!(f, "{name}(")?;
+                write_list(f, args, ", ")?;
+                f.write_str(")")?;
+                if let Some(a) = alias {
+                    write!(f, " AS {a}")?;
+                }
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_str(")")?;
+                }
+                Ok(())
             }
             TableRef::Derived {
                 query,
@@ -1459,6 +1491,7 @@ impl TableRef {
                 on.visit_mut(f);
             }
             TableRef::Derived { query, .. } => query.visit_exprs_mut(f),
+            TableRef::Function { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
             TableRef::Table { .. } => {}
         }
     }

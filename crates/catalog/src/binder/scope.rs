@@ -68,6 +68,18 @@ impl Scope {
                 found = Some((i, c.ty));
             }
         }
+        if found.is_none() && qualifier.is_none() {
+            // A whole-row reference to a one-column FROM item (a
+            // set-returning function's `AS item`) is its one value.
+            let mut of_item = self
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.qualifier.as_deref() == Some(name));
+            if let (Some((i, c)), None) = (of_item.next(), of_item.next()) {
+                found = Some((i, c.ty));
+            }
+        }
         found.ok_or(Error::UndefinedColumn(full))
     }
 }

@@ -1,11 +1,11 @@
 //! FROM: tables, views and joins, with join conditions split into equi
 //! keys and a residual predicate.
 
-use rivulet_expr::{BinaryOp, CmpOp, Expr};
-use rivulet_sql::{Ident, Query, TableRef};
+use rivulet_expr::{BinaryOp, CmpOp, DataType, Expr, SetFunc, Value};
+use rivulet_sql::{self as ast, Ident, Query, TableRef};
 
 use super::{Plan, Planner};
-use crate::binder::{Scope, ScopeColumn};
+use crate::binder::{coerce, Scope, ScopeColumn};
 use crate::{Error, Result};
 
 impl Planner<'_> {
@@ -17,6 +17,33 @@ impl Planner<'_> {
                 let qualifier = alias.as_ref().map_or(rel.name.as_str(), |a| a.as_str());
                 let scope = Scope::of_relation(qualifier, &rel.columns);
                 Ok((Plan::Scan { rel }, scope))
+            }
+            TableRef::Function { .. } => {
+                self.set_function(Plan::Values, Scope::default(), t, false)
+            }
+            TableRef::Join {
+                left,
+                right,
+                kind,
+                on,
+            } if matches!(**right, TableRef::Function { .. }) => {
+                let (lp, ls) = self.from(left)?;
+                let outer = *kind == ast::JoinKind::Left;
+                let (plan, scope) = self.set_function(lp, ls, right, outer)?;
+                let on = self.binder(&scope).bind_predicate(on, "JOIN/ON")?;
+                match on {
+                    Expr::Literal(Value::Bool(true)) => Ok((plan, scope)),
+                    on if !outer => Ok((
+                        Plan::Filter {
+                            input: Box::new(plan),
+                            predicate: on,
+                        },
+                        scope,
+                    )),
+                    _ => Err(Error::NotSupported(
+                        "LEFT JOIN of a set-returning function is supported ON true only".into(),
+                    )),
+                }
             }
             TableRef::Join {
                 left,
@@ -60,6 +87,74 @@ impl Planner<'_> {
                 columns,
             } => self.derived(query, alias, columns),
         }
+    }
+
+    /// A set-returning function `f` in FROM over `input` (the items before
+    /// it, whose columns its argument may read): each input row once for
+    /// each row `f` makes, the function's columns after the input's.
+    fn set_function(
+        &self,
+        input: Plan,
+        scope: Scope,
+        f: &TableRef,
+        outer: bool,
+    ) -> Result<(Plan, Scope)> {
+        let TableRef::Function {
+            name,
+            args,
+            alias,
+            columns,
+        } = f
+        else {
+            return Err(Error::InvalidDefinition("not a function in FROM".into()));
+        };
+        let binder = self.binder(&scope);
+        let bound = args
+            .iter()
+            .map(|a| binder.bind(a))
+            .collect::<Result<Vec<(Expr, DataType)>>>()?;
+        let func = SetFunc::from_name(&name.as_str().to_ascii_lowercase());
+        let (func, arg) = match (func, bound.as_slice()) {
+            (Some(func), [(arg, ty)]) if matches!(ty, DataType::Jsonb | DataType::Unknown) => {
+                (func, coerce(arg.clone(), *ty, DataType::Jsonb, "")?)
+            }
+            _ => {
+                let types: Vec<String> = bound.iter().map(|(_, t)| t.to_string()).collect();
+                return Err(Error::UndefinedFunction(format!(
+                    "function {}({}) does not exist",
+                    name.as_str(),
+                    types.join(", ")
+                )));
+            }
+        };
+        let qualifier = alias.as_ref().unwrap_or(name).as_str().to_string();
+        let made = func.columns();
+        if columns.len() > made.len() {
+            return Err(Error::InvalidColumnReference(format!(
+                "too many column aliases specified for function {}",
+                name.as_str()
+            )));
+        }
+        let mut scope = scope;
+        for (i, (col, ty)) in made.into_iter().enumerate() {
+            let name = match (columns.get(i), col) {
+                (Some(a), _) => a.as_str().to_string(),
+                (None, Some(n)) => n.to_string(),
+                (None, None) => qualifier.clone(),
+            };
+            scope.columns.push(ScopeColumn {
+                qualifier: Some(qualifier.clone()),
+                name,
+                ty,
+            });
+        }
+        let plan = Plan::Unnest {
+            input: Box::new(input),
+            func,
+            arg,
+            outer,
+        };
+        Ok((plan, scope))
     }
 
     /// A subquery in FROM: its plan, cut to its visible columns, under

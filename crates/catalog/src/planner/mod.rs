@@ -320,6 +320,6 @@ fn reads_empty(t: &TableRef, catalog: &Catalog) -> bool {
             reads_empty(left, catalog)
                 || (*kind == ast::JoinKind::Inner && reads_empty(right, catalog))
         }
-        TableRef::Derived { .. } => false,
+        TableRef::Derived { .. } | TableRef::Function { .. } => false,
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use rivulet_expr::{DataType, Expr, Value};
+use rivulet_expr::{DataType, Expr, SetFunc, Value};
 
 use super::{AggCall, AggKind};
 use crate::{Column, Relation};
@@ -88,6 +88,20 @@ pub enum Plan {
         /// The inputs, of equal width.
         inputs: Vec<Plan>,
     },
+    /// Each input row once for each row a set-returning function makes of
+    /// `arg` over it, with that row's columns after the input's; with
+    /// `outer`, an input row for which it makes none is kept once, padded
+    /// with NULLs (`LEFT JOIN LATERAL ... ON true`).
+    Unnest {
+        /// The input.
+        input: Box<Plan>,
+        /// The function.
+        func: SetFunc,
+        /// Its argument, over the input's columns.
+        arg: Expr,
+        /// Keep input rows without any.
+        outer: bool,
+    },
 }
 
 impl Plan {
@@ -103,6 +117,7 @@ impl Plan {
                 group_keys, aggs, ..
             } => group_keys.len() + aggs.len(),
             Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
+            Plan::Unnest { input, func, .. } => input.width() + func.columns().len(),
         }
     }
 
@@ -171,6 +186,17 @@ impl Plan {
             },
             Plan::Union { inputs } => Plan::Union {
                 inputs: inputs.iter().map(|i| i.with_row_counts(count)).collect(),
+            },
+            Plan::Unnest {
+                input,
+                func,
+                arg,
+                outer,
+            } => Plan::Unnest {
+                input: Box::new(input.with_row_counts(count)),
+                func: *func,
+                arg: arg.clone(),
+                outer: *outer,
             },
         }
     }
@@ -287,7 +313,9 @@ impl Plan {
     pub fn is_stateless(&self) -> bool {
         match self {
             Plan::Scan { .. } | Plan::Values => true,
-            Plan::Filter { input, .. } | Plan::Project { input, .. } => input.is_stateless(),
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Unnest { input, .. } => input.is_stateless(),
             Plan::Union { inputs } => inputs.iter().all(Plan::is_stateless),
             Plan::Join { .. } | Plan::Aggregate { .. } => false,
         }
@@ -381,6 +409,12 @@ impl Plan {
                 right.require(&rreq, out);
             }
             Plan::Union { inputs } => inputs.iter().for_each(|i| i.require(needed, out)),
+            Plan::Unnest { input, arg, .. } => {
+                let w = input.width();
+                let mut req = cols(&mut std::iter::once(arg), w);
+                or(&mut req, &needed[..w.min(needed.len())]);
+                input.require(&req, out);
+            }
         }
     }
 
@@ -440,7 +474,8 @@ impl Plan {
             Plan::Scan { .. } | Plan::Values => Vec::new(),
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
-            | Plan::Aggregate { input, .. } => vec![input],
+            | Plan::Aggregate { input, .. }
+            | Plan::Unnest { input, .. } => vec![input],
             Plan::Join { left, right, .. } => vec![left, right],
             Plan::Union { inputs } => inputs.iter().collect(),
         }
@@ -464,6 +499,14 @@ impl Plan {
             Plan::Union { .. } => writeln!(f, "{pad}UnionAll")?,
             Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
             Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
+            Plan::Unnest {
+                func, arg, outer, ..
+            } => writeln!(
+                f,
+                "{pad}{}: {}({arg})",
+                if *outer { "UnnestOuter" } else { "Unnest" },
+                func.name()
+            )?,
             Plan::Join {
                 kind,
                 left_keys,
@@ -501,7 +544,8 @@ impl Plan {
         match self {
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
-            | Plan::Aggregate { input, .. } => input.fmt_tree(f, depth + 1),
+            | Plan::Aggregate { input, .. }
+            | Plan::Unnest { input, .. } => input.fmt_tree(f, depth + 1),
             Plan::Join { left, right, .. } => {
                 left.fmt_tree(f, depth + 1)?;
                 right.fmt_tree(f, depth + 1)
@@ -524,6 +568,10 @@ impl Plan {
             }
             Plan::Project { input, exprs } => {
                 exprs.iter().for_each(&mut *f);
+                input.for_each_expr(f);
+            }
+            Plan::Unnest { input, arg, .. } => {
+                f(arg);
                 input.for_each_expr(f);
             }
             Plan::Join {

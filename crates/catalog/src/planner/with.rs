@@ -59,7 +59,7 @@ fn table(t: &TableRef, env: &[Cte]) -> Result<TableRef> {
                 None => t.clone(),
             }
         }
-        TableRef::Table { .. } => t.clone(),
+        TableRef::Table { .. } | TableRef::Function { .. } => t.clone(),
         TableRef::Join {
             left,
             right,

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use super::as_text;
 use crate::{format_timestamptz, Error, JsonKind, JsonTree, Jsonb, Numeric, Result, Value};
 
-fn as_jsonb(v: &Value) -> Result<&Jsonb> {
+pub(super) fn as_jsonb(v: &Value) -> Result<&Jsonb> {
     match v {
         Value::Jsonb(j) => Ok(j),
         other => Err(Error::DatatypeMismatch(format!(

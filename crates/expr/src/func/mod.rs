@@ -12,6 +12,8 @@ mod crypto;
 mod encoding;
 pub(crate) mod json;
 mod math;
+mod setof;
+pub use setof::SetFunc;
 mod system;
 
 pub use system::quote_ident;

@@ -863,6 +863,19 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
             r = r2;
             continue;
         }
+        // `CROSS JOIN b`: an inner join on true.
+        if let Ok((r2, _)) = kw("cross")(r) {
+            let (r2, _) = kw("join")(r2)?;
+            let (r2, right) = table_factor(r2)?;
+            left = TableRef::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind: JoinKind::Inner,
+                on: Expr::Literal(Literal::Boolean(true)),
+            };
+            r = r2;
+            continue;
+        }
         let (r2, kind) = if let Ok((r2, _)) = kw("join")(r) {
             (r2, JoinKind::Inner)
         } else if let Ok((r2, _)) = kw("inner")(r) {
@@ -889,6 +902,8 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
 /// table_factor = object_name [[AS] ident] | '(' table_ref ')'
 ///              | '(' query ')' [AS] ident ['(' ident (',' ident)* ')']
 fn table_factor(i: &str) -> PResult<'_, TableRef> {
+    // Set-returning functions may read earlier items either way.
+    let i = kw("lateral")(i).map_or(i, |(r, _)| r);
     if let Ok((r, _)) = sym("(")(i) {
         if peek_kw(r, "select") || peek_kw(r, "with") {
             let (r, q) = query(r)?;
@@ -912,6 +927,9 @@ fn table_factor(i: &str) -> PResult<'_, TableRef> {
         return Ok((r, t));
     }
     let (r, name) = object_name(i)?;
+    if let Ok((r2, _)) = sym("(")(r) {
+        return table_function(r2, name);
+    }
     let (r, alias) = if let Ok((r2, _)) = kw("as")(r) {
         let (r2, a) = ident(r2)?;
         (r2, Some(a))
@@ -921,6 +939,42 @@ fn table_factor(i: &str) -> PResult<'_, TableRef> {
         (r, None)
     };
     Ok((r, TableRef::Table { name, alias }))
+}
+
+/// The rest of `name '(' [expr (',' expr)*] ')' [[AS] alias ['(' ident, ... ')']]`
+/// in FROM, after the '('.
+#[inline(never)]
+fn table_function(i: &str, name: ObjectName) -> PResult<'_, TableRef> {
+    let (r, args) = match sym(")")(i) {
+        Ok((r, _)) => (r, Vec::new()),
+        Err(_) => {
+            let (r, args) = expr_list(i)?;
+            (sym(")")(r)?.0, args)
+        }
+    };
+    let (r, alias) = if let Ok((r2, _)) = kw("as")(r) {
+        let (r2, a) = ident(r2)?;
+        (r2, Some(a))
+    } else if let Ok((r2, a)) = ident(r) {
+        (r2, Some(a))
+    } else {
+        (r, None)
+    };
+    let (r, columns) = if alias.is_some() {
+        column_aliases(r)?
+    } else {
+        (r, Vec::new())
+    };
+    let name = name.name().clone();
+    Ok((
+        r,
+        TableRef::Function {
+            name,
+            args,
+            alias,
+            columns,
+        },
+    ))
 }
 
 /// select_item = '*' | expr [[AS] ident]

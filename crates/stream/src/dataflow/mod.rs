@@ -21,6 +21,7 @@ mod filter;
 mod hash_aggregate;
 mod join;
 mod project;
+mod unnest;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -155,6 +156,19 @@ impl EvalCtx {
         })
     }
 
+    /// The rows set-returning function `func` makes of `arg` over `row`;
+    /// none where that fails (the error recorded as by [`EvalCtx::eval`]).
+    pub fn expand(&mut self, func: rivulet_expr::SetFunc, arg: &Expr, row: &[Value]) -> Vec<Row> {
+        let v = self.eval(arg, row);
+        match func.expand(&v) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.fail(e);
+                Vec::new()
+            }
+        }
+    }
+
     /// Like [`EvalCtx::eval`], borrowing what can be borrowed (a column,
     /// a literal, a path into either).
     pub fn eval_cow<'a>(&mut self, e: &'a Expr, row: &'a [Value]) -> Cow<'a, Value> {
@@ -219,6 +233,8 @@ enum Node {
     HashAggregate(Box<hash_aggregate::HashAggregate>),
     /// UNION ALL: every input's changes, keys prefixed by the input's index.
     Union(Vec<Node>),
+    /// A set-returning function over each row: no state of its own.
+    Unnest(Box<Node>, unnest::Unnest),
 }
 
 /// Prefixes the keys of input `i`'s changes so inputs never collide.
@@ -262,6 +278,19 @@ impl Node {
             Plan::Union { inputs } => {
                 Node::Union(inputs.iter().map(|p| Node::build(p, tables)).collect())
             }
+            Plan::Unnest {
+                input,
+                func,
+                arg,
+                outer,
+            } => Node::Unnest(
+                Box::new(Node::build(input, tables)),
+                unnest::Unnest {
+                    func: *func,
+                    arg: arg.clone(),
+                    outer: *outer,
+                },
+            ),
             Plan::Filter { input, predicate } => Node::Map(
                 Box::new(Node::build(input, tables)),
                 Map::Filter(predicate.clone()),
@@ -329,7 +358,7 @@ impl Node {
     fn insert_only(&self) -> bool {
         match self {
             Node::Scan(_) | Node::Values | Node::HashAggregate(_) => true,
-            Node::Map(input, _) => input.insert_only(),
+            Node::Map(input, _) | Node::Unnest(input, _) => input.insert_only(),
             Node::Join(j) => j.insert_only(),
             Node::Aggregate(_) => false,
             Node::Union(inputs) => inputs.iter().all(Node::insert_only),
@@ -343,6 +372,7 @@ impl Node {
             Node::Scan(_) => Vec::new(),
             Node::Values => vec![Change::insert(Vec::new(), Vec::new())],
             Node::Map(input, m) => m.apply(&input.init(ctx, st)?, ctx),
+            Node::Unnest(input, u) => u.apply(&input.init(ctx, st)?, ctx),
             Node::Join(j) => j.init(ctx, st)?,
             Node::Aggregate(a) => a.init(ctx, st)?,
             Node::HashAggregate(a) => a.init(ctx, st)?,
@@ -369,6 +399,7 @@ impl Node {
             Node::Scan(id) if *id == rel => return Ok(Cow::Borrowed(changes)),
             Node::Scan(_) | Node::Values => Vec::new(),
             Node::Map(input, m) => m.apply(&input.push(rel, changes, ctx, st)?, ctx),
+            Node::Unnest(input, u) => u.apply(&input.push(rel, changes, ctx, st)?, ctx),
             Node::Join(j) => j.push(rel, changes, ctx, st)?,
             Node::Aggregate(a) => a.push(rel, changes, ctx, st)?,
             Node::HashAggregate(a) => a.push(rel, changes, ctx, st)?,
@@ -389,6 +420,7 @@ impl Node {
         Ok(match self {
             Node::Scan(_) | Node::Values => Vec::new(),
             Node::Map(input, m) => m.apply(&input.finish(ctx, st)?, ctx),
+            Node::Unnest(input, u) => u.apply(&input.finish(ctx, st)?, ctx),
             Node::Join(j) => j.finish(ctx, st)?,
             Node::Aggregate(a) => a.finish(ctx, st)?,
             Node::HashAggregate(a) => a.finish(ctx, st)?,

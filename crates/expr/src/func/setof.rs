@@ -1,0 +1,129 @@
+//! Set-returning functions over JSONB: each input value becomes any number
+//! of rows (`jsonb_array_elements(doc)`, `jsonb_object_keys(doc)`, ...).
+//! The planner reads them in FROM (lateral to the items before them) and
+//! the dataflow expands each row's value.
+
+use crate::{DataType, Error, JsonKind, JsonTree, Jsonb, Result, Row, Value};
+
+use super::json::as_jsonb;
+
+/// A set-returning function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetFunc {
+    /// `jsonb_array_elements(doc)`: each element, as jsonb.
+    ArrayElements,
+    /// `jsonb_array_elements_text(doc)`: each element, as text.
+    ArrayElementsText,
+    /// `jsonb_object_keys(doc)`: each key.
+    ObjectKeys,
+    /// `jsonb_each(doc)`: each key and value (jsonb).
+    Each,
+    /// `jsonb_each_text(doc)`: each key and value (text).
+    EachText,
+}
+
+impl SetFunc {
+    /// The function of this name.
+    pub fn from_name(name: &str) -> Option<SetFunc> {
+        Some(match name {
+            "jsonb_array_elements" => SetFunc::ArrayElements,
+            "jsonb_array_elements_text" => SetFunc::ArrayElementsText,
+            "jsonb_object_keys" => SetFunc::ObjectKeys,
+            "jsonb_each" => SetFunc::Each,
+            "jsonb_each_text" => SetFunc::EachText,
+            _ => return None,
+        })
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SetFunc::ArrayElements => "jsonb_array_elements",
+            SetFunc::ArrayElementsText => "jsonb_array_elements_text",
+            SetFunc::ObjectKeys => "jsonb_object_keys",
+            SetFunc::Each => "jsonb_each",
+            SetFunc::EachText => "jsonb_each_text",
+        }
+    }
+
+    /// The columns of its rows: names (`None` for a function of one
+    /// column, named after the function or its alias) and types.
+    pub fn columns(self) -> Vec<(Option<&'static str>, DataType)> {
+        match self {
+            SetFunc::ArrayElements => vec![(Some("value"), DataType::Jsonb)],
+            SetFunc::ArrayElementsText => vec![(Some("value"), DataType::Text)],
+            SetFunc::ObjectKeys => vec![(None, DataType::Text)],
+            SetFunc::Each => vec![
+                (Some("key"), DataType::Text),
+                (Some("value"), DataType::Jsonb),
+            ],
+            SetFunc::EachText => vec![
+                (Some("key"), DataType::Text),
+                (Some("value"), DataType::Text),
+            ],
+        }
+    }
+
+    /// The rows for argument `v` (none for NULL), or PostgreSQL's error for
+    /// a document of the wrong kind.
+    pub fn expand(self, v: &Value) -> Result<Vec<Row>> {
+        if v.is_null() {
+            return Ok(Vec::new());
+        }
+        let doc = as_jsonb(v)?.clone();
+        let kind = doc.kind();
+        let refuse = |what: &str| Err(Error::InvalidParameterValue(what.to_string()));
+        match self {
+            SetFunc::ArrayElements | SetFunc::ArrayElementsText => match kind {
+                JsonKind::Array => {}
+                JsonKind::Object => return refuse("cannot extract elements from an object"),
+                _ => return refuse("cannot extract elements from a scalar"),
+            },
+            SetFunc::ObjectKeys => match kind {
+                JsonKind::Object => {}
+                JsonKind::Array => return refuse("cannot call jsonb_object_keys on an array"),
+                _ => return refuse("cannot call jsonb_object_keys on a scalar"),
+            },
+            SetFunc::Each | SetFunc::EachText => {
+                if kind != JsonKind::Object {
+                    return refuse(&format!("cannot call {} on a non-object", self.name()));
+                }
+            }
+        }
+        let text = |d: &Jsonb| d.to_text().map_or(Value::Null, Value::Text);
+        Ok(match self {
+            SetFunc::ArrayElements => elements(&doc)
+                .into_iter()
+                .map(|e| vec![Value::Jsonb(e)])
+                .collect(),
+            SetFunc::ArrayElementsText => elements(&doc).iter().map(|e| vec![text(e)]).collect(),
+            SetFunc::ObjectKeys => pairs(&doc)
+                .into_iter()
+                .map(|(k, _)| vec![Value::Text(k)])
+                .collect(),
+            SetFunc::Each => pairs(&doc)
+                .into_iter()
+                .map(|(k, v)| vec![Value::Text(k), Value::Jsonb(v)])
+                .collect(),
+            SetFunc::EachText => pairs(&doc)
+                .into_iter()
+                .map(|(k, v)| vec![Value::Text(k), text(&v)])
+                .collect(),
+        })
+    }
+}
+
+fn elements(doc: &Jsonb) -> Vec<Jsonb> {
+    doc.elements().unwrap_or_default()
+}
+
+/// An object's keys and values, in PostgreSQL's key order.
+fn pairs(doc: &Jsonb) -> Vec<(String, Jsonb)> {
+    match doc.to_tree() {
+        JsonTree::Object(pairs) => pairs
+            .into_iter()
+            .map(|(k, v)| (k, Jsonb::from_tree(&v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
