@@ -4,7 +4,8 @@
 //! and after (`None` for absent). An insert is `(None, Some)`, a delete
 //! `(Some, None)` and an update `(Some, Some)`. A [`Dataflow`] is a view's
 //! [`Plan`] turned into a tree of stateful operators, one file each:
-//! `filter`, `project`, `join`, `aggregate` and, for ad-hoc queries,
+//! `filter`, `project`, `unnest` (set-returning functions), `join`,
+//! `aggregate` and, for ad-hoc queries,
 //! `hash_aggregate`. Changes of a source relation enter at its scans and
 //! leave the root as changes of the view's rows, which the writer stores
 //! and passes to views further downstream.
