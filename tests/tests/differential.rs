@@ -18,6 +18,7 @@ const VIEWS: &[(&str, &str)] = &[
     ("v_item_counts", "SELECT item->>'sku' AS sku, count(*) AS n FROM events CROSS JOIN LATERAL jsonb_array_elements(data->'properties'->'items') AS item GROUP BY 1"),
     ("v_items_outer", "SELECT data->>'messageId' AS id, i.value->>'sku' AS sku FROM events LEFT JOIN LATERAL jsonb_array_elements(data->'properties'->'items') AS i ON true WHERE data->>'type' = 'track'"),
     ("v_context_keys", "SELECT k, count(*) AS n FROM events, jsonb_object_keys(data->'context') AS k GROUP BY k"),
+    ("v_select_keys", "SELECT data->>'messageId' AS id, jsonb_object_keys(data->'context') AS k FROM events WHERE data->>'type' <> 'page'"),
     ("v_props_each", "SELECT data->>'messageId' AS id, p.key, p.value FROM events, jsonb_each_text(data->'properties') AS p WHERE p.key <> 'revenue'"),
     // Projections, casts and JSON access.
     ("v_flat", "SELECT data->>'messageId' AS id, data->>'type' AS type, data->>'userId' AS user_id, (data->>'timestamp')::timestamptz AS ts FROM events"),

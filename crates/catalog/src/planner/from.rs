@@ -92,7 +92,7 @@ impl Planner<'_> {
     /// A set-returning function `f` in FROM over `input` (the items before
     /// it, whose columns its argument may read): each input row once for
     /// each row `f` makes, the function's columns after the input's.
-    fn set_function(
+    pub(super) fn set_function(
         &self,
         input: Plan,
         scope: Scope,

@@ -2,7 +2,7 @@
 //! meaning: FROM, WHERE, the select list, GROUP BY and aggregates, HAVING,
 //! ORDER BY, DISTINCT, LIMIT/OFFSET.
 
-use rivulet_expr::{DataType, Expr, Value};
+use rivulet_expr::{DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Query, SelectItem};
 
 use super::aggregate::{contains_aggregate, AggBinder};
@@ -69,6 +69,42 @@ pub(super) fn limit_offset(q: &Query) -> Result<(Option<u64>, u64)> {
     Ok((limit, offset.unwrap_or(0)))
 }
 
+/// The set-returning function the select list calls, if any: the one
+/// call (written the same wherever it appears). Functions of several
+/// columns (`jsonb_each`) and more than one different call are refused.
+fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
+    let mut found: Option<ast::Expr> = None;
+    let mut failure = None;
+    for (e, _) in items {
+        let mut e = e.clone();
+        e.visit_mut(&mut |x| {
+            let ast::Expr::Function { name, .. } = x else {
+                return;
+            };
+            let Some(f) = SetFunc::from_name(&name.as_str().to_ascii_lowercase()) else {
+                return;
+            };
+            if f.columns().len() > 1 {
+                failure = Some(Error::NotSupported(format!(
+                    "{} in the select list is not supported yet; call it in FROM",
+                    f.name()
+                )));
+            } else if found.as_ref().is_some_and(|c| c != x) {
+                failure = Some(Error::NotSupported(
+                    "more than one set-returning function in the select list is not supported yet"
+                        .into(),
+                ));
+            } else {
+                found = Some(x.clone());
+            }
+        });
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(found),
+    }
+}
+
 /// A select item: its expression and output name.
 type Item = (ast::Expr, String);
 
@@ -92,11 +128,20 @@ impl Planner<'_> {
         if let Some(w) = &q.selection {
             plan = self.where_clause(plan, &scope, w)?;
         }
-        let items = select_items(q, &scope)?;
+        let mut items = select_items(q, &scope)?;
         let group_by = group_by_items(q, &items, &scope)?;
         let aggregating = !group_by.is_empty()
             || items.iter().any(|(e, _)| contains_aggregate(e))
             || q.having.as_ref().is_some_and(contains_aggregate);
+        let mut scope = scope;
+        if let Some(call) = set_function_call(&items)? {
+            if aggregating {
+                return Err(Error::NotSupported(
+                    "set-returning functions in the select list of a grouped query are not supported yet; call them in FROM".into(),
+                ));
+            }
+            (plan, scope) = self.select_list_set_function(plan, scope, &call, &mut items)?;
+        }
         let mut out = if aggregating {
             self.aggregate(q, &mut plan, &scope, &items, group_by)?
         } else {
@@ -135,6 +180,40 @@ impl Planner<'_> {
             limit,
             offset,
         })
+    }
+
+    /// A set-returning function called in the select list: each row once
+    /// for each row the function makes, as PostgreSQL runs it. Planned as
+    /// the same function in FROM under a hidden name, which the select
+    /// items read in its place.
+    fn select_list_set_function(
+        &self,
+        plan: Plan,
+        scope: Scope,
+        call: &ast::Expr,
+        items: &mut [Item],
+    ) -> Result<(Plan, Scope)> {
+        const HIDDEN: &str = "?set-returning function?";
+        let ast::Expr::Function { name, args, .. } = call else {
+            return Ok((plan, scope));
+        };
+        let f = ast::TableRef::Function {
+            name: name.clone(),
+            args: args.clone(),
+            alias: Some(ast::Ident(HIDDEN.into())),
+            columns: vec![ast::Ident(HIDDEN.into())],
+        };
+        let planned = self.set_function(plan, scope, &f, false)?;
+        let column =
+            ast::Expr::Identifier(vec![ast::Ident(HIDDEN.into()), ast::Ident(HIDDEN.into())]);
+        for (e, _) in items.iter_mut() {
+            e.visit_mut(&mut |x| {
+                if *x == *call {
+                    *x = column.clone();
+                }
+            });
+        }
+        Ok(planned)
     }
 
     /// WHERE: a filter over the FROM rows.
