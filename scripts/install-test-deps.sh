@@ -25,6 +25,14 @@ if ! python3 -c "import psycopg, psycopg2, sqlalchemy" >/dev/null 2>&1; then
     "psycopg[binary]>=3.1,<4" "psycopg2-binary>=2.9,<3" "sqlalchemy>=2,<3"
 fi
 
+if ! python3 -c "import dbt.adapters.risingwave" >/dev/null 2>&1; then
+  # dbt-core 1.11 fetches a parser from GitHub while installing; 1.10 is
+  # the newest that installs from PyPI alone.
+  echo "==> installing dbt with dbt-risingwave (client tests)"
+  python3 -m pip install --quiet --disable-pip-version-check \
+    "dbt-core>=1.8,<1.11" "dbt-postgres<1.10" "dbt-risingwave>=1.9,<1.11"
+fi
+
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "==> installing Node.js and npm (client tests)"
   apt_install nodejs npm

@@ -65,6 +65,13 @@ async fn sqlalchemy_with_psycopg2() {
     .await;
 }
 
+/// dbt through dbt-risingwave: debug, run (twice), test, docs generate
+/// and a full refresh of materialized-view models.
+#[tokio::test]
+async fn dbt_with_dbt_risingwave() {
+    run_client("dbt", "python3", &clients().join("dbt_check.py")).await;
+}
+
 /// psycopg 3 reads subscriptions with subscription cursors while signed
 /// webhooks arrive and the server is killed with SIGKILL three times: the
 /// script starts and kills the server itself.

@@ -275,6 +275,10 @@ pub enum Expr {
         /// Called as `f(DISTINCT ...)`.
         distinct: bool,
     },
+    /// `ORDER BY ...` inside an aggregate call (`agg(x ORDER BY y)`): the
+    /// call's last argument, printed without a comma. Kept in the
+    /// arguments so a call stays small (the parser recurses through it).
+    AggregateOrder(Vec<OrderByExpr>),
     /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`
     Case {
         /// The value compared with each WHEN (simple CASE), if any.
@@ -291,6 +295,16 @@ pub enum Expr {
         /// The list's items.
         list: Vec<Expr>,
         /// `NOT IN`.
+        negated: bool,
+    },
+    /// `expr = ANY (array)` (or `expr <> ALL (array)`, `negated`) over an
+    /// array value rather than an `ARRAY[...]` list.
+    AnyArray {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The array.
+        array: Box<Expr>,
+        /// `<> ALL`.
         negated: bool,
     },
     /// `expr [NOT] BETWEEN low AND high`
@@ -354,6 +368,7 @@ impl Expr {
             Expr::Unary { .. } => PREC_UNARY,
             Expr::IsNull { .. } => PREC_IS,
             Expr::InList { .. }
+            | Expr::AnyArray { .. }
             | Expr::InSubquery { .. }
             | Expr::Between { .. }
             | Expr::Like { .. } => PREC_IN,
@@ -453,8 +468,18 @@ impl Display for Expr {
                 if *star {
                     f.write_char('*')?;
                 }
-                write_list(f, args, ", ")?;
+                match args.split_last() {
+                    Some((Expr::AggregateOrder(order), rest)) => {
+                        write_list(f, rest, ", ")?;
+                        write!(f, " {}", Expr::AggregateOrder(order.clone()))?;
+                    }
+                    _ => write_list(f, args, ", ")?,
+                }
                 f.write_char(')')
+            }
+            Expr::AggregateOrder(order) => {
+                f.write_str("ORDER BY ")?;
+                write_list(f, order, ", ")
             }
             Expr::Case {
                 operand,
@@ -482,6 +507,15 @@ impl Display for Expr {
                 f.write_str(if *negated { " NOT IN (" } else { " IN (" })?;
                 write_list(f, list, ", ")?;
                 f.write_char(')')
+            }
+            Expr::AnyArray {
+                expr,
+                array,
+                negated,
+            } => {
+                expr.fmt_prec(f, PREC_IN + 1)?;
+                f.write_str(if *negated { " <> ALL (" } else { " = ANY (" })?;
+                write!(f, "{array})")
             }
             Expr::Between {
                 expr,
@@ -1437,6 +1471,7 @@ impl Expr {
                 right.visit_mut(f);
             }
             Expr::Function { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            Expr::AggregateOrder(order) => order.iter_mut().for_each(|o| o.expr.visit_mut(f)),
             Expr::Case {
                 operand,
                 whens,
@@ -1456,6 +1491,10 @@ impl Expr {
             Expr::InList { expr, list, .. } => {
                 expr.visit_mut(f);
                 list.iter_mut().for_each(|x| x.visit_mut(f));
+            }
+            Expr::AnyArray { expr, array, .. } => {
+                expr.visit_mut(f);
+                array.visit_mut(f);
             }
             Expr::Between {
                 expr, low, high, ..

@@ -12,7 +12,15 @@ use crate::{Error, Result};
 pub(crate) fn is_aggregate(name: &str) -> bool {
     matches!(
         name,
-        "count" | "sum" | "avg" | "min" | "max" | "bool_and" | "bool_or"
+        "count"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "bool_and"
+            | "bool_or"
+            | "first_value"
+            | "last_value"
     )
 }
 

@@ -189,7 +189,7 @@ impl<'a> Binder<'a> {
                 star,
                 distinct,
             } => {
-                if *distinct {
+                if *distinct || matches!(args.last(), Some(ast::Expr::AggregateOrder(_))) {
                     return Err(Error::Grouping(format!(
                         "aggregate function {name} is not allowed here"
                     )));
@@ -201,6 +201,15 @@ impl<'a> Binder<'a> {
                 whens,
                 else_result,
             } => self.bind_case(operand.as_deref(), whens, else_result.as_deref()),
+            ast::Expr::AggregateOrder(_) => Err(Error::Syntax(
+                "ORDER BY is allowed inside an aggregate call only".into(),
+            )),
+            ast::Expr::AnyArray { array, .. } => {
+                let (_, t) = self.bind(array)?;
+                Err(Error::UndefinedFunction(format!(
+                    "operator does not exist: = ANY ({t}); arrays are not supported yet"
+                )))
+            }
             ast::Expr::InList {
                 expr,
                 list,

@@ -3,8 +3,11 @@
 //! over the aggregate's output (group keys, then aggregate results).
 
 use std::fmt;
+use std::sync::Arc;
 
-use rivulet_expr::{DataType, Expr};
+use rivulet_expr::{
+    decode_row, encode_row, encode_value_ordered, CallFn, Callable, DataType, Expr, Value,
+};
 use rivulet_sql as ast;
 
 use crate::binder::{is_aggregate, Binder, Scope, ScopeColumn};
@@ -115,6 +118,9 @@ pub(super) struct AggBinder<'a> {
     group_types: Vec<DataType>,
     pub(super) aggs: Vec<AggCall>,
     agg_asts: Vec<ast::Expr>,
+    /// For each aggregate, whether its result is an ordered pair to take
+    /// the value from (`first_value`/`last_value`; see [`OrderedPair`]).
+    pub(super) paired: Vec<bool>,
 }
 
 impl<'a> AggBinder<'a> {
@@ -130,6 +136,7 @@ impl<'a> AggBinder<'a> {
             group_types,
             aggs: Vec::new(),
             agg_asts: Vec::new(),
+            paired: Vec::new(),
         }
     }
 
@@ -150,7 +157,19 @@ impl<'a> AggBinder<'a> {
                 let i = match self.agg_asts.iter().position(|a| a == e) {
                     Some(i) => i,
                     None => {
-                        let call = self.bind_agg(name.as_str(), args, *star, *distinct)?;
+                        // ORDER BY inside the call: only first_value and
+                        // last_value depend on it.
+                        let (args, order_by) = match args.split_last() {
+                            Some((ast::Expr::AggregateOrder(o), rest)) => (rest, o.as_slice()),
+                            _ => (args.as_slice(), &[][..]),
+                        };
+                        let (call, paired) = match name.as_str() {
+                            "first_value" | "last_value" => {
+                                (self.bind_positional(name.as_str(), args, order_by)?, true)
+                            }
+                            _ => (self.bind_agg(name.as_str(), args, *star, *distinct)?, false),
+                        };
+                        self.paired.push(paired);
                         self.aggs.push(call);
                         self.agg_asts.push(e.clone());
                         self.aggs.len() - 1
@@ -215,6 +234,17 @@ impl<'a> AggBinder<'a> {
                 star: *star,
                 distinct: *distinct,
             },
+            ast::Expr::AggregateOrder(order) => ast::Expr::AggregateOrder(
+                order
+                    .iter()
+                    .map(|o| {
+                        Ok(ast::OrderByExpr {
+                            expr: self.rewrite(&o.expr)?,
+                            desc: o.desc,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            ),
             ast::Expr::Case {
                 operand,
                 whens,
@@ -226,6 +256,15 @@ impl<'a> AggBinder<'a> {
                     .map(|(w, t)| Ok((self.rewrite(w)?, self.rewrite(t)?)))
                     .collect::<Result<_>>()?,
                 else_result: else_result.as_ref().map(|x| r(x, self)).transpose()?,
+            },
+            ast::Expr::AnyArray {
+                expr,
+                array,
+                negated,
+            } => ast::Expr::AnyArray {
+                expr: r(expr, self)?,
+                array: r(array, self)?,
+                negated: *negated,
             },
             ast::Expr::InList {
                 expr,
@@ -335,6 +374,60 @@ impl<'a> AggBinder<'a> {
         })
     }
 
+    /// `first_value(x ORDER BY k, ...)` / `last_value(...)`: the value of
+    /// the first (last) input row in that order. Bound as `min` (`max`) of
+    /// an [`OrderedPair`] of the keys and the value, so views maintain it
+    /// like any `min`; the pair's value is taken out above the aggregate.
+    fn bind_positional(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<AggCall> {
+        let binder = Binder::new(self.input);
+        let [arg] = args else {
+            return Err(Error::UndefinedFunction(format!(
+                "function {name} with {} arguments does not exist",
+                args.len()
+            )));
+        };
+        let Some(desc) = order_by.first().map(|o| o.desc) else {
+            return Err(Error::NotSupported(format!(
+                "{name} needs an ORDER BY inside its call: {name}(x ORDER BY y)"
+            )));
+        };
+        if order_by.iter().any(|o| o.desc != desc) {
+            return Err(Error::NotSupported(format!(
+                "{name} with ORDER BY keys in different directions is not supported yet"
+            )));
+        }
+        let (mut value, mut ty) = binder.bind(arg)?;
+        if ty == DataType::Unknown {
+            value = binder.bind_as(arg, DataType::Text, "argument")?;
+            ty = DataType::Text;
+        }
+        let mut parts = Vec::with_capacity(order_by.len() + 1);
+        for o in order_by {
+            let (k, kty) = binder.bind(&o.expr)?;
+            parts.push(if kty == DataType::Unknown {
+                binder.bind_as(&o.expr, DataType::Text, "ORDER BY")?
+            } else {
+                k
+            });
+        }
+        parts.push(value);
+        // The first in ascending order is the least pair; in descending
+        // order, the greatest. last_value is the other end.
+        let greatest = desc != (name == "last_value");
+        Ok(AggCall {
+            kind: if greatest { AggKind::Max } else { AggKind::Min },
+            arg: Some(Expr::Call(CallFn(Arc::new(OrderedPair)), parts)),
+            distinct: false,
+            input_type: DataType::Bytea,
+            output_type: ty,
+        })
+    }
+
     /// The scope of the aggregate's output: synthetic group keys, then
     /// synthetic aggregate results.
     pub(super) fn output_scope(&self) -> Scope {
@@ -390,6 +483,10 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::InList { expr, list, .. } => {
             contains_aggregate(expr) || list.iter().any(contains_aggregate)
         }
+        ast::Expr::AnyArray { expr, array, .. } => {
+            contains_aggregate(expr) || contains_aggregate(array)
+        }
+        ast::Expr::AggregateOrder(order) => order.iter().any(|o| contains_aggregate(&o.expr)),
         ast::Expr::Between {
             expr, low, high, ..
         } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
@@ -403,5 +500,52 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
                 || contains_aggregate(pattern)
                 || escape.as_deref().is_some_and(contains_aggregate)
         }
+    }
+}
+
+/// Sort keys and a value as one byte string that orders like the keys
+/// (each NULL after every value, as PostgreSQL sorts ascending), then the
+/// value: `min` of such pairs is the value of the first row in key order.
+/// Layout: per key a flag byte (1 value, 2 NULL) and its order-preserving
+/// encoding; then the value's row encoding and its length (u32, BE).
+#[derive(Debug)]
+pub(super) struct OrderedPair;
+
+impl Callable for OrderedPair {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let Some((value, keys)) = args.split_last() else {
+            return Ok(Value::Null);
+        };
+        let mut out = Vec::new();
+        for k in keys {
+            if k.is_null() {
+                out.push(2);
+            } else {
+                out.push(1);
+                encode_value_ordered(&mut out, k);
+            }
+        }
+        let v = encode_row(std::slice::from_ref(value));
+        out.extend_from_slice(&v);
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        Ok(Value::Bytea(out))
+    }
+}
+
+/// The value of an [`OrderedPair`] (NULL for none).
+#[derive(Debug)]
+pub(super) struct PairValue;
+
+impl Callable for PairValue {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let Some(Value::Bytea(b)) = args.first() else {
+            return Ok(Value::Null);
+        };
+        let corrupt = rivulet_expr::Error::Corrupted("ordered pair");
+        let split = b.len().checked_sub(4).ok_or(corrupt.clone())?;
+        let len = u32::from_be_bytes(b[split..].try_into().map_err(|_| corrupt.clone())?) as usize;
+        let start = split.checked_sub(len).ok_or(corrupt.clone())?;
+        let mut row = decode_row(&b[start..split])?;
+        row.pop().ok_or(corrupt)
     }
 }

@@ -114,8 +114,7 @@ fn quantified<'a>(
     };
     let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
     let Ok((r2, _)) = kw("array")(r) else {
-        return fatal::<()>(r, "ANY and ALL are supported over an ARRAY[...] list only")
-            .map(|_| None);
+        return any_array(r, lhs, negated).map(Some);
     };
     let (r, _) = sym("[")(r2).map_err(|_| to_failure(r2))?;
     let (r, list) = list_until(r, "]")?;
@@ -128,6 +127,22 @@ fn quantified<'a>(
             negated,
         },
     )))
+}
+
+/// The rest of `lhs = ANY (array)` after its '(' (a rare form: its own
+/// frame, off the recursive path).
+#[inline(never)]
+fn any_array<'a>(r: &'a str, lhs: &Expr, negated: bool) -> PResult<'a, Expr> {
+    let (r, array) = expr(r)?;
+    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+    Ok((
+        r,
+        Expr::AnyArray {
+            expr: Box::new(lhs.clone()),
+            array: Box::new(array),
+            negated,
+        },
+    ))
 }
 
 /// `expr (',' expr)* close`: a list up to and including its closing
@@ -542,6 +557,14 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
                 return Ok((r2, call("substring", args)));
             }
         }
+        let r = match kw("order")(r) {
+            Ok((r2, _)) => {
+                let (r2, order) = aggregate_order(r2)?;
+                args.push(Expr::AggregateOrder(order));
+                r2
+            }
+            Err(_) => r,
+        };
         let (r, _) = close(r)?;
         return Ok((
             r,
@@ -553,6 +576,13 @@ fn function_args(i: &str, name: Ident) -> PResult<'_, Expr> {
             },
         ));
     }
+}
+
+/// The `BY ...` of an aggregate's `ORDER BY` (a rare form: its own frame).
+#[inline(never)]
+fn aggregate_order(r: &str) -> PResult<'_, Vec<crate::ast::OrderByExpr>> {
+    let (r, _) = kw("by")(r)?;
+    super::order_by_list(r)
 }
 
 /// trim_args = [LEADING|TRAILING|BOTH] [chars] FROM expr ')' | expr [',' expr] ')'

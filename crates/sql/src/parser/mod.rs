@@ -254,6 +254,27 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     fail(skip(i))
 }
 
+/// order_by_list = expr [ASC | DESC] (',' expr [ASC | DESC])*
+#[inline(never)]
+pub(crate) fn order_by_list(mut r: &str) -> PResult<'_, Vec<OrderByExpr>> {
+    let mut list = Vec::new();
+    loop {
+        let (r2, e) = expr::expr(r)?;
+        let (r2, desc) = if let Ok((r3, _)) = kw("desc")(r2) {
+            (r3, true)
+        } else if let Ok((r3, _)) = kw("asc")(r2) {
+            (r3, false)
+        } else {
+            (r2, false)
+        };
+        list.push(OrderByExpr { expr: e, desc });
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => return Ok((r2, list)),
+        }
+    }
+}
+
 /// if_not_exists = (IF NOT EXISTS)?
 fn if_not_exists(i: &str) -> PResult<'_, bool> {
     match kw("if")(i) {
@@ -692,25 +713,10 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
         r = r2;
     }
     if let Ok((r2, _)) = kw("order")(r) {
-        let (mut r2, _) = kw("by")(r2)?;
-        loop {
-            let (r3, e) = expr::expr(r2)?;
-            let (r3, desc) = if let Ok((r4, _)) = kw("desc")(r3) {
-                (r4, true)
-            } else if let Ok((r4, _)) = kw("asc")(r3) {
-                (r4, false)
-            } else {
-                (r3, false)
-            };
-            q.order_by.push(OrderByExpr { expr: e, desc });
-            match sym(",")(r3) {
-                Ok((r4, _)) => r2 = r4,
-                Err(_) => {
-                    r = r3;
-                    break;
-                }
-            }
-        }
+        let (r2, _) = kw("by")(r2)?;
+        let (r2, list) = order_by_list(r2)?;
+        q.order_by = list;
+        r = r2;
     }
     for _ in 0..2 {
         if q.limit.is_none() {

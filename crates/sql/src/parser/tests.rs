@@ -261,3 +261,29 @@ fn subscription_statements_round_trip() {
         assert!(parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn aggregate_order_by_and_any_over_arrays_round_trip() {
+    let cases = [
+        (
+            "select first_value(x order by y desc, z) from t group by a",
+            "SELECT first_value(x ORDER BY y DESC, z) FROM t GROUP BY a",
+        ),
+        (
+            "select a from t where a.b = any(ix.indkey) and c <> all (d)",
+            "SELECT a FROM t WHERE a.b = ANY (ix.indkey) AND c <> ALL (d)",
+        ),
+        (
+            "select * from t, jsonb_array_elements(t.data -> 'items') item cross join lateral jsonb_each(item) as kv(k, v)",
+            "SELECT * FROM t JOIN jsonb_array_elements(t.data -> 'items') AS item ON true JOIN jsonb_each(item) AS kv (k, v) ON true",
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(round_trip(sql), expected, "{sql}");
+    }
+}
+
+#[test]
+fn print_expr_size() {
+    eprintln!("EXPR SIZE {}", std::mem::size_of::<Expr>());
+}
