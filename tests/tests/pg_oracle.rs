@@ -494,6 +494,9 @@ async fn subqueries_match_postgres() {
         "SELECT u.id, e.value FROM users u, jsonb_array_elements(jsonb_build_object('a', u.id, 'b', u.name) -> 'a' || '[0]'::jsonb) AS e",
         "SELECT u.id, k FROM users u CROSS JOIN LATERAL jsonb_object_keys(jsonb_build_object('n', u.name, 't', u.team)) AS k WHERE u.id < 3",
         "SELECT u.id, e FROM users u LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN u.id < 3 THEN '[1, 2]'::jsonb END) AS e ON true",
+        // IS [NOT] DISTINCT FROM: NULL as a value.
+        "SELECT id, team IS DISTINCT FROM 1, team IS NOT DISTINCT FROM NULL, name IS DISTINCT FROM 'ann', NULL IS DISTINCT FROM NULL FROM users",
+        "SELECT o.id FROM orders o, users u WHERE o.uid IS NOT DISTINCT FROM u.team",
         // ORDER BY inside an aggregate call (it changes nothing here).
         "SELECT uid, sum(amount ORDER BY id DESC), count(*) FROM orders GROUP BY uid",
         // ... and in the select list.

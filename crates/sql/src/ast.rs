@@ -256,6 +256,15 @@ pub enum Expr {
         /// `IS NOT NULL` rather than `IS NULL`.
         negated: bool,
     },
+    /// `left IS [NOT] DISTINCT FROM right`: equality with NULL a value.
+    IsDistinctFrom {
+        /// The left operand.
+        left: Box<Expr>,
+        /// The right operand.
+        right: Box<Expr>,
+        /// `IS NOT DISTINCT FROM`.
+        negated: bool,
+    },
     /// `expr::type` or `CAST(expr AS type)`; the type name is lower-cased.
     Cast {
         /// The expression cast.
@@ -366,7 +375,7 @@ impl Expr {
                 ..
             } => PREC_NOT,
             Expr::Unary { .. } => PREC_UNARY,
-            Expr::IsNull { .. } => PREC_IS,
+            Expr::IsNull { .. } | Expr::IsDistinctFrom { .. } => PREC_IS,
             Expr::InList { .. }
             | Expr::AnyArray { .. }
             | Expr::InSubquery { .. }
@@ -436,6 +445,19 @@ impl Display for Expr {
             Expr::IsNull { expr, negated } => {
                 expr.fmt_prec(f, PREC_IS + 1)?;
                 f.write_str(if *negated { " IS NOT NULL" } else { " IS NULL" })
+            }
+            Expr::IsDistinctFrom {
+                left,
+                right,
+                negated,
+            } => {
+                left.fmt_prec(f, PREC_IS + 1)?;
+                f.write_str(if *negated {
+                    " IS NOT DISTINCT FROM "
+                } else {
+                    " IS DISTINCT FROM "
+                })?;
+                right.fmt_prec(f, PREC_IS + 1)
             }
             Expr::Cast { expr, type_name } => {
                 expr.fmt_prec(f, PREC_CAST)?;
@@ -1462,6 +1484,10 @@ impl Expr {
             Expr::InSubquery { expr, query, .. } => {
                 expr.visit_mut(f);
                 query.visit_exprs_mut(f);
+            }
+            Expr::IsDistinctFrom { left, right, .. } => {
+                left.visit_mut(f);
+                right.visit_mut(f);
             }
             Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
                 expr.visit_mut(f)

@@ -165,6 +165,29 @@ impl<'a> Binder<'a> {
                 let (inner, _) = self.bind(expr)?;
                 Ok((Expr::IsNull(Box::new(inner), *negated), DataType::Boolean))
             }
+            ast::Expr::IsDistinctFrom {
+                left,
+                right,
+                negated,
+            } => {
+                // Not distinct: equal, or both NULL.
+                let (eq, _) = self.bind_binary(ast::BinaryOperator::Eq, left, right)?;
+                let (l, _) = self.bind(left)?;
+                let (r, _) = self.bind(right)?;
+                let both_null = Expr::And(
+                    Box::new(Expr::IsNull(Box::new(l), false)),
+                    Box::new(Expr::IsNull(Box::new(r), false)),
+                );
+                let same = Expr::Coalesce(vec![eq, both_null]);
+                Ok((
+                    if *negated {
+                        same
+                    } else {
+                        Expr::Not(Box::new(same))
+                    },
+                    DataType::Boolean,
+                ))
+            }
             ast::Expr::Cast { expr, type_name } => {
                 let to = type_from_name(type_name)?;
                 let (inner, from) = self.bind(expr)?;

@@ -216,6 +216,15 @@ impl<'a> AggBinder<'a> {
                 expr: r(expr, self)?,
                 negated: *negated,
             },
+            ast::Expr::IsDistinctFrom {
+                left,
+                right,
+                negated,
+            } => ast::Expr::IsDistinctFrom {
+                left: r(left, self)?,
+                right: r(right, self)?,
+                negated: *negated,
+            },
             ast::Expr::Cast { expr, type_name } => ast::Expr::Cast {
                 expr: r(expr, self)?,
                 type_name: type_name.clone(),
@@ -487,6 +496,9 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
             contains_aggregate(expr) || contains_aggregate(array)
         }
         ast::Expr::AggregateOrder(order) => order.iter().any(|o| contains_aggregate(&o.expr)),
+        ast::Expr::IsDistinctFrom { left, right, .. } => {
+            contains_aggregate(left) || contains_aggregate(right)
+        }
         ast::Expr::Between {
             expr, low, high, ..
         } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),

@@ -45,6 +45,16 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                     Ok((r, _)) => (r, true),
                     Err(_) => (r, false),
                 };
+                if let Ok((r, _)) = kw("distinct")(r) {
+                    let (r, right) = distinct_from(r)?;
+                    lhs = Expr::IsDistinctFrom {
+                        left: Box::new(lhs),
+                        right: Box::new(right),
+                        negated,
+                    };
+                    i = r;
+                    continue;
+                }
                 let (r, _) = kw("null")(r).map_err(|_| to_failure(r))?;
                 lhs = Expr::IsNull {
                     expr: Box::new(lhs),
@@ -127,6 +137,14 @@ fn quantified<'a>(
             negated,
         },
     )))
+}
+
+/// The rest of `IS [NOT] DISTINCT FROM right` after DISTINCT (a rare form:
+/// its own frame).
+#[inline(never)]
+fn distinct_from(r: &str) -> PResult<'_, Expr> {
+    let (r, _) = kw("from")(r).map_err(|_| to_failure(r))?;
+    expr_bp(r, PREC_IS + 1)
 }
 
 /// The rest of `lhs = ANY (array)` after its '(' (a rare form: its own

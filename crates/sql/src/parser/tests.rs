@@ -270,6 +270,10 @@ fn aggregate_order_by_and_any_over_arrays_round_trip() {
             "SELECT first_value(x ORDER BY y DESC, z) FROM t GROUP BY a",
         ),
         (
+            "select a is distinct from b, a is not distinct from b + 1 is not null from t",
+            "SELECT a IS DISTINCT FROM b, (a IS NOT DISTINCT FROM b + 1) IS NOT NULL FROM t",
+        ),
+        (
             "select a from t where a.b = any(ix.indkey) and c <> all (d)",
             "SELECT a FROM t WHERE a.b = ANY (ix.indkey) AND c <> ALL (d)",
         ),
