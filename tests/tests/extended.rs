@@ -50,6 +50,22 @@ async fn prepared_statements_with_binary_results() {
         assert_eq!(n, 1);
     }
 
+    // Arrays in binary results (tokio-postgres asks for binary).
+    let arrays = c
+        .query_one(
+            "SELECT array_agg(id ORDER BY id), ARRAY['a', NULL], ARRAY[]::int[], current_schemas(true) FROM t",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(arrays.get::<_, Vec<i64>>(0), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        arrays.get::<_, Vec<Option<String>>>(1),
+        vec![Some("a".to_string()), None]
+    );
+    assert!(arrays.get::<_, Vec<i32>>(2).is_empty());
+    assert_eq!(arrays.get::<_, Vec<String>>(3), ["pg_catalog", "public"]);
+
     let q = c
         .prepare("SELECT id, name, data, data->>'a' AS a, id > $1 AS big, score, (data->>'p')::numeric AS p FROM t WHERE name <> $2 ORDER BY id")
         .await

@@ -497,6 +497,17 @@ async fn subqueries_match_postgres() {
         // IS [NOT] DISTINCT FROM: NULL as a value.
         "SELECT id, team IS DISTINCT FROM 1, team IS NOT DISTINCT FROM NULL, name IS DISTINCT FROM 'ann', NULL IS DISTINCT FROM NULL FROM users",
         "SELECT o.id FROM orders o, users u WHERE o.uid IS NOT DISTINCT FROM u.team",
+        // Arrays: constructors, subscripts, ANY/ALL, functions, text forms.
+        "SELECT ARRAY[1, 2, 3], ARRAY['a', 'b c', NULL, '', 'null', 'x\"y', 'back\\slash'], ARRAY[]::int[], (ARRAY[10, 20, 30])[2], (ARRAY[1, 2])[5]",
+        "SELECT ARRAY[1.50, 2]::numeric[], ARRAY[true, false], ARRAY[date '2024-01-31'], '{1, 2 ,3}'::int[], '{\"a b\",c,NULL,\"NULL\"}'::text[]",
+        "SELECT 2 = ANY (ARRAY[1, 2]), 3 = ANY ('{1,2,NULL}'::int[]), 3 <> ALL (ARRAY[1, 2]), NULL::int = ANY (ARRAY[1]), 1 = ANY (ARRAY[]::int[])",
+        "SELECT array_to_string(ARRAY[1, NULL, 3], ','), array_to_string(ARRAY[1, NULL, 3], '-', '*'), array_length(ARRAY[1, 2], 1), array_length(ARRAY[]::int[], 1), cardinality(ARRAY['a']), array_position(ARRAY['a', 'b', 'b'], 'b'), array_upper(ARRAY[4, 5], 1), array_lower(ARRAY[4, 5], 1)",
+        "SELECT current_schemas(false)",
+        "SELECT u.id, ARRAY(SELECT o.id FROM orders o WHERE o.uid = u.id ORDER BY o.id) FROM users u",
+        "SELECT ARRAY(SELECT name FROM users WHERE name IS NOT NULL ORDER BY name)",
+        "SELECT team, array_agg(id ORDER BY id DESC), array_to_string(array_agg(name ORDER BY name), ',') FROM users GROUP BY team",
+        "SELECT uid, array_agg(amount ORDER BY id) FROM orders GROUP BY uid",
+        "SELECT id FROM users WHERE id = ANY (ARRAY(SELECT uid FROM orders WHERE status = 'paid'))",
         // ORDER BY inside an aggregate call (it changes nothing here).
         "SELECT uid, sum(amount ORDER BY id DESC), count(*) FROM orders GROUP BY uid",
         // ... and in the select list.

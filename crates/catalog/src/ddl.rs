@@ -120,6 +120,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 ));
             }
             check_unique_columns(&plan.output)?;
+            refuse_arrays(&plan.output, "materialized views")?;
             let mut reads_system = false;
             plan.root
                 .visit_scans(&mut |r| reads_system |= r.system().is_some());
@@ -208,6 +209,17 @@ fn name_taken(if_not_exists: bool, taken: Error) -> Result<Created> {
         Ok(Created::Skipped(format!("{taken}, skipping")))
     } else {
         Err(taken)
+    }
+}
+
+/// Arrays are values of queries only: 0A000 for a stored column of one.
+fn refuse_arrays(cols: &[Column], what: &str) -> Result<()> {
+    match cols.iter().find(|c| matches!(c.ty, DataType::Array(_))) {
+        Some(c) => Err(Error::NotSupported(format!(
+            "column \"{}\" is of type {}: arrays in {what} are not supported yet",
+            c.name, c.ty
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -318,6 +330,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
         })
         .collect::<Result<Vec<_>>>()?;
     check_unique_columns(&cols)?;
+    refuse_arrays(&cols, "tables")?;
     let primary_key: Vec<usize> = columns
         .iter()
         .enumerate()

@@ -30,7 +30,7 @@ pub use dml::{bind_copy_from, bind_delete, bind_insert, BoundDelete, BoundInsert
 pub use error::{Error, Result, SqlError};
 pub use planner::{
     describe_query, infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind,
-    JoinKind, Plan, QueryPlan, SubqueryRunner,
+    JoinKind, OrderedPair, Plan, QueryPlan, SubqueryRunner,
 };
 pub use restore::restore;
 pub use system::SystemTable;

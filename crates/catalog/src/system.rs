@@ -667,6 +667,19 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
         DataType::Date => ("date", 4),
         DataType::Numeric => ("numeric", -1),
         DataType::Jsonb => ("jsonb", -1),
+        DataType::Array(e) => match e {
+            DataType::Boolean => ("_bool", -1),
+            DataType::Bytea => ("_bytea", -1),
+            DataType::Int8 => ("_int8", -1),
+            DataType::Int4 => ("_int4", -1),
+            DataType::Float8 => ("_float8", -1),
+            DataType::Timestamptz => ("_timestamptz", -1),
+            DataType::Interval => ("_interval", -1),
+            DataType::Date => ("_date", -1),
+            DataType::Numeric => ("_numeric", -1),
+            DataType::Jsonb => ("_jsonb", -1),
+            _ => ("_text", -1),
+        },
     }
 }
 
@@ -832,8 +845,14 @@ fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
 fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
     DataType::ALL
         .iter()
+        .copied()
+        .chain(DataType::ALL.into_iter().map(DataType::array_of))
         .map(|t| {
-            let (name, len) = type_name_and_len(*t);
+            let (name, len) = type_name_and_len(t);
+            let (elem, array) = match t {
+                DataType::Array(e) => (e.oid() as i64, 0),
+                t => (0, DataType::array_of(t).oid() as i64),
+            };
             vec![
                 int(t.oid() as i64),
                 text(name),
@@ -847,17 +866,24 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                     DataType::Timestamptz | DataType::Date => "D",
                     DataType::Interval => "T",
                     DataType::Text => "S",
+                    DataType::Array(_) => "A",
                     _ => "U",
                 }),
                 int(0),
-                int(0),
-                int(0),
+                int(elem),
+                int(array),
                 int(0),
                 Value::Int4(-1),
                 Value::Bool(false),
                 text(","),
-                text(&format!("{name}in")),
-                text(&format!("{name}out")),
+                text(&match t {
+                    DataType::Array(_) => "array_in".to_string(),
+                    _ => format!("{name}in"),
+                }),
+                text(&match t {
+                    DataType::Array(_) => "array_out".to_string(),
+                    _ => format!("{name}out"),
+                }),
             ]
         })
         .collect()

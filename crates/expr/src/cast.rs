@@ -18,6 +18,11 @@ pub fn cast(value: Value, to: DataType) -> Result<Value> {
             Ok(Value::Text(if b { "true" } else { "false" }.into()))
         }
         (v, DataType::Text) => Ok(Value::Text(v.to_pg_text().unwrap_or_default())),
+        (Value::Array(elems), DataType::Array(e)) => elems
+            .into_iter()
+            .map(|v| cast(v, *e))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array),
         (Value::Jsonb(j), _) => from_jsonb(j, to),
         (Value::Int4(v), _) => from_i64(v as i64, to, from),
         (Value::Int8(v), _) => from_i64(v, to, from),
@@ -149,7 +154,72 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
         DataType::Timestamptz => parse_timestamptz(s).map(Value::Timestamptz),
         DataType::Interval => crate::Interval::parse(s).map(Value::Interval),
         DataType::Date => crate::parse_date(s).map(Value::Date),
+        DataType::Array(elem) => parse_array(s, *elem),
     }
+}
+
+/// PostgreSQL's `array_in` for one dimension: `{a,"b c",NULL}`.
+fn parse_array(s: &str, elem: DataType) -> Result<Value> {
+    let malformed = |why: &str| Error::InvalidTextRepresentation {
+        ty: "array",
+        input: format!("{s}\" (malformed array literal: {why})"),
+    };
+    let t = s.trim();
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(|| malformed("it must start with \"{\" and end with \"}\""))?;
+    let mut elems = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(Value::Array(elems));
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => {
+                        item.push(chars.next().ok_or_else(|| malformed("unexpected end"))?)
+                    }
+                    Some(c) => item.push(c),
+                    None => return Err(malformed("unterminated quoted element")),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') {
+                    return Err(malformed("nested arrays are not supported"));
+                }
+                item.push(c);
+                chars.next();
+            }
+            item = item.trim_end().to_string();
+        }
+        elems.push(if !quoted && item.eq_ignore_ascii_case("null") {
+            Value::Null
+        } else {
+            parse_text(&item, elem)?
+        });
+        match chars.next() {
+            Some(',') => continue,
+            None => break,
+            Some(_) => return Err(malformed("unexpected character")),
+        }
+    }
+    Ok(Value::Array(elems))
 }
 
 /// PostgreSQL's `boolin`: any unambiguous prefix of true/false/yes/no/on/off,

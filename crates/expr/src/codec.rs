@@ -30,6 +30,8 @@ mod tag {
     pub const JSONB: u8 = 11;
     pub const INTERVAL: u8 = 12;
     pub const DATE: u8 = 13;
+    /// An array: its length, then each element.
+    pub const ARRAY: u8 = 14;
 
     pub const J_NULL: u8 = 0;
     pub const J_FALSE: u8 = 1;
@@ -109,6 +111,13 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) {
         Value::Date(d) => {
             out.push(tag::DATE);
             out.extend_from_slice(&d.to_le_bytes());
+        }
+        Value::Array(elems) => {
+            out.push(tag::ARRAY);
+            put_varint(out, elems.len() as u64);
+            for e in elems {
+                encode_value(out, e);
+            }
         }
     }
 }
@@ -228,6 +237,11 @@ fn skip_value(r: &mut Reader<'_>) -> Result<()> {
         tag::JSONB_TREE => {
             decode_jsonb_tree(r, 0)?;
         }
+        tag::ARRAY => {
+            for _ in 0..r.len()? {
+                skip_value(r)?;
+            }
+        }
         _ => return Err(Error::Corrupted("unknown value tag")),
     }
     Ok(())
@@ -255,6 +269,14 @@ fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
             micros: i64::from_le_bytes(r.array()?),
         }),
         tag::DATE => Value::Date(i32::from_le_bytes(r.array()?)),
+        tag::ARRAY => {
+            let n = r.len()?;
+            let mut elems = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                elems.push(decode_value(r)?);
+            }
+            Value::Array(elems)
+        }
         _ => return Err(Error::Corrupted("unknown value tag")),
     })
 }
@@ -407,6 +429,16 @@ pub fn encode_value_ordered(out: &mut Vec<u8>, v: &Value) {
             out.extend_from_slice(&flip(i64::from(*d)));
         }
         Value::Jsonb(_) => encode_value_key(out, v),
+        // Element by element (NULLs last), then an end byte below any
+        // element's tag: a prefix sorts first.
+        Value::Array(elems) => {
+            out.push(tag::ARRAY);
+            for e in elems {
+                out.push(1);
+                encode_value_ordered(out, e);
+            }
+            out.push(0);
+        }
     }
 }
 

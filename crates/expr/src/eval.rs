@@ -129,6 +129,11 @@ impl BinaryOp {
 pub trait Callable: Send + Sync + std::fmt::Debug {
     /// The value for these arguments.
     fn call(&self, args: &[Value]) -> Result<Value>;
+
+    /// Its name, as plans print it.
+    fn name(&self) -> &'static str {
+        "subquery"
+    }
 }
 
 /// A [`Callable`], compared by identity.
@@ -796,7 +801,7 @@ impl fmt::Display for Expr {
             Expr::IsNull(e, true) => write!(f, "({e} IS NOT NULL)"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Expr::Func(func, args) => write_call(f, func.name(), args),
-            Expr::Call(_, args) => write_call(f, "subquery", args),
+            Expr::Call(func, args) => write_call(f, func.0.name(), args),
             Expr::Coalesce(args) => write_call(f, "coalesce", args),
             Expr::Extreme(args, true) => write_call(f, "greatest", args),
             Expr::Extreme(args, false) => write_call(f, "least", args),

@@ -30,6 +30,9 @@ pub enum DataType {
     Date,
     /// A string literal or parameter whose type its context has not decided yet.
     Unknown,
+    /// A one-dimensional array of the element type (`integer[]`, `text[]`).
+    /// Query results only: tables and views do not store arrays.
+    Array(&'static DataType),
 }
 
 impl DataType {
@@ -50,7 +53,28 @@ impl DataType {
 
     /// The type with this built-in OID, if Rivulet has it.
     pub fn from_oid(oid: i64) -> Option<DataType> {
-        DataType::ALL.into_iter().find(|t| t.oid() as i64 == oid)
+        DataType::ALL
+            .into_iter()
+            .chain(DataType::ALL.into_iter().map(DataType::array_of))
+            .find(|t| t.oid() as i64 == oid)
+    }
+
+    /// The array type of `elem` elements (`text[]` for an element type
+    /// that is itself an array or unknown).
+    pub fn array_of(elem: DataType) -> DataType {
+        static ELEMENTS: [DataType; 11] = DataType::ALL;
+        match ELEMENTS.iter().find(|t| **t == elem) {
+            Some(t) => DataType::Array(t),
+            None => DataType::Array(&ELEMENTS[4]),
+        }
+    }
+
+    /// The element type of an array type.
+    pub fn element(self) -> Option<DataType> {
+        match self {
+            DataType::Array(e) => Some(*e),
+            _ => None,
+        }
     }
 
     /// The built-in PostgreSQL type OID.
@@ -67,12 +91,34 @@ impl DataType {
             DataType::Date => 1082,
             DataType::Numeric => 1700,
             DataType::Jsonb => 3802,
+            DataType::Array(e) => match e {
+                DataType::Boolean => 1000,
+                DataType::Bytea => 1001,
+                DataType::Int8 => 1016,
+                DataType::Int4 => 1007,
+                DataType::Float8 => 1022,
+                DataType::Timestamptz => 1185,
+                DataType::Interval => 1187,
+                DataType::Date => 1182,
+                DataType::Numeric => 1231,
+                DataType::Jsonb => 3807,
+                _ => 1009,
+            },
         }
     }
 
     /// Resolves a type name as written in SQL (`int`, `bigint`, `jsonb`,
     /// `double precision`, ...). Names are compared lower-case.
     pub fn from_name(name: &str) -> Option<DataType> {
+        if let Some(elem) = name
+            .strip_suffix("[]")
+            .map(str::trim_end)
+            .or_else(|| name.strip_prefix('_'))
+        {
+            return DataType::from_name(elem)
+                .filter(|e| !matches!(e, DataType::Array(_)))
+                .map(DataType::array_of);
+        }
         Some(match name {
             "bool" | "boolean" => DataType::Boolean,
             "int" | "int4" | "integer" | "int2" | "smallint" => DataType::Int4,
@@ -117,6 +163,9 @@ impl DataType {
 impl fmt::Display for DataType {
     /// Prints the name PostgreSQL uses in messages and `SHOW CREATE`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let DataType::Array(e) = self {
+            return write!(f, "{e}[]");
+        }
         f.write_str(match self {
             DataType::Boolean => "boolean",
             DataType::Int4 => "integer",
@@ -129,7 +178,7 @@ impl fmt::Display for DataType {
             DataType::Timestamptz => "timestamp with time zone",
             DataType::Interval => "interval",
             DataType::Date => "date",
-            DataType::Unknown => "unknown",
+            DataType::Unknown | DataType::Array(_) => "unknown",
         })
     }
 }

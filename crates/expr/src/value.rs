@@ -32,6 +32,8 @@ pub enum Value {
     Interval(Interval),
     /// A `date`: days since 1970-01-01.
     Date(i32),
+    /// A one-dimensional array (query results only).
+    Array(Vec<Value>),
 }
 
 /// A row of values, in column order.
@@ -58,6 +60,13 @@ impl Value {
             Value::Timestamptz(_) => DataType::Timestamptz,
             Value::Interval(_) => DataType::Interval,
             Value::Date(_) => DataType::Date,
+            Value::Array(elems) => DataType::array_of(
+                elems
+                    .iter()
+                    .map(Value::data_type)
+                    .find(|t| *t != DataType::Unknown)
+                    .unwrap_or(DataType::Text),
+            ),
         }
     }
 
@@ -76,6 +85,7 @@ impl Value {
             Value::Timestamptz(t) => format_timestamptz(*t),
             Value::Interval(i) => i.to_string(),
             Value::Date(d) => format_date(*d),
+            Value::Array(elems) => format_array(elems),
         })
     }
 
@@ -88,6 +98,7 @@ impl Value {
                 Value::Text(s) => s.len(),
                 Value::Bytea(b) => b.len(),
                 Value::Jsonb(j) => j.as_bytes().len(),
+                Value::Array(elems) => elems.iter().map(Value::approx_size).sum(),
                 _ => 0,
             }
     }
@@ -111,9 +122,75 @@ impl Value {
             (Value::Timestamptz(a), Value::Timestamptz(b)) => a.cmp(b),
             (Value::Interval(a), Value::Interval(b)) => a.total_cmp(b),
             (Value::Date(a), Value::Date(b)) => a.cmp(b),
-            (a, b) => (a.data_type() as u8).cmp(&(b.data_type() as u8)),
+            // Element by element, a shorter prefix first (PostgreSQL's
+            // array order).
+            (Value::Array(a), Value::Array(b)) => a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len())),
+            (a, b) => a.rank().cmp(&b.rank()),
         }
     }
+}
+
+impl Value {
+    /// An order among values of different types (a fallback; see
+    /// [`Value::total_cmp`]).
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int4(_) => 2,
+            Value::Int8(_) => 3,
+            Value::Float8(_) => 4,
+            Value::Numeric(_) => 5,
+            Value::Text(_) => 6,
+            Value::Bytea(_) => 7,
+            Value::Jsonb(_) => 8,
+            Value::Timestamptz(_) => 9,
+            Value::Interval(_) => 10,
+            Value::Date(_) => 11,
+            Value::Array(_) => 12,
+        }
+    }
+}
+
+/// An array's text form: `{1,2,NULL}`, elements double-quoted where they
+/// are empty, contain a delimiter, quote, backslash, brace or space, or
+/// spell NULL (as PostgreSQL's array_out does).
+fn format_array(elems: &[Value]) -> String {
+    let mut s = String::from("{");
+    for (i, e) in elems.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        match e.to_pg_text() {
+            None => s.push_str("NULL"),
+            Some(t) => {
+                let quote = t.is_empty()
+                    || t.eq_ignore_ascii_case("null")
+                    || t.chars().any(|c| {
+                        matches!(c, ',' | '"' | '\\' | '{' | '}') || c.is_ascii_whitespace()
+                    });
+                if quote {
+                    s.push('"');
+                    for c in t.chars() {
+                        if c == '"' || c == '\\' {
+                            s.push('\\');
+                        }
+                        s.push(c);
+                    }
+                    s.push('"');
+                } else {
+                    s.push_str(&t);
+                }
+            }
+        }
+    }
+    s.push('}');
+    s
 }
 
 /// PostgreSQL orders NaN above every other float and treats -0 = 0.

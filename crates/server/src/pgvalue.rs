@@ -23,6 +23,7 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::Timestamptz => Type::TIMESTAMPTZ,
         DataType::Interval => Type::INTERVAL,
         DataType::Date => Type::DATE,
+        DataType::Array(_) => Type::from_oid(ty.oid()).unwrap_or(Type::TEXT_ARRAY),
     }
 }
 
@@ -56,10 +57,36 @@ impl ToSqlText for PgValue<'_> {
 impl ToSql for PgValue<'_> {
     fn to_sql(
         &self,
-        _ty: &Type,
+        ty: &Type,
         out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match self.0 {
+            // PostgreSQL's array_send: dimensions (one, or none when
+            // empty), a has-NULL flag, the element type, the length and
+            // lower bound, then each element as length and binary form.
+            Value::Array(elems) => {
+                let elem = match ty.kind() {
+                    postgres_types::Kind::Array(e) => e.clone(),
+                    _ => Type::TEXT,
+                };
+                out.put_i32(i32::from(!elems.is_empty()));
+                out.put_i32(i32::from(elems.iter().any(Value::is_null)));
+                out.put_u32(elem.oid());
+                if !elems.is_empty() {
+                    out.put_i32(elems.len() as i32);
+                    out.put_i32(1);
+                }
+                for e in elems {
+                    let mut buf = BytesMut::new();
+                    match PgValue(e).to_sql(&elem, &mut buf)? {
+                        IsNull::Yes => out.put_i32(-1),
+                        IsNull::No => {
+                            out.put_i32(buf.len() as i32);
+                            out.put_slice(&buf);
+                        }
+                    }
+                }
+            }
             Value::Null => return Ok(IsNull::Yes),
             Value::Bool(b) => out.put_u8(*b as u8),
             Value::Int4(v) => out.put_i32(*v),
@@ -194,6 +221,7 @@ pub fn decode_binary_param(ty: DataType, b: &[u8]) -> Result<String, crate::erro
             };
             i.to_string()
         }
+        DataType::Array(_) => return Err(bad()),
         DataType::Date => {
             let days = i32::from_be_bytes(b.try_into().map_err(|_| bad())?);
             rivulet_expr::format_date(days.checked_add(PG_EPOCH_OFFSET_DAYS).ok_or_else(bad)?)

@@ -256,6 +256,17 @@ pub enum Expr {
         /// `IS NOT NULL` rather than `IS NULL`.
         negated: bool,
     },
+    /// `ARRAY[a, b, ...]`.
+    Array(Vec<Expr>),
+    /// `ARRAY(query)`: a one-column query's values as an array.
+    ArraySubquery(Box<Query>),
+    /// `expr[index]`: an array's element (1-based).
+    Subscript {
+        /// The array.
+        expr: Box<Expr>,
+        /// The position.
+        index: Box<Expr>,
+    },
     /// `left IS [NOT] DISTINCT FROM right`: equality with NULL a value.
     IsDistinctFrom {
         /// The left operand.
@@ -502,6 +513,16 @@ impl Display for Expr {
             Expr::AggregateOrder(order) => {
                 f.write_str("ORDER BY ")?;
                 write_list(f, order, ", ")
+            }
+            Expr::Array(items) => {
+                f.write_str("ARRAY[")?;
+                write_list(f, items, ", ")?;
+                f.write_char(']')
+            }
+            Expr::ArraySubquery(q) => write!(f, "ARRAY({q})"),
+            Expr::Subscript { expr, index } => {
+                expr.fmt_prec(f, PREC_CAST)?;
+                write!(f, "[{index}]")
             }
             Expr::Case {
                 operand,
@@ -1488,6 +1509,12 @@ impl Expr {
             Expr::IsDistinctFrom { left, right, .. } => {
                 left.visit_mut(f);
                 right.visit_mut(f);
+            }
+            Expr::Array(items) => items.iter_mut().for_each(|x| x.visit_mut(f)),
+            Expr::ArraySubquery(q) => q.visit_exprs_mut(f),
+            Expr::Subscript { expr, index } => {
+                expr.visit_mut(f);
+                index.visit_mut(f);
             }
             Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
                 expr.visit_mut(f)

@@ -21,6 +21,7 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "bool_or"
             | "first_value"
             | "last_value"
+            | "array_agg"
     )
 }
 
@@ -45,6 +46,9 @@ impl Binder<'_> {
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(done) = super::arrays::bind_array_function(name, &bound)? {
+            return Ok(done);
+        }
         if let Some(v) = Func::variadic(name) {
             return bind_variadic(name, v, bound);
         }

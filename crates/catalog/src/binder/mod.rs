@@ -8,6 +8,7 @@
 //! [`ScalarSubquery`] hook, which the planner implements, turns one into a
 //! value.
 
+mod arrays;
 mod coercion;
 mod functions;
 mod operators;
@@ -36,6 +37,10 @@ pub trait ScalarSubquery: Sync {
     /// Whether subquery `q` has a row (for `EXISTS`), constant or for
     /// each outer row as [`ScalarSubquery::scalar`].
     fn exists(&self, q: &ast::Query, outer: &Scope) -> Result<Expr>;
+
+    /// The values of the one-column subquery `q` as an array (`ARRAY(q)`),
+    /// constant or for each outer row, and the element type.
+    fn array(&self, q: &ast::Query, outer: &Scope) -> Result<(Expr, DataType)>;
 }
 
 /// Binds expressions against one scope.
@@ -227,12 +232,14 @@ impl<'a> Binder<'a> {
             ast::Expr::AggregateOrder(_) => Err(Error::Syntax(
                 "ORDER BY is allowed inside an aggregate call only".into(),
             )),
-            ast::Expr::AnyArray { array, .. } => {
-                let (_, t) = self.bind(array)?;
-                Err(Error::UndefinedFunction(format!(
-                    "operator does not exist: = ANY ({t}); arrays are not supported yet"
-                )))
-            }
+            ast::Expr::AnyArray {
+                expr,
+                array,
+                negated,
+            } => self.bind_any_array(expr, array, *negated),
+            ast::Expr::Array(items) => self.bind_array(items),
+            ast::Expr::ArraySubquery(q) => self.bind_array_subquery(q),
+            ast::Expr::Subscript { expr, index } => self.bind_subscript(expr, index),
             ast::Expr::InList {
                 expr,
                 list,

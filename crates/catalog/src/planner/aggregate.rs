@@ -32,6 +32,15 @@ pub enum AggKind {
     BoolAnd,
     /// `bool_or`.
     BoolOr,
+    /// `array_agg(x [ORDER BY ...])`: every input as an array, in input
+    /// order, or sorted (descending with `desc`) by its ORDER BY keys.
+    /// Its input is an [`OrderedPair`] of the keys and the value.
+    ArrayAgg {
+        /// Sorted by the ORDER BY keys.
+        sorted: bool,
+        /// ... descending.
+        desc: bool,
+    },
 }
 
 impl AggKind {
@@ -44,6 +53,7 @@ impl AggKind {
             AggKind::Max => "max",
             AggKind::BoolAnd => "bool_and",
             AggKind::BoolOr => "bool_or",
+            AggKind::ArrayAgg { .. } => "array_agg",
         }
     }
 }
@@ -75,7 +85,7 @@ impl AggCall {
         let kind = match self.kind {
             AggKind::CountStar | AggKind::Count | AggKind::Sum => AggKind::Sum,
             AggKind::Min | AggKind::Max | AggKind::BoolAnd | AggKind::BoolOr => self.kind,
-            AggKind::Avg => return None,
+            AggKind::Avg | AggKind::ArrayAgg { .. } => return None,
         };
         Some(AggCall {
             kind,
@@ -167,6 +177,7 @@ impl<'a> AggBinder<'a> {
                             "first_value" | "last_value" => {
                                 (self.bind_positional(name.as_str(), args, order_by)?, true)
                             }
+                            "array_agg" => (self.bind_array_agg(args, order_by)?, false),
                             _ => (self.bind_agg(name.as_str(), args, *star, *distinct)?, false),
                         };
                         self.paired.push(paired);
@@ -215,6 +226,17 @@ impl<'a> AggBinder<'a> {
             ast::Expr::IsNull { expr, negated } => ast::Expr::IsNull {
                 expr: r(expr, self)?,
                 negated: *negated,
+            },
+            ast::Expr::Array(items) => ast::Expr::Array(
+                items
+                    .iter()
+                    .map(|x| self.rewrite(x))
+                    .collect::<Result<_>>()?,
+            ),
+            ast::Expr::ArraySubquery(_) => e.clone(),
+            ast::Expr::Subscript { expr, index } => ast::Expr::Subscript {
+                expr: r(expr, self)?,
+                index: r(index, self)?,
             },
             ast::Expr::IsDistinctFrom {
                 left,
@@ -437,6 +459,48 @@ impl<'a> AggBinder<'a> {
         })
     }
 
+    /// `array_agg(x [ORDER BY k, ...])`: the inputs' values as an array.
+    fn bind_array_agg(&self, args: &[ast::Expr], order_by: &[ast::OrderByExpr]) -> Result<AggCall> {
+        let binder = Binder::new(self.input);
+        let [arg] = args else {
+            return Err(Error::UndefinedFunction(format!(
+                "function array_agg with {} arguments does not exist",
+                args.len()
+            )));
+        };
+        let desc = order_by.first().is_some_and(|o| o.desc);
+        if order_by.iter().any(|o| o.desc != desc) {
+            return Err(Error::NotSupported(
+                "array_agg with ORDER BY keys in different directions is not supported yet".into(),
+            ));
+        }
+        let (mut value, mut ty) = binder.bind(arg)?;
+        if ty == DataType::Unknown {
+            value = binder.bind_as(arg, DataType::Text, "argument")?;
+            ty = DataType::Text;
+        }
+        if matches!(ty, DataType::Array(_)) {
+            return Err(Error::NotSupported(
+                "array_agg of arrays is not supported".into(),
+            ));
+        }
+        let mut parts = Vec::with_capacity(order_by.len() + 1);
+        for o in order_by {
+            parts.push(binder.bind(&o.expr)?.0);
+        }
+        parts.push(value);
+        Ok(AggCall {
+            kind: AggKind::ArrayAgg {
+                sorted: !order_by.is_empty(),
+                desc,
+            },
+            arg: Some(Expr::Call(CallFn(Arc::new(OrderedPair)), parts)),
+            distinct: false,
+            input_type: DataType::Bytea,
+            output_type: DataType::array_of(ty),
+        })
+    }
+
     /// The scope of the aggregate's output: synthetic group keys, then
     /// synthetic aggregate results.
     pub(super) fn output_scope(&self) -> Scope {
@@ -499,6 +563,11 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::IsDistinctFrom { left, right, .. } => {
             contains_aggregate(left) || contains_aggregate(right)
         }
+        ast::Expr::Array(items) => items.iter().any(contains_aggregate),
+        ast::Expr::ArraySubquery(_) => false,
+        ast::Expr::Subscript { expr, index } => {
+            contains_aggregate(expr) || contains_aggregate(index)
+        }
         ast::Expr::Between {
             expr, low, high, ..
         } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
@@ -521,7 +590,7 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
 /// Layout: per key a flag byte (1 value, 2 NULL) and its order-preserving
 /// encoding; then the value's row encoding and its length (u32, BE).
 #[derive(Debug)]
-pub(super) struct OrderedPair;
+pub struct OrderedPair;
 
 impl Callable for OrderedPair {
     fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
@@ -553,6 +622,23 @@ impl Callable for PairValue {
         let Some(Value::Bytea(b)) = args.first() else {
             return Ok(Value::Null);
         };
+        pair_value(b)
+    }
+
+    fn name(&self) -> &'static str {
+        "pair_value"
+    }
+}
+
+impl OrderedPair {
+    /// The value in a pair's bytes.
+    pub fn value_of(b: &[u8]) -> rivulet_expr::Result<Value> {
+        pair_value(b)
+    }
+}
+
+fn pair_value(b: &[u8]) -> rivulet_expr::Result<Value> {
+    {
         let corrupt = rivulet_expr::Error::Corrupted("ordered pair");
         let split = b.len().checked_sub(4).ok_or(corrupt.clone())?;
         let len = u32::from_be_bytes(b[split..].try_into().map_err(|_| corrupt.clone())?) as usize;

@@ -26,6 +26,8 @@ pub(super) enum Kind {
     Scalar,
     /// Whether it has a row.
     Exists,
+    /// Its one column's values, as an array.
+    Array,
 }
 
 /// Outer references become parameters numbered from here, above any a
@@ -76,6 +78,7 @@ impl Planner<'_> {
         let ty = match kind {
             Kind::Scalar => one_column(&plan, "subquery must return only one column")?,
             Kind::Exists => DataType::Boolean,
+            Kind::Array => DataType::array_of(one_column(&plan, "subquery has too many columns")?),
         };
         let call = Correlated {
             query: q,
@@ -128,6 +131,9 @@ impl Correlated {
         match self.kind {
             Kind::Scalar => self.runner.scalar(&plan),
             Kind::Exists => Ok(Value::Bool(!self.runner.column(&plan, 1)?.is_empty())),
+            Kind::Array => Ok(Value::Array(
+                self.runner.column(&plan, super::MAX_IN_SUBQUERY_ROWS)?,
+            )),
         }
     }
 }

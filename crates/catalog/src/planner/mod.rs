@@ -36,7 +36,7 @@ use rivulet_sql::{self as ast, Query, TableRef};
 use crate::binder::{Binder, ScalarSubquery, Scope};
 use crate::{Catalog, Column, Error, Result};
 
-pub use aggregate::{AggCall, AggKind};
+pub use aggregate::{AggCall, AggKind, OrderedPair};
 pub use parameters::infer_parameter_types;
 pub use plan::{JoinKind, Plan};
 
@@ -289,6 +289,16 @@ impl ScalarSubquery for Planner<'_> {
             },
             Some((Vec::new(), DataType::Unknown)),
         )
+    }
+
+    fn array(&self, q: &Query, outer: &Scope) -> Result<(Expr, DataType)> {
+        match self.column(q, outer) {
+            Err(Error::Correlated) => {
+                let (e, ty) = self.correlated(q, outer, correlated::Kind::Array)?;
+                Ok((e, ty.element().unwrap_or(DataType::Text)))
+            }
+            other => other.map(|(values, ty)| (Expr::Literal(Value::Array(values)), ty)),
+        }
     }
 
     fn exists(&self, q: &Query, outer: &Scope) -> Result<Expr> {

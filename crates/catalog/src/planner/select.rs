@@ -22,13 +22,15 @@ fn output_name(e: &ast::Expr) -> String {
         },
         ast::Expr::Cast { expr, type_name } => match **expr {
             ast::Expr::Literal(_) => type_name
-                .split('(')
+                .split(['(', '['])
                 .next()
                 .unwrap_or("?column?")
                 .to_string(),
             _ => output_name(expr),
         },
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Array(_) | ast::Expr::ArraySubquery(_) => "array".into(),
+        ast::Expr::Subscript { expr, .. } => output_name(expr),
         ast::Expr::Subquery(q) => match q.projection.first() {
             Some(SelectItem::Expr { alias: Some(a), .. }) => a.0.clone(),
             Some(SelectItem::Expr { expr, .. }) => output_name(expr),

@@ -221,6 +221,7 @@ pub(super) fn array_length(doc: &Value) -> Result<Value> {
 pub(crate) fn to_jsonb(v: &Value) -> JsonTree {
     match v {
         Value::Null => JsonTree::Null,
+        Value::Array(elems) => JsonTree::Array(elems.iter().map(to_jsonb).collect()),
         Value::Bool(b) => JsonTree::Bool(*b),
         Value::Int4(i) => JsonTree::Number(Numeric::from(*i as i64)),
         Value::Int8(i) => JsonTree::Number(Numeric::from(*i)),

@@ -29,12 +29,7 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
             return Err(too_deep(i));
         }
         if PREC_CAST >= min {
-            if let Ok((r, _)) = sym("::")(i) {
-                let (r, type_name) = type_name(r)?;
-                lhs = Expr::Cast {
-                    expr: Box::new(lhs),
-                    type_name,
-                };
+            if let Some(r) = postfix(i, &mut lhs)? {
                 i = r;
                 continue;
             }
@@ -123,20 +118,77 @@ fn quantified<'a>(
         return Ok(None);
     };
     let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
-    let Ok((r2, _)) = kw("array")(r) else {
-        return any_array(r, lhs, negated).map(Some);
+    // `= ANY (ARRAY[a, b])` is `IN (a, b)`; any other array is a value.
+    let list = kw("array")(r)
+        .and_then(|(r2, _)| sym("[")(r2))
+        .and_then(|(r2, _)| list_until(r2, "]"))
+        .and_then(|(r2, list)| sym(")")(r2).map(|(r3, _)| (r3, list)));
+    match list {
+        Ok((r, list)) => Ok(Some((
+            r,
+            Expr::InList {
+                expr: Box::new(lhs.clone()),
+                list,
+                negated,
+            },
+        ))),
+        Err(_) => any_array(r, lhs, negated).map(Some),
+    }
+}
+
+/// `EXISTS (query)`, `ARRAY[...]` or `ARRAY(query)`; `None` if none.
+#[inline(never)]
+fn exists_or_array(i: &str) -> Result<Option<(&str, Expr)>, Err<super::lexer::PErr<'_>>> {
+    match exists(i)? {
+        Some(done) => Ok(Some(done)),
+        None => array_constructor(i),
+    }
+}
+
+/// `ARRAY[expr, ...]` or `ARRAY(query)`; `None` if not one.
+#[inline(never)]
+fn array_constructor(i: &str) -> Result<Option<(&str, Expr)>, Err<super::lexer::PErr<'_>>> {
+    let Ok((r, _)) = kw("array")(i) else {
+        return Ok(None);
     };
-    let (r, _) = sym("[")(r2).map_err(|_| to_failure(r2))?;
-    let (r, list) = list_until(r, "]")?;
-    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-    Ok(Some((
-        r,
-        Expr::InList {
-            expr: Box::new(lhs.clone()),
-            list,
-            negated,
-        },
-    )))
+    if let Ok((r, _)) = sym("[")(r) {
+        if let Ok((r, _)) = sym("]")(r) {
+            return Ok(Some((r, Expr::Array(Vec::new()))));
+        }
+        let (r, items) = list_until(r, "]")?;
+        return Ok(Some((r, Expr::Array(items))));
+    }
+    if let Ok((r, _)) = sym("(")(r) {
+        let (r, q) = super::query(r)?;
+        let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+        return Ok(Some((r, Expr::ArraySubquery(Box::new(q)))));
+    }
+    Ok(None)
+}
+
+/// `::type` or `[index]` after `lhs`, applied to it in place; `None` if
+/// neither follows. Its own frame, so the recursive path stays small.
+#[inline(never)]
+fn postfix<'a>(i: &'a str, lhs: &mut Expr) -> Result<Option<&'a str>, Err<super::lexer::PErr<'a>>> {
+    let taken = |lhs: &mut Expr| Box::new(std::mem::replace(lhs, Expr::Literal(Literal::Null)));
+    if let Ok((r, _)) = sym("::")(i) {
+        let (r, type_name) = type_name(r)?;
+        *lhs = Expr::Cast {
+            expr: taken(lhs),
+            type_name,
+        };
+        return Ok(Some(r));
+    }
+    if let Ok((r, _)) = sym("[")(i) {
+        let (r, index) = expr(r)?;
+        let (r, _) = sym("]")(r).map_err(|_| to_failure(r))?;
+        *lhs = Expr::Subscript {
+            expr: taken(lhs),
+            index: Box::new(index),
+        };
+        return Ok(Some(r));
+    }
+    Ok(None)
 }
 
 /// The rest of `IS [NOT] DISTINCT FROM right` after DISTINCT (a rare form:
@@ -405,7 +457,7 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = kw("case")(i) {
         return case(r);
     }
-    if let Some(done) = exists(i)? {
+    if let Some(done) = exists_or_array(i)? {
         return Ok(done);
     }
     if let Ok((r, _)) = kw("cast")(i) {
@@ -726,6 +778,7 @@ const TYPED_LITERALS: &[&str] = &[
 /// type_name = word+ ('(' number (',' number)? ')')?, for the multi-word
 /// names `double precision`, `character varying` and
 /// `timestamp with[out] time zone`. Returned lower-case, single-spaced.
+#[inline(never)]
 pub(crate) fn type_name(i: &str) -> PResult<'_, String> {
     let (r, first) = super::lexer::any_word(i).map_err(|_| to_failure(i))?;
     // `pg_catalog.text`: built-in types may be schema-qualified.
@@ -773,8 +826,14 @@ pub(crate) fn type_name(i: &str) -> PResult<'_, String> {
         };
         r = r2;
     }
+    if let Ok((r2, _)) = sym("[")(r).and_then(|(r2, _)| sym("]")(r2)) {
+        return Ok((r2, format!("{name}[]")));
+    }
     if peek_kw(r, "array") || skip(r).starts_with('[') {
-        return fatal(skip(r), "array types are not supported");
+        return fatal(
+            skip(r),
+            "only one-dimensional arrays (type[]) are supported",
+        );
     }
     Ok((r, name))
 }

@@ -286,8 +286,3 @@ fn aggregate_order_by_and_any_over_arrays_round_trip() {
         assert_eq!(round_trip(sql), expected, "{sql}");
     }
 }
-
-#[test]
-fn print_expr_size() {
-    eprintln!("EXPR SIZE {}", std::mem::size_of::<Expr>());
-}

@@ -129,6 +129,9 @@ pub(super) enum State {
     /// The current minimum or maximum (NULL when there are no values); the
     /// values themselves are in the multiset.
     Extreme(Value),
+    /// `array_agg`'s inputs (ordered pairs of sort keys and value), in
+    /// input order.
+    Collect(Vec<Vec<u8>>),
 }
 
 /// The live representations of one multiset value, each with its
@@ -183,6 +186,7 @@ pub(super) fn uses_multiset(call: &AggCall) -> bool {
 pub(super) fn initial(call: &AggCall) -> State {
     match call.kind {
         AggKind::Min | AggKind::Max => State::Extreme(Value::Null),
+        AggKind::ArrayAgg { .. } => State::Collect(Vec::new()),
         AggKind::CountStar => State::Rows(0),
         AggKind::Count => State::Count(0),
         AggKind::Sum | AggKind::Avg => State::Sum(
@@ -220,6 +224,15 @@ impl State {
     pub(super) fn update(&mut self, v: &Value, sign: i64) {
         match self {
             State::Rows(n) => *n += sign,
+            State::Collect(items) => {
+                if let Value::Bytea(b) = v {
+                    if sign > 0 {
+                        items.push(b.clone());
+                    } else if let Some(i) = items.iter().position(|x| x == b) {
+                        items.remove(i);
+                    }
+                }
+            }
             _ if v.is_null() => {}
             State::Count(n) => *n += sign,
             State::Sum(sum, n) => {
@@ -291,6 +304,21 @@ impl State {
                 *t > 0
             }),
             State::Extreme(v) => v.clone(),
+            State::Collect(items) if items.is_empty() => Value::Null,
+            State::Collect(items) => {
+                let mut items: Vec<&Vec<u8>> = items.iter().collect();
+                if let AggKind::ArrayAgg { sorted: true, desc } = call.kind {
+                    items.sort();
+                    if desc {
+                        items.reverse();
+                    }
+                }
+                items
+                    .into_iter()
+                    .map(|b| rivulet_catalog::OrderedPair::value_of(b))
+                    .collect::<rivulet_expr::Result<Vec<Value>>>()
+                    .map_or(Value::Null, Value::Array)
+            }
         }
     }
 
@@ -319,6 +347,9 @@ impl State {
                 out.push(Value::Int8(*f));
             }
             State::Extreme(v) => out.push(v.clone()),
+            State::Collect(items) => out.push(Value::Array(
+                items.iter().map(|b| Value::Bytea(b.clone())).collect(),
+            )),
         }
     }
 
@@ -335,6 +366,18 @@ impl State {
             State::Count(_) => State::Count(int(it)?),
             State::Bools(..) => State::Bools(int(it)?, int(it)?),
             State::Extreme(_) => State::Extreme(it.next().ok_or_else(corrupt)?),
+            State::Collect(_) => match it.next() {
+                Some(Value::Array(items)) => State::Collect(
+                    items
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::Bytea(b) => Ok(b),
+                            _ => Err(corrupt()),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                _ => return Err(corrupt()),
+            },
             State::Sum(shape, _) => {
                 let n = int(it)?;
                 let sum = match (shape, it.next()) {
