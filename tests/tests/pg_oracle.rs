@@ -562,3 +562,137 @@ async fn subqueries_match_postgres() {
         failures.join("\n")
     );
 }
+
+/// Grafana's PostgreSQL data source expands its macros into SQL before it
+/// sends a query (pkg/tsdb/grafana-postgresql-datasource/macros.go): the
+/// same dashboard queries, expanded the same way for a fixed time range,
+/// answer what PostgreSQL answers.
+#[tokio::test]
+async fn grafana_macro_queries_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-grafana");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rivulet = server.connect().await.unwrap();
+    let mut setup = String::from(
+        "CREATE TABLE ev (id INT PRIMARY KEY, ts TIMESTAMPTZ, epoch BIGINT, amount NUMERIC, kind TEXT);\n",
+    );
+    for i in 0..200 {
+        let secs = 1_795_000_000 + i * 97;
+        setup.push_str(&format!(
+            "INSERT INTO ev VALUES ({i}, to_timestamp({secs}), {secs}, {}.{:02}, '{}');\n",
+            i % 17,
+            (i * 7) % 100,
+            ["signup", "order", "refund"][i as usize % 3]
+        ));
+    }
+    oracle.client.batch_execute(&setup).await.unwrap();
+    rivulet.batch_execute(&setup).await.unwrap();
+    let from = 1_795_003_000_i64;
+    let to = 1_795_015_000_i64;
+    let queries = [
+        "SELECT $__timeGroupAlias(ts, '5m'), count(*) AS value FROM ev WHERE $__timeFilter(ts) GROUP BY 1 ORDER BY 1",
+        "SELECT $__timeGroup(ts, '1h') AS time, kind AS metric, sum(amount) FROM ev WHERE $__timeFilter(ts) GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT $__timeGroupAlias(ts, 30s), avg(amount) FROM ev GROUP BY 1 ORDER BY 1",
+        "SELECT $__time(ts), amount AS value FROM ev WHERE $__timeFilter(ts) ORDER BY 1",
+        "SELECT $__timeEpoch(ts), amount FROM ev WHERE kind = 'order' ORDER BY 1",
+        "SELECT $__unixEpochGroupAlias(epoch, '10m'), count(*) FROM ev WHERE $__unixEpochFilter(epoch) GROUP BY 1 ORDER BY 1",
+        "SELECT count(*), min(ts), max(ts) FROM ev WHERE ts >= $__timeFrom() AND ts < $__timeTo()",
+        "SELECT kind, count(*) FROM ev WHERE ts > $__timeTo()::timestamptz - interval '1 hour' GROUP BY kind ORDER BY kind",
+    ];
+    let mut failures = Vec::new();
+    for q in queries {
+        let sql = grafana_expand(q, from, to);
+        let expected = rows(&oracle.client, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
+        match rows(&rivulet, &sql).await {
+            Ok(got) if got == expected => {}
+            Ok(got) => failures.push(format!(
+                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            )),
+            Err(e) => failures.push(format!("{sql}\n  rivulet error: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Grafana's macro expansion for a time range of Unix seconds, following
+/// its documented rules: `$__timeGroup(col, 'interval')` floors
+/// `extract(epoch from col)` to the interval (with `AS "time"` in its
+/// Alias form), `$__timeFilter(col)` is a BETWEEN of RFC 3339 times, and
+/// the epoch forms work on a column of Unix seconds.
+fn grafana_expand(sql: &str, from: i64, to: i64) -> String {
+    let rfc3339 = |secs: i64| {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Civil date from days since 1970-01-01 (Howard Hinnant's method).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    };
+    let seconds = |interval: &str| -> i64 {
+        let t = interval.trim().trim_matches('\'');
+        let (n, unit) = t.split_at(t.len() - 1);
+        let n: i64 = n.parse().unwrap();
+        n * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            _ => 86_400,
+        }
+    };
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find("$__") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 3..];
+        let open = tail.find('(').unwrap();
+        let close = tail.find(')').unwrap();
+        let name = &tail[..open];
+        let args: Vec<&str> = tail[open + 1..close].split(',').map(str::trim).collect();
+        let group = |col: &str, iv: &str| {
+            let s = seconds(iv);
+            format!("floor(extract(epoch from {col})/{s})*{s}")
+        };
+        out.push_str(&match name {
+            "time" => format!("{} AS \"time\"", args[0]),
+            "timeEpoch" => format!("extract(epoch from {}) as \"time\"", args[0]),
+            "timeFilter" => format!(
+                "{} BETWEEN '{}' AND '{}'",
+                args[0],
+                rfc3339(from),
+                rfc3339(to)
+            ),
+            "timeFrom" => format!("'{}'", rfc3339(from)),
+            "timeTo" => format!("'{}'", rfc3339(to)),
+            "timeGroup" => group(args[0], args[1]),
+            "timeGroupAlias" => format!("{} AS \"time\"", group(args[0], args[1])),
+            "unixEpochFilter" => format!("{0} >= {from} AND {0} <= {to}", args[0]),
+            "unixEpochGroupAlias" => {
+                let s = seconds(args[1]);
+                format!("floor(({})/{s})*{s} AS \"time\"", args[0])
+            }
+            other => panic!("macro {other} is not expanded here"),
+        });
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
