@@ -113,8 +113,12 @@ impl Planner<'_> {
             .iter()
             .map(|a| binder.bind(a))
             .collect::<Result<Vec<(Expr, DataType)>>>()?;
-        let func = SetFunc::from_name(&name.as_str().to_ascii_lowercase());
+        let lower = name.as_str().to_ascii_lowercase();
+        let func = SetFunc::from_name(&lower);
         let (func, arg) = match (func, bound.as_slice()) {
+            (None, [(arg, DataType::Array(e))]) if lower == "unnest" => {
+                (SetFunc::Unnest(e), arg.clone())
+            }
             (Some(func), [(arg, ty)]) if matches!(ty, DataType::Jsonb | DataType::Unknown) => {
                 (func, coerce(arg.clone(), *ty, DataType::Jsonb, "")?)
             }

@@ -83,7 +83,11 @@ fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
             let ast::Expr::Function { name, .. } = x else {
                 return;
             };
-            let Some(f) = SetFunc::from_name(&name.as_str().to_ascii_lowercase()) else {
+            let lower = name.as_str().to_ascii_lowercase();
+            let Some(f) = SetFunc::from_name(&lower).or_else(|| {
+                // unnest's element type comes from its argument, later.
+                (lower == "unnest").then_some(SetFunc::Unnest(&DataType::Text))
+            }) else {
                 return;
             };
             if f.columns().len() > 1 {

@@ -20,6 +20,8 @@ pub enum SetFunc {
     Each,
     /// `jsonb_each_text(doc)`: each key and value (text).
     EachText,
+    /// `unnest(array)`: each element, of the array's element type.
+    Unnest(&'static DataType),
 }
 
 impl SetFunc {
@@ -43,6 +45,7 @@ impl SetFunc {
             SetFunc::ObjectKeys => "jsonb_object_keys",
             SetFunc::Each => "jsonb_each",
             SetFunc::EachText => "jsonb_each_text",
+            SetFunc::Unnest(_) => "unnest",
         }
     }
 
@@ -61,6 +64,7 @@ impl SetFunc {
                 (Some("key"), DataType::Text),
                 (Some("value"), DataType::Text),
             ],
+            SetFunc::Unnest(e) => vec![(None, *e)],
         }
     }
 
@@ -69,6 +73,12 @@ impl SetFunc {
     pub fn expand(self, v: &Value) -> Result<Vec<Row>> {
         if v.is_null() {
             return Ok(Vec::new());
+        }
+        if let SetFunc::Unnest(_) = self {
+            return Ok(match v {
+                Value::Array(elems) => elems.iter().map(|e| vec![e.clone()]).collect(),
+                _ => Vec::new(),
+            });
         }
         let doc = as_jsonb(v)?.clone();
         let kind = doc.kind();
@@ -84,6 +94,7 @@ impl SetFunc {
                 JsonKind::Array => return refuse("cannot call jsonb_object_keys on an array"),
                 _ => return refuse("cannot call jsonb_object_keys on a scalar"),
             },
+            SetFunc::Unnest(_) => {}
             SetFunc::Each | SetFunc::EachText => {
                 if kind != JsonKind::Object {
                     return refuse(&format!("cannot call {} on a non-object", self.name()));
@@ -109,6 +120,7 @@ impl SetFunc {
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), text(&v)])
                 .collect(),
+            SetFunc::Unnest(_) => Vec::new(),
         })
     }
 }
