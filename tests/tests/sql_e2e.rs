@@ -473,6 +473,18 @@ async fn psql_meta_commands_show_real_objects() {
     assert!(dm_plus.contains("per_plan"), "{dm_plus}");
     let df = psql(&s, "\\df").await;
     assert!(df.contains("List of functions"), "{df}");
+    let users_plus = psql(&s, "\\d+ users").await;
+    assert!(
+        users_plus.contains("Table \"public.users\"") && users_plus.contains("Storage"),
+        "{users_plus}"
+    );
+    let view_plus = psql(&s, "\\d+ per_plan").await;
+    assert!(
+        view_plus.contains("View definition:") && view_plus.contains("GROUP BY"),
+        "{view_plus}"
+    );
+    let du = psql(&s, "\\du").await;
+    assert!(du.contains("root") && du.contains("Superuser"), "{du}");
     // \copy ... to a client-side file runs COPY ... TO STDOUT.
     let file = dir.0.join("per_plan.csv");
     let copied = psql(

@@ -32,6 +32,9 @@ const PG_CLASS_OID: i64 = 1259;
 
 use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T, Timestamptz as TZ};
 
+/// `text[]`.
+const TA: DataType = DataType::Array(&DataType::Text);
+
 /// What a system relation's rows are computed from.
 struct Ctx<'a> {
     catalog: &'a Catalog,
@@ -85,7 +88,7 @@ static DEFS: &[Def] = &[
             ("relispartition", B),
             ("reloftype", I8),
             ("relacl", T),
-            ("reloptions", T),
+            ("reloptions", TA),
             ("relpartbound", T),
         ],
         rows: Some(pg_class),
@@ -225,8 +228,27 @@ static DEFS: &[Def] = &[
             ("rolname", T),
             ("rolsuper", B),
             ("rolcanlogin", B),
+            ("rolinherit", B),
+            ("rolcreaterole", B),
+            ("rolcreatedb", B),
+            ("rolreplication", B),
+            ("rolbypassrls", B),
+            ("rolconnlimit", I4),
+            ("rolvaliduntil", TZ),
         ],
         rows: Some(pg_roles),
+    },
+    // Role memberships: the one role is a member of none.
+    Def {
+        schema: "pg_catalog",
+        name: "pg_auth_members",
+        columns: &[
+            ("roleid", I8),
+            ("member", I8),
+            ("grantor", I8),
+            ("admin_option", B),
+        ],
+        rows: None,
     },
     Def {
         schema: "pg_catalog",
@@ -895,6 +917,13 @@ fn pg_roles(_: &Ctx<'_>) -> Vec<Row> {
         text("root"),
         Value::Bool(true),
         Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Int4(-1),
+        Value::Null,
     ]]
 }
 
@@ -1019,8 +1048,13 @@ fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
     )
 }
 
+/// The id of the user relation with PostgreSQL oid `oid`, if it is one.
+pub(crate) fn relation_of_oid(oid: i64) -> Option<u64> {
+    u64::try_from(oid).ok()?.checked_sub(FIRST_USER_OID)
+}
+
 /// A view's defining query, as `pg_get_viewdef` prints it.
-fn view_definition(r: &Relation) -> String {
+pub(crate) fn view_definition(r: &Relation) -> String {
     match &r.definition {
         Statement::CreateMaterializedView { query, .. } => format!(" {query};"),
         other => other.to_string(),

@@ -38,7 +38,7 @@ impl Binder<'_> {
             .map(|e| self.bind(e))
             .collect::<Result<Vec<_>>>()?;
         let mut ty = DataType::Unknown;
-        for (_, t) in &bound {
+        for (_, t) in bound.iter().filter(|(_, t)| *t != DataType::Unknown) {
             ty = common_type(ty, *t).ok_or_else(|| {
                 Error::DatatypeMismatch(format!("ARRAY types {ty} and {t} cannot be matched"))
             })?;
@@ -117,6 +117,60 @@ impl Binder<'_> {
         };
         let v = coerce(v, vty, ty, "")?;
         Ok((call(AnyEq { ty, negated }, vec![v, a]), DataType::Boolean))
+    }
+}
+
+/// `a || b` with an array on either side: both arrays' elements, or an
+/// element added at either end (NULL arrays count as empty, as in
+/// PostgreSQL's `array_cat`).
+pub(super) fn concat(l: Expr, lt: DataType, r: Expr, rt: DataType) -> Result<(Expr, DataType)> {
+    let (elem, l, r) = match (lt, rt) {
+        (DataType::Array(a), DataType::Array(b)) => {
+            let e = common_type(*a, *b).ok_or_else(|| {
+                Error::UndefinedFunction(format!("operator does not exist: {lt} || {rt}"))
+            })?;
+            (e, l, r)
+        }
+        (DataType::Array(a), other) => (*a, l, wrap(coerce(r, other, *a, "")?)),
+        (other, DataType::Array(b)) => (*b, wrap(coerce(l, other, *b, "")?), r),
+        _ => {
+            return Err(Error::UndefinedFunction(format!(
+                "operator does not exist: {lt} || {rt}"
+            )))
+        }
+    };
+    let ty = DataType::array_of(if elem == DataType::Unknown {
+        DataType::Text
+    } else {
+        elem
+    });
+    Ok((call(Concat, vec![l, r]), ty))
+}
+
+/// One element as an array.
+fn wrap(e: Expr) -> Expr {
+    call(MakeArray, vec![e])
+}
+
+/// `array || array`.
+#[derive(Debug)]
+struct Concat;
+
+impl Callable for Concat {
+    fn call(&self, args: &[Value]) -> ExprResult<Value> {
+        let mut out = Vec::new();
+        let mut any = false;
+        for a in args {
+            if let Some(e) = elements(a) {
+                out.extend_from_slice(e);
+                any = true;
+            }
+        }
+        Ok(if any { Value::Array(out) } else { Value::Null })
+    }
+
+    fn name(&self) -> &'static str {
+        "array_cat"
     }
 }
 

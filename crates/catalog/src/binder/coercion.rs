@@ -9,7 +9,8 @@ use crate::{Error, Result};
 /// Casts every expression to the common type of all (text if all unknown).
 pub(crate) fn unify(items: Vec<(Expr, DataType)>, what: &str) -> Result<(Vec<Expr>, DataType)> {
     let mut ty = DataType::Unknown;
-    for (_, t) in &items {
+    // NULLs and string literals take the others' type.
+    for (_, t) in items.iter().filter(|(_, t)| *t != DataType::Unknown) {
         ty = common_type(ty, *t).ok_or_else(|| {
             Error::DatatypeMismatch(format!("{what} types {ty} and {t} cannot be matched"))
         })?;

@@ -42,6 +42,9 @@ impl Binder<'_> {
                 "function {name}(*) does not exist"
             )));
         }
+        if let ("pg_get_viewdef", [view, ..]) = (name, args) {
+            return self.view_definition(view);
+        }
         let bound = args
             .iter()
             .map(|a| self.bind(a))
@@ -147,4 +150,46 @@ fn bind_variadic(
         }
     };
     Ok((Expr::Func(func, args), ret))
+}
+
+impl Binder<'_> {
+    /// `pg_get_viewdef(view oid)`: the view's query as `pg_matviews` shows
+    /// it (NULL for anything else), looked up in the catalog the query is
+    /// planned against.
+    fn view_definition(&self, view: &ast::Expr) -> Result<(Expr, DataType)> {
+        let catalog = self.subqueries()?.catalog().clone();
+        let oid = self.bind_as(view, DataType::Int8, "pg_get_viewdef")?;
+        let f = ViewDefinition(catalog);
+        Ok((
+            Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), vec![oid]),
+            DataType::Text,
+        ))
+    }
+}
+
+/// `pg_get_viewdef` over one catalog snapshot.
+struct ViewDefinition(crate::Catalog);
+
+impl std::fmt::Debug for ViewDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("pg_get_viewdef")
+    }
+}
+
+impl rivulet_expr::Callable for ViewDefinition {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let Some(Value::Int8(oid)) = args.first() else {
+            return Ok(Value::Null);
+        };
+        Ok(crate::system::relation_of_oid(*oid)
+            .and_then(|id| self.0.relation_by_id(id))
+            .filter(|r| r.view().is_some())
+            .map_or(Value::Null, |r| {
+                Value::Text(crate::system::view_definition(r))
+            }))
+    }
+
+    fn name(&self) -> &'static str {
+        "pg_get_viewdef"
+    }
 }

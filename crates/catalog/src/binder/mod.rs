@@ -38,6 +38,9 @@ pub trait ScalarSubquery: Sync {
     /// each outer row as [`ScalarSubquery::scalar`].
     fn exists(&self, q: &ast::Query, outer: &Scope) -> Result<Expr>;
 
+    /// The catalog the statement is planned against.
+    fn catalog(&self) -> &crate::Catalog;
+
     /// The values of the one-column subquery `q` as an array (`ARRAY(q)`),
     /// constant or for each outer row, and the element type.
     fn array(&self, q: &ast::Query, outer: &Scope) -> Result<(Expr, DataType)>;

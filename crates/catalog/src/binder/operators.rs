@@ -98,6 +98,9 @@ impl Binder<'_> {
                     (Expr::Binary(BinaryOp::JsonGetText, l, r), DataType::Text)
                 })
             }
+            B::Concat if matches!(lt, DataType::Array(_)) || matches!(rt, DataType::Array(_)) => {
+                super::arrays::concat(l, lt, r, rt)
+            }
             B::Concat => {
                 use DataType::{Bytea, Jsonb, Text, Unknown};
                 let (kind, ty) = match (lt, rt) {

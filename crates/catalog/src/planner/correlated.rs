@@ -65,9 +65,19 @@ impl Planner<'_> {
                     args.push(e);
                     types.push(ty);
                     let n = FIRST_REFERENCE + args.len() - 1;
+                    // Typed as the outer column, so the subquery plans as
+                    // it will run.
+                    let typed = ast::Expr::Cast {
+                        expr: Box::new(ast::Expr::Parameter(n)),
+                        type_name: if ty == DataType::Unknown {
+                            "text".into()
+                        } else {
+                            ty.to_string()
+                        },
+                    };
                     q.visit_exprs_mut(&mut |x| {
                         if matches!(x, ast::Expr::Identifier(p) if *p == parts) {
-                            *x = ast::Expr::Parameter(n);
+                            *x = typed.clone();
                         }
                     });
                 }

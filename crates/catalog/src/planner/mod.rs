@@ -291,6 +291,10 @@ impl ScalarSubquery for Planner<'_> {
         )
     }
 
+    fn catalog(&self) -> &Catalog {
+        self.catalog
+    }
+
     fn array(&self, q: &Query, outer: &Scope) -> Result<(Expr, DataType)> {
         match self.column(q, outer) {
             Err(Error::Correlated) => {
