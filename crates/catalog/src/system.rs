@@ -238,6 +238,32 @@ static DEFS: &[Def] = &[
         ],
         rows: Some(pg_roles),
     },
+    // Settings are the session's (SHOW, current_setting): none are listed
+    // here yet.
+    Def {
+        schema: "pg_catalog",
+        name: "pg_settings",
+        columns: &[
+            ("name", T),
+            ("setting", T),
+            ("unit", T),
+            ("category", T),
+            ("short_desc", T),
+            ("extra_desc", T),
+            ("context", T),
+            ("vartype", T),
+            ("source", T),
+            ("min_val", T),
+            ("max_val", T),
+            ("enumvals", TA),
+            ("boot_val", T),
+            ("reset_val", T),
+            ("sourcefile", T),
+            ("sourceline", I4),
+            ("pending_restart", B),
+        ],
+        rows: None,
+    },
     // Role memberships: the one role is a member of none.
     Def {
         schema: "pg_catalog",
