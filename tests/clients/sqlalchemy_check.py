@@ -1,7 +1,7 @@
 """SQLAlchemy 2 over psycopg2 (or psycopg 3) against Rivulet, as applications and tools
 start: connect, bound parameters (also LIMIT), booleans and numerics, core
 selects, savepoints through begin_nested(), and the reflection calls that
-list schemas, tables and views.
+list schemas, tables and views and reflect a table's columns.
 
 Usage: python3 sqlalchemy_check.py HOST PORT [psycopg2|psycopg]
 (exits non-zero on failure)
@@ -62,4 +62,8 @@ assert insp.get_table_names() == ["sa_users"], insp.get_table_names()
 assert insp.get_materialized_view_names() == ["sa_active"], insp.get_materialized_view_names()
 assert insp.get_view_names() == []
 assert insp.has_table("sa_users") and not insp.has_table("sa_missing")
+cols = {c["name"]: c for c in insp.get_columns("sa_users")}
+assert list(cols) == ["id", "name", "score", "active"], cols
+assert isinstance(cols["id"]["type"], sa.Integer) and not cols["id"]["nullable"], cols["id"]
+assert all(c["default"] is None for c in cols.values()), cols
 print("sqlalchemy ok")

@@ -162,6 +162,9 @@ static DEFS: &[Def] = &[
             ("typdelim", T),
             ("typinput", T),
             ("typoutput", T),
+            ("typcollation", I8),
+            ("typdefault", T),
+            ("typndims", I4),
         ],
         rows: Some(pg_type),
     },
@@ -932,6 +935,13 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                     DataType::Array(_) => "array_out".to_string(),
                     _ => format!("{name}out"),
                 }),
+                // The default collation for text and its arrays.
+                int(match t {
+                    DataType::Text | DataType::Array(DataType::Text) => 100,
+                    _ => 0,
+                }),
+                Value::Null,
+                Value::Int4(0),
             ]
         })
         .collect()

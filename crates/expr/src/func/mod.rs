@@ -382,7 +382,9 @@ impl Func {
             "concat" => Variadic::Concat,
             "jsonb_extract_path" => Variadic::ExtractPath(false),
             "jsonb_extract_path_text" => Variadic::ExtractPath(true),
-            "jsonb_build_object" => Variadic::BuildObject,
+            // json_build_object answers jsonb: the same document, with
+            // jsonb's key order and spacing (there is no json type).
+            "jsonb_build_object" | "json_build_object" => Variadic::BuildObject,
             _ => return None,
         })
     }
