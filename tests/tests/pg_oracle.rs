@@ -479,6 +479,8 @@ async fn subqueries_match_postgres() {
         "SELECT o.id, (SELECT name FROM users WHERE users.id = o.uid) FROM orders o",
         "SELECT id FROM users WHERE id IN (SELECT uid FROM orders WHERE status = 'paid')",
         "SELECT id FROM users WHERE id NOT IN (SELECT uid FROM orders WHERE uid IS NOT NULL)",
+        "SELECT u.id FROM users u WHERE u.team IN (SELECT o.amount FROM orders o WHERE o.uid = u.id)",
+        "SELECT u.id, 12.50 IN (SELECT o.amount FROM orders o WHERE o.uid = u.id), 3 NOT IN (SELECT o.amount FROM orders o WHERE o.uid = u.id) FROM users u",
         "SELECT (SELECT max(amount) FROM orders), (SELECT name FROM users WHERE id = 3)",
         "SELECT team, count(*) FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.uid = u.id) GROUP BY team",
         // Set-returning functions in FROM, named as PostgreSQL names them.

@@ -86,8 +86,8 @@ pub enum Error {
     #[error("{0}")]
     NotSupported(String),
     /// 0A000: a subquery that refers to the outer query where only an
-    /// uncorrelated one can be run (`IN (subquery)`).
-    #[error("correlated IN (subquery) is not supported yet; write it as EXISTS (... AND column = value)")]
+    /// uncorrelated one can be run (the planner then runs it per row).
+    #[error("correlated subqueries are not supported here yet")]
     Correlated,
     /// 2201W / 2201X
     #[error("{1}")]

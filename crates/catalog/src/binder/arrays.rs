@@ -96,7 +96,17 @@ impl Binder<'_> {
         array: &ast::Expr,
         negated: bool,
     ) -> Result<(Expr, DataType)> {
-        let (a, aty) = self.bind(array)?;
+        let bound = self.bind(array)?;
+        self.any_of(value, bound, negated)
+    }
+
+    /// `value = ANY (array)` over an array already bound.
+    pub(super) fn any_of(
+        &self,
+        value: &ast::Expr,
+        (a, aty): (Expr, DataType),
+        negated: bool,
+    ) -> Result<(Expr, DataType)> {
         let elem = match aty {
             DataType::Array(e) => *e,
             other => {

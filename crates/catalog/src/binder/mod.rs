@@ -88,7 +88,14 @@ impl<'a> Binder<'a> {
         q: &ast::Query,
         negated: bool,
     ) -> Result<(Expr, DataType)> {
-        let (values, qty) = self.subqueries()?.column(q, self.scope)?;
+        let (values, qty) = match self.subqueries()?.column(q, self.scope) {
+            // Correlated: `x IN (q)` is `x = ANY (ARRAY(q))`, run per row.
+            Err(Error::Correlated) => {
+                let (array, elem) = self.subqueries()?.array(q, self.scope)?;
+                return self.any_of(expr, (array, DataType::array_of(elem)), negated);
+            }
+            other => other?,
+        };
         let (e, t) = self.bind(expr)?;
         if values.is_empty() {
             // Nothing to match: false (true for NOT IN), even for NULL.
