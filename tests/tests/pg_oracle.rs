@@ -95,6 +95,32 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"date '2024-02-29', '2024-02-29'::date + 1, 1 + date '2024-12-31', date '2024-03-01' - date '2024-02-01', date '2024-03-01' - 1, '2015-12-12T19:11:01Z'::timestamptz::date, date '2024-01-01'::timestamptz, date '2024-01-01' < '2024-01-01T01:00:00Z'::timestamptz, extract(year FROM date '2024-05-06'), extract(epoch FROM date '2020-01-01'), date_trunc('month', date '2024-05-06'), '2024-05-06 10:00:00'::date, date '0001-01-01' - 1"#,
 ];
 
+/// `sql`'s rows from PostgreSQL and from Rivulet (sorted when the order
+/// is not the query's); a description of the difference, if any.
+async fn differs(
+    oracle: &tokio_postgres::Client,
+    rivulet: &tokio_postgres::Client,
+    sql: &str,
+    sort: bool,
+) -> Option<String> {
+    let mut expected = rows(oracle, sql)
+        .await
+        .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
+    match rows(rivulet, sql).await {
+        Ok(mut got) => {
+            if sort {
+                expected.sort();
+                got.sort();
+            }
+            (got != expected)
+                .then(|| format!("{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"))
+        }
+        Err(e) => Some(format!(
+            "{sql}\n  postgres: {expected:?}\n  rivulet error: {e}"
+        )),
+    }
+}
+
 /// Replaces the placeholder used for a long input (base64 line wrapping).
 fn expand(expr: &str) -> String {
     expr.replace("repeat_me", &format!("'{}'", "x".repeat(100)))
@@ -109,18 +135,7 @@ async fn text_output_matches_postgres() {
     let mut failures = Vec::new();
     for expr in SAME_IN_BOTH {
         let sql = format!("SELECT {}", expand(expr));
-        let expected = rows(&oracle.client, &sql)
-            .await
-            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
-        match rows(&rivulet, &sql).await {
-            Ok(got) if got == expected => {}
-            Ok(got) => failures.push(format!(
-                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            )),
-            Err(e) => failures.push(format!(
-                "{sql}\n  postgres: {expected:?}\n  rivulet error: {e}"
-            )),
-        }
+        failures.extend(differs(&oracle.client, &rivulet, &sql, false).await);
     }
     assert!(
         failures.is_empty(),
@@ -524,21 +539,7 @@ async fn subqueries_match_postgres() {
     ];
     let mut failures = Vec::new();
     for sql in queries {
-        let mut expected = rows(&oracle.client, sql)
-            .await
-            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
-        expected.sort();
-        match rows(&rivulet, sql).await {
-            Ok(mut got) => {
-                got.sort();
-                if got != expected {
-                    failures.push(format!(
-                        "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-                    ));
-                }
-            }
-            Err(e) => failures.push(format!("{sql}\n  rivulet error: {e}")),
-        }
+        failures.extend(differs(&oracle.client, &rivulet, sql, true).await);
     }
     // The extended protocol plans subqueries at Parse to describe the
     // result, and runs them at Execute with the parameters' values.
@@ -608,16 +609,7 @@ async fn grafana_macro_queries_match_postgres() {
     let mut failures = Vec::new();
     for q in queries {
         let sql = grafana_expand(q, from, to);
-        let expected = rows(&oracle.client, &sql)
-            .await
-            .unwrap_or_else(|e| panic!("oracle: {sql}: {e}"));
-        match rows(&rivulet, &sql).await {
-            Ok(got) if got == expected => {}
-            Ok(got) => failures.push(format!(
-                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            )),
-            Err(e) => failures.push(format!("{sql}\n  rivulet error: {e}")),
-        }
+        failures.extend(differs(&oracle.client, &rivulet, &sql, false).await);
     }
     assert!(
         failures.is_empty(),

@@ -936,15 +936,20 @@ fn table_factor(i: &str) -> PResult<'_, TableRef> {
     if let Ok((r2, _)) = sym("(")(r) {
         return table_function(r2, name);
     }
-    let (r, alias) = if let Ok((r2, _)) = kw("as")(r) {
-        let (r2, a) = ident(r2)?;
-        (r2, Some(a))
-    } else if let Ok((r2, a)) = ident(r) {
-        (r2, Some(a))
-    } else {
-        (r, None)
-    };
+    let (r, alias) = optional_alias(r)?;
     Ok((r, TableRef::Table { name, alias }))
+}
+
+/// `[AS] alias`, if one follows.
+fn optional_alias(r: &str) -> PResult<'_, Option<Ident>> {
+    if let Ok((r2, _)) = kw("as")(r) {
+        let (r2, a) = ident(r2)?;
+        Ok((r2, Some(a)))
+    } else if let Ok((r2, a)) = ident(r) {
+        Ok((r2, Some(a)))
+    } else {
+        Ok((r, None))
+    }
 }
 
 /// The rest of `name '(' [expr (',' expr)*] ')' [[AS] alias ['(' ident, ... ')']]`
@@ -958,14 +963,7 @@ fn table_function(i: &str, name: ObjectName) -> PResult<'_, TableRef> {
             (sym(")")(r)?.0, args)
         }
     };
-    let (r, alias) = if let Ok((r2, _)) = kw("as")(r) {
-        let (r2, a) = ident(r2)?;
-        (r2, Some(a))
-    } else if let Ok((r2, a)) = ident(r) {
-        (r2, Some(a))
-    } else {
-        (r, None)
-    };
+    let (r, alias) = optional_alias(r)?;
     let (r, columns) = if alias.is_some() {
         column_aliases(r)?
     } else {
