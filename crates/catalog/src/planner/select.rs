@@ -201,11 +201,15 @@ impl Planner<'_> {
         match self.select_planned(q) {
             Ok(plan) => Ok(plan),
             // A query of a catalog Rivulet has no rows in (indexes,
-            // extensions, ...), written with features Rivulet lacks: its
-            // answer is no rows anyway.
-            Err(e) if !matches!(e, Error::Syntax(_)) && has_no_rows(q, self.catalog) => {
-                Ok(empty_answer(q))
-            }
+            // extensions, ...), written with functions, operators or types
+            // Rivulet lacks: its answer is no rows anyway. A misspelt name
+            // is still an error.
+            Err(
+                Error::UndefinedFunction(_)
+                | Error::NotSupported(_)
+                | Error::DatatypeMismatch(_)
+                | Error::Correlated,
+            ) if has_no_rows(q, self.catalog) => Ok(empty_answer(q)),
             Err(e) => Err(e),
         }
     }
