@@ -7,7 +7,6 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures::{stream, StreamExt};
 use pgwire::api::results::{CopyResponse, Response};
 use pgwire::error::PgWireResult;
@@ -17,7 +16,7 @@ use rivulet_sql::{CopyOptions, CopySource, Expr, Ident, Query, SelectItem, Table
 use rivulet_stream::Database;
 
 use crate::error::{Error, Result};
-use crate::results::{CancelOnDrop, STREAM_AHEAD, STREAM_CHUNK};
+use crate::results::{CancelOnDrop, CopyFormat, STREAM_AHEAD, STREAM_CHUNK};
 use crate::vars::SessionVars;
 
 /// The query a COPY reads.
@@ -58,70 +57,6 @@ fn source_query(source: CopySource) -> Result<Query> {
     })
 }
 
-/// How one row is written.
-pub(crate) struct Format {
-    csv: bool,
-    delimiter: char,
-    null: String,
-}
-
-impl Format {
-    pub(crate) fn new(o: &CopyOptions) -> Format {
-        Format {
-            csv: o.csv,
-            delimiter: o.delimiter.unwrap_or(if o.csv { ',' } else { '\t' }),
-            null: o
-                .null
-                .clone()
-                .unwrap_or_else(|| if o.csv { String::new() } else { "\\N".into() }),
-        }
-    }
-
-    /// One field, quoted or escaped as the format needs.
-    fn field(&self, out: &mut String, text: Option<&str>) {
-        let Some(s) = text else {
-            out.push_str(&self.null);
-            return;
-        };
-        if self.csv {
-            let quote = s == self.null || s.contains([self.delimiter, '"', '\n', '\r']);
-            if quote {
-                out.push('"');
-                out.push_str(&s.replace('"', "\"\""));
-                out.push('"');
-            } else {
-                out.push_str(s);
-            }
-            return;
-        }
-        for c in s.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if c == self.delimiter => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                c => out.push(c),
-            }
-        }
-    }
-
-    pub(crate) fn line<'a>(&self, fields: impl Iterator<Item = Option<&'a str>>) -> Bytes {
-        let mut out = String::new();
-        for (i, f) in fields.enumerate() {
-            if i > 0 {
-                out.push(self.delimiter);
-            }
-            self.field(&mut out, f);
-        }
-        out.push('\n');
-        Bytes::from(out)
-    }
-}
-
 /// Runs `COPY source TO STDOUT` with `options`.
 pub async fn copy_to(
     db: &Database,
@@ -130,7 +65,7 @@ pub async fn copy_to(
     options: CopyOptions,
 ) -> Result<Response> {
     let query = source_query(source)?;
-    let format = Format::new(&options);
+    let format = CopyFormat::new(&options);
     let timeout = vars.statement_timeout()?;
     let db2 = db.clone();
     let plan = tokio::task::spawn_blocking(move || {

@@ -7,10 +7,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::stream;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response};
 use rivulet_expr::{DataType, Row};
+use rivulet_sql::CopyOptions;
 
 use crate::error::{Error, Result};
 use crate::pgvalue::{pg_type, PgValue};
@@ -82,3 +84,68 @@ pub(crate) const STREAM_AHEAD: usize = 4;
 /// (or a suspended portal) holds a blocking thread; past this many, a
 /// query runs to the end before it answers, as other queries do.
 pub(crate) static STREAM_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// How one row of `COPY ... TO STDOUT` (and `SUBSCRIBE`) is written:
+/// PostgreSQL's text format or CSV.
+pub(crate) struct CopyFormat {
+    csv: bool,
+    delimiter: char,
+    null: String,
+}
+
+impl CopyFormat {
+    pub(crate) fn new(o: &CopyOptions) -> CopyFormat {
+        CopyFormat {
+            csv: o.csv,
+            delimiter: o.delimiter.unwrap_or(if o.csv { ',' } else { '\t' }),
+            null: o
+                .null
+                .clone()
+                .unwrap_or_else(|| if o.csv { String::new() } else { "\\N".into() }),
+        }
+    }
+
+    /// One field, quoted or escaped as the format needs.
+    fn field(&self, out: &mut String, text: Option<&str>) {
+        let Some(s) = text else {
+            out.push_str(&self.null);
+            return;
+        };
+        if self.csv {
+            let quote = s == self.null || s.contains([self.delimiter, '"', '\n', '\r']);
+            if quote {
+                out.push('"');
+                out.push_str(&s.replace('"', "\"\""));
+                out.push('"');
+            } else {
+                out.push_str(s);
+            }
+            return;
+        }
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c == self.delimiter => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+
+    pub(crate) fn line<'a>(&self, fields: impl Iterator<Item = Option<&'a str>>) -> Bytes {
+        let mut out = String::new();
+        for (i, f) in fields.enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            self.field(&mut out, f);
+        }
+        out.push('\n');
+        Bytes::from(out)
+    }
+}

@@ -272,7 +272,7 @@ where
             "SUBSCRIBE to system catalogs is not supported".into(),
         ));
     }
-    let format = crate::copy::Format::new(options);
+    let format = crate::results::CopyFormat::new(options);
     let columns = rel.columns.len() + 2;
     // Subscribe first: every commit after the snapshot's is then received.
     let mut feed = db.feed();
