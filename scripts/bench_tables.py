@@ -5,18 +5,24 @@ threads to each table named and prints events/s for each. The other
 `bench-*.py` scripts build on it.
 
 Usage, against a running Rivulet with the tables (created with
-`is_batched = true`):
-  python3 scripts/bench_tables.py 127.0.0.1:4560 1000000 1000 plain other ...
+`is_batched = true`); `--items` gives each event three line items:
+  python3 scripts/bench_tables.py [--items] 127.0.0.1:4560 1000000 1000 plain other ...
 """
 import json, sys, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 
-def bodies(n, batch):
-    """n events as NDJSON bodies of `batch` events, each with its own id."""
-    return ["\n".join(json.dumps({"messageId": f"m-{b}-{i}", "type": "track", "event": "Order Completed",
-                                  "userId": f"u{i % 5000}", "properties": {"revenue": i % 100}})
-                      for i in range(batch)).encode() for b in range(n // batch)]
+def bodies(n, batch, items=False):
+    """n events as NDJSON bodies of `batch` events, each with its own id
+    (and, with `items`, an array of three line items)."""
+    def event(b, i):
+        e = {"messageId": f"m-{b}-{i}", "type": "track", "event": "Order Completed",
+             "userId": f"u{i % 5000}", "properties": {"revenue": i % 100}}
+        if items:
+            e["properties"]["items"] = [{"sku": f"s{i % 50}", "q": 1}, {"sku": f"t{i % 7}", "q": 2},
+                                        {"sku": "u", "q": 3}]
+        return json.dumps(e)
+    return ["\n".join(event(b, i) for i in range(batch)).encode() for b in range(n // batch)]
 
 
 def post(hook, table, body):
@@ -34,8 +40,11 @@ def run(hook, table, bs):
 
 
 if __name__ == "__main__":
-    hook, n, batch, tables = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-    bs = bodies(n, batch)
+    args = sys.argv[1:]
+    items = "--items" in args
+    args = [a for a in args if a != "--items"]
+    hook, n, batch, tables = args[0], int(args[1]), int(args[2]), args[3:]
+    bs = bodies(n, batch, items)
     for table in tables:
         took = run(hook, table, bs)
         print(f"{table}: {n:,} events in {took:.1f} s = {n/took:,.0f} events/s")
