@@ -520,6 +520,7 @@ async fn subqueries_match_postgres() {
         "SELECT 2 = ANY (ARRAY[1, 2]), 3 = ANY ('{1,2,NULL}'::int[]), 3 <> ALL (ARRAY[1, 2]), NULL::int = ANY (ARRAY[1]), 1 = ANY (ARRAY[]::int[])",
         "SELECT array_to_string(ARRAY[1, NULL, 3], ','), array_to_string(ARRAY[1, NULL, 3], '-', '*'), array_length(ARRAY[1, 2], 1), array_length(ARRAY[]::int[], 1), cardinality(ARRAY['a']), array_position(ARRAY['a', 'b', 'b'], 'b'), array_upper(ARRAY[4, 5], 1), array_lower(ARRAY[4, 5], 1)",
         "SELECT current_schemas(false)",
+        "SELECT relname FROM pg_class WHERE oid = 'users'::regclass OR oid = 'public.orders'::regclass OR oid = 'pg_catalog.pg_class'::regclass",
         "SELECT id, CASE WHEN id > 1 THEN NULL ELSE id END, coalesce(NULL, team), CASE WHEN id = 1 THEN NULL WHEN id = 2 THEN 2.5 ELSE id END FROM users",
         "SELECT * FROM unnest(ARRAY[3, NULL, 1]) AS n",
         "SELECT u.id, t FROM users u, unnest(ARRAY[u.name, 'x']) AS t",

@@ -193,3 +193,48 @@ impl rivulet_expr::Callable for ViewDefinition {
         "pg_get_viewdef"
     }
 }
+
+impl Binder<'_> {
+    /// `'name'::regclass`: the relation's OID, looked up in the planning
+    /// catalog (a number stays a number); 42P01 for no such relation.
+    /// `None` for any other cast.
+    pub(super) fn regclass_literal(&self, e: &ast::Expr, type_name: &str) -> Result<Option<i64>> {
+        let base = type_name.trim();
+        let regclass = base == "regclass" || base == "pg_catalog.regclass";
+        let ast::Expr::Literal(ast::Literal::String(text)) = e else {
+            return Ok(None);
+        };
+        if !regclass || text.trim().parse::<i64>().is_ok() {
+            return Ok(None);
+        }
+        let Ok(catalog) = self.subqueries().map(|s| s.catalog()) else {
+            return Ok(None);
+        };
+        let name = parse_qualified(text);
+        let rel = catalog.get_relation(&name)?;
+        Ok(Some(crate::system::relation_oid(&rel)))
+    }
+}
+
+/// A relation name as `regclassin` reads it: dot-separated parts, each
+/// lower-cased unless double-quoted.
+fn parse_qualified(text: &str) -> rivulet_sql::ObjectName {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut quoted = false;
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                part.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(ast::Ident(std::mem::take(&mut part))),
+            c if quoted => part.push(c),
+            c => part.extend(c.to_lowercase()),
+        }
+    }
+    parts.push(ast::Ident(part));
+    rivulet_sql::ObjectName(parts)
+}

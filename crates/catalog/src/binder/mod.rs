@@ -204,6 +204,9 @@ impl<'a> Binder<'a> {
                 ))
             }
             ast::Expr::Cast { expr, type_name } => {
+                if let Some(oid) = self.regclass_literal(expr, type_name)? {
+                    return Ok((Expr::Literal(Value::Int8(oid)), DataType::Int8));
+                }
                 let to = type_from_name(type_name)?;
                 let (inner, from) = self.bind(expr)?;
                 Ok((
