@@ -201,6 +201,7 @@ async fn errors_match_postgres() {
         "SELECT * FROM jsonb_each_text('[]')",
         "SELECT * FROM jsonb_array_elements(1)",
         "SELECT * FROM jsonb_array_elements('[1]') AS x(a, b)",
+        "SELECT * FROM generate_series(1, 3, 0)",
     ];
     let mut failures = Vec::new();
     for sql in cases {
@@ -523,6 +524,14 @@ async fn subqueries_match_postgres() {
         "SELECT relname FROM pg_class WHERE oid = 'users'::regclass OR oid = 'public.orders'::regclass OR oid = 'pg_catalog.pg_class'::regclass",
         "SELECT id, CASE WHEN id > 1 THEN NULL ELSE id END, coalesce(NULL, team), CASE WHEN id = 1 THEN NULL WHEN id = 2 THEN 2.5 ELSE id END FROM users",
         "SELECT * FROM unnest(ARRAY[3, NULL, 1]) AS n",
+        "SELECT * FROM generate_series(1, 10, 3)",
+        "SELECT g FROM generate_series(5, 1, -2) AS g",
+        "SELECT generate_series(1, 3), 'x'",
+        "SELECT * FROM generate_series(3000000000, 3000000002)",
+        "SELECT * FROM generate_series('2024-02-28'::timestamptz, '2024-03-02'::timestamptz, '1 day')",
+        "SELECT * FROM generate_series('2024-01-31 10:00'::timestamptz, '2024-06-01'::timestamptz, '1 month')",
+        "SELECT u.id, s FROM users u, generate_series(1, u.id) AS s",
+        "SELECT count(*), sum(s) FROM generate_series(1, 100000) AS s",
         "SELECT u.id, t FROM users u, unnest(ARRAY[u.name, 'x']) AS t",
         "SELECT unnest(ARRAY['a', 'b']) AS x, 1",
         "SELECT u.id, ARRAY(SELECT o.id FROM orders o WHERE o.uid = u.id ORDER BY o.id) FROM users u",

@@ -255,6 +255,12 @@ pub(super) fn bind_array_function(
     }))
 }
 
+/// An array of the arguments' values (already of one type, or the
+/// arguments of a function that takes its arguments as one array).
+pub(crate) fn make_array(args: Vec<Expr>) -> Expr {
+    call(MakeArray, args)
+}
+
 /// `ARRAY[...]`.
 #[derive(Debug)]
 struct MakeArray;

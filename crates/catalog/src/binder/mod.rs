@@ -19,6 +19,7 @@ use rivulet_sql::{self as ast, BinaryOperator, UnaryOperator};
 
 use crate::{Error, Result};
 
+pub(crate) use arrays::make_array;
 pub(crate) use coercion::{coerce, common_type, type_from_name};
 use coercion::{fold, fold_call, literal};
 pub(crate) use functions::is_aggregate;

@@ -5,7 +5,7 @@ use rivulet_expr::{BinaryOp, CmpOp, DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Ident, Query, TableRef};
 
 use super::{Plan, Planner};
-use crate::binder::{coerce, Scope, ScopeColumn};
+use crate::binder::{coerce, common_type, make_array, Scope, ScopeColumn};
 use crate::{Error, Result};
 
 impl Planner<'_> {
@@ -119,6 +119,7 @@ impl Planner<'_> {
             (None, [(arg, DataType::Array(e))]) if lower == "unnest" => {
                 (SetFunc::Unnest(e), arg.clone())
             }
+            (None, [_, _] | [_, _, _]) if lower == "generate_series" => series(&bound)?,
             (Some(func), [(arg, ty)]) if matches!(ty, DataType::Jsonb | DataType::Unknown) => {
                 (func, coerce(arg.clone(), *ty, DataType::Jsonb, "")?)
             }
@@ -203,6 +204,53 @@ impl Planner<'_> {
         };
         Ok((root, scope))
     }
+}
+
+/// `generate_series(start, stop [, step])`: integers (a bigint series if
+/// either end is one), or timestamps with an interval step. Its arguments
+/// go to the function as one array.
+fn series(bound: &[(Expr, DataType)]) -> Result<(SetFunc, Expr)> {
+    static INT4: DataType = DataType::Int4;
+    static INT8: DataType = DataType::Int8;
+    static TIMESTAMPTZ: DataType = DataType::Timestamptz;
+    let types: Vec<String> = bound.iter().map(|(_, t)| t.to_string()).collect();
+    let undefined = || {
+        Error::UndefinedFunction(format!(
+            "function generate_series({}) does not exist",
+            types.join(", ")
+        ))
+    };
+    let timestamps = bound[..2]
+        .iter()
+        .any(|(_, t)| matches!(t, DataType::Timestamptz | DataType::Date));
+    let (elem, step_ty): (&'static DataType, DataType) = if timestamps {
+        (&TIMESTAMPTZ, DataType::Interval)
+    } else {
+        match common_type(bound[0].1, bound[1].1) {
+            Some(DataType::Int8) => (&INT8, DataType::Int8),
+            Some(DataType::Int4 | DataType::Unknown | DataType::Text)
+                if bound[..2]
+                    .iter()
+                    .all(|(_, t)| matches!(t, DataType::Int4 | DataType::Unknown)) =>
+            {
+                (&INT4, DataType::Int4)
+            }
+            _ => return Err(undefined()),
+        }
+    };
+    if timestamps && bound.len() < 3 {
+        return Err(undefined());
+    }
+    let mut args = Vec::with_capacity(3);
+    for (i, (e, t)) in bound.iter().enumerate() {
+        let to = if i < 2 { *elem } else { step_ty };
+        let e = match (t, to) {
+            (DataType::Date, DataType::Timestamptz) => Expr::Cast(Box::new(e.clone()), to),
+            _ => coerce(e.clone(), *t, to, "").map_err(|_| undefined())?,
+        };
+        args.push(e);
+    }
+    Ok((SetFunc::Series(elem), make_array(args)))
 }
 
 fn split_and(e: Expr) -> Vec<Expr> {

@@ -86,7 +86,11 @@ fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
             let lower = name.as_str().to_ascii_lowercase();
             let Some(f) = SetFunc::from_name(&lower).or_else(|| {
                 // unnest's element type comes from its argument, later.
-                (lower == "unnest").then_some(SetFunc::Unnest(&DataType::Text))
+                match lower.as_str() {
+                    "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
+                    "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
+                    _ => None,
+                }
             }) else {
                 return;
             };

@@ -22,7 +22,15 @@ pub enum SetFunc {
     EachText,
     /// `unnest(array)`: each element, of the array's element type.
     Unnest(&'static DataType),
+    /// `generate_series(start, stop [, step])` over integers, or over
+    /// timestamps with an interval step; its argument is the array
+    /// `[start, stop, step]`.
+    Series(&'static DataType),
 }
+
+/// The most rows one `generate_series` call makes: its rows are built
+/// at once, so the call is bounded like any value a query builds.
+pub const MAX_SERIES_ROWS: usize = 1_000_000;
 
 impl SetFunc {
     /// The function of this name.
@@ -46,6 +54,7 @@ impl SetFunc {
             SetFunc::Each => "jsonb_each",
             SetFunc::EachText => "jsonb_each_text",
             SetFunc::Unnest(_) => "unnest",
+            SetFunc::Series(_) => "generate_series",
         }
     }
 
@@ -64,7 +73,7 @@ impl SetFunc {
                 (Some("key"), DataType::Text),
                 (Some("value"), DataType::Text),
             ],
-            SetFunc::Unnest(e) => vec![(None, *e)],
+            SetFunc::Unnest(e) | SetFunc::Series(e) => vec![(None, *e)],
         }
     }
 
@@ -80,6 +89,9 @@ impl SetFunc {
                 _ => Vec::new(),
             });
         }
+        if let SetFunc::Series(_) = self {
+            return series(v);
+        }
         let doc = as_jsonb(v)?.clone();
         let kind = doc.kind();
         let refuse = |what: &str| Err(Error::InvalidParameterValue(what.to_string()));
@@ -94,7 +106,7 @@ impl SetFunc {
                 JsonKind::Array => return refuse("cannot call jsonb_object_keys on an array"),
                 _ => return refuse("cannot call jsonb_object_keys on a scalar"),
             },
-            SetFunc::Unnest(_) => {}
+            SetFunc::Unnest(_) | SetFunc::Series(_) => {}
             SetFunc::Each | SetFunc::EachText => {
                 if kind != JsonKind::Object {
                     return refuse(&format!("cannot call {} on a non-object", self.name()));
@@ -120,7 +132,7 @@ impl SetFunc {
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), text(&v)])
                 .collect(),
-            SetFunc::Unnest(_) => Vec::new(),
+            SetFunc::Unnest(_) | SetFunc::Series(_) => Vec::new(),
         })
     }
 }
@@ -138,4 +150,74 @@ fn pairs(doc: &Jsonb) -> Vec<(String, Jsonb)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `generate_series` over `[start, stop, step]`: no rows if any is NULL.
+fn series(v: &Value) -> Result<Vec<Row>> {
+    let Value::Array(args) = v else {
+        return Ok(Vec::new());
+    };
+    if args.iter().any(Value::is_null) {
+        return Ok(Vec::new());
+    }
+    let too_many = || {
+        Error::FeatureNotSupported(format!(
+            "generate_series of more than {MAX_SERIES_ROWS} rows is not supported"
+        ))
+    };
+    let zero = || Error::InvalidParameterValue("step size cannot equal zero".into());
+    let mut out = Vec::new();
+    match args.as_slice() {
+        [Value::Timestamptz(start), Value::Timestamptz(stop), Value::Interval(step)] => {
+            if step.span() == 0 {
+                return Err(zero());
+            }
+            let up = step.span() > 0;
+            let mut t = *start;
+            while (up && t <= *stop) || (!up && t >= *stop) {
+                if out.len() >= MAX_SERIES_ROWS {
+                    return Err(too_many());
+                }
+                out.push(vec![Value::Timestamptz(t)]);
+                t = step.add_to_timestamp(t)?;
+            }
+        }
+        [start, stop, rest @ ..] => {
+            let int = |v: &Value| match v {
+                Value::Int4(i) => Some(i64::from(*i)),
+                Value::Int8(i) => Some(*i),
+                _ => None,
+            };
+            let wide = matches!(start, Value::Int8(_)) || matches!(stop, Value::Int8(_));
+            let (Some(a), Some(b)) = (int(start), int(stop)) else {
+                return Ok(Vec::new());
+            };
+            let step = match rest.first() {
+                Some(s) => int(s).unwrap_or(1),
+                None => 1,
+            };
+            if step == 0 {
+                return Err(zero());
+            }
+            let count = if (step > 0 && a > b) || (step < 0 && a < b) {
+                0
+            } else {
+                ((i128::from(b) - i128::from(a)) / i128::from(step)) as u128 + 1
+            };
+            if count > MAX_SERIES_ROWS as u128 {
+                return Err(too_many());
+            }
+            let mut x = a;
+            for _ in 0..count {
+                out.push(vec![if wide {
+                    Value::Int8(x)
+                } else {
+                    Value::Int4(x as i32)
+                }]);
+                x = x.saturating_add(step);
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
 }
