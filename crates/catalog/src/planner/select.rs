@@ -84,14 +84,14 @@ fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
                 return;
             };
             let lower = name.as_str().to_ascii_lowercase();
-            let Some(f) = SetFunc::from_name(&lower).or_else(|| {
-                // unnest's element type comes from its argument, later.
-                match lower.as_str() {
-                    "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
-                    "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
-                    _ => None,
-                }
-            }) else {
+            // The element types of unnest and generate_series come from
+            // their arguments, when the call is planned in FROM.
+            let f = match lower.as_str() {
+                "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
+                "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
+                other => SetFunc::from_name(other),
+            };
+            let Some(f) = f else {
                 return;
             };
             if f.columns().len() > 1 {
