@@ -827,3 +827,19 @@ async fn copy_from_stdin_through_the_extended_protocol() {
     let (code, _) = sql_error(&c, "COPY kn FROM STDIN").await;
     assert_eq!(code, "42809");
 }
+
+/// Catalog functions tools call in FROM (DBeaver lists keywords this way).
+#[tokio::test]
+async fn catalog_functions_read_in_from() {
+    let dir = TempDir::new("catalog-functions");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let c = s.connect().await.unwrap();
+    let words = rows(
+        &c,
+        "SELECT word, catcode FROM pg_catalog.pg_get_keywords() WHERE word IN ('select', 'from') ORDER BY 1",
+    )
+    .await
+    .unwrap();
+    let r = |w: &str| vec![Some(w.to_string()), Some("R".to_string())];
+    assert_eq!(words, vec![r("from"), r("select")]);
+}

@@ -267,6 +267,20 @@ static DEFS: &[Def] = &[
         ],
         rows: None,
     },
+    // `pg_get_keywords()`, read in FROM like a relation: the words the
+    // parser reserves.
+    Def {
+        schema: "pg_catalog",
+        name: "pg_get_keywords",
+        columns: &[
+            ("word", T),
+            ("catcode", T),
+            ("barelabel", B),
+            ("catdesc", T),
+            ("baredesc", T),
+        ],
+        rows: Some(pg_get_keywords),
+    },
     // Role memberships: the one role is a member of none.
     Def {
         schema: "pg_catalog",
@@ -942,6 +956,21 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                 }),
                 Value::Null,
                 Value::Int4(0),
+            ]
+        })
+        .collect()
+}
+
+fn pg_get_keywords(_: &Ctx<'_>) -> Vec<Row> {
+    rivulet_sql::reserved_words()
+        .iter()
+        .map(|w| {
+            vec![
+                text(w),
+                text("R"),
+                Value::Bool(false),
+                text("reserved"),
+                text("requires AS"),
             ]
         })
         .collect()

@@ -10,6 +10,11 @@ const RESERVED: &[&str] = &[
     "using", "values", "when", "where", "with",
 ];
 
+/// The reserved words, lower-case (what `pg_get_keywords()` lists).
+pub fn reserved_words() -> &'static [&'static str] {
+    RESERVED
+}
+
 /// Whether `word` (lower-case) is reserved.
 pub(crate) fn is_reserved(word: &str) -> bool {
     RESERVED.contains(&word)

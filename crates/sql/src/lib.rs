@@ -14,6 +14,7 @@
 mod ast;
 mod error;
 mod keywords;
+pub use keywords::reserved_words;
 mod parser;
 
 pub use ast::{

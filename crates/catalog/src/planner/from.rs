@@ -18,6 +18,20 @@ impl Planner<'_> {
                 let scope = Scope::of_relation(qualifier, &rel.columns);
                 Ok((Plan::Scan { rel }, scope))
             }
+            // A catalog function without arguments (`pg_get_keywords()`)
+            // reads as its system relation.
+            TableRef::Function {
+                name, args, alias, ..
+            } if args.is_empty()
+                && crate::SystemTable::lookup(Some("pg_catalog"), name.as_str()).is_some() =>
+            {
+                let rel = crate::SystemTable::lookup(Some("pg_catalog"), name.as_str())
+                    .map(|s| s.relation())
+                    .ok_or_else(|| Error::UndefinedTable(name.as_str().to_string()))?;
+                let qualifier = alias.as_ref().unwrap_or(name).as_str().to_string();
+                let scope = Scope::of_relation(&qualifier, &rel.columns);
+                Ok((Plan::Scan { rel }, scope))
+            }
             TableRef::Function { .. } => {
                 self.set_function(Plan::Values, Scope::default(), t, false)
             }
