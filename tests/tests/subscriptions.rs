@@ -149,6 +149,10 @@ async fn cursors_read_each_change_from_where_they_start() {
         rows(&c, "SHOW SUBSCRIPTIONS").await.unwrap(),
         vec![row(&["orders_sub"]), row(&["status_sub"])]
     );
+    // ... and through the extended protocol, described.
+    let typed = c.query("SHOW SUBSCRIPTION CURSORS", &[]).await.unwrap();
+    assert_eq!(typed.len(), 5);
+    assert_eq!(typed[0].columns()[1].name(), "SubscriptionName");
 
     // Errors, each with its SQLSTATE.
     for (sql, state) in [

@@ -103,9 +103,19 @@ pub fn describe(
             let bound = bind_delete(catalog, table, Some(w))?;
             (infer_parameter_types(n, &mut bound.filter.iter()), vec![])
         }
-        Statement::Show(ShowKind::Tables | ShowKind::MaterializedViews | ShowKind::Secrets) => {
-            (vec![DataType::Text; n], text("Name"))
-        }
+        Statement::Show(
+            ShowKind::Tables
+            | ShowKind::MaterializedViews
+            | ShowKind::Secrets
+            | ShowKind::Subscriptions,
+        ) => (vec![DataType::Text; n], text("Name")),
+        Statement::Show(ShowKind::SubscriptionCursors) => (
+            vec![DataType::Text; n],
+            vec![
+                ("Name".into(), DataType::Text),
+                ("SubscriptionName".into(), DataType::Text),
+            ],
+        ),
         Statement::Show(ShowKind::CreateTable(_) | ShowKind::CreateMaterializedView(_)) => (
             vec![DataType::Text; n],
             vec![
