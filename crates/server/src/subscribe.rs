@@ -278,7 +278,6 @@ where
     let mut feed = db.feed();
     let at = db.snapshot(Some(rel.id)).await?;
     let _watching = at.watch;
-    let send = Error::Connection;
     client
         .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
             0,
@@ -286,7 +285,7 @@ where
             vec![0; columns],
         )))
         .await
-        .map_err(|e| send(e.into()))?;
+        .map_err(|e| Error::Connection(e.into()))?;
     let line = |ts: u64, diff: i64, row: &Row| {
         let mut texts: Vec<Option<String>> = vec![Some(ts.to_string()), Some(diff.to_string())];
         texts.extend(row.iter().map(Value::to_pg_text));
@@ -306,11 +305,14 @@ where
                 client
                     .feed(PgWireBackendMessage::CopyData(line(at.ts, 1, &row)))
                     .await
-                    .map_err(|e| send(e.into()))?;
+                    .map_err(|e| Error::Connection(e.into()))?;
             }
         }
     }
-    client.flush().await.map_err(|e| send(e.into()))?;
+    client
+        .flush()
+        .await
+        .map_err(|e| Error::Connection(e.into()))?;
     let end: Error = loop {
         let commit = match feed.recv().await {
             Ok(c) => c,
@@ -337,12 +339,15 @@ where
                         row,
                     )))
                     .await
-                    .map_err(|e| send(e.into()))?;
+                    .map_err(|e| Error::Connection(e.into()))?;
                 any = true;
             }
         }
         if any {
-            client.flush().await.map_err(|e| send(e.into()))?;
+            client
+                .flush()
+                .await
+                .map_err(|e| Error::Connection(e.into()))?;
         }
     };
     // The error ends the copy: PostgreSQL's client libraries take an
