@@ -522,6 +522,7 @@ async fn subqueries_match_postgres() {
         "SELECT array_to_string(ARRAY[1, NULL, 3], ','), array_to_string(ARRAY[1, NULL, 3], '-', '*'), array_length(ARRAY[1, 2], 1), array_length(ARRAY[]::int[], 1), cardinality(ARRAY['a']), array_position(ARRAY['a', 'b', 'b'], 'b'), array_upper(ARRAY[4, 5], 1), array_lower(ARRAY[4, 5], 1)",
         "SELECT current_schemas(false)",
         "SELECT relname FROM pg_class WHERE oid = 'users'::regclass OR oid = 'public.orders'::regclass OR oid = 'pg_catalog.pg_class'::regclass",
+        "SELECT 'int4'::regtype::oid::bigint, 'text[]'::regtype::oid::bigint, 'jsonb'::regtype::oid::bigint, 'double precision'::regtype::oid::bigint",
         "SELECT id, CASE WHEN id > 1 THEN NULL ELSE id END, coalesce(NULL, team), CASE WHEN id = 1 THEN NULL WHEN id = 2 THEN 2.5 ELSE id END FROM users",
         "SELECT * FROM unnest(ARRAY[3, NULL, 1]) AS n",
         "SELECT * FROM generate_series(1, 10, 3)",

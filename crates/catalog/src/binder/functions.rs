@@ -197,15 +197,27 @@ impl rivulet_expr::Callable for ViewDefinition {
 impl Binder<'_> {
     /// `'name'::regclass`: the relation's OID, looked up in the planning
     /// catalog (a number stays a number); 42P01 for no such relation.
-    /// `None` for any other cast.
+    /// `'name'::regtype`: the type's OID (42704 for none). `None` for any
+    /// other cast.
     pub(super) fn regclass_literal(&self, e: &ast::Expr, type_name: &str) -> Result<Option<i64>> {
-        let base = type_name.trim();
-        let regclass = base == "regclass" || base == "pg_catalog.regclass";
+        let base = type_name.trim().trim_start_matches("pg_catalog.");
         let ast::Expr::Literal(ast::Literal::String(text)) = e else {
             return Ok(None);
         };
-        if !regclass || text.trim().parse::<i64>().is_ok() {
+        if !matches!(base, "regclass" | "regtype") || text.trim().parse::<i64>().is_ok() {
             return Ok(None);
+        }
+        if base == "regtype" {
+            // A type by name (`'int4'`, `'text[]'`, `'pg_catalog.jsonb'`).
+            let name = text
+                .trim()
+                .trim_start_matches("pg_catalog.")
+                .to_ascii_lowercase();
+            return DataType::from_name(&name)
+                .map(|t| Some(i64::from(t.oid())))
+                .ok_or_else(|| {
+                    Error::UndefinedObject(format!("type \"{}\" does not exist", text.trim()))
+                });
         }
         let Ok(catalog) = self.subqueries().map(|s| s.catalog()) else {
             return Ok(None);
