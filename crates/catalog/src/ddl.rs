@@ -190,13 +190,19 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
 /// A subscription's `retention`: a positive interval of at most a year
 /// (`'1h'`, `'1D'`).
 fn retention_of(v: &Literal) -> Result<i64> {
-    let text = option_string("retention", v)?;
+    positive_interval("retention", v, MAX_RETENTION_MICROS)
+}
+
+/// Option `name`: an interval of more than 0 and at most `max` µs (366
+/// days), in µs.
+fn positive_interval(name: &str, v: &Literal, max: i64) -> Result<i64> {
+    let text = option_string(name, v)?;
     let span = Interval::parse(&text)
-        .map_err(|e| Error::InvalidParameter(format!("option \"retention\": {e}")))?
+        .map_err(|e| Error::InvalidParameter(format!("option \"{name}\": {e}")))?
         .span();
-    if span <= 0 || span > i128::from(MAX_RETENTION_MICROS) {
+    if span <= 0 || span > i128::from(max) {
         return Err(Error::InvalidParameter(format!(
-            "option \"retention\" must be more than 0 and at most 366 days, not '{text}'"
+            "option \"{name}\" must be more than 0 and at most 366 days, not '{text}'"
         )));
     }
     Ok(span as i64)
@@ -286,16 +292,7 @@ fn header_name(what: &str, name: &str) -> Result<String> {
 
 /// `dedup_window`: a positive interval of at most a year (`'24 hours'`).
 fn window(v: &Literal) -> Result<i64> {
-    let text = option_string("dedup_window", v)?;
-    let span = Interval::parse(&text)
-        .map_err(|e| Error::InvalidParameter(format!("option \"dedup_window\": {e}")))?
-        .span();
-    if span <= 0 || span > i128::from(MAX_DEDUP_WINDOW_MICROS) {
-        return Err(Error::InvalidParameter(format!(
-            "option \"dedup_window\" must be more than 0 and at most 366 days, not '{text}'"
-        )));
-    }
-    Ok(span as i64)
+    positive_interval("dedup_window", v, MAX_DEDUP_WINDOW_MICROS)
 }
 
 fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Result<Relation> {

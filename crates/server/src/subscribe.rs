@@ -219,20 +219,29 @@ impl SubscriptionCursor {
                 self.snapshot = None;
                 return Ok(());
             }
-            let Some((mut rows, mut buffered)) = self.snapshot.take() else {
+            let Some((rows, mut buffered)) = self.snapshot.take() else {
                 return Ok(());
             };
-            let (rows, chunk) = tokio::task::spawn_blocking(move || {
-                let chunk = rows.next_chunk(SNAPSHOT_CHUNK);
-                (rows, chunk)
-            })
-            .await
-            .map_err(|_| rivulet_stream::Error::ShuttingDown)?;
+            let (rows, chunk) = next_chunk(rows).await?;
             buffered.extend(chunk?);
             self.snapshot = Some((rows, buffered));
         }
         Ok(())
     }
+}
+
+/// The next chunk of a snapshot's rows, read off the async workers; the
+/// reader comes back with it.
+async fn next_chunk(
+    mut rows: SnapshotRows,
+) -> Result<(SnapshotRows, rivulet_stream::Result<Vec<Row>>)> {
+    let read = tokio::task::spawn_blocking(move || {
+        let chunk = rows.next_chunk(SNAPSHOT_CHUNK);
+        (rows, chunk)
+    });
+    Ok(read
+        .await
+        .map_err(|_| rivulet_stream::Error::ShuttingDown)?)
 }
 
 /// A snapshot row as a cursor returns it: an `Insert` without a time.
@@ -294,12 +303,7 @@ where
     if snapshot {
         let mut rows = SnapshotRows::new(at.engine, rel.id);
         while !rows.is_done() {
-            let (back, chunk) = tokio::task::spawn_blocking(move || {
-                let chunk = rows.next_chunk(SNAPSHOT_CHUNK);
-                (rows, chunk)
-            })
-            .await
-            .map_err(|_| rivulet_stream::Error::ShuttingDown)?;
+            let (back, chunk) = next_chunk(rows).await?;
             rows = back;
             for row in chunk? {
                 client
