@@ -2,7 +2,8 @@
 # Installs what the tests need when it is missing: the PostgreSQL 15 server
 # (the oracle the tests compare against), psql, the Python drivers and
 # SQLAlchemy (psycopg 3, psycopg2), Node.js, node-postgres and Segment's
-# destination code (tests/clients), and Chromium (the status page test).
+# destination code (tests/clients), a JDK with Debian's pgJDBC driver, and
+# Chromium (the status page test).
 # Debian/Ubuntu only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,11 @@ fi
 if [ ! -d tests/clients/segment/node_modules ]; then
   echo "==> installing Segment's Webhooks (Actions) destination (sender tests)"
   (cd tests/clients/segment && npm ci --no-audit --no-fund --silent --ignore-scripts)
+fi
+
+if ! command -v javac >/dev/null 2>&1 || [ ! -f /usr/share/java/postgresql.jar ]; then
+  echo "==> installing a JDK and pgJDBC (client tests)"
+  apt_install openjdk-17-jdk-headless libpostgresql-jdbc-java
 fi
 
 if ! command -v chromium >/dev/null 2>&1; then

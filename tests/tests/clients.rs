@@ -1,7 +1,8 @@
 //! Client libraries people already use, installed by their packages
 //! (`scripts/install-test-deps.sh`), each driving a fresh server the way
 //! applications do: node-postgres with pg-cursor, and SQLAlchemy 2 over
-//! psycopg2, and psycopg 3 reading subscriptions across kill -9. The
+//! psycopg2, psycopg 3 reading subscriptions across kill -9, and pgJDBC
+//! (beside PostgreSQL 15). The
 //! scripts live in `tests/clients/` and exit non-zero on the first
 //! difference from what PostgreSQL (or RisingWave, for subscriptions)
 //! would answer. On the sending side,
@@ -70,6 +71,55 @@ async fn sqlalchemy_with_psycopg2() {
 #[tokio::test]
 async fn dbt_with_dbt_risingwave() {
     run_client("dbt", "python3", &clients().join("dbt_check.py")).await;
+}
+
+/// The pgJDBC driver Debian packages (`libpostgresql-jdbc-java`), run by
+/// the JDK's source launcher against Rivulet and against PostgreSQL 15:
+/// batch update counts, UPDATE/DELETE counts, `LIMIT ? OFFSET ?`, jsonb
+/// through `getObject`, SQLSTATEs, and DatabaseMetaData's schemas, tables
+/// and types. Every line the program prints must be the same from both,
+/// except those marked `info:`.
+#[tokio::test]
+async fn pgjdbc_matches_postgres() {
+    let jar = Path::new("/usr/share/java/postgresql.jar");
+    let program = clients().join("jdbc/JdbcCheck.java");
+    let run = |url: String, user: &'static str| {
+        let program = program.clone();
+        async move {
+            let out = tokio::process::Command::new("java")
+                .arg("-cp")
+                .arg(jar)
+                .arg(&program)
+                .args([url.as_str(), user])
+                .output()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("java runs ({e}); scripts/install-test-deps.sh installs it")
+                });
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "pgJDBC check failed against {url} (scripts/install-test-deps.sh installs the JDK and the driver):\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+                .lines()
+                .filter(|l| !l.starts_with("info:"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        }
+    };
+    let dir = TempDir::new("pgjdbc");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let rivulet = run(format!("jdbc:postgresql://{}/dev", s.pg_addr), "root").await;
+    let oracle = rivulet_tests::oracle::Oracle::start().await.unwrap();
+    let postgres = run(
+        format!("jdbc:postgresql://127.0.0.1:{}/postgres", oracle.port()),
+        "postgres",
+    )
+    .await;
+    assert_eq!(rivulet, postgres);
+    assert_eq!(rivulet.last().map(String::as_str), Some("jdbc ok"));
 }
 
 /// psycopg 3 reads subscriptions with subscription cursors while signed

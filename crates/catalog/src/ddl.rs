@@ -563,6 +563,7 @@ fn bind_validate(
         qualifier: None,
         name: name.to_string(),
         ty,
+        hidden: false,
     };
     let mut scope = Scope {
         columns: vec![

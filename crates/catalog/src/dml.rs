@@ -1,4 +1,4 @@
-//! INSERT and DELETE bound against the catalog: the target table, checked
+//! INSERT, UPDATE and DELETE bound against the catalog: the target table, checked
 //! writable, and each statement's expressions typed for its columns. The
 //! simple and the extended protocol both use these, so a statement means
 //! the same through either.
@@ -27,6 +27,18 @@ pub struct BoundDelete {
     /// The target table.
     pub table: Arc<Relation>,
     /// The WHERE predicate over the table's columns; `None` deletes all.
+    pub filter: Option<Expr>,
+}
+
+/// A bound `UPDATE`.
+#[derive(Debug)]
+pub struct BoundUpdate {
+    /// The target table.
+    pub table: Arc<Relation>,
+    /// Each assigned column's position with its new value, an expression
+    /// over the old row of the column's type.
+    pub assignments: Vec<(usize, Expr)>,
+    /// The WHERE predicate over the table's columns; `None` updates all.
     pub filter: Option<Expr>,
 }
 
@@ -133,4 +145,56 @@ pub fn bind_delete(
         .map(|w| Binder::new(&scope).bind_predicate(w, "WHERE"))
         .transpose()?;
     Ok(BoundDelete { table: rel, filter })
+}
+
+/// Binds `UPDATE table SET column = value, ... [WHERE selection]`. As in
+/// RisingWave, a primary-key column cannot be assigned (0A000): a row's
+/// key never changes, so an update rewrites each row where it is.
+pub fn bind_update(
+    catalog: &Catalog,
+    table: &ObjectName,
+    assignments: &[(ast::Ident, ast::Expr)],
+    selection: Option<&ast::Expr>,
+) -> Result<BoundUpdate> {
+    let rel = writable_table(catalog, table, "change")?;
+    let scope = Scope::of_relation(&rel.name, &rel.columns);
+    let binder = Binder::new(&scope);
+    let pk = rel
+        .table()
+        .map(|t| t.primary_key.as_slice())
+        .unwrap_or_default();
+    let mut bound: Vec<(usize, Expr)> = Vec::with_capacity(assignments.len());
+    for (col, value) in assignments {
+        let i = rel
+            .columns
+            .iter()
+            .position(|c| c.name == col.0)
+            .ok_or_else(|| Error::UndefinedColumnOf {
+                column: col.0.clone(),
+                table: rel.name.clone(),
+            })?;
+        if bound.iter().any(|(j, _)| *j == i) {
+            return Err(Error::Syntax(format!(
+                "multiple assignments to same column \"{}\"",
+                col.0
+            )));
+        }
+        if pk.contains(&i) {
+            return Err(Error::NotSupported(format!(
+                "UPDATE cannot assign the primary key column \"{}\" of \"{}\"; delete the row and insert it with the new key",
+                col.0, rel.name
+            )));
+        }
+        let column = &rel.columns[i];
+        let e = binder.bind_as(value, column.ty, &format!("column \"{}\"", column.name))?;
+        bound.push((i, e));
+    }
+    let filter = selection
+        .map(|w| binder.bind_predicate(w, "WHERE"))
+        .transpose()?;
+    Ok(BoundUpdate {
+        table: rel,
+        assignments: bound,
+        filter,
+    })
 }

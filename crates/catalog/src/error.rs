@@ -35,6 +35,12 @@ pub enum Error {
     /// 42702
     #[error("column reference \"{0}\" is ambiguous")]
     AmbiguousColumn(String),
+    /// 42703 with its whole message (JOIN ... USING).
+    #[error("{0}")]
+    MissingColumn(String),
+    /// 42702 with its whole message (JOIN ... USING).
+    #[error("{0}")]
+    RepeatedColumn(String),
     /// 42712: a name given twice where names must differ (WITH).
     #[error("{0}")]
     DuplicateAlias(String),
@@ -122,7 +128,8 @@ impl Error {
             Error::Parse(e) => e.sqlstate(),
             Error::UndefinedTable(_) | Error::MissingFromEntry(_) => "42P01",
             Error::UndefinedColumn(_) => "42703",
-            Error::AmbiguousColumn(_) => "42702",
+            Error::AmbiguousColumn(_) | Error::RepeatedColumn(_) => "42702",
+            Error::MissingColumn(_) => "42703",
             Error::InvalidColumnReference(_) => "42P10",
             Error::UndefinedColumnOf { .. } => "42703",
             Error::Syntax(_) => "42601",

@@ -26,7 +26,9 @@ pub use catalog::{
     Catalog, Column, Dedup, DedupKey, Handshake, Relation, RelationKind, Secret, StoredObject,
     Subscription, TableSpec, Validator, ViewSpec, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
-pub use dml::{bind_copy_from, bind_delete, bind_insert, BoundDelete, BoundInsert};
+pub use dml::{
+    bind_copy_from, bind_delete, bind_insert, bind_update, BoundDelete, BoundInsert, BoundUpdate,
+};
 pub use error::{Error, Result, SqlError};
 pub use planner::{
     describe_query, infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind,

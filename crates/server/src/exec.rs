@@ -10,7 +10,7 @@ use pgwire::api::ConnectionHandle;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
-use rivulet_catalog::{bind_delete, bind_insert, plan_query, QueryPlan};
+use rivulet_catalog::{bind_delete, bind_insert, bind_update, plan_query, QueryPlan};
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{CancelReason, Database};
@@ -121,6 +121,14 @@ async fn run(
         Statement::Delete { table, selection } => {
             vars.transaction.wrote();
             delete(db, &table, selection.as_ref()).await
+        }
+        Statement::Update {
+            table,
+            assignments,
+            selection,
+        } => {
+            vars.transaction.wrote();
+            update(db, &table, &assignments, selection.as_ref()).await
         }
         Statement::Show(kind) => show(db, vars, &kind, fmt).map(Outcome::from),
         Statement::SetVariable { name, value } => {
@@ -547,6 +555,19 @@ async fn delete(
     let bound = bind_delete(&db.catalog(), table, selection)?;
     let n = db.delete(bound.table.id, bound.filter).await?;
     Ok(Response::Execution(Tag::new("DELETE").with_rows(n as usize)).into())
+}
+
+async fn update(
+    db: &Database,
+    table: &ObjectName,
+    assignments: &[(rivulet_sql::Ident, rivulet_sql::Expr)],
+    selection: Option<&rivulet_sql::Expr>,
+) -> Result<Outcome> {
+    let bound = bind_update(&db.catalog(), table, assignments, selection)?;
+    let n = db
+        .update(bound.table.id, bound.assignments, bound.filter)
+        .await?;
+    Ok(Response::Execution(Tag::new("UPDATE").with_rows(n as usize)).into())
 }
 
 fn names(title: &str, names: Vec<String>, fmt: &Format) -> Result<Response> {

@@ -16,7 +16,9 @@ use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::{ClientInfo, Type};
 use pgwire::error::PgWireResult;
-use rivulet_catalog::{bind_delete, bind_insert, describe_query, infer_parameter_types, Catalog};
+use rivulet_catalog::{
+    bind_delete, bind_insert, bind_update, describe_query, infer_parameter_types, Catalog,
+};
 use rivulet_expr::DataType;
 use rivulet_sql::{Expr, Literal, ShowKind, Statement};
 use rivulet_stream::Database;
@@ -102,6 +104,19 @@ pub fn describe(
         } => {
             let bound = bind_delete(catalog, table, Some(w))?;
             (infer_parameter_types(n, &mut bound.filter.iter()), vec![])
+        }
+        Statement::Update {
+            table,
+            assignments,
+            selection,
+        } => {
+            let bound = bind_update(catalog, table, assignments, selection.as_ref())?;
+            let mut exprs = bound
+                .assignments
+                .iter()
+                .map(|(_, e)| e)
+                .chain(bound.filter.iter());
+            (infer_parameter_types(n, &mut exprs), vec![])
         }
         Statement::Show(
             ShowKind::Tables

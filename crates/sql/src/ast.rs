@@ -678,8 +678,11 @@ pub enum TableRef {
         right: Box<TableRef>,
         /// Inner or left.
         kind: JoinKind,
-        /// The ON condition.
+        /// The ON condition (`true` for a join with USING).
         on: Expr,
+        /// `USING (columns)`: the columns both sides share, equal in every
+        /// joined row (empty for ON).
+        using: Vec<Ident>,
     },
     /// A set-returning function in FROM: `name(args) [AS] alias
     /// [(columns)]`; it may read the columns of the items before it
@@ -718,14 +721,22 @@ impl Display for TableRef {
                 right,
                 kind,
                 on,
+                using,
             } => {
                 let k = match kind {
                     JoinKind::Inner => "JOIN",
                     JoinKind::Left => "LEFT JOIN",
                 };
                 match **right {
-                    TableRef::Join { .. } => write!(f, "{left} {k} ({right}) ON {on}"),
-                    _ => write!(f, "{left} {k} {right} ON {on}"),
+                    TableRef::Join { .. } => write!(f, "{left} {k} ({right})")?,
+                    _ => write!(f, "{left} {k} {right}")?,
+                }
+                if using.is_empty() {
+                    write!(f, " ON {on}")
+                } else {
+                    f.write_str(" USING (")?;
+                    write_list(f, using, ", ")?;
+                    f.write_char(')')
                 }
             }
             TableRef::Function {
@@ -1063,6 +1074,16 @@ pub enum Statement {
         /// The VALUES rows.
         rows: Vec<Vec<Expr>>,
     },
+    /// `UPDATE t SET col = expr, ... [WHERE expr]` (also the
+    /// `SET (a, b) = (x, y)` form, stored as one assignment per column).
+    Update {
+        /// The target table.
+        table: ObjectName,
+        /// Each assigned column with its new value, in statement order.
+        assignments: Vec<(Ident, Expr)>,
+        /// The WHERE clause, if any.
+        selection: Option<Expr>,
+    },
     /// `DELETE FROM t [WHERE expr]`
     Delete {
         /// The target table.
@@ -1316,6 +1337,23 @@ impl Display for Statement {
                     f.write_char('(')?;
                     write_list(f, row, ", ")?;
                     f.write_char(')')?;
+                }
+                Ok(())
+            }
+            Statement::Update {
+                table,
+                assignments,
+                selection,
+            } => {
+                write!(f, "UPDATE {table} SET ")?;
+                for (i, (col, e)) in assignments.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{col} = {e}")?;
+                }
+                if let Some(w) = selection {
+                    write!(f, " WHERE {w}")?;
                 }
                 Ok(())
             }
@@ -1633,6 +1671,15 @@ impl Statement {
             Statement::Delete {
                 selection: Some(e), ..
             } => e.visit_mut(f),
+            Statement::Update {
+                assignments,
+                selection,
+                ..
+            } => assignments
+                .iter_mut()
+                .map(|(_, e)| e)
+                .chain(selection.iter_mut())
+                .for_each(|e| e.visit_mut(f)),
             Statement::CreateTable {
                 validate: Some((_, e)),
                 ..

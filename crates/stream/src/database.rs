@@ -219,6 +219,27 @@ impl Database {
         .await
     }
 
+    /// Sets the `assigned` columns (position, value over the old row) of
+    /// the rows of `table` matching `filter` (all rows if `None`).
+    pub async fn update(
+        &self,
+        table: u64,
+        assigned: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    ) -> Result<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(
+            Op::Update {
+                table,
+                assigned,
+                filter,
+                reply,
+            },
+            rx,
+        )
+        .await
+    }
+
     /// Runs a CREATE or DROP statement.
     pub async fn execute_ddl(&self, stmt: Statement) -> Result<DdlOutcome> {
         let (reply, rx) = oneshot::channel();

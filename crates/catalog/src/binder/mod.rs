@@ -20,7 +20,7 @@ use rivulet_sql::{self as ast, BinaryOperator, UnaryOperator};
 use crate::{Error, Result};
 
 pub(crate) use arrays::make_array;
-pub(crate) use coercion::{coerce, common_type, type_from_name};
+pub(crate) use coercion::{coerce, common_type, type_from_name, unify};
 use coercion::{fold, fold_call, literal};
 pub(crate) use functions::is_aggregate;
 pub use scope::{Scope, ScopeColumn};
@@ -208,6 +208,9 @@ impl<'a> Binder<'a> {
                 if let Some(oid) = self.regclass_literal(expr, type_name)? {
                     return Ok((Expr::Literal(Value::Int8(oid)), DataType::Int8));
                 }
+                if let Some(name) = regproc_literal(expr, type_name) {
+                    return Ok((Expr::Literal(Value::Text(name)), DataType::Text));
+                }
                 let to = type_from_name(type_name)?;
                 let (inner, from) = self.bind(expr)?;
                 Ok((
@@ -386,6 +389,20 @@ impl<'a> Binder<'a> {
     }
 }
 
+/// `'name'::regproc`: a function as the catalogs name it (pg_type's
+/// `typinput`, `typoutput`), schema `pg_catalog` left out as PostgreSQL
+/// prints it. `None` for any other cast, or a number.
+fn regproc_literal(e: &ast::Expr, type_name: &str) -> Option<String> {
+    let base = type_name.trim().trim_start_matches("pg_catalog.");
+    let ast::Expr::Literal(ast::Literal::String(text)) = e else {
+        return None;
+    };
+    if base != "regproc" || text.trim().parse::<i64>().is_ok() {
+        return None;
+    }
+    Some(text.trim().trim_start_matches("pg_catalog.").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,11 +414,13 @@ mod tests {
                     qualifier: Some("t".into()),
                     name: "data".into(),
                     ty: DataType::Jsonb,
+                    hidden: false,
                 },
                 ScopeColumn {
                     qualifier: Some("t".into()),
                     name: "n".into(),
                     ty: DataType::Int8,
+                    hidden: false,
                 },
             ],
         }

@@ -15,6 +15,9 @@ pub struct ScopeColumn {
     pub name: String,
     /// The column's type.
     pub ty: DataType,
+    /// Reachable only by its qualified name, and left out of `*`: the
+    /// right-hand copy of a column a join merges with USING.
+    pub hidden: bool,
 }
 
 /// The columns an expression may reference; `Expr::Column(i)` refers to
@@ -35,6 +38,7 @@ impl Scope {
                     qualifier: Some(name.to_string()),
                     name: c.name.clone(),
                     ty: c.ty,
+                    hidden: false,
                 })
                 .collect(),
         }
@@ -60,7 +64,10 @@ impl Scope {
         };
         let mut found = None;
         for (i, c) in self.columns.iter().enumerate() {
-            let qualifier_ok = qualifier.is_none_or(|q| c.qualifier.as_deref() == Some(q));
+            let qualifier_ok = match qualifier {
+                None => !c.hidden,
+                Some(q) => c.qualifier.as_deref() == Some(q),
+            };
             if c.name == name && qualifier_ok {
                 if found.is_some() {
                     return Err(Error::AmbiguousColumn(full));

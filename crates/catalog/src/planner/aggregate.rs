@@ -508,6 +508,7 @@ impl<'a> AggBinder<'a> {
             qualifier: None,
             name: format!("{SYNTHETIC}{kind}{i}"),
             ty,
+            hidden: false,
         };
         let mut columns: Vec<ScopeColumn> = self
             .group_types

@@ -5,7 +5,7 @@ use rivulet_expr::{BinaryOp, CmpOp, DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Ident, Query, TableRef};
 
 use super::{Plan, Planner};
-use crate::binder::{coerce, common_type, make_array, Scope, ScopeColumn};
+use crate::binder::{coerce, common_type, make_array, unify, Scope, ScopeColumn};
 use crate::{Error, Result};
 
 impl Planner<'_> {
@@ -39,7 +39,15 @@ impl Planner<'_> {
                 left,
                 right,
                 kind,
+                using,
+                ..
+            } if !using.is_empty() => self.join_using(left, right, *kind, using),
+            TableRef::Join {
+                left,
+                right,
+                kind,
                 on,
+                ..
             } if matches!(**right, TableRef::Function { .. }) => {
                 let (lp, ls) = self.from(left)?;
                 let outer = *kind == ast::JoinKind::Left;
@@ -64,6 +72,7 @@ impl Planner<'_> {
                 right,
                 kind,
                 on,
+                ..
             } => {
                 let (lp, ls) = self.from(left)?;
                 let (rp, rs) = self.from(right)?;
@@ -165,6 +174,7 @@ impl Planner<'_> {
                 qualifier: Some(qualifier.clone()),
                 name,
                 ty,
+                hidden: false,
             });
         }
         let plan = Plan::Unnest {
@@ -172,6 +182,96 @@ impl Planner<'_> {
             func,
             arg,
             outer,
+        };
+        Ok((plan, scope))
+    }
+
+    /// `left JOIN right USING (columns)`: equal on each pair of same-named
+    /// columns (cast to their common type). As in PostgreSQL, each pair is
+    /// one column to `*` and to an unqualified name — the left one, for
+    /// inner and left joins — listed first, then the left side's other
+    /// columns, then the right side's; the right copies stay reachable by
+    /// their qualified names.
+    fn join_using(
+        &self,
+        left: &TableRef,
+        right: &TableRef,
+        kind: ast::JoinKind,
+        using: &[Ident],
+    ) -> Result<(Plan, Scope)> {
+        let (lp, ls) = self.from(left)?;
+        let (rp, rs) = self.from(right)?;
+        let find = |scope: &Scope, name: &str, side: &str| -> Result<usize> {
+            let mut found = scope
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.hidden && c.name == name)
+                .map(|(i, _)| i);
+            match (found.next(), found.next()) {
+                (Some(i), None) => Ok(i),
+                (None, _) => Err(Error::MissingColumn(format!(
+                    "column \"{name}\" specified in USING clause does not exist in {side} table"
+                ))),
+                (Some(_), Some(_)) => Err(Error::RepeatedColumn(format!(
+                    "common column name \"{name}\" appears more than once in {side} table"
+                ))),
+            }
+        };
+        let lw = ls.columns.len();
+        let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for name in using {
+            let name = name.as_str();
+            let (l, r) = (find(&ls, name, "left")?, find(&rs, name, "right")?);
+            if pairs.iter().any(|&(pl, _)| pl == l) {
+                return Err(Error::Syntax(format!(
+                    "column \"{name}\" appears more than once in USING clause"
+                )));
+            }
+            let (keys, _) = unify(
+                vec![
+                    (Expr::Column(l), ls.columns[l].ty),
+                    (Expr::Column(r), rs.columns[r].ty),
+                ],
+                "JOIN/USING",
+            )?;
+            let mut keys = keys.into_iter();
+            if let (Some(lk), Some(rk)) = (keys.next(), keys.next()) {
+                left_keys.push(lk);
+                right_keys.push(rk);
+            }
+            pairs.push((l, r));
+        }
+        let join = Plan::Join {
+            left: Box::new(lp),
+            right: Box::new(rp),
+            kind: kind.into(),
+            left_keys,
+            right_keys,
+            residual: None,
+        };
+        // The merged columns first, then the rest of each side, then the
+        // hidden right-hand copies.
+        let mut order: Vec<usize> = pairs.iter().map(|&(l, _)| l).collect();
+        order.extend((0..lw).filter(|i| !pairs.iter().any(|&(l, _)| l == *i)));
+        order.extend(
+            (0..rs.columns.len())
+                .filter(|j| !pairs.iter().any(|&(_, r)| r == *j))
+                .map(|j| lw + j),
+        );
+        order.extend(pairs.iter().map(|&(_, r)| lw + r));
+        let mut all = ls.columns;
+        all.extend(rs.columns.into_iter().enumerate().map(|(j, mut c)| {
+            c.hidden |= pairs.iter().any(|&(_, r)| r == j);
+            c
+        }));
+        let scope = Scope {
+            columns: order.iter().map(|&i| all[i].clone()).collect(),
+        };
+        let plan = Plan::Project {
+            input: Box::new(join),
+            exprs: order.into_iter().map(Expr::Column).collect(),
         };
         Ok((plan, scope))
     }
@@ -213,6 +313,7 @@ impl Planner<'_> {
                         .get(i)
                         .map_or_else(|| c.name.clone(), |a| a.as_str().to_string()),
                     ty: c.ty,
+                    hidden: false,
                 })
                 .collect(),
         };

@@ -65,11 +65,13 @@ fn table(t: &TableRef, env: &[Cte]) -> Result<TableRef> {
             right,
             kind,
             on,
+            using,
         } => TableRef::Join {
             left: Box::new(table(left, env)?),
             right: Box::new(table(right, env)?),
             kind: *kind,
             on: on.clone(),
+            using: using.clone(),
         },
         TableRef::Derived {
             query,

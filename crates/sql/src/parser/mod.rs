@@ -94,7 +94,7 @@ fn commit<T>(r: PResult<'_, T>) -> PResult<'_, T> {
     })
 }
 
-/// statement = create | drop | insert | delete | select | show | set | reset
+/// statement = create | drop | insert | delete | update | select | show | set | reset
 ///           | begin | commit | rollback | flush
 fn statement(i: &str) -> PResult<'_, Statement> {
     if let Ok((r, _)) = kw("create")(i) {
@@ -108,6 +108,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     }
     if let Ok((r, _)) = kw("delete")(i) {
         return commit(delete(r));
+    }
+    if let Ok((r, _)) = kw("update")(i) {
+        return commit(update(r));
     }
     if let Ok((r, _)) = kw("explain")(i) {
         let _guard = DepthGuard::enter(i)?;
@@ -693,6 +696,61 @@ fn delete(i: &str) -> PResult<'_, Statement> {
     Ok((r, Statement::Delete { table, selection }))
 }
 
+/// update = UPDATE name SET assignment (',' assignment)* [WHERE expr]
+/// assignment = ident '=' expr | '(' ident (',' ident)* ')' '=' '(' expr_list ')'
+fn update(i: &str) -> PResult<'_, Statement> {
+    let (r, table) = object_name(i)?;
+    let (mut r, _) = kw("set")(r)?;
+    let mut assignments = Vec::new();
+    loop {
+        if let Ok((r2, _)) = sym("(")(r) {
+            let (r2, first) = ident(r2)?;
+            let mut cols = vec![first];
+            let mut r2 = r2;
+            while let Ok((r3, _)) = sym(",")(r2) {
+                let (r3, c) = ident(r3)?;
+                cols.push(c);
+                r2 = r3;
+            }
+            let (r2, _) = sym(")")(r2)?;
+            let (r2, _) = sym("=")(r2)?;
+            let (r2, _) = sym("(")(r2)?;
+            let (r2, values) = expr_list(r2)?;
+            let (r2, _) = sym(")")(r2)?;
+            if values.len() != cols.len() {
+                return fatal(r2, "number of columns does not match number of values");
+            }
+            assignments.extend(cols.into_iter().zip(values));
+            r = r2;
+        } else {
+            let (r2, col) = ident(r)?;
+            let (r2, _) = sym("=")(r2)?;
+            let (r2, e) = expr::expr(r2)?;
+            assignments.push((col, e));
+            r = r2;
+        }
+        match sym(",")(r) {
+            Ok((r2, _)) => r = r2,
+            Err(_) => break,
+        }
+    }
+    let (r, selection) = match kw("where")(r) {
+        Ok((r, _)) => {
+            let (r, e) = expr::expr(r)?;
+            (r, Some(e))
+        }
+        Err(_) => (r, None),
+    };
+    Ok((
+        r,
+        Statement::Update {
+            table,
+            assignments,
+            selection,
+        },
+    ))
+}
+
 /// query = select_core (UNION [ALL | DISTINCT] select_core)*
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
@@ -845,8 +903,9 @@ fn select_core(i: &str) -> PResult<'_, Query> {
 }
 
 /// table_ref = table_factor (',' table_factor
-///                          | [INNER] JOIN table_factor ON expr
-///                          | LEFT [OUTER] JOIN table_factor ON expr)*
+///                          | [INNER] JOIN table_factor join_condition
+///                          | LEFT [OUTER] JOIN table_factor join_condition)*
+/// join_condition = ON expr | USING '(' ident (',' ident)* ')'
 fn table_ref(i: &str) -> PResult<'_, TableRef> {
     let (mut r, mut left) = table_factor(i)?;
     // Each join wraps `left` once more: the tree grows a level.
@@ -865,6 +924,7 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
                 right: Box::new(right),
                 kind: JoinKind::Inner,
                 on,
+                using: Vec::new(),
             };
             r = r2;
             continue;
@@ -878,6 +938,7 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
                 right: Box::new(right),
                 kind: JoinKind::Inner,
                 on: Expr::Literal(Literal::Boolean(true)),
+                using: Vec::new(),
             };
             r = r2;
             continue;
@@ -893,13 +954,28 @@ fn table_ref(i: &str) -> PResult<'_, TableRef> {
             return Ok((r, left));
         };
         let (r2, right) = table_factor(r2)?;
-        let (r2, _) = kw("on")(r2)?;
-        let (r2, on) = expr::expr(r2)?;
+        let (r2, on, using) = if let Ok((r2, _)) = kw("using")(r2) {
+            let (r2, _) = sym("(")(r2)?;
+            let (mut r2, first) = ident(r2)?;
+            let mut using = vec![first];
+            while let Ok((r3, _)) = sym(",")(r2) {
+                let (r3, c) = ident(r3)?;
+                using.push(c);
+                r2 = r3;
+            }
+            let (r2, _) = sym(")")(r2)?;
+            (r2, Expr::Literal(Literal::Boolean(true)), using)
+        } else {
+            let (r2, _) = kw("on")(r2)?;
+            let (r2, on) = expr::expr(r2)?;
+            (r2, on, Vec::new())
+        };
         left = TableRef::Join {
             left: Box::new(left),
             right: Box::new(right),
             kind,
             on,
+            using,
         };
         r = r2;
     }

@@ -285,11 +285,44 @@ impl Writer {
         self.settle_counts()
     }
 
-    /// Deletes the rows matching `filter`, a chunk of rows at a time so
-    /// that only the deletions (not the deleted rows) are held until the
-    /// group commits; the statement still commits or fails as a whole. A
-    /// pack losing some of its rows is rewritten with the rest.
+    /// Deletes the rows matching `filter` (all rows if `None`); see
+    /// [`edit_rows`](Writer::edit_rows).
     pub(super) fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
+        self.edit_rows(table, filter.as_ref(), &[])
+    }
+
+    /// Sets the `assigned` columns of the rows matching `filter`, each
+    /// value computed from the row as it was; see
+    /// [`edit_rows`](Writer::edit_rows).
+    pub(super) fn update(
+        &mut self,
+        table: u64,
+        assigned: &[(usize, Expr)],
+        filter: Option<Expr>,
+    ) -> Result<u64> {
+        if assigned.is_empty() {
+            return Err(Error::Expr(rivulet_expr::Error::Corrupted(
+                "UPDATE without assignments",
+            )));
+        }
+        self.edit_rows(table, filter.as_ref(), assigned)
+    }
+
+    /// Deletes (with no `assigned` columns) or updates the rows matching
+    /// `filter`, a chunk of rows at a time so that only the changes (not
+    /// the rows read) are held until the group commits; the statement
+    /// still commits or fails as a whole. A pack with changed rows is
+    /// rewritten once. An update keeps each row under its key (primary-key
+    /// columns cannot be assigned), so rows never move and the scan never
+    /// meets a row it has already changed. Returns how many rows matched,
+    /// as PostgreSQL counts them (an update that leaves a row as it was
+    /// still counts, though views see no change).
+    fn edit_rows(
+        &mut self,
+        table: u64,
+        filter: Option<&Expr>,
+        assigned: &[(usize, Expr)],
+    ) -> Result<u64> {
         const CHUNK: usize = 4096;
         let rel = self.table(table)?;
         let prefix = keys::rows_prefix(rel.id);
@@ -314,37 +347,63 @@ impl Writer {
             let done = read < CHUNK;
             let mut changes = Vec::new();
             for (entry, value) in stored {
-                let mut kept: Vec<(u64, &[u8])> = Vec::new();
-                let before = changes.len();
+                // The entry's rows after the statement, by row id (packs).
+                let mut kept: Vec<(u64, Cow<'_, [u8]>)> = Vec::new();
+                let mut matched = 0u64;
                 rows::each_row(&entry, &value, &mut |key, range| {
                     let row = decode_row(&value[range.clone()])?;
-                    if let Some(f) = &filter {
+                    if let Some(f) = filter {
                         if !f.eval_predicate(&row)? {
                             if let Some(id) = keys::parse_row_id(key) {
-                                kept.push((id, &value[range]));
+                                kept.push((id, Cow::Borrowed(&value[range])));
                             }
                             return Ok(true);
                         }
                     }
-                    changes.push(Change {
-                        key: key.to_vec(),
-                        old: Some(row),
-                        new: None,
-                    });
+                    matched += 1;
+                    let new = if assigned.is_empty() {
+                        None
+                    } else {
+                        let mut new = row.clone();
+                        for (i, e) in assigned {
+                            new[*i] = e.eval(&row)?;
+                        }
+                        if let Some(id) = keys::parse_row_id(key) {
+                            kept.push((id, Cow::Owned(encode_row(&new))));
+                        }
+                        (new != row).then_some(new)
+                    };
+                    if assigned.is_empty() || new.is_some() {
+                        changes.push(Change {
+                            key: key.to_vec(),
+                            old: Some(row),
+                            new,
+                        });
+                    }
                     Ok(true)
                 })?;
-                if changes.len() == before {
+                if matched == 0 {
                     continue;
                 }
+                count += matched;
                 let key = keys::row(rel.id, &entry);
-                if kept.is_empty() {
+                if !rows::is_pack(&value) {
+                    // A row of its own: the last change, if any, is its.
+                    match changes.last().filter(|c| c.key == entry) {
+                        Some(Change { new: Some(row), .. }) => self.store.put(key, encode_row(row)),
+                        Some(Change { new: None, .. }) => self.store.delete(key),
+                        None => {}
+                    }
+                } else if kept.is_empty() {
                     self.store.delete(key);
                 } else {
+                    let kept: Vec<(u64, &[u8])> =
+                        kept.iter().map(|(id, b)| (*id, b.as_ref())).collect();
                     self.store.put(key, rows::repack(&entry, &kept));
                 }
             }
-            count += changes.len() as u64;
-            self.count(table, -(changes.len() as i64));
+            let removed = changes.iter().filter(|c| c.new.is_none()).count();
+            self.count(table, -(removed as i64));
             self.propagate(table, &changes, &mut ctx)?;
             if done {
                 break;

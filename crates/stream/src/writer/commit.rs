@@ -52,7 +52,7 @@ impl Reply {
     /// Answers a command that was not run because its group failed.
     fn refuse(op: Op, why: &dyn std::fmt::Display) {
         match op {
-            Op::Insert { reply, .. } | Op::Delete { reply, .. } => {
+            Op::Insert { reply, .. } | Op::Delete { reply, .. } | Op::Update { reply, .. } => {
                 drop(reply.send(Err(unacknowledged(why))))
             }
             Op::Ddl { reply, .. } => drop(reply.send(Err(unacknowledged(why)))),
@@ -155,7 +155,7 @@ impl Writer {
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
         {
             match cmd.op {
-                Op::Insert { reply, .. } | Op::Delete { reply, .. } => {
+                Op::Insert { reply, .. } | Op::Delete { reply, .. } | Op::Update { reply, .. } => {
                     let _ = reply.send(Err(Error::ShuttingDown));
                 }
                 Op::Ddl { reply, .. } => {
@@ -240,6 +240,15 @@ impl Writer {
                     reply,
                 } => {
                     let r = self.in_savepoint(|w| w.delete(table, filter));
+                    replies.push(Reply::Count(reply, r));
+                }
+                Op::Update {
+                    table,
+                    assigned,
+                    filter,
+                    reply,
+                } => {
+                    let r = self.in_savepoint(|w| w.update(table, &assigned, filter));
                     replies.push(Reply::Count(reply, r));
                 }
                 Op::Ddl { stmt, reply } => {

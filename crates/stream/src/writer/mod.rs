@@ -69,6 +69,13 @@ pub(crate) enum Op {
         filter: Option<Expr>,
         reply: oneshot::Sender<Result<u64>>,
     },
+    Update {
+        table: u64,
+        /// Each assigned column's position and its value over the old row.
+        assigned: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+        reply: oneshot::Sender<Result<u64>>,
+    },
     Ddl {
         stmt: Box<Statement>,
         reply: oneshot::Sender<Result<DdlOutcome>>,
