@@ -246,6 +246,27 @@ async fn views_match_postgres_through_inserts_overwrites_and_deletes() {
             .await
             .unwrap();
         }
+        // UPDATEs: a column of the rows a predicate picks, by a new value
+        // or one computed from the old row; and a JSON document in place.
+        let updates = [
+            format!(
+                "UPDATE orders SET amount = amount * 2 WHERE region = '{}'",
+                g.pick(&["eu", "us"])
+            ),
+            format!(
+                "UPDATE users SET plan = '{}' WHERE country = '{}'",
+                g.pick(&["free", "pro", "team"]),
+                g.pick(&["DE", "US", "FR"])
+            ),
+            format!(
+                "UPDATE events SET data = data || '{{\"event\": \"Edited\"}}' WHERE data->>'messageId' = 'm-{:05}'",
+                1 + g.below(sent as u64)
+            ),
+        ];
+        for u in &updates {
+            let n = rv.execute(u.as_str(), &[]).await.unwrap();
+            assert_eq!(n, pg.execute(u.as_str(), &[]).await.unwrap(), "{u}");
+        }
         if batch % 2 == 1 {
             let del = format!("DELETE FROM orders WHERE id = {}", g.below(8));
             rv.batch_execute(&del).await.unwrap();

@@ -705,3 +705,127 @@ fn grafana_expand(sql: &str, from: i64, to: i64) -> String {
     out.push_str(rest);
     out
 }
+
+/// UPDATE and JOIN ... USING, statement by statement beside PostgreSQL:
+/// each UPDATE's count, the table after it, a view over it (refreshed in
+/// PostgreSQL, always current in Rivulet), and USING joins' columns.
+#[tokio::test]
+async fn update_and_join_using_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-update");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rivulet = server.connect().await.unwrap();
+    // `events` has no primary key: its rows are stored in packs, and 100
+    // rows span several.
+    let setup = "
+        CREATE TABLE accounts (id INT PRIMARY KEY, owner VARCHAR, balance NUMERIC, doc JSONB);
+        CREATE TABLE events (n INT, kind VARCHAR, doc JSONB);
+        INSERT INTO accounts VALUES (1, 'ann', 10, '{\"tier\": 1}'), (2, 'bob', 20.5, NULL), (3, 'cy', NULL, '{}');
+        INSERT INTO events SELECT g, CASE WHEN g % 3 = 0 THEN 'a' ELSE 'b' END, NULL FROM generate_series(1, 100) AS g;
+        CREATE MATERIALIZED VIEW by_kind AS SELECT kind, count(*) AS n, sum(n) AS total FROM events GROUP BY kind;
+        CREATE MATERIALIZED VIEW rich AS SELECT id, owner FROM accounts WHERE balance > 15;";
+    // Rivulet has no INSERT ... SELECT: the same rows, as VALUES.
+    let values: Vec<String> = (1..=100)
+        .map(|g| format!("({g}, '{}', NULL)", if g % 3 == 0 { "a" } else { "b" }))
+        .collect();
+    let rivulet_setup = setup.replace(
+        "INSERT INTO events SELECT g, CASE WHEN g % 3 = 0 THEN 'a' ELSE 'b' END, NULL FROM generate_series(1, 100) AS g;",
+        &format!("INSERT INTO events VALUES {};", values.join(", ")),
+    );
+    oracle.client.batch_execute(setup).await.unwrap();
+    rivulet.batch_execute(&rivulet_setup).await.unwrap();
+    let updates = [
+        "UPDATE accounts SET balance = balance + 5 WHERE id = 1",
+        "UPDATE accounts SET owner = upper(owner), doc = jsonb_build_object('was', balance) WHERE balance IS NOT NULL",
+        "UPDATE accounts SET (owner, balance) = ('zed', 99) WHERE id = 3",
+        "UPDATE accounts SET balance = NULL WHERE id = 42",
+        "UPDATE accounts SET balance = balance WHERE id = 2",
+        "UPDATE events SET kind = 'c' WHERE n % 10 = 0",
+        "UPDATE events SET n = n * 2, doc = '{\"k\": true}' WHERE kind = 'a'",
+        "UPDATE events SET kind = 'd'",
+    ];
+    let reads = [
+        "SELECT * FROM accounts",
+        "SELECT * FROM rich",
+        "SELECT * FROM events",
+        "SELECT * FROM by_kind",
+    ];
+    let mut failures = Vec::new();
+    for u in updates {
+        let expected = oracle.client.execute(u, &[]).await.unwrap();
+        match rivulet.execute(u, &[]).await {
+            Ok(got) if got == expected => {}
+            Ok(got) => failures.push(format!("{u}: postgres {expected} rows, rivulet {got}")),
+            Err(e) => failures.push(format!("{u}: rivulet error {e}")),
+        }
+        oracle
+            .client
+            .batch_execute("REFRESH MATERIALIZED VIEW by_kind; REFRESH MATERIALIZED VIEW rich")
+            .await
+            .unwrap();
+        for r in reads {
+            failures.extend(
+                differs(&oracle.client, &rivulet, r, true)
+                    .await
+                    .map(|d| format!("after {u}: {d}")),
+            );
+        }
+    }
+    // With parameters, through the extended protocol.
+    let with_params = "UPDATE accounts SET owner = $1 WHERE id = $2";
+    for c in [&oracle.client, &rivulet] {
+        let n = c
+            .execute(with_params, &[&"bobby", &2i32])
+            .await
+            .unwrap_or_else(|e| panic!("{with_params}: {e}"));
+        assert_eq!(n, 1);
+    }
+    failures.extend(differs(&oracle.client, &rivulet, "SELECT * FROM accounts", true).await);
+    let joins = [
+        "SELECT * FROM accounts a JOIN accounts b USING (id)",
+        "SELECT * FROM (SELECT 1 AS k, 'x' AS v) l LEFT JOIN (SELECT 1 AS k, 2 AS w UNION ALL SELECT 3, 4) r USING (k)",
+        "SELECT k, l.k, r.k, w FROM (SELECT 2 AS k) l LEFT JOIN (SELECT 1 AS k, 2 AS w) r USING (k)",
+        "SELECT * FROM (SELECT 1 AS a, 2 AS b, 3 AS c) x JOIN (SELECT 3 AS c, 1 AS a, 9 AS d) y USING (a, c)",
+        "SELECT r.* FROM (SELECT 1 AS k) l JOIN (SELECT 1 AS k, 5 AS w) r USING (k)",
+        "SELECT * FROM (SELECT 1::bigint AS k) l JOIN (SELECT 1 AS k) r USING (k)",
+        "SELECT count(*) FROM events JOIN events e2 USING (n)",
+    ];
+    for sql in joins {
+        failures.extend(differs(&oracle.client, &rivulet, sql, true).await);
+    }
+    // Errors: the same SQLSTATEs.
+    let errors = [
+        "SELECT * FROM accounts a JOIN events e USING (nope)",
+        "SELECT * FROM (SELECT 1 AS k, 2 AS k) l JOIN (SELECT 1 AS k) r USING (k)",
+        "SELECT * FROM (SELECT 1 AS k) l JOIN (SELECT 'x'::text AS k) r USING (k)",
+        "UPDATE accounts SET nope = 1",
+        "UPDATE accounts SET owner = 'a', owner = 'b'",
+        "UPDATE accounts SET (owner, balance) = ('a', 1, 2)",
+        "UPDATE missing SET x = 1",
+        "UPDATE rich SET owner = 'x'",
+        "UPDATE accounts SET balance = 'abc'",
+        "UPDATE accounts SET balance = 1 / 0",
+    ];
+    for sql in errors {
+        let expected = oracle.client.batch_execute(sql).await.unwrap_err();
+        let got = rivulet.batch_execute(sql).await.unwrap_err();
+        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+        if code(&expected) != code(&got) {
+            failures.push(format!(
+                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            ));
+        }
+    }
+    // Rivulet, as RisingWave, never changes a row's key.
+    let e = rivulet
+        .batch_execute("UPDATE accounts SET id = 9 WHERE id = 1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("0A000"), "{e:?}");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

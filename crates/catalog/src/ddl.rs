@@ -570,6 +570,7 @@ fn bind_validate(
             col("headers", DataType::Jsonb),
             col(payload, DataType::Bytea),
         ],
+        star: None,
     };
     if let Some(s) = &secret {
         scope.columns.push(col(&s.name, DataType::Text));

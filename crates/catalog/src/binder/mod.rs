@@ -423,6 +423,7 @@ mod tests {
                     hidden: false,
                 },
             ],
+            star: None,
         }
     }
 

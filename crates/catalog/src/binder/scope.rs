@@ -26,6 +26,10 @@ pub struct ScopeColumn {
 pub struct Scope {
     /// The columns, by position.
     pub columns: Vec<ScopeColumn>,
+    /// The positions `*` lists, in its order, when that is not simply the
+    /// visible columns in order (a JOIN ... USING lists each merged column
+    /// first).
+    pub star: Option<Vec<usize>>,
 }
 
 impl Scope {
@@ -41,7 +45,29 @@ impl Scope {
                     hidden: false,
                 })
                 .collect(),
+            star: None,
         }
+    }
+
+    /// The positions `*` lists, in order.
+    pub fn star_order(&self) -> Vec<usize> {
+        match &self.star {
+            Some(order) => order.clone(),
+            None => (0..self.columns.len())
+                .filter(|&i| !self.columns[i].hidden)
+                .collect(),
+        }
+    }
+
+    /// Appends `right`'s columns (a join's right side) after this scope's.
+    pub fn join(&mut self, right: Scope) {
+        let lw = self.columns.len();
+        if self.star.is_some() || right.star.is_some() {
+            let mut order = self.star_order();
+            order.extend(right.star_order().into_iter().map(|j| lw + j));
+            self.star = Some(order);
+        }
+        self.columns.extend(right.columns);
     }
 
     /// Whether `name` (as an error names a column: dotted when qualified)

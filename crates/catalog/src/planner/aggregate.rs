@@ -522,7 +522,10 @@ impl<'a> AggBinder<'a> {
                 .enumerate()
                 .map(|(i, a)| col('a', i, a.output_type)),
         );
-        Scope { columns }
+        Scope {
+            columns,
+            star: None,
+        }
     }
 }
 

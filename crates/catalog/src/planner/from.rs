@@ -78,7 +78,7 @@ impl Planner<'_> {
                 let (rp, rs) = self.from(right)?;
                 let lw = ls.columns.len();
                 let mut scope = ls;
-                scope.columns.extend(rs.columns);
+                scope.join(rs);
                 let on = self.binder(&scope).bind_predicate(on, "JOIN/ON")?;
                 let (mut left_keys, mut right_keys, mut residual) =
                     (Vec::new(), Vec::new(), Vec::new());
@@ -176,6 +176,9 @@ impl Planner<'_> {
                 ty,
                 hidden: false,
             });
+            if let Some(star) = &mut scope.star {
+                star.push(scope.columns.len() - 1);
+            }
         }
         let plan = Plan::Unnest {
             input: Box::new(input),
@@ -189,9 +192,9 @@ impl Planner<'_> {
     /// `left JOIN right USING (columns)`: equal on each pair of same-named
     /// columns (cast to their common type). As in PostgreSQL, each pair is
     /// one column to `*` and to an unqualified name — the left one, for
-    /// inner and left joins — listed first, then the left side's other
-    /// columns, then the right side's; the right copies stay reachable by
-    /// their qualified names.
+    /// inner and left joins — which `*` lists first, then the left side's
+    /// other columns, then the right side's; the right copies stay
+    /// reachable by their qualified names (and in `right.*`).
     fn join_using(
         &self,
         left: &TableRef,
@@ -251,29 +254,28 @@ impl Planner<'_> {
             right_keys,
             residual: None,
         };
-        // The merged columns first, then the rest of each side, then the
-        // hidden right-hand copies.
-        let mut order: Vec<usize> = pairs.iter().map(|&(l, _)| l).collect();
-        order.extend((0..lw).filter(|i| !pairs.iter().any(|&(l, _)| l == *i)));
-        order.extend(
-            (0..rs.columns.len())
+        // `*` lists the merged columns first, then the rest of each side.
+        let mut star: Vec<usize> = pairs.iter().map(|&(l, _)| l).collect();
+        star.extend(
+            ls.star_order()
+                .into_iter()
+                .filter(|i| !pairs.iter().any(|&(l, _)| l == *i)),
+        );
+        star.extend(
+            rs.star_order()
+                .into_iter()
                 .filter(|j| !pairs.iter().any(|&(_, r)| r == *j))
                 .map(|j| lw + j),
         );
-        order.extend(pairs.iter().map(|&(_, r)| lw + r));
-        let mut all = ls.columns;
-        all.extend(rs.columns.into_iter().enumerate().map(|(j, mut c)| {
-            c.hidden |= pairs.iter().any(|&(_, r)| r == j);
-            c
-        }));
-        let scope = Scope {
-            columns: order.iter().map(|&i| all[i].clone()).collect(),
-        };
-        let plan = Plan::Project {
-            input: Box::new(join),
-            exprs: order.into_iter().map(Expr::Column).collect(),
-        };
-        Ok((plan, scope))
+        let mut scope = ls;
+        scope
+            .columns
+            .extend(rs.columns.into_iter().enumerate().map(|(j, mut c)| {
+                c.hidden |= pairs.iter().any(|&(_, r)| r == j);
+                c
+            }));
+        scope.star = Some(star);
+        Ok((join, scope))
     }
 
     /// A subquery in FROM: its plan, cut to its visible columns, under
@@ -316,6 +318,7 @@ impl Planner<'_> {
                     hidden: false,
                 })
                 .collect(),
+            star: None,
         };
         Ok((root, scope))
     }

@@ -485,7 +485,7 @@ fn select_items(q: &Query, scope: &Scope) -> Result<Vec<Item>> {
                         "SELECT * with no tables specified is not valid".into(),
                     ));
                 }
-                for c in scope.columns.iter().filter(|c| !c.hidden) {
+                for c in scope.star_order().into_iter().map(|i| &scope.columns[i]) {
                     let mut parts = Vec::new();
                     if let Some(qual) = &c.qualifier {
                         parts.push(ast::Ident(qual.clone()));

@@ -90,6 +90,10 @@ fn other_statements() {
     for sql in [
         "INSERT INTO t (a, b) VALUES (1, 'x'), (2, NULL)",
         "DELETE FROM t WHERE a = 1",
+        "UPDATE t SET a = a + 1, b = 'x' WHERE c IS NULL",
+        "UPDATE s.t SET \"update\" = DEFAULT_VALUE",
+        "SELECT * FROM a JOIN b USING (x, y) LEFT JOIN c USING (z)",
+        "SELECT * FROM a JOIN (b JOIN c USING (k)) USING (x)",
         "DROP TABLE IF EXISTS a, b CASCADE",
         "DROP MATERIALIZED VIEW v",
         "DROP SECRET s",
@@ -102,6 +106,14 @@ fn other_statements() {
     ] {
         round_trip(sql);
     }
+    assert_eq!(
+        round_trip("update t set (a, b) = (1, 2) where id = 3"),
+        "UPDATE t SET a = 1, b = 2 WHERE id = 3"
+    );
+    let e = parse("UPDATE t SET (a, b) = (1)").unwrap_err();
+    assert!(e.to_string().contains("number of columns"), "{e}");
+    assert!(parse("UPDATE t SET").is_err());
+    assert!(parse("SELECT * FROM a JOIN b USING ()").is_err());
     assert_eq!(parse("begin; commit; ;; rollback").unwrap().len(), 3);
     assert_eq!(parse("SHOW TRANSACTION ISOLATION LEVEL").unwrap().len(), 1);
     assert_eq!(parse("  ").unwrap(), vec![]);
