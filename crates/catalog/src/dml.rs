@@ -80,14 +80,7 @@ fn target_columns(rel: &Relation, columns: &[ast::Ident]) -> Result<Vec<usize>> 
     } else {
         let mut t = Vec::with_capacity(columns.len());
         for c in columns {
-            let i = rel
-                .columns
-                .iter()
-                .position(|col| col.name == c.0)
-                .ok_or_else(|| Error::UndefinedColumnOf {
-                    column: c.0.clone(),
-                    table: rel.name.clone(),
-                })?;
+            let i = column_position(rel, c)?;
             if t.contains(&i) {
                 return Err(Error::DuplicateColumn(c.0.clone()));
             }
@@ -95,6 +88,17 @@ fn target_columns(rel: &Relation, columns: &[ast::Ident]) -> Result<Vec<usize>> 
         }
         t
     })
+}
+
+/// The position of column `name` in `rel` (42703 naming both if none).
+fn column_position(rel: &Relation, name: &ast::Ident) -> Result<usize> {
+    rel.columns
+        .iter()
+        .position(|col| col.name == name.0)
+        .ok_or_else(|| Error::UndefinedColumnOf {
+            column: name.0.clone(),
+            table: rel.name.clone(),
+        })
 }
 
 /// Binds `INSERT INTO table [(columns)] VALUES rows`.
@@ -165,14 +169,7 @@ pub fn bind_update(
         .unwrap_or_default();
     let mut bound: Vec<(usize, Expr)> = Vec::with_capacity(assignments.len());
     for (col, value) in assignments {
-        let i = rel
-            .columns
-            .iter()
-            .position(|c| c.name == col.0)
-            .ok_or_else(|| Error::UndefinedColumnOf {
-                column: col.0.clone(),
-                table: rel.name.clone(),
-            })?;
+        let i = column_position(&rel, col)?;
         if bound.iter().any(|(j, _)| *j == i) {
             return Err(Error::Syntax(format!(
                 "multiple assignments to same column \"{}\"",

@@ -686,14 +686,19 @@ fn expr_list(i: &str) -> PResult<'_, Vec<Expr>> {
 fn delete(i: &str) -> PResult<'_, Statement> {
     let (r, _) = kw("from")(i)?;
     let (r, table) = object_name(r)?;
-    let (r, selection) = match kw("where")(r) {
+    let (r, selection) = opt_where(r)?;
+    Ok((r, Statement::Delete { table, selection }))
+}
+
+/// opt_where = [WHERE expr]
+fn opt_where(i: &str) -> PResult<'_, Option<Expr>> {
+    match kw("where")(i) {
         Ok((r, _)) => {
             let (r, e) = expr::expr(r)?;
-            (r, Some(e))
+            Ok((r, Some(e)))
         }
-        Err(_) => (r, None),
-    };
-    Ok((r, Statement::Delete { table, selection }))
+        Err(_) => Ok((i, None)),
+    }
 }
 
 /// update = UPDATE name SET assignment (',' assignment)* [WHERE expr]
@@ -734,13 +739,7 @@ fn update(i: &str) -> PResult<'_, Statement> {
             Err(_) => break,
         }
     }
-    let (r, selection) = match kw("where")(r) {
-        Ok((r, _)) => {
-            let (r, e) = expr::expr(r)?;
-            (r, Some(e))
-        }
-        Err(_) => (r, None),
-    };
+    let (r, selection) = opt_where(r)?;
     Ok((
         r,
         Statement::Update {
