@@ -49,13 +49,12 @@ impl Scope {
         }
     }
 
-    /// The positions `*` lists, in order.
+    /// The positions `*` lists, in order (never a hidden column).
     pub fn star_order(&self) -> Vec<usize> {
+        let visible = |&i: &usize| !self.columns[i].hidden;
         match &self.star {
-            Some(order) => order.clone(),
-            None => (0..self.columns.len())
-                .filter(|&i| !self.columns[i].hidden)
-                .collect(),
+            Some(order) => order.iter().copied().filter(visible).collect(),
+            None => (0..self.columns.len()).filter(visible).collect(),
         }
     }
 

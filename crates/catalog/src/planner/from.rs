@@ -203,7 +203,7 @@ impl Planner<'_> {
         using: &[Ident],
     ) -> Result<(Plan, Scope)> {
         let (lp, ls) = self.from(left)?;
-        let (rp, rs) = self.from(right)?;
+        let (rp, mut rs) = self.from(right)?;
         let find = |scope: &Scope, name: &str, side: &str| -> Result<usize> {
             let mut found = scope
                 .columns
@@ -221,7 +221,6 @@ impl Planner<'_> {
                 ))),
             }
         };
-        let lw = ls.columns.len();
         let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         for name in using {
@@ -254,26 +253,20 @@ impl Planner<'_> {
             right_keys,
             residual: None,
         };
-        // `*` lists the merged columns first, then the rest of each side.
+        // The right copies are reached by qualified names only; `*` lists
+        // the merged columns first, then the rest of each side.
+        for &(_, r) in &pairs {
+            rs.columns[r].hidden = true;
+        }
+        let mut scope = ls;
+        scope.join(rs);
         let mut star: Vec<usize> = pairs.iter().map(|&(l, _)| l).collect();
         star.extend(
-            ls.star_order()
+            scope
+                .star_order()
                 .into_iter()
                 .filter(|i| !pairs.iter().any(|&(l, _)| l == *i)),
         );
-        star.extend(
-            rs.star_order()
-                .into_iter()
-                .filter(|j| !pairs.iter().any(|&(_, r)| r == *j))
-                .map(|j| lw + j),
-        );
-        let mut scope = ls;
-        scope
-            .columns
-            .extend(rs.columns.into_iter().enumerate().map(|(j, mut c)| {
-                c.hidden |= pairs.iter().any(|&(_, r)| r == j);
-                c
-            }));
         scope.star = Some(star);
         Ok((join, scope))
     }

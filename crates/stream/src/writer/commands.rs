@@ -27,6 +27,14 @@ pub(super) fn read_count(store: &mut Store, rel: u64) -> Result<i64> {
         .map_or(0, |b| decode_count(&b)))
 }
 
+/// What a DELETE or an UPDATE does to each row it matches.
+#[derive(Clone, Copy)]
+enum Edit<'a> {
+    Delete,
+    /// Each assigned column's position and its value over the old row.
+    Update(&'a [(usize, Expr)]),
+}
+
 /// A DDL command's failure, with the reply channel handed back.
 pub(super) type DdlError = (oneshot::Sender<Result<DdlOutcome>>, Error);
 
@@ -288,7 +296,7 @@ impl Writer {
     /// Deletes the rows matching `filter` (all rows if `None`); see
     /// [`edit_rows`](Writer::edit_rows).
     pub(super) fn delete(&mut self, table: u64, filter: Option<Expr>) -> Result<u64> {
-        self.edit_rows(table, filter.as_ref(), &[])
+        self.edit_rows(table, filter.as_ref(), Edit::Delete)
     }
 
     /// Sets the `assigned` columns of the rows matching `filter`, each
@@ -300,15 +308,10 @@ impl Writer {
         assigned: &[(usize, Expr)],
         filter: Option<Expr>,
     ) -> Result<u64> {
-        if assigned.is_empty() {
-            return Err(Error::Expr(rivulet_expr::Error::Corrupted(
-                "UPDATE without assignments",
-            )));
-        }
-        self.edit_rows(table, filter.as_ref(), assigned)
+        self.edit_rows(table, filter.as_ref(), Edit::Update(assigned))
     }
 
-    /// Deletes (with no `assigned` columns) or updates the rows matching
+    /// Deletes or updates (`edit`) the rows matching
     /// `filter`, a chunk of rows at a time so that only the changes (not
     /// the rows read) are held until the group commits; the statement
     /// still commits or fails as a whole. A pack with changed rows is
@@ -317,12 +320,7 @@ impl Writer {
     /// meets a row it has already changed. Returns how many rows matched,
     /// as PostgreSQL counts them (an update that leaves a row as it was
     /// still counts, though views see no change).
-    fn edit_rows(
-        &mut self,
-        table: u64,
-        filter: Option<&Expr>,
-        assigned: &[(usize, Expr)],
-    ) -> Result<u64> {
+    fn edit_rows(&mut self, table: u64, filter: Option<&Expr>, edit: Edit<'_>) -> Result<u64> {
         const CHUNK: usize = 4096;
         let rel = self.table(table)?;
         let prefix = keys::rows_prefix(rel.id);
@@ -361,9 +359,7 @@ impl Writer {
                         }
                     }
                     matched += 1;
-                    let new = if assigned.is_empty() {
-                        None
-                    } else {
+                    let new = if let Edit::Update(assigned) = edit {
                         let mut new = row.clone();
                         for (i, e) in assigned {
                             new[*i] = e.eval(&row)?;
@@ -372,8 +368,10 @@ impl Writer {
                             kept.push((id, Cow::Owned(encode_row(&new))));
                         }
                         (new != row).then_some(new)
+                    } else {
+                        None
                     };
-                    if assigned.is_empty() || new.is_some() {
+                    if matches!(edit, Edit::Delete) || new.is_some() {
                         changes.push(Change {
                             key: key.to_vec(),
                             old: Some(row),
