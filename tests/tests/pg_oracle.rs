@@ -547,6 +547,15 @@ async fn subqueries_match_postgres() {
         "SELECT jsonb_array_elements('[{\"a\": 1}, {\"a\": 2}]') ->> 'a'",
         "SELECT DISTINCT jsonb_array_elements_text('[\"x\", \"y\", \"x\"]') AS v",
         "SELECT id, jsonb_array_elements(CASE WHEN id % 2 = 0 THEN '[1, 2]'::jsonb ELSE '[]'::jsonb END) FROM users WHERE id > 1",
+        // Window functions, with PostgreSQL's default frames and NULL order.
+        "SELECT id, row_number() OVER (ORDER BY id DESC), rank() OVER (PARTITION BY status ORDER BY amount), dense_rank() OVER (PARTITION BY status ORDER BY amount DESC) FROM orders",
+        "SELECT id, sum(amount) OVER (PARTITION BY uid ORDER BY amount), count(*) OVER (PARTITION BY status), avg(amount) OVER (), min(amount) OVER (ORDER BY id), max(amount) OVER (PARTITION BY uid), count(amount) OVER (ORDER BY uid) FROM orders",
+        "SELECT id, lag(amount) OVER (ORDER BY id), lead(amount, 2, -1) OVER (ORDER BY id), lag(status, -1) OVER (PARTITION BY uid ORDER BY id), first_value(amount) OVER (PARTITION BY uid ORDER BY id DESC), last_value(amount) OVER (PARTITION BY status ORDER BY amount) FROM orders",
+        "SELECT *, row_number() OVER (PARTITION BY team ORDER BY name) AS rn FROM users",
+        "SELECT u.name, o.amount, rank() OVER (PARTITION BY u.id ORDER BY o.amount DESC) FROM users u JOIN orders o ON o.uid = u.id",
+        "SELECT id FROM orders ORDER BY row_number() OVER (ORDER BY amount DESC, id) LIMIT 3",
+        "SELECT * FROM (SELECT id, uid, row_number() OVER (PARTITION BY uid ORDER BY amount DESC) AS n FROM orders) t WHERE n = 1",
+        "SELECT bool_and(amount > 5) OVER (PARTITION BY uid), sum(amount) OVER (PARTITION BY uid) / sum(amount) OVER () FROM orders",
     ];
     let mut failures = Vec::new();
     for sql in queries {
@@ -805,6 +814,10 @@ async fn update_and_join_using_match_postgres() {
         "UPDATE rich SET owner = 'x'",
         "UPDATE accounts SET balance = 'abc'",
         "UPDATE accounts SET balance = 1 / 0",
+        "SELECT id FROM accounts WHERE row_number() OVER () > 1",
+        "SELECT lower(owner) OVER () FROM accounts",
+        "SELECT count(DISTINCT id) OVER () FROM accounts",
+        "SELECT row_number(1) OVER () FROM accounts",
     ];
     for sql in errors {
         let expected = oracle.client.batch_execute(sql).await.unwrap_err();
@@ -816,6 +829,12 @@ async fn update_and_join_using_match_postgres() {
             ));
         }
     }
+    // Windows are for queries: a view refuses them.
+    let e = rivulet
+        .batch_execute("CREATE MATERIALIZED VIEW ranked AS SELECT id, rank() OVER (ORDER BY balance) FROM accounts")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("0A000"), "{e:?}");
     // Rivulet, as RisingWave, never changes a row's key.
     let e = rivulet
         .batch_execute("UPDATE accounts SET id = 9 WHERE id = 1")

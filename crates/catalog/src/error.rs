@@ -91,6 +91,9 @@ pub enum Error {
     /// 0A000
     #[error("{0}")]
     NotSupported(String),
+    /// 42P20: a window function where none is allowed.
+    #[error("{0}")]
+    Windowing(String),
     /// 0A000: a subquery that refers to the outer query where only an
     /// uncorrelated one can be run (the planner then runs it per row).
     #[error("correlated subqueries are not supported here yet")]
@@ -130,6 +133,7 @@ impl Error {
             Error::UndefinedColumn(_) => "42703",
             Error::AmbiguousColumn(_) | Error::RepeatedColumn(_) => "42702",
             Error::MissingColumn(_) => "42703",
+            Error::Windowing(_) => "42P20",
             Error::InvalidColumnReference(_) => "42P10",
             Error::UndefinedColumnOf { .. } => "42703",
             Error::Syntax(_) => "42601",

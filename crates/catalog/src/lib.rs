@@ -32,7 +32,7 @@ pub use dml::{
 pub use error::{Error, Result, SqlError};
 pub use planner::{
     describe_query, infer_parameter_types, nest, plan_query, plan_query_with, AggCall, AggKind,
-    JoinKind, OrderedPair, Plan, QueryPlan, SubqueryRunner,
+    JoinKind, OrderedPair, Plan, QueryPlan, SubqueryRunner, WindowFunc, WindowKind,
 };
 pub use restore::restore;
 pub use system::SystemTable;

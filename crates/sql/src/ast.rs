@@ -299,6 +299,9 @@ pub enum Expr {
     /// call's last argument, printed without a comma. Kept in the
     /// arguments so a call stays small (the parser recurses through it).
     AggregateOrder(Vec<OrderByExpr>),
+    /// A window function call: `f(args) OVER (PARTITION BY ... ORDER BY
+    /// ...)`.
+    Window(Box<WindowCall>),
     /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`
     Case {
         /// The value compared with each WHEN (simple CASE), if any.
@@ -514,6 +517,7 @@ impl Display for Expr {
                 f.write_str("ORDER BY ")?;
                 write_list(f, order, ", ")
             }
+            Expr::Window(w) => write!(f, "{w}"),
             Expr::Array(items) => {
                 f.write_str("ARRAY[")?;
                 write_list(f, items, ", ")?;
@@ -648,6 +652,35 @@ pub struct OrderByExpr {
 impl Display for OrderByExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })
+    }
+}
+
+/// A call with `OVER (...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCall {
+    /// The function call ([`Expr::Function`]).
+    pub func: Expr,
+    /// `PARTITION BY`: rows with equal values form one partition.
+    pub partition_by: Vec<Expr>,
+    /// `ORDER BY` within each partition.
+    pub order_by: Vec<OrderByExpr>,
+}
+
+impl Display for WindowCall {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} OVER (", self.func)?;
+        if !self.partition_by.is_empty() {
+            f.write_str("PARTITION BY ")?;
+            write_list(f, &self.partition_by, ", ")?;
+            if !self.order_by.is_empty() {
+                f.write_char(' ')?;
+            }
+        }
+        if !self.order_by.is_empty() {
+            f.write_str("ORDER BY ")?;
+            write_list(f, &self.order_by, ", ")?;
+        }
+        f.write_char(')')
     }
 }
 
@@ -1563,6 +1596,11 @@ impl Expr {
             }
             Expr::Function { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
             Expr::AggregateOrder(order) => order.iter_mut().for_each(|o| o.expr.visit_mut(f)),
+            Expr::Window(w) => {
+                w.func.visit_mut(f);
+                w.partition_by.iter_mut().for_each(|e| e.visit_mut(f));
+                w.order_by.iter_mut().for_each(|o| o.expr.visit_mut(f));
+            }
             Expr::Case {
                 operand,
                 whens,

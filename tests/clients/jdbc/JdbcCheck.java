@@ -2,8 +2,8 @@
 // applications and JDBC tools use it: prepared statements with parameters
 // (LIMIT ? OFFSET ? too), batch inserts and their update counts, jsonb
 // through getObject, numerics and booleans, transactions, a materialized
-// view, and the DatabaseMetaData calls tools use to list schemas, tables
-// and types.
+// view, and the DatabaseMetaData calls tools use to list schemas, tables,
+// columns and types.
 //
 // Usage: java -cp postgresql.jar JdbcCheck.java JDBC_URL USER
 //
@@ -225,9 +225,20 @@ public class JdbcCheck {
         tables = rows(md.getTables(null, "public", "%", new String[] {"TABLE"}), "TABLE_NAME");
         say("only tables " + tables);
 
-        // getColumns() and getPrimaryKeys() are not covered: pgJDBC's
-        // queries for them number columns with a window function and
-        // expand pg_index.indkey through information_schema functions.
+        // Rivulet types VARCHAR as text, so TYPE_NAME is informational.
+        List<String> columns = rows(md.getColumns(null, "public", "jdbc_items", "%"),
+                "COLUMN_NAME", "DATA_TYPE", "NULLABLE", "ORDINAL_POSITION", "IS_NULLABLE", "TYPE_NAME");
+        for (String col : columns) {
+            int at = col.lastIndexOf(" | TYPE_NAME=");
+            say("column " + col.substring(0, at));
+            say("info: column type " + col.substring(at + 3));
+        }
+        check(columns.size() == 5, "columns " + columns);
+        check(columns.get(0).equals("COLUMN_NAME=id | DATA_TYPE=4 | NULLABLE=0 | ORDINAL_POSITION=1 "
+                + "| IS_NULLABLE=NO | TYPE_NAME=int4"), "id column " + columns.get(0));
+
+        // getPrimaryKeys() is not covered: pgJDBC's query expands
+        // pg_index.indkey through information_schema._pg_expandarray.
         List<String> types = rows(md.getTypeInfo(), "TYPE_NAME", "DATA_TYPE");
         for (String t : new String[] {"TYPE_NAME=int4 | DATA_TYPE=4", "TYPE_NAME=text | DATA_TYPE=12",
                 "TYPE_NAME=jsonb | DATA_TYPE=1111", "TYPE_NAME=numeric | DATA_TYPE=2",

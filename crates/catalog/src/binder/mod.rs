@@ -249,6 +249,10 @@ impl<'a> Binder<'a> {
             ast::Expr::AggregateOrder(_) => Err(Error::Syntax(
                 "ORDER BY is allowed inside an aggregate call only".into(),
             )),
+            // The planner puts windows (select list) in their place.
+            ast::Expr::Window(_) => Err(Error::Windowing(
+                "window functions are not allowed here".into(),
+            )),
             ast::Expr::AnyArray {
                 expr,
                 array,

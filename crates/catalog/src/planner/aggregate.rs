@@ -265,6 +265,11 @@ impl<'a> AggBinder<'a> {
                 star: *star,
                 distinct: *distinct,
             },
+            ast::Expr::Window(_) => {
+                return Err(Error::NotSupported(
+                    "window functions in a grouped query are not supported yet".into(),
+                ))
+            }
             ast::Expr::AggregateOrder(order) => ast::Expr::AggregateOrder(
                 order
                     .iter()
@@ -336,7 +341,7 @@ impl<'a> AggBinder<'a> {
         })
     }
 
-    fn bind_agg(
+    pub(super) fn bind_agg(
         &self,
         name: &str,
         args: &[ast::Expr],
@@ -564,6 +569,16 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
             contains_aggregate(expr) || contains_aggregate(array)
         }
         ast::Expr::AggregateOrder(order) => order.iter().any(|o| contains_aggregate(&o.expr)),
+        // A window's own function is not a grouping aggregate.
+        ast::Expr::Window(w) => {
+            let args_aggregate = match &w.func {
+                ast::Expr::Function { args, .. } => args.iter().any(contains_aggregate),
+                other => contains_aggregate(other),
+            };
+            args_aggregate
+                || w.partition_by.iter().any(contains_aggregate)
+                || w.order_by.iter().any(|o| contains_aggregate(&o.expr))
+        }
         ast::Expr::IsDistinctFrom { left, right, .. } => {
             contains_aggregate(left) || contains_aggregate(right)
         }

@@ -25,6 +25,7 @@ mod parameters;
 mod plan;
 mod select;
 mod union;
+mod window;
 mod with;
 
 use std::fmt;
@@ -38,7 +39,7 @@ use crate::{Catalog, Column, Error, Result};
 
 pub use aggregate::{AggCall, AggKind, OrderedPair};
 pub use parameters::infer_parameter_types;
-pub use plan::{JoinKind, Plan};
+pub use plan::{JoinKind, Plan, WindowFunc, WindowKind};
 
 /// A bound SELECT: the plan, its visible output, and how to order and cut
 /// the result.

@@ -102,6 +102,66 @@ pub enum Plan {
         /// Keep input rows without any.
         outer: bool,
     },
+    /// Each input row with each window function's value for it (ad-hoc
+    /// queries only: a window's rows are all known only at the end).
+    Window {
+        /// The input.
+        input: Box<Plan>,
+        /// The window functions, whose values follow the input's columns.
+        funcs: Vec<WindowFunc>,
+    },
+}
+
+/// What a window function computes over its partition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowKind {
+    /// `row_number()`: 1, 2, ... in window order.
+    RowNumber,
+    /// `rank()`: the row number of the first of the row's peers.
+    Rank,
+    /// `dense_rank()`: how many distinct peer groups up to the row's.
+    DenseRank,
+    /// `lag(value [, offset [, default]])`: `value` that many rows before.
+    Lag,
+    /// `lead(value [, offset [, default]])`: `value` that many rows after.
+    Lead,
+    /// `first_value(value)`: over the frame's first row.
+    FirstValue,
+    /// `last_value(value)`: over the frame's last row.
+    LastValue,
+    /// An aggregate over the frame: with ORDER BY, the partition's rows up
+    /// to the row and its peers; without, the whole partition.
+    Aggregate(AggCall),
+}
+
+/// One window function call of a [`Plan::Window`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFunc {
+    /// The function.
+    pub kind: WindowKind,
+    /// Its arguments over the input row (an aggregate's is in its call).
+    pub args: Vec<Expr>,
+    /// PARTITION BY expressions.
+    pub partition_by: Vec<Expr>,
+    /// ORDER BY expressions, each with `true` for descending.
+    pub order_by: Vec<(Expr, bool)>,
+    /// The result type.
+    pub output_type: DataType,
+}
+
+impl WindowFunc {
+    /// Every expression the call reads.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        let agg = match &self.kind {
+            WindowKind::Aggregate(a) => a.arg.as_ref(),
+            _ => None,
+        };
+        self.args
+            .iter()
+            .chain(agg)
+            .chain(&self.partition_by)
+            .chain(self.order_by.iter().map(|(e, _)| e))
+    }
 }
 
 impl Plan {
@@ -118,6 +178,7 @@ impl Plan {
             } => group_keys.len() + aggs.len(),
             Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
             Plan::Unnest { input, func, .. } => input.width() + func.columns().len(),
+            Plan::Window { input, funcs } => input.width() + funcs.len(),
         }
     }
 
@@ -197,6 +258,10 @@ impl Plan {
                 func: *func,
                 arg: arg.clone(),
                 outer: *outer,
+            },
+            Plan::Window { input, funcs } => Plan::Window {
+                input: Box::new(input.with_row_counts(count)),
+                funcs: funcs.clone(),
             },
         }
     }
@@ -317,7 +382,7 @@ impl Plan {
             | Plan::Project { input, .. }
             | Plan::Unnest { input, .. } => input.is_stateless(),
             Plan::Union { inputs } => inputs.iter().all(Plan::is_stateless),
-            Plan::Join { .. } | Plan::Aggregate { .. } => false,
+            Plan::Join { .. } | Plan::Aggregate { .. } | Plan::Window { .. } => false,
         }
     }
 
@@ -415,6 +480,12 @@ impl Plan {
                 or(&mut req, &needed[..w.min(needed.len())]);
                 input.require(&req, out);
             }
+            Plan::Window { input, funcs } => {
+                let w = input.width();
+                let mut req = cols(&mut funcs.iter().flat_map(WindowFunc::exprs), w);
+                or(&mut req, &needed[..w.min(needed.len())]);
+                input.require(&req, out);
+            }
         }
     }
 
@@ -475,7 +546,8 @@ impl Plan {
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
-            | Plan::Unnest { input, .. } => vec![input],
+            | Plan::Unnest { input, .. }
+            | Plan::Window { input, .. } => vec![input],
             Plan::Join { left, right, .. } => vec![left, right],
             Plan::Union { inputs } => inputs.iter().collect(),
         }
@@ -499,6 +571,24 @@ impl Plan {
             Plan::Union { .. } => writeln!(f, "{pad}UnionAll")?,
             Plan::Filter { predicate, .. } => writeln!(f, "{pad}Filter: {predicate}")?,
             Plan::Project { exprs, .. } => writeln!(f, "{pad}Project: {}", list(exprs))?,
+            Plan::Window { funcs, .. } => writeln!(
+                f,
+                "{pad}Window: {}",
+                funcs
+                    .iter()
+                    .map(|w| format!(
+                        "{:?} partition [{}] order [{}]",
+                        w.kind,
+                        list(&w.partition_by),
+                        w.order_by
+                            .iter()
+                            .map(|(e, d)| format!("{e}{}", if *d { " DESC" } else { "" }))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )?,
             Plan::Unnest {
                 func, arg, outer, ..
             } => writeln!(
@@ -545,7 +635,8 @@ impl Plan {
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
-            | Plan::Unnest { input, .. } => input.fmt_tree(f, depth + 1),
+            | Plan::Unnest { input, .. }
+            | Plan::Window { input, .. } => input.fmt_tree(f, depth + 1),
             Plan::Join { left, right, .. } => {
                 left.fmt_tree(f, depth + 1)?;
                 right.fmt_tree(f, depth + 1)
@@ -572,6 +663,10 @@ impl Plan {
             }
             Plan::Unnest { input, arg, .. } => {
                 f(arg);
+                input.for_each_expr(f);
+            }
+            Plan::Window { input, funcs } => {
+                funcs.iter().flat_map(WindowFunc::exprs).for_each(&mut *f);
                 input.for_each_expr(f);
             }
             Plan::Join {

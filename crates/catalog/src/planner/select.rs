@@ -6,6 +6,7 @@ use rivulet_expr::{DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Query, SelectItem};
 
 use super::aggregate::{contains_aggregate, AggBinder};
+use super::window::{contains_window, window_calls};
 use super::{Plan, Planner, QueryPlan};
 use crate::binder::{Binder, Scope};
 use crate::{Column, Error, Result};
@@ -29,6 +30,7 @@ fn output_name(e: &ast::Expr) -> String {
             _ => output_name(expr),
         },
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Window(w) => output_name(&w.func),
         ast::Expr::Array(_) | ast::Expr::ArraySubquery(_) => "array".into(),
         ast::Expr::Subscript { expr, .. } => output_name(expr),
         ast::Expr::Subquery(q) => match q.projection.first() {
@@ -240,6 +242,28 @@ impl Planner<'_> {
             }
             (plan, scope) = self.select_list_set_function(plan, scope, &call, &mut items)?;
         }
+        // Window functions: computed over the rows so far, read by the
+        // select list and ORDER BY in their place.
+        let calls = window_calls(
+            items
+                .iter()
+                .map(|(e, _)| e)
+                .chain(q.order_by.iter().map(|o| &o.expr)),
+        );
+        let mut windowed;
+        let q = if calls.is_empty() {
+            q
+        } else {
+            if aggregating {
+                return Err(Error::NotSupported(
+                    "window functions in a grouped query are not supported yet".into(),
+                ));
+            }
+            windowed = q.clone();
+            let mut exprs: Vec<&mut ast::Expr> = items.iter_mut().map(|(e, _)| e).collect();
+            (plan, scope) = self.windows(plan, scope, &calls, &mut exprs, &mut windowed)?;
+            &windowed
+        };
         let mut out = if aggregating {
             self.aggregate(q, &mut plan, &scope, &items, group_by)?
         } else {
@@ -316,6 +340,11 @@ impl Planner<'_> {
 
     /// WHERE: a filter over the FROM rows.
     fn where_clause(&self, input: Plan, scope: &Scope, w: &ast::Expr) -> Result<Plan> {
+        if contains_window(w) {
+            return Err(Error::Windowing(
+                "window functions are not allowed in WHERE".into(),
+            ));
+        }
         if contains_aggregate(w) {
             return Err(Error::Grouping(
                 "aggregate functions are not allowed in WHERE".into(),

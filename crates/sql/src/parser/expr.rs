@@ -8,8 +8,8 @@ use super::lexer::{
     DepthGuard, PResult, MAX_TREE_DEPTH,
 };
 use crate::ast::{
-    BinaryOperator, Expr, Ident, Literal, UnaryOperator, PREC_CAST, PREC_IN, PREC_IS, PREC_NOT,
-    PREC_OTHER, PREC_UNARY,
+    BinaryOperator, Expr, Ident, Literal, UnaryOperator, WindowCall, PREC_CAST, PREC_IN, PREC_IS,
+    PREC_NOT, PREC_OTHER, PREC_UNARY,
 };
 
 /// expr = expression of any precedence
@@ -481,7 +481,8 @@ fn primary(i: &str) -> PResult<'_, Expr> {
                 first.as_str(),
                 "select" | "case" | "not" | "in" | "and" | "or"
             ) {
-                return function_args(r, first);
+                let (r, call) = function_args(r, first)?;
+                return over(r, call);
             }
         }
     }
@@ -493,7 +494,8 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         // `pg_catalog.func(...)`: a schema-qualified function call.
         if let Ok((r3, _)) = sym("(")(r2) {
             if parts.len() == 1 && parts[0].as_str() == "pg_catalog" {
-                return function_args(r3, part);
+                let (r3, call) = function_args(r3, part)?;
+                return over(r3, call);
             }
         }
         parts.push(part);
@@ -546,6 +548,48 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
         star: false,
         distinct: false,
     }
+}
+
+/// over = [OVER '(' [PARTITION BY expr (',' expr)*] [ORDER BY order_by_list] ')']
+/// (a named window, or a frame clause, is refused).
+#[inline(never)]
+fn over(i: &str, call: Expr) -> PResult<'_, Expr> {
+    let Ok((r, _)) = kw("over")(i) else {
+        return Ok((i, call));
+    };
+    let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
+    let (mut r, partition_by) = match kw("partition")(r) {
+        Ok((r, _)) => {
+            let (mut r, _) = kw("by")(r)?;
+            let mut list = Vec::new();
+            loop {
+                let (r2, e) = expr(r)?;
+                list.push(e);
+                match sym(",")(r2) {
+                    Ok((r3, _)) => r = r3,
+                    Err(_) => break (r2, list),
+                }
+            }
+        }
+        Err(_) => (r, Vec::new()),
+    };
+    let mut order_by = Vec::new();
+    if let Ok((r2, _)) = kw("order")(r) {
+        let (r2, _) = kw("by")(r2)?;
+        (r, order_by) = super::order_by_list(r2)?;
+    }
+    if peek_kw(r, "rows") || peek_kw(r, "range") || peek_kw(r, "groups") {
+        return fatal(r, "window frame clauses are not supported yet");
+    }
+    let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
+    Ok((
+        r,
+        Expr::Window(Box::new(WindowCall {
+            func: call,
+            partition_by,
+            order_by,
+        })),
+    ))
 }
 
 /// function_args = '*' ')' | [DISTINCT] (expr (',' expr)*)? ')'

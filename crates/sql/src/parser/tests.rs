@@ -94,6 +94,8 @@ fn other_statements() {
         "UPDATE s.t SET \"update\" = DEFAULT_VALUE",
         "SELECT * FROM a JOIN b USING (x, y) LEFT JOIN c USING (z)",
         "SELECT * FROM a JOIN (b JOIN c USING (k)) USING (x)",
+        "SELECT row_number() OVER (), rank() OVER (PARTITION BY a, b ORDER BY c DESC), sum(x) OVER (ORDER BY t) FROM t",
+        "SELECT lag(v, 2, 0) OVER (PARTITION BY g) + 1 FROM t ORDER BY count(*) OVER ()",
         "DROP TABLE IF EXISTS a, b CASCADE",
         "DROP MATERIALIZED VIEW v",
         "DROP SECRET s",
@@ -114,6 +116,11 @@ fn other_statements() {
     assert!(e.to_string().contains("number of columns"), "{e}");
     assert!(parse("UPDATE t SET").is_err());
     assert!(parse("SELECT * FROM a JOIN b USING ()").is_err());
+    let e =
+        parse("SELECT sum(x) OVER (ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t")
+            .unwrap_err();
+    assert!(e.to_string().contains("frame"), "{e}");
+    assert!(parse("SELECT sum(x) OVER w FROM t").is_err());
     assert_eq!(parse("begin; commit; ;; rollback").unwrap().len(), 3);
     assert_eq!(parse("SHOW TRANSACTION ISOLATION LEVEL").unwrap().len(), 1);
     assert_eq!(parse("  ").unwrap(), vec![]);

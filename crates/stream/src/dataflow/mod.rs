@@ -6,7 +6,7 @@
 //! [`Plan`] turned into a tree of stateful operators, one file each:
 //! `filter`, `project`, `unnest` (set-returning functions), `join`,
 //! `aggregate` and, for ad-hoc queries,
-//! `hash_aggregate`. Changes of a source relation enter at its scans and
+//! `hash_aggregate` and `window`. Changes of a source relation enter at its scans and
 //! leave the root as changes of the view's rows, which the writer stores
 //! and passes to views further downstream.
 //!
@@ -23,6 +23,7 @@ mod hash_aggregate;
 mod join;
 mod project;
 mod unnest;
+mod window;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -236,6 +237,9 @@ enum Node {
     Union(Vec<Node>),
     /// A set-returning function over each row: no state of its own.
     Unnest(Box<Node>, unnest::Unnest),
+    /// An ad-hoc query's window functions: rows in memory, emitted at the
+    /// end.
+    Window(Box<window::Window>),
 }
 
 /// Prefixes the keys of input `i`'s changes so inputs never collide.
@@ -292,6 +296,12 @@ impl Node {
                     outer: *outer,
                 },
             ),
+            Plan::Window { input, funcs } => {
+                let input = Node::build(input, tables);
+                // Views never have windows (the catalog refuses them).
+                let memory = tables.query.clone().unwrap_or_else(Reservation::unlimited);
+                Node::Window(Box::new(window::Window::new(input, funcs.clone(), memory)))
+            }
             Plan::Filter { input, predicate } => Node::Map(
                 Box::new(Node::build(input, tables)),
                 Map::Filter(predicate.clone()),
@@ -358,7 +368,7 @@ impl Node {
     /// do (sources read by a query only insert).
     fn insert_only(&self) -> bool {
         match self {
-            Node::Scan(_) | Node::Values | Node::HashAggregate(_) => true,
+            Node::Scan(_) | Node::Values | Node::HashAggregate(_) | Node::Window(_) => true,
             Node::Map(input, _) | Node::Unnest(input, _) => input.insert_only(),
             Node::Join(j) => j.insert_only(),
             Node::Aggregate(_) => false,
@@ -377,6 +387,7 @@ impl Node {
             Node::Join(j) => j.init(ctx, st)?,
             Node::Aggregate(a) => a.init(ctx, st)?,
             Node::HashAggregate(a) => a.init(ctx, st)?,
+            Node::Window(w) => w.init(ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
                 for (i, n) in inputs.iter().enumerate() {
@@ -404,6 +415,7 @@ impl Node {
             Node::Join(j) => j.push(rel, changes, ctx, st)?,
             Node::Aggregate(a) => a.push(rel, changes, ctx, st)?,
             Node::HashAggregate(a) => a.push(rel, changes, ctx, st)?,
+            Node::Window(w) => w.push(rel, changes, ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
                 for (i, n) in inputs.iter().enumerate() {
@@ -425,6 +437,7 @@ impl Node {
             Node::Join(j) => j.finish(ctx, st)?,
             Node::Aggregate(a) => a.finish(ctx, st)?,
             Node::HashAggregate(a) => a.finish(ctx, st)?,
+            Node::Window(w) => w.finish(ctx, st)?,
             Node::Union(inputs) => {
                 let mut out = Vec::new();
                 for (i, n) in inputs.iter().enumerate() {
