@@ -481,8 +481,7 @@ fn primary(i: &str) -> PResult<'_, Expr> {
                 first.as_str(),
                 "select" | "case" | "not" | "in" | "and" | "or"
             ) {
-                let (r, call) = function_args(r, first)?;
-                return over(r, call);
+                return call_with_over(r, first);
             }
         }
     }
@@ -494,8 +493,7 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         // `pg_catalog.func(...)`: a schema-qualified function call.
         if let Ok((r3, _)) = sym("(")(r2) {
             if parts.len() == 1 && parts[0].as_str() == "pg_catalog" {
-                let (r3, call) = function_args(r3, part)?;
-                return over(r3, call);
+                return call_with_over(r3, part);
             }
         }
         parts.push(part);
@@ -548,6 +546,15 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
         star: false,
         distinct: false,
     }
+}
+
+/// A function call and its OVER clause, if any. Out of line so the
+/// recursive expression parser's frame stays small (deeply nested input
+/// must end in an error, never a stack overflow).
+#[inline(never)]
+fn call_with_over(i: &str, name: Ident) -> PResult<'_, Expr> {
+    let (r, call) = function_args(i, name)?;
+    over(r, call)
 }
 
 /// over = [OVER '(' [PARTITION BY expr (',' expr)*] [ORDER BY order_by_list] ')']
