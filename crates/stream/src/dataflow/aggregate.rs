@@ -178,6 +178,20 @@ fn decode_reps(bytes: &[u8]) -> Result<Reps> {
     Ok(reps)
 }
 
+/// Keeps `v` in `best` if it is a new minimum (`kind` `min`) or maximum by
+/// PostgreSQL's ordering; NULLs never count, and of equal values the first
+/// stays. For aggregates that see every value once (ad-hoc queries,
+/// windows); a view's extremes keep their multiset instead.
+pub(super) fn offer_extreme(best: &mut Value, v: Cow<'_, Value>, kind: AggKind) {
+    let better = match kind {
+        AggKind::Min => v.total_cmp(best).is_lt(),
+        _ => best.is_null() || v.total_cmp(best).is_gt(),
+    };
+    if !v.is_null() && better {
+        *best = v.into_owned();
+    }
+}
+
 /// Whether a call keeps a value multiset in the state table.
 pub(super) fn uses_multiset(call: &AggCall) -> bool {
     call.distinct || matches!(call.kind, AggKind::Min | AggKind::Max)

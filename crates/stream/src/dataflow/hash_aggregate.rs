@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use rivulet_catalog::{AggCall, AggKind};
+use rivulet_catalog::AggCall;
 use rivulet_expr::{encode_value_key, encode_value_ordered, Expr, Row, Value};
 
-use super::aggregate::{initial, uses_multiset, State};
+use super::aggregate::{initial, offer_extreme, uses_multiset, State};
 use super::{Change, EvalCtx, Node};
 use crate::query::{row_size, ENTRY_OVERHEAD};
 use crate::state::StateStore;
@@ -145,13 +145,7 @@ impl HashAggregate {
                     None => Cow::Owned(Value::Null),
                 };
                 if let State::Extreme(best) = state {
-                    let better = match call.kind {
-                        AggKind::Min => v.total_cmp(best).is_lt(),
-                        _ => best.is_null() || v.total_cmp(best).is_gt(),
-                    };
-                    if !v.is_null() && better {
-                        *best = v.into_owned();
-                    }
+                    offer_extreme(best, v, call.kind);
                 } else if call.distinct {
                     if v.is_null() {
                         continue;

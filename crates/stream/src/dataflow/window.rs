@@ -10,14 +10,15 @@
 //! descending first, as PostgreSQL does. Materialized views refuse window
 //! functions (the catalog checks), so this never maintains a view.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rivulet_catalog::{AggKind, WindowFunc, WindowKind};
+use rivulet_catalog::{WindowFunc, WindowKind};
 use rivulet_expr::{Row, Value};
 
-use super::aggregate::{initial, State};
+use super::aggregate::{initial, offer_extreme, State};
 use super::{Change, EvalCtx, Node};
 use crate::query::{row_size, ENTRY_OVERHEAD};
 use crate::state::StateStore;
@@ -257,13 +258,7 @@ fn partition(
                         None => Value::Null,
                     };
                     if let State::Extreme(best) = &mut state {
-                        let better = match call.kind {
-                            AggKind::Min => v.total_cmp(best).is_lt(),
-                            _ => best.is_null() || v.total_cmp(best).is_gt(),
-                        };
-                        if !v.is_null() && better {
-                            *best = v;
-                        }
+                        offer_extreme(best, Cow::Owned(v), call.kind);
                     } else {
                         state.update(&v, 1);
                     }
