@@ -77,6 +77,16 @@ const VIEWS: &[(&str, &str)] = &[
     ("s_with", "WITH orders_done AS (SELECT data->>'userId' AS user_id, (data->'properties'->>'revenue')::numeric AS revenue FROM events WHERE data->>'event' = 'Order Completed'), per_user AS (SELECT user_id, sum(revenue) AS spent, count(*) AS n FROM orders_done GROUP BY user_id) SELECT CASE WHEN spent > 100 THEN 'big' ELSE 'small' END AS tier, count(*) AS users, sum(n) AS orders FROM per_user GROUP BY 1"),
     ("s_with_join", "WITH plans AS (SELECT id, plan FROM users WHERE plan IS NOT NULL) SELECT p.plan, count(*) AS events FROM events e JOIN plans p ON e.data->>'userId' = p.id GROUP BY p.plan"),
     ("s_nested", "SELECT max(n) AS most FROM (SELECT user_id, count(*) AS n FROM (SELECT data->>'userId' AS user_id FROM events WHERE data->>'userId' IS NOT NULL) AS u GROUP BY user_id) AS c"),
+    // Subqueries in WHERE: semi- and anti-joins, maintained as either side
+    // changes (NOT IN with SQL's NULL rules).
+    ("q_exists", "SELECT e.data->>'messageId' AS id FROM events e WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = e.data->>'userId' AND u.plan <> 'free')"),
+    ("q_not_exists", "SELECT data->>'messageId' AS id, data->>'userId' AS user_id FROM events e WHERE data->>'type' = 'track' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = e.data->>'userId')"),
+    ("q_in", "SELECT data->>'messageId' AS id FROM events WHERE data->>'userId' IN (SELECT id FROM users WHERE country = 'DE')"),
+    ("q_in_cast", "SELECT data->>'messageId' AS id FROM events WHERE (data->'properties'->>'quantity')::bigint IN (SELECT id FROM orders WHERE region = 'eu')"),
+    ("q_buyers_by_plan", "SELECT u.plan, count(*) AS n FROM users u WHERE EXISTS (SELECT 1 FROM events e WHERE e.data->>'userId' = u.id AND e.data->>'event' = 'Order Completed') GROUP BY u.plan"),
+    ("q_not_in", "SELECT id, plan FROM users WHERE id NOT IN (SELECT data->>'userId' FROM events WHERE data->>'type' = 'identify' AND (data->>'timestamp')::timestamptz < '2015-12-12T19:02:00Z')"),
+    ("q_exists_any", "SELECT id, amount FROM orders WHERE EXISTS (SELECT 1 FROM users WHERE plan = 'enterprise') AND amount > 1"),
+    ("q_in_numeric", "SELECT region, count(*) AS n FROM orders WHERE amount IN (SELECT (data->'properties'->>'quantity')::numeric FROM events WHERE data->>'type' = 'track') GROUP BY region"),
     // Numerics of different scales, overwritten and deleted: results keep
     // the scale recomputation gives.
     ("n_orders", "SELECT sum(amount) AS total, avg(amount) AS mean, min(amount) AS lo, max(amount) AS hi, count(DISTINCT amount) AS d, sum(DISTINCT amount) AS ds FROM orders"),

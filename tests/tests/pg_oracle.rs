@@ -848,3 +848,148 @@ async fn update_and_join_using_match_postgres() {
         failures.join("\n")
     );
 }
+
+/// `[NOT] EXISTS` and `[NOT] IN` subqueries in materialized views: each
+/// view, maintained through inserts, deletes and updates on both of its
+/// sides, equals PostgreSQL's plain view of the same SELECT after every
+/// step, and again after `kill -9` and a restart. `NOT IN` flips every row
+/// when its subquery becomes empty or gains a NULL.
+#[tokio::test]
+async fn subqueries_in_views_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-semijoin");
+    let mut server = Server::start(&dir.0, &[]).await.unwrap();
+    let mut rivulet = server.connect().await.unwrap();
+    let tables = "
+        CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR, plan VARCHAR);
+        CREATE TABLE orders (id INT PRIMARY KEY, user_id INT, amount INT);
+        CREATE TABLE blocked (id INT PRIMARY KEY, uid INT);";
+    let views = [
+        ("buyers", "SELECT id, name FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id AND o.amount > 10)"),
+        ("idle", "SELECT id, name FROM users u WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE u.id = o.user_id)"),
+        ("in_orders", "SELECT id, name FROM users WHERE id IN (SELECT user_id FROM orders)"),
+        ("not_blocked", "SELECT id, name FROM users WHERE id NOT IN (SELECT uid FROM blocked)"),
+        ("plans", "SELECT plan, count(*) AS n FROM users u WHERE plan IS NOT NULL AND EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id) GROUP BY plan"),
+        ("any_blocked", "SELECT id FROM orders WHERE EXISTS (SELECT 1 FROM blocked LIMIT 1)"),
+        ("pro_unblocked", "SELECT o.id, o.amount FROM orders o WHERE o.user_id IN (SELECT id FROM users WHERE plan = 'pro') AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.uid = o.user_id)"),
+        ("wide_key", "SELECT id FROM orders WHERE amount::bigint IN (SELECT id::bigint * 10 FROM users)"),
+    ];
+    oracle.client.batch_execute(tables).await.unwrap();
+    rivulet.batch_execute(tables).await.unwrap();
+    for (name, sql) in views {
+        oracle
+            .client
+            .batch_execute(&format!("CREATE VIEW {name} AS {sql}"))
+            .await
+            .unwrap();
+        rivulet
+            .batch_execute(&format!("CREATE MATERIALIZED VIEW {name} AS {sql}"))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    }
+    let steps = [
+        "INSERT INTO users VALUES (1, 'ann', 'pro'), (2, 'bob', 'free'), (3, 'cy', NULL), (4, NULL, 'pro')",
+        "INSERT INTO orders VALUES (10, 1, 5), (11, 1, 50), (12, 2, 7), (13, NULL, 100)",
+        "INSERT INTO blocked VALUES (1, 2)",
+        "DELETE FROM orders WHERE id = 11",
+        "INSERT INTO orders VALUES (14, 3, 99), (15, 4, 40)",
+        "UPDATE users SET plan = 'pro' WHERE id = 2",
+        "UPDATE orders SET user_id = 4 WHERE id = 10",
+        // A NULL in NOT IN's subquery: no user passes; gone again: all do.
+        "INSERT INTO blocked VALUES (2, NULL)",
+        "DELETE FROM blocked WHERE id = 2",
+        // An empty subquery: NOT IN keeps every row, even a NULL key.
+        "DELETE FROM blocked",
+        "INSERT INTO users VALUES (5, 'dee', 'pro')",
+        "INSERT INTO blocked VALUES (3, 5), (4, 5)",
+        "DELETE FROM blocked WHERE id = 3",
+        "UPDATE blocked SET uid = 1 WHERE id = 4",
+        "DELETE FROM users WHERE id = 1",
+        "DELETE FROM orders",
+    ];
+    let mut failures = Vec::new();
+    for step in steps {
+        oracle.client.batch_execute(step).await.unwrap();
+        rivulet
+            .batch_execute(step)
+            .await
+            .unwrap_or_else(|e| panic!("{step}: {e:?}"));
+        for (name, _) in views {
+            failures.extend(
+                differs(
+                    &oracle.client,
+                    &rivulet,
+                    &format!("SELECT * FROM {name}"),
+                    true,
+                )
+                .await
+                .map(|d| format!("after {step}: {d}")),
+            );
+        }
+        if step.starts_with("UPDATE orders") {
+            // The views' state is durable with every answer.
+            server.kill9().await.unwrap();
+            server = server.restart().await.unwrap();
+            rivulet = server.connect().await.unwrap();
+        }
+    }
+    rivulet
+        .batch_execute("INSERT INTO orders VALUES (20, 2, 30), (21, 5, 50)")
+        .await
+        .unwrap();
+    oracle
+        .client
+        .batch_execute("INSERT INTO orders VALUES (20, 2, 30), (21, 5, 50)")
+        .await
+        .unwrap();
+    for (name, _) in views {
+        failures.extend(
+            differs(
+                &oracle.client,
+                &rivulet,
+                &format!("SELECT * FROM {name}"),
+                true,
+            )
+            .await,
+        );
+    }
+    // What a view cannot maintain is refused with 0A000, not computed once.
+    for sql in [
+        "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id > u.id)",
+        "SELECT id FROM users u WHERE id IN (SELECT user_id FROM orders o WHERE o.amount = u.id)",
+        "SELECT id FROM users u WHERE EXISTS (SELECT count(*) FROM orders o WHERE o.user_id = u.id)",
+        "SELECT id FROM users WHERE id IN (SELECT user_id FROM orders LIMIT 2)",
+        "SELECT id, (SELECT max(amount) FROM orders) FROM users",
+    ] {
+        let e = rivulet
+            .batch_execute(&format!("CREATE MATERIALIZED VIEW refused AS {sql}"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("0A000"), "{sql}: {e:?}");
+    }
+    // Errors inside the subquery keep their SQLSTATEs.
+    for sql in [
+        "SELECT id FROM users WHERE id IN (SELECT nope FROM orders)",
+        "SELECT id FROM users WHERE id IN (SELECT id, user_id FROM orders)",
+        "SELECT id FROM users WHERE name IN (SELECT id FROM orders)",
+        "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM missing m WHERE m.x = u.id)",
+    ] {
+        let expected = oracle.client.batch_execute(sql).await.unwrap_err();
+        let got = rivulet
+            .batch_execute(&format!("CREATE MATERIALIZED VIEW refused AS {sql}"))
+            .await
+            .unwrap_err();
+        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+        if code(&expected) != code(&got) {
+            failures.push(format!(
+                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

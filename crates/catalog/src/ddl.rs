@@ -14,7 +14,7 @@ use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
 use crate::catalog::{
     Dedup, DedupKey, Handshake, DEFAULT_DEDUP_WINDOW_MICROS, MAX_DEDUP_WINDOW_MICROS,
 };
-use crate::planner::{plan_query, Plan};
+use crate::planner::{plan_view, Plan};
 use crate::{
     Catalog, Column, Error, Relation, RelationKind, Result, Secret, Subscription, TableSpec,
     Validator, ViewSpec, WebhookSpec,
@@ -108,7 +108,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             if catalog.relation(bare).is_some() {
                 return name_taken(*if_not_exists, Error::DuplicateTable(bare.to_string()));
             }
-            let plan = plan_query(query, catalog)?;
+            let plan = plan_view(query, catalog)?;
             if query.from.is_none() {
                 return Err(Error::NotSupported(
                     "a materialized view needs a FROM clause".into(),
@@ -726,6 +726,23 @@ mod tests {
             Created::Skipped(_) => {}
         }
         Ok(())
+    }
+
+    #[test]
+    fn subquery_tests_in_views_become_joins() {
+        let mut cat = Catalog::new();
+        apply(
+            &mut cat,
+            "CREATE TABLE u (id INT PRIMARY KEY, name VARCHAR)",
+        )
+        .unwrap();
+        apply(&mut cat, "CREATE TABLE o (id INT PRIMARY KEY, uid INT)").unwrap();
+        apply(&mut cat, "CREATE MATERIALIZED VIEW v AS SELECT id FROM u WHERE EXISTS (SELECT 1 FROM o WHERE o.uid = u.id)").unwrap();
+        let spec = cat.relation("v").and_then(|r| r.view()).unwrap();
+        let plan = spec.plan.to_string();
+        assert!(plan.contains("SemiJoin: [#0] = [#1]"), "{plan}");
+        // The subquery's table is a source: its changes reach the view.
+        assert_eq!(spec.sources.len(), 2);
     }
 
     #[test]

@@ -340,7 +340,7 @@ fn explain(db: &Database, stmt: &Statement, fmt: &Format) -> Result<Response> {
     let text = match stmt {
         Statement::Query(q) => plan_query(q, &catalog)?.to_string(),
         Statement::CreateMaterializedView { name, query, .. } => {
-            let plan = plan_query(query, &catalog)?;
+            let plan = rivulet_catalog::plan_view(query, &catalog)?;
             rivulet_catalog::nest(&format!("Materialize: {name}"), &plan.root.to_string())
         }
         other => {

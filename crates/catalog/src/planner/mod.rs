@@ -24,6 +24,7 @@ mod from;
 mod parameters;
 mod plan;
 mod select;
+mod semijoin;
 mod union;
 mod window;
 mod with;
@@ -178,13 +179,32 @@ pub fn plan_query_with(
     catalog: &Catalog,
     runner: Option<&dyn SubqueryRunner>,
 ) -> Result<QueryPlan> {
-    Planner { catalog, runner }.query(q)
+    Planner {
+        catalog,
+        runner,
+        view: false,
+    }
+    .query(q)
+}
+
+/// Binds the SELECT of a materialized view: as [`plan_query`], but
+/// `[NOT] EXISTS` and `[NOT] IN` subqueries in WHERE become semi- and
+/// anti-joins, which the view maintains as their rows change.
+pub fn plan_view(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
+    Planner {
+        catalog,
+        runner: None,
+        view: true,
+    }
+    .query(q)
 }
 
 /// Plans the queries of one statement.
 struct Planner<'a> {
     catalog: &'a Catalog,
     runner: Option<&'a dyn SubqueryRunner>,
+    /// Planning a materialized view: subqueries in WHERE become joins.
+    view: bool,
 }
 
 impl Planner<'_> {
@@ -238,8 +258,12 @@ impl Planner<'_> {
             Err(Error::UndefinedColumn(name)) if self.runner.is_some() && outer.has(&name) => {
                 Err(Error::Correlated)
             }
+            Ok(_) if self.view => Err(view_subquery()),
+            Err(Error::UndefinedColumn(name)) if self.view && outer.has(&name) => {
+                Err(view_subquery())
+            }
             Ok(_) => Err(Error::NotSupported(
-                "subqueries are not supported in materialized views or EXPLAIN yet".into(),
+                "subqueries are not supported in EXPLAIN yet".into(),
             )),
             Err(Error::UndefinedColumn(name)) if outer.has(&name) => Err(Error::NotSupported(
                 "correlated subqueries are not supported yet".into(),
@@ -247,6 +271,13 @@ impl Planner<'_> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// 0A000 for a subquery a view cannot maintain.
+fn view_subquery() -> Error {
+    Error::NotSupported(
+        "a materialized view supports subqueries only as [NOT] EXISTS (...) and [NOT] IN (...) conditions of its WHERE".into(),
+    )
 }
 
 /// 42601 unless the subquery has one column.

@@ -18,6 +18,23 @@ pub enum JoinKind {
     Inner,
     /// Also each unmatched left row, padded with NULLs.
     Left,
+    /// Each left row that has a match, once, alone (`EXISTS`, `IN`).
+    Semi,
+    /// Each left row without a match, alone (`NOT EXISTS`): a NULL key
+    /// matches nothing, so its row is kept.
+    Anti,
+    /// `left_key NOT IN (right)` with SQL's NULL rules: a left row is kept
+    /// when the right side is empty, or when its key is not NULL, equals
+    /// no right key, and no right key is NULL.
+    NotIn,
+}
+
+impl JoinKind {
+    /// Whether the join outputs left rows alone (the right side only
+    /// decides which).
+    pub fn is_filtering(self) -> bool {
+        matches!(self, JoinKind::Semi | JoinKind::Anti | JoinKind::NotIn)
+    }
 }
 
 impl From<rivulet_sql::JoinKind> for JoinKind {
@@ -172,7 +189,15 @@ impl Plan {
             Plan::Values => 0,
             Plan::Filter { input, .. } => input.width(),
             Plan::Project { exprs, .. } => exprs.len(),
-            Plan::Join { left, right, .. } => left.width() + right.width(),
+            Plan::Join {
+                left, right, kind, ..
+            } => {
+                if kind.is_filtering() {
+                    left.width()
+                } else {
+                    left.width() + right.width()
+                }
+            }
             Plan::Aggregate {
                 group_keys, aggs, ..
             } => group_keys.len() + aggs.len(),
@@ -452,10 +477,10 @@ impl Plan {
             Plan::Join {
                 left,
                 right,
+                kind,
                 left_keys,
                 right_keys,
                 residual,
-                ..
             } => {
                 let lw = left.width();
                 let rw = right.width();
@@ -463,7 +488,9 @@ impl Plan {
                 let mut lreq = cols(&mut left_keys.iter(), lw);
                 let mut rreq = cols(&mut right_keys.iter(), rw);
                 for (i, b) in both.iter().enumerate() {
-                    let n = *b || needed.get(i).copied().unwrap_or(true);
+                    // A filtering join outputs no right column.
+                    let output = i < lw || !kind.is_filtering();
+                    let n = *b || (output && needed.get(i).copied().unwrap_or(true));
                     match (lreq.get_mut(i), rreq.get_mut(i.wrapping_sub(lw))) {
                         (Some(l), _) => *l |= n,
                         (None, Some(r)) => *r |= n,
@@ -607,6 +634,9 @@ impl Plan {
                 let k = match kind {
                     JoinKind::Inner => "Join",
                     JoinKind::Left => "LeftJoin",
+                    JoinKind::Semi => "SemiJoin",
+                    JoinKind::Anti => "AntiJoin",
+                    JoinKind::NotIn => "NotInJoin",
                 };
                 write!(
                     f,

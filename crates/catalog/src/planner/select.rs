@@ -350,6 +350,13 @@ impl Planner<'_> {
                 "aggregate functions are not allowed in WHERE".into(),
             ));
         }
+        // A view: tests of subqueries become joins, maintained like the
+        // rest of it.
+        if self.view {
+            if let Some(plan) = self.where_with_joins(input.clone(), scope, w)? {
+                return Ok(plan);
+            }
+        }
         Ok(Plan::Filter {
             input: Box::new(input),
             predicate: self.binder(scope).bind_predicate(w, "WHERE")?,

@@ -2,13 +2,20 @@
 //! residual condition), concatenated. A LEFT join also emits each left row
 //! with no match, padded with NULLs, and retracts that padded row when its
 //! first match arrives (and re-emits it when the last match leaves).
+//! Semi- and anti-joins (`EXISTS`, `IN`, `NOT EXISTS`, `NOT IN`) emit left
+//! rows alone, and flip them in and out the same way as matches come and
+//! go.
 //!
 //! State table (keys after the operator's prefix): each side's rows,
-//! indexed by join key, so a side's rows with one key are one prefix scan.
+//! indexed by join key, so a side's rows with one key are one prefix scan;
+//! for `NOT IN`, also how many right rows there are and how many have a
+//! NULL key (either count reaching or leaving zero changes every left
+//! row's answer).
 //!
 //! ```text
 //! 'l' join-key row-key  -> left row
 //! 'r' join-key row-key  -> right row
+//! 'c'                   -> right rows, right rows with a NULL key (NOT IN)
 //! ```
 //!
 //! A change on one side is joined against the other side's current rows:
@@ -23,6 +30,28 @@ use crate::Result;
 
 const LEFT: u8 = b'l';
 const RIGHT: u8 = b'r';
+const COUNTS: u8 = b'c';
+
+/// Whether `NOT IN` keeps a left row, given the right side's row count,
+/// its count of NULL keys, whether the left key is not NULL, and whether
+/// it equals a right key.
+fn not_in_keeps(rows: i64, nulls: i64, keyed: bool, matched: bool) -> bool {
+    rows == 0 || (nulls == 0 && keyed && !matched)
+}
+
+/// A left row going in (`true`) or out of the output.
+fn left_change(key: &[u8], l: &Row, present: bool) -> Change {
+    let (old, new) = if present {
+        (None, Some(l.clone()))
+    } else {
+        (Some(l.clone()), None)
+    };
+    Change {
+        key: out_key(key, None),
+        old,
+        new,
+    }
+}
 
 pub(super) struct Join {
     left: Node,
@@ -128,6 +157,83 @@ impl Join {
             .collect()
     }
 
+    /// Whether some right row with join key `jk` (other than row `skip`)
+    /// matches left row `l`; reads no further than the first.
+    fn any_match(
+        &self,
+        st: &mut dyn StateStore,
+        jk: &[u8],
+        l: &Row,
+        skip: Option<&[u8]>,
+        ctx: &mut EvalCtx,
+    ) -> Result<bool> {
+        let prefix = self.bucket(RIGHT, jk);
+        let mut found = false;
+        let mut failed = None;
+        st.scan(&prefix, false, &mut |k, v| {
+            if skip == Some(&k[prefix.len()..]) {
+                return true;
+            }
+            if self.residual.is_none() {
+                found = true;
+                return false;
+            }
+            match decode_row(v) {
+                Ok(r) => found = self.matches(l, &r, ctx),
+                Err(e) => failed = Some(e),
+            }
+            !found && failed.is_none()
+        })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(found),
+        }
+    }
+
+    /// The right side's row count and count of NULL keys (`NOT IN`).
+    fn counts(&self, st: &mut dyn StateStore) -> Result<(i64, i64)> {
+        let mut key = self.table.clone();
+        key.push(COUNTS);
+        Ok(match st.get(&key)? {
+            Some(v) if v.len() == 16 => {
+                let (a, b) = v.split_at(8);
+                let n = |s: &[u8]| <[u8; 8]>::try_from(s).map_or(0, i64::from_le_bytes);
+                (n(a), n(b))
+            }
+            _ => (0, 0),
+        })
+    }
+
+    fn set_counts(&self, st: &mut dyn StateStore, (rows, nulls): (i64, i64)) {
+        let mut key = self.table.clone();
+        key.push(COUNTS);
+        let mut v = rows.to_le_bytes().to_vec();
+        v.extend_from_slice(&nulls.to_le_bytes());
+        st.put(key, v);
+    }
+
+    /// Whether a filtering join outputs left row `l` (join key `jk`).
+    fn keeps(
+        &self,
+        st: &mut dyn StateStore,
+        l: &Row,
+        jk: &Option<Vec<u8>>,
+        ctx: &mut EvalCtx,
+    ) -> Result<bool> {
+        let matched = match jk {
+            Some(jk) => self.any_match(st, jk, l, None, ctx)?,
+            None => false,
+        };
+        Ok(match self.kind {
+            JoinKind::Semi => matched,
+            JoinKind::NotIn => {
+                let (rows, nulls) = self.counts(st)?;
+                not_in_keeps(rows, nulls, jk.is_some(), matched)
+            }
+            _ => !matched,
+        })
+    }
+
     fn matches(&self, l: &Row, r: &Row, ctx: &mut EvalCtx) -> bool {
         match &self.residual {
             None => true,
@@ -154,6 +260,12 @@ impl Join {
         out: &mut Vec<Change>,
         ctx: &mut EvalCtx,
     ) -> Result<()> {
+        if self.kind.is_filtering() {
+            if self.keeps(st, l, jk, ctx)? {
+                out.push(left_change(key, l, insert));
+            }
+            return Ok(());
+        }
         let mut matches = match jk {
             Some(jk) => self.rows(st, RIGHT, jk)?,
             None => Vec::new(),
@@ -224,6 +336,132 @@ impl Join {
             .count()
     }
 
+    /// Right-side changes of a semi- or anti-join: a left row flips when
+    /// its first match arrives or its last one leaves.
+    fn apply_right_filtering(
+        &self,
+        changes: &[Change],
+        out: &mut Vec<Change>,
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<()> {
+        let semi = self.kind == JoinKind::Semi;
+        for c in changes {
+            if self.kind == JoinKind::NotIn {
+                self.not_in_right(c, out, ctx, st)?;
+                continue;
+            }
+            if let Some(old) = &c.old {
+                if let Some(jk) = Self::key(&self.right_keys, old, ctx) {
+                    for (lk, l) in self.rows(st, LEFT, &jk)? {
+                        if self.matches(&l, old, ctx)
+                            && !self.any_match(st, &jk, &l, Some(&c.key), ctx)?
+                        {
+                            out.push(left_change(&lk, &l, !semi));
+                        }
+                    }
+                    st.delete(self.slot(RIGHT, &jk, &c.key));
+                }
+            }
+            if let Some(new) = &c.new {
+                if let Some(jk) = Self::key(&self.right_keys, new, ctx) {
+                    for (lk, l) in self.rows(st, LEFT, &jk)? {
+                        if self.matches(&l, new, ctx)
+                            && !self.any_match(st, &jk, &l, Some(&c.key), ctx)?
+                        {
+                            out.push(left_change(&lk, &l, semi));
+                        }
+                    }
+                    st.put(self.slot(RIGHT, &jk, &c.key), encode_row(new));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A right-side change of a `NOT IN`: the left rows at its keys may
+    /// flip, and every left row does when the right side's row count or
+    /// NULL count reaches or leaves zero.
+    fn not_in_right(
+        &self,
+        c: &Change,
+        out: &mut Vec<Change>,
+        ctx: &mut EvalCtx,
+        st: &mut dyn StateStore,
+    ) -> Result<()> {
+        let before = self.counts(st)?;
+        let old_jk = c.old.as_ref().map(|r| Self::key(&self.right_keys, r, ctx));
+        let new_jk = c.new.as_ref().map(|r| Self::key(&self.right_keys, r, ctx));
+        let mut after = before;
+        if let Some(jk) = &old_jk {
+            after.0 -= 1;
+            match jk {
+                Some(jk) => st.delete(self.slot(RIGHT, jk, &c.key)),
+                None => after.1 -= 1,
+            }
+        }
+        if let (Some(jk), Some(new)) = (&new_jk, &c.new) {
+            after.0 += 1;
+            match jk {
+                Some(jk) => st.put(self.slot(RIGHT, jk, &c.key), encode_row(new)),
+                None => after.1 += 1,
+            }
+        }
+        if after != before {
+            self.set_counts(st, after);
+        }
+        let everything = (before.0 == 0) != (after.0 == 0) || (before.1 == 0) != (after.1 == 0);
+        // The left rows whose answer may change, with their join keys.
+        let mut lefts: Vec<(Vec<u8>, Row, Option<Vec<u8>>)> = Vec::new();
+        if everything {
+            let mut prefix = self.table.clone();
+            prefix.push(LEFT);
+            let mut raw = Vec::new();
+            st.scan(&prefix, false, &mut |k, v| {
+                raw.push((k[prefix.len()..].to_vec(), v.to_vec()));
+                true
+            })?;
+            for (k, v) in raw {
+                let l = decode_row(&v)?;
+                let jk = Self::key(&self.left_keys, &l, ctx);
+                let at = jk.clone().unwrap_or_else(null_slot);
+                let row_key = k.get(at.len()..).unwrap_or_default().to_vec();
+                lefts.push((row_key, l, jk));
+            }
+        } else {
+            let mut keys: Vec<&Vec<u8>> = Vec::new();
+            for jk in [&old_jk, &new_jk].into_iter().flatten().flatten() {
+                if !keys.contains(&jk) {
+                    keys.push(jk);
+                }
+            }
+            for jk in keys {
+                for (lk, l) in self.rows(st, LEFT, jk)? {
+                    lefts.push((lk, l, Some(jk.clone())));
+                }
+            }
+        }
+        let was_at = |jk: &Vec<u8>| old_jk.as_ref().is_some_and(|o| o.as_ref() == Some(jk));
+        let is_at = |jk: &Vec<u8>| new_jk.as_ref().is_some_and(|n| n.as_ref() == Some(jk));
+        for (lk, l, jk) in lefts {
+            let (matched_before, matched_after) = match &jk {
+                None => (false, false),
+                Some(jk) => {
+                    let after_m = self.any_match(st, jk, &l, None, ctx)?;
+                    let skip = is_at(jk).then_some(c.key.as_slice());
+                    let before_m = was_at(jk) || self.any_match(st, jk, &l, skip, ctx)?;
+                    (before_m, after_m)
+                }
+            };
+            let kept = not_in_keeps(before.0, before.1, jk.is_some(), matched_before);
+            let keeps = not_in_keeps(after.0, after.1, jk.is_some(), matched_after);
+            if kept != keeps {
+                out.push(left_change(&lk, &l, keeps));
+            }
+        }
+        Ok(())
+    }
+
     fn apply_right(
         &self,
         changes: &[Change],
@@ -231,6 +469,9 @@ impl Join {
         ctx: &mut EvalCtx,
         st: &mut dyn StateStore,
     ) -> Result<()> {
+        if self.kind.is_filtering() {
+            return self.apply_right_filtering(changes, out, ctx, st);
+        }
         let left_join = self.kind == JoinKind::Left;
         for c in changes {
             if let Some(old) = &c.old {
@@ -330,7 +571,9 @@ impl Join {
     /// Whether the join only ever emits new pairs when its inputs only
     /// insert (an inner join; a LEFT join retracts padded rows).
     pub(super) fn insert_only(&self) -> bool {
-        self.kind == JoinKind::Inner && self.left.insert_only() && self.right.insert_only()
+        matches!(self.kind, JoinKind::Inner | JoinKind::Semi)
+            && self.left.insert_only()
+            && self.right.insert_only()
     }
 }
 
@@ -462,5 +705,105 @@ mod tests {
             show(&j.push(1, &[ins(4, r(&[2, 4]))], &mut ctx, &mut st).unwrap()),
             vec!["+ 2, 4, 4, 5"]
         );
+    }
+
+    /// `left(id, uid)` against `right(uid)` on `left.uid = right.uid`.
+    fn filtering(kind: JoinKind) -> Join {
+        Join::new(
+            Node::Scan(1),
+            Node::Scan(2),
+            kind,
+            vec![Expr::Column(1)],
+            vec![Expr::Column(0)],
+            None,
+            1,
+            rivulet_storage::keys::state_table(1, 0),
+        )
+    }
+
+    #[test]
+    fn semi_and_anti_joins_flip_left_rows_as_matches_come_and_go() {
+        let mut ctx = EvalCtx::strict();
+        let (mut s1, mut s2) = (MemState::new(), MemState::new());
+        let semi = filtering(JoinKind::Semi);
+        let anti = filtering(JoinKind::Anti);
+        let mut both = |rel: u64, c: &[Change]| -> (String, String) {
+            (
+                show(&semi.push(rel, c, &mut ctx, &mut s1).unwrap()).join("; "),
+                show(&anti.push(rel, c, &mut ctx, &mut s2).unwrap()).join("; "),
+            )
+        };
+        let null_key = vec![Value::Int4(3), Value::Null];
+        assert_eq!(
+            both(
+                1,
+                &[ins(1, r(&[1, 7])), ins(2, r(&[2, 7])), ins(3, null_key)]
+            ),
+            ("".to_string(), "+ 1, 7; + 2, 7; + 3, NULL".to_string())
+        );
+        // The first match lets both rows in (out of the anti-join); a
+        // second changes nothing.
+        assert_eq!(
+            both(2, &[ins(9, r(&[7]))]),
+            ("+ 1, 7; + 2, 7".to_string(), "- 1, 7; - 2, 7".to_string())
+        );
+        assert_eq!(
+            both(2, &[ins(8, r(&[7]))]),
+            ("".to_string(), "".to_string())
+        );
+        assert_eq!(
+            both(2, &[del(9, r(&[7]))]),
+            ("".to_string(), "".to_string())
+        );
+        // The last one leaving flips them back.
+        assert_eq!(
+            both(2, &[del(8, r(&[7]))]),
+            ("- 1, 7; - 2, 7".to_string(), "+ 1, 7; + 2, 7".to_string())
+        );
+        // A right row with a NULL key matches nothing.
+        assert_eq!(
+            both(2, &[ins(5, vec![Value::Null])]),
+            ("".to_string(), "".to_string())
+        );
+    }
+
+    #[test]
+    fn not_in_follows_sql_null_rules() {
+        let mut ctx = EvalCtx::strict();
+        let mut st = MemState::new();
+        let j = filtering(JoinKind::NotIn);
+        let mut push = |rel: u64, c: &[Change]| show(&j.push(rel, c, &mut ctx, &mut st).unwrap());
+        let null_key = vec![Value::Int4(3), Value::Null];
+        // Empty subquery: every row, a NULL key too.
+        assert_eq!(
+            push(
+                1,
+                &[ins(1, r(&[1, 7])), ins(2, r(&[2, 8])), ins(3, null_key)]
+            ),
+            vec!["+ 1, 7", "+ 2, 8", "+ 3, NULL"]
+        );
+        // A value: its row and the NULL-keyed one go.
+        assert_eq!(push(2, &[ins(9, r(&[7]))]), vec!["- 1, 7", "- 3, NULL"]);
+        // A NULL in the subquery: nothing passes; gone again: back.
+        assert_eq!(push(2, &[ins(5, vec![Value::Null])]), vec!["- 2, 8"]);
+        assert_eq!(push(1, &[ins(4, r(&[4, 9]))]), Vec::<String>::new());
+        assert_eq!(
+            push(2, &[del(5, vec![Value::Null])]),
+            vec!["+ 2, 8", "+ 4, 9"]
+        );
+        // The value overwritten by another: 7 is back in, 8 out.
+        assert_eq!(
+            push(
+                2,
+                &[Change {
+                    key: vec![9],
+                    old: Some(r(&[7])),
+                    new: Some(r(&[8])),
+                }]
+            ),
+            vec!["+ 1, 7", "- 2, 8"]
+        );
+        // Empty again: everything.
+        assert_eq!(push(2, &[del(9, r(&[8]))]), vec!["+ 2, 8", "+ 3, NULL"]);
     }
 }
