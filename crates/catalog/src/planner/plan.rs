@@ -516,6 +516,47 @@ impl Plan {
         }
     }
 
+    /// Whether a filtering join's right side reads no relation its left
+    /// side reads: a query can then feed the right side whole before the
+    /// left, and the join needs to keep no left row.
+    pub fn sides_apart(left: &Plan, right: &Plan) -> bool {
+        let l = left.distinct_scans();
+        right
+            .distinct_scans()
+            .iter()
+            .all(|r| l.iter().all(|x| x.id != r.id))
+    }
+
+    /// Every relation the plan reads, each once, in the order a query
+    /// feeds them: left to right, but the right side of a filtering join
+    /// whose sides are apart ([`Plan::sides_apart`]) before its left side.
+    pub fn feed_order(&self) -> Vec<Arc<Relation>> {
+        let mut out: Vec<Arc<Relation>> = Vec::new();
+        self.visit_in_feed_order(&mut |rel| {
+            if !out.iter().any(|r| r.id == rel.id) {
+                out.push(rel.clone());
+            }
+        });
+        out
+    }
+
+    fn visit_in_feed_order(&self, f: &mut impl FnMut(&Arc<Relation>)) {
+        match self {
+            Plan::Scan { rel } => f(rel),
+            Plan::Join {
+                left, right, kind, ..
+            } if kind.is_filtering() && Plan::sides_apart(left, right) => {
+                right.visit_in_feed_order(f);
+                left.visit_in_feed_order(f);
+            }
+            _ => {
+                for i in self.inputs() {
+                    i.visit_in_feed_order(f);
+                }
+            }
+        }
+    }
+
     /// Every relation the plan reads, each once, in first-scan order.
     pub fn distinct_scans(&self) -> Vec<Arc<Relation>> {
         let mut out: Vec<Arc<Relation>> = Vec::new();

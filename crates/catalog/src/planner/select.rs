@@ -350,12 +350,11 @@ impl Planner<'_> {
                 "aggregate functions are not allowed in WHERE".into(),
             ));
         }
-        // A view: tests of subqueries become joins, maintained like the
-        // rest of it.
-        if self.view {
-            if let Some(plan) = self.where_with_joins(input.clone(), scope, w)? {
-                return Ok(plan);
-            }
+        // Tests of subqueries become joins: all of them in a view (which
+        // maintains them like the rest of it), the correlated ones in a
+        // query (rather than running the subquery for each outer row).
+        if let Some(plan) = self.where_with_joins(input.clone(), scope, w)? {
+            return Ok(plan);
         }
         Ok(Plan::Filter {
             input: Box::new(input),

@@ -1,7 +1,10 @@
-//! Subqueries in WHERE where nothing can run them ahead (materialized
-//! views, EXPLAIN): `[NOT] EXISTS (...)` and `x [NOT] IN (...)` conjuncts
-//! become semi- and anti-joins with the subquery's rows, which a view
-//! maintains as either side changes.
+//! Subqueries in WHERE as joins: in a materialized view, `[NOT] EXISTS
+//! (...)` and `x [NOT] IN (...)` conjuncts become semi- and anti-joins
+//! with the subquery's rows, which the view maintains as either side
+//! changes. In an ad-hoc query, a correlated `[NOT] EXISTS` becomes one
+//! too, read with the subquery's side first (so the outer rows stream
+//! through), instead of running the subquery for each outer row;
+//! uncorrelated subqueries there still run once, ahead.
 //!
 //! An `EXISTS` subquery may refer to the outer query through equalities
 //! in its WHERE (`o.user_id = u.id`): those become the join's keys, and its
@@ -25,6 +28,8 @@ enum Test<'a> {
     Exists(&'a Query, bool),
     /// `e [NOT] IN (q)`.
     In(&'a ast::Expr, &'a Query, bool),
+    /// `[NOT] EXISTS`, already planned as its join's right side and keys.
+    Joined((Plan, Keys), bool),
 }
 
 /// The conjunct as a subquery test, if it is one.
@@ -86,18 +91,28 @@ fn and_all(parts: &[&ast::Expr]) -> Option<ast::Expr> {
 type Keys = (Vec<Expr>, Vec<Expr>);
 
 impl Planner<'_> {
-    /// WHERE over `input` when it holds subquery tests and nothing will run
-    /// them first: the other conjuncts filter the input, then each test is
-    /// a join. `None` when WHERE holds no such test.
+    /// WHERE over `input` when it holds subquery tests to join (all of
+    /// them in a view; in a query, correlated `EXISTS` that decorrelate):
+    /// the other conjuncts filter the input, then each test is a join.
+    /// `None` when there is none.
     pub(super) fn where_with_joins(
         &self,
         input: Plan,
         scope: &Scope,
         w: &ast::Expr,
     ) -> Result<Option<Plan>> {
-        let all = conjuncts(w);
-        let (tests, rest): (Vec<&ast::Expr>, Vec<&ast::Expr>) =
-            all.into_iter().partition(|c| test(c).is_some());
+        let mut tests = Vec::new();
+        let mut rest = Vec::new();
+        for c in conjuncts(w) {
+            match test(c) {
+                Some(t) if self.view => tests.push(t),
+                Some(Test::Exists(q, negated)) => match self.correlated_exists(scope, q)? {
+                    Some(joined) => tests.push(Test::Joined(joined, negated)),
+                    None => rest.push(c),
+                },
+                _ => rest.push(c),
+            }
+        }
         if tests.is_empty() {
             return Ok(None);
         }
@@ -108,8 +123,16 @@ impl Planner<'_> {
             },
             None => input,
         };
-        for t in tests.into_iter().filter_map(test) {
+        for t in tests {
             let (right, kind, (left_keys, right_keys)) = match t {
+                Test::Joined((right, keys), negated) => {
+                    let kind = if negated {
+                        JoinKind::Anti
+                    } else {
+                        JoinKind::Semi
+                    };
+                    (right, kind, keys)
+                }
                 Test::In(e, q, negated) => {
                     let (right, keys) = self.in_join(scope, e, q)?;
                     let kind = if negated {
@@ -162,6 +185,23 @@ impl Planner<'_> {
             return Err(Error::NotSupported("IN (subquery)".into()));
         };
         Ok((plan.root, (vec![l], vec![r])))
+    }
+
+    /// In a query: `EXISTS (q)` as a join when `q` is correlated through
+    /// equalities only; `None` when it is uncorrelated (it runs once,
+    /// ahead) or refers to the outer query otherwise (it runs for each
+    /// outer row).
+    fn correlated_exists(&self, outer: &Scope, q: &Query) -> Result<Option<(Plan, Keys)>> {
+        match self.query(q) {
+            Ok(_) => return Ok(None),
+            Err(Error::UndefinedColumn(name)) if outer.has(&name) => {}
+            Err(e) => return Err(e),
+        }
+        match self.exists_join(outer, q) {
+            Ok(joined) => Ok(Some(joined)),
+            Err(Error::NotSupported(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `EXISTS (q)`: `q`'s rows filtered by its own conditions, keyed by

@@ -7,14 +7,17 @@
 //! go.
 //!
 //! State table (keys after the operator's prefix): each side's rows,
-//! indexed by join key, so a side's rows with one key are one prefix scan;
-//! for `NOT IN`, also how many right rows there are and how many have a
-//! NULL key (either count reaching or leaving zero changes every left
-//! row's answer).
+//! indexed by join key, so a side's rows with one key are one prefix scan.
+//! A semi- or anti-join without a residual condition keeps, instead of
+//! the right rows, how many there are with each key (a key matches or it
+//! does not), so a left row's answer is one lookup; `NOT IN` also keeps
+//! how many right rows there are and how many have a NULL key (either
+//! count reaching or leaving zero changes every left row's answer).
 //!
 //! ```text
 //! 'l' join-key row-key  -> left row
 //! 'r' join-key row-key  -> right row
+//! 'k' join-key          -> right rows with that key (semi/anti, no residual)
 //! 'c'                   -> right rows, right rows with a NULL key (NOT IN)
 //! ```
 //!
@@ -31,6 +34,7 @@ use crate::Result;
 const LEFT: u8 = b'l';
 const RIGHT: u8 = b'r';
 const COUNTS: u8 = b'c';
+const KEY_COUNTS: u8 = b'k';
 
 /// Whether `NOT IN` keeps a left row, given the right side's row count,
 /// its count of NULL keys, whether the left key is not NULL, and whether
@@ -63,6 +67,9 @@ pub(super) struct Join {
     right_width: usize,
     /// This operator's state table prefix.
     table: Vec<u8>,
+    /// The right side is complete before any left row arrives (a query
+    /// feeding it first): left rows are answered and not kept.
+    pub(super) streams_left: bool,
 }
 
 /// The output key of a matched pair, or of a NULL-padded left row.
@@ -113,6 +120,7 @@ impl Join {
             residual,
             right_width,
             table,
+            streams_left: false,
         }
     }
 
@@ -190,6 +198,29 @@ impl Join {
         }
     }
 
+    /// Whether the right side is kept as a count per join key rather than
+    /// as rows: a semi- or anti-join without a residual condition.
+    fn counted(&self) -> bool {
+        self.kind.is_filtering() && self.residual.is_none()
+    }
+
+    /// How many right rows have join key `jk` (a counted join).
+    fn key_count(&self, st: &mut dyn StateStore, jk: &[u8]) -> Result<i64> {
+        Ok(st
+            .get(&self.bucket(KEY_COUNTS, jk))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, i64::from_le_bytes))
+    }
+
+    fn set_key_count(&self, st: &mut dyn StateStore, jk: &[u8], n: i64) {
+        let key = self.bucket(KEY_COUNTS, jk);
+        if n <= 0 {
+            st.delete(key);
+        } else {
+            st.put(key, n.to_le_bytes().to_vec());
+        }
+    }
+
     /// The right side's row count and count of NULL keys (`NOT IN`).
     fn counts(&self, st: &mut dyn StateStore) -> Result<(i64, i64)> {
         let mut key = self.table.clone();
@@ -221,6 +252,7 @@ impl Join {
         ctx: &mut EvalCtx,
     ) -> Result<bool> {
         let matched = match jk {
+            Some(jk) if self.counted() => self.key_count(st, jk)? > 0,
             Some(jk) => self.any_match(st, jk, l, None, ctx)?,
             None => false,
         };
@@ -306,11 +338,16 @@ impl Join {
             if let Some(old) = &c.old {
                 let jk = Self::key(&self.left_keys, old, ctx);
                 self.emit_left(st, &c.key, old, &jk, false, out, ctx)?;
-                st.delete(self.slot(LEFT, &jk.unwrap_or_else(null_slot), &c.key));
+                if !self.streams_left {
+                    st.delete(self.slot(LEFT, &jk.unwrap_or_else(null_slot), &c.key));
+                }
             }
             if let Some(new) = &c.new {
                 let jk = Self::key(&self.left_keys, new, ctx);
                 self.emit_left(st, &c.key, new, &jk, true, out, ctx)?;
+                if self.streams_left {
+                    continue;
+                }
                 // Rows with a NULL key never match but are kept (apart from
                 // every real key) so their removal is seen.
                 st.put(
@@ -349,6 +386,37 @@ impl Join {
         for c in changes {
             if self.kind == JoinKind::NotIn {
                 self.not_in_right(c, out, ctx, st)?;
+                continue;
+            }
+            if self.counted() {
+                // A key's first right row lets its left rows in (out of
+                // an anti-join), its last one leaving lets them out.
+                if let Some(jk) = c
+                    .old
+                    .as_ref()
+                    .and_then(|r| Self::key(&self.right_keys, r, ctx))
+                {
+                    let n = self.key_count(st, &jk)?;
+                    self.set_key_count(st, &jk, n - 1);
+                    if n == 1 {
+                        for (lk, l) in self.rows(st, LEFT, &jk)? {
+                            out.push(left_change(&lk, &l, !semi));
+                        }
+                    }
+                }
+                if let Some(jk) = c
+                    .new
+                    .as_ref()
+                    .and_then(|r| Self::key(&self.right_keys, r, ctx))
+                {
+                    let n = self.key_count(st, &jk)?;
+                    self.set_key_count(st, &jk, n + 1);
+                    if n == 0 {
+                        for (lk, l) in self.rows(st, LEFT, &jk)? {
+                            out.push(left_change(&lk, &l, semi));
+                        }
+                    }
+                }
                 continue;
             }
             if let Some(old) = &c.old {
@@ -396,14 +464,20 @@ impl Join {
         if let Some(jk) = &old_jk {
             after.0 -= 1;
             match jk {
-                Some(jk) => st.delete(self.slot(RIGHT, jk, &c.key)),
+                Some(jk) => {
+                    let n = self.key_count(st, jk)?;
+                    self.set_key_count(st, jk, n - 1);
+                }
                 None => after.1 -= 1,
             }
         }
-        if let (Some(jk), Some(new)) = (&new_jk, &c.new) {
+        if let Some(jk) = &new_jk {
             after.0 += 1;
             match jk {
-                Some(jk) => st.put(self.slot(RIGHT, jk, &c.key), encode_row(new)),
+                Some(jk) => {
+                    let n = self.key_count(st, jk)?;
+                    self.set_key_count(st, jk, n + 1);
+                }
                 None => after.1 += 1,
             }
         }
@@ -441,16 +515,16 @@ impl Join {
                 }
             }
         }
-        let was_at = |jk: &Vec<u8>| old_jk.as_ref().is_some_and(|o| o.as_ref() == Some(jk));
-        let is_at = |jk: &Vec<u8>| new_jk.as_ref().is_some_and(|n| n.as_ref() == Some(jk));
+        let at = |side: &Option<Option<Vec<u8>>>, jk: &Vec<u8>| {
+            i64::from(side.as_ref().is_some_and(|s| s.as_ref() == Some(jk)))
+        };
         for (lk, l, jk) in lefts {
             let (matched_before, matched_after) = match &jk {
                 None => (false, false),
                 Some(jk) => {
-                    let after_m = self.any_match(st, jk, &l, None, ctx)?;
-                    let skip = is_at(jk).then_some(c.key.as_slice());
-                    let before_m = was_at(jk) || self.any_match(st, jk, &l, skip, ctx)?;
-                    (before_m, after_m)
+                    let now = self.key_count(st, jk)?;
+                    let then = now - at(&new_jk, jk) + at(&old_jk, jk);
+                    (then > 0, now > 0)
                 }
             };
             let kept = not_in_keeps(before.0, before.1, jk.is_some(), matched_before);
@@ -571,7 +645,8 @@ impl Join {
     /// Whether the join only ever emits new pairs when its inputs only
     /// insert (an inner join; a LEFT join retracts padded rows).
     pub(super) fn insert_only(&self) -> bool {
-        matches!(self.kind, JoinKind::Inner | JoinKind::Semi)
+        // Left rows answered against a complete right side are final.
+        (matches!(self.kind, JoinKind::Inner | JoinKind::Semi) || self.streams_left)
             && self.left.insert_only()
             && self.right.insert_only()
     }
@@ -805,5 +880,41 @@ mod tests {
         );
         // Empty again: everything.
         assert_eq!(push(2, &[del(9, r(&[8]))]), vec!["+ 2, 8", "+ 3, NULL"]);
+    }
+
+    #[test]
+    fn a_semi_join_with_a_residual_condition_checks_each_match() {
+        // left(id, uid) semi-joined with right(uid, amount) on uid, where
+        // right.amount > left.id.
+        let j = Join::new(
+            Node::Scan(1),
+            Node::Scan(2),
+            JoinKind::Semi,
+            vec![Expr::Column(1)],
+            vec![Expr::Column(0)],
+            Some(Expr::Binary(
+                rivulet_expr::BinaryOp::Cmp(rivulet_expr::CmpOp::Gt),
+                Box::new(Expr::Column(3)),
+                Box::new(Expr::Column(0)),
+            )),
+            2,
+            rivulet_storage::keys::state_table(1, 0),
+        );
+        let mut ctx = EvalCtx::strict();
+        let mut st = MemState::new();
+        let mut push = |rel: u64, c: &[Change]| show(&j.push(rel, c, &mut ctx, &mut st).unwrap());
+        assert_eq!(
+            push(1, &[ins(1, r(&[5, 7])), ins(2, r(&[50, 7]))]),
+            Vec::<String>::new()
+        );
+        // Matches the first row only.
+        assert_eq!(push(2, &[ins(9, r(&[7, 10]))]), vec!["+ 5, 7"]);
+        // Another match for it changes nothing; one for both lets the
+        // second in.
+        assert_eq!(push(2, &[ins(8, r(&[7, 20]))]), Vec::<String>::new());
+        assert_eq!(push(2, &[ins(6, r(&[7, 99]))]), vec!["+ 50, 7"]);
+        assert_eq!(push(2, &[del(6, r(&[7, 99]))]), vec!["- 50, 7"]);
+        assert_eq!(push(2, &[del(9, r(&[7, 10]))]), Vec::<String>::new());
+        assert_eq!(push(2, &[del(8, r(&[7, 20]))]), vec!["- 5, 7"]);
     }
 }

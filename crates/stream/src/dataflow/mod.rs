@@ -328,7 +328,11 @@ impl Node {
                 residual,
             } => {
                 let table = tables.next();
-                Node::Join(Box::new(join::Join::new(
+                // A query feeds such a join's right side first (see
+                // `Plan::feed_order`): its left rows pass through.
+                let streams_left =
+                    tables.query.is_some() && kind.is_filtering() && Plan::sides_apart(left, right);
+                let mut join = join::Join::new(
                     Node::build(left, tables),
                     Node::build(right, tables),
                     *kind,
@@ -337,7 +341,9 @@ impl Node {
                     residual.clone(),
                     right.width(),
                     table,
-                )))
+                );
+                join.streams_left = streams_left;
+                Node::Join(Box::new(join))
             }
             Plan::Aggregate {
                 input,

@@ -306,7 +306,7 @@ fn run_serial(
     // filter right above the scan rejects are dropped at once.
     let columns = root.scan_columns();
     let predicates = root.scan_predicates();
-    for rel in root.distinct_scans() {
+    for rel in root.feed_order() {
         let mut failure = None;
         let mut more = true;
         let mut feed = |chunk: Vec<Change>| -> Result<bool> {
