@@ -92,6 +92,17 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"interval '1 hour', interval '2 days 3 hours', interval '-1 day 2 hours', interval '1.5 days', interval '1 year 2 months', interval '10 minutes ago', '3h'::interval, interval '1 week', '00:00:01.5'::interval, interval '-1.5 days', interval '1 day -2 hours', interval '1.5 months', interval '1 year -1 mon', interval '-1 year', interval '0.5 sec', interval '-0.000001 sec', interval '100 years', interval '25 hours', '@ 3 days ago'::interval"#,
     r#"'2015-12-12T19:11:01Z'::timestamptz + interval '1 hour', '2015-12-12T19:11:01Z'::timestamptz - interval '1 day 2 hours', '2024-01-31T10:00:00Z'::timestamptz + interval '1 month', interval '1 year' + '2023-02-28T00:00:00Z'::timestamptz, '2020-01-02'::timestamptz - '2020-01-01 01:00'::timestamptz, '2020-03-01'::timestamptz - '2020-01-01'::timestamptz, interval '1 hour' + interval '30 minutes', interval '1 day' - interval '1 hour', - interval '1 day', interval '1 mon' = interval '30 days', interval '25 hours' > interval '1 day', '2015-12-12T19:11:01Z'::timestamptz + '1 hour', '2015-12-12T19:11:01Z'::timestamptz - '2015-12-12', interval '1 day' + '1 hour'"#,
     r#"extract(epoch FROM interval '1 year 1 mon 1 day 1 hour'), extract(hour FROM interval '25 hours'), date_part('day', interval '3 days'), extract(epoch FROM interval '90 minutes'), extract(minute FROM interval '90 minutes'), extract(second FROM interval '1.25 seconds'), extract(month FROM interval '14 months'), extract(year FROM interval '14 months')"#,
+    // Editing documents.
+    r#"jsonb_set('{"a":1,"b":{"c":2}}', '{b,c}', '3'), jsonb_set('{"a":1}', '{z}', '[1]'), jsonb_set('{"a":1}', '{z}', '2', false), jsonb_set('{"a":{"b":1}}', '{x,y}', '2'), jsonb_set('{}', '{a}', 'null')"#,
+    r#"jsonb_set('[1,2,3]', '{1}', '"x"'), jsonb_set('[1,2,3]', '{-1}', '9'), jsonb_set('[1,2,3]', '{10}', '9'), jsonb_set('[1,2,3]', '{-10}', '9'), jsonb_set('[]', '{0}', '1'), jsonb_set('[1]', '{5}', '2', false), jsonb_set('{"a":[1,{"b":2}]}', '{a,1,b}', '{"c":true}'), jsonb_set('{"a":1}', '{}', '2'), jsonb_set('{"a":1}', ARRAY['a'], '"s"')"#,
+    r#"jsonb_insert('{"a":[0,1,2]}', '{a,1}', '"new"'), jsonb_insert('{"a":[0,1,2]}', '{a,1}', '"new"', true), jsonb_insert('{"a":[0]}', '{a,-1}', '9'), jsonb_insert('{"a":[0]}', '{a,9}', '9'), jsonb_insert('{"a":[0]}', '{a,-9}', '9'), jsonb_insert('{"a":1}', '{b}', '2'), jsonb_insert('[]', '{0}', '1')"#,
+    r#"'{"a":1,"b":2}'::jsonb - 'a', '["a","b","a",1]'::jsonb - 'a', '{"a":1,"b":2,"c":3}'::jsonb - ARRAY['a','c'], '{"a":1}'::jsonb - '{a,x}'::text[], '[1,2,3]'::jsonb - 1, '[1,2,3]'::jsonb - -1, '[1,2,3]'::jsonb - 5, '[1,2,3]'::jsonb - -5, '{}'::jsonb - 'a'"#,
+    r#"'{"a":{"b":1,"c":2}}'::jsonb #- '{a,b}', '[1,[2,3]]'::jsonb #- '{1,0}', '{"a":1}'::jsonb #- '{x,y}', '[1,2]'::jsonb #- '{-1}', '[1,2]'::jsonb #- '{5}', '{"a":[1]}'::jsonb #- '{a,-5}', '{"a":1}'::jsonb #- '{}'"#,
+    r#"jsonb_strip_nulls('{"a":null,"b":{"c":null,"d":1},"e":[null,{"f":null}]}'), jsonb_strip_nulls('[null]'), jsonb_strip_nulls('null')"#,
+    r#"jsonb_pretty('{"a":{},"b":[1,{"c":null}],"d":"x/y","e":[]}'), jsonb_pretty('1'), jsonb_pretty('[[]]'), jsonb_pretty('"s"')"#,
+    r#"to_jsonb(1), to_jsonb('x'::text), to_jsonb(2.50), to_jsonb(true), to_jsonb(1.5::float8), to_jsonb('{"a":1}'::jsonb), to_json('q"'::text), to_jsonb(NULL::text), to_jsonb('2015-12-12T19:11:01.249Z'::timestamptz), to_jsonb(date '2024-01-02'), to_jsonb(12345678901::bigint)"#,
+    r#"md5('abc'), md5(''), md5('\x00ff'::bytea), md5('héllo')"#,
+    r#"regexp_replace('foobarbaz', 'b..', 'X'), regexp_replace('foobarbaz', 'b..', 'X', 'g'), regexp_replace('ABC', 'b', 'x', 'i'), regexp_replace('abc', '(b)(c)', '\2\1'), regexp_replace('abc', 'b', '[\&]'), regexp_replace('a.b', '\.', '$'), regexp_replace('aaa', 'a', 'b', 'g')"#,
     r#"date '2024-02-29', '2024-02-29'::date + 1, 1 + date '2024-12-31', date '2024-03-01' - date '2024-02-01', date '2024-03-01' - 1, '2015-12-12T19:11:01Z'::timestamptz::date, date '2024-01-01'::timestamptz, date '2024-01-01' < '2024-01-01T01:00:00Z'::timestamptz, extract(year FROM date '2024-05-06'), extract(epoch FROM date '2020-01-01'), date_trunc('month', date '2024-05-06'), '2024-05-06 10:00:00'::date, date '0001-01-01' - 1"#,
 ];
 
@@ -202,6 +213,21 @@ async fn errors_match_postgres() {
         "SELECT * FROM jsonb_array_elements(1)",
         "SELECT * FROM jsonb_array_elements('[1]') AS x(a, b)",
         "SELECT * FROM generate_series(1, 3, 0)",
+        "SELECT jsonb_set('1', '{a}', '2')",
+        "SELECT jsonb_set('[1]', '{x}', '2')",
+        "SELECT jsonb_set('{\"a\":[1]}', '{a,x}', '2')",
+        "SELECT jsonb_set('{\"a\":1}', '{a,NULL}', '2')",
+        "SELECT jsonb_insert('{\"a\":1}', '{a}', '2')",
+        "SELECT jsonb_insert('\"s\"', '{0}', '2')",
+        "SELECT '1'::jsonb - 'a'",
+        "SELECT '{\"a\":1}'::jsonb - 1",
+        "SELECT '2'::jsonb - 1",
+        "SELECT '1'::jsonb #- '{a}'",
+        "SELECT '[1]'::jsonb #- '{a}'",
+        "SELECT '{}'::jsonb - 1.5",
+        "SELECT regexp_replace('a', '(', 'x')",
+        "SELECT regexp_replace('a', 'a', 'x', 'z')",
+        "SELECT md5(1)",
     ];
     let mut failures = Vec::new();
     for sql in cases {

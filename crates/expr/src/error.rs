@@ -11,6 +11,10 @@ pub enum Error {
         /// The text that did not convert.
         input: String,
     },
+    /// Input that does not convert, with PostgreSQL's own message for it
+    /// (22P02).
+    #[error("{0}")]
+    InvalidText(String),
     /// JSON text that does not parse (22P02); `detail` says where.
     #[error("invalid input syntax for type json")]
     InvalidJson {
@@ -104,7 +108,9 @@ impl Error {
     /// The PostgreSQL SQLSTATE for this error.
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            Error::InvalidTextRepresentation { .. } | Error::InvalidJson { .. } => "22P02",
+            Error::InvalidTextRepresentation { .. }
+            | Error::InvalidText(_)
+            | Error::InvalidJson { .. } => "22P02",
             Error::UntranslatableCharacter { .. } => "22P05",
             Error::NumericValueOutOfRange(_) => "22003",
             Error::Nested { sqlstate, .. } => sqlstate,
@@ -145,6 +151,9 @@ impl Error {
         match self {
             Error::FieldOutOfRange(_) => {
                 Some("Perhaps you need a different \"datestyle\" setting.")
+            }
+            Error::InvalidParameterValue(m) if m == "cannot replace existing key" => {
+                Some("Try using the function jsonb_set to replace key value.")
             }
             _ => None,
         }

@@ -135,6 +135,8 @@ pub enum BinaryOperator {
     Question,
     /// `@>`: JSON containment.
     Contains,
+    /// `#-`: a JSON document without the item at a path.
+    HashMinus,
     /// `~` (and `~*` case-insensitive): POSIX regular expression match.
     RegexMatch,
     /// `~*`.
@@ -178,8 +180,8 @@ impl BinaryOperator {
             Or => 1,
             And => 2,
             Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
-            Concat | Arrow | LongArrow | HashArrow | HashLongArrow | Question | Contains
-            | RegexMatch | RegexIMatch | RegexNotMatch | RegexNotIMatch => 7,
+            Concat | Arrow | LongArrow | HashArrow | HashLongArrow | HashMinus | Question
+            | Contains | RegexMatch | RegexIMatch | RegexNotMatch | RegexNotIMatch => 7,
             Plus | Minus => 8,
             Multiply | Divide | Modulo => 9,
         }
@@ -202,6 +204,7 @@ impl BinaryOperator {
             LongArrow => "->>",
             HashArrow => "#>",
             HashLongArrow => "#>>",
+            HashMinus => "#-",
             Question => "?",
             Contains => "@>",
             RegexMatch => "~",

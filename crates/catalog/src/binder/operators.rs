@@ -1,7 +1,7 @@
 //! Operators: unary and binary operators, CASE, picking the typed
 //! operator PostgreSQL would for the operand types.
 
-use rivulet_expr::{ArithOp, BinaryOp, CmpOp, DataType, Expr, Value};
+use rivulet_expr::{ArithOp, BinaryOp, CmpOp, DataType, Expr, Func, Value};
 use rivulet_sql::{self as ast, BinaryOperator};
 
 use super::coercion::{coerce, common_type, unify};
@@ -121,6 +121,26 @@ impl Binder<'_> {
                 };
                 Ok((Expr::Binary(kind, Box::new(cl), Box::new(cr)), ty))
             }
+            B::Minus | B::HashMinus
+                if lt == DataType::Jsonb || (op == B::HashMinus && lt == DataType::Unknown) =>
+            {
+                let l = coerce(l, lt, DataType::Jsonb, "")?;
+                // `jsonb - text | text[] | integer`, `jsonb #- text[]`.
+                let (func, rty) = match (op, rt) {
+                    (B::HashMinus, DataType::Array(DataType::Text) | DataType::Unknown) => {
+                        (Func::JsonbDeletePath, DataType::array_of(DataType::Text))
+                    }
+                    (B::Minus, DataType::Text | DataType::Unknown) => {
+                        (Func::JsonbDelete, DataType::Text)
+                    }
+                    (B::Minus, DataType::Int4 | DataType::Int8) => (Func::JsonbDelete, rt),
+                    (B::Minus, DataType::Array(DataType::Text)) => (Func::JsonbDelete, rt),
+                    _ => return Err(no_operator()),
+                };
+                let r = coerce(r, rt, rty, "")?;
+                Ok((Expr::Func(func, vec![l, r]), DataType::Jsonb))
+            }
+            B::HashMinus => Err(no_operator()),
             B::Plus | B::Minus if temporal(op, lt, rt).is_some() => {
                 let Some((lt_to, rt_to, ty)) = temporal(op, lt, rt) else {
                     return Err(no_operator());

@@ -1,4 +1,5 @@
-//! Cryptographic builtins: `hmac`, the SHA-2 digests and `secure_compare`.
+//! Cryptographic builtins: `hmac`, the SHA-2 digests, `md5` and
+//! `secure_compare`.
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
@@ -48,6 +49,19 @@ pub(super) fn sha(bits: u16, data: &Value) -> Result<Value> {
         512 => Sha512::digest(data).to_vec(),
         _ => Sha256::digest(data).to_vec(),
     }))
+}
+
+/// `md5(text | bytea)`: the digest as 32 lowercase hex digits (what dbt's
+/// surrogate keys are made of).
+pub(super) fn md5(data: &Value) -> Result<Value> {
+    let bytes = match data {
+        Value::Text(s) => s.as_bytes(),
+        other => as_bytes(other)?,
+    };
+    let digest = md5::Md5::digest(bytes);
+    Ok(Value::Text(
+        digest.iter().map(|b| format!("{b:02x}")).collect(),
+    ))
 }
 
 /// `secure_compare(a, b)`: equality whose running time does not depend on

@@ -1,16 +1,19 @@
 //! Builtin functions: name and argument-type resolution, and evaluation.
 //!
-//! One file per family: [`crypto`] (hmac, sha256, secure_compare),
+//! One file per family: [`crypto`] (hmac, sha256, md5, secure_compare),
 //! [`encoding`] (encode, decode, convert_to, convert_from), [`text`]
 //! (lower, upper, length, substr, split_part, concat, trim, replace,
-//! strpos), [`json`] (path access, `?`, `@>`, jsonb_typeof,
+//! strpos, regexp_replace), [`json`] (path access, `?`, `@>`, jsonb_typeof,
 //! jsonb_array_length, jsonb_extract_path[_text], jsonb_build_object),
+//! [`json_edit`] (jsonb_set, jsonb_insert, `-`, `#-`, jsonb_strip_nulls,
+//! jsonb_pretty, to_jsonb),
 //! [`time`] (date_trunc, extract, date_part, to_timestamp) and [`system`]
 //! (version).
 
 mod crypto;
 mod encoding;
 pub(crate) mod json;
+pub(crate) mod json_edit;
 mod math;
 mod setof;
 pub use setof::SetFunc;
@@ -111,6 +114,24 @@ pub enum Func {
     CurrentSchema,
     /// `array_to_string`.
     ArrayToString,
+    /// `jsonb_set(target, path, value [, create_if_missing])`.
+    JsonbSet,
+    /// `jsonb_insert(target, path, value [, insert_after])`.
+    JsonbInsert,
+    /// `jsonb_delete`: `jsonb - text | text[] | integer`.
+    JsonbDelete,
+    /// `jsonb_delete_path`: `jsonb #- text[]`.
+    JsonbDeletePath,
+    /// `jsonb_strip_nulls`.
+    JsonbStripNulls,
+    /// `jsonb_pretty`.
+    JsonbPretty,
+    /// `to_jsonb` / `to_json`.
+    ToJsonb,
+    /// `md5(text | bytea)`: the hex digest.
+    Md5,
+    /// `regexp_replace(source, pattern, replacement [, flags])`.
+    RegexpReplace,
     /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
     PgSleep,
     /// `pg_is_in_recovery()`: always false (there are no standbys).
@@ -127,7 +148,7 @@ pub enum Func {
 }
 
 use DataType::{
-    Boolean, Bytea, Date, Float8, Int4, Int8, Interval, Jsonb, Numeric, Text, Timestamptz,
+    Array, Boolean, Bytea, Date, Float8, Int4, Int8, Interval, Jsonb, Numeric, Text, Timestamptz,
 };
 
 /// One overload: function, parameter types, result type.
@@ -346,6 +367,75 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::NoInformation, &[Int8, Int4], Text),
     ),
     ("pg_get_indexdef", (Func::NoInformation, &[Int8], Text)),
+    (
+        "jsonb_set",
+        (Func::JsonbSet, &[Jsonb, Array(&Text), Jsonb], Jsonb),
+    ),
+    (
+        "jsonb_set",
+        (
+            Func::JsonbSet,
+            &[Jsonb, Array(&Text), Jsonb, Boolean],
+            Jsonb,
+        ),
+    ),
+    (
+        "jsonb_insert",
+        (Func::JsonbInsert, &[Jsonb, Array(&Text), Jsonb], Jsonb),
+    ),
+    (
+        "jsonb_insert",
+        (
+            Func::JsonbInsert,
+            &[Jsonb, Array(&Text), Jsonb, Boolean],
+            Jsonb,
+        ),
+    ),
+    ("jsonb_delete", (Func::JsonbDelete, &[Jsonb, Text], Jsonb)),
+    ("jsonb_delete", (Func::JsonbDelete, &[Jsonb, Int4], Jsonb)),
+    (
+        "jsonb_delete",
+        (Func::JsonbDelete, &[Jsonb, Array(&Text)], Jsonb),
+    ),
+    (
+        "jsonb_delete_path",
+        (Func::JsonbDeletePath, &[Jsonb, Array(&Text)], Jsonb),
+    ),
+    (
+        "jsonb_strip_nulls",
+        (Func::JsonbStripNulls, &[Jsonb], Jsonb),
+    ),
+    ("jsonb_pretty", (Func::JsonbPretty, &[Jsonb], Text)),
+    ("to_jsonb", (Func::ToJsonb, &[Jsonb], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Jsonb], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Text], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Text], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Int4], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Int4], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Int8], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Int8], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Numeric], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Numeric], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Float8], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Float8], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Boolean], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Boolean], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Timestamptz], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Timestamptz], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Date], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Date], Jsonb)),
+    ("to_jsonb", (Func::ToJsonb, &[Interval], Jsonb)),
+    ("to_json", (Func::ToJsonb, &[Interval], Jsonb)),
+    ("md5", (Func::Md5, &[Text], Text)),
+    ("md5", (Func::Md5, &[Bytea], Text)),
+    (
+        "regexp_replace",
+        (Func::RegexpReplace, &[Text, Text, Text], Text),
+    ),
+    (
+        "regexp_replace",
+        (Func::RegexpReplace, &[Text, Text, Text, Text], Text),
+    ),
     ("pg_get_viewdef", (Func::NoInformation, &[Int8], Text)),
 ];
 
@@ -504,6 +594,15 @@ impl Func {
             Func::ToRegtype => Ok(system::to_regtype(as_text(&args[0])?)),
             Func::CurrentSchema => Ok(Value::Text("public".into())),
             Func::ArrayToString => Ok(args[0].clone()),
+            Func::JsonbSet => json_edit::set(args),
+            Func::JsonbInsert => json_edit::insert(args),
+            Func::JsonbDelete => json_edit::delete(&args[0], &args[1]),
+            Func::JsonbDeletePath => json_edit::delete_path(&args[0], &args[1]),
+            Func::JsonbStripNulls => json_edit::strip_nulls(&args[0]),
+            Func::JsonbPretty => json_edit::pretty(&args[0]),
+            Func::ToJsonb => json_edit::to_jsonb_value(&args[0]),
+            Func::Md5 => crypto::md5(&args[0]),
+            Func::RegexpReplace => text::regexp_replace(args),
             Func::NoInformation => Ok(Value::Null),
             Func::PgSleep => {
                 if let Value::Float8(secs) = args[0] {
@@ -569,6 +668,15 @@ impl Func {
             Func::CurrentDatabase => "current_database",
             Func::CurrentSchema => "current_schema",
             Func::ArrayToString => "array_to_string",
+            Func::JsonbSet => "jsonb_set",
+            Func::JsonbInsert => "jsonb_insert",
+            Func::JsonbDelete => "jsonb_delete",
+            Func::JsonbDeletePath => "jsonb_delete_path",
+            Func::JsonbStripNulls => "jsonb_strip_nulls",
+            Func::JsonbPretty => "jsonb_pretty",
+            Func::ToJsonb => "to_jsonb",
+            Func::Md5 => "md5",
+            Func::RegexpReplace => "regexp_replace",
             Func::NoInformation => "pg_get_expr",
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",

@@ -128,6 +128,70 @@ pub(super) fn trim(side: TrimSide, args: &[Value]) -> Result<Value> {
 }
 
 /// `replace(s, from, to)`.
+/// `regexp_replace(source, pattern, replacement [, flags])`: the first
+/// match (every one with flag `g`; `i` ignores case) replaced, `\1` ...
+/// `\9` in the replacement standing for groups and `\&` for the match.
+pub(super) fn regexp_replace(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let pattern = as_text(&args[1])?;
+    let replacement = as_text(&args[2])?;
+    let flags = match args.get(3) {
+        Some(f) => as_text(f)?,
+        None => "",
+    };
+    let mut global = false;
+    let mut case_insensitive = false;
+    for f in flags.chars() {
+        match f {
+            'g' => global = true,
+            'i' => case_insensitive = true,
+            'c' => case_insensitive = false,
+            other => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "invalid regular expression option: \"{other}\""
+                )))
+            }
+        }
+    }
+    let re = regex::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| Error::InvalidRegex(e.to_string()))?;
+    // PostgreSQL's replacement syntax in the regex crate's: `$` is
+    // literal, `\n` a group, `\&` the whole match, `\\` a backslash.
+    let mut rep = String::with_capacity(replacement.len());
+    let mut chars = replacement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => rep.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d @ '1'..='9') => {
+                    chars.next();
+                    rep.push_str(&format!("${{{d}}}"));
+                }
+                Some('&') => {
+                    chars.next();
+                    rep.push_str("${0}");
+                }
+                Some('\\') => {
+                    chars.next();
+                    rep.push('\\');
+                }
+                _ => rep.push('\\'),
+            },
+            c => rep.push(c),
+        }
+    }
+    let out = if global {
+        re.replace_all(s, rep.as_str())
+    } else {
+        re.replace(s, rep.as_str())
+    };
+    crate::check_value_len(out.len())?;
+    Ok(Value::Text(out.into_owned()))
+}
+
 pub(super) fn replace(args: &[Value]) -> Result<Value> {
     let s = as_text(&args[0])?;
     let from = as_text(&args[1])?;

@@ -329,7 +329,7 @@ fn qualified_operator(i: &str) -> Option<(&str, BinaryOperator)> {
 }
 
 /// binary_op = OR | AND | comparison | '||' | '->>' | '->' | '#>>' | '#>'
-///           | '?' | '@>' | + - * / %
+///           | '#-' | '?' | '@>' | + - * / %
 fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
     use BinaryOperator::*;
     if let Ok((r, _)) = kw("or")(i) {
@@ -344,6 +344,7 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
         ("->", Arrow),
         ("#>>", HashLongArrow),
         ("#>", HashArrow),
+        ("#-", HashMinus),
         ("@>", Contains),
         ("?", Question),
         ("!~*", RegexNotIMatch),
