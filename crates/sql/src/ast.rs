@@ -650,11 +650,56 @@ pub struct OrderByExpr {
     pub expr: Expr,
     /// Descending.
     pub desc: bool,
+    /// `NULLS FIRST` (`Some(true)`) or `NULLS LAST`; `None` for the
+    /// default (NULLs last ascending, first descending).
+    pub nulls_first: Option<bool>,
+}
+
+impl OrderByExpr {
+    /// A key in the default NULL placement.
+    pub fn new(expr: Expr, desc: bool) -> OrderByExpr {
+        OrderByExpr {
+            expr,
+            desc,
+            nulls_first: None,
+        }
+    }
+
+    /// `Some(nulls_first)` when the key asks for the NULL placement the
+    /// direction does not give by default.
+    pub fn nulls_override(&self) -> Option<bool> {
+        self.nulls_first.filter(|&first| first != self.desc)
+    }
+
+    /// The keys with each override of the NULL placement made a key of
+    /// its own before it: `x IS NULL`, descending for `NULLS FIRST` (for
+    /// keys that are expressions, not output positions or names).
+    pub fn expand_nulls(keys: &[OrderByExpr]) -> Vec<OrderByExpr> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(first) = k.nulls_override() {
+                out.push(OrderByExpr::new(
+                    Expr::IsNull {
+                        expr: Box::new(k.expr.clone()),
+                        negated: false,
+                    },
+                    first,
+                ));
+            }
+            out.push(OrderByExpr::new(k.expr.clone(), k.desc));
+        }
+        out
+    }
 }
 
 impl Display for OrderByExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })
+        write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })?;
+        match self.nulls_first {
+            Some(true) => f.write_str(" NULLS FIRST"),
+            Some(false) => f.write_str(" NULLS LAST"),
+            None => Ok(()),
+        }
     }
 }
 

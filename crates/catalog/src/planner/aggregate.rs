@@ -277,6 +277,7 @@ impl<'a> AggBinder<'a> {
                         Ok(ast::OrderByExpr {
                             expr: self.rewrite(&o.expr)?,
                             desc: o.desc,
+                            nulls_first: o.nulls_first,
                         })
                     })
                     .collect::<Result<_>>()?,
@@ -420,6 +421,7 @@ impl<'a> AggBinder<'a> {
         args: &[ast::Expr],
         order_by: &[ast::OrderByExpr],
     ) -> Result<AggCall> {
+        let order_by = &ast::OrderByExpr::expand_nulls(order_by);
         let binder = Binder::new(self.input);
         let [arg] = args else {
             return Err(Error::UndefinedFunction(format!(
@@ -466,6 +468,7 @@ impl<'a> AggBinder<'a> {
 
     /// `array_agg(x [ORDER BY k, ...])`: the inputs' values as an array.
     fn bind_array_agg(&self, args: &[ast::Expr], order_by: &[ast::OrderByExpr]) -> Result<AggCall> {
+        let order_by = &ast::OrderByExpr::expand_nulls(order_by);
         let binder = Binder::new(self.input);
         let [arg] = args else {
             return Err(Error::UndefinedFunction(format!(

@@ -503,6 +503,15 @@ impl Planner<'_> {
                     }
                 },
             };
+            if let Some(first) = o.nulls_override() {
+                // NULLS FIRST/LAST against the direction's default: the
+                // key's NULLness sorts first.
+                let key = out.exprs.get(pos).cloned().ok_or_else(|| {
+                    Error::InvalidDefinition("ORDER BY key is not in the output".into())
+                })?;
+                out.exprs.push(Expr::IsNull(Box::new(key), false));
+                order_by.push((out.exprs.len() - 1, first));
+            }
             order_by.push((pos, o.desc));
         }
         Ok(order_by)

@@ -87,6 +87,9 @@ impl Planner<'_> {
             };
         }
         let mut order_by = Vec::new();
+        // NULLS FIRST/LAST against a direction's default: the key's
+        // NULLness, a hidden column after the output, sorts first.
+        let mut nullness = Vec::new();
         for o in &q.order_by {
             let pos = match &o.expr {
                 ast::Expr::Literal(ast::Literal::Number(num)) => num
@@ -104,7 +107,17 @@ impl Planner<'_> {
                     "ORDER BY on a UNION must name or number an output column".into(),
                 )
             })?;
+            if let Some(first) = o.nulls_override() {
+                nullness.push(Expr::IsNull(Box::new(Expr::Column(pos)), false));
+                order_by.push((n + nullness.len() - 1, first));
+            }
             order_by.push((pos, o.desc));
+        }
+        if !nullness.is_empty() {
+            root = Plan::Project {
+                input: Box::new(root),
+                exprs: (0..n).map(Expr::Column).chain(nullness).collect(),
+            };
         }
         let (limit, offset) = limit_offset(q)?;
         Ok(QueryPlan {

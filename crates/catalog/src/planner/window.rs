@@ -169,8 +169,7 @@ impl Planner<'_> {
             .iter()
             .map(|e| binder.bind(e).map(|(e, _)| e))
             .collect::<Result<_>>()?;
-        let order_by = w
-            .order_by
+        let order_by = ast::OrderByExpr::expand_nulls(&w.order_by)
             .iter()
             .map(|o| binder.bind(&o.expr).map(|(e, _)| (e, o.desc)))
             .collect::<Result<_>>()?;

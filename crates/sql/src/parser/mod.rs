@@ -257,7 +257,8 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     fail(skip(i))
 }
 
-/// order_by_list = expr [ASC | DESC] (',' expr [ASC | DESC])*
+/// order_by_list = key (',' key)*
+/// key = expr [ASC | DESC] [NULLS (FIRST | LAST)]
 #[inline(never)]
 pub(crate) fn order_by_list(mut r: &str) -> PResult<'_, Vec<OrderByExpr>> {
     let mut list = Vec::new();
@@ -270,7 +271,18 @@ pub(crate) fn order_by_list(mut r: &str) -> PResult<'_, Vec<OrderByExpr>> {
         } else {
             (r2, false)
         };
-        list.push(OrderByExpr { expr: e, desc });
+        let (r2, nulls_first) = match kw("nulls")(r2) {
+            Ok((r3, _)) => match kw("first")(r3) {
+                Ok((r4, _)) => (r4, Some(true)),
+                Err(_) => (kw("last")(r3)?.0, Some(false)),
+            },
+            Err(_) => (r2, None),
+        };
+        list.push(OrderByExpr {
+            expr: e,
+            desc,
+            nulls_first,
+        });
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
             Err(_) => return Ok((r2, list)),
