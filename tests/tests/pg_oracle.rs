@@ -776,16 +776,8 @@ async fn update_and_join_using_match_postgres() {
         INSERT INTO events SELECT g, CASE WHEN g % 3 = 0 THEN 'a' ELSE 'b' END, NULL FROM generate_series(1, 100) AS g;
         CREATE MATERIALIZED VIEW by_kind AS SELECT kind, count(*) AS n, sum(n) AS total FROM events GROUP BY kind;
         CREATE MATERIALIZED VIEW rich AS SELECT id, owner FROM accounts WHERE balance > 15;";
-    // Rivulet has no INSERT ... SELECT: the same rows, as VALUES.
-    let values: Vec<String> = (1..=100)
-        .map(|g| format!("({g}, '{}', NULL)", if g % 3 == 0 { "a" } else { "b" }))
-        .collect();
-    let rivulet_setup = setup.replace(
-        "INSERT INTO events SELECT g, CASE WHEN g % 3 = 0 THEN 'a' ELSE 'b' END, NULL FROM generate_series(1, 100) AS g;",
-        &format!("INSERT INTO events VALUES {};", values.join(", ")),
-    );
     oracle.client.batch_execute(setup).await.unwrap();
-    rivulet.batch_execute(&rivulet_setup).await.unwrap();
+    rivulet.batch_execute(setup).await.unwrap();
     let updates = [
         "UPDATE accounts SET balance = balance + 5 WHERE id = 1",
         "UPDATE accounts SET owner = upper(owner), doc = jsonb_build_object('was', balance) WHERE balance IS NOT NULL",
@@ -1029,6 +1021,93 @@ async fn subqueries_in_views_match_postgres() {
             ));
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `INSERT INTO t [(columns)] SELECT ...`: the same counts, rows and view
+/// contents as PostgreSQL, PostgreSQL's assignment conversions and errors,
+/// and all or nothing when a row fails.
+#[tokio::test]
+async fn insert_select_matches_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-insert-select");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let rivulet = server.connect().await.unwrap();
+    let setup = "
+        CREATE TABLE src (id INT PRIMARY KEY, name VARCHAR, amount NUMERIC, doc JSONB);
+        CREATE TABLE dst (id BIGINT PRIMARY KEY, label VARCHAR, n INT, doc JSONB);
+        CREATE TABLE log (line VARCHAR, at INT);
+        INSERT INTO src VALUES (1, 'ann', 12.5, '{\"k\": 1}'), (2, 'bob', NULL, NULL), (3, NULL, 7, '[]');";
+    oracle.client.batch_execute(setup).await.unwrap();
+    rivulet.batch_execute(setup).await.unwrap();
+    let view = "CREATE MATERIALIZED VIEW totals AS SELECT count(*) AS rows, sum(n) AS n FROM dst";
+    oracle
+        .client
+        .batch_execute(&view.replace("MATERIALIZED ", ""))
+        .await
+        .unwrap();
+    rivulet.batch_execute(view).await.unwrap();
+    let statements = [
+        "INSERT INTO dst SELECT id, name, amount, doc FROM src",
+        "INSERT INTO dst (id, n) SELECT g + 10, g * 2 FROM generate_series(1, 50) AS g",
+        "INSERT INTO dst (label, id) SELECT 'x' || id, id + 100 FROM src WHERE amount IS NOT NULL",
+        "INSERT INTO log SELECT name, id FROM src ORDER BY id LIMIT 2",
+        "INSERT INTO log (at) SELECT count(*) FROM dst",
+        "INSERT INTO log SELECT id, id FROM src WHERE false",
+        "INSERT INTO log SELECT 'j', (doc->>'k')::int FROM src WHERE doc ? 'k'",
+        "INSERT INTO dst (id, doc) SELECT 500 + id, jsonb_build_object('name', name) FROM src",
+        "INSERT INTO log WITH w AS (SELECT 'with' AS l) SELECT l, 1 FROM w",
+        "INSERT INTO dst SELECT id + 2000 FROM src",
+        "INSERT INTO log VALUES ('short')",
+        "INSERT INTO dst (id, doc, n) SELECT 3000, '{\"a\": [1]}', NULL",
+    ];
+    let mut failures = Vec::new();
+    for s in statements {
+        let expected = oracle.client.execute(s, &[]).await.unwrap();
+        match rivulet.execute(s, &[]).await {
+            Ok(got) if got == expected => {}
+            Ok(got) => failures.push(format!("{s}: postgres {expected} rows, rivulet {got}")),
+            Err(e) => failures.push(format!("{s}: rivulet error {e:?}")),
+        }
+    }
+    for r in [
+        "SELECT * FROM dst",
+        "SELECT * FROM log",
+        "SELECT * FROM totals",
+    ] {
+        failures.extend(differs(&oracle.client, &rivulet, r, true).await);
+    }
+    // With a parameter, through the extended protocol.
+    let with_param = "INSERT INTO log SELECT name, id FROM src WHERE id = $1";
+    for c in [&oracle.client, &rivulet] {
+        assert_eq!(c.execute(with_param, &[&3i32]).await.unwrap(), 1);
+    }
+    failures.extend(differs(&oracle.client, &rivulet, "SELECT * FROM log", true).await);
+    // Errors: the same SQLSTATEs, and nothing inserted.
+    for s in [
+        "INSERT INTO dst (id, doc) SELECT id, name FROM src",
+        "INSERT INTO dst (id, n) SELECT id FROM src",
+        "INSERT INTO log SELECT 'a', 1, 2",
+        "INSERT INTO log (nope) SELECT 1",
+        "INSERT INTO missing SELECT 1",
+        "INSERT INTO dst (id, n) SELECT id + 900, 10 / (id - 2) FROM src",
+        "INSERT INTO dst (id, n) SELECT 1000, 'x'::int",
+    ] {
+        let expected = oracle.client.batch_execute(s).await.unwrap_err();
+        let got = rivulet.batch_execute(s).await.unwrap_err();
+        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+        if code(&expected) != code(&got) {
+            failures.push(format!(
+                "{s}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            ));
+        }
+    }
+    failures.extend(differs(&oracle.client, &rivulet, "SELECT count(*) FROM dst", true).await);
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rivulet_expr::{Expr, Value};
+use rivulet_expr::{DataType, Expr, Value};
 use rivulet_sql::{self as ast, ObjectName};
 
 use crate::binder::{Binder, Scope};
@@ -19,6 +19,16 @@ pub struct BoundInsert {
     /// One entry per VALUES row, one expression per table column (NULL for
     /// the columns the statement does not name), each of its column's type.
     pub rows: Vec<Vec<Expr>>,
+}
+
+/// A bound `INSERT ... SELECT`.
+#[derive(Debug)]
+pub struct BoundInsertSelect {
+    /// The target table.
+    pub table: Arc<Relation>,
+    /// One expression per table column over a row of the query, of the
+    /// column's type (NULL for the columns the statement does not name).
+    pub row: Vec<Expr>,
 }
 
 /// A bound `DELETE`.
@@ -109,7 +119,18 @@ pub fn bind_insert(
     rows: &[Vec<ast::Expr>],
 ) -> Result<BoundInsert> {
     let rel = writable_table(catalog, table, "change")?;
-    let targets = target_columns(&rel, columns)?;
+    let mut targets = target_columns(&rel, columns)?;
+    if let Some(first) = rows.first() {
+        if rows.iter().any(|r| r.len() != first.len()) {
+            return Err(Error::Syntax(
+                "VALUES lists must all be the same length".into(),
+            ));
+        }
+        // Without a column list, the values go to the first columns.
+        if columns.is_empty() {
+            targets.truncate(first.len());
+        }
+    }
     let scope = Scope::default();
     let binder = Binder::new(&scope);
     let mut bound = Vec::with_capacity(rows.len());
@@ -135,6 +156,84 @@ pub fn bind_insert(
         table: rel,
         rows: bound,
     })
+}
+
+/// Gives each untyped literal (a string or NULL) the query's select list
+/// hands straight to a column of `INSERT INTO table [(columns)] query` that
+/// column's type, as PostgreSQL resolves them: `INSERT INTO t (doc)
+/// SELECT NULL` inserts a NULL jsonb, not text. Run before planning.
+pub fn type_insert_literals(
+    catalog: &Catalog,
+    table: &ObjectName,
+    columns: &[ast::Ident],
+    query: &mut ast::Query,
+) -> Result<()> {
+    if !query.unions.is_empty() {
+        return Ok(());
+    }
+    let rel = writable_table(catalog, table, "change")?;
+    let targets = target_columns(&rel, columns)?;
+    for (item, &t) in query.projection.iter_mut().zip(&targets) {
+        if let ast::SelectItem::Expr { expr, .. } = item {
+            if matches!(
+                expr,
+                ast::Expr::Literal(ast::Literal::String(_) | ast::Literal::Null)
+            ) {
+                *expr = ast::Expr::Cast {
+                    expr: Box::new(expr.clone()),
+                    type_name: rel.columns[t].ty.to_string(),
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Binds `INSERT INTO table [(columns)] query` for a query with the
+/// columns `output`: each goes to its target column with the conversions
+/// an INSERT allows (PostgreSQL's assignment casts: numbers to numbers,
+/// anything to text), 42804 otherwise.
+pub fn bind_insert_select(
+    catalog: &Catalog,
+    table: &ObjectName,
+    columns: &[ast::Ident],
+    output: &[crate::Column],
+) -> Result<BoundInsertSelect> {
+    let rel = writable_table(catalog, table, "change")?;
+    let mut targets = target_columns(&rel, columns)?;
+    // Without a column list, the query's columns go to the first columns.
+    if columns.is_empty() {
+        targets.truncate(output.len());
+    }
+    if output.len() > targets.len() {
+        return Err(Error::Syntax(
+            "INSERT has more expressions than target columns".into(),
+        ));
+    }
+    if output.len() < targets.len() {
+        return Err(Error::Syntax(
+            "INSERT has more target columns than expressions".into(),
+        ));
+    }
+    let mut row = vec![Expr::Literal(Value::Null); rel.columns.len()];
+    for (i, (&t, c)) in targets.iter().zip(output).enumerate() {
+        let col = &rel.columns[t];
+        let (from, to) = (c.ty, col.ty);
+        row[t] = if from == to {
+            Expr::Column(i)
+        } else if from == DataType::Unknown
+            || (from.is_numeric() && to.is_numeric())
+            || to == DataType::Text
+        {
+            Expr::Cast(Box::new(Expr::Column(i)), to)
+        } else {
+            return Err(Error::DatatypeMismatch(format!(
+                "column \"{}\" is of type {to} but expression is of type {from}",
+                col.name
+            )));
+        };
+    }
+    Ok(BoundInsertSelect { table: rel, row })
 }
 
 /// Binds `DELETE FROM table [WHERE selection]`.

@@ -27,7 +27,8 @@ pub use catalog::{
     Subscription, TableSpec, Validator, ViewSpec, WebhookSpec, DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use dml::{
-    bind_copy_from, bind_delete, bind_insert, bind_update, BoundDelete, BoundInsert, BoundUpdate,
+    bind_copy_from, bind_delete, bind_insert, bind_insert_select, bind_update,
+    type_insert_literals, BoundDelete, BoundInsert, BoundInsertSelect, BoundUpdate,
 };
 pub use error::{Error, Result, SqlError};
 pub use planner::{

@@ -10,7 +10,9 @@ use pgwire::api::ConnectionHandle;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
-use rivulet_catalog::{bind_delete, bind_insert, bind_update, plan_query, QueryPlan};
+use rivulet_catalog::{
+    bind_delete, bind_insert, bind_insert_select, bind_update, plan_query, QueryPlan,
+};
 use rivulet_expr::{DataType, Row, Value};
 use rivulet_sql::{ObjectName, Query, ShowKind, Statement};
 use rivulet_stream::{CancelReason, Database};
@@ -117,6 +119,16 @@ async fn run(
         } => {
             vars.transaction.wrote();
             insert(db, &table, &columns, &rows).await
+        }
+        Statement::InsertSelect {
+            table,
+            columns,
+            mut query,
+        } => {
+            vars.transaction.wrote();
+            session_functions::bind(&mut query, Some(vars))?;
+            rivulet_catalog::type_insert_literals(&db.catalog(), &table, &columns, &mut query)?;
+            insert_select(db, vars, table, columns, *query).await
         }
         Statement::Delete { table, selection } => {
             vars.transaction.wrote();
@@ -544,6 +556,64 @@ async fn insert(
         .map(|exprs| exprs.iter().map(|e| e.eval(&[])).collect())
         .collect::<rivulet_expr::Result<Vec<Row>>>()?;
     let n = db.insert(bound.table.id, rows).await?;
+    Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
+}
+
+/// Bytes charged per row beyond its values (row and vector headers).
+const ROW_OVERHEAD: usize = 48;
+
+/// `INSERT INTO t [(columns)] query`: the query runs like a SELECT (under
+/// the statement timeout, cancellable) and its rows, converted to the
+/// columns' types, are held against the query memory (twice: they and the
+/// writer's copy) and inserted as one command: all of them or none.
+async fn insert_select(
+    db: &Database,
+    vars: &SessionVars,
+    table: ObjectName,
+    columns: Vec<rivulet_sql::Ident>,
+    query: Query,
+) -> Result<Outcome> {
+    let db2 = db.clone();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let flag = cancelled.clone();
+    let work = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<Row>)> {
+        let plan = db2.plan_query_blocking(&query, &flag)?;
+        let bound = bind_insert_select(&db2.catalog(), &table, &columns, &plan.output)?;
+        let memory = db2.reserve_query_memory();
+        let mut rows = Vec::new();
+        let mut failed = None;
+        db2.query_blocking(&plan, &flag, &mut |r| {
+            let row = match bound
+                .row
+                .iter()
+                .map(|e| e.eval(&r))
+                .collect::<rivulet_expr::Result<Row>>()
+            {
+                Ok(row) => row,
+                Err(e) => {
+                    failed = Some(e);
+                    return Ok(false);
+                }
+            };
+            let size = row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD;
+            memory.try_charge(size * 2)?;
+            rows.push(row);
+            Ok(true)
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        Ok((bound.table.id, rows))
+    });
+    let (table, rows) = match vars.statement_timeout()? {
+        // On timeout the guard's drop stops the blocking work.
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| Error::Canceled(CancelReason::StatementTimeout))?,
+        None => work.await,
+    }??;
+    let n = db.insert(table, rows).await?;
     Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
 }
 

@@ -87,6 +87,18 @@ pub fn describe(
                 plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect(),
             )
         }
+        Statement::InsertSelect {
+            table,
+            columns,
+            query,
+        } => {
+            let mut q = (**query).clone();
+            crate::session_functions::bind(&mut q, None)?;
+            rivulet_catalog::type_insert_literals(catalog, table, columns, &mut q)?;
+            let (plan, mut exprs) = describe_query(&q, catalog)?;
+            plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
+            (infer_parameter_types(n, &mut exprs.iter()), vec![])
+        }
         Statement::Insert {
             table,
             columns,

@@ -1155,6 +1155,15 @@ pub enum Statement {
         /// The VALUES rows.
         rows: Vec<Vec<Expr>>,
     },
+    /// `INSERT INTO t [(columns)] SELECT ...`: the query's rows.
+    InsertSelect {
+        /// The target table.
+        table: ObjectName,
+        /// The named target columns (empty: all, in order).
+        columns: Vec<Ident>,
+        /// The query giving the rows.
+        query: Box<Query>,
+    },
     /// `UPDATE t SET col = expr, ... [WHERE expr]` (also the
     /// `SET (a, b) = (x, y)` form, stored as one assignment per column).
     Update {
@@ -1420,6 +1429,19 @@ impl Display for Statement {
                     f.write_char(')')?;
                 }
                 Ok(())
+            }
+            Statement::InsertSelect {
+                table,
+                columns,
+                query,
+            } => {
+                write!(f, "INSERT INTO {table}")?;
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_char(')')?;
+                }
+                write!(f, " {query}")
             }
             Statement::Update {
                 table,
@@ -1751,6 +1773,7 @@ impl Statement {
             Statement::Query(q) | Statement::CreateMaterializedView { query: q, .. } => {
                 q.visit_exprs_mut(f)
             }
+            Statement::InsertSelect { query, .. } => query.visit_exprs_mut(f),
             Statement::Insert { rows, .. } => {
                 rows.iter_mut().flatten().for_each(|e| e.visit_mut(f))
             }

@@ -637,7 +637,8 @@ fn drop(i: &str) -> PResult<'_, Statement> {
     ))
 }
 
-/// insert = INSERT INTO name ['(' ident (',' ident)* ')'] VALUES row (',' row)*
+/// insert = INSERT INTO name ['(' ident (',' ident)* ')']
+///          (VALUES row (',' row)* | query)
 /// row = '(' expr (',' expr)* ')'
 fn insert(i: &str) -> PResult<'_, Statement> {
     let (r, _) = kw("into")(i)?;
@@ -659,7 +660,20 @@ fn insert(i: &str) -> PResult<'_, Statement> {
         }
         Err(_) => (r, Vec::new()),
     };
-    r = kw("values")(r)?.0;
+    r = match kw("values")(r) {
+        Ok((r, _)) => r,
+        Err(_) => {
+            let (r, query) = query(r)?;
+            return Ok((
+                r,
+                Statement::InsertSelect {
+                    table,
+                    columns,
+                    query: Box::new(query),
+                },
+            ));
+        }
+    };
     let mut rows = Vec::new();
     loop {
         let (r2, _) = sym("(")(r)?;
