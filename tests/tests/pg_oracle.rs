@@ -540,6 +540,9 @@ async fn subqueries_match_postgres() {
         "SELECT uid FROM orders UNION SELECT team FROM users ORDER BY 1 NULLS FIRST",
         "SELECT id, rank() OVER (ORDER BY amount DESC NULLS LAST) FROM orders ORDER BY id",
         "SELECT status, array_agg(amount ORDER BY amount) FROM orders GROUP BY status ORDER BY status",
+        "SELECT uid, jsonb_agg(amount ORDER BY id), json_agg(status ORDER BY id DESC) FROM orders GROUP BY uid ORDER BY uid NULLS FIRST",
+        "SELECT jsonb_agg(jsonb_build_object('id', id, 'amount', amount) ORDER BY id) FROM orders WHERE uid = 1",
+        "SELECT jsonb_agg(id) FROM orders WHERE false",
         // Set-returning functions in FROM, named as PostgreSQL names them.
         "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
         "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",

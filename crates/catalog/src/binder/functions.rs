@@ -22,6 +22,8 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "first_value"
             | "last_value"
             | "array_agg"
+            | "jsonb_agg"
+            | "json_agg"
     )
 }
 

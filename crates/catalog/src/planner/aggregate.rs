@@ -163,6 +163,22 @@ impl<'a> AggBinder<'a> {
             distinct,
         } = e
         {
+            if matches!(name.as_str(), "jsonb_agg" | "json_agg") {
+                // The values as an array, then as a JSON array (there is
+                // no json type: json_agg answers jsonb too).
+                let collected = ast::Expr::Function {
+                    name: ast::Ident("array_agg".into()),
+                    args: args.clone(),
+                    star: *star,
+                    distinct: *distinct,
+                };
+                return Ok(ast::Expr::Function {
+                    name: ast::Ident("to_jsonb".into()),
+                    args: vec![self.rewrite(&collected)?],
+                    star: false,
+                    distinct: false,
+                });
+            }
             if is_aggregate(name.as_str()) {
                 let i = match self.agg_asts.iter().position(|a| a == e) {
                     Some(i) => i,
