@@ -228,6 +228,7 @@ async fn errors_match_postgres() {
         "SELECT regexp_replace('a', '(', 'x')",
         "SELECT regexp_replace('a', 'a', 'x', 'z')",
         "SELECT md5(1)",
+        "SELECT DISTINCT ON (a) b FROM (SELECT 1 AS a, 2 AS b) t ORDER BY b",
     ];
     let mut failures = Vec::new();
     for sql in cases {
@@ -543,6 +544,13 @@ async fn subqueries_match_postgres() {
         "SELECT uid, jsonb_agg(amount ORDER BY id), json_agg(status ORDER BY id DESC) FROM orders GROUP BY uid ORDER BY uid NULLS FIRST",
         "SELECT jsonb_agg(jsonb_build_object('id', id, 'amount', amount) ORDER BY id) FROM orders WHERE uid = 1",
         "SELECT jsonb_agg(id) FROM orders WHERE false",
+        // DISTINCT ON: the first row of each set, in ORDER BY order.
+        "SELECT DISTINCT ON (uid) uid, id, amount FROM orders ORDER BY uid, amount DESC NULLS LAST, id",
+        "SELECT DISTINCT ON (status) status, id FROM orders ORDER BY status, id DESC",
+        "SELECT DISTINCT ON (1) status, id FROM orders ORDER BY 1, 2",
+        "SELECT DISTINCT ON (s) status AS s, id FROM orders ORDER BY s, id LIMIT 2",
+        "SELECT DISTINCT ON (u.team) u.team, o.amount FROM users u JOIN orders o ON o.uid = u.id ORDER BY u.team NULLS FIRST, o.amount",
+        "SELECT count(*) FROM (SELECT DISTINCT ON (uid) * FROM orders) t",
         // Set-returning functions in FROM, named as PostgreSQL names them.
         "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
         "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",

@@ -46,6 +46,7 @@ async fn errors_carry_sqlstates_and_leave_the_session_usable() {
         ("COPY t FROM '/etc/passwd'", "42601", "COPY from a file is not supported; use COPY ... FROM STDIN (psql's \\copy)"),
         ("SELECT (SELECT nope FROM t)", "42703", "column \"nope\" does not exist"),
         ("CREATE MATERIALIZED VIEW cv AS SELECT id FROM t x WHERE EXISTS (SELECT 1 FROM t WHERE t.id < x.id)", "0A000", "an EXISTS subquery with a condition on the outer query other than an equality of an outer and an inner expression is not supported in a materialized view"),
+        ("CREATE MATERIALIZED VIEW dv AS SELECT DISTINCT ON (name) id FROM t", "0A000", "DISTINCT ON in materialized views is not supported yet"),
         ("CREATE MATERIALIZED VIEW iv AS SELECT id, (SELECT max(id) FROM t) AS top FROM t", "0A000", "a materialized view supports subqueries only as [NOT] EXISTS (...) and [NOT] IN (...) conditions of its WHERE"),
     ];
     for (sql, code, msg) in cases {

@@ -121,6 +121,11 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             }
             check_unique_columns(&plan.output)?;
             refuse_arrays(&plan.output, "materialized views")?;
+            if !query.distinct_on.is_empty() {
+                return Err(Error::NotSupported(
+                    "DISTINCT ON in materialized views is not supported yet".into(),
+                ));
+            }
             if has_window(&plan.root) {
                 return Err(Error::NotSupported(
                     "window functions in materialized views are not supported yet".into(),

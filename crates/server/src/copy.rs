@@ -34,6 +34,7 @@ fn source_query(source: CopySource) -> Result<Query> {
         CopySource::Table { name, columns } => Query {
             with: Vec::new(),
             distinct: false,
+            distinct_on: Vec::new(),
             projection: if columns.is_empty() {
                 vec![SelectItem::Wildcard]
             } else {

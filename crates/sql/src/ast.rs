@@ -875,6 +875,9 @@ pub struct Query {
     pub with: Vec<Cte>,
     /// `SELECT DISTINCT`.
     pub distinct: bool,
+    /// `SELECT DISTINCT ON (expr, ...)`: the first row of each set of
+    /// rows equal in these (empty for none).
+    pub distinct_on: Vec<Expr>,
     /// The select list.
     pub projection: Vec<SelectItem>,
     /// The FROM clause, if any.
@@ -916,6 +919,11 @@ impl Display for Query {
         } else {
             "SELECT "
         })?;
+        if !self.distinct_on.is_empty() {
+            f.write_str("DISTINCT ON (")?;
+            write_list(f, &self.distinct_on, ", ")?;
+            f.write_str(") ")?;
+        }
         write_list(f, &self.projection, ", ")?;
         if let Some(from) = &self.from {
             write!(f, " FROM {from}")?;
@@ -1755,6 +1763,7 @@ impl Query {
         let rest = self
             .selection
             .iter_mut()
+            .chain(self.distinct_on.iter_mut())
             .chain(self.group_by.iter_mut())
             .chain(self.having.iter_mut())
             .chain(self.order_by.iter_mut().map(|o| &mut o.expr))

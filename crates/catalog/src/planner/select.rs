@@ -233,6 +233,14 @@ impl Planner<'_> {
         let aggregating = !group_by.is_empty()
             || items.iter().any(|(e, _)| contains_aggregate(e))
             || q.having.as_ref().is_some_and(contains_aggregate);
+        if !q.distinct_on.is_empty() {
+            if aggregating {
+                return Err(Error::NotSupported(
+                    "DISTINCT ON in a grouped query is not supported yet".into(),
+                ));
+            }
+            plan = self.distinct_on(plan, &scope, q, &items)?;
+        }
         let mut scope = scope;
         if let Some(call) = set_function_call(&items)? {
             if aggregating {
@@ -336,6 +344,74 @@ impl Planner<'_> {
             });
         }
         Ok(planned)
+    }
+
+    /// `DISTINCT ON (keys)`: of the FROM rows equal in the keys, the first
+    /// in ORDER BY order — a `row_number()` over the keys' partitions,
+    /// kept where it is 1 (the number is a column after the scope's,
+    /// which nothing else reads). The keys, like ORDER BY's, may name or
+    /// number output columns, and must lead ORDER BY (42P10).
+    fn distinct_on(&self, input: Plan, scope: &Scope, q: &Query, items: &[Item]) -> Result<Plan> {
+        // An output position or name stands for its select-list expression.
+        let resolve = |e: &ast::Expr| -> ast::Expr {
+            match e {
+                ast::Expr::Literal(ast::Literal::Number(n)) => n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|p| p.checked_sub(1))
+                    .and_then(|p| items.get(p))
+                    .map_or_else(|| e.clone(), |(x, _)| x.clone()),
+                ast::Expr::Identifier(parts) if parts.len() == 1 => items
+                    .iter()
+                    .find(|(_, name)| *name == parts[0].0)
+                    .map_or_else(|| e.clone(), |(x, _)| x.clone()),
+                other => other.clone(),
+            }
+        };
+        let keys: Vec<ast::Expr> = q.distinct_on.iter().map(&resolve).collect();
+        let order: Vec<ast::OrderByExpr> = q
+            .order_by
+            .iter()
+            .map(|o| ast::OrderByExpr {
+                expr: resolve(&o.expr),
+                ..o.clone()
+            })
+            .collect();
+        let leading = order.iter().take(keys.len());
+        if !order.is_empty()
+            && (order.len() < keys.len() || leading.clone().any(|o| !keys.contains(&o.expr)))
+        {
+            return Err(Error::InvalidColumnReference(
+                "SELECT DISTINCT ON expressions must match initial ORDER BY expressions".into(),
+            ));
+        }
+        let binder = self.binder(scope);
+        let partition_by = keys
+            .iter()
+            .map(|k| binder.bind(k).map(|(e, _)| e))
+            .collect::<Result<_>>()?;
+        let order_by = ast::OrderByExpr::expand_nulls(&order)
+            .iter()
+            .map(|o| binder.bind(&o.expr).map(|(e, _)| (e, o.desc)))
+            .collect::<Result<_>>()?;
+        let number = input.width();
+        Ok(Plan::Filter {
+            input: Box::new(Plan::Window {
+                input: Box::new(input),
+                funcs: vec![crate::planner::WindowFunc {
+                    kind: crate::planner::WindowKind::RowNumber,
+                    args: Vec::new(),
+                    partition_by,
+                    order_by,
+                    output_type: DataType::Int8,
+                }],
+            }),
+            predicate: Expr::Binary(
+                rivulet_expr::BinaryOp::Cmp(rivulet_expr::CmpOp::Eq),
+                Box::new(Expr::Column(number)),
+                Box::new(Expr::Literal(rivulet_expr::Value::Int8(1))),
+            ),
+        })
     }
 
     /// WHERE: a filter over the FROM rows.

@@ -865,14 +865,23 @@ fn column_aliases(i: &str) -> PResult<'_, Vec<Ident>> {
     }
 }
 
-/// select_core = SELECT [DISTINCT | ALL] select_item (',' select_item)*
+/// select_core = SELECT [DISTINCT [ON '(' expr (',' expr)* ')'] | ALL]
+///               select_item (',' select_item)*
 ///               [FROM table_ref] [WHERE expr]
 ///               [GROUP BY expr (',' expr)*] [HAVING expr]
 fn select_core(i: &str) -> PResult<'_, Query> {
     let (r, _) = kw("select")(i)?;
-    let (r, distinct) = match kw("distinct")(r) {
-        Ok((r, _)) => (r, true),
-        Err(_) => (kw("all")(r).map_or(r, |(r, _)| r), false),
+    let (r, distinct, distinct_on) = match kw("distinct")(r) {
+        Ok((r, _)) => match kw("on")(r) {
+            Ok((r, _)) => {
+                let (r, _) = sym("(")(r)?;
+                let (r, on) = expr_list(r)?;
+                let (r, _) = sym(")")(r)?;
+                (r, false, on)
+            }
+            Err(_) => (r, true, Vec::new()),
+        },
+        Err(_) => (kw("all")(r).map_or(r, |(r, _)| r), false, Vec::new()),
     };
     let (mut r, first) = select_item(r)?;
     let mut projection = vec![first];
@@ -914,6 +923,7 @@ fn select_core(i: &str) -> PResult<'_, Query> {
         Query {
             with: Vec::new(),
             distinct,
+            distinct_on,
             projection,
             from,
             selection,
