@@ -551,6 +551,13 @@ async fn subqueries_match_postgres() {
         "SELECT DISTINCT ON (s) status AS s, id FROM orders ORDER BY s, id LIMIT 2",
         "SELECT DISTINCT ON (u.team) u.team, o.amount FROM users u JOIN orders o ON o.uid = u.id ORDER BY u.team NULLS FIRST, o.amount",
         "SELECT count(*) FROM (SELECT DISTINCT ON (uid) * FROM orders) t",
+        // VALUES as a query, in FROM, in IN and as a scalar.
+        "VALUES (1, 'a'), (2, NULL), (3, 'c') ORDER BY 1 DESC",
+        "SELECT o.id, m.label FROM orders o JOIN (VALUES ('paid', 'done'), ('open', 'todo')) AS m(s, label) ON m.s = o.status ORDER BY o.id",
+        "SELECT * FROM (VALUES (1.5), (2), (NULL)) v ORDER BY 1",
+        "SELECT id FROM users WHERE id IN (VALUES (1), (3)) ORDER BY id",
+        "SELECT (VALUES ('x')), column1 FROM (VALUES (1)) t",
+        "VALUES (1) UNION VALUES (1), (2) ORDER BY 1",
         // Set-returning functions in FROM, named as PostgreSQL names them.
         "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
         "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",

@@ -254,7 +254,7 @@ fn in_between_like<'a>(
     let boxed = || Box::new(lhs.clone());
     if let Ok((r, _)) = kw("in")(r) {
         let (r, _) = sym("(")(r).map_err(|_| to_failure(r))?;
-        if peek_kw(r, "select") || peek_kw(r, "with") {
+        if super::starts_query(r) {
             return in_subquery(r, boxed(), negated).map(Some);
         }
         let (r, list) = list_until(r, ")")?;
@@ -415,7 +415,7 @@ fn prefix(i: &str) -> PResult<'_, Expr> {
 ///         | function_call | column_ref
 fn primary(i: &str) -> PResult<'_, Expr> {
     if let Ok((r, _)) = sym("(")(i) {
-        if peek_kw(r, "select") || peek_kw(r, "with") {
+        if super::starts_query(r) {
             let (r, q) = super::query(r)?;
             let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
             return Ok((r, Expr::Subquery(Box::new(q))));

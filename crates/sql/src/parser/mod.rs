@@ -117,7 +117,7 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         let (r, inner) = commit(statement(r))?;
         return Ok((r, Statement::Explain(Box::new(inner))));
     }
-    if peek_kw(i, "select") || peek_kw(i, "with") {
+    if starts_query(i) {
         let (r, q) = commit(query(i))?;
         return Ok((r, Statement::Query(q)));
     }
@@ -776,7 +776,74 @@ fn update(i: &str) -> PResult<'_, Statement> {
     ))
 }
 
-/// query = select_core (UNION [ALL | DISTINCT] select_core)*
+/// Whether a query starts here (`SELECT`, `WITH` or `VALUES`).
+pub(crate) fn starts_query(i: &str) -> bool {
+    peek_kw(i, "select") || peek_kw(i, "with") || peek_kw(i, "values")
+}
+
+/// query_core = select_core | values
+fn query_core(i: &str) -> PResult<'_, Query> {
+    match kw("values")(i) {
+        Ok((r, _)) => values(r),
+        Err(_) => select_core(i),
+    }
+}
+
+/// values = VALUES row (',' row)*, row = '(' expr (',' expr)* ')': as
+/// PostgreSQL, a query whose columns are `column1`, `column2`, ..., its
+/// rows one `SELECT` each under `UNION ALL` (which types the columns
+/// across the rows).
+fn values(i: &str) -> PResult<'_, Query> {
+    let mut rows: Vec<Query> = Vec::new();
+    let mut r = i;
+    loop {
+        let (row, _) = sym("(")(r)?;
+        let (r2, exprs) = expr_list(row)?;
+        let (r2, _) = sym(")")(r2)?;
+        if rows
+            .first()
+            .is_some_and(|f| f.projection.len() != exprs.len())
+        {
+            // PostgreSQL points at the row's first value.
+            return fatal(row.trim_start(), "VALUES lists must all be the same length");
+        }
+        let projection = exprs
+            .into_iter()
+            .enumerate()
+            .map(|(n, expr)| SelectItem::Expr {
+                expr,
+                alias: Some(Ident(format!("column{}", n + 1))),
+            })
+            .collect();
+        rows.push(Query {
+            with: Vec::new(),
+            distinct: false,
+            distinct_on: Vec::new(),
+            projection,
+            from: None,
+            selection: None,
+            group_by: Vec::new(),
+            having: None,
+            unions: Vec::new(),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+        });
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => {
+                let mut rows = rows.into_iter();
+                let Some(mut first) = rows.next() else {
+                    return fail(r2);
+                };
+                first.unions = rows.map(|q| (true, q)).collect();
+                return Ok((r2, first));
+            }
+        }
+    }
+}
+
+/// query = query_core (UNION [ALL | DISTINCT] query_core)*
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     let _guard = DepthGuard::enter(i)?;
@@ -784,15 +851,19 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
         Ok((r, _)) => commit(ctes(r))?,
         Err(_) => (i, Vec::new()),
     };
-    let (mut r, mut q) = select_core(i)?;
+    let (mut r, mut q) = query_core(i)?;
     q.with = with;
     while let Ok((r2, _)) = kw("union")(r) {
         let (r2, all) = match kw("all")(r2) {
             Ok((r3, _)) => (r3, true),
             Err(_) => (kw("distinct")(r2).map_or(r2, |(r3, _)| r3), false),
         };
-        let (r2, next) = select_core(r2)?;
+        let (r2, mut next) = query_core(r2)?;
+        // A VALUES list's rows after the first join the chain as UNION ALL
+        // branches of their own.
+        let rows = std::mem::take(&mut next.unions);
         q.unions.push((all, next));
+        q.unions.extend(rows);
         r = r2;
     }
     if let Ok((r2, _)) = kw("order")(r) {
@@ -1022,7 +1093,7 @@ fn table_factor(i: &str) -> PResult<'_, TableRef> {
     // Set-returning functions may read earlier items either way.
     let i = kw("lateral")(i).map_or(i, |(r, _)| r);
     if let Ok((r, _)) = sym("(")(i) {
-        if peek_kw(r, "select") || peek_kw(r, "with") {
+        if starts_query(r) {
             let (r, q) = query(r)?;
             let (r, _) = sym(")")(r)?;
             let r2 = kw("as")(r).map_or(r, |(r2, _)| r2);
