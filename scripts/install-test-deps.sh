@@ -20,10 +20,10 @@ apt_install() {
   $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-if ! python3 -c "import psycopg, psycopg2, sqlalchemy" >/dev/null 2>&1; then
-  echo "==> installing psycopg 3, psycopg2 and SQLAlchemy 2 (client tests)"
+if ! python3 -c "import psycopg, psycopg2, sqlalchemy, pandas" >/dev/null 2>&1; then
+  echo "==> installing psycopg 3, psycopg2, SQLAlchemy 2 and pandas (client tests)"
   python3 -m pip install --quiet --disable-pip-version-check \
-    "psycopg[binary]>=3.1,<4" "psycopg2-binary>=2.9,<3" "sqlalchemy>=2,<3"
+    "psycopg[binary]>=3.1,<4" "psycopg2-binary>=2.9,<3" "sqlalchemy>=2,<3" "pandas>=2,<3"
 fi
 
 if ! python3 -c "import dbt.adapters.risingwave" >/dev/null 2>&1; then

@@ -56,6 +56,14 @@ async fn sqlalchemy_with_psycopg3() {
     .await;
 }
 
+/// pandas over SQLAlchemy and psycopg2: read_sql (parameters, a view, an
+/// index column), read_sql_table (with its reflection), chunks through a
+/// server-side cursor, and to_sql appending rows.
+#[tokio::test]
+async fn pandas_read_sql_and_to_sql() {
+    run_client("pandas", "python3", &clients().join("pandas_check.py")).await;
+}
+
 #[tokio::test]
 async fn sqlalchemy_with_psycopg2() {
     run_client(

@@ -99,6 +99,33 @@ static DEFS: &[Def] = &[
         columns: &[("oid", I8), ("amname", T), ("amtype", T)],
         rows: Some(pg_am),
     },
+    // A session's cursors are its own; drivers look here only to decide
+    // whether to CLOSE one (psycopg2), which a commit does anyway.
+    Def {
+        schema: "pg_catalog",
+        name: "pg_cursors",
+        columns: &[
+            ("name", T),
+            ("statement", T),
+            ("is_holdable", B),
+            ("is_binary", B),
+            ("is_scrollable", B),
+            ("creation_time", TZ),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_tablespace",
+        columns: &[
+            ("oid", I8),
+            ("spcname", T),
+            ("spcowner", I8),
+            ("spcacl", T),
+            ("spcoptions", T),
+        ],
+        rows: Some(pg_tablespace),
+    },
     Def {
         schema: "pg_catalog",
         name: "pg_database",
@@ -175,9 +202,22 @@ static DEFS: &[Def] = &[
             ("indexrelid", I8),
             ("indrelid", I8),
             ("indnatts", I4),
-            ("indisprimary", B),
+            ("indnkeyatts", I4),
             ("indisunique", B),
+            ("indnullsnotdistinct", B),
+            ("indisprimary", B),
+            ("indisexclusion", B),
+            ("indimmediate", B),
+            ("indisclustered", B),
+            ("indisvalid", B),
+            ("indcheckxmin", B),
+            ("indisready", B),
+            ("indislive", B),
+            ("indisreplident", B),
             ("indkey", T),
+            ("indcollation", T),
+            ("indclass", T),
+            ("indoption", T),
             ("indexprs", T),
             ("indpred", T),
         ],
@@ -197,6 +237,17 @@ static DEFS: &[Def] = &[
             ("confkey", T),
             ("condeferrable", B),
             ("condeferred", B),
+            ("convalidated", B),
+            ("contypid", I8),
+            ("conindid", I8),
+            ("conparentid", I8),
+            ("confupdtype", T),
+            ("confdeltype", T),
+            ("confmatchtype", T),
+            ("conislocal", B),
+            ("coninhcount", I4),
+            ("connoinherit", B),
+            ("conbin", T),
         ],
         rows: None,
     },
@@ -851,6 +902,24 @@ fn pg_am(_: &Ctx<'_>) -> Vec<Row> {
         vec![int(2), text("heap"), text("t")],
         vec![int(403), text("btree"), text("i")],
     ]
+}
+
+/// PostgreSQL's two built-in tablespaces (Rivulet's data directory is
+/// the default one).
+fn pg_tablespace(_: &Ctx<'_>) -> Vec<Row> {
+    ["pg_default", "pg_global"]
+        .iter()
+        .zip([1663, 1664])
+        .map(|(name, oid)| {
+            vec![
+                int(oid),
+                text(name),
+                int(OWNER_OID),
+                Value::Null,
+                Value::Null,
+            ]
+        })
+        .collect()
 }
 
 fn pg_database(_: &Ctx<'_>) -> Vec<Row> {
