@@ -1126,6 +1126,33 @@ async fn insert_select_matches_postgres() {
         }
     }
     failures.extend(differs(&oracle.client, &rivulet, "SELECT count(*) FROM dst", true).await);
+    // TRUNCATE empties tables and their views; unknown names and views
+    // are refused before anything is emptied.
+    for s in ["TRUNCATE missing, log", "TRUNCATE TABLE totals"] {
+        let expected = oracle.client.batch_execute(s).await.unwrap_err();
+        let got = rivulet.batch_execute(s).await.unwrap_err();
+        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+        if code(&expected) != code(&got) {
+            failures.push(format!(
+                "{s}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
+            ));
+        }
+    }
+    for s in ["TRUNCATE log", "TRUNCATE TABLE dst, log RESTART IDENTITY"] {
+        oracle.client.batch_execute(s).await.unwrap();
+        rivulet.batch_execute(s).await.unwrap();
+        for r in [
+            "SELECT * FROM dst",
+            "SELECT * FROM log",
+            "SELECT * FROM totals",
+        ] {
+            failures.extend(
+                differs(&oracle.client, &rivulet, r, true)
+                    .await
+                    .map(|d| format!("after {s}: {d}")),
+            );
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

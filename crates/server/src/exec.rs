@@ -134,6 +134,19 @@ async fn run(
             vars.transaction.wrote();
             delete(db, &table, selection.as_ref()).await
         }
+        Statement::Truncate(tables) => {
+            vars.transaction.wrote();
+            // Every name is checked before any table is emptied.
+            let catalog = db.catalog();
+            let bound = tables
+                .iter()
+                .map(|t| bind_delete(&catalog, t, None))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            for b in bound {
+                db.delete(b.table.id, None).await?;
+            }
+            Ok(Response::Execution(Tag::new("TRUNCATE TABLE")).into())
+        }
         Statement::Update {
             table,
             assignments,

@@ -1189,6 +1189,8 @@ pub enum Statement {
         /// The WHERE clause, if any.
         selection: Option<Expr>,
     },
+    /// `TRUNCATE [TABLE] name, ...`: every row of each table.
+    Truncate(Vec<ObjectName>),
     /// A SELECT (or UNION).
     Query(Query),
     /// A `SHOW` command.
@@ -1467,6 +1469,10 @@ impl Display for Statement {
                     write!(f, " WHERE {w}")?;
                 }
                 Ok(())
+            }
+            Statement::Truncate(tables) => {
+                f.write_str("TRUNCATE TABLE ")?;
+                write_list(f, tables, ", ")
             }
             Statement::Delete { table, selection } => {
                 write!(f, "DELETE FROM {table}")?;

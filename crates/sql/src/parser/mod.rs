@@ -109,6 +109,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     if let Ok((r, _)) = kw("delete")(i) {
         return commit(delete(r));
     }
+    if let Ok((r, _)) = kw("truncate")(i) {
+        return commit(truncate(r));
+    }
     if let Ok((r, _)) = kw("update")(i) {
         return commit(update(r));
     }
@@ -706,6 +709,33 @@ fn expr_list(i: &str) -> PResult<'_, Vec<Expr>> {
         r = r2;
     }
     Ok((r, out))
+}
+
+/// truncate = TRUNCATE [TABLE] name (',' name)* [CONTINUE IDENTITY |
+///            RESTART IDENTITY] [RESTRICT]
+fn truncate(i: &str) -> PResult<'_, Statement> {
+    let mut r = kw("table")(i).map_or(i, |(r, _)| r);
+    let mut tables = Vec::new();
+    loop {
+        let (r2, t) = object_name(r)?;
+        tables.push(t);
+        match sym(",")(r2) {
+            Ok((r3, _)) => r = r3,
+            Err(_) => {
+                r = r2;
+                break;
+            }
+        }
+    }
+    // Rivulet has no sequences to restart, and nothing references a
+    // table but its views (which a TRUNCATE empties with it).
+    for (a, b) in [("continue", "identity"), ("restart", "identity")] {
+        if let Ok((r2, _)) = kw(a)(r) {
+            r = kw(b)(r2)?.0;
+        }
+    }
+    let r = kw("restrict")(r).map_or(r, |(r, _)| r);
+    Ok((r, Statement::Truncate(tables)))
 }
 
 /// delete = DELETE FROM name [WHERE expr]

@@ -101,6 +101,7 @@ fn other_statements() {
         "SELECT d #- '{a,b}', d - 'k', d - 1 FROM t",
         "SELECT DISTINCT ON (a, b + 1) a, c FROM t ORDER BY a, b + 1, c DESC",
         "INSERT INTO t (a) SELECT x FROM s WHERE y > 1",
+        "TRUNCATE TABLE a, s.b",
         "SELECT * FROM (SELECT 1 AS column1, 'a' AS column2 UNION ALL SELECT 2 AS column1, 'b' AS column2) AS v (x, y)",
         "DROP TABLE IF EXISTS a, b CASCADE",
         "DROP MATERIALIZED VIEW v",
