@@ -103,6 +103,11 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"to_jsonb(1), to_jsonb('x'::text), to_jsonb(2.50), to_jsonb(true), to_jsonb(1.5::float8), to_jsonb('{"a":1}'::jsonb), to_json('q"'::text), to_jsonb(NULL::text), to_jsonb('2015-12-12T19:11:01.249Z'::timestamptz), to_jsonb(date '2024-01-02'), to_jsonb(12345678901::bigint)"#,
     r#"md5('abc'), md5(''), md5('\x00ff'::bytea), md5('héllo')"#,
     r#"regexp_replace('foobarbaz', 'b..', 'X'), regexp_replace('foobarbaz', 'b..', 'X', 'g'), regexp_replace('ABC', 'b', 'x', 'i'), regexp_replace('abc', '(b)(c)', '\2\1'), regexp_replace('abc', 'b', '[\&]'), regexp_replace('a.b', '\.', '$'), regexp_replace('aaa', 'a', 'b', 'g')"#,
+    r#"current_date = now()::date, current_date - 1 < current_date, current_date::timestamptz <= now()"#,
+    r#"initcap('hello wORLD-foo bar_baz 2nd'), repeat('ab', 3), repeat('x', -1), left('abcde', 2), left('abcde', -2), right('abcde', 2), right('abcde', -4), left('ab', 9)"#,
+    r#"lpad('a', 4, '*-'), lpad('abcdef', 3), rpad('a', 4), rpad('ab', 5, 'xy'), lpad('a', 3, ''), reverse('héllo'), starts_with('alpha', 'al'), starts_with('alpha', 'x'), chr(65), chr(233), ascii('A'), ascii('é'), ascii('')"#,
+    r#"string_to_array('a,b,,c', ','), string_to_array('a,b,,c', ',', ''), string_to_array('abc', NULL), string_to_array('abc', ''), string_to_array('', ','), string_to_array(NULL, ','), array_length(string_to_array('x y z', ' '), 1)"#,
+    r#"sqrt(16), sqrt(2::float8), ln(1), log(100), log10(1000), exp(0), exp(1::float8), power(2, 10), pow(2.0::float8, -1), power(-8, 3), pi(), mod(7, 3), mod(-7, 3), mod(7::bigint, -3), mod(7.5, 2), mod(10, 2.5)"#,
     r#"date '2024-02-29', '2024-02-29'::date + 1, 1 + date '2024-12-31', date '2024-03-01' - date '2024-02-01', date '2024-03-01' - 1, '2015-12-12T19:11:01Z'::timestamptz::date, date '2024-01-01'::timestamptz, date '2024-01-01' < '2024-01-01T01:00:00Z'::timestamptz, extract(year FROM date '2024-05-06'), extract(epoch FROM date '2020-01-01'), date_trunc('month', date '2024-05-06'), '2024-05-06 10:00:00'::date, date '0001-01-01' - 1"#,
 ];
 
@@ -228,6 +233,15 @@ async fn errors_match_postgres() {
         "SELECT regexp_replace('a', '(', 'x')",
         "SELECT regexp_replace('a', 'a', 'x', 'z')",
         "SELECT md5(1)",
+        "SELECT sqrt(-1)",
+        "SELECT ln(0)",
+        "SELECT log(-1)",
+        "SELECT power(0, -1)",
+        "SELECT power(-8, 0.5)",
+        "SELECT exp(1000)",
+        "SELECT mod(1, 0)",
+        "SELECT chr(0)",
+        "SELECT repeat('x', 'a')",
         "SELECT DISTINCT ON (a) b FROM (SELECT 1 AS a, 2 AS b) t ORDER BY b",
     ];
     let mut failures = Vec::new();

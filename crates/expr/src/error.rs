@@ -39,6 +39,15 @@ pub enum Error {
     /// A value that does not fit its type (22003).
     #[error("{0}")]
     NumericValueOutOfRange(String),
+    /// A limit of the system, with PostgreSQL's message for it (54000).
+    #[error("{0}")]
+    ProgramLimitExceeded(String),
+    /// A logarithm of zero or of a negative number (2201E).
+    #[error("{0}")]
+    LogarithmArgument(String),
+    /// A square root of a negative number or an undefined power (2201F).
+    #[error("{0}")]
+    PowerArgument(String),
     /// Division by zero (22012).
     #[error("division by zero")]
     DivisionByZero,
@@ -115,6 +124,9 @@ impl Error {
             Error::NumericValueOutOfRange(_) => "22003",
             Error::Nested { sqlstate, .. } => sqlstate,
             Error::DivisionByZero => "22012",
+            Error::LogarithmArgument(_) => "2201E",
+            Error::ProgramLimitExceeded(_) => "54000",
+            Error::PowerArgument(_) => "2201F",
             Error::InvalidParameterValue(_) => "22023",
             Error::CharacterNotInRepertoire(_) => "22021",
             Error::CannotCoerce { .. } => "42846",

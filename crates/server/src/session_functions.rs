@@ -91,6 +91,10 @@ fn replacement(e: &Expr, vars: Option<&SessionVars>, now: &str) -> Result<Option
         | ("current_timestamp" | "localtimestamp", 0, _) => {
             cast(Some(now.to_string()), "timestamptz")
         }
+        ("current_date", 0, _) => Expr::Cast {
+            expr: Box::new(cast(Some(now.to_string()), "timestamptz")),
+            type_name: "date".into(),
+        },
         // With arguments that vary by row (`set_config(name, ...) FROM
         // pg_settings`) the call is left to the binder.
         ("current_setting" | "set_config", _, _) if text_arg(args, 0, name).is_err() => {

@@ -1,5 +1,7 @@
 //! Rounding and sign functions: `abs`, `sign`, `floor`, `ceil`/`ceiling`,
-//! `round` and `trunc` over integers, `numeric` and `double precision`,
+//! `round` and `trunc` over integers, `numeric` and `double precision`;
+//! `mod`; and the `double precision` functions `sqrt`, `ln`,
+//! `log`/`log10`, `exp`, `power`/`pow` and `pi`,
 //! with PostgreSQL's result types (an integer argument rounds as `double
 //! precision`; `round(x, n)` and `trunc(x, n)` are `numeric`) and its
 //! rounding (numeric halves away from zero, floats to even).
@@ -105,4 +107,110 @@ pub(super) fn sign(arg: &Value) -> Result<Value> {
             )))
         }
     })
+}
+
+/// A `double precision` argument.
+fn float(v: &Value) -> Result<f64> {
+    match v {
+        Value::Float8(f) => Ok(*f),
+        other => Err(Error::DatatypeMismatch(format!(
+            "expected double precision, got {}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// A float result, 22003 where PostgreSQL's would overflow.
+fn finite(x: f64, input_finite: bool) -> Result<Value> {
+    if x.is_infinite() && input_finite {
+        return Err(Error::NumericValueOutOfRange(
+            "value out of range: overflow".into(),
+        ));
+    }
+    Ok(Value::Float8(x))
+}
+
+/// Which `double precision` function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatFn {
+    /// `sqrt`
+    Sqrt,
+    /// `ln`
+    Ln,
+    /// `log` / `log10`
+    Log10,
+    /// `exp`
+    Exp,
+    /// `power` / `pow`
+    Power,
+}
+
+impl FloatFn {
+    /// The SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FloatFn::Sqrt => "sqrt",
+            FloatFn::Ln => "ln",
+            FloatFn::Log10 => "log",
+            FloatFn::Exp => "exp",
+            FloatFn::Power => "power",
+        }
+    }
+}
+
+/// Evaluates a `double precision` function with PostgreSQL's errors.
+pub(super) fn float_fn(f: FloatFn, args: &[Value]) -> Result<Value> {
+    let x = float(&args[0])?;
+    let log_of = |x: f64| -> Result<()> {
+        if x == 0.0 {
+            return Err(Error::LogarithmArgument(
+                "cannot take logarithm of zero".into(),
+            ));
+        }
+        if x < 0.0 {
+            return Err(Error::LogarithmArgument(
+                "cannot take logarithm of a negative number".into(),
+            ));
+        }
+        Ok(())
+    };
+    match f {
+        FloatFn::Sqrt => {
+            if x < 0.0 {
+                return Err(Error::PowerArgument(
+                    "cannot take square root of a negative number".into(),
+                ));
+            }
+            Ok(Value::Float8(x.sqrt()))
+        }
+        FloatFn::Ln => {
+            log_of(x)?;
+            Ok(Value::Float8(x.ln()))
+        }
+        FloatFn::Log10 => {
+            log_of(x)?;
+            Ok(Value::Float8(x.log10()))
+        }
+        FloatFn::Exp => finite(x.exp(), x.is_finite()),
+        FloatFn::Power => {
+            let y = float(&args[1])?;
+            if x == 0.0 && y < 0.0 {
+                return Err(Error::PowerArgument(
+                    "zero raised to a negative power is undefined".into(),
+                ));
+            }
+            if x < 0.0 && y.fract() != 0.0 {
+                return Err(Error::PowerArgument(
+                    "a negative number raised to a non-integer power yields a complex result"
+                        .into(),
+                ));
+            }
+            finite(x.powf(y), x.is_finite() && y.is_finite())
+        }
+    }
+}
+
+/// `mod(a, b)`: the remainder, as `a % b`.
+pub(super) fn modulo(args: &[Value]) -> Result<Value> {
+    crate::arith(crate::ArithOp::Mod, &args[0], &args[1])
 }

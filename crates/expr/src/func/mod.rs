@@ -132,6 +132,30 @@ pub enum Func {
     Md5,
     /// `regexp_replace(source, pattern, replacement [, flags])`.
     RegexpReplace,
+    /// `initcap(text)`.
+    Initcap,
+    /// `repeat(text, n)`.
+    Repeat,
+    /// `left(text, n)` (`true`) or `right(text, n)`.
+    LeftRight(bool),
+    /// `lpad` (`true`) or `rpad(text, n [, fill])`.
+    Pad(bool),
+    /// `reverse(text)`.
+    Reverse,
+    /// `string_to_array(text, delimiter [, null_string])`.
+    StringToArray,
+    /// `starts_with(text, prefix)`.
+    StartsWith,
+    /// `chr(code)`.
+    Chr,
+    /// `ascii(text)`.
+    Ascii,
+    /// A `double precision` function.
+    Float(math::FloatFn),
+    /// `pi()`.
+    Pi,
+    /// `mod(a, b)`.
+    Mod,
     /// `pg_sleep(seconds)`: waits, then returns NULL (for tests and tools).
     PgSleep,
     /// `pg_is_in_recovery()`: always false (there are no standbys).
@@ -437,6 +461,52 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("to_jsonb", (Func::ToJsonb, &[Array(&Date)], Jsonb)),
     ("to_jsonb", (Func::ToJsonb, &[Array(&Interval)], Jsonb)),
     ("to_jsonb", (Func::ToJsonb, &[Array(&Bytea)], Jsonb)),
+    ("initcap", (Func::Initcap, &[Text], Text)),
+    ("repeat", (Func::Repeat, &[Text, Int4], Text)),
+    ("left", (Func::LeftRight(true), &[Text, Int4], Text)),
+    ("right", (Func::LeftRight(false), &[Text, Int4], Text)),
+    ("lpad", (Func::Pad(true), &[Text, Int4], Text)),
+    ("lpad", (Func::Pad(true), &[Text, Int4, Text], Text)),
+    ("rpad", (Func::Pad(false), &[Text, Int4], Text)),
+    ("rpad", (Func::Pad(false), &[Text, Int4, Text], Text)),
+    ("reverse", (Func::Reverse, &[Text], Text)),
+    (
+        "string_to_array",
+        (Func::StringToArray, &[Text, Text], Array(&Text)),
+    ),
+    (
+        "string_to_array",
+        (Func::StringToArray, &[Text, Text, Text], Array(&Text)),
+    ),
+    ("starts_with", (Func::StartsWith, &[Text, Text], Boolean)),
+    ("chr", (Func::Chr, &[Int4], Text)),
+    ("ascii", (Func::Ascii, &[Text], Int4)),
+    (
+        "sqrt",
+        (Func::Float(math::FloatFn::Sqrt), &[Float8], Float8),
+    ),
+    ("ln", (Func::Float(math::FloatFn::Ln), &[Float8], Float8)),
+    (
+        "log",
+        (Func::Float(math::FloatFn::Log10), &[Float8], Float8),
+    ),
+    (
+        "log10",
+        (Func::Float(math::FloatFn::Log10), &[Float8], Float8),
+    ),
+    ("exp", (Func::Float(math::FloatFn::Exp), &[Float8], Float8)),
+    (
+        "power",
+        (Func::Float(math::FloatFn::Power), &[Float8, Float8], Float8),
+    ),
+    (
+        "pow",
+        (Func::Float(math::FloatFn::Power), &[Float8, Float8], Float8),
+    ),
+    ("pi", (Func::Pi, &[], Float8)),
+    ("mod", (Func::Mod, &[Int4, Int4], Int4)),
+    ("mod", (Func::Mod, &[Int8, Int8], Int8)),
+    ("mod", (Func::Mod, &[Numeric, Numeric], Numeric)),
     ("md5", (Func::Md5, &[Text], Text)),
     ("md5", (Func::Md5, &[Bytea], Text)),
     (
@@ -539,7 +609,7 @@ impl Func {
     pub fn is_strict(self) -> bool {
         !matches!(
             self,
-            Func::Concat | Func::JsonbBuildObject | Func::NoInformation
+            Func::Concat | Func::JsonbBuildObject | Func::NoInformation | Func::StringToArray
         )
     }
 
@@ -614,6 +684,18 @@ impl Func {
             Func::ToJsonb => json_edit::to_jsonb_value(&args[0]),
             Func::Md5 => crypto::md5(&args[0]),
             Func::RegexpReplace => text::regexp_replace(args),
+            Func::Initcap => text::initcap(&args[0]),
+            Func::Repeat => text::repeat(args),
+            Func::LeftRight(left) => text::left_right(args, left),
+            Func::Pad(left) => text::pad(args, left),
+            Func::Reverse => text::reverse(&args[0]),
+            Func::StringToArray => text::string_to_array(args),
+            Func::StartsWith => text::starts_with(args),
+            Func::Chr => text::chr(&args[0]),
+            Func::Ascii => text::ascii(&args[0]),
+            Func::Float(f) => math::float_fn(f, args),
+            Func::Pi => Ok(Value::Float8(std::f64::consts::PI)),
+            Func::Mod => math::modulo(args),
             Func::NoInformation => Ok(Value::Null),
             Func::PgSleep => {
                 if let Value::Float8(secs) = args[0] {
@@ -688,6 +770,20 @@ impl Func {
             Func::ToJsonb => "to_jsonb",
             Func::Md5 => "md5",
             Func::RegexpReplace => "regexp_replace",
+            Func::Initcap => "initcap",
+            Func::Repeat => "repeat",
+            Func::LeftRight(true) => "left",
+            Func::LeftRight(false) => "right",
+            Func::Pad(true) => "lpad",
+            Func::Pad(false) => "rpad",
+            Func::Reverse => "reverse",
+            Func::StringToArray => "string_to_array",
+            Func::StartsWith => "starts_with",
+            Func::Chr => "chr",
+            Func::Ascii => "ascii",
+            Func::Float(f) => f.name(),
+            Func::Pi => "pi",
+            Func::Mod => "mod",
             Func::NoInformation => "pg_get_expr",
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",

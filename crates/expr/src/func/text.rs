@@ -253,3 +253,135 @@ pub(super) fn like_escape(args: &[Value]) -> Result<Value> {
     }
     Ok(Value::Text(out))
 }
+
+/// The first character of each word (a run of letters and digits) in
+/// upper case, the rest lower, as PostgreSQL's `initcap`.
+pub(super) fn initcap(v: &Value) -> Result<Value> {
+    let mut out = String::new();
+    let mut in_word = false;
+    for c in as_text(v)?.chars() {
+        if c.is_alphanumeric() {
+            if in_word {
+                out.extend(c.to_lowercase());
+            } else {
+                out.extend(c.to_uppercase());
+            }
+            in_word = true;
+        } else {
+            out.push(c);
+            in_word = false;
+        }
+    }
+    Ok(Value::Text(out))
+}
+
+/// `repeat(s, n)`: `s` n times (nothing for n <= 0).
+pub(super) fn repeat(args: &[Value]) -> Result<Value> {
+    let s = as_text(&args[0])?;
+    let n = int_arg(&args[1])?.max(0) as usize;
+    crate::check_value_len(s.len().saturating_mul(n))?;
+    Ok(Value::Text(s.repeat(n)))
+}
+
+/// `left(s, n)` / `right(s, n)`: the first (last) n characters; a
+/// negative n is all but the last (first) |n|.
+pub(super) fn left_right(args: &[Value], left: bool) -> Result<Value> {
+    let chars: Vec<char> = as_text(&args[0])?.chars().collect();
+    let n = int_arg(&args[1])?;
+    let len = chars.len() as i64;
+    let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+    let out: String = if left {
+        chars[..keep].iter().collect()
+    } else {
+        chars[chars.len() - keep..].iter().collect()
+    };
+    Ok(Value::Text(out))
+}
+
+/// `lpad(s, n [, fill])` / `rpad`: `s` filled (with spaces by default) or
+/// cut to n characters.
+pub(super) fn pad(args: &[Value], left: bool) -> Result<Value> {
+    let s: Vec<char> = as_text(&args[0])?.chars().collect();
+    let n = int_arg(&args[1])?.max(0) as usize;
+    let fill: Vec<char> = match args.get(2) {
+        Some(f) => as_text(f)?.chars().collect(),
+        None => vec![' '],
+    };
+    crate::check_value_len(n.saturating_mul(4))?;
+    if s.len() >= n || fill.is_empty() {
+        return Ok(Value::Text(s.iter().take(n).collect()));
+    }
+    let filler: String = fill.iter().cycle().take(n - s.len()).collect();
+    let s: String = s.into_iter().collect();
+    Ok(Value::Text(if left { filler + &s } else { s + &filler }))
+}
+
+/// `reverse(s)`.
+pub(super) fn reverse(v: &Value) -> Result<Value> {
+    Ok(Value::Text(as_text(v)?.chars().rev().collect()))
+}
+
+/// `string_to_array(s, delimiter [, null_string])`: the fields as a text
+/// array (each character a field when the delimiter is NULL, the whole
+/// string one field when it is empty; fields equal to `null_string` NULL).
+pub(super) fn string_to_array(args: &[Value]) -> Result<Value> {
+    let s = match &args[0] {
+        Value::Null => return Ok(Value::Null),
+        v => as_text(v)?,
+    };
+    let null = match args.get(2) {
+        Some(Value::Null) | None => None,
+        Some(v) => Some(as_text(v)?),
+    };
+    if s.is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    let fields: Vec<String> = match &args[1] {
+        Value::Null => s.chars().map(String::from).collect(),
+        d => {
+            let d = as_text(d)?;
+            if d.is_empty() {
+                vec![s.to_string()]
+            } else {
+                s.split(d).map(String::from).collect()
+            }
+        }
+    };
+    Ok(Value::Array(
+        fields
+            .into_iter()
+            .map(|f| match null {
+                Some(n) if f == n => Value::Null,
+                _ => Value::Text(f),
+            })
+            .collect(),
+    ))
+}
+
+/// `starts_with(s, prefix)`.
+pub(super) fn starts_with(args: &[Value]) -> Result<Value> {
+    Ok(Value::Bool(
+        as_text(&args[0])?.starts_with(as_text(&args[1])?),
+    ))
+}
+
+/// `chr(n)`: the character with code point n.
+pub(super) fn chr(v: &Value) -> Result<Value> {
+    let n = int_arg(v)?;
+    match u32::try_from(n).ok().and_then(char::from_u32) {
+        Some('\0') => Err(Error::ProgramLimitExceeded(
+            "null character not permitted".into(),
+        )),
+        Some(c) => Ok(Value::Text(c.to_string())),
+        None => Err(Error::InvalidParameterValue(
+            "requested character too large for encoding: ".to_string() + &n.to_string(),
+        )),
+    }
+}
+
+/// `ascii(s)`: the code point of the first character (0 for '').
+pub(super) fn ascii(v: &Value) -> Result<Value> {
+    Ok(Value::Int4(
+        as_text(v)?.chars().next().map_or(0, |c| c as i32),
+    ))
+}
