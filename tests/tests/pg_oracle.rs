@@ -1174,3 +1174,97 @@ async fn insert_select_matches_postgres() {
         failures.join("\n")
     );
 }
+
+/// `CREATE VIEW` / `DROP VIEW`: a psql session over views (on tables, on
+/// views, with column names, read inside subqueries) prints what
+/// PostgreSQL prints — rows, catalogs, dependency errors and their
+/// details, cascade notices, hints. A materialized view over a view is
+/// maintained through it, and both survive `kill -9`.
+#[tokio::test]
+async fn views_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-views");
+    let mut server = Server::start(&dir.0, &[]).await.unwrap();
+    let steps = [
+        "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR, plan VARCHAR)",
+        "CREATE TABLE orders (id INT PRIMARY KEY, uid INT, amount NUMERIC)",
+        "INSERT INTO users VALUES (1, 'ann', 'pro'), (2, 'bob', 'free'), (3, 'cy', NULL)",
+        "INSERT INTO orders VALUES (10, 1, 5), (11, 1, 7.5), (12, 2, 3)",
+        "CREATE VIEW pro_users AS SELECT id, name FROM users WHERE plan = 'pro'",
+        "CREATE VIEW spend (user_id, total) AS SELECT uid, sum(amount) FROM orders GROUP BY uid",
+        "CREATE VIEW pro_spend AS SELECT p.name, s.total FROM pro_users p JOIN spend s ON s.user_id = p.id",
+        "SELECT * FROM pro_users ORDER BY id",
+        "SELECT * FROM spend ORDER BY user_id",
+        "SELECT * FROM pro_spend",
+        "SELECT u.name, (SELECT total FROM spend WHERE user_id = u.id) FROM users u ORDER BY 1",
+        "SELECT name FROM users WHERE id IN (SELECT id FROM pro_users)",
+        "INSERT INTO orders VALUES (13, 1, 1)",
+        "SELECT * FROM pro_spend",
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+        "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+        "SELECT relname, relkind FROM pg_class WHERE relname LIKE '%spend%' ORDER BY 1",
+        "DROP TABLE orders",
+        "DROP VIEW spend",
+        "DROP VIEW IF EXISTS nope",
+        "DROP TABLE pro_users",
+        "DROP VIEW spend CASCADE",
+        "DROP VIEW pro_users, pro_users",
+        "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+        "CREATE VIEW bad (a, b, c) AS SELECT 1, 2",
+        "CREATE VIEW users AS SELECT 1",
+    ];
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
+    let rv = psql_transcript(port, "root", "dev", &steps).await;
+    assert_same_transcript(&rv, &pg);
+
+    // A materialized view reads a view's query: maintained, and kept.
+    // (IF NOT EXISTS is RisingWave's, not PostgreSQL's.)
+    let c = server.connect().await.unwrap();
+    c.batch_execute("CREATE VIEW IF NOT EXISTS users AS SELECT 1")
+        .await
+        .unwrap();
+    c.batch_execute(
+        "CREATE VIEW paid AS SELECT id, uid, amount FROM orders WHERE amount > 4;
+         CREATE MATERIALIZED VIEW paid_by_user AS SELECT uid, count(*) AS n, sum(amount) AS s FROM paid GROUP BY uid;
+         INSERT INTO orders VALUES (20, 2, 50), (21, 2, 1);",
+    )
+    .await
+    .unwrap();
+    let read = |c: tokio_postgres::Client| async move {
+        rivulet_tests::rows(&c, "SELECT * FROM paid_by_user ORDER BY uid")
+            .await
+            .unwrap()
+    };
+    let before = read(c).await;
+    server.kill9().await.unwrap();
+    server = server.restart().await.unwrap();
+    let c = server.connect().await.unwrap();
+    assert_eq!(
+        rivulet_tests::rows(&c, "SELECT count(*) FROM paid")
+            .await
+            .unwrap(),
+        [[Some("3".to_string())]]
+    );
+    c.batch_execute("DELETE FROM orders WHERE id = 10")
+        .await
+        .unwrap();
+    let after = read(c).await;
+    assert_eq!(
+        before,
+        [
+            [Some("1".into()), Some("2".into()), Some("12.5".into())],
+            [Some("2".into()), Some("1".into()), Some("50".into())]
+        ]
+    );
+    assert_eq!(
+        after,
+        [
+            [Some("1".into()), Some("1".into()), Some("7.5".into())],
+            [Some("2".into()), Some("1".into()), Some("50".into())]
+        ]
+    );
+    let c = server.connect().await.unwrap();
+    let e = c.batch_execute("DROP VIEW paid").await.unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("2BP01"), "{e:?}");
+}

@@ -147,14 +147,32 @@ pub struct ViewSpec {
     pub plan: Plan,
     /// The relations the plan reads, each once, in first-scan order.
     pub sources: Vec<u64>,
+    /// The relations its definition names (a view it reads is named but
+    /// not read: its query is), each once.
+    pub references: Vec<u64>,
 }
 
 impl ViewSpec {
     /// A view over `plan`.
     pub fn new(plan: Plan) -> ViewSpec {
-        let sources = plan.distinct_scans().iter().map(|r| r.id).collect();
-        ViewSpec { plan, sources }
+        let sources: Vec<u64> = plan.distinct_scans().iter().map(|r| r.id).collect();
+        ViewSpec {
+            plan,
+            references: sources.clone(),
+            sources,
+        }
     }
+}
+
+/// A (non-materialized) view.
+#[derive(Debug, Clone)]
+pub struct PlainView {
+    /// The defining query.
+    pub query: Box<rivulet_sql::Query>,
+    /// Names for the query's columns (empty: the query's own).
+    pub columns: Vec<rivulet_sql::Ident>,
+    /// The relations the query names (tables, views), each once.
+    pub references: Vec<u64>,
 }
 
 /// Table, materialized view, or system catalog relation.
@@ -164,6 +182,8 @@ pub enum RelationKind {
     Table(TableSpec),
     /// A materialized view.
     MaterializedView(ViewSpec),
+    /// A view: its query, planned where the view is read.
+    View(PlainView),
     /// Computed from the catalog when read; never stored.
     System(crate::SystemTable),
 }
@@ -200,6 +220,14 @@ impl Relation {
         }
     }
 
+    /// The view's query, if this is a (non-materialized) view.
+    pub fn plain_view(&self) -> Option<&PlainView> {
+        match &self.kind {
+            RelationKind::View(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The system table this relation is, if it is one.
     pub fn system(&self) -> Option<crate::SystemTable> {
         match &self.kind {
@@ -213,6 +241,7 @@ impl Relation {
         match self.kind {
             RelationKind::Table(_) => "table",
             RelationKind::MaterializedView(_) => "materialized view",
+            RelationKind::View(_) => "view",
             RelationKind::System(_) => "system view",
         }
     }
@@ -435,7 +464,11 @@ impl Catalog {
     pub fn dependent_views(&self, id: u64) -> Vec<Arc<Relation>> {
         self.relations
             .values()
-            .filter(|r| r.view().is_some_and(|v| v.sources.contains(&id)))
+            .filter(|r| {
+                r.view()
+                    .is_some_and(|v| v.sources.contains(&id) || v.references.contains(&id))
+                    || r.plain_view().is_some_and(|v| v.references.contains(&id))
+            })
             .cloned()
             .collect()
     }

@@ -99,6 +99,40 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             create_table(stmt, id, bare, catalog)
                 .map(|r| Created::New(NewObject::Relation(Box::new(r))))
         }
+        Statement::CreateView {
+            name,
+            if_not_exists,
+            columns,
+            query,
+        } => {
+            let bare = Catalog::resolve_name(name)?;
+            if catalog.relation(bare).is_some() {
+                return name_taken(*if_not_exists, Error::DuplicateTable(bare.to_string()));
+            }
+            // Planned, not run: subqueries are planned where it is read.
+            let (plan, _) = crate::planner::describe_query(query, catalog)?;
+            let mut output = plan.output.clone();
+            if columns.len() > output.len() {
+                return Err(Error::Syntax(
+                    "CREATE VIEW specifies more column names than columns".into(),
+                ));
+            }
+            for (c, n) in output.iter_mut().zip(columns) {
+                c.name = n.as_str().to_string();
+            }
+            check_unique_columns(&output)?;
+            Ok(Created::New(NewObject::Relation(Box::new(Relation {
+                id,
+                name: bare.to_string(),
+                columns: output,
+                kind: RelationKind::View(crate::PlainView {
+                    query: Box::new(query.clone()),
+                    columns: columns.clone(),
+                    references: referenced_relations(query, catalog),
+                }),
+                definition: normalized(stmt),
+            }))))
+        }
         Statement::CreateMaterializedView {
             name,
             if_not_exists,
@@ -143,7 +177,15 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 id,
                 name: bare.to_string(),
                 columns: plan.output.clone(),
-                kind: RelationKind::MaterializedView(ViewSpec::new(plan.root)),
+                kind: RelationKind::MaterializedView({
+                    let mut spec = ViewSpec::new(plan.root);
+                    for r in referenced_relations(query, catalog) {
+                        if !spec.references.contains(&r) {
+                            spec.references.push(r);
+                        }
+                    }
+                    spec
+                }),
                 definition: normalized(stmt),
             }))))
         }
@@ -230,6 +272,55 @@ fn name_taken(if_not_exists: bool, taken: Error) -> Result<Created> {
 
 /// Whether a plan computes window functions (ad-hoc queries only: their
 /// operator emits when its input ends).
+/// The stored relations a query names (tables, materialized views and
+/// views; system catalogs aside), each once: what a DROP must not pull
+/// from under it.
+fn referenced_relations(q: &rivulet_sql::Query, catalog: &Catalog) -> Vec<u64> {
+    fn table(t: &rivulet_sql::TableRef, catalog: &Catalog, out: &mut Vec<u64>) {
+        match t {
+            rivulet_sql::TableRef::Table { name, .. } => {
+                if let Ok(r) = catalog.get_relation(name) {
+                    if r.system().is_none() && !out.contains(&r.id) {
+                        out.push(r.id);
+                    }
+                }
+            }
+            rivulet_sql::TableRef::Join { left, right, .. } => {
+                table(left, catalog, out);
+                table(right, catalog, out);
+            }
+            rivulet_sql::TableRef::Derived { query, .. } => query_refs(query, catalog, out),
+            rivulet_sql::TableRef::Function { .. } => {}
+        }
+    }
+    fn query_refs(q: &rivulet_sql::Query, catalog: &Catalog, out: &mut Vec<u64>) {
+        for cte in &q.with {
+            query_refs(&cte.query, catalog, out);
+        }
+        if let Some(t) = &q.from {
+            table(t, catalog, out);
+        }
+        for (_, u) in &q.unions {
+            query_refs(u, catalog, out);
+        }
+        // Subqueries in expressions.
+        let mut nested = Vec::new();
+        q.clone().visit_exprs_mut(&mut |e| match e {
+            rivulet_sql::Expr::Subquery(s)
+            | rivulet_sql::Expr::Exists(s)
+            | rivulet_sql::Expr::ArraySubquery(s)
+            | rivulet_sql::Expr::InSubquery { query: s, .. } => nested.push((**s).clone()),
+            _ => {}
+        });
+        for s in nested {
+            query_refs(&s, catalog, out);
+        }
+    }
+    let mut out = Vec::new();
+    query_refs(q, catalog, &mut out);
+    out
+}
+
 fn has_window(plan: &Plan) -> bool {
     matches!(plan, Plan::Window { .. }) || plan.inputs().into_iter().any(has_window)
 }
@@ -648,9 +739,10 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             targets.push(DropTarget::Subscription(bare.to_string()));
             continue;
         }
-        let (noun, want_view) = match kind {
-            DropKind::Table => ("table", false),
-            _ => ("materialized view", true),
+        let noun = match kind {
+            DropKind::Table => "table",
+            DropKind::View => "view",
+            _ => "materialized view",
         };
         let Some(rel) = catalog.relation(bare) else {
             if *if_exists {
@@ -659,12 +751,22 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             }
             return Err(Error::UndefinedTable(bare.to_string()));
         };
-        if rel.view().is_some() != want_view {
-            return Err(Error::WrongObjectType(format!(
-                "\"{bare}\" is not a {noun}"
-            )));
+        if rel.kind_name() != noun {
+            return Err(Error::WrongDropKind {
+                message: format!("\"{bare}\" is not a {noun}"),
+                hint: match rel.kind_name() {
+                    "view" => "Use DROP VIEW to remove a view.",
+                    "materialized view" => {
+                        "Use DROP MATERIALIZED VIEW to remove a materialized view."
+                    }
+                    _ => "Use DROP TABLE to remove a table.",
+                },
+            });
         }
-        let deps = catalog.transitive_dependents(rel.id);
+        let mut deps = catalog.transitive_dependents(rel.id);
+        // In creation order, each once: a dependent after what it reads.
+        deps.sort_by_key(|d| d.id);
+        deps.dedup_by_key(|d| d.id);
         let relations = || deps.iter().chain(std::iter::once(rel));
         let subs: Vec<(Arc<Subscription>, String)> = relations()
             .flat_map(|r| {
@@ -675,9 +777,23 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
             })
             .collect();
         if (!deps.is_empty() || !subs.is_empty()) && !cascade {
-            let views = deps
-                .iter()
-                .map(|d| format!("materialized view {} depends on {noun} {bare}", d.name));
+            // Each dependent with what it depends on directly.
+            let views = deps.iter().map(|d| {
+                let on = std::iter::once(rel)
+                    .chain(deps.iter())
+                    .find(|o| {
+                        d.view().is_some_and(|v| v.references.contains(&o.id))
+                            || d.plain_view().is_some_and(|v| v.references.contains(&o.id))
+                    })
+                    .unwrap_or(rel);
+                format!(
+                    "{} {} depends on {} {}",
+                    d.kind_name(),
+                    d.name,
+                    on.kind_name(),
+                    on.name
+                )
+            });
             let subscriptions = subs
                 .iter()
                 .map(|(s, on)| format!("subscription {} depends on {on}", s.name));
@@ -685,6 +801,11 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
                 object: format!("{noun} {bare}"),
                 detail: views.chain(subscriptions).collect::<Vec<_>>().join("\n"),
             });
+        }
+        match deps.as_slice() {
+            [] => {}
+            [d] => notices.push(format!("drop cascades to {} {}", d.kind_name(), d.name)),
+            more => notices.push(format!("drop cascades to {} other objects", more.len())),
         }
         for (s, _) in subs {
             if !targets
@@ -694,7 +815,13 @@ pub fn drop(stmt: &Statement, catalog: &Catalog) -> Result<(Vec<DropTarget>, Vec
                 targets.push(DropTarget::Subscription(s.name.clone()));
             }
         }
-        for d in deps.iter().cloned().chain(std::iter::once(rel.clone())) {
+        // Newest first: every dependent goes before what it reads.
+        for d in deps
+            .iter()
+            .rev()
+            .cloned()
+            .chain(std::iter::once(rel.clone()))
+        {
             if !targets
                 .iter()
                 .any(|t| matches!(t, DropTarget::Relation(r) if r.id == d.id))

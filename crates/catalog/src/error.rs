@@ -70,6 +70,15 @@ pub enum Error {
     /// 42809: e.g. DROP TABLE on a materialized view.
     #[error("{0}")]
     WrongObjectType(String),
+    /// A DROP of the wrong kind of relation (42809), with the hint
+    /// naming the DROP that fits.
+    #[error("{message}")]
+    WrongDropKind {
+        /// What was wrong.
+        message: String,
+        /// The DROP to use instead.
+        hint: &'static str,
+    },
     /// 42804
     #[error("{0}")]
     DatatypeMismatch(String),
@@ -144,7 +153,7 @@ impl Error {
             Error::DuplicateTable(_) => "42P07",
             Error::DuplicateObject(_) => "42710",
             Error::DependentObjects { .. } => "2BP01",
-            Error::WrongObjectType(_) => "42809",
+            Error::WrongObjectType(_) | Error::WrongDropKind { .. } => "42809",
             Error::DatatypeMismatch(_) => "42804",
             Error::Grouping(_) => "42803",
             Error::UndefinedDatabase(_) => "3D000",
@@ -179,6 +188,7 @@ impl Error {
             Error::DependentObjects { .. } => {
                 Some("Use DROP ... CASCADE to drop the dependent objects too.")
             }
+            Error::WrongDropKind { hint, .. } => Some(hint),
             _ => None,
         }
     }

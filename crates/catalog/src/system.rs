@@ -503,7 +503,7 @@ static DEFS: &[Def] = &[
             ("viewowner", T),
             ("definition", T),
         ],
-        rows: None,
+        rows: Some(pg_views),
     },
     Def {
         schema: "pg_catalog",
@@ -865,6 +865,7 @@ fn pg_class(c: &Ctx<'_>) -> Vec<Row> {
             let (ns, kind) = match &r.kind {
                 RelationKind::Table(_) => (PUBLIC_OID, "r"),
                 RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
+                RelationKind::View(_) => (PUBLIC_OID, "v"),
                 RelationKind::System(t) => (namespace_oid(t.name().0), "v"),
             };
             vec![
@@ -1069,7 +1070,7 @@ fn info_tables(c: &Ctx<'_>) -> Vec<Row> {
                 text(crate::DEFAULT_DATABASE),
                 text(crate::DEFAULT_SCHEMA),
                 text(&r.name),
-                text(if r.view().is_some() {
+                text(if r.view().is_some() || r.plain_view().is_some() {
                     "VIEW"
                 } else {
                     "BASE TABLE"
@@ -1164,6 +1165,21 @@ fn pg_tables(c: &Ctx<'_>) -> Vec<Row> {
     )
 }
 
+fn pg_views(c: &Ctx<'_>) -> Vec<Row> {
+    user_rows(
+        c,
+        |r| r.plain_view().is_some(),
+        |r| {
+            vec![
+                text(crate::DEFAULT_SCHEMA),
+                text(&r.name),
+                text("root"),
+                text(&view_definition(r)),
+            ]
+        },
+    )
+}
+
 fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
     user_rows(
         c,
@@ -1190,7 +1206,9 @@ pub(crate) fn relation_of_oid(oid: i64) -> Option<u64> {
 /// A view's defining query, as `pg_get_viewdef` prints it.
 pub(crate) fn view_definition(r: &Relation) -> String {
     match &r.definition {
-        Statement::CreateMaterializedView { query, .. } => format!(" {query};"),
+        Statement::CreateMaterializedView { query, .. } | Statement::CreateView { query, .. } => {
+            format!(" {query};")
+        }
         other => other.to_string(),
     }
 }
@@ -1220,6 +1238,7 @@ fn rw_relation_type(r: &Relation) -> &'static str {
     match r.kind {
         RelationKind::Table(_) => "table",
         RelationKind::MaterializedView(_) => "materialized view",
+        RelationKind::View(_) => "view",
         RelationKind::System(_) => "system table",
     }
 }

@@ -104,6 +104,7 @@ async fn run(
         | Statement::CreateSubscription { .. }
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
+        | Statement::CreateView { .. }
         | Statement::Drop { .. } => {
             vars.transaction.wrote();
             let out = db.execute_ddl(stmt).await?;

@@ -1030,6 +1030,8 @@ pub enum DropKind {
     Table,
     /// `DROP MATERIALIZED VIEW`.
     MaterializedView,
+    /// `DROP VIEW`.
+    View,
     /// `DROP SECRET`.
     Secret,
     /// `DROP SUBSCRIPTION`.
@@ -1041,6 +1043,7 @@ impl Display for DropKind {
         f.write_str(match self {
             DropKind::Table => "TABLE",
             DropKind::MaterializedView => "MATERIALIZED VIEW",
+            DropKind::View => "VIEW",
             DropKind::Secret => "SECRET",
             DropKind::Subscription => "SUBSCRIPTION",
         })
@@ -1129,6 +1132,18 @@ pub enum Statement {
         name: ObjectName,
         /// `IF NOT EXISTS`.
         if_not_exists: bool,
+        /// The defining query.
+        query: Query,
+    },
+    /// `CREATE VIEW [IF NOT EXISTS] name [(columns)] AS query`: a named
+    /// query, run where it is read.
+    CreateView {
+        /// The view's name.
+        name: ObjectName,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+        /// Names for the query's columns (empty: the query's own).
+        columns: Vec<Ident>,
         /// The defining query.
         query: Query,
     },
@@ -1388,6 +1403,20 @@ impl Display for Statement {
                 "CREATE MATERIALIZED VIEW {}{name} AS {query}",
                 ine(*if_not_exists)
             ),
+            Statement::CreateView {
+                name,
+                if_not_exists,
+                columns,
+                query,
+            } => {
+                write!(f, "CREATE VIEW {}{name}", ine(*if_not_exists))?;
+                if !columns.is_empty() {
+                    f.write_str(" (")?;
+                    write_list(f, columns, ", ")?;
+                    f.write_char(')')?;
+                }
+                write!(f, " AS {query}")
+            }
             Statement::CreateSubscription {
                 name,
                 if_not_exists,
@@ -1785,9 +1814,9 @@ impl Statement {
     /// Calls [`Expr::visit_mut`] on every expression of the statement.
     pub fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         match self {
-            Statement::Query(q) | Statement::CreateMaterializedView { query: q, .. } => {
-                q.visit_exprs_mut(f)
-            }
+            Statement::Query(q)
+            | Statement::CreateMaterializedView { query: q, .. }
+            | Statement::CreateView { query: q, .. } => q.visit_exprs_mut(f),
             Statement::InsertSelect { query, .. } => query.visit_exprs_mut(f),
             Statement::Insert { rows, .. } => {
                 rows.iter_mut().flatten().for_each(|e| e.visit_mut(f))

@@ -14,6 +14,11 @@ impl Planner<'_> {
         match t {
             TableRef::Table { name, alias } => {
                 let rel = self.catalog.get_relation(name)?.clone();
+                // A view reads as its query, under its name.
+                if let Some(v) = rel.plain_view() {
+                    let alias = alias.clone().unwrap_or_else(|| Ident(rel.name.clone()));
+                    return self.derived(&v.query, &alias, &v.columns);
+                }
                 let qualifier = alias.as_ref().map_or(rel.name.as_str(), |a| a.as_str());
                 let scope = Scope::of_relation(qualifier, &rel.columns);
                 Ok((Plan::Scan { rel }, scope))

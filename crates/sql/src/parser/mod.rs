@@ -333,6 +333,22 @@ fn create(i: &str) -> PResult<'_, Statement> {
     if let Ok((r, _)) = kw("subscription")(i) {
         return create_subscription(r);
     }
+    if let Ok((r, _)) = kw("view")(i) {
+        let (r, if_not_exists) = if_not_exists(r)?;
+        let (r, name) = object_name(r)?;
+        let (r, columns) = column_aliases(r)?;
+        let (r, _) = kw("as")(r)?;
+        let (r, query) = query(r)?;
+        return Ok((
+            r,
+            Statement::CreateView {
+                name,
+                if_not_exists,
+                columns,
+                query,
+            },
+        ));
+    }
     if let Ok((r, _)) = kw("materialized")(i) {
         let (r, _) = kw("view")(r)?;
         let (r, if_not_exists) = if_not_exists(r)?;
@@ -606,6 +622,8 @@ fn drop(i: &str) -> PResult<'_, Statement> {
         (r, DropKind::Secret)
     } else if let Ok((r, _)) = kw("subscription")(i) {
         (r, DropKind::Subscription)
+    } else if let Ok((r, _)) = kw("view")(i) {
+        (r, DropKind::View)
     } else {
         let (r, _) = kw("materialized")(i)?;
         let (r, _) = kw("view")(r)?;

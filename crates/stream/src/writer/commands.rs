@@ -452,6 +452,7 @@ impl Writer {
             Statement::CreateSecret { .. } => "CREATE_SECRET",
             Statement::CreateTable { .. } => "CREATE_TABLE",
             Statement::CreateSubscription { .. } => "CREATE_SUBSCRIPTION",
+            Statement::CreateView { .. } => "CREATE_VIEW",
             _ => "CREATE_MATERIALIZED_VIEW",
         };
         let obj = match ddl::create(stmt, id, &next)? {
@@ -530,6 +531,7 @@ impl Writer {
         let tag = match kind {
             DropKind::Table => "DROP_TABLE",
             DropKind::MaterializedView => "DROP_MATERIALIZED_VIEW",
+            DropKind::View => "DROP_VIEW",
             DropKind::Secret => "DROP_SECRET",
             DropKind::Subscription => "DROP_SUBSCRIPTION",
         };
