@@ -1,5 +1,5 @@
 """dbt through dbt-risingwave against Rivulet: `dbt debug`, `dbt run`
-(materialized views), `dbt run` again (the adapter reads the catalog to
+(materialized views and a view), `dbt run` again (the adapter reads the catalog to
 see what exists), `dbt test`, `dbt docs generate` and `dbt run
 --full-refresh`, on the project in tests/clients/dbt; then the models'
 rows are checked.
@@ -62,6 +62,8 @@ catalog = json.load(open(os.path.join(work, "target", "catalog.json")))
 nodes = catalog["nodes"]
 counts = nodes["model.rivulet_client_check.event_counts"]
 assert set(counts["columns"]) == {"event", "n"}, counts["columns"]
+repeat = nodes["model.rivulet_client_check.repeat_events"]
+assert repeat["metadata"]["type"] == "VIEW", repeat["metadata"]
 dbt("run", "--full-refresh")
 
 with psycopg.connect(f"host={host} port={port} user=root dbname=dev", autocommit=True) as c:
@@ -70,6 +72,9 @@ with psycopg.connect(f"host={host} port={port} user=root dbname=dev", autocommit
     c.execute("INSERT INTO dbt_events VALUES ('{\"messageId\": \"m-9\", \"event\": \"Signed Up\"}')")
     got = c.execute("SELECT n FROM event_counts WHERE event = 'Signed Up'").fetchone()
     assert got == (2,), got
+    # The view model reads the materialized view as it is now.
+    got = sorted(c.execute("SELECT event, n FROM repeat_events").fetchall())
+    assert got == [("Order Completed", 2), ("Signed Up", 2)], got
     orders = sorted(c.execute("SELECT message_id, revenue::text FROM big_orders").fetchall())
     assert orders == [("m-0", "12.5"), ("m-2", "3.0")], orders
 print("dbt over dbt-risingwave: ok")
