@@ -263,6 +263,24 @@ async fn errors_match_postgres() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `sql` fails in PostgreSQL and (as `rivulet_sql`) in Rivulet with the
+/// same SQLSTATE; a description of the difference, if any.
+async fn same_error(
+    oracle: &tokio_postgres::Client,
+    rivulet: &tokio_postgres::Client,
+    sql: &str,
+    rivulet_sql: &str,
+) -> Option<String> {
+    let expected = oracle.batch_execute(sql).await.expect_err(sql);
+    let got = match rivulet.batch_execute(rivulet_sql).await {
+        Ok(()) => return Some(format!("{rivulet_sql}: rivulet accepted it")),
+        Err(e) => e,
+    };
+    let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+    (code(&expected) != code(&got))
+        .then(|| format!("{rivulet_sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"))
+}
+
 /// RisingWave's hmac(key, data, algo) against pgcrypto's hmac(data, key, algo).
 #[tokio::test]
 async fn hmac_matches_pgcrypto() {
@@ -887,14 +905,7 @@ async fn update_and_join_using_match_postgres() {
         "SELECT row_number(1) OVER () FROM accounts",
     ];
     for sql in errors {
-        let expected = oracle.client.batch_execute(sql).await.unwrap_err();
-        let got = rivulet.batch_execute(sql).await.unwrap_err();
-        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
-        if code(&expected) != code(&got) {
-            failures.push(format!(
-                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            ));
-        }
+        failures.extend(same_error(&oracle.client, &rivulet, sql, sql).await);
     }
     // Windows are for queries: a view refuses them.
     let e = rivulet
@@ -1041,17 +1052,8 @@ async fn subqueries_in_views_match_postgres() {
         "SELECT id FROM users WHERE name IN (SELECT id FROM orders)",
         "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM missing m WHERE m.x = u.id)",
     ] {
-        let expected = oracle.client.batch_execute(sql).await.unwrap_err();
-        let got = rivulet
-            .batch_execute(&format!("CREATE MATERIALIZED VIEW refused AS {sql}"))
-            .await
-            .unwrap_err();
-        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
-        if code(&expected) != code(&got) {
-            failures.push(format!(
-                "{sql}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            ));
-        }
+        let as_view = format!("CREATE MATERIALIZED VIEW refused AS {sql}");
+        failures.extend(same_error(&oracle.client, &rivulet, sql, &as_view).await);
     }
     assert!(
         failures.is_empty(),
@@ -1130,27 +1132,13 @@ async fn insert_select_matches_postgres() {
         "INSERT INTO dst (id, n) SELECT id + 900, 10 / (id - 2) FROM src",
         "INSERT INTO dst (id, n) SELECT 1000, 'x'::int",
     ] {
-        let expected = oracle.client.batch_execute(s).await.unwrap_err();
-        let got = rivulet.batch_execute(s).await.unwrap_err();
-        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
-        if code(&expected) != code(&got) {
-            failures.push(format!(
-                "{s}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            ));
-        }
+        failures.extend(same_error(&oracle.client, &rivulet, s, s).await);
     }
     failures.extend(differs(&oracle.client, &rivulet, "SELECT count(*) FROM dst", true).await);
     // TRUNCATE empties tables and their views; unknown names and views
     // are refused before anything is emptied.
     for s in ["TRUNCATE missing, log", "TRUNCATE TABLE totals"] {
-        let expected = oracle.client.batch_execute(s).await.unwrap_err();
-        let got = rivulet.batch_execute(s).await.unwrap_err();
-        let code = |e: &tokio_postgres::Error| e.code().map(|c| c.code().to_string());
-        if code(&expected) != code(&got) {
-            failures.push(format!(
-                "{s}\n  postgres: {expected:?}\n  rivulet:  {got:?}"
-            ));
-        }
+        failures.extend(same_error(&oracle.client, &rivulet, s, s).await);
     }
     for s in ["TRUNCATE log", "TRUNCATE TABLE dst, log RESTART IDENTITY"] {
         oracle.client.batch_execute(s).await.unwrap();

@@ -31,11 +31,8 @@ fn source_query(source: CopySource) -> Result<Query> {
                     .into(),
             ))
         }
-        CopySource::Table { name, columns } => Query {
-            with: Vec::new(),
-            distinct: false,
-            distinct_on: Vec::new(),
-            projection: if columns.is_empty() {
+        CopySource::Table { name, columns } => Query::select(
+            if columns.is_empty() {
                 vec![SelectItem::Wildcard]
             } else {
                 columns
@@ -46,15 +43,8 @@ fn source_query(source: CopySource) -> Result<Query> {
                     })
                     .collect()
             },
-            from: Some(TableRef::Table { name, alias: None }),
-            selection: None,
-            group_by: Vec::new(),
-            having: None,
-            unions: Vec::new(),
-            order_by: Vec::new(),
-            limit: None,
-            offset: None,
-        },
+            Some(TableRef::Table { name, alias: None }),
+        ),
     })
 }
 

@@ -1410,11 +1410,7 @@ impl Display for Statement {
                 query,
             } => {
                 write!(f, "CREATE VIEW {}{name}", ine(*if_not_exists))?;
-                if !columns.is_empty() {
-                    f.write_str(" (")?;
-                    write_list(f, columns, ", ")?;
-                    f.write_char(')')?;
-                }
+                write_columns(f, columns)?;
                 write!(f, " AS {query}")
             }
             Statement::CreateSubscription {
@@ -1453,11 +1449,7 @@ impl Display for Statement {
                 rows,
             } => {
                 write!(f, "INSERT INTO {table}")?;
-                if !columns.is_empty() {
-                    f.write_str(" (")?;
-                    write_list(f, columns, ", ")?;
-                    f.write_char(')')?;
-                }
+                write_columns(f, columns)?;
                 f.write_str(" VALUES ")?;
                 for (i, row) in rows.iter().enumerate() {
                     if i > 0 {
@@ -1475,11 +1467,7 @@ impl Display for Statement {
                 query,
             } => {
                 write!(f, "INSERT INTO {table}")?;
-                if !columns.is_empty() {
-                    f.write_str(" (")?;
-                    write_list(f, columns, ", ")?;
-                    f.write_char(')')?;
-                }
+                write_columns(f, columns)?;
                 write!(f, " {query}")
             }
             Statement::Update {
@@ -1668,6 +1656,16 @@ fn write_with(f: &mut Formatter<'_>, with: &[SqlOption]) -> fmt::Result {
     f.write_char(')')
 }
 
+/// ` (a, b, ...)`, or nothing for no columns.
+fn write_columns(f: &mut Formatter<'_>, columns: &[Ident]) -> fmt::Result {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    f.write_str(" (")?;
+    write_list(f, columns, ", ")?;
+    f.write_char(')')
+}
+
 fn write_list<T: Display>(f: &mut Formatter<'_>, items: &[T], sep: &str) -> fmt::Result {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -1779,6 +1777,24 @@ impl TableRef {
 }
 
 impl Query {
+    /// `SELECT projection [FROM from]`, nothing else.
+    pub fn select(projection: Vec<SelectItem>, from: Option<TableRef>) -> Query {
+        Query {
+            with: Vec::new(),
+            distinct: false,
+            distinct_on: Vec::new(),
+            projection,
+            from,
+            selection: None,
+            group_by: Vec::new(),
+            having: None,
+            unions: Vec::new(),
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+
     /// Calls `f` on every expression of the query, subqueries included.
     pub fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         for cte in &mut self.with {

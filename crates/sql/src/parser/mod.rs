@@ -863,20 +863,7 @@ fn values(i: &str) -> PResult<'_, Query> {
                 alias: Some(Ident(format!("column{}", n + 1))),
             })
             .collect();
-        rows.push(Query {
-            with: Vec::new(),
-            distinct: false,
-            distinct_on: Vec::new(),
-            projection,
-            from: None,
-            selection: None,
-            group_by: Vec::new(),
-            having: None,
-            unions: Vec::new(),
-            order_by: Vec::new(),
-            limit: None,
-            offset: None,
-        });
+        rows.push(Query::select(projection, None));
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
             Err(_) => {
