@@ -137,6 +137,12 @@ pub enum BinaryOperator {
     Contains,
     /// `#-`: a JSON document without the item at a path.
     HashMinus,
+    /// `?|`: whether any of the keys exists.
+    QuestionPipe,
+    /// `?&`: whether all of the keys exist.
+    QuestionAmp,
+    /// `<@`: JSON containment, the other way round.
+    ContainedBy,
     /// `~` (and `~*` case-insensitive): POSIX regular expression match.
     RegexMatch,
     /// `~*`.
@@ -181,7 +187,8 @@ impl BinaryOperator {
             And => 2,
             Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
             Concat | Arrow | LongArrow | HashArrow | HashLongArrow | HashMinus | Question
-            | Contains | RegexMatch | RegexIMatch | RegexNotMatch | RegexNotIMatch => 7,
+            | QuestionPipe | QuestionAmp | Contains | ContainedBy | RegexMatch | RegexIMatch
+            | RegexNotMatch | RegexNotIMatch => 7,
             Plus | Minus => 8,
             Multiply | Divide | Modulo => 9,
         }
@@ -205,6 +212,9 @@ impl BinaryOperator {
             HashArrow => "#>",
             HashLongArrow => "#>>",
             HashMinus => "#-",
+            QuestionPipe => "?|",
+            QuestionAmp => "?&",
+            ContainedBy => "<@",
             Question => "?",
             Contains => "@>",
             RegexMatch => "~",

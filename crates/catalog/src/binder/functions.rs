@@ -117,7 +117,7 @@ fn bind_variadic(
 ) -> Result<(Expr, DataType)> {
     let (func, ret) = Func::of_variadic(v);
     let args = match v {
-        Variadic::Concat | Variadic::BuildObject => bound
+        Variadic::Concat | Variadic::BuildObject | Variadic::BuildArray => bound
             .into_iter()
             .map(|(e, t)| {
                 if t == DataType::Unknown {

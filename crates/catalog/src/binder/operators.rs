@@ -141,6 +141,40 @@ impl Binder<'_> {
                 Ok((Expr::Func(func, vec![l, r]), DataType::Jsonb))
             }
             B::HashMinus => Err(no_operator()),
+            B::QuestionPipe | B::QuestionAmp => {
+                if !matches!(lt, DataType::Jsonb | DataType::Unknown) {
+                    return Err(no_operator());
+                }
+                let keys = DataType::array_of(DataType::Text);
+                if rt != keys && rt != DataType::Unknown {
+                    return Err(no_operator());
+                }
+                let func = if op == B::QuestionPipe {
+                    Func::JsonbExistsAny
+                } else {
+                    Func::JsonbExistsAll
+                };
+                let (l, r) = (
+                    coerce(l, lt, DataType::Jsonb, "")?,
+                    coerce(r, rt, keys, "")?,
+                );
+                Ok((Expr::Func(func, vec![l, r]), DataType::Boolean))
+            }
+            B::ContainedBy => {
+                let jsonb = |t| matches!(t, DataType::Jsonb | DataType::Unknown);
+                if !jsonb(lt) || !jsonb(rt) || (lt, rt) == (DataType::Unknown, DataType::Unknown) {
+                    return Err(no_operator());
+                }
+                // `a <@ b` is `b @> a`.
+                let (l, r) = (
+                    coerce(l, lt, DataType::Jsonb, "")?,
+                    coerce(r, rt, DataType::Jsonb, "")?,
+                );
+                Ok((
+                    Expr::Binary(BinaryOp::JsonContains, Box::new(r), Box::new(l)),
+                    DataType::Boolean,
+                ))
+            }
             B::Plus | B::Minus if temporal(op, lt, rt).is_some() => {
                 let Some((lt_to, rt_to, ty)) = temporal(op, lt, rt) else {
                     return Err(no_operator());

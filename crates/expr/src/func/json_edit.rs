@@ -332,3 +332,18 @@ pub(super) fn to_jsonb_value(v: &Value) -> Result<Value> {
         other => Value::Jsonb(Jsonb::from_tree(&to_jsonb(other))),
     })
 }
+
+/// `jsonb ?| keys` (`all`: `?&`): whether any (every) key is a top-level
+/// key of the object, or a string element of the array; NULL keys are
+/// skipped.
+pub(super) fn exists_keys(doc: &Value, keys: &Value, all: bool) -> Result<Value> {
+    let mut hits = Vec::new();
+    for k in path_of(keys)?.into_iter().flatten() {
+        hits.push(super::json::has_key(doc, &Value::Text(k))? == Value::Bool(true));
+    }
+    Ok(Value::Bool(if all {
+        hits.iter().all(|h| *h)
+    } else {
+        hits.iter().any(|h| *h)
+    }))
+}

@@ -124,6 +124,12 @@ pub enum Func {
     JsonbDeletePath,
     /// `jsonb_strip_nulls`.
     JsonbStripNulls,
+    /// `jsonb ?| text[]` (`jsonb_exists_any`).
+    JsonbExistsAny,
+    /// `jsonb ?& text[]` (`jsonb_exists_all`).
+    JsonbExistsAll,
+    /// `jsonb_build_array(...)`.
+    JsonbBuildArray,
     /// `jsonb_pretty`.
     JsonbPretty,
     /// `to_jsonb` / `to_json`.
@@ -430,6 +436,19 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::JsonbStripNulls, &[Jsonb], Jsonb),
     ),
     ("jsonb_pretty", (Func::JsonbPretty, &[Jsonb], Text)),
+    (
+        "jsonb_exists_any",
+        (Func::JsonbExistsAny, &[Jsonb, Array(&Text)], Boolean),
+    ),
+    (
+        "jsonb_exists_all",
+        (Func::JsonbExistsAll, &[Jsonb, Array(&Text)], Boolean),
+    ),
+    ("json_typeof", (Func::JsonbTypeof, &[Jsonb], Text)),
+    (
+        "json_array_length",
+        (Func::JsonbArrayLength, &[Jsonb], Int4),
+    ),
     ("to_jsonb", (Func::ToJsonb, &[Jsonb], Jsonb)),
     ("to_json", (Func::ToJsonb, &[Jsonb], Jsonb)),
     ("to_jsonb", (Func::ToJsonb, &[Text], Jsonb)),
@@ -544,6 +563,8 @@ pub enum Variadic {
     ExtractPath(bool),
     /// Key/value pairs of any type.
     BuildObject,
+    /// Values of any type.
+    BuildArray,
 }
 
 impl Func {
@@ -556,6 +577,7 @@ impl Func {
             // json_build_object answers jsonb: the same document, with
             // jsonb's key order and spacing (there is no json type).
             "jsonb_build_object" | "json_build_object" => Variadic::BuildObject,
+            "jsonb_build_array" | "json_build_array" => Variadic::BuildArray,
             _ => return None,
         })
     }
@@ -567,6 +589,7 @@ impl Func {
             Variadic::ExtractPath(false) => (Func::JsonbExtractPath, Jsonb),
             Variadic::ExtractPath(true) => (Func::JsonbExtractPathText, Text),
             Variadic::BuildObject => (Func::JsonbBuildObject, Jsonb),
+            Variadic::BuildArray => (Func::JsonbBuildArray, Jsonb),
         }
     }
 
@@ -609,7 +632,11 @@ impl Func {
     pub fn is_strict(self) -> bool {
         !matches!(
             self,
-            Func::Concat | Func::JsonbBuildObject | Func::NoInformation | Func::StringToArray
+            Func::Concat
+                | Func::JsonbBuildObject
+                | Func::JsonbBuildArray
+                | Func::NoInformation
+                | Func::StringToArray
         )
     }
 
@@ -680,6 +707,11 @@ impl Func {
             Func::JsonbDelete => json_edit::delete(&args[0], &args[1]),
             Func::JsonbDeletePath => json_edit::delete_path(&args[0], &args[1]),
             Func::JsonbStripNulls => json_edit::strip_nulls(&args[0]),
+            Func::JsonbExistsAny => json_edit::exists_keys(&args[0], &args[1], false),
+            Func::JsonbExistsAll => json_edit::exists_keys(&args[0], &args[1], true),
+            Func::JsonbBuildArray => Ok(Value::Jsonb(crate::Jsonb::from_tree(
+                &crate::JsonTree::Array(args.iter().map(json::to_jsonb).collect()),
+            ))),
             Func::JsonbPretty => json_edit::pretty(&args[0]),
             Func::ToJsonb => json_edit::to_jsonb_value(&args[0]),
             Func::Md5 => crypto::md5(&args[0]),
@@ -766,6 +798,9 @@ impl Func {
             Func::JsonbDelete => "jsonb_delete",
             Func::JsonbDeletePath => "jsonb_delete_path",
             Func::JsonbStripNulls => "jsonb_strip_nulls",
+            Func::JsonbExistsAny => "jsonb_exists_any",
+            Func::JsonbExistsAll => "jsonb_exists_all",
+            Func::JsonbBuildArray => "jsonb_build_array",
             Func::JsonbPretty => "jsonb_pretty",
             Func::ToJsonb => "to_jsonb",
             Func::Md5 => "md5",

@@ -329,7 +329,7 @@ fn qualified_operator(i: &str) -> Option<(&str, BinaryOperator)> {
 }
 
 /// binary_op = OR | AND | comparison | '||' | '->>' | '->' | '#>>' | '#>'
-///           | '#-' | '?' | '@>' | + - * / %
+///           | '#-' | '?' | '?|' | '?&' | '@>' | '<@' | + - * / %
 fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
     use BinaryOperator::*;
     if let Ok((r, _)) = kw("or")(i) {
@@ -346,6 +346,9 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
         ("#>", HashArrow),
         ("#-", HashMinus),
         ("@>", Contains),
+        ("<@", ContainedBy),
+        ("?|", QuestionPipe),
+        ("?&", QuestionAmp),
         ("?", Question),
         ("!~*", RegexNotIMatch),
         ("!~", RegexNotMatch),

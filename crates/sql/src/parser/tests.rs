@@ -99,6 +99,7 @@ fn other_statements() {
         "SELECT a FROM t ORDER BY a NULLS FIRST, b DESC NULLS LAST, c DESC",
         "SELECT rank() OVER (ORDER BY x DESC NULLS LAST), array_agg(y ORDER BY y NULLS FIRST) FROM t",
         "SELECT d #- '{a,b}', d - 'k', d - 1 FROM t",
+        "SELECT d ?| ARRAY['a', 'b'], d ?& '{a}', d <@ e FROM t",
         "SELECT DISTINCT ON (a, b + 1) a, c FROM t ORDER BY a, b + 1, c DESC",
         "INSERT INTO t (a) SELECT x FROM s WHERE y > 1",
         "TRUNCATE TABLE a, s.b",
