@@ -106,6 +106,7 @@ const SAME_IN_BOTH: &[&str] = &[
     r#"md5('abc'), md5(''), md5('\x00ff'::bytea), md5('héllo')"#,
     r#"regexp_replace('foobarbaz', 'b..', 'X'), regexp_replace('foobarbaz', 'b..', 'X', 'g'), regexp_replace('ABC', 'b', 'x', 'i'), regexp_replace('abc', '(b)(c)', '\2\1'), regexp_replace('abc', 'b', '[\&]'), regexp_replace('a.b', '\.', '$'), regexp_replace('aaa', 'a', 'b', 'g')"#,
     r#"current_date = now()::date, current_date - 1 < current_date, current_date::timestamptz <= now()"#,
+    r#"pg_typeof(1), pg_typeof(1::bigint), pg_typeof(2.5), pg_typeof(2.5::float8), pg_typeof('x'::text), pg_typeof('{}'::jsonb), pg_typeof(now()), pg_typeof(true), pg_typeof(ARRAY[1]), pg_typeof(interval '1 day'), pg_typeof(date '2024-01-01'), pg_typeof('a'), pg_typeof(NULL)"#,
     r#"initcap('hello wORLD-foo bar_baz 2nd'), repeat('ab', 3), repeat('x', -1), left('abcde', 2), left('abcde', -2), right('abcde', 2), right('abcde', -4), left('ab', 9)"#,
     r#"lpad('a', 4, '*-'), lpad('abcdef', 3), rpad('a', 4), rpad('ab', 5, 'xy'), lpad('a', 3, ''), reverse('héllo'), starts_with('alpha', 'al'), starts_with('alpha', 'x'), chr(65), chr(233), ascii('A'), ascii('é'), ascii('')"#,
     r#"string_to_array('a,b,,c', ','), string_to_array('a,b,,c', ',', ''), string_to_array('abc', NULL), string_to_array('abc', ''), string_to_array('', ','), string_to_array(NULL, ','), array_length(string_to_array('x y z', ' '), 1)"#,

@@ -54,6 +54,11 @@ impl Binder<'_> {
         if let Some(done) = super::arrays::bind_array_function(name, &bound)? {
             return Ok(done);
         }
+        // `pg_typeof(x)`: the argument's type, known when binding, by the
+        // name PostgreSQL prints for it.
+        if let ("pg_typeof", [(_, ty)]) = (name, bound.as_slice()) {
+            return Ok((Expr::Literal(Value::Text(ty.to_string())), DataType::Text));
+        }
         if let Some(v) = Func::variadic(name) {
             return bind_variadic(name, v, bound);
         }
