@@ -236,6 +236,8 @@ async fn errors_match_postgres() {
         "SELECT regexp_replace('a', '(', 'x')",
         "SELECT regexp_replace('a', 'a', 'x', 'z')",
         "SELECT md5(1)",
+        "SELECT 1, 2 INTERSECT SELECT 1",
+        "SELECT 1 EXCEPT SELECT 'a'::text",
         "SELECT '1'::jsonb ?| 'a'",
         "SELECT 1 <@ '1'::jsonb",
         "SELECT sqrt(-1)",
@@ -595,6 +597,14 @@ async fn subqueries_match_postgres() {
         "SELECT id FROM users WHERE id IN (VALUES (1), (3)) ORDER BY id",
         "SELECT (VALUES ('x')), column1 FROM (VALUES (1)) t",
         "VALUES (1) UNION VALUES (1), (2) ORDER BY 1",
+        // INTERSECT and EXCEPT, with ALL, and their precedence over UNION.
+        "SELECT uid FROM orders INTERSECT SELECT id FROM users ORDER BY 1",
+        "SELECT uid FROM orders INTERSECT ALL SELECT uid FROM orders WHERE status = 'paid' ORDER BY 1 NULLS FIRST",
+        "SELECT id FROM users EXCEPT SELECT uid FROM orders ORDER BY 1",
+        "SELECT uid FROM orders EXCEPT ALL SELECT uid FROM orders WHERE amount > 5 ORDER BY 1 NULLS FIRST",
+        "SELECT team FROM users UNION SELECT 7 EXCEPT SELECT 1 ORDER BY 1 NULLS FIRST",
+        "SELECT id FROM users UNION ALL SELECT id FROM users INTERSECT SELECT 2 ORDER BY 1",
+        "SELECT status, amount FROM orders INTERSECT SELECT status, amount FROM orders WHERE uid = 1 ORDER BY 1, 2",
         // Set-returning functions in FROM, named as PostgreSQL names them.
         "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
         "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",

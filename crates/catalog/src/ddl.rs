@@ -143,7 +143,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 return name_taken(*if_not_exists, Error::DuplicateTable(bare.to_string()));
             }
             let plan = plan_view(query, catalog)?;
-            if query.from.is_none() {
+            if query.from.is_none() && query.set_op.is_none() {
                 return Err(Error::NotSupported(
                     "a materialized view needs a FROM clause".into(),
                 ));
@@ -302,6 +302,10 @@ fn referenced_relations(q: &rivulet_sql::Query, catalog: &Catalog) -> Vec<u64> {
         }
         for (_, u) in &q.unions {
             query_refs(u, catalog, out);
+        }
+        if let Some(s) = &q.set_op {
+            query_refs(&s.left, catalog, out);
+            query_refs(&s.right, catalog, out);
         }
         // Subqueries in expressions.
         let mut nested = Vec::new();

@@ -901,12 +901,39 @@ pub struct Query {
     /// `UNION [ALL] select ...` parts following this one (`true` = ALL);
     /// ORDER BY, LIMIT and OFFSET then apply to the whole union.
     pub unions: Vec<(bool, Query)>,
+    /// `left INTERSECT | EXCEPT [ALL] right`: when set, this query's rows
+    /// are those (its select list, FROM and so on are empty); UNIONs,
+    /// ORDER BY, LIMIT and OFFSET still follow.
+    pub set_op: Option<Box<SetOperation>>,
     /// The ORDER BY keys.
     pub order_by: Vec<OrderByExpr>,
     /// The LIMIT expression, if any.
     pub limit: Option<Expr>,
     /// The OFFSET expression, if any.
     pub offset: Option<Expr>,
+}
+
+/// `INTERSECT` or `EXCEPT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    /// Rows in both.
+    Intersect,
+    /// Rows of the left not in the right.
+    Except,
+}
+
+/// `left INTERSECT | EXCEPT [ALL] right`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetOperation {
+    /// Which operation.
+    pub op: SetOp,
+    /// `ALL`: rows kept as many times as they occur (the lesser count,
+    /// or the difference); otherwise each once.
+    pub all: bool,
+    /// The left query.
+    pub left: Query,
+    /// The right query.
+    pub right: Query,
 }
 
 impl Display for Query {
@@ -923,6 +950,15 @@ impl Display for Query {
         }
         if !self.with.is_empty() {
             f.write_str(" ")?;
+        }
+        if let Some(s) = &self.set_op {
+            let op = match s.op {
+                SetOp::Intersect => "INTERSECT",
+                SetOp::Except => "EXCEPT",
+            };
+            let all = if s.all { " ALL" } else { "" };
+            write!(f, "{} {op}{all} {}", s.left, s.right)?;
+            return self.fmt_tail(f);
         }
         f.write_str(if self.distinct {
             "SELECT DISTINCT "
@@ -948,6 +984,14 @@ impl Display for Query {
         if let Some(h) = &self.having {
             write!(f, " HAVING {h}")?;
         }
+        self.fmt_tail(f)
+    }
+}
+
+impl Query {
+    /// What follows the first query of a chain: UNIONs, ORDER BY, LIMIT,
+    /// OFFSET.
+    fn fmt_tail(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (all, q) in &self.unions {
             write!(f, " UNION {}{q}", if *all { "ALL " } else { "" })?;
         }
@@ -1799,9 +1843,23 @@ impl Query {
             group_by: Vec::new(),
             having: None,
             unions: Vec::new(),
+            set_op: None,
             order_by: Vec::new(),
             limit: None,
             offset: None,
+        }
+    }
+
+    /// `left INTERSECT | EXCEPT [ALL] right`.
+    pub fn set_operation(op: SetOp, all: bool, left: Query, right: Query) -> Query {
+        Query {
+            set_op: Some(Box::new(SetOperation {
+                op,
+                all,
+                left,
+                right,
+            })),
+            ..Query::select(Vec::new(), None)
         }
     }
 
@@ -1820,6 +1878,10 @@ impl Query {
         }
         for (_, q) in &mut self.unions {
             q.visit_exprs_mut(f);
+        }
+        if let Some(s) = &mut self.set_op {
+            s.left.visit_exprs_mut(f);
+            s.right.visit_exprs_mut(f);
         }
         let rest = self
             .selection

@@ -19,8 +19,8 @@ mod parser;
 
 pub use ast::{
     BinaryOperator, ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind,
-    Literal, ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement,
-    TableRef, UnaryOperator, WindowCall,
+    Literal, ObjectName, OrderByExpr, Query, SelectItem, SetOp, SetOperation, ShowKind, Since,
+    SqlOption, Statement, TableRef, UnaryOperator, WindowCall,
 };
 pub use error::{ParseError, Result};
 pub use parser::{parse, parse_expr};

@@ -212,7 +212,7 @@ impl Planner<'_> {
         if !q.with.is_empty() {
             return self.query(&with::inline(q)?);
         }
-        if q.unions.is_empty() {
+        if q.unions.is_empty() && q.set_op.is_none() {
             self.select(q)
         } else {
             self.union(q)

@@ -1,11 +1,15 @@
-//! UNION [ALL]: the inputs' columns unified by position.
+//! UNION [ALL], INTERSECT [ALL] and EXCEPT [ALL]: the inputs' columns
+//! unified by position. INTERSECT and EXCEPT count each distinct row on
+//! both sides (a UNION ALL of the sides, each row tagged with its side,
+//! grouped by all columns) and keep it once, or — with ALL — as many times
+//! as the lesser count (the difference), through `generate_series`.
 
-use rivulet_expr::{DataType, Expr};
+use rivulet_expr::{ArithOp, BinaryOp, CmpOp, DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Query};
 
 use super::select::limit_offset;
-use super::{Plan, Planner, QueryPlan};
-use crate::binder::{coerce, common_type};
+use super::{AggCall, AggKind, Plan, Planner, QueryPlan};
+use crate::binder::{coerce, common_type, make_array};
 use crate::{Column, Error, Result};
 
 impl Planner<'_> {
@@ -24,7 +28,10 @@ impl Planner<'_> {
             .collect();
         let mut parts = Vec::with_capacity(branches.len());
         for b in &branches {
-            parts.push(self.select(&core(b))?);
+            parts.push(match &b.set_op {
+                Some(s) => self.set_operation(s)?,
+                None => self.select(&core(b))?,
+            });
         }
         // A branch's bare NULL or string literal takes its type from the
         // other branches, as in PostgreSQL, not the text it defaults to.
@@ -126,6 +133,133 @@ impl Planner<'_> {
             order_by,
             limit,
             offset,
+        })
+    }
+
+    /// `left INTERSECT | EXCEPT [ALL] right`, unordered and uncut.
+    fn set_operation(&self, s: &ast::SetOperation) -> Result<QueryPlan> {
+        let name = match s.op {
+            ast::SetOp::Intersect => "INTERSECT",
+            ast::SetOp::Except => "EXCEPT",
+        };
+        let (left, right) = (self.query(&s.left)?, self.query(&s.right)?);
+        let n = left.output.len();
+        if right.output.len() != n {
+            return Err(Error::Syntax(format!(
+                "each {name} query must have the same number of columns"
+            )));
+        }
+        let mut types = Vec::with_capacity(n);
+        for (l, r) in left.output.iter().zip(&right.output) {
+            let ty = common_type(l.ty, r.ty).ok_or_else(|| {
+                Error::DatatypeMismatch(format!(
+                    "{name} types {} and {} cannot be matched",
+                    l.ty, r.ty
+                ))
+            })?;
+            types.push(if ty == DataType::Unknown {
+                DataType::Text
+            } else {
+                ty
+            });
+        }
+        let output: Vec<Column> = left
+            .output
+            .iter()
+            .zip(&types)
+            .map(|(c, t)| Column {
+                name: c.name.clone(),
+                ty: *t,
+            })
+            .collect();
+        // Each side's rows, cast to the common types, then 1 in the
+        // column of the side they come from.
+        let side = |p: QueryPlan, tag: [i32; 2]| -> Result<Plan> {
+            let mut exprs = (0..n)
+                .map(|i| coerce(Expr::Column(i), p.output[i].ty, types[i], ""))
+                .collect::<Result<Vec<_>>>()?;
+            exprs.extend(tag.map(|t| Expr::Literal(Value::Int4(t))));
+            Ok(Plan::Project {
+                input: Box::new(p.root),
+                exprs,
+            })
+        };
+        let count = |col: usize| AggCall {
+            kind: AggKind::Sum,
+            arg: Some(Expr::Column(col)),
+            distinct: false,
+            input_type: DataType::Int4,
+            output_type: DataType::Int8,
+        };
+        let counted = Plan::Aggregate {
+            input: Box::new(Plan::Union {
+                inputs: vec![side(left, [1, 0])?, side(right, [0, 1])?],
+            }),
+            group_keys: (0..n).map(Expr::Column).collect(),
+            aggs: vec![count(n), count(n + 1)],
+        };
+        let (l, r) = (Expr::Column(n), Expr::Column(n + 1));
+        let cmp = |op, a: Expr, b: Expr| Expr::Binary(BinaryOp::Cmp(op), Box::new(a), Box::new(b));
+        let zero = || Expr::Literal(Value::Int8(0));
+        // How many times each row is kept.
+        let times = match (s.op, s.all) {
+            (ast::SetOp::Intersect, false) => Expr::Case(
+                vec![(
+                    Expr::And(
+                        Box::new(cmp(CmpOp::Gt, l.clone(), zero())),
+                        Box::new(cmp(CmpOp::Gt, r.clone(), zero())),
+                    ),
+                    Expr::Literal(Value::Int8(1)),
+                )],
+                Box::new(zero()),
+            ),
+            (ast::SetOp::Except, false) => Expr::Case(
+                vec![(
+                    Expr::And(
+                        Box::new(cmp(CmpOp::Gt, l.clone(), zero())),
+                        Box::new(cmp(CmpOp::Eq, r.clone(), zero())),
+                    ),
+                    Expr::Literal(Value::Int8(1)),
+                )],
+                Box::new(zero()),
+            ),
+            (ast::SetOp::Intersect, true) => {
+                Expr::Case(vec![(cmp(CmpOp::Lt, l.clone(), r.clone()), l)], Box::new(r))
+            }
+            (ast::SetOp::Except, true) => {
+                Expr::Binary(BinaryOp::Arith(ArithOp::Sub), Box::new(l), Box::new(r))
+            }
+        };
+        let kept = Plan::Filter {
+            input: Box::new(Plan::Project {
+                input: Box::new(counted),
+                exprs: (0..n).map(Expr::Column).chain([times]).collect(),
+            }),
+            predicate: cmp(CmpOp::Gt, Expr::Column(n), zero()),
+        };
+        let root = if s.all {
+            // Each kept row once per number in 1..times.
+            Plan::Project {
+                input: Box::new(Plan::Unnest {
+                    input: Box::new(kept),
+                    func: SetFunc::Series(&DataType::Int8),
+                    arg: make_array(vec![Expr::Literal(Value::Int8(1)), Expr::Column(n)]),
+                    outer: false,
+                }),
+                exprs: (0..n).map(Expr::Column).collect(),
+            }
+        } else {
+            Plan::Project {
+                input: Box::new(kept),
+                exprs: (0..n).map(Expr::Column).collect(),
+            }
+        };
+        Ok(QueryPlan {
+            root,
+            output,
+            order_by: Vec::new(),
+            limit: None,
+            offset: 0,
         })
     }
 }

@@ -34,6 +34,10 @@ fn inline_in(q: &Query, outer: &[Cte]) -> Result<Query> {
     for (_, part) in &mut out.unions {
         *part = inline_in(part, &env)?;
     }
+    if let Some(s) = &mut out.set_op {
+        s.left = inline_in(&s.left, &env)?;
+        s.right = inline_in(&s.right, &env)?;
+    }
     // Scalar subqueries read the same names.
     let mut failure = None;
     out.visit_exprs_mut(&mut |e| {

@@ -12,7 +12,8 @@ use lexer::{
 
 use crate::ast::{
     ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind, Literal,
-    ObjectName, OrderByExpr, Query, SelectItem, ShowKind, Since, SqlOption, Statement, TableRef,
+    ObjectName, OrderByExpr, Query, SelectItem, SetOp, ShowKind, Since, SqlOption, Statement,
+    TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -878,7 +879,28 @@ fn values(i: &str) -> PResult<'_, Query> {
     }
 }
 
-/// query = query_core (UNION [ALL | DISTINCT] query_core)*
+/// term = query_core (INTERSECT [ALL | DISTINCT] query_core)*: INTERSECT
+/// binds tighter than UNION and EXCEPT.
+fn term(i: &str) -> PResult<'_, Query> {
+    let (mut r, mut q) = query_core(i)?;
+    while let Ok((r2, _)) = kw("intersect")(r) {
+        let (r2, all) = set_quantifier(r2);
+        let (r2, next) = query_core(r2)?;
+        q = Query::set_operation(SetOp::Intersect, all, q, next);
+        r = r2;
+    }
+    Ok((r, q))
+}
+
+/// `[ALL | DISTINCT]` after a set operator: whether ALL.
+fn set_quantifier(i: &str) -> (&str, bool) {
+    match kw("all")(i) {
+        Ok((r, _)) => (r, true),
+        Err(_) => (kw("distinct")(i).map_or(i, |(r, _)| r), false),
+    }
+}
+
+/// query = term ((UNION | EXCEPT) [ALL | DISTINCT] term)*
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     let _guard = DepthGuard::enter(i)?;
@@ -886,21 +908,27 @@ pub(crate) fn query(i: &str) -> PResult<'_, Query> {
         Ok((r, _)) => commit(ctes(r))?,
         Err(_) => (i, Vec::new()),
     };
-    let (mut r, mut q) = query_core(i)?;
-    q.with = with;
-    while let Ok((r2, _)) = kw("union")(r) {
-        let (r2, all) = match kw("all")(r2) {
-            Ok((r3, _)) => (r3, true),
-            Err(_) => (kw("distinct")(r2).map_or(r2, |(r3, _)| r3), false),
-        };
-        let (r2, mut next) = query_core(r2)?;
-        // A VALUES list's rows after the first join the chain as UNION ALL
-        // branches of their own.
-        let rows = std::mem::take(&mut next.unions);
-        q.unions.push((all, next));
-        q.unions.extend(rows);
-        r = r2;
+    let (mut r, mut q) = term(i)?;
+    loop {
+        if let Ok((r2, _)) = kw("union")(r) {
+            let (r2, all) = set_quantifier(r2);
+            let (r2, mut next) = term(r2)?;
+            // A VALUES list's rows after the first join the chain as UNION
+            // ALL branches of their own.
+            let rows = std::mem::take(&mut next.unions);
+            q.unions.push((all, next));
+            q.unions.extend(rows);
+            r = r2;
+        } else if let Ok((r2, _)) = kw("except")(r) {
+            let (r2, all) = set_quantifier(r2);
+            let (r2, next) = term(r2)?;
+            q = Query::set_operation(SetOp::Except, all, q, next);
+            r = r2;
+        } else {
+            break;
+        }
     }
+    q.with = with;
     if let Ok((r2, _)) = kw("order")(r) {
         let (r2, _) = kw("by")(r2)?;
         let (r2, list) = order_by_list(r2)?;
@@ -1030,6 +1058,7 @@ fn select_core(i: &str) -> PResult<'_, Query> {
             with: Vec::new(),
             distinct,
             distinct_on,
+            set_op: None,
             projection,
             from,
             selection,

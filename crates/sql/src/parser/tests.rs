@@ -103,6 +103,7 @@ fn other_statements() {
         "SELECT DISTINCT ON (a, b + 1) a, c FROM t ORDER BY a, b + 1, c DESC",
         "INSERT INTO t (a) SELECT x FROM s WHERE y > 1",
         "TRUNCATE TABLE a, s.b",
+        "SELECT a FROM t INTERSECT ALL SELECT b FROM u EXCEPT SELECT c FROM v UNION SELECT 1 ORDER BY 1",
         "CREATE VIEW IF NOT EXISTS v (a, b) AS SELECT x, y FROM t WHERE z",
         "DROP VIEW IF EXISTS v, w CASCADE",
         "SELECT * FROM (SELECT 1 AS column1, 'a' AS column2 UNION ALL SELECT 2 AS column1, 'b' AS column2) AS v (x, y)",
