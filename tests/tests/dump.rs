@@ -19,6 +19,8 @@ CREATE TABLE notes (n int, body text, raw bytea, ok boolean, span interval, day 
 CREATE MATERIALIZED VIEW per_event AS SELECT data->>'event' AS event, count(*) AS n FROM events GROUP BY 1;
 CREATE MATERIALIZED VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 10;
 CREATE MATERIALIZED VIEW "Odd Name" AS SELECT n, upper(body) AS loud FROM notes;
+CREATE VIEW paid (id, paid) AS SELECT id, amount FROM orders WHERE amount > 5;
+CREATE MATERIALIZED VIEW paid_total AS SELECT sum(paid) AS total FROM paid;
 CREATE SUBSCRIPTION per_event_changes FROM per_event WITH (retention = '1h');
 "#;
 
@@ -52,6 +54,8 @@ async fn everything(c: &tokio_postgres::Client) -> Vec<(String, Vec<Vec<Option<S
         "per_event",
         "big_orders",
         "\"Odd Name\"",
+        "paid",
+        "paid_total",
     ] {
         let mut r = rows(c, &format!("SELECT * FROM {rel}")).await.unwrap();
         r.sort();

@@ -587,7 +587,7 @@ static DEFS: &[Def] = &[
             ("definition", T),
             ("acl", T),
         ],
-        rows: None,
+        rows: Some(rw_views),
     },
     Def {
         schema: "rw_catalog",
@@ -1326,4 +1326,8 @@ fn rw_tables(c: &Ctx<'_>) -> Vec<Row> {
 
 fn rw_materialized_views(c: &Ctx<'_>) -> Vec<Row> {
     user_rows(c, |r| r.view().is_some(), rw_row)
+}
+
+fn rw_views(c: &Ctx<'_>) -> Vec<Row> {
+    user_rows(c, |r| r.plain_view().is_some(), rw_row)
 }

@@ -116,14 +116,11 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
         let object = Object::Table(row.get(1), row.get(2));
         objects.push((i64::from(row.get::<_, i32>(0)), object));
     }
-    for row in client
-        .query(
-            "SELECT id, definition FROM rw_catalog.rw_materialized_views",
-            &[],
-        )
-        .await?
-    {
-        objects.push((i64::from(row.get::<_, i32>(0)), Object::Ddl(row.get(1))));
+    for relations in ["rw_materialized_views", "rw_views"] {
+        let sql = format!("SELECT id, definition FROM rw_catalog.{relations}");
+        for row in client.query(sql.as_str(), &[]).await? {
+            objects.push((i64::from(row.get::<_, i32>(0)), Object::Ddl(row.get(1))));
+        }
     }
     for row in client
         .query(
