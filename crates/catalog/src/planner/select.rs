@@ -429,9 +429,10 @@ impl Planner<'_> {
         // Tests of subqueries become joins: all of them in a view (which
         // maintains them like the rest of it), the correlated ones in a
         // query (rather than running the subquery for each outer row).
-        if let Some(plan) = self.where_with_joins(input.clone(), scope, w)? {
-            return Ok(plan);
-        }
+        let input = match self.where_with_joins(input, scope, w)? {
+            Ok(joined) => return Ok(joined),
+            Err(input) => input,
+        };
         Ok(Plan::Filter {
             input: Box::new(input),
             predicate: self.binder(scope).bind_predicate(w, "WHERE")?,

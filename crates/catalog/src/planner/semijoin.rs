@@ -94,13 +94,13 @@ impl Planner<'_> {
     /// WHERE over `input` when it holds subquery tests to join (all of
     /// them in a view; in a query, correlated `EXISTS` that decorrelate):
     /// the other conjuncts filter the input, then each test is a join.
-    /// `None` when there is none.
+    /// When there is none, `input` comes back as it was (`Err`).
     pub(super) fn where_with_joins(
         &self,
         input: Plan,
         scope: &Scope,
         w: &ast::Expr,
-    ) -> Result<Option<Plan>> {
+    ) -> Result<std::result::Result<Plan, Plan>> {
         let mut tests = Vec::new();
         let mut rest = Vec::new();
         for c in conjuncts(w) {
@@ -114,7 +114,7 @@ impl Planner<'_> {
             }
         }
         if tests.is_empty() {
-            return Ok(None);
+            return Ok(Err(input));
         }
         let mut plan = match and_all(&rest) {
             Some(p) => Plan::Filter {
@@ -161,7 +161,7 @@ impl Planner<'_> {
                 residual: None,
             };
         }
-        Ok(Some(plan))
+        Ok(Ok(plan))
     }
 
     /// `e IN (q)`: `q`'s rows, keyed by its column, against `e`.

@@ -201,28 +201,24 @@ impl Planner<'_> {
         let (l, r) = (Expr::Column(n), Expr::Column(n + 1));
         let cmp = |op, a: Expr, b: Expr| Expr::Binary(BinaryOp::Cmp(op), Box::new(a), Box::new(b));
         let zero = || Expr::Literal(Value::Int8(0));
-        // How many times each row is kept.
+        // How many times each row is kept: once (without ALL) when it is
+        // on the left and, for INTERSECT, on the right too (for EXCEPT,
+        // not).
+        let once = |on_right| {
+            Expr::Case(
+                vec![(
+                    Expr::And(
+                        Box::new(cmp(CmpOp::Gt, l.clone(), zero())),
+                        Box::new(cmp(on_right, r.clone(), zero())),
+                    ),
+                    Expr::Literal(Value::Int8(1)),
+                )],
+                Box::new(zero()),
+            )
+        };
         let times = match (s.op, s.all) {
-            (ast::SetOp::Intersect, false) => Expr::Case(
-                vec![(
-                    Expr::And(
-                        Box::new(cmp(CmpOp::Gt, l.clone(), zero())),
-                        Box::new(cmp(CmpOp::Gt, r.clone(), zero())),
-                    ),
-                    Expr::Literal(Value::Int8(1)),
-                )],
-                Box::new(zero()),
-            ),
-            (ast::SetOp::Except, false) => Expr::Case(
-                vec![(
-                    Expr::And(
-                        Box::new(cmp(CmpOp::Gt, l.clone(), zero())),
-                        Box::new(cmp(CmpOp::Eq, r.clone(), zero())),
-                    ),
-                    Expr::Literal(Value::Int8(1)),
-                )],
-                Box::new(zero()),
-            ),
+            (ast::SetOp::Intersect, false) => once(CmpOp::Gt),
+            (ast::SetOp::Except, false) => once(CmpOp::Eq),
             (ast::SetOp::Intersect, true) => {
                 Expr::Case(vec![(cmp(CmpOp::Lt, l.clone(), r.clone()), l)], Box::new(r))
             }
