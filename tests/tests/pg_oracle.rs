@@ -236,6 +236,7 @@ async fn errors_match_postgres() {
         "SELECT regexp_replace('a', '(', 'x')",
         "SELECT regexp_replace('a', 'a', 'x', 'z')",
         "SELECT md5(1)",
+        "SELECT jsonb_object_agg(NULL::text, 1)",
         "SELECT 1, 2 INTERSECT SELECT 1",
         "SELECT 1 EXCEPT SELECT 'a'::text",
         "SELECT '1'::jsonb ?| 'a'",
@@ -583,6 +584,9 @@ async fn subqueries_match_postgres() {
         "SELECT uid, jsonb_agg(amount ORDER BY id), json_agg(status ORDER BY id DESC) FROM orders GROUP BY uid ORDER BY uid NULLS FIRST",
         "SELECT jsonb_agg(jsonb_build_object('id', id, 'amount', amount) ORDER BY id) FROM orders WHERE uid = 1",
         "SELECT jsonb_agg(id) FROM orders WHERE false",
+        "SELECT uid, jsonb_object_agg(status, amount) FROM orders WHERE uid IS NOT NULL GROUP BY uid ORDER BY uid",
+        "SELECT jsonb_object_agg(id, name) FROM users WHERE id < 3",
+        "SELECT jsonb_object_agg(id, amount) FROM orders WHERE false",
         // DISTINCT ON: the first row of each set, in ORDER BY order.
         "SELECT DISTINCT ON (uid) uid, id, amount FROM orders ORDER BY uid, amount DESC NULLS LAST, id",
         "SELECT DISTINCT ON (status) status, id FROM orders ORDER BY status, id DESC",

@@ -24,6 +24,8 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "array_agg"
             | "jsonb_agg"
             | "json_agg"
+            | "jsonb_object_agg"
+            | "json_object_agg"
     )
 }
 

@@ -163,6 +163,30 @@ impl<'a> AggBinder<'a> {
             distinct,
         } = e
         {
+            if let ("jsonb_object_agg" | "json_object_agg", [key, value]) =
+                (name.as_str(), args.as_slice())
+            {
+                // The (key, value) pairs collected as by array_agg, then
+                // made one object (PostgreSQL's final function's name).
+                let pair = ast::Expr::Function {
+                    name: ast::Ident("jsonb_build_array".into()),
+                    args: vec![key.clone(), value.clone()],
+                    star: false,
+                    distinct: false,
+                };
+                let collected = ast::Expr::Function {
+                    name: ast::Ident("array_agg".into()),
+                    args: vec![pair],
+                    star: false,
+                    distinct: *distinct,
+                };
+                return Ok(ast::Expr::Function {
+                    name: ast::Ident("jsonb_object_agg_finalfn".into()),
+                    args: vec![self.rewrite(&collected)?],
+                    star: false,
+                    distinct: false,
+                });
+            }
             if matches!(name.as_str(), "jsonb_agg" | "json_agg") {
                 // The values as an array, then as a JSON array (there is
                 // no json type: json_agg answers jsonb too).

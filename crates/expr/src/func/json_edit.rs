@@ -347,3 +347,36 @@ pub(super) fn exists_keys(doc: &Value, keys: &Value, all: bool) -> Result<Value>
         hits.iter().any(|h| *h)
     }))
 }
+
+/// `jsonb_object_agg`'s last step: each `[key, value]` pair (as
+/// `jsonb_build_array` made it) an object field, a repeated key keeping
+/// its last value; a NULL key is 22023, as PostgreSQL's.
+pub(super) fn object_from_pairs(pairs: &Value) -> Result<Value> {
+    let Value::Array(items) = pairs else {
+        return Err(Error::DatatypeMismatch(format!(
+            "expected jsonb[], got {}",
+            pairs.data_type()
+        )));
+    };
+    let mut fields = Vec::with_capacity(items.len());
+    for item in items {
+        let JsonTree::Array(pair) = as_jsonb(item)?.to_tree() else {
+            return Err(Error::DatatypeMismatch("expected a key/value pair".into()));
+        };
+        let mut pair = pair.into_iter();
+        let (key, value) = (pair.next(), pair.next().unwrap_or(JsonTree::Null));
+        let key = match key {
+            Some(JsonTree::String(k)) => k,
+            Some(JsonTree::Null) | None => {
+                return Err(Error::InvalidParameterValue(
+                    "field name must not be null".into(),
+                ))
+            }
+            Some(other) => Jsonb::from_tree(&other).to_text().unwrap_or_default(),
+        };
+        fields.push((key, value));
+    }
+    Ok(Value::Jsonb(Jsonb::from_tree(
+        &JsonTree::object_from_pairs(fields),
+    )))
+}

@@ -130,6 +130,8 @@ pub enum Func {
     JsonbExistsAll,
     /// `jsonb_build_array(...)`.
     JsonbBuildArray,
+    /// `jsonb_object_agg`'s last step: `[key, value]` pairs as one object.
+    JsonbObjectFromPairs,
     /// `jsonb_pretty`.
     JsonbPretty,
     /// `to_jsonb` / `to_json`.
@@ -446,6 +448,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ),
     ("json_typeof", (Func::JsonbTypeof, &[Jsonb], Text)),
     (
+        "jsonb_object_agg_finalfn",
+        (Func::JsonbObjectFromPairs, &[Array(&Jsonb)], Jsonb),
+    ),
+    (
         "json_array_length",
         (Func::JsonbArrayLength, &[Jsonb], Int4),
     ),
@@ -708,6 +714,7 @@ impl Func {
             Func::JsonbDeletePath => json_edit::delete_path(&args[0], &args[1]),
             Func::JsonbStripNulls => json_edit::strip_nulls(&args[0]),
             Func::JsonbExistsAny => json_edit::exists_keys(&args[0], &args[1], false),
+            Func::JsonbObjectFromPairs => json_edit::object_from_pairs(&args[0]),
             Func::JsonbExistsAll => json_edit::exists_keys(&args[0], &args[1], true),
             Func::JsonbBuildArray => Ok(Value::Jsonb(crate::Jsonb::from_tree(
                 &crate::JsonTree::Array(args.iter().map(json::to_jsonb).collect()),
@@ -801,6 +808,7 @@ impl Func {
             Func::JsonbExistsAny => "jsonb_exists_any",
             Func::JsonbExistsAll => "jsonb_exists_all",
             Func::JsonbBuildArray => "jsonb_build_array",
+            Func::JsonbObjectFromPairs => "jsonb_object_agg_finalfn",
             Func::JsonbPretty => "jsonb_pretty",
             Func::ToJsonb => "to_jsonb",
             Func::Md5 => "md5",
