@@ -192,12 +192,9 @@ impl Planner<'_> {
     /// ahead) or refers to the outer query otherwise (it runs for each
     /// outer row).
     fn correlated_exists(&self, outer: &Scope, q: &Query) -> Result<Option<(Plan, Keys)>> {
-        match self.query(q) {
-            Ok(_) => return Ok(None),
-            Err(Error::UndefinedColumn(name)) if outer.has(&name) => {}
-            Err(e) => return Err(e),
-        }
         match self.exists_join(outer, q) {
+            // No keys: it names nothing of the outer query.
+            Ok((_, (keys, _))) if keys.is_empty() => Ok(None),
             Ok(joined) => Ok(Some(joined)),
             Err(Error::NotSupported(_)) => Ok(None),
             Err(e) => Err(e),

@@ -57,21 +57,9 @@ impl Planner<'_> {
                     Error::DatatypeMismatch(format!("UNION types {ty} and {t} cannot be matched"))
                 })?;
             }
-            types.push(if ty == DataType::Unknown {
-                DataType::Text
-            } else {
-                ty
-            });
+            types.push(resolved(ty));
         }
-        let output: Vec<Column> = parts[0]
-            .output
-            .iter()
-            .zip(&types)
-            .map(|(c, t)| Column {
-                name: c.name.clone(),
-                ty: *t,
-            })
-            .collect();
+        let output = retyped(&parts[0].output, &types);
         let from: Vec<Vec<DataType>> = (0..parts.len())
             .map(|b| (0..n).map(|i| typed(b, i)).collect())
             .collect();
@@ -157,21 +145,9 @@ impl Planner<'_> {
                     l.ty, r.ty
                 ))
             })?;
-            types.push(if ty == DataType::Unknown {
-                DataType::Text
-            } else {
-                ty
-            });
+            types.push(resolved(ty));
         }
-        let output: Vec<Column> = left
-            .output
-            .iter()
-            .zip(&types)
-            .map(|(c, t)| Column {
-                name: c.name.clone(),
-                ty: *t,
-            })
-            .collect();
+        let output = retyped(&left.output, &types);
         // Each side's rows, cast to the common types, then 1 in the
         // column of the side they come from.
         let side = |p: QueryPlan, tag: [i32; 2]| -> Result<Plan> {
@@ -258,4 +234,25 @@ impl Planner<'_> {
             offset: 0,
         })
     }
+}
+
+/// A set operation's column type: untyped literals on every side are text.
+fn resolved(ty: DataType) -> DataType {
+    if ty == DataType::Unknown {
+        DataType::Text
+    } else {
+        ty
+    }
+}
+
+/// The first input's column names with the operation's types.
+fn retyped(columns: &[Column], types: &[DataType]) -> Vec<Column> {
+    columns
+        .iter()
+        .zip(types)
+        .map(|(c, t)| Column {
+            name: c.name.clone(),
+            ty: *t,
+        })
+        .collect()
 }
