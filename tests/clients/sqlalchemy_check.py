@@ -66,4 +66,16 @@ cols = {c["name"]: c for c in insp.get_columns("sa_users")}
 assert list(cols) == ["id", "name", "score", "active"], cols
 assert isinstance(cols["id"]["type"], sa.Integer) and not cols["id"]["nullable"], cols["id"]
 assert all(c["default"] is None for c in cols.values()), cols
+# Primary keys, reflected from pg_constraint and pg_index, in the key's
+# declared order.
+with eng.begin() as c:
+    c.execute(sa.text("CREATE TABLE sa_pairs (a INT, b VARCHAR, v JSONB, PRIMARY KEY (b, a))"))
+pk = insp.get_pk_constraint("sa_users")
+assert pk["constrained_columns"] == ["id"] and pk["name"] == "sa_users_pkey", pk
+assert insp.get_pk_constraint("sa_pairs")["constrained_columns"] == ["b", "a"]
+assert insp.get_indexes("sa_users") == [] and insp.get_unique_constraints("sa_users") == []
+pairs = sa.Table("sa_pairs", sa.MetaData(), autoload_with=eng)
+assert [c.name for c in pairs.primary_key] == ["b", "a"], pairs.primary_key
+with eng.begin() as c:
+    c.execute(sa.text("DROP TABLE sa_pairs"))
 print("sqlalchemy ok")

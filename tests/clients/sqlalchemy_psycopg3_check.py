@@ -36,6 +36,11 @@ with eng.connect() as c:
     insp = sa.inspect(c)
     assert "p3_users" in insp.get_table_names(), insp.get_table_names()
     assert "p3_active" in insp.get_materialized_view_names(), insp.get_materialized_view_names()
+    # Reflection with bound parameters (`current_setting($1)`,
+    # `CAST($1 AS REGCLASS)`), the primary key included.
+    users = sa.Table("p3_users", sa.MetaData(), autoload_with=c)
+    assert [col.name for col in users.primary_key] == ["id"], users.primary_key
+    assert insp.get_pk_constraint("p3_users")["name"] == "p3_users_pkey"
 
 # Server-side cursors: SQLAlchemy's stream_results/yield_per over psycopg 3
 # declare a cursor, describe it as a portal, and FETCH from it.

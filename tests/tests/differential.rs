@@ -91,6 +91,7 @@ const VIEWS: &[(&str, &str)] = &[
     ("q_values_join", "SELECT e.data->>'messageId' AS id, m.weight FROM events e JOIN (VALUES ('track', 3), ('page', 1)) AS m(kind, weight) ON m.kind = e.data->>'type'"),
     ("q_except", "SELECT data->>'userId' AS u FROM events WHERE data->>'type' = 'track' EXCEPT SELECT id FROM users"),
     ("q_intersect_all", "SELECT data->>'type' AS t FROM events INTERSECT ALL SELECT data->>'type' FROM events WHERE data->>'userId' IS NULL"),
+    ("q_union_then_all", "SELECT data->>'type' AS t FROM events UNION SELECT region FROM orders UNION ALL SELECT data->>'type' FROM events WHERE data->>'event' = 'Signed Up'"),
     ("q_except_all", "SELECT data->>'type' AS t FROM events EXCEPT ALL SELECT data->>'type' FROM events WHERE data->>'event' = 'Signed Up'"),
     ("q_in_numeric", "SELECT region, count(*) AS n FROM orders WHERE amount IN (SELECT (data->'properties'->>'quantity')::numeric FROM events WHERE data->>'type' = 'track') GROUP BY region"),
     // Numerics of different scales, overwritten and deleted: results keep

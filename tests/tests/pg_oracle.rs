@@ -195,6 +195,10 @@ async fn errors_match_postgres() {
         "SELECT convert_from('\\xff'::bytea, 'UTF8')",
         "SELECT decode('0g', 'hex')",
         "SELECT nosuchfunction(1)",
+        "WITH RECURSIVE bad AS (SELECT n FROM bad UNION SELECT 1) SELECT * FROM bad",
+        "WITH RECURSIVE t(a, b) AS (SELECT 1 UNION ALL SELECT a FROM t) SELECT * FROM t",
+        "CREATE TABLE bad (a INT PRIMARY KEY, b TEXT, PRIMARY KEY (b))",
+        "CREATE TABLE bad (a INT, b TEXT, PRIMARY KEY (b, a, b))",
         "SELECT 'a'::text = 1",
         "SELECT * FROM nosuchtable",
         "SELEC 1",
@@ -609,6 +613,23 @@ async fn subqueries_match_postgres() {
         "SELECT team FROM users UNION SELECT 7 EXCEPT SELECT 1 ORDER BY 1 NULLS FIRST",
         "SELECT id FROM users UNION ALL SELECT id FROM users INTERSECT SELECT 2 ORDER BY 1",
         "SELECT status, amount FROM orders INTERSECT SELECT status, amount FROM orders WHERE uid = 1 ORDER BY 1, 2",
+        // WITH RECURSIVE: computed round by round; UNION stops at cycles.
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT * FROM t",
+        "WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT sum(n) FROM t",
+        "WITH RECURSIVE r AS (SELECT 1 AS a, 'x'::text AS s UNION SELECT (a % 3) + 1, s || 'y' FROM r WHERE length(s) < 4) SELECT * FROM r ORDER BY 1, 2",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION SELECT (x % 3) + 1 FROM c) SELECT * FROM c ORDER BY 1",
+        "WITH RECURSIVE fib(a, b) AS (SELECT 0::bigint, 1::bigint UNION ALL SELECT b, a + b FROM fib WHERE b < 100) SELECT a FROM fib",
+        "WITH RECURSIVE e AS (SELECT 1 AS n WHERE false UNION ALL SELECT n FROM e) SELECT count(*) FROM e",
+        "WITH RECURSIVE w AS (SELECT 1 AS n), v AS (SELECT n FROM w UNION ALL SELECT n + 1 FROM v WHERE n < 2) SELECT * FROM v",
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT a.n, b.n FROM t a JOIN t b ON b.n = a.n + 1 ORDER BY 1",
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT n, (SELECT count(*) FROM t t2 WHERE t2.n <= t.n) FROM t ORDER BY 1",
+        "WITH RECURSIVE t(n) AS (SELECT 1.5 UNION SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t",
+        "WITH RECURSIVE chain AS (SELECT id, team FROM users WHERE id = 1 UNION SELECT u.id, u.team FROM users u JOIN chain c ON u.id = c.id + 1) SELECT * FROM chain ORDER BY id",
+        // UNION is left-associative: the ALL after a plain UNION keeps
+        // duplicates of its own branch only.
+        "SELECT team FROM users UNION SELECT team FROM users UNION ALL SELECT team FROM users ORDER BY 1 NULLS FIRST",
+        "SELECT team FROM users UNION ALL SELECT team FROM users UNION SELECT 9 ORDER BY 1 NULLS FIRST",
+        "SELECT 1 UNION ALL SELECT 1 UNION SELECT 2 UNION ALL SELECT 2 UNION ALL SELECT 1 ORDER BY 1",
         // Set-returning functions in FROM, named as PostgreSQL names them.
         "SELECT * FROM jsonb_array_elements('[1, \"a\", null, {\"b\": [2]}]')",
         "SELECT * FROM jsonb_array_elements_text('[1, \"a\", null, {\"b\": [2]}]') AS t",
@@ -645,6 +666,14 @@ async fn subqueries_match_postgres() {
         "SELECT count(*), sum(s) FROM generate_series(1, 100000) AS s",
         "SELECT u.id, t FROM users u, unnest(ARRAY[u.name, 'x']) AS t",
         "SELECT unnest(ARRAY['a', 'b']) AS x, 1",
+        // Several set-returning functions in a select list run in
+        // lockstep, the shorter padded with NULLs.
+        "SELECT unnest(ARRAY[20, 10]) AS a, generate_subscripts(ARRAY[20, 10], 1) AS o",
+        "SELECT unnest(ARRAY[1, 2, 3]) AS a, unnest(ARRAY['x']) AS b, generate_series(1, 2) AS g",
+        "SELECT generate_subscripts(ARRAY['a', 'b', 'c'], 1, true) AS s",
+        "SELECT * FROM generate_subscripts(ARRAY[5, 6], 1) AS s",
+        "SELECT generate_subscripts(ARRAY[5, 6], 2)",
+        "SELECT u.id, unnest(ARRAY[u.id, u.id + 1]) AS n, unnest(ARRAY['a']) AS v FROM users u ORDER BY 1, 2",
         "SELECT u.id, ARRAY(SELECT o.id FROM orders o WHERE o.uid = u.id ORDER BY o.id) FROM users u",
         "SELECT ARRAY(SELECT name FROM users WHERE name IS NOT NULL ORDER BY name)",
         "SELECT team, array_agg(id ORDER BY id DESC), array_to_string(array_agg(name ORDER BY name), ',') FROM users GROUP BY team",
@@ -1274,4 +1303,152 @@ async fn views_match_postgres() {
     let c = server.connect().await.unwrap();
     let e = c.batch_execute("DROP VIEW paid").await.unwrap_err();
     assert_eq!(e.code().map(|c| c.code()), Some("2BP01"), "{e:?}");
+}
+
+/// Primary keys as clients reflect them: `PRIMARY KEY (b, a)` keeps its
+/// order, `pg_constraint` and `pg_index` hold the key (with `indkey`
+/// read through `unnest` and `generate_subscripts`, as SQLAlchemy
+/// reads it), `pg_get_constraintdef`/`pg_get_indexdef` print it, and
+/// psql's `\d` lists it under "Indexes" (bad definitions are in
+/// `errors_match_postgres`). The order survives a restart, since the key's order is
+/// the order rows are stored in.
+#[tokio::test]
+async fn primary_keys_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-pkey");
+    let mut server = Server::start(&dir.0, &[]).await.unwrap();
+    let steps = [
+        "CREATE TABLE pk2 (a INT, b TEXT, c JSONB, PRIMARY KEY (b, a))",
+        "CREATE TABLE pk1 (id BIGINT PRIMARY KEY, \"Name\" TEXT)",
+        "CREATE TABLE nokey (x INT)",
+        "INSERT INTO pk2 VALUES (1, 'y', '{}'), (2, 'x', '{}'), (1, 'x', NULL)",
+        "SELECT a, b FROM pk2 ORDER BY b, a",
+        "\\d pk2",
+        "\\d pk1",
+        "SELECT r.relname, c.conname, c.contype, c.conkey, pg_get_constraintdef(c.oid), pg_get_constraintdef(c.oid, true) FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid WHERE r.relname LIKE 'pk%' OR r.relname = 'nokey' ORDER BY 1",
+        "SELECT c.relname, c.relkind, c.relnatts, i.indnatts, i.indisprimary, i.indisunique, pg_get_indexdef(i.indexrelid), pg_get_indexdef(i.indexrelid, 2, true), pg_get_indexdef(i.indexrelid, 3, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname LIKE 'pk%' ORDER BY 1",
+        "SELECT relname, relhasindex FROM pg_class WHERE relname IN ('pk1', 'pk2', 'nokey', 'pk1_pkey', 'pk2_pkey') ORDER BY 1",
+        "SELECT k.conname, array_agg(a.attname::text ORDER BY k.ord) FROM (SELECT c.conname, c.conrelid, unnest(i.indkey) AS attnum, generate_subscripts(i.indkey, 1) AS ord FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid WHERE c.contype = 'p' AND c.conname LIKE 'pk%') k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.attnum GROUP BY k.conname ORDER BY 1",
+        "SELECT pg_get_indexdef(0), pg_get_constraintdef(0)",
+        "DROP TABLE pk1",
+        "SELECT conname FROM pg_constraint WHERE conname LIKE 'pk%'",
+    ];
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
+    let rv = psql_transcript(port, "root", "dev", &steps).await;
+    assert_same_transcript(&rv, &pg);
+
+    server.kill9().await.unwrap();
+    server = server.restart().await.unwrap();
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let again = [
+        "SELECT a, b FROM pk2 ORDER BY 2, 1",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk2_pkey'",
+        "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'pk2'::regclass",
+    ];
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &again).await;
+    let rv = psql_transcript(port, "root", "dev", &again).await;
+    assert_same_transcript(&rv, &pg);
+}
+
+/// `pg_dump` runs to completion against Rivulet (the two RisingWave and
+/// Rivulet catalog schemas excluded, as `-N` excludes any schema), with
+/// `--schema-only` and with data, and what it prints restores into
+/// PostgreSQL: the same tables with their keys and rows, and the views
+/// and materialized views, whose definitions name their relations with
+/// the schema as pg_dump's empty search path requires.
+#[tokio::test]
+async fn pg_dump_restores_into_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-pgdump");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let c = server.connect().await.unwrap();
+    c.batch_execute(
+        "CREATE SECRET s AS 'k';
+         CREATE TABLE events (data JSONB) WITH (connector = 'webhook')
+           VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'));
+         CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR, score NUMERIC, seen TIMESTAMPTZ);
+         CREATE TABLE pairs (a INT, b TEXT, ok BOOLEAN, PRIMARY KEY (b, a));
+         CREATE MATERIALIZED VIEW by_name AS SELECT name, count(*) AS n FROM users GROUP BY 1;
+         CREATE VIEW named AS SELECT u.id, u.name FROM users u WHERE EXISTS (SELECT 1 FROM pairs p WHERE p.a = u.id);
+         CREATE MATERIALIZED VIEW on_view AS WITH t AS (SELECT id FROM named) SELECT count(*) AS n FROM t;
+         INSERT INTO users VALUES (1, 'ann', 1.50, '2024-01-02 03:04:05+00'), (2, 'b\tob', NULL, NULL);
+         INSERT INTO pairs VALUES (1, 'x', true), (2, 'y', NULL);",
+    )
+    .await
+    .unwrap();
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let dump = |extra: &'static [&'static str]| async move {
+        let out = tokio::process::Command::new("pg_dump")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "root",
+                "-d",
+                "dev",
+            ])
+            .args(["-N", "rw_catalog", "-N", "rivulet_catalog"])
+            .args(extra)
+            .output()
+            .await
+            .expect("pg_dump is installed (scripts/install-test-deps.sh)");
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let schema = dump(&["--schema-only"]).await;
+    assert!(
+        schema.contains("ADD CONSTRAINT pairs_pkey PRIMARY KEY (b, a);"),
+        "{schema}"
+    );
+    assert!(
+        schema.contains("FROM public.users AS u WHERE EXISTS (SELECT 1 FROM public.pairs AS p"),
+        "{schema}"
+    );
+    assert!(
+        !schema.contains("CREATE SECRET") && !schema.contains("'k'"),
+        "{schema}"
+    );
+    assert!(!schema.contains("COPY "), "{schema}");
+    let text = dump(&[]).await;
+
+    // Restored into an empty PostgreSQL database (with the owner role the
+    // dump names), every statement runs.
+    psql(
+        oracle.port(),
+        "postgres",
+        "postgres",
+        " -c 'CREATE ROLE root'",
+    )
+    .await;
+    let file = dir.0.join("dump.sql");
+    std::fs::write(&file, &text).unwrap();
+    let restore = psql(
+        oracle.port(),
+        "postgres",
+        "postgres",
+        &format!(" -q -v ON_ERROR_STOP=1 -f {}", file.display()),
+    )
+    .await;
+    assert!(!restore.contains("ERROR"), "{restore}\n{text}");
+    let steps = [
+        "\\d users",
+        "\\d pairs",
+        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1",
+        "SELECT matviewname FROM pg_matviews ORDER BY 1",
+        "SELECT * FROM users ORDER BY id",
+        "SELECT * FROM pairs ORDER BY a",
+        "SELECT * FROM by_name ORDER BY 1",
+        "SELECT * FROM named",
+        "SELECT * FROM on_view",
+    ];
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
+    let rv = psql_transcript(port, "root", "dev", &steps).await;
+    assert_same_transcript(&rv, &pg);
 }

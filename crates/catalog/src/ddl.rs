@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rivulet_expr::{DataType, Interval};
 use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
 
+use crate::binder::CatalogType;
 use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
 use crate::catalog::{
     Dedup, DedupKey, Handshake, DEFAULT_DEDUP_WINDOW_MICROS, MAX_DEDUP_WINDOW_MICROS,
@@ -409,6 +410,7 @@ fn window(v: &Literal) -> Result<i64> {
 fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Result<Relation> {
     let Statement::CreateTable {
         columns,
+        primary_key: key_columns,
         include,
         with,
         validate,
@@ -439,12 +441,33 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
         .collect::<Result<Vec<_>>>()?;
     check_unique_columns(&cols)?;
     refuse_arrays(&cols, "tables")?;
-    let primary_key: Vec<usize> = columns
+    // The key's columns in the order `PRIMARY KEY (...)` names them, or
+    // those declared PRIMARY KEY in table order.
+    if !key_columns.is_empty() && columns.iter().any(|c| c.primary_key) {
+        return Err(Error::InvalidTableDefinition(format!(
+            "multiple primary keys for table \"{name}\" are not allowed"
+        )));
+    }
+    if let Some(twice) = key_columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.primary_key)
-        .map(|(i, _)| i)
-        .collect();
+        .find(|(i, k)| key_columns[..*i].contains(k))
+    {
+        return Err(Error::DuplicateKeyColumn(twice.1.to_string()));
+    }
+    let primary_key: Vec<usize> = if key_columns.is_empty() {
+        columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, _)| i)
+            .collect()
+    } else {
+        key_columns
+            .iter()
+            .filter_map(|k| columns.iter().position(|c| c.name == *k))
+            .collect()
+    };
 
     let mut connector = None;
     let mut is_batched = false;
@@ -675,6 +698,8 @@ fn bind_validate(
         name: name.to_string(),
         ty,
         hidden: false,
+        system: false,
+        catalog_type: CatalogType::Plain,
     };
     let mut scope = Scope {
         columns: vec![
@@ -879,6 +904,29 @@ mod tests {
         assert!(plan.contains("SemiJoin: [#0] = [#1]"), "{plan}");
         // The subquery's table is a source: its changes reach the view.
         assert_eq!(spec.sources.len(), 2);
+    }
+
+    #[test]
+    fn system_rows_are_as_wide_as_their_relations() {
+        let mut cat = Catalog::new();
+        apply(
+            &mut cat,
+            "CREATE TABLE t (a INT, b TEXT, PRIMARY KEY (b, a))",
+        )
+        .unwrap();
+        apply(&mut cat, "CREATE TABLE e (data JSONB)").unwrap();
+        apply(
+            &mut cat,
+            "CREATE MATERIALIZED VIEW m AS SELECT b, count(*) AS n FROM t GROUP BY b",
+        )
+        .unwrap();
+        apply(&mut cat, "CREATE VIEW v AS SELECT a FROM t").unwrap();
+        for table in crate::SystemTable::all() {
+            let width = table.relation().columns.len();
+            for row in crate::system::system_rows(table, &cat) {
+                assert_eq!(row.len(), width, "{:?}", table.name());
+            }
+        }
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum Error {
     /// 42701
     #[error("column \"{0}\" specified more than once")]
     DuplicateColumn(String),
+    /// 42701
+    #[error("column \"{0}\" appears twice in primary key constraint")]
+    DuplicateKeyColumn(String),
     /// 42704: a type, secret or other named thing that does not exist.
     #[error("{0}")]
     UndefinedObject(String),
@@ -127,6 +130,15 @@ pub enum Error {
     /// error keeps its own SQLSTATE.
     #[error("{0}")]
     Subquery(Box<dyn SqlError>),
+    /// 42P16: a table definition PostgreSQL refuses (two primary keys).
+    #[error("{0}")]
+    InvalidTableDefinition(String),
+    /// 42P19: a recursive query of a form that cannot be run.
+    #[error("{0}")]
+    InvalidRecursion(String),
+    /// 54000: a query that would hold more than Rivulet allows.
+    #[error("{0}")]
+    ProgramLimitExceeded(String),
     /// XX000: a stored catalog entry that cannot be read back.
     #[error("corrupted catalog entry: {0}")]
     Corrupted(String),
@@ -146,7 +158,7 @@ impl Error {
             Error::InvalidColumnReference(_) => "42P10",
             Error::UndefinedColumnOf { .. } => "42703",
             Error::Syntax(_) => "42601",
-            Error::DuplicateColumn(_) => "42701",
+            Error::DuplicateColumn(_) | Error::DuplicateKeyColumn(_) => "42701",
             Error::DuplicateAlias(_) => "42712",
             Error::UndefinedObject(_) => "42704",
             Error::UndefinedFunction(_) => "42883",
@@ -159,6 +171,9 @@ impl Error {
             Error::UndefinedDatabase(_) => "3D000",
             Error::UndefinedSchema(_) => "3F000",
             Error::InvalidDefinition(_) => "42P17",
+            Error::InvalidTableDefinition(_) => "42P16",
+            Error::InvalidRecursion(_) => "42P19",
+            Error::ProgramLimitExceeded(_) => "54000",
             Error::InvalidParameter(_) => "22023",
             Error::NotSupported(_) | Error::Correlated => "0A000",
             Error::InvalidRowCount(code, _) => code,

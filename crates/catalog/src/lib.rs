@@ -38,3 +38,7 @@ pub use planner::{
 };
 pub use restore::restore;
 pub use system::SystemTable;
+
+/// The name sessions give `pg_get_viewdef` when `public` is not on their
+/// search path: the definition then names relations with their schema.
+pub const QUALIFIED_VIEWDEF: &str = "pg_get_viewdef_qualified";

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use rivulet_expr::{DataType, Row, Value};
+use rivulet_expr::{quote_ident, DataType, Row, Value};
 use rivulet_sql::Statement;
 
 use crate::{Catalog, Column, Relation, RelationKind};
@@ -26,6 +26,8 @@ const INFORMATION_SCHEMA_OID: i64 = 13000;
 const RW_CATALOG_OID: i64 = 13200;
 const RIVULET_CATALOG_OID: i64 = 13400;
 const OWNER_OID: i64 = 10;
+/// `pg_database_owner`, the role PostgreSQL 15 makes own `public`.
+const DATABASE_OWNER_OID: i64 = 6171;
 const DATABASE_OID: i64 = 16383;
 /// `pg_class`'s own OID: the class of relations in `pg_depend`.
 const PG_CLASS_OID: i64 = 1259;
@@ -34,6 +36,15 @@ use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T, Timestamptz as T
 
 /// `text[]`.
 const TA: DataType = DataType::Array(&DataType::Text);
+/// `integer[]` (PostgreSQL's `int2[]` and `int2vector` columns).
+const I4A: DataType = DataType::Array(&DataType::Int4);
+/// `bigint[]` (PostgreSQL's `oidvector` columns).
+const I8A: DataType = DataType::Array(&DataType::Int8);
+
+/// OIDs of the index behind a table's primary key, and of the constraint:
+/// the table's id past these bases, above every relation's OID.
+const PKEY_INDEX_OID: i64 = 1 << 30;
+const PKEY_CONSTRAINT_OID: i64 = 3 << 29;
 
 /// What a system relation's rows are computed from.
 struct Ctx<'a> {
@@ -90,13 +101,16 @@ static DEFS: &[Def] = &[
             ("relacl", T),
             ("reloptions", TA),
             ("relpartbound", T),
+            ("relpages", I4),
+            ("relfrozenxid", I8),
+            ("relminmxid", I8),
         ],
         rows: Some(pg_class),
     },
     Def {
         schema: "pg_catalog",
         name: "pg_am",
-        columns: &[("oid", I8), ("amname", T), ("amtype", T)],
+        columns: &[("oid", I8), ("amname", T), ("amtype", T), ("amhandler", I8)],
         rows: Some(pg_am),
     },
     // A session's cursors are its own; drivers look here only to decide
@@ -166,6 +180,11 @@ static DEFS: &[Def] = &[
             ("attstorage", T),
             ("attcompression", T),
             ("attstattarget", I4),
+            ("attacl", TA),
+            ("attoptions", TA),
+            ("attfdwoptions", TA),
+            ("attalign", T),
+            ("attmissingval", T),
         ],
         rows: Some(pg_attribute),
     },
@@ -192,6 +211,9 @@ static DEFS: &[Def] = &[
             ("typcollation", I8),
             ("typdefault", T),
             ("typndims", I4),
+            ("typacl", TA),
+            ("typisdefined", B),
+            ("typstorage", T),
         ],
         rows: Some(pg_type),
     },
@@ -214,14 +236,14 @@ static DEFS: &[Def] = &[
             ("indisready", B),
             ("indislive", B),
             ("indisreplident", B),
-            ("indkey", T),
-            ("indcollation", T),
-            ("indclass", T),
-            ("indoption", T),
+            ("indkey", I4A),
+            ("indcollation", I8A),
+            ("indclass", I8A),
+            ("indoption", I4A),
             ("indexprs", T),
             ("indpred", T),
         ],
-        rows: None,
+        rows: Some(pg_index),
     },
     Def {
         schema: "pg_catalog",
@@ -233,8 +255,8 @@ static DEFS: &[Def] = &[
             ("contype", T),
             ("connamespace", I8),
             ("confrelid", I8),
-            ("conkey", T),
-            ("confkey", T),
+            ("conkey", I4A),
+            ("confkey", I4A),
             ("condeferrable", B),
             ("condeferred", B),
             ("convalidated", B),
@@ -249,7 +271,7 @@ static DEFS: &[Def] = &[
             ("connoinherit", B),
             ("conbin", T),
         ],
-        rows: None,
+        rows: Some(pg_constraint),
     },
     Def {
         schema: "pg_catalog",
@@ -265,13 +287,30 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_trigger",
-        columns: &[("oid", I8), ("tgrelid", I8), ("tgname", T)],
+        columns: &[
+            ("oid", I8),
+            ("tgrelid", I8),
+            ("tgname", T),
+            ("tgfoid", I8),
+            ("tgenabled", T),
+            ("tgisinternal", B),
+            ("tgparentid", I8),
+        ],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_policy",
-        columns: &[("oid", I8), ("polname", T), ("polrelid", I8)],
+        columns: &[
+            ("oid", I8),
+            ("polname", T),
+            ("polrelid", I8),
+            ("polcmd", T),
+            ("polpermissive", B),
+            ("polroles", I8A),
+            ("polqual", T),
+            ("polwithcheck", T),
+        ],
         rows: None,
     },
     Def {
@@ -353,7 +392,13 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_collation",
-        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8)],
+        columns: &[
+            ("oid", I8),
+            ("collname", T),
+            ("collnamespace", I8),
+            ("collowner", I8),
+            ("collencoding", I4),
+        ],
         rows: None,
     },
     Def {
@@ -398,7 +443,7 @@ static DEFS: &[Def] = &[
             ("objsubid", I4),
             ("description", T),
         ],
-        rows: None,
+        rows: Some(pg_description),
     },
     Def {
         schema: "pg_catalog",
@@ -424,6 +469,7 @@ static DEFS: &[Def] = &[
             ("opcname", T),
             ("opcnamespace", I8),
             ("opcdefault", B),
+            ("opcowner", I8),
         ],
         rows: None,
     },
@@ -436,6 +482,9 @@ static DEFS: &[Def] = &[
             ("extowner", I8),
             ("extnamespace", I8),
             ("extversion", T),
+            ("extrelocatable", B),
+            ("extconfig", I8A),
+            ("extcondition", TA),
         ],
         rows: None,
     },
@@ -451,6 +500,9 @@ static DEFS: &[Def] = &[
             ("prorettype", I8),
             ("proretset", B),
             ("proargtypes", T),
+            ("prolang", I8),
+            ("pronargs", I4),
+            ("proacl", TA),
         ],
         rows: None,
     },
@@ -462,6 +514,8 @@ static DEFS: &[Def] = &[
             ("rulename", T),
             ("ev_class", I8),
             ("ev_type", T),
+            ("ev_enabled", T),
+            ("is_instead", B),
         ],
         rows: None,
     },
@@ -666,6 +720,352 @@ static DEFS: &[Def] = &[
         ],
         rows: Some(rw_subscriptions),
     },
+    // Objects Rivulet has none of, declared so tools that list every
+    // kind of object (pg_dump, DBeaver) read them as empty.
+    Def {
+        schema: "pg_catalog",
+        name: "pg_language",
+        columns: &[
+            ("oid", I8),
+            ("lanname", T),
+            ("lanowner", I8),
+            ("lanispl", B),
+            ("lanpltrusted", B),
+            ("lanplcallfoid", I8),
+            ("laninline", I8),
+            ("lanvalidator", I8),
+            ("lanacl", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_operator",
+        columns: &[
+            ("oid", I8),
+            ("oprname", T),
+            ("oprnamespace", I8),
+            ("oprowner", I8),
+            ("oprkind", T),
+            ("oprleft", I8),
+            ("oprright", I8),
+            ("oprresult", I8),
+            ("oprcode", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_opfamily",
+        columns: &[
+            ("oid", I8),
+            ("opfmethod", I8),
+            ("opfname", T),
+            ("opfnamespace", I8),
+            ("opfowner", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_ts_parser",
+        columns: &[
+            ("oid", I8),
+            ("prsname", T),
+            ("prsnamespace", I8),
+            ("prsstart", I8),
+            ("prstoken", I8),
+            ("prsend", I8),
+            ("prsheadline", I8),
+            ("prslextype", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_ts_template",
+        columns: &[
+            ("oid", I8),
+            ("tmplname", T),
+            ("tmplnamespace", I8),
+            ("tmplinit", I8),
+            ("tmpllexize", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_ts_dict",
+        columns: &[
+            ("oid", I8),
+            ("dictname", T),
+            ("dictnamespace", I8),
+            ("dictowner", I8),
+            ("dicttemplate", I8),
+            ("dictinitoption", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_ts_config",
+        columns: &[
+            ("oid", I8),
+            ("cfgname", T),
+            ("cfgnamespace", I8),
+            ("cfgowner", I8),
+            ("cfgparser", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_foreign_data_wrapper",
+        columns: &[
+            ("oid", I8),
+            ("fdwname", T),
+            ("fdwowner", I8),
+            ("fdwhandler", I8),
+            ("fdwvalidator", I8),
+            ("fdwacl", TA),
+            ("fdwoptions", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_foreign_server",
+        columns: &[
+            ("oid", I8),
+            ("srvname", T),
+            ("srvowner", I8),
+            ("srvfdw", I8),
+            ("srvtype", T),
+            ("srvversion", T),
+            ("srvacl", TA),
+            ("srvoptions", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_foreign_table",
+        columns: &[("ftrelid", I8), ("ftserver", I8), ("ftoptions", TA)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_default_acl",
+        columns: &[
+            ("oid", I8),
+            ("defaclrole", I8),
+            ("defaclnamespace", I8),
+            ("defaclobjtype", T),
+            ("defaclacl", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_conversion",
+        columns: &[
+            ("oid", I8),
+            ("conname", T),
+            ("connamespace", I8),
+            ("conowner", I8),
+            ("conforencoding", I4),
+            ("contoencoding", I4),
+            ("conproc", I8),
+            ("condefault", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_cast",
+        columns: &[
+            ("oid", I8),
+            ("castsource", I8),
+            ("casttarget", I8),
+            ("castfunc", I8),
+            ("castcontext", T),
+            ("castmethod", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_range",
+        columns: &[("rngtypid", I8), ("rngsubtype", I8), ("rngmultitypid", I8)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_transform",
+        columns: &[
+            ("oid", I8),
+            ("trftype", I8),
+            ("trflang", I8),
+            ("trffromsql", I8),
+            ("trftosql", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_event_trigger",
+        columns: &[
+            ("oid", I8),
+            ("evtname", T),
+            ("evtevent", T),
+            ("evtowner", I8),
+            ("evtfoid", I8),
+            ("evtenabled", T),
+            ("evttags", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_statistic_ext",
+        columns: &[
+            ("oid", I8),
+            ("stxrelid", I8),
+            ("stxname", T),
+            ("stxnamespace", I8),
+            ("stxowner", I8),
+            ("stxstattarget", I4),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_publication",
+        columns: &[
+            ("oid", I8),
+            ("pubname", T),
+            ("pubowner", I8),
+            ("puballtables", B),
+            ("pubinsert", B),
+            ("pubupdate", B),
+            ("pubdelete", B),
+            ("pubtruncate", B),
+            ("pubviaroot", B),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_publication_rel",
+        columns: &[
+            ("oid", I8),
+            ("prpubid", I8),
+            ("prrelid", I8),
+            ("prqual", T),
+            ("prattrs", I4A),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_publication_namespace",
+        columns: &[("oid", I8), ("pnpubid", I8), ("pnnspid", I8)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_subscription",
+        columns: &[
+            ("oid", I8),
+            ("subdbid", I8),
+            ("subname", T),
+            ("subowner", I8),
+            ("subenabled", B),
+            ("subbinary", B),
+            ("substream", B),
+            ("subtwophasestate", T),
+            ("subdisableonerr", B),
+            ("subconninfo", T),
+            ("subslotname", T),
+            ("subsynccommit", T),
+            ("subpublications", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_amop",
+        columns: &[
+            ("oid", I8),
+            ("amopfamily", I8),
+            ("amoplefttype", I8),
+            ("amoprighttype", I8),
+            ("amopstrategy", I4),
+            ("amopopr", I8),
+            ("amopmethod", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_amproc",
+        columns: &[
+            ("oid", I8),
+            ("amprocfamily", I8),
+            ("amproclefttype", I8),
+            ("amprocrighttype", I8),
+            ("amprocnum", I4),
+            ("amproc", I8),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_init_privs",
+        columns: &[
+            ("objoid", I8),
+            ("classoid", I8),
+            ("objsubid", I4),
+            ("privtype", T),
+            ("initprivs", TA),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_seclabels",
+        columns: &[
+            ("objoid", I8),
+            ("classoid", I8),
+            ("objsubid", I4),
+            ("objtype", T),
+            ("objnamespace", I8),
+            ("objname", T),
+            ("provider", T),
+            ("label", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_partitioned_table",
+        columns: &[
+            ("partrelid", I8),
+            ("partstrat", T),
+            ("partnatts", I4),
+            ("partdefid", I8),
+            ("partattrs", I4A),
+            ("partclass", I8A),
+            ("partcollation", I8A),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_largeobject_metadata",
+        columns: &[("oid", I8), ("lomowner", I8), ("lomacl", TA)],
+        rows: None,
+    },
 ];
 
 /// A system relation: its position in `DEFS`.
@@ -735,8 +1135,19 @@ impl SystemTable {
     }
 
     /// Every system relation.
-    fn all() -> impl Iterator<Item = SystemTable> {
+    pub(crate) fn all() -> impl Iterator<Item = SystemTable> {
         (0..DEFS.len()).map(SystemTable)
+    }
+}
+
+/// The OID of a schema, if there is one of that name.
+pub(crate) fn schema_oid(name: &str) -> Option<i64> {
+    match name {
+        "public" => Some(PUBLIC_OID),
+        "pg_catalog" | "information_schema" | "rw_catalog" | "rivulet_catalog" => {
+            Some(namespace_oid(name))
+        }
+        _ => None,
     }
 }
 
@@ -757,6 +1168,9 @@ fn namespace_oid(schema: &str) -> i64 {
 pub fn relation_oid(rel: &Relation) -> i64 {
     match rel.kind {
         RelationKind::System(t) => {
+            if let Some(oid) = catalog_oid(t.name()) {
+                return oid;
+            }
             let idx = t.0 as i64;
             match t.name().0 {
                 "information_schema" => 13_100 + idx,
@@ -766,6 +1180,72 @@ pub fn relation_oid(rel: &Relation) -> i64 {
             }
         }
         _ => (FIRST_USER_OID + rel.id) as i64,
+    }
+}
+
+/// The OID PostgreSQL gives a `pg_catalog` table (`tableoid`, and the
+/// `classid` of `pg_depend` and `pg_description` rows), for those tools
+/// match objects by.
+fn catalog_oid((schema, name): (&str, &str)) -> Option<i64> {
+    if schema != "pg_catalog" {
+        return None;
+    }
+    Some(match name {
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_class" => 1259,
+        "pg_database" => 1262,
+        "pg_tablespace" => 1213,
+        "pg_foreign_server" => 1417,
+        "pg_foreign_data_wrapper" => 2328,
+        "pg_am" => 2601,
+        "pg_amop" => 2602,
+        "pg_amproc" => 2603,
+        "pg_attrdef" => 2604,
+        "pg_cast" => 2605,
+        "pg_constraint" => 2606,
+        "pg_conversion" => 2607,
+        "pg_depend" => 2608,
+        "pg_description" => 2609,
+        "pg_index" => 2610,
+        "pg_inherits" => 2611,
+        "pg_language" => 2612,
+        "pg_namespace" => 2615,
+        "pg_opclass" => 2616,
+        "pg_operator" => 2617,
+        "pg_rewrite" => 2618,
+        "pg_trigger" => 2620,
+        "pg_sequence" => 2224,
+        "pg_opfamily" => 2753,
+        "pg_extension" => 3079,
+        "pg_policy" => 3256,
+        "pg_statistic_ext" => 3381,
+        "pg_init_privs" => 3394,
+        "pg_collation" => 3456,
+        "pg_event_trigger" => 3466,
+        "pg_range" => 3541,
+        "pg_transform" => 3576,
+        "pg_ts_dict" => 3600,
+        "pg_ts_parser" => 3601,
+        "pg_ts_config" => 3602,
+        "pg_ts_template" => 3764,
+        "pg_default_acl" => 826,
+        "pg_subscription" => 6100,
+        "pg_publication" => 6104,
+        "pg_publication_rel" => 6106,
+        "pg_publication_namespace" => 6237,
+        _ => return None,
+    })
+}
+
+/// `pg_type.typalign` of a type: how its values are aligned on disk.
+fn type_align(ty: DataType) -> &'static str {
+    match ty {
+        DataType::Boolean => "c",
+        DataType::Int4 | DataType::Date | DataType::Text | DataType::Bytea | DataType::Jsonb => "i",
+        DataType::Numeric => "i",
+        _ => "d",
     }
 }
 
@@ -835,7 +1315,12 @@ fn pg_namespace(_: &Ctx<'_>) -> Vec<Row> {
             int(OWNER_OID),
             Value::Null,
         ],
-        vec![int(PUBLIC_OID), text("public"), int(OWNER_OID), Value::Null],
+        vec![
+            int(PUBLIC_OID),
+            text("public"),
+            int(DATABASE_OWNER_OID),
+            Value::Null,
+        ],
         vec![
             int(INFORMATION_SCHEMA_OID),
             text("information_schema"),
@@ -859,49 +1344,90 @@ fn pg_namespace(_: &Ctx<'_>) -> Vec<Row> {
 
 fn pg_class(c: &Ctx<'_>) -> Vec<Row> {
     let (user, system) = (&c.user, &c.system);
-    user.iter()
-        .chain(system.iter())
-        .map(|r| {
-            let (ns, kind) = match &r.kind {
-                RelationKind::Table(_) => (PUBLIC_OID, "r"),
-                RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
-                RelationKind::View(_) => (PUBLIC_OID, "v"),
-                RelationKind::System(t) => (namespace_oid(t.name().0), "v"),
-            };
-            vec![
-                int(relation_oid(r)),
-                text(&r.name),
-                int(ns),
-                int(0),
-                int(OWNER_OID),
-                int(if kind == "v" { 0 } else { 2 }),
-                int(0),
-                int(0),
-                Value::Bool(false),
-                text("p"),
-                text(kind),
-                Value::Int4(r.columns.len() as i32),
-                Value::Int4(0),
-                Value::Bool(false),
-                Value::Bool(false),
-                Value::Bool(false),
-                Value::Bool(false),
-                Value::Bool(true),
-                text("d"),
-                Value::Bool(false),
-                int(0),
-                Value::Null,
-                Value::Null,
-                Value::Null,
-            ]
+    let relations = user.iter().chain(system.iter()).map(|r| {
+        let (ns, kind) = match &r.kind {
+            RelationKind::Table(_) => (PUBLIC_OID, "r"),
+            RelationKind::MaterializedView(_) => (PUBLIC_OID, "m"),
+            RelationKind::View(_) => (PUBLIC_OID, "v"),
+            RelationKind::System(t) => (namespace_oid(t.name().0), "v"),
+        };
+        class_row(ClassRow {
+            oid: relation_oid(r),
+            name: &r.name,
+            namespace: ns,
+            am: if kind == "v" { 0 } else { 2 },
+            has_index: primary_key(r).is_some(),
+            kind,
+            columns: r.columns.len(),
+            replica_identity: "d",
         })
-        .collect()
+    });
+    // The index behind each primary key.
+    let indexes = user.iter().filter_map(|r| {
+        let key = primary_key(r)?;
+        Some(class_row(ClassRow {
+            oid: PKEY_INDEX_OID + r.id as i64,
+            name: &pkey_name(r),
+            namespace: PUBLIC_OID,
+            am: 403,
+            has_index: false,
+            kind: "i",
+            columns: key.len(),
+            replica_identity: "n",
+        }))
+    });
+    relations.chain(indexes).collect()
+}
+
+/// What differs between `pg_class` rows.
+struct ClassRow<'a> {
+    oid: i64,
+    name: &'a str,
+    namespace: i64,
+    /// Access method: heap (2), btree (403), none (0).
+    am: i64,
+    has_index: bool,
+    kind: &'a str,
+    columns: usize,
+    replica_identity: &'a str,
+}
+
+fn class_row(r: ClassRow<'_>) -> Row {
+    vec![
+        int(r.oid),
+        text(r.name),
+        int(r.namespace),
+        int(0),
+        int(OWNER_OID),
+        int(r.am),
+        int(0),
+        int(0),
+        Value::Bool(r.has_index),
+        text("p"),
+        text(r.kind),
+        Value::Int4(r.columns as i32),
+        Value::Int4(0),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(true),
+        text(r.replica_identity),
+        Value::Bool(false),
+        int(0),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Int4(0),
+        int(0),
+        int(0),
+    ]
 }
 
 fn pg_am(_: &Ctx<'_>) -> Vec<Row> {
     vec![
-        vec![int(2), text("heap"), text("t")],
-        vec![int(403), text("btree"), text("i")],
+        vec![int(2), text("heap"), text("t"), int(3)],
+        vec![int(403), text("btree"), text("i"), int(330)],
     ]
 }
 
@@ -970,6 +1496,11 @@ fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
                         text(if len < 0 { "x" } else { "p" }),
                         text(""),
                         Value::Int4(-1),
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                        text(type_align(c.ty)),
+                        Value::Null,
                     ]
                 })
                 .collect::<Vec<_>>()
@@ -1026,6 +1557,9 @@ fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
                 }),
                 Value::Null,
                 Value::Int4(0),
+                Value::Null,
+                Value::Bool(true),
+                text(if len < 0 { "x" } else { "p" }),
             ]
         })
         .collect()
@@ -1047,18 +1581,34 @@ fn pg_get_keywords(_: &Ctx<'_>) -> Vec<Row> {
 }
 
 fn pg_roles(_: &Ctx<'_>) -> Vec<Row> {
+    let role = |oid: i64, name: &str, login: bool| {
+        vec![
+            int(oid),
+            text(name),
+            Value::Bool(login),
+            Value::Bool(login),
+            Value::Bool(true),
+            Value::Bool(login),
+            Value::Bool(login),
+            Value::Bool(login),
+            Value::Bool(login),
+            Value::Int4(-1),
+            Value::Null,
+        ]
+    };
+    vec![
+        role(OWNER_OID, "root", true),
+        role(DATABASE_OWNER_OID, "pg_database_owner", false),
+    ]
+}
+
+/// Comments: the one PostgreSQL gives the public schema.
+fn pg_description(_: &Ctx<'_>) -> Vec<Row> {
     vec![vec![
-        int(OWNER_OID),
-        text("root"),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Bool(true),
-        Value::Int4(-1),
-        Value::Null,
+        int(PUBLIC_OID),
+        int(2615),
+        Value::Int4(0),
+        text("standard public schema"),
     ]]
 }
 
@@ -1123,9 +1673,17 @@ fn info_schemata(_: &Ctx<'_>) -> Vec<Row> {
 fn pg_depend(c: &Ctx<'_>) -> Vec<Row> {
     c.user
         .iter()
-        .filter_map(|r| r.view().map(|v| (r, v)))
-        .flat_map(|(r, v)| {
-            v.sources.iter().filter_map(move |src| {
+        .filter_map(|r| {
+            let named = match (r.view(), r.plain_view()) {
+                (Some(v), _) if !v.references.is_empty() => &v.references,
+                (Some(v), _) => &v.sources,
+                (None, Some(v)) => &v.references,
+                (None, None) => return None,
+            };
+            Some((r, named))
+        })
+        .flat_map(|(r, named)| {
+            named.iter().filter_map(move |src| {
                 let source = c.catalog.relation_by_id(*src)?;
                 Some(vec![
                     int(PG_CLASS_OID),
@@ -1198,9 +1756,206 @@ fn pg_matviews(c: &Ctx<'_>) -> Vec<Row> {
     )
 }
 
+/// A table's primary-key columns (positions), if it has a primary key.
+fn primary_key(r: &Relation) -> Option<&[usize]> {
+    r.table()
+        .map(|t| t.primary_key.as_slice())
+        .filter(|k| !k.is_empty())
+}
+
+/// The name of the index (and constraint) behind a table's primary key,
+/// as PostgreSQL chooses it: `<table>_pkey`, the table's name shortened
+/// to keep within 63 bytes.
+fn pkey_name(r: &Relation) -> String {
+    let mut end = r.name.len().min(63 - "_pkey".len());
+    while !r.name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}_pkey", &r.name[..end])
+}
+
+/// The primary key's columns, quoted where they must be.
+fn pkey_columns(r: &Relation, key: &[usize]) -> Vec<String> {
+    key.iter()
+        .filter_map(|&i| r.columns.get(i))
+        .map(|c| quote_ident(&c.name))
+        .collect()
+}
+
+/// The default btree operator class of a column type, as PostgreSQL 15
+/// numbers it.
+fn btree_opclass(ty: DataType) -> i64 {
+    match ty {
+        DataType::Boolean => 10003,
+        DataType::Bytea => 10006,
+        DataType::Date => 3122,
+        DataType::Float8 => 3123,
+        DataType::Int4 => 1978,
+        DataType::Int8 => 3124,
+        DataType::Interval => 10022,
+        DataType::Numeric => 3125,
+        DataType::Timestamptz => 3127,
+        DataType::Jsonb => 10088,
+        _ => 3126,
+    }
+}
+
+fn pg_index(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter_map(|r| {
+            let key = primary_key(r)?;
+            let types: Vec<DataType> = key
+                .iter()
+                .filter_map(|&i| r.columns.get(i).map(|c| c.ty))
+                .collect();
+            let n = Value::Int4(key.len() as i32);
+            Some(vec![
+                int(PKEY_INDEX_OID + r.id as i64),
+                int(relation_oid(r)),
+                n.clone(),
+                n,
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Array(key.iter().map(|&i| Value::Int4(i as i32 + 1)).collect()),
+                Value::Array(
+                    types
+                        .iter()
+                        .map(|t| int(if *t == DataType::Text { 100 } else { 0 }))
+                        .collect(),
+                ),
+                Value::Array(types.iter().map(|t| int(btree_opclass(*t))).collect()),
+                Value::Array(key.iter().map(|_| Value::Int4(0)).collect()),
+                Value::Null,
+                Value::Null,
+            ])
+        })
+        .collect()
+}
+
+fn pg_constraint(c: &Ctx<'_>) -> Vec<Row> {
+    c.user
+        .iter()
+        .filter_map(|r| {
+            let key = primary_key(r)?;
+            Some(vec![
+                int(PKEY_CONSTRAINT_OID + r.id as i64),
+                text(&pkey_name(r)),
+                int(relation_oid(r)),
+                text("p"),
+                int(PUBLIC_OID),
+                int(0),
+                Value::Array(key.iter().map(|&i| Value::Int4(i as i32 + 1)).collect()),
+                Value::Null,
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                int(0),
+                int(PKEY_INDEX_OID + r.id as i64),
+                int(0),
+                text(" "),
+                text(" "),
+                text(" "),
+                Value::Bool(true),
+                Value::Int4(0),
+                Value::Bool(true),
+                Value::Null,
+            ])
+        })
+        .collect()
+}
+
+/// What a primary key's index or constraint OID names.
+pub(crate) enum KeyObject {
+    /// The index behind it.
+    Index,
+    /// The constraint.
+    Constraint,
+}
+
+/// The table whose primary key's index or constraint has OID `oid`.
+pub(crate) fn key_object_of_oid(oid: i64) -> Option<(u64, KeyObject)> {
+    if oid >= PKEY_CONSTRAINT_OID {
+        Some(((oid - PKEY_CONSTRAINT_OID) as u64, KeyObject::Constraint))
+    } else if oid >= PKEY_INDEX_OID {
+        Some(((oid - PKEY_INDEX_OID) as u64, KeyObject::Index))
+    } else {
+        None
+    }
+}
+
+/// `pg_get_indexdef(index)` of a table's primary-key index, or with
+/// `column` > 0 that key column's name ('' past the last); `None` when
+/// the table has no primary key.
+pub(crate) fn index_definition(r: &Relation, column: i32) -> Option<String> {
+    let key = primary_key(r)?;
+    let cols = pkey_columns(r, key);
+    if column > 0 {
+        return Some(
+            usize::try_from(column - 1)
+                .ok()
+                .and_then(|i| cols.get(i).cloned())
+                .unwrap_or_default(),
+        );
+    }
+    Some(format!(
+        "CREATE UNIQUE INDEX {} ON public.{} USING btree ({})",
+        quote_ident(&pkey_name(r)),
+        quote_ident(&r.name),
+        cols.join(", ")
+    ))
+}
+
+/// `pg_get_constraintdef(constraint)` of a table's primary key.
+pub(crate) fn constraint_definition(r: &Relation) -> Option<String> {
+    let key = primary_key(r)?;
+    Some(format!("PRIMARY KEY ({})", pkey_columns(r, key).join(", ")))
+}
+
 /// The id of the user relation with PostgreSQL oid `oid`, if it is one.
 pub(crate) fn relation_of_oid(oid: i64) -> Option<u64> {
+    if oid >= PKEY_INDEX_OID {
+        return None;
+    }
     u64::try_from(oid).ok()?.checked_sub(FIRST_USER_OID)
+}
+
+/// A view's defining query with each relation it reads named with its
+/// schema, as `pg_get_viewdef` prints it when `public` is not on the
+/// search path (pg_dump's sessions).
+pub(crate) fn qualified_view_definition(r: &Relation, catalog: &Catalog) -> String {
+    let (Statement::CreateMaterializedView { query, .. } | Statement::CreateView { query, .. }) =
+        &r.definition
+    else {
+        return view_definition(r);
+    };
+    let mut query = query.clone();
+    let mut ctes = std::collections::HashSet::new();
+    query.visit_queries_mut(&mut |q| {
+        ctes.extend(q.with.iter().map(|c| c.name.clone()));
+    });
+    query.visit_queries_mut(&mut |q| {
+        if let Some(from) = &mut q.from {
+            from.visit_table_names_mut(&mut |name| {
+                let user = catalog
+                    .get_relation(name)
+                    .is_ok_and(|rel| !matches!(rel.kind, RelationKind::System(_)));
+                if name.0.len() == 1 && !ctes.contains(&name.0[0]) && user {
+                    name.0.insert(0, rivulet_sql::Ident("public".into()));
+                }
+            });
+        }
+    });
+    format!(" {query};")
 }
 
 /// A view's defining query, as `pg_get_viewdef` prints it.

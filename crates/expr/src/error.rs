@@ -74,6 +74,10 @@ pub enum Error {
     /// A regular expression that does not compile (2201B).
     #[error("invalid regular expression: {0}")]
     InvalidRegex(String),
+    /// A relation named at run time (`$1::regclass`) that does not exist
+    /// (42P01).
+    #[error("{0}")]
+    UndefinedTable(String),
     /// A `$n` with no value (42P02).
     #[error("there is no parameter ${0}")]
     UndefinedParameter(usize),
@@ -132,6 +136,7 @@ impl Error {
             Error::CannotCoerce { .. } => "42846",
             Error::DatatypeMismatch(_) => "42804",
             Error::UndefinedFunction(_) => "42883",
+            Error::UndefinedTable(_) => "42P01",
             Error::SubstringError => "22011",
             Error::UndefinedParameter(_) => "42P02",
             Error::InvalidRegex(_) => "2201B",

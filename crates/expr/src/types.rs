@@ -122,9 +122,8 @@ impl DataType {
         Some(match name {
             "bool" | "boolean" => DataType::Boolean,
             "int" | "int4" | "integer" | "int2" | "smallint" => DataType::Int4,
-            "int8" | "bigint" | "oid" | "regclass" | "regtype" | "regproc" | "xid" => {
-                DataType::Int8
-            }
+            "int8" | "bigint" | "oid" | "regclass" | "regtype" | "regproc" | "regnamespace"
+            | "xid" => DataType::Int8,
             "float8" | "double precision" | "double" | "float" | "float4" | "real" => {
                 DataType::Float8
             }

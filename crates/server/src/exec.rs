@@ -261,6 +261,16 @@ async fn run(
             },
             response: Response::Execution(Tag::new("SET")),
         }),
+        Statement::Lock(names) => {
+            if !vars.transaction.in_block() {
+                return Err(Error::NoTransactionBlock("LOCK TABLE"));
+            }
+            let catalog = db.catalog();
+            for name in &names {
+                catalog.get_relation(name)?;
+            }
+            Ok(Response::Execution(Tag::new("LOCK TABLE")).into())
+        }
         Statement::Discard(what) => {
             if what == "ALL" && vars.transaction.in_block() {
                 return Err(Error::InTransactionBlock("DISCARD ALL"));

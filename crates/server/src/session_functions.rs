@@ -37,6 +37,20 @@ pub fn bind(q: &mut Query, vars: Option<&SessionVars>) -> Result<()> {
             }
         }
     }
+    // Off the search path (pg_dump empties it), relations in a view's
+    // definition are printed with their schema, as PostgreSQL prints them.
+    if vars.is_some_and(|v| {
+        v.get("search_path")
+            .is_ok_and(|p| !p.split(',').any(|s| s.trim().trim_matches('"') == "public"))
+    }) {
+        q.visit_exprs_mut(&mut |e| {
+            if let Expr::Function { name, .. } = e {
+                if name.as_str() == "pg_get_viewdef" {
+                    *name = rivulet_sql::Ident(QUALIFIED_VIEWDEF.into());
+                }
+            }
+        });
+    }
     let mut failure = None;
     q.visit_exprs_mut(&mut |e| {
         if failure.is_some() {
@@ -50,6 +64,9 @@ pub fn bind(q: &mut Query, vars: Option<&SessionVars>) -> Result<()> {
     });
     failure.map_or(Ok(()), Err)
 }
+
+/// `pg_get_viewdef` printing schema-qualified relation names.
+const QUALIFIED_VIEWDEF: &str = rivulet_catalog::QUALIFIED_VIEWDEF;
 
 /// Applies [`bind`] to the queries a statement runs.
 pub fn bind_statement(stmt: &mut Statement, vars: Option<&SessionVars>) -> Result<()> {
@@ -70,13 +87,30 @@ fn cast(value: Option<String>, ty: &str) -> Expr {
     }
 }
 
-/// A literal string argument, or 22023.
+/// A literal string argument (a bound parameter is one cast to text),
+/// or 0A000.
 fn text_arg<'a>(args: &'a [Expr], i: usize, f: &str) -> Result<&'a str> {
-    match args.get(i) {
+    match args.get(i).map(uncast) {
         Some(Expr::Literal(Literal::String(s))) => Ok(s),
         _ => Err(Error::NotSupported(format!(
             "{f}() takes constant arguments here"
         ))),
+    }
+}
+
+/// An argument without its casts to a string type (`$1::varchar`, and a
+/// bound parameter's cast to text).
+fn uncast(e: &Expr) -> &Expr {
+    match e {
+        Expr::Cast { expr, type_name }
+            if matches!(
+                type_name.to_ascii_lowercase().as_str(),
+                "text" | "varchar" | "character varying" | "unknown"
+            ) =>
+        {
+            uncast(expr)
+        }
+        other => other,
     }
 }
 
@@ -91,10 +125,38 @@ fn replacement(e: &Expr, vars: Option<&SessionVars>, now: &str) -> Result<Option
         | ("current_timestamp" | "localtimestamp", 0, _) => {
             cast(Some(now.to_string()), "timestamptz")
         }
+        // The schemas of the session's search path that exist (public,
+        // or none once pg_dump empties it), with the implicit pg_catalog.
+        ("current_schemas", 1, Expr::Function { .. }) if vars.is_some() => {
+            let implicit = match args.first() {
+                Some(Expr::Literal(Literal::Boolean(b))) => *b,
+                _ => return Ok(None),
+            };
+            let path = vars.map_or(Ok(String::new()), |v| v.get("search_path"))?;
+            let mut schemas: Vec<&str> = Vec::new();
+            if implicit {
+                schemas.push("pg_catalog");
+            }
+            if path
+                .split(',')
+                .any(|s| s.trim().trim_matches('"') == "public")
+            {
+                schemas.push("public");
+            }
+            cast(Some(format!("{{{}}}", schemas.join(","))), "text[]")
+        }
         ("current_date", 0, _) => Expr::Cast {
             expr: Box::new(cast(Some(now.to_string()), "timestamptz")),
             type_name: "date".into(),
         },
+        // Described before its parameters are known (`current_setting($1)`):
+        // only the type matters, and the call is replaced again once they
+        // are.
+        ("current_setting" | "set_config", _, Expr::Function { .. })
+            if vars.is_none() && matches!(args.first().map(uncast), Some(Expr::Parameter(_))) =>
+        {
+            cast(Some(String::new()), "text")
+        }
         // With arguments that vary by row (`set_config(name, ...) FROM
         // pg_settings`) the call is left to the binder.
         ("current_setting" | "set_config", _, _) if text_arg(args, 0, name).is_err() => {

@@ -875,6 +875,9 @@ pub struct Cte {
     pub columns: Vec<Ident>,
     /// Its query.
     pub query: Query,
+    /// Written in `WITH RECURSIVE`: its query may read its own name (as
+    /// `base UNION [ALL] step`).
+    pub recursive: bool,
 }
 
 /// A SELECT query.
@@ -939,7 +942,11 @@ pub struct SetOperation {
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (i, cte) in self.with.iter().enumerate() {
-            f.write_str(if i == 0 { "WITH " } else { ", " })?;
+            f.write_str(match (i, cte.recursive) {
+                (0, true) => "WITH RECURSIVE ",
+                (0, false) => "WITH ",
+                _ => ", ",
+            })?;
             write!(f, "{}", cte.name)?;
             if !cte.columns.is_empty() {
                 f.write_str(" (")?;
@@ -1173,6 +1180,10 @@ pub enum Statement {
         if_not_exists: bool,
         /// The column definitions.
         columns: Vec<ColumnDef>,
+        /// A table constraint `PRIMARY KEY (a, b)`: its columns, in the
+        /// key's order (empty without one; columns may instead be
+        /// declared `PRIMARY KEY` themselves, keyed in table order).
+        primary_key: Vec<Ident>,
         /// `INCLUDE ...` clauses, in order.
         include: Vec<Include>,
         /// The `WITH (...)` options.
@@ -1306,6 +1317,9 @@ pub enum Statement {
     },
     /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`
     Discard(String),
+    /// `LOCK [TABLE] [ONLY] name [*], ... [IN mode MODE] [NOWAIT]`
+    /// (accepted in a transaction block: readers never block writers).
+    Lock(Vec<ObjectName>),
     /// `DEALLOCATE [PREPARE] name | ALL` (`None`: all).
     Deallocate(Option<Ident>),
     /// `REFRESH MATERIALIZED VIEW name` (views are always current).
@@ -1428,12 +1442,18 @@ impl Display for Statement {
                 name,
                 if_not_exists,
                 columns,
+                primary_key,
                 include,
                 with,
                 validate,
             } => {
                 write!(f, "CREATE TABLE {}{name} (", ine(*if_not_exists))?;
                 write_list(f, columns, ", ")?;
+                if !primary_key.is_empty() {
+                    f.write_str(", PRIMARY KEY (")?;
+                    write_list(f, primary_key, ", ")?;
+                    f.write_char(')')?;
+                }
                 f.write_char(')')?;
                 for i in include {
                     write!(f, " {i}")?;
@@ -1587,6 +1607,10 @@ impl Display for Statement {
                 modes,
             } => write!(f, "SET SESSION CHARACTERISTICS AS TRANSACTION {modes}"),
             Statement::Discard(what) => write!(f, "DISCARD {what}"),
+            Statement::Lock(names) => {
+                f.write_str("LOCK TABLE ")?;
+                write_list(f, names, ", ")
+            }
             Statement::Deallocate(Some(n)) => write!(f, "DEALLOCATE {n}"),
             Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
             Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
@@ -1813,7 +1837,44 @@ impl Expr {
     }
 }
 
+/// Calls [`Query::visit_queries_mut`] on the subqueries of `e`.
+fn expr_queries_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Query)) {
+    e.visit_mut(&mut |x| match x {
+        Expr::Subquery(q) | Expr::Exists(q) | Expr::ArraySubquery(q) => q.visit_queries_mut(f),
+        Expr::InSubquery { query, .. } => query.visit_queries_mut(f),
+        _ => {}
+    });
+}
+
 impl TableRef {
+    fn visit_queries_mut(&mut self, f: &mut dyn FnMut(&mut Query)) {
+        match self {
+            TableRef::Join {
+                left, right, on, ..
+            } => {
+                left.visit_queries_mut(f);
+                right.visit_queries_mut(f);
+                expr_queries_mut(on, f);
+            }
+            TableRef::Derived { query, .. } => query.visit_queries_mut(f),
+            TableRef::Function { args, .. } => args.iter_mut().for_each(|a| expr_queries_mut(a, f)),
+            TableRef::Table { .. } => {}
+        }
+    }
+
+    /// Calls `f` on the name of every table or view this item reads
+    /// directly (not inside subqueries).
+    pub fn visit_table_names_mut(&mut self, f: &mut dyn FnMut(&mut ObjectName)) {
+        match self {
+            TableRef::Join { left, right, .. } => {
+                left.visit_table_names_mut(f);
+                right.visit_table_names_mut(f);
+            }
+            TableRef::Table { name, .. } => f(name),
+            TableRef::Derived { .. } | TableRef::Function { .. } => {}
+        }
+    }
+
     fn visit_exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         match self {
             TableRef::Join {
@@ -1860,6 +1921,42 @@ impl Query {
                 right,
             })),
             ..Query::select(Vec::new(), None)
+        }
+    }
+
+    /// Calls `f` on this query and every query inside it: WITH queries,
+    /// UNION, INTERSECT and EXCEPT branches, subqueries in FROM and in
+    /// expressions. A subquery nested in another expression subquery is
+    /// met more than once, so `f` must be idempotent.
+    pub fn visit_queries_mut(&mut self, f: &mut dyn FnMut(&mut Query)) {
+        f(self);
+        for cte in &mut self.with {
+            cte.query.visit_queries_mut(f);
+        }
+        for (_, q) in &mut self.unions {
+            q.visit_queries_mut(f);
+        }
+        if let Some(s) = &mut self.set_op {
+            s.left.visit_queries_mut(f);
+            s.right.visit_queries_mut(f);
+        }
+        if let Some(t) = &mut self.from {
+            t.visit_queries_mut(f);
+        }
+        let own = self
+            .projection
+            .iter_mut()
+            .filter_map(|i| match i {
+                SelectItem::Expr { expr, .. } => Some(expr),
+                _ => None,
+            })
+            .chain(self.selection.iter_mut())
+            .chain(self.distinct_on.iter_mut())
+            .chain(self.group_by.iter_mut())
+            .chain(self.having.iter_mut())
+            .chain(self.order_by.iter_mut().map(|o| &mut o.expr));
+        for e in own {
+            expr_queries_mut(e, f);
         }
     }
 

@@ -76,6 +76,13 @@ impl Binder<'_> {
         index: &ast::Expr,
     ) -> Result<(Expr, DataType)> {
         let (a, ty) = self.bind(array)?;
+        if let (ast::Expr::Identifier(parts), DataType::Text) = (array, ty) {
+            if self.scope.catalog_type(parts) == super::scope::CatalogType::Name {
+                let (i, ity) = self.bind(index)?;
+                let i = coerce(i, ity, DataType::Int4, "subscript")?;
+                return Ok((call(NameChar, vec![a, i]), DataType::Text));
+            }
+        }
         let elem = match ty {
             DataType::Array(e) => *e,
             other => {
@@ -243,6 +250,17 @@ pub(super) fn bind_array_function(
                 ))
             })?;
             (call(Position, vec![args[0].0.clone(), v]), DataType::Int4)
+        }
+        ("array_remove", 2) => {
+            let elem = element(args[0].1, name)?;
+            let (v, vty) = &args[1];
+            let v = coerce(v.clone(), *vty, elem, name).map_err(|_| {
+                Error::UndefinedFunction(format!(
+                    "function array_remove({}, {vty}) does not exist",
+                    args[0].1
+                ))
+            })?;
+            (call(Remove, vec![args[0].0.clone(), v]), args[0].1)
         }
         ("current_schemas", 1) => {
             let b = coerce(args[0].0.clone(), args[0].1, DataType::Boolean, name)?;
@@ -439,6 +457,83 @@ impl Callable for Position {
 
     fn name(&self) -> &'static str {
         "array_position"
+    }
+}
+
+/// A catalog vector (`int2vector`, `oidvector`) as PostgreSQL prints it:
+/// its elements separated by spaces.
+pub(crate) fn vector_text(array: Expr) -> Expr {
+    call(VectorOut, vec![array])
+}
+
+#[derive(Debug)]
+struct VectorOut;
+
+impl Callable for VectorOut {
+    fn call(&self, args: &[Value]) -> ExprResult<Value> {
+        let Some(elems) = args.first().and_then(elements) else {
+            return Ok(Value::Null);
+        };
+        let parts: Vec<String> = elems.iter().filter_map(Value::to_pg_text).collect();
+        Ok(Value::Text(parts.join(" ")))
+    }
+
+    fn name(&self) -> &'static str {
+        "int2vectorout"
+    }
+}
+
+/// `name[i]`: the character at 0-based position `i` of a catalog name
+/// (NULL past either end).
+#[derive(Debug)]
+struct NameChar;
+
+impl Callable for NameChar {
+    fn call(&self, args: &[Value]) -> ExprResult<Value> {
+        let (Some(Value::Text(s)), Some(Value::Int4(i))) = (args.first(), args.get(1)) else {
+            return Ok(Value::Null);
+        };
+        Ok(usize::try_from(*i)
+            .ok()
+            .and_then(|i| s.chars().nth(i))
+            .map_or(Value::Null, |c| Value::Text(c.to_string())))
+    }
+
+    fn name(&self) -> &'static str {
+        "name subscript"
+    }
+}
+
+/// `array[i]` for a constant position.
+pub(crate) fn subscript(array: Expr, i: i32) -> Expr {
+    call(Subscript, vec![array, Expr::Literal(Value::Int4(i))])
+}
+
+/// `array_remove(array, value)`: the array without the elements equal to
+/// `value` (NULL removes NULLs, as in PostgreSQL).
+#[derive(Debug)]
+struct Remove;
+
+impl Callable for Remove {
+    fn call(&self, args: &[Value]) -> ExprResult<Value> {
+        let (Some(elems), Some(v)) = (args.first().and_then(elements), args.get(1)) else {
+            return Ok(Value::Null);
+        };
+        Ok(Value::Array(
+            elems
+                .iter()
+                .filter(|e| match (e.is_null(), v.is_null()) {
+                    (true, true) => false,
+                    (false, false) => !e.total_cmp(v).is_eq(),
+                    _ => true,
+                })
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    fn name(&self) -> &'static str {
+        "array_remove"
     }
 }
 

@@ -47,7 +47,13 @@ impl Binder<'_> {
             )));
         }
         if let ("pg_get_viewdef", [view, ..]) = (name, args) {
-            return self.view_definition(view);
+            return self.view_definition(view, false);
+        }
+        if let (crate::QUALIFIED_VIEWDEF, [view, ..]) = (name, args) {
+            return self.view_definition(view, true);
+        }
+        if matches!(name, "pg_get_indexdef" | "pg_get_constraintdef") {
+            return self.key_definition(name, args);
         }
         let bound = args
             .iter()
@@ -165,10 +171,10 @@ impl Binder<'_> {
     /// `pg_get_viewdef(view oid)`: the view's query as `pg_matviews` shows
     /// it (NULL for anything else), looked up in the catalog the query is
     /// planned against.
-    fn view_definition(&self, view: &ast::Expr) -> Result<(Expr, DataType)> {
+    fn view_definition(&self, view: &ast::Expr, qualified: bool) -> Result<(Expr, DataType)> {
         let catalog = self.subqueries()?.catalog().clone();
         let oid = self.bind_as(view, DataType::Int8, "pg_get_viewdef")?;
-        let f = ViewDefinition(catalog);
+        let f = ViewDefinition { catalog, qualified };
         Ok((
             Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), vec![oid]),
             DataType::Text,
@@ -176,8 +182,98 @@ impl Binder<'_> {
     }
 }
 
+impl Binder<'_> {
+    /// `pg_get_indexdef(index [, column, pretty])` and
+    /// `pg_get_constraintdef(constraint [, pretty])`: the definition of a
+    /// table's primary-key index or constraint (the only indexes and
+    /// constraints Rivulet has), NULL for any other OID.
+    fn key_definition(&self, name: &str, args: &[ast::Expr]) -> Result<(Expr, DataType)> {
+        let index = name == "pg_get_indexdef";
+        let wanted: &[DataType] = match (index, args.len()) {
+            (true, 1) | (false, 1) => &[DataType::Int8],
+            (true, 3) => &[DataType::Int8, DataType::Int4, DataType::Boolean],
+            (false, 2) => &[DataType::Int8, DataType::Boolean],
+            _ => {
+                let types = args
+                    .iter()
+                    .map(|a| self.bind(a).map(|(_, t)| t.to_string()))
+                    .collect::<Result<Vec<_>>>()?;
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name}({}) does not exist",
+                    types.join(", ")
+                )));
+            }
+        };
+        let catalog = self.subqueries()?.catalog().clone();
+        let bound = args
+            .iter()
+            .zip(wanted)
+            .map(|(a, ty)| self.bind_as(a, *ty, name))
+            .collect::<Result<Vec<_>>>()?;
+        let f = KeyDefinition { catalog, index };
+        Ok((
+            Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), bound),
+            DataType::Text,
+        ))
+    }
+}
+
+/// `pg_get_indexdef` or `pg_get_constraintdef` over one catalog snapshot.
+struct KeyDefinition {
+    catalog: crate::Catalog,
+    /// `pg_get_indexdef` (else `pg_get_constraintdef`).
+    index: bool,
+}
+
+impl std::fmt::Debug for KeyDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(rivulet_expr::Callable::name(self))
+    }
+}
+
+impl rivulet_expr::Callable for KeyDefinition {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        use crate::system::{
+            constraint_definition, index_definition, key_object_of_oid, KeyObject,
+        };
+        let Some(Value::Int8(oid)) = args.first() else {
+            return Ok(Value::Null);
+        };
+        let table = key_object_of_oid(*oid).and_then(|(id, what)| {
+            let wanted = matches!(what, KeyObject::Index) == self.index;
+            self.catalog.relation_by_id(id).filter(|_| wanted)
+        });
+        let Some(table) = table else {
+            return Ok(Value::Null);
+        };
+        let def = if self.index {
+            let column = match args.get(1) {
+                Some(Value::Int4(c)) => *c,
+                Some(Value::Null) => return Ok(Value::Null),
+                _ => 0,
+            };
+            index_definition(table, column)
+        } else {
+            constraint_definition(table)
+        };
+        Ok(def.map_or(Value::Null, Value::Text))
+    }
+
+    fn name(&self) -> &'static str {
+        if self.index {
+            "pg_get_indexdef"
+        } else {
+            "pg_get_constraintdef"
+        }
+    }
+}
+
 /// `pg_get_viewdef` over one catalog snapshot.
-struct ViewDefinition(crate::Catalog);
+struct ViewDefinition {
+    catalog: crate::Catalog,
+    /// Relations named with their schema.
+    qualified: bool,
+}
 
 impl std::fmt::Debug for ViewDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -191,10 +287,14 @@ impl rivulet_expr::Callable for ViewDefinition {
             return Ok(Value::Null);
         };
         Ok(crate::system::relation_of_oid(*oid)
-            .and_then(|id| self.0.relation_by_id(id))
-            .filter(|r| r.view().is_some())
+            .and_then(|id| self.catalog.relation_by_id(id))
+            .filter(|r| r.view().is_some() || r.plain_view().is_some())
             .map_or(Value::Null, |r| {
-                Value::Text(crate::system::view_definition(r))
+                Value::Text(if self.qualified {
+                    crate::system::qualified_view_definition(r, &self.catalog)
+                } else {
+                    crate::system::view_definition(r)
+                })
             }))
     }
 
@@ -213,8 +313,18 @@ impl Binder<'_> {
         let ast::Expr::Literal(ast::Literal::String(text)) = e else {
             return Ok(None);
         };
-        if !matches!(base, "regclass" | "regtype") || text.trim().parse::<i64>().is_ok() {
+        if !matches!(base, "regclass" | "regtype" | "regnamespace")
+            || text.trim().parse::<i64>().is_ok()
+        {
             return Ok(None);
+        }
+        if base == "regnamespace" {
+            let name = parse_qualified(text);
+            return crate::system::schema_oid(name.name().as_str())
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::UndefinedSchema(format!("schema \"{}\" does not exist", text.trim()))
+                });
         }
         if base == "regtype" {
             // A type by name (`'int4'`, `'text[]'`, `'pg_catalog.jsonb'`).
@@ -234,6 +344,61 @@ impl Binder<'_> {
         let name = parse_qualified(text);
         let rel = catalog.get_relation(&name)?;
         Ok(Some(crate::system::relation_oid(&rel)))
+    }
+}
+
+impl Binder<'_> {
+    /// `$1::regclass` (or any text cast to regclass): the relation's OID,
+    /// looked up when the value is known; a number stays a number.
+    pub(super) fn regclass_at_run_time(
+        &self,
+        e: &ast::Expr,
+        type_name: &str,
+    ) -> Result<Option<Expr>> {
+        let base = type_name.trim().trim_start_matches("pg_catalog.");
+        if base != "regclass" {
+            return Ok(None);
+        }
+        let (inner, ty) = self.bind(e)?;
+        if !matches!(ty, DataType::Text | DataType::Unknown) {
+            return Ok(None);
+        }
+        let Ok(catalog) = self.subqueries().map(|s| s.catalog().clone()) else {
+            return Ok(None);
+        };
+        let f = RegclassIn(catalog);
+        Ok(Some(Expr::Call(
+            rivulet_expr::CallFn(std::sync::Arc::new(f)),
+            vec![inner],
+        )))
+    }
+}
+
+/// `regclassin` over one catalog snapshot.
+struct RegclassIn(crate::Catalog);
+
+impl std::fmt::Debug for RegclassIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("regclassin")
+    }
+}
+
+impl rivulet_expr::Callable for RegclassIn {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let Some(Value::Text(text)) = args.first() else {
+            return Ok(Value::Null);
+        };
+        if let Ok(oid) = text.trim().parse::<i64>() {
+            return Ok(Value::Int8(oid));
+        }
+        match self.0.get_relation(&parse_qualified(text)) {
+            Ok(rel) => Ok(Value::Int8(crate::system::relation_oid(&rel))),
+            Err(e) => Err(rivulet_expr::Error::UndefinedTable(e.to_string())),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "regclassin"
     }
 }
 

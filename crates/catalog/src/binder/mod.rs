@@ -19,11 +19,11 @@ use rivulet_sql::{self as ast, BinaryOperator, UnaryOperator};
 
 use crate::{Error, Result};
 
-pub(crate) use arrays::make_array;
+pub(crate) use arrays::{make_array, subscript, vector_text};
 pub(crate) use coercion::{coerce, common_type, type_from_name, unify};
 use coercion::{fold, fold_call, literal};
 pub(crate) use functions::is_aggregate;
-pub use scope::{Scope, ScopeColumn};
+pub use scope::{CatalogType, Scope, ScopeColumn};
 
 /// Turns a subquery into values while an expression is bound.
 pub trait ScalarSubquery: Sync {
@@ -207,6 +207,9 @@ impl<'a> Binder<'a> {
             ast::Expr::Cast { expr, type_name } => {
                 if let Some(oid) = self.regclass_literal(expr, type_name)? {
                     return Ok((Expr::Literal(Value::Int8(oid)), DataType::Int8));
+                }
+                if let Some(lookup) = self.regclass_at_run_time(expr, type_name)? {
+                    return Ok((lookup, DataType::Int8));
                 }
                 if let Some(name) = regproc_literal(expr, type_name) {
                     return Ok((Expr::Literal(Value::Text(name)), DataType::Text));
@@ -419,12 +422,16 @@ mod tests {
                     name: "data".into(),
                     ty: DataType::Jsonb,
                     hidden: false,
+                    system: false,
+                    catalog_type: CatalogType::Plain,
                 },
                 ScopeColumn {
                     qualifier: Some("t".into()),
                     name: "n".into(),
                     ty: DataType::Int8,
                     hidden: false,
+                    system: false,
+                    catalog_type: CatalogType::Plain,
                 },
             ],
             star: None,

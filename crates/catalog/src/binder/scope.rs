@@ -18,6 +18,28 @@ pub struct ScopeColumn {
     /// Reachable only by its qualified name, and left out of `*`: the
     /// right-hand copy of a column a join merges with USING.
     pub hidden: bool,
+    /// A system column (`tableoid`): named like any other, but left out
+    /// of `*`.
+    pub system: bool,
+    /// For a system catalog's column, the PostgreSQL type Rivulet
+    /// stands in for.
+    pub catalog_type: CatalogType,
+}
+
+/// PostgreSQL types of catalog columns that Rivulet keeps as one of its
+/// own but that behave differently where clients rely on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CatalogType {
+    /// The column's own type.
+    #[default]
+    Plain,
+    /// `name` (kept as text): subscripted, it gives the character at a
+    /// 0-based position (`typname[0] = '_'`).
+    Name,
+    /// `int2vector` or `oidvector` (kept as an array, which `unnest` and
+    /// `generate_subscripts` read): selected as such, it prints as
+    /// PostgreSQL prints a vector, space-separated (`2 1`).
+    Vector,
 }
 
 /// The columns an expression may reference; `Expr::Column(i)` refers to
@@ -43,6 +65,8 @@ impl Scope {
                     name: c.name.clone(),
                     ty: c.ty,
                     hidden: false,
+                    system: false,
+                    catalog_type: CatalogType::Plain,
                 })
                 .collect(),
             star: None,
@@ -51,7 +75,7 @@ impl Scope {
 
     /// The positions `*` lists, in order (never a hidden column).
     pub fn star_order(&self) -> Vec<usize> {
-        let visible = |&i: &usize| !self.columns[i].hidden;
+        let visible = |&i: &usize| !self.columns[i].hidden && !self.columns[i].system;
         match &self.star {
             Some(order) => order.iter().copied().filter(visible).collect(),
             None => (0..self.columns.len()).filter(visible).collect(),
@@ -67,6 +91,14 @@ impl Scope {
             self.star = Some(order);
         }
         self.columns.extend(right.columns);
+    }
+
+    /// The PostgreSQL type of the catalog column `parts` names.
+    pub(crate) fn catalog_type(&self, parts: &[ast::Ident]) -> CatalogType {
+        self.resolve(parts)
+            .ok()
+            .and_then(|(i, _)| self.columns.get(i))
+            .map_or(CatalogType::Plain, |c| c.catalog_type)
     }
 
     /// Whether `name` (as an error names a column: dotted when qualified)

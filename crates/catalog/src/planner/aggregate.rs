@@ -10,6 +10,7 @@ use rivulet_expr::{
 };
 use rivulet_sql as ast;
 
+use crate::binder::CatalogType;
 use crate::binder::{is_aggregate, Binder, Scope, ScopeColumn};
 use crate::{Error, Result};
 
@@ -557,6 +558,8 @@ impl<'a> AggBinder<'a> {
             name: format!("{SYNTHETIC}{kind}{i}"),
             ty,
             hidden: false,
+            system: false,
+            catalog_type: CatalogType::Plain,
         };
         let mut columns: Vec<ScopeColumn> = self
             .group_types

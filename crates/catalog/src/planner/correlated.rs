@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rivulet_expr::{CallFn, Callable, DataType, Expr, Value};
 use rivulet_sql::{self as ast, Query};
 
-use super::{one_column, plan_query_with, Planner, SubqueryRunner};
+use super::{one_column, Planner, SubqueryRunner};
 use crate::binder::{Binder, Scope};
 use crate::{Catalog, Error, Result};
 
@@ -96,6 +96,7 @@ impl Planner<'_> {
             kind,
             catalog: self.catalog.clone(),
             runner: runner.shared(),
+            computed: self.computed.clone(),
             answers: Mutex::default(),
         };
         Ok((Expr::Call(CallFn(Arc::new(call)), args), ty))
@@ -110,6 +111,8 @@ struct Correlated {
     kind: Kind,
     catalog: Catalog,
     runner: Arc<dyn SubqueryRunner + Send>,
+    /// The recursive WITH queries it may read.
+    computed: Vec<Arc<super::recursive::Computed>>,
     /// Answers by outer values (their debug form).
     answers: Mutex<HashMap<String, Value>>,
 }
@@ -137,7 +140,13 @@ impl Correlated {
         if let Some(e) = failed {
             return Err(e);
         }
-        let plan = plan_query_with(&q, &self.catalog, Some(self.runner.as_ref()))?;
+        let plan = Planner {
+            catalog: &self.catalog,
+            runner: Some(self.runner.as_ref()),
+            view: false,
+            computed: self.computed.clone(),
+        }
+        .query(&q)?;
         match self.kind {
             Kind::Scalar => self.runner.scalar(&plan),
             Kind::Exists => Ok(Value::Bool(!self.runner.column(&plan, 1)?.is_empty())),

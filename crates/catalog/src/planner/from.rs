@@ -5,6 +5,7 @@ use rivulet_expr::{BinaryOp, CmpOp, DataType, Expr, SetFunc, Value};
 use rivulet_sql::{self as ast, Ident, Query, TableRef};
 
 use super::{Plan, Planner};
+use crate::binder::CatalogType;
 use crate::binder::{coerce, common_type, make_array, unify, Scope, ScopeColumn};
 use crate::{Error, Result};
 
@@ -13,6 +14,13 @@ impl Planner<'_> {
     pub(super) fn from(&self, t: &TableRef) -> Result<(Plan, Scope)> {
         match t {
             TableRef::Table { name, alias } => {
+                // A recursive WITH query computed before the query.
+                if let [only] = name.0.as_slice() {
+                    if let Some(c) = self.computed.iter().rev().find(|c| c.name == *only) {
+                        let qualifier = alias.as_ref().unwrap_or(only).as_str();
+                        return Ok(Self::computed_rows(c, qualifier));
+                    }
+                }
                 let rel = self.catalog.get_relation(name)?.clone();
                 // A view reads as its query, under its name.
                 if let Some(v) = rel.plain_view() {
@@ -21,6 +29,9 @@ impl Planner<'_> {
                 }
                 let qualifier = alias.as_ref().map_or(rel.name.as_str(), |a| a.as_str());
                 let scope = Scope::of_relation(qualifier, &rel.columns);
+                if let crate::RelationKind::System(_) = rel.kind {
+                    return Ok(with_tableoid(rel, scope));
+                }
                 Ok((Plan::Scan { rel }, scope))
             }
             // A catalog function without arguments (`pg_get_keywords()`)
@@ -148,6 +159,25 @@ impl Planner<'_> {
                 (SetFunc::Unnest(e), arg.clone())
             }
             (None, [_, _] | [_, _, _]) if lower == "generate_series" => series(&bound)?,
+            (None, [(arg, ty @ (DataType::Array(DataType::Text) | DataType::Unknown))])
+                if lower == "pg_options_to_table" =>
+            {
+                let text_array = DataType::array_of(DataType::Text);
+                (
+                    SetFunc::OptionsToTable,
+                    coerce(arg.clone(), *ty, text_array, "")?,
+                )
+            }
+            (None, [(arr, DataType::Array(_)), rest @ ..])
+                if lower == "generate_subscripts" && rest.len() <= 2 =>
+            {
+                let mut args = vec![arr.clone()];
+                let wanted = [DataType::Int4, DataType::Boolean];
+                for ((e, ty), want) in rest.iter().zip(wanted) {
+                    args.push(coerce(e.clone(), *ty, want, "generate_subscripts")?);
+                }
+                (SetFunc::Subscripts, make_array(args))
+            }
             (Some(func), [(arg, ty)]) if matches!(ty, DataType::Jsonb | DataType::Unknown) => {
                 (func, coerce(arg.clone(), *ty, DataType::Jsonb, "")?)
             }
@@ -180,6 +210,8 @@ impl Planner<'_> {
                 name,
                 ty,
                 hidden: false,
+                system: false,
+                catalog_type: CatalogType::Plain,
             });
             if let Some(star) = &mut scope.star {
                 star.push(scope.columns.len() - 1);
@@ -187,8 +219,7 @@ impl Planner<'_> {
         }
         let plan = Plan::Unnest {
             input: Box::new(input),
-            func,
-            arg,
+            funcs: vec![(func, arg)],
             outer,
         };
         Ok((plan, scope))
@@ -314,6 +345,8 @@ impl Planner<'_> {
                         .map_or_else(|| c.name.clone(), |a| a.as_str().to_string()),
                     ty: c.ty,
                     hidden: false,
+                    system: false,
+                    catalog_type: CatalogType::Plain,
                 })
                 .collect(),
             star: None,
@@ -404,4 +437,41 @@ fn equi_key(e: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
         (false, true) => Some(((**b).clone(), (**a).clone())),
         _ => None,
     }
+}
+
+/// A system catalog's scan with its `tableoid` system column (the
+/// catalog's own OID, which pg_dump reads with every object) after its
+/// columns.
+fn with_tableoid(rel: std::sync::Arc<crate::Relation>, mut scope: Scope) -> (Plan, Scope) {
+    let n = rel.columns.len();
+    let vectors: &[&str] = match rel.name.as_str() {
+        "pg_index" => &["indkey", "indclass", "indcollation", "indoption"],
+        _ => &[],
+    };
+    for c in &mut scope.columns {
+        c.catalog_type = if vectors.contains(&c.name.as_str()) {
+            CatalogType::Vector
+        } else if c.ty == DataType::Text {
+            CatalogType::Name
+        } else {
+            CatalogType::Plain
+        };
+    }
+    let oid = crate::system::relation_oid(&rel);
+    scope.columns.push(ScopeColumn {
+        qualifier: scope.columns.first().and_then(|c| c.qualifier.clone()),
+        name: "tableoid".into(),
+        ty: DataType::Int8,
+        hidden: false,
+        system: true,
+        catalog_type: CatalogType::Plain,
+    });
+    let plan = Plan::Project {
+        input: Box::new(Plan::Scan { rel }),
+        exprs: (0..n)
+            .map(Expr::Column)
+            .chain([Expr::Literal(Value::Int8(oid))])
+            .collect(),
+    };
+    (plan, scope)
 }

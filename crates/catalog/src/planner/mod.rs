@@ -23,6 +23,7 @@ mod correlated;
 mod from;
 mod parameters;
 mod plan;
+mod recursive;
 mod select;
 mod semijoin;
 mod union;
@@ -32,7 +33,7 @@ mod with;
 use std::fmt;
 use std::sync::Arc;
 
-use rivulet_expr::{DataType, Expr, Value};
+use rivulet_expr::{DataType, Expr, Row, Value};
 use rivulet_sql::{self as ast, Query, TableRef};
 
 use crate::binder::{Binder, ScalarSubquery, Scope};
@@ -115,6 +116,9 @@ pub trait SubqueryRunner: Sync {
     /// The first column of the query's first `limit` rows.
     fn column(&self, plan: &QueryPlan, limit: usize) -> Result<Vec<Value>>;
 
+    /// The query's first `limit` rows (its visible columns).
+    fn rows(&self, plan: &QueryPlan, limit: usize) -> Result<Vec<Row>>;
+
     /// A runner to keep in the plan, for correlated subqueries run while
     /// the query runs.
     fn shared(&self) -> Arc<dyn SubqueryRunner + Send>;
@@ -143,6 +147,10 @@ impl SubqueryRunner for DescribeOnly {
     }
 
     fn column(&self, _plan: &QueryPlan, _limit: usize) -> Result<Vec<Value>> {
+        Ok(Vec::new())
+    }
+
+    fn rows(&self, _plan: &QueryPlan, _limit: usize) -> Result<Vec<Row>> {
         Ok(Vec::new())
     }
 
@@ -183,6 +191,7 @@ pub fn plan_query_with(
         catalog,
         runner,
         view: false,
+        computed: Vec::new(),
     }
     .query(q)
 }
@@ -195,6 +204,7 @@ pub fn plan_view(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         catalog,
         runner: None,
         view: true,
+        computed: Vec::new(),
     }
     .query(q)
 }
@@ -205,11 +215,16 @@ struct Planner<'a> {
     runner: Option<&'a dyn SubqueryRunner>,
     /// Planning a materialized view: subqueries in WHERE become joins.
     view: bool,
+    /// Recursive WITH queries computed so far, readable by name.
+    computed: Vec<Arc<recursive::Computed>>,
 }
 
 impl Planner<'_> {
     fn query(&self, q: &Query) -> Result<QueryPlan> {
         if !q.with.is_empty() {
+            if let Some((rest, computed)) = self.recursive_ctes(q)? {
+                return self.with_computed(computed).query(&rest);
+            }
             return self.query(&with::inline(q)?);
         }
         if q.unions.is_empty() && q.set_op.is_none() {

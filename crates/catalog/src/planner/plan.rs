@@ -105,17 +105,17 @@ pub enum Plan {
         /// The inputs, of equal width.
         inputs: Vec<Plan>,
     },
-    /// Each input row once for each row a set-returning function makes of
-    /// `arg` over it, with that row's columns after the input's; with
-    /// `outer`, an input row for which it makes none is kept once, padded
-    /// with NULLs (`LEFT JOIN LATERAL ... ON true`).
+    /// Each input row once for each row set-returning functions make of
+    /// their arguments over it, with that row's columns after the input's;
+    /// several functions run in lockstep (as in a select list), as many
+    /// rows as the longest makes, the others' columns NULL past their end.
+    /// With `outer`, an input row for which they make none is kept once,
+    /// padded with NULLs (`LEFT JOIN LATERAL ... ON true`).
     Unnest {
         /// The input.
         input: Box<Plan>,
-        /// The function.
-        func: SetFunc,
-        /// Its argument, over the input's columns.
-        arg: Expr,
+        /// The functions, each with its argument over the input's columns.
+        funcs: Vec<(SetFunc, Expr)>,
         /// Keep input rows without any.
         outer: bool,
     },
@@ -202,7 +202,9 @@ impl Plan {
                 group_keys, aggs, ..
             } => group_keys.len() + aggs.len(),
             Plan::Union { inputs } => inputs.first().map_or(0, Plan::width),
-            Plan::Unnest { input, func, .. } => input.width() + func.columns().len(),
+            Plan::Unnest { input, funcs, .. } => {
+                input.width() + funcs.iter().map(|(f, _)| f.columns().len()).sum::<usize>()
+            }
             Plan::Window { input, funcs } => input.width() + funcs.len(),
         }
     }
@@ -275,13 +277,11 @@ impl Plan {
             },
             Plan::Unnest {
                 input,
-                func,
-                arg,
+                funcs,
                 outer,
             } => Plan::Unnest {
                 input: Box::new(input.with_row_counts(count)),
-                func: *func,
-                arg: arg.clone(),
+                funcs: funcs.clone(),
                 outer: *outer,
             },
             Plan::Window { input, funcs } => Plan::Window {
@@ -501,9 +501,9 @@ impl Plan {
                 right.require(&rreq, out);
             }
             Plan::Union { inputs } => inputs.iter().for_each(|i| i.require(needed, out)),
-            Plan::Unnest { input, arg, .. } => {
+            Plan::Unnest { input, funcs, .. } => {
                 let w = input.width();
-                let mut req = cols(&mut std::iter::once(arg), w);
+                let mut req = cols(&mut funcs.iter().map(|(_, arg)| arg), w);
                 or(&mut req, &needed[..w.min(needed.len())]);
                 input.require(&req, out);
             }
@@ -657,13 +657,15 @@ impl Plan {
                     .collect::<Vec<_>>()
                     .join("; ")
             )?,
-            Plan::Unnest {
-                func, arg, outer, ..
-            } => writeln!(
+            Plan::Unnest { funcs, outer, .. } => writeln!(
                 f,
-                "{pad}{}: {}({arg})",
+                "{pad}{}: {}",
                 if *outer { "UnnestOuter" } else { "Unnest" },
-                func.name()
+                funcs
+                    .iter()
+                    .map(|(func, arg)| format!("{}({arg})", func.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?,
             Plan::Join {
                 kind,
@@ -732,8 +734,8 @@ impl Plan {
                 exprs.iter().for_each(&mut *f);
                 input.for_each_expr(f);
             }
-            Plan::Unnest { input, arg, .. } => {
-                f(arg);
+            Plan::Unnest { input, funcs, .. } => {
+                funcs.iter().for_each(|(_, arg)| f(arg));
                 input.for_each_expr(f);
             }
             Plan::Window { input, funcs } => {

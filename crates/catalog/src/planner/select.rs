@@ -8,7 +8,7 @@ use rivulet_sql::{self as ast, Query, SelectItem};
 use super::aggregate::{contains_aggregate, AggBinder};
 use super::window::{contains_window, window_calls};
 use super::{Plan, Planner, QueryPlan};
-use crate::binder::{Binder, Scope};
+use crate::binder::{vector_text, Binder, CatalogType, Scope};
 use crate::{Column, Error, Result};
 
 /// The column name PostgreSQL gives an unaliased select item.
@@ -73,11 +73,11 @@ pub(super) fn limit_offset(q: &Query) -> Result<(Option<u64>, u64)> {
     Ok((limit, offset.unwrap_or(0)))
 }
 
-/// The set-returning function the select list calls, if any: the one
-/// call (written the same wherever it appears). Functions of several
-/// columns (`jsonb_each`) and more than one different call are refused.
-fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
-    let mut found: Option<ast::Expr> = None;
+/// The set-returning functions the select list calls, each different call
+/// once, in order of appearance. Functions of several columns
+/// (`jsonb_each`) are refused.
+fn set_function_calls(items: &[Item]) -> Result<Vec<ast::Expr>> {
+    let mut found: Vec<ast::Expr> = Vec::new();
     let mut failure = None;
     for (e, _) in items {
         let mut e = e.clone();
@@ -91,6 +91,7 @@ fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
             let f = match lower.as_str() {
                 "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
                 "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
+                "generate_subscripts" => Some(SetFunc::Subscripts),
                 other => SetFunc::from_name(other),
             };
             let Some(f) = f else {
@@ -101,13 +102,8 @@ fn set_function_call(items: &[Item]) -> Result<Option<ast::Expr>> {
                     "{} in the select list is not supported yet; call it in FROM",
                     f.name()
                 )));
-            } else if found.as_ref().is_some_and(|c| c != x) {
-                failure = Some(Error::NotSupported(
-                    "more than one set-returning function in the select list is not supported yet"
-                        .into(),
-                ));
-            } else {
-                found = Some(x.clone());
+            } else if !found.contains(x) {
+                found.push(x.clone());
             }
         });
     }
@@ -242,13 +238,14 @@ impl Planner<'_> {
             plan = self.distinct_on(plan, &scope, q, &items)?;
         }
         let mut scope = scope;
-        if let Some(call) = set_function_call(&items)? {
+        let calls = set_function_calls(&items)?;
+        if !calls.is_empty() {
             if aggregating {
                 return Err(Error::NotSupported(
                     "set-returning functions in the select list of a grouped query are not supported yet; call them in FROM".into(),
                 ));
             }
-            (plan, scope) = self.select_list_set_function(plan, scope, &call, &mut items)?;
+            (plan, scope) = self.select_list_set_functions(plan, scope, &calls, &mut items)?;
         }
         // Window functions: computed over the rows so far, read by the
         // select list and ORDER BY in their place.
@@ -278,7 +275,18 @@ impl Planner<'_> {
             let binder = self.binder(&scope);
             let (exprs, types) = items
                 .iter()
-                .map(|(e, _)| binder.bind(e))
+                .map(|(e, _)| {
+                    let (bound, ty) = binder.bind(e)?;
+                    // A catalog vector selected as such prints as one.
+                    match e {
+                        ast::Expr::Identifier(parts)
+                            if scope.catalog_type(parts) == CatalogType::Vector =>
+                        {
+                            Ok((vector_text(bound), DataType::Text))
+                        }
+                        _ => Ok((bound, ty)),
+                    }
+                })
                 .collect::<Result<Vec<_>>>()?
                 .into_iter()
                 .unzip();
@@ -316,34 +324,54 @@ impl Planner<'_> {
     /// for each row the function makes, as PostgreSQL runs it. Planned as
     /// the same function in FROM under a hidden name, which the select
     /// items read in its place.
-    fn select_list_set_function(
+    fn select_list_set_functions(
         &self,
-        plan: Plan,
-        scope: Scope,
-        call: &ast::Expr,
+        mut plan: Plan,
+        mut scope: Scope,
+        calls: &[ast::Expr],
         items: &mut [Item],
     ) -> Result<(Plan, Scope)> {
-        const HIDDEN: &str = "?set-returning function?";
-        let ast::Expr::Function { name, args, .. } = call else {
-            return Ok((plan, scope));
-        };
-        let f = ast::TableRef::Function {
-            name: name.clone(),
-            args: args.clone(),
-            alias: Some(ast::Ident(HIDDEN.into())),
-            columns: vec![ast::Ident(HIDDEN.into())],
-        };
-        let planned = self.set_function(plan, scope, &f, false)?;
-        let column =
-            ast::Expr::Identifier(vec![ast::Ident(HIDDEN.into()), ast::Ident(HIDDEN.into())]);
-        for (e, _) in items.iter_mut() {
-            e.visit_mut(&mut |x| {
-                if *x == *call {
-                    *x = column.clone();
+        for (i, call) in calls.iter().enumerate() {
+            let ast::Expr::Function { name, args, .. } = call else {
+                continue;
+            };
+            let hidden = ast::Ident(format!("?set-returning function {i}?"));
+            let f = ast::TableRef::Function {
+                name: name.clone(),
+                args: args.clone(),
+                alias: Some(hidden.clone()),
+                columns: vec![hidden.clone()],
+            };
+            (plan, scope) = self.set_function(plan, scope, &f, false)?;
+            // The calls run in lockstep, not one for each row of the
+            // other: merged into one node (each argument reads only the
+            // FROM rows' columns, which the hidden ones follow).
+            if let Plan::Unnest { input, funcs, .. } = &mut plan {
+                if let Plan::Unnest {
+                    input: inner,
+                    funcs: earlier,
+                    outer: false,
+                } = input.as_mut()
+                {
+                    if i > 0 {
+                        let mut merged = std::mem::take(earlier);
+                        merged.append(funcs);
+                        *funcs = merged;
+                        let below = std::mem::replace(inner.as_mut(), Plan::Values);
+                        **input = below;
+                    }
                 }
-            });
+            }
+            let column = ast::Expr::Identifier(vec![hidden.clone(), hidden]);
+            for (e, _) in items.iter_mut() {
+                e.visit_mut(&mut |x| {
+                    if *x == *call {
+                        *x = column.clone();
+                    }
+                });
+            }
         }
-        Ok(planned)
+        Ok((plan, scope))
     }
 
     /// `DISTINCT ON (keys)`: of the FROM rows equal in the keys, the first

@@ -73,14 +73,27 @@ impl Planner<'_> {
                 exprs,
             });
         }
-        let mut root = Plan::Union { inputs };
-        if q.unions.iter().any(|(all, _)| !all) {
-            root = Plan::Aggregate {
-                input: Box::new(root),
-                group_keys: (0..n).map(Expr::Column).collect(),
-                aggs: Vec::new(),
-            };
-        }
+        // UNION is left-associative: `a UNION b UNION ALL c` keeps each
+        // row of `a` and `b` once, then every row of `c`. The branches up
+        // to the last plain UNION are made distinct together.
+        let mut root = match q.unions.iter().rposition(|(all, _)| !all) {
+            Some(last) => {
+                let rest = inputs.split_off(last + 2);
+                let distinct = Plan::Aggregate {
+                    input: Box::new(Plan::Union { inputs }),
+                    group_keys: (0..n).map(Expr::Column).collect(),
+                    aggs: Vec::new(),
+                };
+                if rest.is_empty() {
+                    distinct
+                } else {
+                    Plan::Union {
+                        inputs: std::iter::once(distinct).chain(rest).collect(),
+                    }
+                }
+            }
+            None => Plan::Union { inputs },
+        };
         let mut order_by = Vec::new();
         // NULLS FIRST/LAST against a direction's default: the key's
         // NULLness, a hidden column after the output, sorts first.
@@ -214,8 +227,10 @@ impl Planner<'_> {
             Plan::Project {
                 input: Box::new(Plan::Unnest {
                     input: Box::new(kept),
-                    func: SetFunc::Series(&DataType::Int8),
-                    arg: make_array(vec![Expr::Literal(Value::Int8(1)), Expr::Column(n)]),
+                    funcs: vec![(
+                        SetFunc::Series(&DataType::Int8),
+                        make_array(vec![Expr::Literal(Value::Int8(1)), Expr::Column(n)]),
+                    )],
                     outer: false,
                 }),
                 exprs: (0..n).map(Expr::Column).collect(),

@@ -10,6 +10,7 @@ use rivulet_sql::{self as ast, Query};
 
 use super::aggregate::AggBinder;
 use super::{AggKind, Plan, Planner, WindowFunc, WindowKind};
+use crate::binder::CatalogType;
 use crate::binder::{is_aggregate, unify, Scope, ScopeColumn};
 use crate::{Error, Result};
 
@@ -54,6 +55,8 @@ impl Planner<'_> {
                 name: name.clone(),
                 ty: f.output_type,
                 hidden: true,
+                system: false,
+                catalog_type: CatalogType::Plain,
             });
             let column = ast::Expr::Identifier(vec![ast::Ident(HIDDEN.into()), ast::Ident(name)]);
             let replace = &mut |x: &mut ast::Expr| {

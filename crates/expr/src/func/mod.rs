@@ -108,6 +108,8 @@ pub enum Func {
     FormatType,
     /// `quote_ident`.
     QuoteIdent,
+    /// `quote_literal`.
+    QuoteLiteral,
     /// `current_database()`.
     CurrentDatabase,
     /// `current_schema()`.
@@ -364,11 +366,6 @@ const SIGNATURES: &[(&str, Signature)] = &[
         "pg_get_function_identity_arguments",
         (Func::NoInformation, &[Int8], Text),
     ),
-    ("pg_get_constraintdef", (Func::NoInformation, &[Int8], Text)),
-    (
-        "pg_get_constraintdef",
-        (Func::NoInformation, &[Int8, Boolean], Text),
-    ),
     (
         "pg_get_serial_sequence",
         (Func::NoInformation, &[Text, Text], Text),
@@ -378,11 +375,23 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::NoInformation, &[Int8, Text], Text),
     ),
     ("quote_ident", (Func::QuoteIdent, &[Text], Text)),
+    ("quote_literal", (Func::QuoteLiteral, &[Text], Text)),
     ("current_database", (Func::CurrentDatabase, &[], Text)),
     ("current_schema", (Func::CurrentSchema, &[], Text)),
     (
         "array_to_string",
         (Func::ArrayToString, &[Text, Text], Text),
+    ),
+    // Privileges are not tracked: no default ACL (pg_dump then dumps no
+    // GRANTs, as for objects whose ACL is NULL).
+    (
+        "acldefault",
+        (Func::NoInformation, &[Text, Int8], Array(&Text)),
+    ),
+    ("pg_get_triggerdef", (Func::NoInformation, &[Int8], Text)),
+    (
+        "pg_get_triggerdef",
+        (Func::NoInformation, &[Int8, Boolean], Text),
     ),
     ("pg_get_expr", (Func::NoInformation, &[Text, Int8], Text)),
     (
@@ -398,7 +407,6 @@ const SIGNATURES: &[(&str, Signature)] = &[
         "col_description",
         (Func::NoInformation, &[Int8, Int4], Text),
     ),
-    ("pg_get_indexdef", (Func::NoInformation, &[Int8], Text)),
     (
         "jsonb_set",
         (Func::JsonbSet, &[Jsonb, Array(&Text), Jsonb], Jsonb),
@@ -680,7 +688,16 @@ impl Func {
             Func::DatePart => time::date_part(&args[0], &args[1]),
             Func::ToTimestamp => time::to_timestamp(&args[0]),
             Func::Version => Ok(system::version()),
-            Func::PgGetUserById => Ok(Value::Text("root".into())),
+            // The one login role, and the role PostgreSQL 15 makes the
+            // public schema's owner.
+            Func::PgGetUserById => Ok(Value::Text(
+                if args[0] == Value::Int8(6171) {
+                    "pg_database_owner"
+                } else {
+                    "root"
+                }
+                .into(),
+            )),
             Func::PgEncodingToChar => Ok(Value::Text(
                 if args[0] == Value::Int4(6) {
                     "UTF8"
@@ -703,6 +720,7 @@ impl Func {
                 _ => Value::Null,
             }),
             Func::QuoteIdent => Ok(Value::Text(system::quote_ident(as_text(&args[0])?))),
+            Func::QuoteLiteral => Ok(Value::Text(system::quote_literal(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),
             Func::PgIsInRecovery => Ok(Value::Bool(false)),
             Func::ToRegtype => Ok(system::to_regtype(as_text(&args[0])?)),
@@ -797,6 +815,7 @@ impl Func {
             Func::Sign => "sign",
             Func::FormatType => "format_type",
             Func::QuoteIdent => "quote_ident",
+            Func::QuoteLiteral => "quote_literal",
             Func::CurrentDatabase => "current_database",
             Func::CurrentSchema => "current_schema",
             Func::ArrayToString => "array_to_string",

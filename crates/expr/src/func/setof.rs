@@ -26,6 +26,13 @@ pub enum SetFunc {
     /// timestamps with an interval step; its argument is the array
     /// `[start, stop, step]`.
     Series(&'static DataType),
+    /// `generate_subscripts(array, dim [, reverse])`: the subscripts of
+    /// the array's dimension, ascending or (reversed) descending; its
+    /// argument is the array `[array, dim, reverse]`.
+    Subscripts,
+    /// `pg_options_to_table(options)`: each `name=value` of an options
+    /// array as `option_name`, `option_value`.
+    OptionsToTable,
 }
 
 /// The most rows one `generate_series` call makes: its rows are built
@@ -55,6 +62,8 @@ impl SetFunc {
             SetFunc::EachText => "jsonb_each_text",
             SetFunc::Unnest(_) => "unnest",
             SetFunc::Series(_) => "generate_series",
+            SetFunc::Subscripts => "generate_subscripts",
+            SetFunc::OptionsToTable => "pg_options_to_table",
         }
     }
 
@@ -74,6 +83,11 @@ impl SetFunc {
                 (Some("value"), DataType::Text),
             ],
             SetFunc::Unnest(e) | SetFunc::Series(e) => vec![(None, *e)],
+            SetFunc::Subscripts => vec![(None, DataType::Int4)],
+            SetFunc::OptionsToTable => vec![
+                (Some("option_name"), DataType::Text),
+                (Some("option_value"), DataType::Text),
+            ],
         }
     }
 
@@ -92,6 +106,24 @@ impl SetFunc {
         if let SetFunc::Series(_) = self {
             return series(v);
         }
+        if let SetFunc::Subscripts = self {
+            return Ok(subscripts(v));
+        }
+        if let SetFunc::OptionsToTable = self {
+            let Value::Array(options) = v else {
+                return Ok(Vec::new());
+            };
+            return Ok(options
+                .iter()
+                .filter_map(|o| match o {
+                    Value::Text(o) => Some(match o.split_once('=') {
+                        Some((k, v)) => vec![Value::Text(k.into()), Value::Text(v.into())],
+                        None => vec![Value::Text(o.clone()), Value::Null],
+                    }),
+                    _ => None,
+                })
+                .collect());
+        }
         let doc = as_jsonb(v)?.clone();
         let kind = doc.kind();
         let refuse = |what: &str| Err(Error::InvalidParameterValue(what.to_string()));
@@ -106,7 +138,10 @@ impl SetFunc {
                 JsonKind::Array => return refuse("cannot call jsonb_object_keys on an array"),
                 _ => return refuse("cannot call jsonb_object_keys on a scalar"),
             },
-            SetFunc::Unnest(_) | SetFunc::Series(_) => {}
+            SetFunc::Unnest(_)
+            | SetFunc::Series(_)
+            | SetFunc::Subscripts
+            | SetFunc::OptionsToTable => {}
             SetFunc::Each | SetFunc::EachText => {
                 if kind != JsonKind::Object {
                     return refuse(&format!("cannot call {} on a non-object", self.name()));
@@ -132,7 +167,10 @@ impl SetFunc {
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), text(&v)])
                 .collect(),
-            SetFunc::Unnest(_) | SetFunc::Series(_) => Vec::new(),
+            SetFunc::Unnest(_)
+            | SetFunc::Series(_)
+            | SetFunc::Subscripts
+            | SetFunc::OptionsToTable => Vec::new(),
         })
     }
 }
@@ -149,6 +187,26 @@ fn pairs(doc: &Jsonb) -> Vec<(String, Jsonb)> {
             .map(|(k, v)| (k, Jsonb::from_tree(&v)))
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// `generate_subscripts` over `[array, dim, reverse]`: arrays here have
+/// one dimension numbered from 1, so any other dimension (or a NULL
+/// argument) has none.
+fn subscripts(v: &Value) -> Vec<Row> {
+    let Value::Array(args) = v else {
+        return Vec::new();
+    };
+    let (Some(Value::Array(elems)), Some(Value::Int4(1))) = (args.first(), args.get(1)) else {
+        return Vec::new();
+    };
+    let n = i32::try_from(elems.len()).unwrap_or(i32::MAX);
+    let reverse = matches!(args.get(2), Some(Value::Bool(true)));
+    let row = |i: i32| vec![Value::Int4(i)];
+    if reverse {
+        (1..=n).rev().map(row).collect()
+    } else {
+        (1..=n).map(row).collect()
     }
 }
 

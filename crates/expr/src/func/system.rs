@@ -37,6 +37,17 @@ pub fn quote_ident(s: &str) -> String {
     }
 }
 
+/// `quote_literal(text)`: a string literal for `s`, quotes doubled, and
+/// written `E'...'` with backslashes doubled when it has any.
+pub fn quote_literal(s: &str) -> String {
+    let quoted = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
 /// `pg_size_pretty(bytes)`: bytes below 10 kB, then kB, MB, GB, TB and PB,
 /// each unit used below 20 thousand of it, halves rounded away from zero
 /// (PostgreSQL's thresholds).

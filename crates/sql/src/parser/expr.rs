@@ -50,7 +50,13 @@ fn expr_bp(i: &str, min: u8) -> PResult<'_, Expr> {
                     i = r;
                     continue;
                 }
-                let (r, _) = kw("null")(r).map_err(|_| to_failure(r))?;
+                if let Some(r) = is_truth(r, &mut lhs, negated) {
+                    i = r;
+                    continue;
+                }
+                let (r, _) = kw("null")(r)
+                    .or_else(|_| kw("unknown")(r))
+                    .map_err(|_| to_failure(r))?;
                 lhs = Expr::IsNull {
                     expr: Box::new(lhs),
                     negated,
@@ -891,4 +897,22 @@ pub(crate) fn type_name(i: &str) -> PResult<'_, String> {
         );
     }
     Ok((r, name))
+}
+
+/// `IS [NOT] TRUE | FALSE` after `IS [NOT]`: compared as a value, NULL
+/// included (`IS TRUE` is `IS NOT DISTINCT FROM true`). Kept out of the
+/// expression loop so its frame stays small for deep nesting.
+#[inline(never)]
+fn is_truth<'a>(i: &'a str, lhs: &mut Expr, negated: bool) -> Option<&'a str> {
+    let (r, v) = match kw("true")(i) {
+        Ok((r, _)) => (r, true),
+        Err(_) => (kw("false")(i).ok()?.0, false),
+    };
+    let left = std::mem::replace(lhs, Expr::Literal(Literal::Null));
+    *lhs = Expr::IsDistinctFrom {
+        left: Box::new(left),
+        right: Box::new(Expr::Literal(Literal::Boolean(v))),
+        negated: !negated,
+    };
+    Some(r)
 }

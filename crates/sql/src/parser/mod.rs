@@ -140,6 +140,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
         let (r, name) = commit(any_word(r))?;
         return Ok((r, Statement::ReleaseSavepoint(name)));
     }
+    if let Ok((r, _)) = kw("lock")(i) {
+        return lock(r);
+    }
     if let Ok((r, _)) = kw("discard")(i) {
         let (r, what) = commit(any_word(r))?;
         let what = what.as_str().to_ascii_uppercase();
@@ -405,6 +408,44 @@ fn create_secret(i: &str) -> PResult<'_, Statement> {
     ))
 }
 
+/// lock = LOCK [TABLE] [ONLY] name ['*'] (',' [ONLY] name ['*'])*
+///        [IN lock_mode MODE] [NOWAIT]
+fn lock(i: &str) -> PResult<'_, Statement> {
+    let mut r = kw("table")(i).map_or(i, |(r, _)| r);
+    let mut names = Vec::new();
+    loop {
+        r = kw("only")(r).map_or(r, |(r, _)| r);
+        let (r2, name) = commit(object_name(r))?;
+        names.push(name);
+        r = sym("*")(r2).map_or(r2, |(r, _)| r);
+        match sym(",")(r) {
+            Ok((r2, _)) => r = r2,
+            Err(_) => break,
+        }
+    }
+    if let Ok((r2, _)) = kw("in")(r) {
+        // ACCESS SHARE, ROW EXCLUSIVE, SHARE UPDATE EXCLUSIVE, ...
+        let mut r3 = r2;
+        let mut words = 0;
+        while kw("mode")(r3).is_err() {
+            let word = ["access", "row", "share", "update", "exclusive"]
+                .into_iter()
+                .find_map(|w| kw(w)(r3).ok());
+            match word {
+                Some((r4, _)) if words < 3 => {
+                    r3 = r4;
+                    words += 1;
+                }
+                _ => return fail(skip(r3)),
+            }
+        }
+        let (r4, _) = kw("mode")(r3)?;
+        r = r4;
+    }
+    r = kw("nowait")(r).map_or(r, |(r, _)| r);
+    Ok((r, Statement::Lock(names)))
+}
+
 /// create_table = TABLE [IF NOT EXISTS] name '(' column_def (',' column_def)*
 ///                [',' PRIMARY KEY '(' ident ')'] ')' [WITH options]
 ///                [VALIDATE [SECRET ident] AS expr]
@@ -413,15 +454,22 @@ fn create_table(i: &str) -> PResult<'_, Statement> {
     let (r, name) = object_name(r)?;
     let (mut r, _) = sym("(")(r)?;
     let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut primary_key: Vec<Ident> = Vec::new();
     loop {
         if let Ok((r2, _)) = kw("primary")(r) {
+            if !primary_key.is_empty() {
+                return fatal(
+                    skip(r),
+                    format!("multiple primary keys for table \"{name}\" are not allowed"),
+                );
+            }
             let (r2, _) = kw("key")(r2)?;
             let (r2, _) = sym("(")(r2)?;
             let mut r3 = r2;
             loop {
                 let (r4, col) = ident(r3)?;
-                match columns.iter_mut().find(|c| c.name == col) {
-                    Some(c) => c.primary_key = true,
+                match columns.iter().find(|c| c.name == col) {
+                    Some(_) => primary_key.push(col),
                     None => {
                         return fatal(
                             skip(r3),
@@ -486,6 +534,7 @@ fn create_table(i: &str) -> PResult<'_, Statement> {
             name,
             if_not_exists,
             columns,
+            primary_key,
             include,
             with,
             validate,
@@ -904,10 +953,7 @@ fn set_quantifier(i: &str) -> (&str, bool) {
 ///         [ORDER BY order_item (',' order_item)*] [LIMIT expr] [OFFSET expr]
 pub(crate) fn query(i: &str) -> PResult<'_, Query> {
     let _guard = DepthGuard::enter(i)?;
-    let (i, with) = match kw("with")(i) {
-        Ok((r, _)) => commit(ctes(r))?,
-        Err(_) => (i, Vec::new()),
-    };
+    let (i, with) = with_clause(i)?;
     let (mut r, mut q) = term(i)?;
     loop {
         if let Ok((r2, _)) = kw("union")(r) {
@@ -973,12 +1019,28 @@ fn ctes(i: &str) -> PResult<'_, Vec<Cte>> {
             name,
             columns,
             query,
+            recursive: false,
         });
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
             Err(_) => return Ok((r2, out)),
         }
     }
+}
+
+/// with_clause = [WITH [RECURSIVE] ctes]
+#[inline(never)]
+fn with_clause(i: &str) -> PResult<'_, Vec<Cte>> {
+    let Ok((r, _)) = kw("with")(i) else {
+        return Ok((i, Vec::new()));
+    };
+    let (r, recursive) = match kw("recursive")(r) {
+        Ok((r, _)) => (r, true),
+        Err(_) => (r, false),
+    };
+    let (r, mut ctes) = commit(ctes(r))?;
+    ctes.iter_mut().for_each(|c| c.recursive = recursive);
+    Ok((r, ctes))
 }
 
 /// column_aliases = ['(' ident (',' ident)* ')']

@@ -285,14 +285,12 @@ impl Node {
             }
             Plan::Unnest {
                 input,
-                func,
-                arg,
+                funcs,
                 outer,
             } => Node::Unnest(
                 Box::new(Node::build(input, tables)),
                 unnest::Unnest {
-                    func: *func,
-                    arg: arg.clone(),
+                    funcs: funcs.clone(),
                     outer: *outer,
                 },
             ),

@@ -9,27 +9,37 @@ use rivulet_expr::{Expr, Row, SetFunc, Value};
 use super::{Change, EvalCtx};
 
 pub(super) struct Unnest {
-    pub(super) func: SetFunc,
-    pub(super) arg: Expr,
+    /// The functions with their arguments, run in lockstep.
+    pub(super) funcs: Vec<(SetFunc, Expr)>,
     pub(super) outer: bool,
 }
 
 impl Unnest {
-    /// The output rows for one input row (or none).
+    /// The output rows for one input row (or none): the functions' rows
+    /// side by side, as many as the longest makes, a shorter one's
+    /// columns NULL past its end.
     fn expand(&self, row: Option<&Row>, ctx: &mut EvalCtx) -> Vec<Row> {
         let Some(row) = row else {
             return Vec::new();
         };
-        let made = ctx.expand(self.func, &self.arg, row);
-        if made.is_empty() && self.outer {
-            let mut r = row.clone();
-            r.extend(std::iter::repeat_n(Value::Null, self.func.columns().len()));
-            return vec![r];
+        let made: Vec<Vec<Row>> = self
+            .funcs
+            .iter()
+            .map(|(func, arg)| ctx.expand(*func, arg, row))
+            .collect();
+        let n = made.iter().map(Vec::len).max().unwrap_or(0);
+        if n == 0 && !self.outer {
+            return Vec::new();
         }
-        made.into_iter()
-            .map(|extra| {
+        (0..n.max(1))
+            .map(|i| {
                 let mut r = row.clone();
-                r.extend(extra);
+                for ((func, _), rows) in self.funcs.iter().zip(&made) {
+                    match rows.get(i) {
+                        Some(extra) => r.extend(extra.iter().cloned()),
+                        None => r.extend(std::iter::repeat_n(Value::Null, func.columns().len())),
+                    }
+                }
                 r
             })
             .collect()

@@ -75,6 +75,10 @@ impl SubqueryRunner for SharedSubqueries {
         self.borrowed().column(plan, limit)
     }
 
+    fn rows(&self, plan: &QueryPlan, limit: usize) -> rivulet_catalog::Result<Vec<Row>> {
+        self.borrowed().rows(plan, limit)
+    }
+
     fn shared(&self) -> Arc<dyn SubqueryRunner + Send> {
         self.borrowed().shared()
     }
@@ -122,6 +126,22 @@ impl SubqueryRunner for Subqueries<'_> {
             })
             .map_err(|e| rivulet_catalog::Error::Subquery(Box::new(e)))?;
         Ok(values)
+    }
+
+    fn rows(&self, plan: &QueryPlan, limit: usize) -> rivulet_catalog::Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        if limit == 0 {
+            return Ok(rows);
+        }
+        let width = plan.output.len();
+        self.db
+            .query_blocking(plan, self.cancelled, &mut |mut row| {
+                row.truncate(width);
+                rows.push(row);
+                Ok(rows.len() < limit)
+            })
+            .map_err(|e| rivulet_catalog::Error::Subquery(Box::new(e)))?;
+        Ok(rows)
     }
 
     fn shared(&self) -> Arc<dyn SubqueryRunner + Send> {
