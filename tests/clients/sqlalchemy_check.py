@@ -65,6 +65,7 @@ assert insp.has_table("sa_users") and not insp.has_table("sa_missing")
 cols = {c["name"]: c for c in insp.get_columns("sa_users")}
 assert list(cols) == ["id", "name", "score", "active"], cols
 assert isinstance(cols["id"]["type"], sa.Integer) and not cols["id"]["nullable"], cols["id"]
+assert isinstance(cols["name"]["type"], sa.VARCHAR), cols["name"]
 assert all(c["default"] is None for c in cols.values()), cols
 # Primary keys, reflected from pg_constraint and pg_index, in the key's
 # declared order.

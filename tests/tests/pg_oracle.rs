@@ -1310,7 +1310,8 @@ async fn views_match_postgres() {
 /// read through `unnest` and `generate_subscripts`, as SQLAlchemy
 /// reads it), `pg_get_constraintdef`/`pg_get_indexdef` print it, and
 /// psql's `\d` lists it under "Indexes" (bad definitions are in
-/// `errors_match_postgres`). The order survives a restart, since the key's order is
+/// `errors_match_postgres`). Columns declared `varchar` show as
+/// `character varying`, with their length. The order survives a restart, since the key's order is
 /// the order rows are stored in.
 #[tokio::test]
 async fn primary_keys_match_postgres() {
@@ -1320,7 +1321,10 @@ async fn primary_keys_match_postgres() {
     let steps = [
         "CREATE TABLE pk2 (a INT, b TEXT, c JSONB, PRIMARY KEY (b, a))",
         "CREATE TABLE pk1 (id BIGINT PRIMARY KEY, \"Name\" TEXT)",
-        "CREATE TABLE nokey (x INT)",
+        "CREATE TABLE nokey (x INT, name VARCHAR, code VARCHAR(8), c CHARACTER VARYING, t TEXT)",
+        "\\d nokey",
+        "SELECT column_name, data_type, udt_name FROM information_schema.columns WHERE table_name = 'nokey' ORDER BY ordinal_position",
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = 'nokey'::regclass AND a.attnum > 0 ORDER BY a.attnum",
         "INSERT INTO pk2 VALUES (1, 'y', '{}'), (2, 'x', '{}'), (1, 'x', NULL)",
         "SELECT a, b FROM pk2 ORDER BY b, a",
         "\\d pk2",

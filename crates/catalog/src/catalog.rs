@@ -137,6 +137,11 @@ pub struct TableSpec {
     pub primary_key: Vec<usize>,
     /// Present for `connector = 'webhook'` tables.
     pub webhook: Option<WebhookSpec>,
+    /// Columns declared `varchar` (`character varying`), by position, with
+    /// PostgreSQL's type modifier (the length plus 4, or -1 for none):
+    /// text in every way but what catalogs show for their type (the
+    /// length is not enforced).
+    pub varchar: Vec<(usize, i32)>,
 }
 
 /// A materialized view: the plan of its SELECT, which the stream engine

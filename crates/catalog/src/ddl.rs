@@ -645,9 +645,32 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
         kind: RelationKind::Table(TableSpec {
             primary_key,
             webhook,
+            varchar: columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| varchar_typmod(&c.type_name).map(|m| (i, m)))
+                .collect(),
         }),
         definition: normalized(stmt),
     })
+}
+
+/// For a column type that is PostgreSQL's `character varying`, its type
+/// modifier: the length plus 4, or -1 without one.
+fn varchar_typmod(type_name: &str) -> Option<i32> {
+    let (base, rest) = type_name.split_once('(').unwrap_or((type_name, ""));
+    if !matches!(
+        base.trim(),
+        "varchar" | "character varying" | "pg_catalog.varchar"
+    ) {
+        return None;
+    }
+    let length = rest.trim_end_matches(')').trim().parse::<i32>().ok();
+    Some(
+        length
+            .filter(|n| *n > 0)
+            .map_or(-1, |n| n.saturating_add(4)),
+    )
 }
 
 /// Whether a VALIDATE expression can only be true when some

@@ -1183,6 +1183,29 @@ pub fn relation_oid(rel: &Relation) -> i64 {
     }
 }
 
+/// `character varying` and its array, which columns declared `varchar`
+/// show as their type.
+const VARCHAR_OID: i64 = 1043;
+const VARCHAR_ARRAY_OID: i64 = 1015;
+
+/// What catalogs show for the type of column `i` of `r`: its OID, SQL
+/// name, `pg_type` name and type modifier.
+fn column_type(r: &Relation, i: usize) -> (i64, String, &'static str, i32) {
+    let varchar = r
+        .table()
+        .and_then(|t| t.varchar.iter().find(|(p, _)| *p == i));
+    match (varchar, r.columns.get(i)) {
+        (Some((_, m)), _) => (VARCHAR_OID, "character varying".into(), "varchar", *m),
+        (None, Some(c)) => (
+            c.ty.oid() as i64,
+            c.ty.to_string(),
+            type_name_and_len(c.ty).0,
+            -1,
+        ),
+        (None, None) => (0, String::new(), "", -1),
+    }
+}
+
 /// The OID PostgreSQL gives a `pg_catalog` table (`tableoid`, and the
 /// `classid` of `pg_depend` and `pg_description` rows), for those tools
 /// match objects by.
@@ -1481,10 +1504,10 @@ fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
                     vec![
                         int(oid),
                         text(&c.name),
-                        int(c.ty.oid() as i64),
+                        int(column_type(r, i).0),
                         Value::Int4(len),
                         Value::Int4(i as i32 + 1),
-                        Value::Int4(-1),
+                        Value::Int4(column_type(r, i).3),
                         Value::Bool(pk.contains(&i)),
                         Value::Bool(false),
                         Value::Bool(false),
@@ -1508,7 +1531,33 @@ fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
         .collect()
 }
 
-fn pg_type(_: &Ctx<'_>) -> Vec<Row> {
+fn pg_type(c: &Ctx<'_>) -> Vec<Row> {
+    let mut rows = builtin_types(c);
+    // `varchar` and `varchar[]`: text under another name.
+    for (oid, name, elem, array, category, io) in [
+        (VARCHAR_OID, "varchar", 0, VARCHAR_ARRAY_OID, "S", "varchar"),
+        (VARCHAR_ARRAY_OID, "_varchar", VARCHAR_OID, 0, "A", "array_"),
+    ] {
+        let mut row = rows
+            .iter()
+            .find(|r| r.first() == Some(&int(DataType::Text.oid() as i64)))
+            .cloned()
+            .unwrap_or_default();
+        if row.len() > 15 {
+            row[0] = int(oid);
+            row[1] = text(name);
+            row[6] = text(category);
+            row[8] = int(elem);
+            row[9] = int(array);
+            row[14] = text(&format!("{io}in"));
+            row[15] = text(&format!("{io}out"));
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn builtin_types(_: &Ctx<'_>) -> Vec<Row> {
     DataType::ALL
         .iter()
         .copied()
@@ -1647,8 +1696,8 @@ fn info_columns(c: &Ctx<'_>) -> Vec<Row> {
                         Value::Int4(i as i32 + 1),
                         Value::Null,
                         text(if pk.contains(&i) { "NO" } else { "YES" }),
-                        text(&c.ty.to_string()),
-                        text(type_name_and_len(c.ty).0),
+                        text(&column_type(r, i).1),
+                        text(column_type(r, i).2),
                     ]
                 })
                 .collect::<Vec<_>>()

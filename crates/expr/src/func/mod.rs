@@ -651,6 +651,7 @@ impl Func {
                 | Func::JsonbBuildArray
                 | Func::NoInformation
                 | Func::StringToArray
+                | Func::FormatType
         )
     }
 
@@ -711,7 +712,7 @@ impl Func {
             Func::PgTableIsVisible => Ok(Value::Bool(
                 !matches!(args[0], Value::Int8(oid) if (13_000..16_384).contains(&oid)),
             )),
-            Func::FormatType => Ok(system::format_type(&args[0])),
+            Func::FormatType => Ok(system::format_type(&args[0], &args[1])),
             Func::Round(how) => math::round(how, args),
             Func::Abs => math::abs(&args[0]),
             Func::Sign => math::sign(&args[0]),

@@ -12,8 +12,20 @@ pub(super) fn version() -> Value {
 }
 
 /// `format_type(oid, typmod)`: the SQL name of a built-in type.
-pub(super) fn format_type(oid: &Value) -> Value {
+/// A NULL type is NULL; a NULL or negative `typmod` means none.
+pub(super) fn format_type(oid: &Value, typmod: &Value) -> Value {
+    match (oid, typmod) {
+        (Value::Int8(1043), Value::Int4(m)) if *m >= 4 => {
+            Value::Text(format!("character varying({})", m - 4))
+        }
+        _ => format_type_name(oid),
+    }
+}
+
+fn format_type_name(oid: &Value) -> Value {
     match oid {
+        Value::Int8(1043) => Value::Text("character varying".into()),
+        Value::Int8(1015) => Value::Text("character varying[]".into()),
         Value::Int8(oid) => {
             DataType::from_oid(*oid).map_or(Value::Null, |t| Value::Text(t.to_string()))
         }
