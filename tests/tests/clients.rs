@@ -130,6 +130,63 @@ async fn pgjdbc_matches_postgres() {
     assert_eq!(rivulet.last().map(String::as_str), Some("jdbc ok"));
 }
 
+/// DBeaver's and Metabase's catalog queries (connecting, browsing a
+/// schema's tables, columns, keys, indexes and privileges, syncing) over
+/// psycopg2: what the tools read from each answer is the same from
+/// Rivulet as from PostgreSQL 15 holding the same tables and views.
+#[tokio::test]
+async fn dbeaver_and_metabase_catalog_queries_match_postgres() {
+    let script = clients().join("catalog_tools_check.py");
+    let run = |host: String, port: String, user: &'static str, db: &'static str| {
+        let script = script.clone();
+        async move {
+            let out = tokio::process::Command::new("python3")
+                .arg(&script)
+                .args([host.as_str(), port.as_str(), user, db])
+                .output()
+                .await
+                .unwrap_or_else(|e| panic!("python3 runs ({e})"));
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "catalog tools check failed against {host}:{port} (scripts/install-test-deps.sh installs psycopg2):\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+        }
+    };
+    let dir = TempDir::new("catalog-tools");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let rivulet = run(host.to_string(), port.to_string(), "root", "dev").await;
+    let oracle = rivulet_tests::oracle::Oracle::start().await.unwrap();
+    // A fresh database: no extension functions, no comment.
+    let created = tokio::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &oracle.port().to_string()])
+        .args([
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            "CREATE DATABASE tools",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let postgres = run(
+        "127.0.0.1".to_string(),
+        oracle.port().to_string(),
+        "postgres",
+        "tools",
+    )
+    .await;
+    // The one role is named differently on each side.
+    assert_eq!(rivulet.replace("'root'", "'postgres'"), postgres);
+    assert!(rivulet.ends_with("catalog tools ok\n"), "{rivulet}");
+}
+
 /// psycopg 3 reads subscriptions with subscription cursors while signed
 /// webhooks arrive and the server is killed with SIGKILL three times: the
 /// script starts and kills the server itself.

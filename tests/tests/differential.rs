@@ -53,6 +53,8 @@ const VIEWS: &[(&str, &str)] = &[
     ("a_global_empty_ok", "SELECT count(*) AS n, sum((data->'properties'->>'revenue')::numeric) AS s, max(data->>'event') AS m FROM events WHERE data->>'event' = 'Refunded'"),
     ("v_distinct", "SELECT DISTINCT data->>'type' AS type, data->'properties'->>'plan' AS plan FROM events"),
     ("a_object_agg", "SELECT data->>'userId' AS user_id, jsonb_object_agg(data->>'messageId', data->>'event') AS events FROM events WHERE data->>'type' = 'track' AND data->>'userId' IS NOT NULL GROUP BY 1"),
+    ("a_string_agg", "SELECT data->>'type' AS t, string_agg(data->>'messageId', ',' ORDER BY data->>'messageId') AS ids, string_agg(DISTINCT data->>'userId', ' ' ORDER BY data->>'userId') AS users FROM events GROUP BY 1"),
+    ("a_distinct_array", "SELECT data->>'type' AS t, jsonb_agg(DISTINCT data->>'event') AS events, count(DISTINCT data->>'event') AS n FROM events GROUP BY 1"),
     ("a_jsonb_agg", "SELECT data->>'userId' AS user_id, jsonb_agg(data->>'messageId' ORDER BY data->>'messageId') AS ids, json_agg((data->'properties'->>'quantity')::int ORDER BY data->>'messageId' DESC) AS qty FROM events WHERE data->>'type' = 'track' GROUP BY 1"),
     // Joins with the users dimension.
     ("j_inner", "SELECT e.data->>'messageId' AS id, u.plan, u.country FROM events e JOIN users u ON e.data->>'userId' = u.id"),

@@ -1066,6 +1066,38 @@ static DEFS: &[Def] = &[
         columns: &[("oid", I8), ("lomowner", I8), ("lomacl", TA)],
         rows: None,
     },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_enum",
+        columns: &[
+            ("oid", I8),
+            ("enumtypid", I8),
+            ("enumsortorder", DataType::Float8),
+            ("enumlabel", T),
+        ],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_shdescription",
+        columns: &[("objoid", I8), ("classoid", I8), ("description", T)],
+        rows: None,
+    },
+    Def {
+        schema: "pg_catalog",
+        name: "pg_policies",
+        columns: &[
+            ("schemaname", T),
+            ("tablename", T),
+            ("policyname", T),
+            ("permissive", T),
+            ("roles", TA),
+            ("cmd", T),
+            ("qual", T),
+            ("with_check", T),
+        ],
+        rows: None,
+    },
 ];
 
 /// A system relation: its position in `DEFS`.

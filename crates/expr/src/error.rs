@@ -78,6 +78,11 @@ pub enum Error {
     /// (42P01).
     #[error("{0}")]
     UndefinedTable(String),
+    /// Another object named at run time that does not exist, with its
+    /// SQLSTATE (a schema 3F000, a database 3D000, a column 42703, a
+    /// role 42704).
+    #[error("{1}")]
+    Undefined(&'static str, String),
     /// A `$n` with no value (42P02).
     #[error("there is no parameter ${0}")]
     UndefinedParameter(usize),
@@ -137,6 +142,7 @@ impl Error {
             Error::DatatypeMismatch(_) => "42804",
             Error::UndefinedFunction(_) => "42883",
             Error::UndefinedTable(_) => "42P01",
+            Error::Undefined(code, _) => code,
             Error::SubstringError => "22011",
             Error::UndefinedParameter(_) => "42P02",
             Error::InvalidRegex(_) => "2201B",

@@ -762,8 +762,15 @@ fn show(db: &Database, vars: &SessionVars, kind: &ShowKind, fmt: &Format) -> Res
         }
         ShowKind::Variable(name) => {
             let value = vars.get(name.as_str())?;
+            // PostgreSQL heads the column with the setting's own spelling.
+            let heading = match name.as_str().to_ascii_lowercase().as_str() {
+                "datestyle" => "DateStyle".to_string(),
+                "intervalstyle" => "IntervalStyle".to_string(),
+                "timezone" => "TimeZone".to_string(),
+                other => other.to_string(),
+            };
             result_set(
-                &[(name.0.clone(), DataType::Text)],
+                &[(heading, DataType::Text)],
                 &[vec![Value::Text(value)]],
                 fmt,
             )

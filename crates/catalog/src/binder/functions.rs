@@ -22,6 +22,7 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "first_value"
             | "last_value"
             | "array_agg"
+            | "string_agg"
             | "jsonb_agg"
             | "json_agg"
             | "jsonb_object_agg"
@@ -54,6 +55,9 @@ impl Binder<'_> {
         }
         if matches!(name, "pg_get_indexdef" | "pg_get_constraintdef") {
             return self.key_definition(name, args);
+        }
+        if let Some(object) = Privilege::of(name) {
+            return self.privilege(name, object, args);
         }
         let bound = args
             .iter()
@@ -215,6 +219,180 @@ impl Binder<'_> {
             Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), bound),
             DataType::Text,
         ))
+    }
+}
+
+/// What a `has_*_privilege` function asks about.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Privilege {
+    Table,
+    AnyColumn,
+    Column,
+    Schema,
+    Database,
+}
+
+impl Privilege {
+    fn of(name: &str) -> Option<Privilege> {
+        Some(match name {
+            "has_table_privilege" => Privilege::Table,
+            "has_any_column_privilege" => Privilege::AnyColumn,
+            "has_column_privilege" => Privilege::Column,
+            "has_schema_privilege" => Privilege::Schema,
+            "has_database_privilege" => Privilege::Database,
+            _ => return None,
+        })
+    }
+
+    /// The privileges PostgreSQL accepts for the object kind.
+    fn known(self) -> &'static [&'static str] {
+        match self {
+            Privilege::Table => &[
+                "select",
+                "insert",
+                "update",
+                "delete",
+                "truncate",
+                "references",
+                "trigger",
+            ],
+            Privilege::AnyColumn | Privilege::Column => {
+                &["select", "insert", "update", "references"]
+            }
+            Privilege::Schema => &["usage", "create"],
+            Privilege::Database => &["connect", "create", "temporary", "temp"],
+        }
+    }
+}
+
+impl Binder<'_> {
+    /// `has_table_privilege([user,] table, privilege)` and its kin: Rivulet
+    /// has one role, which may do everything, so they answer true for an
+    /// object that exists, and fail as PostgreSQL fails for one that does
+    /// not, an unknown role or an unknown privilege.
+    fn privilege(
+        &self,
+        name: &str,
+        object: Privilege,
+        args: &[ast::Expr],
+    ) -> Result<(Expr, DataType)> {
+        let with_column = object == Privilege::Column;
+        let wanted = if with_column { 3 } else { 2 };
+        let args = match args.len() {
+            n if n == wanted => args,
+            n if n == wanted + 1 => &args[1..],
+            _ => {
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name} with {} arguments does not exist",
+                    args.len()
+                )))
+            }
+        };
+        let bound = args
+            .iter()
+            .map(|a| {
+                let (e, ty) = self.bind(a)?;
+                // An OID names the object as well as its name does.
+                let e = if matches!(ty, DataType::Int4 | DataType::Int8) {
+                    Expr::Cast(Box::new(e), DataType::Text)
+                } else {
+                    coerce(e, ty, DataType::Text, name)?
+                };
+                Ok(e)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let catalog = self.subqueries()?.catalog().clone();
+        let f = HasPrivilege { catalog, object };
+        Ok((
+            Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), bound),
+            DataType::Boolean,
+        ))
+    }
+}
+
+/// A `has_*_privilege` call over one catalog snapshot.
+struct HasPrivilege {
+    catalog: crate::Catalog,
+    object: Privilege,
+}
+
+impl std::fmt::Debug for HasPrivilege {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "has_{:?}_privilege", self.object)
+    }
+}
+
+impl rivulet_expr::Callable for HasPrivilege {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let text = |i: usize| match args.get(i) {
+            Some(Value::Text(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let (Some(object), Some(privileges)) = (text(0), text(args.len() - 1)) else {
+            return Ok(Value::Null);
+        };
+        // `'SELECT, UPDATE WITH GRANT OPTION'`: each must be known.
+        for p in privileges.split(',') {
+            let p = p.trim().to_ascii_lowercase();
+            let p = p.trim_end_matches(" with grant option").trim();
+            if !self.object.known().contains(&p) {
+                return Err(rivulet_expr::Error::InvalidParameterValue(format!(
+                    "unrecognized privilege type: \"{}\"",
+                    privileges.trim()
+                )));
+            }
+        }
+        let exists = |what: &str| -> rivulet_expr::Result<()> {
+            match self.object {
+                Privilege::Schema => crate::system::schema_oid(what).map(|_| ()).ok_or_else(|| {
+                    rivulet_expr::Error::Undefined(
+                        "3F000",
+                        format!("schema \"{what}\" does not exist"),
+                    )
+                }),
+                Privilege::Database if what != crate::DEFAULT_DATABASE => {
+                    Err(rivulet_expr::Error::Undefined(
+                        "3D000",
+                        format!("database \"{what}\" does not exist"),
+                    ))
+                }
+                Privilege::Database => Ok(()),
+                _ => {
+                    let rel = match what.trim().parse::<i64>() {
+                        Ok(oid) => crate::system::relation_of_oid(oid)
+                            .and_then(|id| self.catalog.relation_by_id(id).cloned())
+                            .ok_or_else(|| format!("relation with OID {oid} does not exist")),
+                        Err(_) => self
+                            .catalog
+                            .get_relation(&parse_qualified(what))
+                            .map_err(|e| e.to_string()),
+                    };
+                    let rel = rel.map_err(rivulet_expr::Error::UndefinedTable)?;
+                    match (self.object, text(1)) {
+                        (Privilege::Column, Some(col)) if args.len() == 3 => {
+                            if rel.columns.iter().any(|c| c.name == col) {
+                                Ok(())
+                            } else {
+                                Err(rivulet_expr::Error::Undefined(
+                                    "42703",
+                                    format!(
+                                        "column \"{col}\" of relation \"{}\" does not exist",
+                                        rel.name
+                                    ),
+                                ))
+                            }
+                        }
+                        _ => Ok(()),
+                    }
+                }
+            }
+        };
+        exists(object)?;
+        Ok(Value::Bool(true))
+    }
+
+    fn name(&self) -> &'static str {
+        "has_privilege"
     }
 }
 

@@ -188,6 +188,46 @@ impl<'a> AggBinder<'a> {
                     distinct: false,
                 });
             }
+            if name.as_str() == "string_agg" {
+                // The values collected as by array_agg (its ORDER BY
+                // included), then joined (PostgreSQL's final function's
+                // name); the delimiter is read once per group.
+                let (plain, order) = match args.split_last() {
+                    Some((o @ ast::Expr::AggregateOrder(_), rest)) => (rest, Some(o)),
+                    _ => (args.as_slice(), None),
+                };
+                // string_agg(text, text) only, named as PostgreSQL names a
+                // call it has no function for.
+                let binder = Binder::new(self.input);
+                let types = plain
+                    .iter()
+                    .map(|a| binder.bind(a).map(|(_, t)| t))
+                    .collect::<Result<Vec<DataType>>>()?;
+                let texts = types
+                    .iter()
+                    .all(|t| matches!(t, DataType::Text | DataType::Unknown));
+                let (true, [value, delimiter]) = (texts, plain) else {
+                    let names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+                    return Err(Error::UndefinedFunction(format!(
+                        "function string_agg({}) does not exist",
+                        names.join(", ")
+                    )));
+                };
+                let collected = ast::Expr::Function {
+                    name: ast::Ident("array_agg".into()),
+                    args: std::iter::once(value.clone())
+                        .chain(order.cloned())
+                        .collect(),
+                    star: false,
+                    distinct: *distinct,
+                };
+                return Ok(ast::Expr::Function {
+                    name: ast::Ident("string_agg_finalfn".into()),
+                    args: vec![self.rewrite(&collected)?, self.rewrite(delimiter)?],
+                    star: false,
+                    distinct: false,
+                });
+            }
             if matches!(name.as_str(), "jsonb_agg" | "json_agg") {
                 // The values as an array, then as a JSON array (there is
                 // no json type: json_agg answers jsonb too).
@@ -218,7 +258,7 @@ impl<'a> AggBinder<'a> {
                             "first_value" | "last_value" => {
                                 (self.bind_positional(name.as_str(), args, order_by)?, true)
                             }
-                            "array_agg" => (self.bind_array_agg(args, order_by)?, false),
+                            "array_agg" => (self.bind_array_agg(args, order_by, *distinct)?, false),
                             _ => (self.bind_agg(name.as_str(), args, *star, *distinct)?, false),
                         };
                         self.paired.push(paired);
@@ -507,8 +547,21 @@ impl<'a> AggBinder<'a> {
         })
     }
 
-    /// `array_agg(x [ORDER BY k, ...])`: the inputs' values as an array.
-    fn bind_array_agg(&self, args: &[ast::Expr], order_by: &[ast::OrderByExpr]) -> Result<AggCall> {
+    /// `array_agg([DISTINCT] x [ORDER BY k, ...])`: the inputs' values as
+    /// an array; with DISTINCT each value once, in the value's order (its
+    /// ORDER BY may only name the value, as in PostgreSQL).
+    fn bind_array_agg(
+        &self,
+        args: &[ast::Expr],
+        order_by: &[ast::OrderByExpr],
+        distinct: bool,
+    ) -> Result<AggCall> {
+        if distinct && order_by.iter().any(|o| args.first() != Some(&o.expr)) {
+            return Err(Error::InvalidColumnReference(
+                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list"
+                    .into(),
+            ));
+        }
         let order_by = &ast::OrderByExpr::expand_nulls(order_by);
         let binder = Binder::new(self.input);
         let [arg] = args else {
@@ -534,17 +587,25 @@ impl<'a> AggBinder<'a> {
             ));
         }
         let mut parts = Vec::with_capacity(order_by.len() + 1);
-        for o in order_by {
-            parts.push(binder.bind(&o.expr)?.0);
+        // With DISTINCT the keys come from the value alone (its nullness,
+        // so NULL sorts last, and itself): distinct pairs are distinct
+        // values.
+        if distinct {
+            parts.push(Expr::IsNull(Box::new(value.clone()), false));
+            parts.push(value.clone());
+        } else {
+            for o in order_by {
+                parts.push(binder.bind(&o.expr)?.0);
+            }
         }
         parts.push(value);
         Ok(AggCall {
             kind: AggKind::ArrayAgg {
-                sorted: !order_by.is_empty(),
+                sorted: distinct || !order_by.is_empty(),
                 desc,
             },
             arg: Some(Expr::Call(CallFn(Arc::new(OrderedPair)), parts)),
-            distinct: false,
+            distinct,
             input_type: DataType::Bytea,
             output_type: DataType::array_of(ty),
         })

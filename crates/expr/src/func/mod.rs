@@ -134,6 +134,9 @@ pub enum Func {
     JsonbBuildArray,
     /// `jsonb_object_agg`'s last step: `[key, value]` pairs as one object.
     JsonbObjectFromPairs,
+    /// `string_agg`'s final step: the collected values' non-NULL ones
+    /// joined by the delimiter (NULL when there are none).
+    StringAggFinal,
     /// `jsonb_pretty`.
     JsonbPretty,
     /// `to_jsonb` / `to_json`.
@@ -179,6 +182,10 @@ pub enum Func {
     /// Catalog lookups Rivulet has nothing for (`pg_get_expr`,
     /// `obj_description`, ...): always NULL.
     NoInformation,
+    /// An empty string: what PostgreSQL answers for what Rivulet keeps in
+    /// its default place (`pg_tablespace_location` of the built-in
+    /// tablespaces).
+    EmptyText,
 }
 
 use DataType::{
@@ -389,6 +396,17 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::NoInformation, &[Text, Int8], Array(&Text)),
     ),
     ("pg_get_triggerdef", (Func::NoInformation, &[Int8], Text)),
+    // Partitioning and scan statistics Rivulet does not have.
+    ("pg_get_partkeydef", (Func::NoInformation, &[Int8], Text)),
+    ("pg_stat_get_numscans", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_get_ruledef", (Func::NoInformation, &[Int8], Text)),
+    (
+        "pg_get_ruledef",
+        (Func::NoInformation, &[Int8, Boolean], Text),
+    ),
+    // The built-in tablespaces live in the data directory: '' as for
+    // PostgreSQL's own.
+    ("pg_tablespace_location", (Func::EmptyText, &[Int8], Text)),
     (
         "pg_get_triggerdef",
         (Func::NoInformation, &[Int8, Boolean], Text),
@@ -458,6 +476,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     (
         "jsonb_object_agg_finalfn",
         (Func::JsonbObjectFromPairs, &[Array(&Jsonb)], Jsonb),
+    ),
+    (
+        "string_agg_finalfn",
+        (Func::StringAggFinal, &[Array(&Text), Text], Text),
     ),
     (
         "json_array_length",
@@ -652,6 +674,7 @@ impl Func {
                 | Func::NoInformation
                 | Func::StringToArray
                 | Func::FormatType
+                | Func::StringAggFinal
         )
     }
 
@@ -734,6 +757,7 @@ impl Func {
             Func::JsonbStripNulls => json_edit::strip_nulls(&args[0]),
             Func::JsonbExistsAny => json_edit::exists_keys(&args[0], &args[1], false),
             Func::JsonbObjectFromPairs => json_edit::object_from_pairs(&args[0]),
+            Func::StringAggFinal => string_agg_final(&args[0], &args[1]),
             Func::JsonbExistsAll => json_edit::exists_keys(&args[0], &args[1], true),
             Func::JsonbBuildArray => Ok(Value::Jsonb(crate::Jsonb::from_tree(
                 &crate::JsonTree::Array(args.iter().map(json::to_jsonb).collect()),
@@ -755,6 +779,7 @@ impl Func {
             Func::Pi => Ok(Value::Float8(std::f64::consts::PI)),
             Func::Mod => math::modulo(args),
             Func::NoInformation => Ok(Value::Null),
+            Func::EmptyText => Ok(Value::Text(String::new())),
             Func::PgSleep => {
                 if let Value::Float8(secs) = args[0] {
                     if secs > 0.0 && secs.is_finite() {
@@ -829,6 +854,7 @@ impl Func {
             Func::JsonbExistsAll => "jsonb_exists_all",
             Func::JsonbBuildArray => "jsonb_build_array",
             Func::JsonbObjectFromPairs => "jsonb_object_agg_finalfn",
+            Func::StringAggFinal => "string_agg_finalfn",
             Func::JsonbPretty => "jsonb_pretty",
             Func::ToJsonb => "to_jsonb",
             Func::Md5 => "md5",
@@ -848,6 +874,7 @@ impl Func {
             Func::Pi => "pi",
             Func::Mod => "mod",
             Func::NoInformation => "pg_get_expr",
+            Func::EmptyText => "pg_tablespace_location",
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",
             Func::PgIsInRecovery => "pg_is_in_recovery",
@@ -883,4 +910,35 @@ fn as_bytes(v: &Value) -> Result<&[u8]> {
             other.data_type()
         ))),
     }
+}
+
+/// `string_agg`'s result from its collected values: the non-NULL ones
+/// joined by `delimiter` (none for a NULL one), NULL when there are none.
+fn string_agg_final(values: &Value, delimiter: &Value) -> Result<Value> {
+    let Value::Array(values) = values else {
+        return Ok(Value::Null);
+    };
+    let delimiter = match delimiter {
+        Value::Text(d) => d.as_str(),
+        _ => "",
+    };
+    let mut out: Option<String> = None;
+    for v in values {
+        if let Value::Text(s) = v {
+            match &mut out {
+                Some(o) => {
+                    o.push_str(delimiter);
+                    o.push_str(s);
+                }
+                None => out = Some(s.clone()),
+            }
+            if out
+                .as_ref()
+                .is_some_and(|o| o.len() > crate::MAX_VALUE_BYTES)
+            {
+                return Err(Error::ValueTooLarge);
+            }
+        }
+    }
+    Ok(out.map_or(Value::Null, Value::Text))
 }
