@@ -187,6 +187,46 @@ async fn dbeaver_and_metabase_catalog_queries_match_postgres() {
     assert!(rivulet.ends_with("catalog tools ok\n"), "{rivulet}");
 }
 
+/// RowDescription as drivers read it (psycopg 3's result metadata): each
+/// column's relation and attribute number where it is a relation's
+/// column as such (tables, views, materialized views, through joins,
+/// subqueries and grouping), and its type (`varchar` included), the same
+/// as PostgreSQL's in text, binary and prepared results.
+#[tokio::test]
+async fn row_descriptions_match_postgres() {
+    let script = clients().join("row_description_check.py");
+    let run = |conninfo: String| {
+        let script = script.clone();
+        async move {
+            let out = tokio::process::Command::new("python3")
+                .arg(&script)
+                .arg(&conninfo)
+                .output()
+                .await
+                .unwrap_or_else(|e| panic!("python3 runs ({e})"));
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "row description check failed against {conninfo} (scripts/install-test-deps.sh installs psycopg 3):\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+        }
+    };
+    let dir = TempDir::new("row-descriptions");
+    let s = Server::start(&dir.0, &[]).await.unwrap();
+    let (host, port) = s.pg_addr.rsplit_once(':').unwrap();
+    let rivulet = run(format!("host={host} port={port} user=root dbname=dev")).await;
+    let oracle = rivulet_tests::oracle::Oracle::start().await.unwrap();
+    let postgres = run(format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        oracle.port()
+    ))
+    .await;
+    assert_eq!(rivulet, postgres);
+    assert!(rivulet.ends_with("row descriptions ok\n"), "{rivulet}");
+}
+
 /// psycopg 3 reads subscriptions with subscription cursors while signed
 /// webhooks arrive and the server is killed with SIGKILL three times: the
 /// script starts and kills the server itself.

@@ -1472,3 +1472,24 @@ async fn pg_dump_restores_into_postgres() {
     let rv = psql_transcript(port, "root", "dev", &steps).await;
     assert_same_transcript(&rv, &pg);
 }
+
+/// `pg_settings` lists the session's own settings, as PostgreSQL's does:
+/// names spelled as PostgreSQL spells them, the values `SET` gave, types
+/// and whether a session may change each.
+#[tokio::test]
+async fn settings_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-settings");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let steps = [
+        "SET application_name = 'tool'",
+        "SET DateStyle = 'ISO, DMY'",
+        "SELECT name, setting, vartype, context FROM pg_settings WHERE name IN ('DateStyle', 'TimeZone', 'standard_conforming_strings', 'application_name', 'client_encoding', 'integer_datetimes', 'statement_timeout', 'IntervalStyle', 'max_identifier_length') ORDER BY 1",
+        "SELECT s.setting, s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout'",
+        "SELECT count(*) FROM pg_settings WHERE name = 'no_such_setting'",
+    ];
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
+    let rv = psql_transcript(port, "root", "dev", &steps).await;
+    assert_same_transcript(&rv, &pg);
+}

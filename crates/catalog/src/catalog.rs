@@ -24,6 +24,33 @@ pub struct Column {
     pub name: String,
     /// The column's type.
     pub ty: DataType,
+    /// For a query's result column that is a relation's column as such:
+    /// which, as PostgreSQL describes result columns to clients; for a
+    /// view's column, the column its query copies, if any.
+    pub origin: Option<ColumnOrigin>,
+}
+
+impl Column {
+    /// A column of no particular origin.
+    pub fn new(name: impl Into<String>, ty: DataType) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            origin: None,
+        }
+    }
+}
+
+/// The relation column a result column is (the table OID and attribute
+/// number of PostgreSQL's RowDescription).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnOrigin {
+    /// The relation's OID.
+    pub table_oid: i64,
+    /// The column's number in it, from 1.
+    pub attnum: i16,
+    /// Declared `varchar`: described with that type's OID.
+    pub varchar: bool,
 }
 
 /// A named secret. Its value is only reachable through [`Secret::value`];

@@ -112,7 +112,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             }
             // Planned, not run: subqueries are planned where it is read.
             let (plan, _) = crate::planner::describe_query(query, catalog)?;
-            let mut output = plan.output.clone();
+            let mut output = own_columns(&plan.output);
             if columns.len() > output.len() {
                 return Err(Error::Syntax(
                     "CREATE VIEW specifies more column names than columns".into(),
@@ -177,7 +177,7 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
             Ok(Created::New(NewObject::Relation(Box::new(Relation {
                 id,
                 name: bare.to_string(),
-                columns: plan.output.clone(),
+                columns: own_columns(&plan.output),
                 kind: RelationKind::MaterializedView({
                     let mut spec = ViewSpec::new(plan.root);
                     for r in referenced_relations(query, catalog) {
@@ -432,12 +432,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
     }
     let mut cols = columns
         .iter()
-        .map(|c| {
-            Ok(Column {
-                name: c.name.0.clone(),
-                ty: type_from_name(&c.type_name)?,
-            })
-        })
+        .map(|c| Ok(Column::new(c.name.0.clone(), type_from_name(&c.type_name)?)))
         .collect::<Result<Vec<_>>>()?;
     check_unique_columns(&cols)?;
     refuse_arrays(&cols, "tables")?;
@@ -622,10 +617,7 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
                     )));
                 };
                 include_headers.push(header_name("INCLUDE header", &inc.key)?);
-                cols.push(Column {
-                    name: alias.0.clone(),
-                    ty: DataType::Text,
-                });
+                cols.push(Column::new(alias.0.clone(), DataType::Text));
             }
             check_unique_columns(&cols)?;
             Some(WebhookSpec {
@@ -653,6 +645,12 @@ fn create_table(stmt: &Statement, id: u64, name: &str, catalog: &Catalog) -> Res
         }),
         definition: normalized(stmt),
     })
+}
+
+/// A view's columns: its query's, each keeping the relation column it
+/// copies (so one declared `varchar` stays `varchar` to clients).
+fn own_columns(output: &[Column]) -> Vec<Column> {
+    output.to_vec()
 }
 
 /// For a column type that is PostgreSQL's `character varying`, its type
@@ -723,6 +721,7 @@ fn bind_validate(
         hidden: false,
         system: false,
         catalog_type: CatalogType::Plain,
+        origin: None,
     };
     let mut scope = Scope {
         columns: vec![

@@ -23,9 +23,9 @@ pub mod system;
 
 pub use binder::{Binder, ScalarSubquery, Scope, ScopeColumn};
 pub use catalog::{
-    Catalog, Column, Dedup, DedupKey, Handshake, PlainView, Relation, RelationKind, Secret,
-    StoredObject, Subscription, TableSpec, Validator, ViewSpec, WebhookSpec, DEFAULT_DATABASE,
-    DEFAULT_SCHEMA,
+    Catalog, Column, ColumnOrigin, Dedup, DedupKey, Handshake, PlainView, Relation, RelationKind,
+    Secret, StoredObject, Subscription, TableSpec, Validator, ViewSpec, WebhookSpec,
+    DEFAULT_DATABASE, DEFAULT_SCHEMA,
 };
 pub use dml::{
     bind_copy_from, bind_delete, bind_insert, bind_insert_select, bind_update,

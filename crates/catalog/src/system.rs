@@ -331,8 +331,9 @@ static DEFS: &[Def] = &[
         ],
         rows: Some(pg_roles),
     },
-    // Settings are the session's (SHOW, current_setting): none are listed
-    // here yet.
+    // Settings are the session's: a session reads its own settings here
+    // (rivulet-server replaces the name by them before planning); without
+    // a session this is empty.
     Def {
         schema: "pg_catalog",
         name: "pg_settings",
@@ -1136,10 +1137,7 @@ impl SystemTable {
                 .def()
                 .columns
                 .iter()
-                .map(|(n, t)| Column {
-                    name: n.to_string(),
-                    ty: *t,
-                })
+                .map(|(n, t)| Column::new(*n, *t))
                 .collect(),
             kind: RelationKind::System(self),
             definition: Statement::Flush,
@@ -1223,11 +1221,17 @@ const VARCHAR_ARRAY_OID: i64 = 1015;
 /// What catalogs show for the type of column `i` of `r`: its OID, SQL
 /// name, `pg_type` name and type modifier.
 fn column_type(r: &Relation, i: usize) -> (i64, String, &'static str, i32) {
-    let varchar = r
+    let declared = r
         .table()
-        .and_then(|t| t.varchar.iter().find(|(p, _)| *p == i));
-    match (varchar, r.columns.get(i)) {
-        (Some((_, m)), _) => (VARCHAR_OID, "character varying".into(), "varchar", *m),
+        .and_then(|t| t.varchar.iter().find(|(p, _)| *p == i).copied());
+    // A view's column copied from a `varchar` one.
+    let copied = r
+        .columns
+        .get(i)
+        .filter(|c| r.table().is_none() && c.origin.is_some_and(|o| o.varchar))
+        .map(|_| (i, -1));
+    match (declared.or(copied), r.columns.get(i)) {
+        (Some((_, m)), _) => (VARCHAR_OID, "character varying".into(), "varchar", m),
         (None, Some(c)) => (
             c.ty.oid() as i64,
             c.ty.to_string(),

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use pgwire::api::portal::Format;
 use pgwire::api::results::Response;
-use rivulet_expr::{DataType, Row};
+use rivulet_expr::Row;
 use rivulet_sql::Query;
 use rivulet_stream::Database;
 
@@ -33,7 +33,7 @@ enum Source {
 
 /// One open cursor.
 struct Cursor {
-    columns: Vec<(String, DataType)>,
+    columns: Vec<rivulet_catalog::Column>,
     hold: bool,
     buffered: VecDeque<Row>,
     source: Source,
@@ -86,8 +86,7 @@ impl Cursors {
             db2.plan_query_blocking(&query, &AtomicBool::new(false))
         })
         .await??;
-        let columns: Vec<(String, DataType)> =
-            plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        let columns = plan.output.clone();
         let permit = if plan.final_as_read() {
             STREAM_READERS.try_acquire().ok()
         } else {
@@ -160,7 +159,11 @@ impl Cursors {
             m.insert(
                 name.to_string(),
                 Cursor {
-                    columns: cursor.columns(),
+                    columns: cursor
+                        .columns()
+                        .into_iter()
+                        .map(|(n, t)| rivulet_catalog::Column::new(n, t))
+                        .collect(),
                     hold: true,
                     buffered: VecDeque::new(),
                     source: Source::Done,
@@ -184,7 +187,7 @@ impl Cursors {
     }
 
     /// The columns FETCH from cursor `name` answers with, if it is open.
-    pub fn columns(&self, name: &str) -> Option<Vec<(String, DataType)>> {
+    pub fn columns(&self, name: &str) -> Option<Vec<rivulet_catalog::Column>> {
         self.with(|m| m.get(name).map(|c| c.columns.clone()))
     }
 

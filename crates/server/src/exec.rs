@@ -442,8 +442,7 @@ async fn select(
         None => work.await,
     };
     let (plan, rows) = joined??;
-    let columns: Vec<(String, DataType)> =
-        plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    let columns = plan.output.clone();
     let permit = match rows {
         Ok(rows) => return result_set(&columns, &rows, fmt),
         Err(permit) => permit,

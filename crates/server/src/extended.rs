@@ -7,6 +7,7 @@
 //! literals and runs it like a simple query, encoding results in the
 //! formats the client asked for.
 
+use rivulet_catalog::Column;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -27,8 +28,8 @@ use crate::error::Error;
 use crate::pgvalue::{decode_binary_param, pg_type};
 use crate::results::format_for;
 
-/// Result columns: name and type.
-type Columns = Vec<(String, DataType)>;
+/// Result columns: name, type and origin.
+type Columns = Vec<Column>;
 
 /// A parsed statement with what Describe reports about it.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ pub fn describe(
     n: usize,
     catalog: &Catalog,
 ) -> Result<(Vec<DataType>, Columns), Error> {
-    let text = |name: &str| vec![(name.to_string(), DataType::Text)];
+    let text = |name: &str| vec![Column::new(name, DataType::Text)];
     Ok(match stmt {
         Statement::Query(q) => {
             // `LIMIT $1 OFFSET $2` take their values at Execute; they are
@@ -82,10 +83,7 @@ pub fn describe(
                     *t = DataType::Int8;
                 }
             }
-            (
-                types,
-                plan.output.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-            )
+            (types, plan.output.clone())
         }
         Statement::InsertSelect {
             table,
@@ -139,22 +137,22 @@ pub fn describe(
         Statement::Show(ShowKind::SubscriptionCursors) => (
             vec![DataType::Text; n],
             vec![
-                ("Name".into(), DataType::Text),
-                ("SubscriptionName".into(), DataType::Text),
+                Column::new("Name", DataType::Text),
+                Column::new("SubscriptionName", DataType::Text),
             ],
         ),
         Statement::Show(ShowKind::CreateTable(_) | ShowKind::CreateMaterializedView(_)) => (
             vec![DataType::Text; n],
             vec![
-                ("Name".into(), DataType::Text),
-                ("Create Sql".into(), DataType::Text),
+                Column::new("Name", DataType::Text),
+                Column::new("Create Sql", DataType::Text),
             ],
         ),
         Statement::Show(ShowKind::Variable(v)) if v.as_str() == "all" => (
             vec![DataType::Text; n],
             vec![
-                ("name".into(), DataType::Text),
-                ("setting".into(), DataType::Text),
+                Column::new("name", DataType::Text),
+                Column::new("setting", DataType::Text),
             ],
         ),
         Statement::Show(ShowKind::Variable(v)) => (vec![DataType::Text; n], text(v.as_str())),
@@ -241,9 +239,7 @@ impl QueryParser for StatementPreparer {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, (name, ty))| {
-                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(&fmt, i))
-            })
+            .map(|(i, c)| crate::results::field(c, format_for(&fmt, i)))
             .collect())
     }
 }

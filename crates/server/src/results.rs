@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::stream;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response};
+use rivulet_catalog::{Column, ColumnOrigin};
 use rivulet_expr::{DataType, Row};
 use rivulet_sql::CopyOptions;
 
@@ -32,22 +33,78 @@ pub fn format_for(fmt: &Format, i: usize) -> FieldFormat {
     }
 }
 
+/// A result column as clients are told of it: name and type, and the
+/// relation column it is, if it is one as such.
+pub(crate) trait ResultColumn {
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Its type.
+    fn ty(&self) -> DataType;
+    /// The relation column it is.
+    fn origin(&self) -> Option<ColumnOrigin> {
+        None
+    }
+}
+
+impl ResultColumn for (String, DataType) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn ty(&self) -> DataType {
+        self.1
+    }
+}
+
+impl ResultColumn for Column {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ty(&self) -> DataType {
+        self.ty
+    }
+
+    fn origin(&self) -> Option<ColumnOrigin> {
+        self.origin
+    }
+}
+
+/// One column's description, as PostgreSQL's RowDescription gives it:
+/// a relation's column as such carries the relation's OID and its
+/// attribute number (drivers read them for result-set metadata), and a
+/// `varchar` one that type.
+pub(crate) fn field(c: &impl ResultColumn, format: FieldFormat) -> FieldInfo {
+    let (table, attnum, ty) = match c.origin() {
+        Some(o) => (
+            // OIDs are unsigned 32-bit numbers, sent as their bits.
+            Some(o.table_oid as u32 as i32),
+            Some(o.attnum),
+            if o.varchar {
+                pgwire::api::Type::VARCHAR
+            } else {
+                pg_type(c.ty())
+            },
+        ),
+        None => (None, None, pg_type(c.ty())),
+    };
+    FieldInfo::new(c.name().to_string(), table, attnum, ty, format)
+}
+
 /// The description of result columns, each in the format the client
 /// asked for.
-pub(crate) fn fields(columns: &[(String, DataType)], fmt: &Format) -> Arc<Vec<FieldInfo>> {
+pub(crate) fn fields(columns: &[impl ResultColumn], fmt: &Format) -> Arc<Vec<FieldInfo>> {
     Arc::new(
         columns
             .iter()
             .enumerate()
-            .map(|(i, (name, ty))| {
-                FieldInfo::new(name.clone(), None, None, pg_type(*ty), format_for(fmt, i))
-            })
+            .map(|(i, c)| field(c, format_for(fmt, i)))
             .collect(),
     )
 }
 
 /// A result set, each column in the format the client asked for.
-pub fn result_set(columns: &[(String, DataType)], rows: &[Row], fmt: &Format) -> Result<Response> {
+pub fn result_set(columns: &[impl ResultColumn], rows: &[Row], fmt: &Format) -> Result<Response> {
     let fields = fields(columns, fmt);
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut out = Vec::with_capacity(rows.len());

@@ -51,6 +51,14 @@ pub fn bind(q: &mut Query, vars: Option<&SessionVars>) -> Result<()> {
             }
         });
     }
+    // pg_settings lists this session's settings.
+    if let Some(vars) = vars {
+        q.visit_queries_mut(&mut |sub| {
+            if let Some(from) = &mut sub.from {
+                settings_relation(from, vars);
+            }
+        });
+    }
     let mut failure = None;
     q.visit_exprs_mut(&mut |e| {
         if failure.is_some() {
@@ -63,6 +71,108 @@ pub fn bind(q: &mut Query, vars: Option<&SessionVars>) -> Result<()> {
         }
     });
     failure.map_or(Ok(()), Err)
+}
+
+/// The columns of `pg_settings`, in order.
+const SETTINGS_COLUMNS: &[&str] = &[
+    "name",
+    "setting",
+    "unit",
+    "category",
+    "short_desc",
+    "extra_desc",
+    "context",
+    "vartype",
+    "source",
+    "min_val",
+    "max_val",
+    "enumvals",
+    "boot_val",
+    "reset_val",
+    "sourcefile",
+    "sourceline",
+    "pending_restart",
+];
+
+/// Replaces each `pg_settings` that `t` reads by the session's settings
+/// as a VALUES list with `pg_settings`' columns.
+fn settings_relation(t: &mut rivulet_sql::TableRef, vars: &SessionVars) {
+    use rivulet_sql::{Ident, TableRef};
+    match t {
+        TableRef::Join { left, right, .. } => {
+            settings_relation(left, vars);
+            settings_relation(right, vars);
+        }
+        TableRef::Table { name, alias } => {
+            let parts: Vec<&str> = name.0.iter().map(|p| p.as_str()).collect();
+            if !matches!(
+                parts.as_slice(),
+                ["pg_settings"] | ["pg_catalog", "pg_settings"]
+            ) {
+                return;
+            }
+            let alias = alias.clone().unwrap_or_else(|| Ident("pg_settings".into()));
+            *t = TableRef::Derived {
+                query: Box::new(settings_values(vars)),
+                alias,
+                columns: SETTINGS_COLUMNS
+                    .iter()
+                    .map(|c| Ident((*c).into()))
+                    .collect(),
+            };
+        }
+        TableRef::Derived { .. } | TableRef::Function { .. } => {}
+    }
+}
+
+/// The session's settings as a VALUES list of `pg_settings` rows.
+fn settings_values(vars: &SessionVars) -> Query {
+    let text = |s: &str| cast(Some(s.to_string()), "text");
+    let null = |ty: &str| cast(None, ty);
+    let rows: Vec<Query> = vars
+        .settings()
+        .into_iter()
+        .map(|s| {
+            let unit = s.name.ends_with("_timeout").then_some("ms");
+            let source = if s.value == s.default {
+                "default"
+            } else {
+                "session"
+            };
+            let items = vec![
+                text(s.name),
+                text(&s.value),
+                unit.map_or_else(|| null("text"), text),
+                text("Rivulet session"),
+                null("text"),
+                null("text"),
+                text(if s.settable { "user" } else { "internal" }),
+                text(s.vartype),
+                text(source),
+                null("text"),
+                null("text"),
+                null("text[]"),
+                text(s.default),
+                text(s.default),
+                null("text"),
+                null("integer"),
+                cast(Some("false".into()), "boolean"),
+            ];
+            Query::select(
+                items
+                    .into_iter()
+                    .map(|expr| SelectItem::Expr { expr, alias: None })
+                    .collect(),
+                None,
+            )
+        })
+        .collect();
+    let mut rows = rows.into_iter();
+    let mut first = rows
+        .next()
+        .unwrap_or_else(|| Query::select(Vec::new(), None));
+    first.unions = rows.map(|r| (true, r)).collect();
+    first
 }
 
 /// `pg_get_viewdef` printing schema-qualified relation names.

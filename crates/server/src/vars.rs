@@ -85,6 +85,21 @@ const READ_ONLY: &[&str] = &[
     "server_version_num",
 ];
 
+/// A variable as `pg_settings` shows it.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// Its name, spelled as PostgreSQL spells it.
+    pub name: &'static str,
+    /// The session's value.
+    pub value: String,
+    /// `bool`, `enum`, `integer` or `string`.
+    pub vartype: &'static str,
+    /// Whether `SET` may change it.
+    pub settable: bool,
+    /// Its value at start.
+    pub default: &'static str,
+}
+
 /// One session's variables. The lock is never held across `.await`.
 #[derive(Debug, Default)]
 pub struct SessionVars {
@@ -117,6 +132,51 @@ impl SessionVars {
             .get(&name)
             .cloned()
             .unwrap_or_else(|| default.to_string()))
+    }
+
+    /// Every variable as `pg_settings` lists it: PostgreSQL's spelling of
+    /// its name, its value, its type (`bool`, `enum`, `integer` or
+    /// `string`),
+    /// whether a session may change it, and its default.
+    pub fn settings(&self) -> Vec<Setting> {
+        DEFAULTS
+            .iter()
+            .map(|(k, default)| {
+                let vartype = if RW_BOOLEANS.contains(k)
+                    || PG_BOOLEANS.contains(k)
+                    || matches!(
+                        *k,
+                        "integer_datetimes" | "standard_conforming_strings" | "is_superuser"
+                    ) {
+                    "bool"
+                } else if matches!(
+                    *k,
+                    "intervalstyle"
+                        | "client_min_messages"
+                        | "bytea_output"
+                        | "default_transaction_isolation"
+                        | "transaction_isolation"
+                ) {
+                    "enum"
+                } else if default.parse::<i64>().is_ok() {
+                    "integer"
+                } else {
+                    "string"
+                };
+                Setting {
+                    name: match *k {
+                        "datestyle" => "DateStyle",
+                        "intervalstyle" => "IntervalStyle",
+                        "timezone" => "TimeZone",
+                        other => other,
+                    },
+                    value: self.get(k).unwrap_or_default(),
+                    vartype,
+                    settable: !READ_ONLY.contains(k),
+                    default,
+                }
+            })
+            .collect()
     }
 
     /// Every variable and its value.

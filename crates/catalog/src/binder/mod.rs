@@ -424,6 +424,7 @@ mod tests {
                     hidden: false,
                     system: false,
                     catalog_type: CatalogType::Plain,
+                    origin: None,
                 },
                 ScopeColumn {
                     qualifier: Some("t".into()),
@@ -432,6 +433,7 @@ mod tests {
                     hidden: false,
                     system: false,
                     catalog_type: CatalogType::Plain,
+                    origin: None,
                 },
             ],
             star: None,

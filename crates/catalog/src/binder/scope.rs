@@ -24,6 +24,8 @@ pub struct ScopeColumn {
     /// For a system catalog's column, the PostgreSQL type Rivulet
     /// stands in for.
     pub catalog_type: CatalogType,
+    /// The relation column it is, where it is one as such.
+    pub origin: Option<crate::ColumnOrigin>,
 }
 
 /// PostgreSQL types of catalog columns that Rivulet keeps as one of its
@@ -67,6 +69,7 @@ impl Scope {
                     hidden: false,
                     system: false,
                     catalog_type: CatalogType::Plain,
+                    origin: None,
                 })
                 .collect(),
             star: None,
@@ -91,6 +94,12 @@ impl Scope {
             self.star = Some(order);
         }
         self.columns.extend(right.columns);
+    }
+
+    /// The relation column `parts` names, if it is one as such.
+    pub(crate) fn origin(&self, parts: &[ast::Ident]) -> Option<crate::ColumnOrigin> {
+        let (i, _) = self.resolve(parts).ok()?;
+        self.columns.get(i)?.origin
     }
 
     /// The PostgreSQL type of the catalog column `parts` names.

@@ -621,6 +621,7 @@ impl<'a> AggBinder<'a> {
             hidden: false,
             system: false,
             catalog_type: CatalogType::Plain,
+            origin: None,
         };
         let mut columns: Vec<ScopeColumn> = self
             .group_types

@@ -25,10 +25,14 @@ impl Planner<'_> {
                 // A view reads as its query, under its name.
                 if let Some(v) = rel.plain_view() {
                     let alias = alias.clone().unwrap_or_else(|| Ident(rel.name.clone()));
-                    return self.derived(&v.query, &alias, &v.columns);
+                    let (plan, mut scope) = self.derived(&v.query, &alias, &v.columns)?;
+                    // Its columns are the view's own to clients.
+                    set_origins(&mut scope, &rel);
+                    return Ok((plan, scope));
                 }
                 let qualifier = alias.as_ref().map_or(rel.name.as_str(), |a| a.as_str());
-                let scope = Scope::of_relation(qualifier, &rel.columns);
+                let mut scope = Scope::of_relation(qualifier, &rel.columns);
+                set_origins(&mut scope, &rel);
                 if let crate::RelationKind::System(_) = rel.kind {
                     return Ok(with_tableoid(rel, scope));
                 }
@@ -212,6 +216,7 @@ impl Planner<'_> {
                 hidden: false,
                 system: false,
                 catalog_type: CatalogType::Plain,
+                origin: None,
             });
             if let Some(star) = &mut scope.star {
                 star.push(scope.columns.len() - 1);
@@ -347,6 +352,9 @@ impl Planner<'_> {
                     hidden: false,
                     system: false,
                     catalog_type: CatalogType::Plain,
+                    // A subquery's column that is a relation's column as
+                    // such still is one.
+                    origin: c.origin,
                 })
                 .collect(),
             star: None,
@@ -465,6 +473,7 @@ fn with_tableoid(rel: std::sync::Arc<crate::Relation>, mut scope: Scope) -> (Pla
         hidden: false,
         system: true,
         catalog_type: CatalogType::Plain,
+        origin: None,
     });
     let plan = Plan::Project {
         input: Box::new(Plan::Scan { rel }),
@@ -474,4 +483,23 @@ fn with_tableoid(rel: std::sync::Arc<crate::Relation>, mut scope: Scope) -> (Pla
             .collect(),
     };
     (plan, scope)
+}
+
+/// Marks each of `scope`'s first columns as the column of `rel` at its
+/// position, as clients are told of it (a view's column declared from a
+/// `varchar` one is `varchar` too).
+fn set_origins(scope: &mut Scope, rel: &crate::Relation) {
+    let oid = crate::system::relation_oid(rel);
+    let varchar = rel
+        .table()
+        .map(|t| t.varchar.as_slice())
+        .unwrap_or_default();
+    for (i, c) in scope.columns.iter_mut().enumerate().take(rel.columns.len()) {
+        let copied = rel.columns[i].origin.is_some_and(|o| o.varchar);
+        c.origin = Some(crate::ColumnOrigin {
+            table_oid: oid,
+            attnum: i16::try_from(i + 1).unwrap_or(i16::MAX),
+            varchar: copied || varchar.iter().any(|(p, _)| *p == i),
+        });
+    }
 }

@@ -311,10 +311,7 @@ impl Plan {
             let mut rel = (**scanned).clone();
             rel.id = placeholder;
             rel.columns = (0..width)
-                .map(|i| Column {
-                    name: format!("c{i}"),
-                    ty: DataType::Unknown,
-                })
+                .map(|i| Column::new(format!("c{i}"), DataType::Unknown))
                 .collect();
             Plan::Scan { rel: Arc::new(rel) }
         };

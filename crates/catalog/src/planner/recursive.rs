@@ -187,6 +187,7 @@ impl Planner<'_> {
                     hidden: false,
                     system: false,
                     catalog_type: Default::default(),
+                    origin: None,
                 })
                 .collect(),
             star: None,

@@ -164,10 +164,7 @@ fn empty_answer(q: &Query) -> QueryPlan {
         .collect();
     let output: Vec<Column> = names
         .into_iter()
-        .map(|name| Column {
-            name,
-            ty: DataType::Text,
-        })
+        .map(|name| Column::new(name, DataType::Text))
         .collect();
     QueryPlan {
         root: Plan::Filter {
@@ -296,7 +293,7 @@ impl Planner<'_> {
                 grouped: None,
             }
         };
-        let output = output_columns(&items, &out.types);
+        let output = output_columns(&items, &out.types, &scope);
         let order_by = self.order_by(q, &scope, &items, &output, &mut out)?;
         let visible = output.len();
         plan = Plan::Project {
@@ -713,17 +710,22 @@ fn group_by_items(q: &Query, items: &[Item], scope: &Scope) -> Result<Vec<ast::E
 }
 
 /// The visible output columns: names from the select list, types from
-/// binding (text where nothing decided one).
-fn output_columns(items: &[Item], types: &[DataType]) -> Vec<Column> {
+/// binding (text where nothing decided one), and for an item that names a
+/// relation's column as such, that column.
+fn output_columns(items: &[Item], types: &[DataType], scope: &Scope) -> Vec<Column> {
     items
         .iter()
         .zip(types)
-        .map(|((_, name), t)| Column {
+        .map(|((e, name), t)| Column {
             name: name.clone(),
             ty: if *t == DataType::Unknown {
                 DataType::Text
             } else {
                 *t
+            },
+            origin: match e {
+                ast::Expr::Identifier(parts) => scope.origin(parts),
+                _ => None,
             },
         })
         .collect()

@@ -265,9 +265,6 @@ fn retyped(columns: &[Column], types: &[DataType]) -> Vec<Column> {
     columns
         .iter()
         .zip(types)
-        .map(|(c, t)| Column {
-            name: c.name.clone(),
-            ty: *t,
-        })
+        .map(|(c, t)| Column::new(c.name.clone(), *t))
         .collect()
 }

@@ -57,6 +57,7 @@ impl Planner<'_> {
                 hidden: true,
                 system: false,
                 catalog_type: CatalogType::Plain,
+                origin: None,
             });
             let column = ast::Expr::Identifier(vec![ast::Ident(HIDDEN.into()), ast::Ident(name)]);
             let replace = &mut |x: &mut ast::Expr| {

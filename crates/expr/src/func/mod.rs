@@ -182,6 +182,11 @@ pub enum Func {
     /// Catalog lookups Rivulet has nothing for (`pg_get_expr`,
     /// `obj_description`, ...): always NULL.
     NoInformation,
+    /// `set_config`/`current_setting` whose setting varies by row
+    /// (`set_config(name, ...) FROM pg_settings`): sessions replace calls
+    /// with constant arguments before planning; one left for each row is
+    /// refused when a row reaches it.
+    SessionPerRow,
     /// An empty string: what PostgreSQL answers for what Rivulet keeps in
     /// its default place (`pg_tablespace_location` of the built-in
     /// tablespaces).
@@ -396,6 +401,15 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::NoInformation, &[Text, Int8], Array(&Text)),
     ),
     ("pg_get_triggerdef", (Func::NoInformation, &[Int8], Text)),
+    (
+        "set_config",
+        (Func::SessionPerRow, &[Text, Text, Boolean], Text),
+    ),
+    ("current_setting", (Func::SessionPerRow, &[Text], Text)),
+    (
+        "current_setting",
+        (Func::SessionPerRow, &[Text, Boolean], Text),
+    ),
     // Partitioning and scan statistics Rivulet does not have.
     ("pg_get_partkeydef", (Func::NoInformation, &[Int8], Text)),
     ("pg_stat_get_numscans", (Func::NoInformation, &[Int8], Int8)),
@@ -661,7 +675,7 @@ impl Func {
     /// Whether two calls with the same arguments may give different
     /// results, so a call is never folded into a constant.
     pub fn is_volatile(self) -> bool {
-        matches!(self, Func::Now | Func::PgSleep)
+        matches!(self, Func::Now | Func::PgSleep | Func::SessionPerRow)
     }
 
     /// Whether a NULL argument makes the result NULL without evaluation.
@@ -672,6 +686,7 @@ impl Func {
                 | Func::JsonbBuildObject
                 | Func::JsonbBuildArray
                 | Func::NoInformation
+                | Func::SessionPerRow
                 | Func::StringToArray
                 | Func::FormatType
                 | Func::StringAggFinal
@@ -780,6 +795,10 @@ impl Func {
             Func::Mod => math::modulo(args),
             Func::NoInformation => Ok(Value::Null),
             Func::EmptyText => Ok(Value::Text(String::new())),
+            Func::SessionPerRow => Err(Error::FeatureNotSupported(
+                "set_config and current_setting with a setting that varies by row are not supported"
+                    .into(),
+            )),
             Func::PgSleep => {
                 if let Value::Float8(secs) = args[0] {
                     if secs > 0.0 && secs.is_finite() {
@@ -875,6 +894,7 @@ impl Func {
             Func::Mod => "mod",
             Func::NoInformation => "pg_get_expr",
             Func::EmptyText => "pg_tablespace_location",
+            Func::SessionPerRow => "set_config",
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",
             Func::PgIsInRecovery => "pg_is_in_recovery",
