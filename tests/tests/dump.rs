@@ -22,6 +22,10 @@ CREATE MATERIALIZED VIEW "Odd Name" AS SELECT n, upper(body) AS loud FROM notes;
 CREATE VIEW paid (id, paid) AS SELECT id, amount FROM orders WHERE amount > 5;
 CREATE MATERIALIZED VIEW paid_total AS SELECT sum(paid) AS total FROM paid;
 CREATE SUBSCRIPTION per_event_changes FROM per_event WITH (retention = '1h');
+COMMENT ON TABLE orders IS 'orders, as the shop''s webhook posts them';
+COMMENT ON COLUMN orders.amount IS 'in euros';
+COMMENT ON MATERIALIZED VIEW "Odd Name" IS 'shouted';
+COMMENT ON VIEW paid IS 'paid orders';
 "#;
 
 async fn psql_file(s: &Server, file: &std::path::Path) -> std::process::Output {
@@ -137,6 +141,12 @@ async fn a_dump_replays_into_an_empty_rivulet() {
     );
     let cb = b.connect().await.unwrap();
     assert_eq!(everything(&cb).await, everything(&c).await);
+    let comments = "SELECT c.relname, d.objsubid, d.description FROM pg_description d JOIN pg_class c ON c.oid = d.objoid ORDER BY 1, 2";
+    assert_eq!(
+        rows(&cb, comments).await.unwrap(),
+        rows(&c, comments).await.unwrap()
+    );
+    assert_eq!(rows(&cb, comments).await.unwrap().len(), 4);
     let subs = "SELECT name, definition, retention_seconds FROM rw_catalog.rw_subscriptions";
     assert_eq!(
         rows(&cb, subs).await.unwrap(),

@@ -342,6 +342,9 @@ pub struct Catalog {
     secrets: BTreeMap<String, Arc<Secret>>,
     subscriptions: BTreeMap<String, Arc<Subscription>>,
     names_by_id: HashMap<u64, String>,
+    /// `COMMENT ON` comments by (relation id, column number or 0 for the
+    /// relation itself): the stored object holding each, and its text.
+    comments: BTreeMap<(u64, i32), (u64, String)>,
     next_id: u64,
 }
 
@@ -484,7 +487,37 @@ impl Catalog {
     pub fn remove_relation(&mut self, name: &str) -> Option<Arc<Relation>> {
         let rel = self.relations.remove(name)?;
         self.names_by_id.remove(&rel.id);
+        self.comments.retain(|(r, _), _| *r != rel.id);
         Some(rel)
+    }
+
+    /// Sets (or with `None` removes) the comment on relation `rel` (column
+    /// `attnum`, 0 for the relation), held by stored object `object`;
+    /// returns the stored object that held the previous one.
+    pub fn set_comment(
+        &mut self,
+        rel: u64,
+        attnum: i32,
+        comment: Option<(u64, String)>,
+    ) -> Option<u64> {
+        let before = match comment {
+            Some(c) => self.comments.insert((rel, attnum), c),
+            None => self.comments.remove(&(rel, attnum)),
+        };
+        before.map(|(object, _)| object)
+    }
+
+    /// The comment on relation `rel` (column `attnum`, 0 for the relation).
+    pub fn comment(&self, rel: u64, attnum: i32) -> Option<&str> {
+        self.comments.get(&(rel, attnum)).map(|(_, t)| t.as_str())
+    }
+
+    /// Every comment: relation id, column number (0 for the relation), the
+    /// stored object holding it, and its text.
+    pub fn comments(&self) -> impl Iterator<Item = (u64, i32, u64, &str)> + '_ {
+        self.comments
+            .iter()
+            .map(|((rel, attnum), (object, text))| (*rel, *attnum, *object, text.as_str()))
     }
 
     /// Removes a secret by name.

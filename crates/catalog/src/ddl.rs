@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use rivulet_expr::{DataType, Interval};
-use rivulet_sql::{DropKind, Expr as AstExpr, Literal, Statement};
+use rivulet_sql::{DropKind, Expr as AstExpr, Literal, ObjectName, Statement};
 
 use crate::binder::CatalogType;
 use crate::binder::{type_from_name, Binder, Scope, ScopeColumn};
@@ -33,6 +33,16 @@ pub enum NewObject {
     Relation(Box<Relation>),
     /// A subscription.
     Subscription(Box<Subscription>),
+    /// A comment on a relation (column `attnum`, 0 for the relation
+    /// itself); `None` removes it.
+    Comment {
+        /// The relation's id.
+        relation: u64,
+        /// The column's number, or 0.
+        attnum: i32,
+        /// The text.
+        text: Option<String>,
+    },
 }
 
 /// Position of `headers`, the payload and the secret in the row a VALIDATE
@@ -234,10 +244,67 @@ pub fn create(stmt: &Statement, id: u64, catalog: &Catalog) -> Result<Created> {
                 },
             ))))
         }
+        Statement::Comment { on, name, text } => comment(*on, name, text.clone(), catalog),
         other => Err(Error::InvalidDefinition(format!(
             "not a CREATE statement: {other}"
         ))),
     }
+}
+
+/// `COMMENT ON ...`: the relation (and column) it names, checked as
+/// PostgreSQL checks it.
+fn comment(
+    on: rivulet_sql::CommentOn,
+    name: &ObjectName,
+    text: Option<String>,
+    catalog: &Catalog,
+) -> Result<Created> {
+    use rivulet_sql::CommentOn;
+    let (relation_name, column) = match on {
+        CommentOn::Column => {
+            let parts = &name.0;
+            let Some((column, table)) = parts.split_last().filter(|(_, t)| !t.is_empty()) else {
+                return Err(Error::Syntax(format!(
+                    "column name must be qualified: {name}"
+                )));
+            };
+            (ObjectName(table.to_vec()), Some(column.clone()))
+        }
+        _ => (name.clone(), None),
+    };
+    let rel = catalog.get_relation(&relation_name)?;
+    let (wanted, what) = match on {
+        CommentOn::Table => (rel.table().is_some(), "a table"),
+        CommentOn::View => (rel.plain_view().is_some(), "a view"),
+        CommentOn::MaterializedView => (rel.view().is_some(), "a materialized view"),
+        CommentOn::Column => (
+            !matches!(rel.kind, RelationKind::System(_)),
+            "a table, view or materialized view",
+        ),
+    };
+    if !wanted || matches!(rel.kind, RelationKind::System(_)) {
+        return Err(Error::WrongObjectType(format!(
+            "\"{}\" is not {what}",
+            rel.name
+        )));
+    }
+    let attnum = match column {
+        None => 0,
+        Some(c) => match rel.columns.iter().position(|col| col.name == c.0) {
+            Some(i) => i as i32 + 1,
+            None => {
+                return Err(Error::UndefinedColumnOf {
+                    column: c.0,
+                    table: rel.name.clone(),
+                })
+            }
+        },
+    };
+    Ok(Created::New(NewObject::Comment {
+        relation: rel.id,
+        attnum,
+        text: text.filter(|t| !t.is_empty()),
+    }))
 }
 
 /// A subscription's `retention`: a positive interval of at most a year
@@ -906,6 +973,13 @@ mod tests {
             Created::New(NewObject::Secret(s)) => cat.insert_secret(s),
             Created::New(NewObject::Relation(r)) => cat.insert_relation(*r),
             Created::New(NewObject::Subscription(s)) => cat.insert_subscription(*s),
+            Created::New(NewObject::Comment {
+                relation,
+                attnum,
+                text,
+            }) => {
+                cat.set_comment(relation, attnum, text.map(|t| (id, t)));
+            }
             Created::Skipped(_) => {}
         }
         Ok(())

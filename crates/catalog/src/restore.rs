@@ -24,6 +24,13 @@ pub fn restore(objects: impl IntoIterator<Item = StoredObject>) -> Result<Catalo
             Created::New(NewObject::Secret(s)) => catalog.insert_secret(s),
             Created::New(NewObject::Relation(r)) => catalog.insert_relation(*r),
             Created::New(NewObject::Subscription(s)) => catalog.insert_subscription(*s),
+            Created::New(NewObject::Comment {
+                relation,
+                attnum,
+                text,
+            }) => {
+                catalog.set_comment(relation, attnum, text.map(|t| (stored.id, t)));
+            }
             Created::Skipped(_) => {
                 return Err(Error::Corrupted(format!(
                     "duplicate catalog object {}",

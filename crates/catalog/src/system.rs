@@ -1527,44 +1527,54 @@ fn pg_database(_: &Ctx<'_>) -> Vec<Row> {
 
 fn pg_attribute(c: &Ctx<'_>) -> Vec<Row> {
     let (user, system) = (&c.user, &c.system);
-    user.iter()
-        .chain(system.iter())
-        .flat_map(|r| {
-            let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
-            let oid = relation_oid(r);
-            r.columns
-                .iter()
-                .enumerate()
-                .map(move |(i, c)| {
-                    let (_, len) = type_name_and_len(c.ty);
-                    vec![
-                        int(oid),
-                        text(&c.name),
-                        int(column_type(r, i).0),
-                        Value::Int4(len),
-                        Value::Int4(i as i32 + 1),
-                        Value::Int4(column_type(r, i).3),
-                        Value::Bool(pk.contains(&i)),
-                        Value::Bool(false),
-                        Value::Bool(false),
-                        text(""),
-                        text(""),
-                        Value::Bool(false),
-                        Value::Bool(true),
-                        int(if c.ty == DataType::Text { 100 } else { 0 }),
-                        text(if len < 0 { "x" } else { "p" }),
-                        text(""),
-                        Value::Int4(-1),
-                        Value::Null,
-                        Value::Null,
-                        Value::Null,
-                        text(type_align(c.ty)),
-                        Value::Null,
-                    ]
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let relations = user.iter().chain(system.iter()).flat_map(|r| {
+        let pk = r.table().map(|t| t.primary_key.clone()).unwrap_or_default();
+        let oid = relation_oid(r);
+        (0..r.columns.len())
+            .map(move |i| attribute_row(r, oid, i, i + 1, pk.contains(&i)))
+            .collect::<Vec<_>>()
+    });
+    // The columns of each primary key's index, in the key's order.
+    let indexes = user.iter().flat_map(|r| {
+        let key = primary_key(r).unwrap_or_default();
+        key.iter()
+            .enumerate()
+            .map(|(n, &i)| attribute_row(r, PKEY_INDEX_OID + r.id as i64, i, n + 1, true))
+            .collect::<Vec<_>>()
+    });
+    relations.chain(indexes).collect()
+}
+
+/// The `pg_attribute` row of column `i` of `r`, as attribute `attnum` of
+/// relation `oid` (`r` itself, or its key's index).
+fn attribute_row(r: &Relation, oid: i64, i: usize, attnum: usize, not_null: bool) -> Row {
+    let ty = r.columns.get(i).map_or(DataType::Text, |c| c.ty);
+    let name = r.columns.get(i).map_or("", |c| c.name.as_str());
+    let (_, len) = type_name_and_len(ty);
+    vec![
+        int(oid),
+        text(name),
+        int(column_type(r, i).0),
+        Value::Int4(len),
+        Value::Int4(attnum as i32),
+        Value::Int4(column_type(r, i).3),
+        Value::Bool(not_null),
+        Value::Bool(false),
+        Value::Bool(false),
+        text(""),
+        text(""),
+        Value::Bool(false),
+        Value::Bool(true),
+        int(if ty == DataType::Text { 100 } else { 0 }),
+        text(if len < 0 { "x" } else { "p" }),
+        text(""),
+        Value::Int4(-1),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        text(type_align(ty)),
+        Value::Null,
+    ]
 }
 
 fn pg_type(c: &Ctx<'_>) -> Vec<Row> {
@@ -1687,14 +1697,28 @@ fn pg_roles(_: &Ctx<'_>) -> Vec<Row> {
     ]
 }
 
-/// Comments: the one PostgreSQL gives the public schema.
-fn pg_description(_: &Ctx<'_>) -> Vec<Row> {
-    vec![vec![
+/// Comments: the one PostgreSQL gives the public schema, and those
+/// `COMMENT ON` gave relations and their columns.
+fn pg_description(c: &Ctx<'_>) -> Vec<Row> {
+    let public = vec![
         int(PUBLIC_OID),
         int(2615),
         Value::Int4(0),
         text("standard public schema"),
-    ]]
+    ];
+    let comments = c
+        .catalog
+        .comments()
+        .filter_map(|(rel, attnum, _, comment)| {
+            let r = c.catalog.relation_by_id(rel)?;
+            Some(vec![
+                int(relation_oid(r)),
+                int(PG_CLASS_OID),
+                Value::Int4(attnum),
+                text(comment),
+            ])
+        });
+    std::iter::once(public).chain(comments).collect()
 }
 
 fn info_tables(c: &Ctx<'_>) -> Vec<Row> {

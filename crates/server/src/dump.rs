@@ -54,6 +54,8 @@ enum Object {
     Table(String, String),
     /// A view or subscription: its definition, printed as it is.
     Ddl(String),
+    /// A `COMMENT ON` statement.
+    Comment(String),
 }
 
 /// A table's definition for RisingWave, and what was left out of it.
@@ -132,6 +134,31 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
         objects.push((i64::from(row.get::<_, i32>(0)), Object::Ddl(row.get(1))));
     }
     objects.sort_by_key(|(id, _)| *id);
+    // Comments, after everything they may name.
+    for row in client
+        .query(
+            "SELECT c.relkind, c.relname, a.attname, d.description \
+             FROM pg_catalog.pg_description d \
+             JOIN pg_catalog.pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_catalog.pg_class'::regclass \
+             LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid \
+             WHERE c.relnamespace = 'public'::regnamespace ORDER BY 2, d.objsubid",
+            &[],
+        )
+        .await?
+    {
+        let kind: String = row.get(0);
+        let relation = quote_ident(&row.get::<_, String>(1));
+        let column: Option<String> = row.get(2);
+        let text: String = row.get(3);
+        let on = match (column, kind.as_str()) {
+            (Some(c), _) => format!("COLUMN {relation}.{}", quote_ident(&c)),
+            (None, "v") => format!("VIEW {relation}"),
+            (None, "m") => format!("MATERIALIZED VIEW {relation}"),
+            (None, _) => format!("TABLE {relation}"),
+        };
+        let sql = format!("COMMENT ON {on} IS '{}'", text.replace('\'', "''"));
+        objects.push((i64::MAX, Object::Comment(sql)));
+    }
 
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
@@ -153,6 +180,7 @@ async fn dump(args: DumpArgs) -> anyhow::Result<()> {
                 name.replace('\'', "''")
             )?,
             Object::Ddl(definition) => writeln!(out, "{definition};")?,
+            Object::Comment(sql) => writeln!(out, "{sql};")?,
             Object::Table(name, definition) => {
                 if args.risingwave {
                     let (ddl, left_out) = for_risingwave(&definition)?;

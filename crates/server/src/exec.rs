@@ -105,6 +105,7 @@ async fn run(
         | Statement::CreateTable { .. }
         | Statement::CreateMaterializedView { .. }
         | Statement::CreateView { .. }
+        | Statement::Comment { .. }
         | Statement::Drop { .. } => {
             vars.transaction.wrote();
             let out = db.execute_ddl(stmt).await?;

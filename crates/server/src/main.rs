@@ -27,7 +27,6 @@ mod exec;
 mod extended;
 mod pgvalue;
 mod prepared;
-mod psql;
 mod results;
 mod send;
 mod session;

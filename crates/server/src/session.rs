@@ -173,16 +173,6 @@ impl SimpleQueryHandler for Session {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(columns) = crate::psql::empty_catalog_query(query) {
-            let cols: Vec<(String, rivulet_expr::DataType)> = (0..columns)
-                .map(|i| (format!("column{}", i + 1), rivulet_expr::DataType::Text))
-                .collect();
-            return Ok(vec![crate::results::result_set(
-                &cols,
-                &[],
-                &Format::UnifiedText,
-            )?]);
-        }
         // The whole string is parsed first: a syntax error anywhere means
         // nothing runs, as in PostgreSQL.
         let stmts = rivulet_sql::parse(query).map_err(|error| Error::Parse {

@@ -880,6 +880,19 @@ pub struct Cte {
     pub recursive: bool,
 }
 
+/// What `COMMENT ON` comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOn {
+    /// `TABLE`.
+    Table,
+    /// `VIEW`.
+    View,
+    /// `MATERIALIZED VIEW`.
+    MaterializedView,
+    /// `COLUMN`.
+    Column,
+}
+
 /// A SELECT query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -1324,6 +1337,16 @@ pub enum Statement {
     Deallocate(Option<Ident>),
     /// `REFRESH MATERIALIZED VIEW name` (views are always current).
     RefreshMaterializedView(ObjectName),
+    /// `COMMENT ON {TABLE | VIEW | MATERIALIZED VIEW | COLUMN} name IS
+    /// {'text' | NULL}` (NULL removes the comment).
+    Comment {
+        /// What kind of object.
+        on: CommentOn,
+        /// Its name (`table.column` for a column).
+        name: ObjectName,
+        /// The comment; `None` for NULL.
+        text: Option<String>,
+    },
     /// `DECLARE name [NO SCROLL] CURSOR [WITH[OUT] HOLD] FOR query`
     DeclareCursor {
         /// The cursor's name.
@@ -1614,6 +1637,19 @@ impl Display for Statement {
             Statement::Deallocate(Some(n)) => write!(f, "DEALLOCATE {n}"),
             Statement::Deallocate(None) => f.write_str("DEALLOCATE ALL"),
             Statement::RefreshMaterializedView(n) => write!(f, "REFRESH MATERIALIZED VIEW {n}"),
+            Statement::Comment { on, name, text } => {
+                let on = match on {
+                    CommentOn::Table => "TABLE",
+                    CommentOn::View => "VIEW",
+                    CommentOn::MaterializedView => "MATERIALIZED VIEW",
+                    CommentOn::Column => "COLUMN",
+                };
+                write!(f, "COMMENT ON {on} {name} IS ")?;
+                match text {
+                    Some(t) => write_string_literal(f, t),
+                    None => f.write_str("NULL"),
+                }
+            }
             Statement::CopyFrom {
                 table,
                 columns,

@@ -18,9 +18,9 @@ pub use keywords::reserved_words;
 mod parser;
 
 pub use ast::{
-    BinaryOperator, ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, JoinKind,
-    Literal, ObjectName, OrderByExpr, Query, SelectItem, SetOp, SetOperation, ShowKind, Since,
-    SqlOption, Statement, TableRef, UnaryOperator, WindowCall,
+    BinaryOperator, ColumnDef, CommentOn, CopyOptions, CopySource, Cte, DropKind, Expr, Ident,
+    JoinKind, Literal, ObjectName, OrderByExpr, Query, SelectItem, SetOp, SetOperation, ShowKind,
+    Since, SqlOption, Statement, TableRef, UnaryOperator, WindowCall,
 };
 pub use error::{ParseError, Result};
 pub use parser::{parse, parse_expr};

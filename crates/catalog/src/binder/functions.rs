@@ -59,6 +59,9 @@ impl Binder<'_> {
         if let Some(object) = Privilege::of(name) {
             return self.privilege(name, object, args);
         }
+        if matches!(name, "obj_description" | "col_description") {
+            return self.description(name, args);
+        }
         let bound = args
             .iter()
             .map(|a| self.bind(a))
@@ -219,6 +222,86 @@ impl Binder<'_> {
             Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), bound),
             DataType::Text,
         ))
+    }
+}
+
+impl Binder<'_> {
+    /// `obj_description(oid [, catalog])` and `col_description(oid,
+    /// column)`: the comment `COMMENT ON` gave a relation or one of its
+    /// columns (and the public schema's own), NULL where there is none.
+    fn description(&self, name: &str, args: &[ast::Expr]) -> Result<(Expr, DataType)> {
+        let column = name == "col_description";
+        let wanted: &[DataType] = match (column, args.len()) {
+            (false, 1) => &[DataType::Int8],
+            (false, 2) => &[DataType::Int8, DataType::Text],
+            (true, 2) => &[DataType::Int8, DataType::Int4],
+            _ => {
+                let types = args
+                    .iter()
+                    .map(|a| self.bind(a).map(|(_, t)| t.to_string()))
+                    .collect::<Result<Vec<_>>>()?;
+                return Err(Error::UndefinedFunction(format!(
+                    "function {name}({}) does not exist",
+                    types.join(", ")
+                )));
+            }
+        };
+        let bound = args
+            .iter()
+            .zip(wanted)
+            .map(|(a, ty)| self.bind_as(a, *ty, name))
+            .collect::<Result<Vec<_>>>()?;
+        let catalog = self.subqueries()?.catalog().clone();
+        let f = Description { catalog, column };
+        Ok((
+            Expr::Call(rivulet_expr::CallFn(std::sync::Arc::new(f)), bound),
+            DataType::Text,
+        ))
+    }
+}
+
+/// `obj_description` or `col_description` over one catalog snapshot.
+struct Description {
+    catalog: crate::Catalog,
+    /// `col_description` (else `obj_description`).
+    column: bool,
+}
+
+impl std::fmt::Debug for Description {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(rivulet_expr::Callable::name(self))
+    }
+}
+
+impl rivulet_expr::Callable for Description {
+    fn call(&self, args: &[Value]) -> rivulet_expr::Result<Value> {
+        let Some(Value::Int8(oid)) = args.first() else {
+            return Ok(Value::Null);
+        };
+        let (attnum, class) = match (self.column, args.get(1)) {
+            (true, Some(Value::Int4(n))) => (*n, "pg_class"),
+            (true, _) => return Ok(Value::Null),
+            (false, Some(Value::Text(c))) => (0, c.trim_start_matches("pg_catalog.")),
+            (false, Some(_)) => return Ok(Value::Null),
+            (false, None) => (0, "pg_class"),
+        };
+        if class == "pg_namespace" && *oid == crate::system::schema_oid("public").unwrap_or(0) {
+            return Ok(Value::Text("standard public schema".into()));
+        }
+        if class != "pg_class" {
+            return Ok(Value::Null);
+        }
+        Ok(crate::system::relation_of_oid(*oid)
+            .and_then(|id| self.catalog.comment(id, attnum))
+            .map_or(Value::Null, |c| Value::Text(c.to_string())))
+    }
+
+    fn name(&self) -> &'static str {
+        if self.column {
+            "col_description"
+        } else {
+            "obj_description"
+        }
     }
 }
 

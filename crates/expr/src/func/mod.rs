@@ -431,15 +431,6 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::NoInformation, &[Text, Int8, Boolean], Text),
     ),
     (
-        "obj_description",
-        (Func::NoInformation, &[Int8, Text], Text),
-    ),
-    ("obj_description", (Func::NoInformation, &[Int8], Text)),
-    (
-        "col_description",
-        (Func::NoInformation, &[Int8, Int4], Text),
-    ),
-    (
         "jsonb_set",
         (Func::JsonbSet, &[Jsonb, Array(&Text), Jsonb], Jsonb),
     ),

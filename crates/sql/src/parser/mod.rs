@@ -11,9 +11,9 @@ use lexer::{
 };
 
 use crate::ast::{
-    ColumnDef, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind, Literal,
-    ObjectName, OrderByExpr, Query, SelectItem, SetOp, ShowKind, Since, SqlOption, Statement,
-    TableRef,
+    ColumnDef, CommentOn, CopyOptions, CopySource, Cte, DropKind, Expr, Ident, Include, JoinKind,
+    Literal, ObjectName, OrderByExpr, Query, SelectItem, SetOp, ShowKind, Since, SqlOption,
+    Statement, TableRef,
 };
 use crate::{ParseError, Result};
 
@@ -217,6 +217,9 @@ fn statement(i: &str) -> PResult<'_, Statement> {
     if let Ok((r, _)) = kw("copy")(i) {
         return commit(copy(r));
     }
+    if let Ok((r, _)) = kw("comment")(i) {
+        return comment(r);
+    }
     if let Ok((r, _)) = kw("refresh")(i) {
         let (r, _) = commit(kw("materialized")(r))?;
         let (r, _) = commit(kw("view")(r))?;
@@ -406,6 +409,34 @@ fn create_secret(i: &str) -> PResult<'_, Statement> {
             value,
         },
     ))
+}
+
+/// comment = COMMENT ON (TABLE | VIEW | MATERIALIZED VIEW | COLUMN) name
+///           IS (string | NULL)
+#[inline(never)]
+fn comment(i: &str) -> PResult<'_, Statement> {
+    let (r, _) = commit(kw("on")(i))?;
+    let (r, on) = if let Ok((r, _)) = kw("table")(r) {
+        (r, CommentOn::Table)
+    } else if let Ok((r, _)) = kw("view")(r) {
+        (r, CommentOn::View)
+    } else if let Ok((r, _)) = kw("column")(r) {
+        (r, CommentOn::Column)
+    } else {
+        let (r, _) = commit(kw("materialized")(r))?;
+        let (r, _) = commit(kw("view")(r))?;
+        (r, CommentOn::MaterializedView)
+    };
+    let (r, name) = commit(object_name(r))?;
+    let (r, _) = commit(kw("is")(r))?;
+    let (r, text) = match kw("null")(r) {
+        Ok((r, _)) => (r, None),
+        Err(_) => {
+            let (r, t) = commit(string_lit(r))?;
+            (r, Some(t))
+        }
+    };
+    Ok((r, Statement::Comment { on, name, text }))
 }
 
 /// lock = LOCK [TABLE] [ONLY] name ['*'] (',' [ONLY] name ['*'])*

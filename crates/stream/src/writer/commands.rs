@@ -453,6 +453,7 @@ impl Writer {
             Statement::CreateTable { .. } => "CREATE_TABLE",
             Statement::CreateSubscription { .. } => "CREATE_SUBSCRIPTION",
             Statement::CreateView { .. } => "CREATE_VIEW",
+            Statement::Comment { .. } => "COMMENT",
             _ => "CREATE_MATERIALIZED_VIEW",
         };
         let obj = match ddl::create(stmt, id, &next)? {
@@ -466,6 +467,25 @@ impl Writer {
         };
         let mut notices = Vec::new();
         match obj {
+            NewObject::Comment {
+                relation,
+                attnum,
+                text,
+            } => {
+                // The comment is a catalog object of its own (restored
+                // after its relation); a new one replaces the old.
+                let stored = text.as_ref().map(|_| StoredObject {
+                    id,
+                    sql: stmt.to_string(),
+                    secret_value: None,
+                });
+                if let Some(stored) = stored {
+                    self.store.put(keys::catalog(id), stored.encode());
+                }
+                if let Some(before) = next.set_comment(relation, attnum, text.map(|t| (id, t))) {
+                    self.store.delete(keys::catalog(before));
+                }
+            }
             NewObject::Secret(secret) => {
                 let stored = StoredObject {
                     id,
@@ -542,8 +562,16 @@ impl Writer {
                 DropTarget::Relation(rel) => {
                     // The catalog entry goes now; rows and state are
                     // removed in the background (the marker makes that
-                    // survive a restart).
+                    // survive a restart). Its comments go with it.
                     self.store.delete(keys::catalog(rel.id));
+                    let comments: Vec<u64> = next
+                        .comments()
+                        .filter(|(r, ..)| *r == rel.id)
+                        .map(|(_, _, object, _)| object)
+                        .collect();
+                    for object in comments {
+                        self.store.delete(keys::catalog(object));
+                    }
                     self.store.put(keys::purge(rel.id), Vec::new());
                     effects.dropped.push(rel.id);
                     next.remove_relation(&rel.name);
