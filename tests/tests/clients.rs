@@ -41,6 +41,24 @@ fn clients() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("clients")
 }
 
+/// What the client script `script` prints when run with `args`, which
+/// must succeed (its packages come from scripts/install-test-deps.sh).
+async fn python_output(script: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new("python3")
+        .arg(clients().join(script))
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("python3 runs ({e})"));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed (scripts/install-test-deps.sh installs its packages):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[tokio::test]
 async fn node_postgres_and_cursors() {
     run_client("node-pg", "node", &clients().join("node/check.js")).await;
@@ -136,24 +154,8 @@ async fn pgjdbc_matches_postgres() {
 /// Rivulet as from PostgreSQL 15 holding the same tables and views.
 #[tokio::test]
 async fn dbeaver_and_metabase_catalog_queries_match_postgres() {
-    let script = clients().join("catalog_tools_check.py");
-    let run = |host: String, port: String, user: &'static str, db: &'static str| {
-        let script = script.clone();
-        async move {
-            let out = tokio::process::Command::new("python3")
-                .arg(&script)
-                .args([host.as_str(), port.as_str(), user, db])
-                .output()
-                .await
-                .unwrap_or_else(|e| panic!("python3 runs ({e})"));
-            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-            assert!(
-                out.status.success(),
-                "catalog tools check failed against {host}:{port} (scripts/install-test-deps.sh installs psycopg2):\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            stdout
-        }
+    let run = |host: String, port: String, user: &'static str, db: &'static str| async move {
+        python_output("catalog_tools_check.py", &[&host, &port, user, db]).await
     };
     let dir = TempDir::new("catalog-tools");
     let s = Server::start(&dir.0, &[]).await.unwrap();
@@ -194,24 +196,8 @@ async fn dbeaver_and_metabase_catalog_queries_match_postgres() {
 /// as PostgreSQL's in text, binary and prepared results.
 #[tokio::test]
 async fn row_descriptions_match_postgres() {
-    let script = clients().join("row_description_check.py");
-    let run = |conninfo: String| {
-        let script = script.clone();
-        async move {
-            let out = tokio::process::Command::new("python3")
-                .arg(&script)
-                .arg(&conninfo)
-                .output()
-                .await
-                .unwrap_or_else(|e| panic!("python3 runs ({e})"));
-            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-            assert!(
-                out.status.success(),
-                "row description check failed against {conninfo} (scripts/install-test-deps.sh installs psycopg 3):\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            stdout
-        }
+    let run = |conninfo: String| async move {
+        python_output("row_description_check.py", &[&conninfo]).await
     };
     let dir = TempDir::new("row-descriptions");
     let s = Server::start(&dir.0, &[]).await.unwrap();

@@ -357,6 +357,15 @@ async fn psql(port: u16, user: &str, db: &str, args: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// psql's transcripts of `steps` from PostgreSQL (as `postgres`) and
+/// from Rivulet (as `root`) are the same, line by line.
+async fn assert_same_psql(oracle: &Oracle, server: &Server, steps: &[&str]) {
+    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let pg = psql_transcript(oracle.port(), "postgres", "postgres", steps).await;
+    let rv = psql_transcript(port, "root", "dev", steps).await;
+    assert_same_transcript(&rv, &pg);
+}
+
 /// Rivulet's transcript equals PostgreSQL's, line by line.
 fn assert_same_transcript(rv: &str, pg: &str) {
     for (i, (r, p)) in rv.lines().zip(pg.lines()).enumerate() {
@@ -1356,22 +1365,16 @@ async fn primary_keys_match_postgres() {
         "DROP TABLE pk1",
         "SELECT conname FROM pg_constraint WHERE conname LIKE 'pk%'",
     ];
-    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
-    let rv = psql_transcript(port, "root", "dev", &steps).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &steps).await;
 
     server.kill9().await.unwrap();
     server = server.restart().await.unwrap();
-    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let again = [
         "SELECT a, b FROM pk2 ORDER BY 2, 1",
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk2_pkey'",
         "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'pk2'::regclass",
     ];
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &again).await;
-    let rv = psql_transcript(port, "root", "dev", &again).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &again).await;
 }
 
 /// `pg_dump` runs to completion against Rivulet (the two RisingWave and
@@ -1471,9 +1474,7 @@ async fn pg_dump_restores_into_postgres() {
         "SELECT * FROM named",
         "SELECT * FROM on_view",
     ];
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
-    let rv = psql_transcript(port, "root", "dev", &steps).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &steps).await;
 }
 
 /// `pg_settings` lists the session's own settings, as PostgreSQL's does:
@@ -1491,10 +1492,7 @@ async fn settings_match_postgres() {
         "SELECT s.setting, s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout'",
         "SELECT count(*) FROM pg_settings WHERE name = 'no_such_setting'",
     ];
-    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
-    let rv = psql_transcript(port, "root", "dev", &steps).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &steps).await;
 }
 
 /// `COMMENT ON TABLE | VIEW | MATERIALIZED VIEW | COLUMN ... IS ...`:
@@ -1535,14 +1533,11 @@ async fn comments_match_postgres() {
         "COMMENT ON VIEW c_v IS ''",
     ]);
     steps.extend(read);
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &steps).await;
-    let rv = psql_transcript(port, "root", "dev", &steps).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &steps).await;
 
     // Kept across kill -9; gone with their relations.
     server.kill9().await.unwrap();
     server = server.restart().await.unwrap();
-    let port: u16 = server.pg_addr.rsplit_once(':').unwrap().1.parse().unwrap();
     let mut after = read.to_vec();
     after.extend([
         "DROP MATERIALIZED VIEW c_m",
@@ -1552,7 +1547,5 @@ async fn comments_match_postgres() {
         "SELECT obj_description('c_t'::regclass, 'pg_class')",
     ]);
     after.push(read[1]);
-    let pg = psql_transcript(oracle.port(), "postgres", "postgres", &after).await;
-    let rv = psql_transcript(port, "root", "dev", &after).await;
-    assert_same_transcript(&rv, &pg);
+    assert_same_psql(&oracle, &server, &after).await;
 }

@@ -9,6 +9,7 @@
 //! value.
 
 mod arrays;
+mod catalog_functions;
 mod coercion;
 mod functions;
 mod operators;
