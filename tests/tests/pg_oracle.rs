@@ -202,6 +202,7 @@ async fn errors_match_postgres() {
         "SELECT has_table_privilege('nope', 'select')",
         "SELECT has_table_privilege('pg_class', 'fly')",
         "SELECT has_schema_privilege('nope', 'usage')",
+        "INSERT INTO nope VALUES (1) RETURNING 1",
         "COMMENT ON TABLE nope IS 'x'",
         "COMMENT ON COLUMN nope.c IS 'x'",
         "WITH RECURSIVE t(a, b) AS (SELECT 1 UNION ALL SELECT a FROM t) SELECT * FROM t",
@@ -1548,4 +1549,49 @@ async fn comments_match_postgres() {
     ]);
     after.push(read[1]);
     assert_same_psql(&oracle, &server, &after).await;
+}
+
+/// `INSERT ... [SELECT ...] RETURNING items`: psql's transcript (rows,
+/// `INSERT 0 n`) is PostgreSQL's; over the extended protocol (prepared,
+/// described, then executed) the returned rows and columns are too; an
+/// error in the items writes nothing.
+#[tokio::test]
+async fn insert_returning_matches_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-returning");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let steps = [
+        "CREATE TABLE rt (id INT PRIMARY KEY, name VARCHAR, score NUMERIC)",
+        "INSERT INTO rt VALUES (1, 'a', 1.5), (2, 'b', NULL) RETURNING *",
+        "INSERT INTO rt (id, name) VALUES (3, 'c') RETURNING id, upper(name) AS up, score IS NULL AS missing, rt.id * 10",
+        "INSERT INTO rt SELECT id + 10, name || '!', score FROM rt WHERE id < 3 RETURNING id, name",
+        "INSERT INTO rt VALUES (21, 'y', 2) RETURNING 1/0",
+        "SELECT count(*) FROM rt WHERE id = 21",
+        "INSERT INTO rt VALUES (22, 'z', 3) RETURNING rt.*, 'done'",
+        "SELECT * FROM rt ORDER BY id",
+    ];
+    assert_same_psql(&oracle, &server, &steps).await;
+
+    // Extended protocol: Parse, Describe (the RETURNING columns), Bind,
+    // Execute.
+    let rivulet = server.connect().await.unwrap();
+    for c in [&oracle.client, &rivulet] {
+        c.batch_execute("CREATE TABLE rx (id INT PRIMARY KEY, tag TEXT)")
+            .await
+            .unwrap();
+    }
+    let sql = "INSERT INTO rx VALUES ($1, $2), ($3, 'fixed') RETURNING tag, id + 1 AS next";
+    let mut answers = Vec::new();
+    for c in [&oracle.client, &rivulet] {
+        let stmt = c.prepare(sql).await.unwrap();
+        let columns: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        let rows = c.query(&stmt, &[&1i32, &"one", &2i32]).await.unwrap();
+        let values: Vec<(String, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        answers.push((columns, values));
+    }
+    assert_eq!(answers[0], answers[1]);
 }

@@ -33,8 +33,9 @@ pub use dml::{
 };
 pub use error::{Error, Result, SqlError};
 pub use planner::{
-    describe_query, infer_parameter_types, nest, plan_query, plan_query_with, plan_view, AggCall,
-    AggKind, JoinKind, OrderedPair, Plan, QueryPlan, SubqueryRunner, WindowFunc, WindowKind,
+    describe_query, infer_parameter_types, nest, plan_query, plan_query_with, plan_returning,
+    plan_view, AggCall, AggKind, JoinKind, OrderedPair, Plan, QueryPlan, SubqueryRunner,
+    WindowFunc, WindowKind,
 };
 pub use restore::restore;
 pub use system::SystemTable;

@@ -118,19 +118,21 @@ async fn run(
             table,
             columns,
             rows,
+            returning,
         } => {
             vars.transaction.wrote();
-            insert(db, &table, &columns, &rows).await
+            insert(db, &table, &columns, &rows, &returning, fmt).await
         }
         Statement::InsertSelect {
             table,
             columns,
             mut query,
+            returning,
         } => {
             vars.transaction.wrote();
             session_functions::bind(&mut query, Some(vars))?;
             rivulet_catalog::type_insert_literals(&db.catalog(), &table, &columns, &mut query)?;
-            insert_select(db, vars, table, columns, *query).await
+            insert_select(db, vars, table, columns, *query, &returning, fmt).await
         }
         Statement::Delete { table, selection } => {
             vars.transaction.wrote();
@@ -572,6 +574,8 @@ async fn insert(
     table: &ObjectName,
     columns: &[rivulet_sql::Ident],
     rows: &[Vec<rivulet_sql::Expr>],
+    returning: &[rivulet_sql::SelectItem],
+    fmt: &Format,
 ) -> Result<Outcome> {
     let bound = bind_insert(&db.catalog(), table, columns, rows)?;
     let rows = bound
@@ -579,8 +583,46 @@ async fn insert(
         .iter()
         .map(|exprs| exprs.iter().map(|e| e.eval(&[])).collect())
         .collect::<rivulet_expr::Result<Vec<Row>>>()?;
-    let n = db.insert(bound.table.id, rows).await?;
-    Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
+    write_rows(db, &bound.table, rows, returning, fmt).await
+}
+
+/// Inserts `rows` into `table` and answers `INSERT 0 n`, or with
+/// `RETURNING` the items over the inserted rows (computed before anything
+/// is written, so an error in them writes nothing).
+async fn write_rows(
+    db: &Database,
+    table: &Arc<rivulet_catalog::Relation>,
+    rows: Vec<Row>,
+    returning: &[rivulet_sql::SelectItem],
+    fmt: &Format,
+) -> Result<Outcome> {
+    if returning.is_empty() {
+        let n = db.insert(table.id, rows).await?;
+        return Ok(
+            Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into(),
+        );
+    }
+    // The answers come from the rows themselves: computed first, so an
+    // error in them (a division by zero) writes nothing.
+    let plan = rivulet_catalog::plan_returning(&db.catalog(), table, rows.clone(), returning)?;
+    let db2 = db.clone();
+    let (plan, answers) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let width = plan.output.len();
+        let mut answers = Vec::new();
+        db2.query_blocking(&plan, &AtomicBool::new(false), &mut |mut row| {
+            row.truncate(width);
+            answers.push(row);
+            Ok(true)
+        })?;
+        Ok((plan, answers))
+    })
+    .await??;
+    db.insert(table.id, rows).await?;
+    let mut response = result_set(&plan.output, &answers, fmt)?;
+    if let Response::Query(q) = &mut response {
+        q.set_command_tag("INSERT 0");
+    }
+    Ok(response.into())
 }
 
 /// Bytes charged per row beyond its values (row and vector headers).
@@ -596,40 +638,44 @@ async fn insert_select(
     table: ObjectName,
     columns: Vec<rivulet_sql::Ident>,
     query: Query,
+    returning: &[rivulet_sql::SelectItem],
+    fmt: &Format,
 ) -> Result<Outcome> {
     let db2 = db.clone();
     let cancelled = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancelled.clone());
     let flag = cancelled.clone();
-    let work = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<Row>)> {
-        let plan = db2.plan_query_blocking(&query, &flag)?;
-        let bound = bind_insert_select(&db2.catalog(), &table, &columns, &plan.output)?;
-        let memory = db2.reserve_query_memory();
-        let mut rows = Vec::new();
-        let mut failed = None;
-        db2.query_blocking(&plan, &flag, &mut |r| {
-            let row = match bound
-                .row
-                .iter()
-                .map(|e| e.eval(&r))
-                .collect::<rivulet_expr::Result<Row>>()
-            {
-                Ok(row) => row,
-                Err(e) => {
-                    failed = Some(e);
-                    return Ok(false);
-                }
-            };
-            let size = row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD;
-            memory.try_charge(size * 2)?;
-            rows.push(row);
-            Ok(true)
-        })?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        Ok((bound.table.id, rows))
-    });
+    let work = tokio::task::spawn_blocking(
+        move || -> Result<(Arc<rivulet_catalog::Relation>, Vec<Row>)> {
+            let plan = db2.plan_query_blocking(&query, &flag)?;
+            let bound = bind_insert_select(&db2.catalog(), &table, &columns, &plan.output)?;
+            let memory = db2.reserve_query_memory();
+            let mut rows = Vec::new();
+            let mut failed = None;
+            db2.query_blocking(&plan, &flag, &mut |r| {
+                let row = match bound
+                    .row
+                    .iter()
+                    .map(|e| e.eval(&r))
+                    .collect::<rivulet_expr::Result<Row>>()
+                {
+                    Ok(row) => row,
+                    Err(e) => {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                };
+                let size = row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD;
+                memory.try_charge(size * 2)?;
+                rows.push(row);
+                Ok(true)
+            })?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            Ok((bound.table, rows))
+        },
+    );
     let (table, rows) = match vars.statement_timeout()? {
         // On timeout the guard's drop stops the blocking work.
         Some(limit) => tokio::time::timeout(limit, work)
@@ -637,8 +683,7 @@ async fn insert_select(
             .map_err(|_| Error::Canceled(CancelReason::StatementTimeout))?,
         None => work.await,
     }??;
-    let n = db.insert(table, rows).await?;
-    Ok(Response::Execution(Tag::new("INSERT").with_oid(0).with_rows(n as usize)).into())
+    write_rows(db, &table, rows, returning, fmt).await
 }
 
 async fn delete(

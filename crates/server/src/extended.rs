@@ -55,6 +55,18 @@ fn from_oid(t: &Type) -> Option<DataType> {
     })
 }
 
+/// The columns `RETURNING items` answers with (none without RETURNING).
+fn returned(
+    catalog: &Catalog,
+    rel: &rivulet_catalog::Relation,
+    items: &[rivulet_sql::SelectItem],
+) -> Result<Columns, Error> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(rivulet_catalog::plan_returning(catalog, rel, Vec::new(), items)?.output)
+}
+
 /// Parameter types and result columns of a statement, without running it.
 pub fn describe(
     stmt: &Statement,
@@ -89,23 +101,29 @@ pub fn describe(
             table,
             columns,
             query,
+            returning,
         } => {
             let mut q = (**query).clone();
             crate::session_functions::bind(&mut q, None)?;
             rivulet_catalog::type_insert_literals(catalog, table, columns, &mut q)?;
             let (plan, mut exprs) = describe_query(&q, catalog)?;
             plan.root.for_each_expr(&mut |e| exprs.push(e.clone()));
-            (infer_parameter_types(n, &mut exprs.iter()), vec![])
+            let rel = catalog.get_relation(table)?;
+            (
+                infer_parameter_types(n, &mut exprs.iter()),
+                returned(catalog, &rel, returning)?,
+            )
         }
         Statement::Insert {
             table,
             columns,
             rows,
+            returning,
         } => {
             let bound = bind_insert(catalog, table, columns, rows)?;
             (
                 infer_parameter_types(n, &mut bound.rows.iter().flatten()),
-                vec![],
+                returned(catalog, &bound.table, returning)?,
             )
         }
         Statement::Delete {

@@ -85,6 +85,23 @@ impl Display for Literal {
 
 /// Writes a SQL string literal, doubling quotes; uses `E''` syntax when the
 /// string holds characters that would not survive a plain literal.
+/// The expressions of RETURNING items.
+fn returning_exprs(items: &mut [SelectItem]) -> impl Iterator<Item = &mut Expr> {
+    items.iter_mut().filter_map(|i| match i {
+        SelectItem::Expr { expr, .. } => Some(expr),
+        _ => None,
+    })
+}
+
+/// ` RETURNING items`, if there are any.
+fn write_returning(f: &mut Formatter<'_>, items: &[SelectItem]) -> fmt::Result {
+    if items.is_empty() {
+        return Ok(());
+    }
+    f.write_str(" RETURNING ")?;
+    write_list(f, items, ", ")
+}
+
 fn write_string_literal(f: &mut impl Write, s: &str) -> fmt::Result {
     f.write_char('\'')?;
     f.write_str(&s.replace('\'', "''"))?;
@@ -1255,6 +1272,8 @@ pub enum Statement {
         columns: Vec<Ident>,
         /// The VALUES rows.
         rows: Vec<Vec<Expr>>,
+        /// `RETURNING items`: what to answer for each inserted row.
+        returning: Vec<SelectItem>,
     },
     /// `INSERT INTO t [(columns)] SELECT ...`: the query's rows.
     InsertSelect {
@@ -1264,6 +1283,8 @@ pub enum Statement {
         columns: Vec<Ident>,
         /// The query giving the rows.
         query: Box<Query>,
+        /// `RETURNING items`: what to answer for each inserted row.
+        returning: Vec<SelectItem>,
     },
     /// `UPDATE t SET col = expr, ... [WHERE expr]` (also the
     /// `SET (a, b) = (x, y)` form, stored as one assignment per column).
@@ -1544,6 +1565,7 @@ impl Display for Statement {
                 table,
                 columns,
                 rows,
+                returning,
             } => {
                 write!(f, "INSERT INTO {table}")?;
                 write_columns(f, columns)?;
@@ -1556,16 +1578,18 @@ impl Display for Statement {
                     write_list(f, row, ", ")?;
                     f.write_char(')')?;
                 }
-                Ok(())
+                write_returning(f, returning)
             }
             Statement::InsertSelect {
                 table,
                 columns,
                 query,
+                returning,
             } => {
                 write!(f, "INSERT INTO {table}")?;
                 write_columns(f, columns)?;
-                write!(f, " {query}")
+                write!(f, " {query}")?;
+                write_returning(f, returning)
             }
             Statement::Update {
                 table,
@@ -2038,9 +2062,17 @@ impl Statement {
             Statement::Query(q)
             | Statement::CreateMaterializedView { query: q, .. }
             | Statement::CreateView { query: q, .. } => q.visit_exprs_mut(f),
-            Statement::InsertSelect { query, .. } => query.visit_exprs_mut(f),
-            Statement::Insert { rows, .. } => {
-                rows.iter_mut().flatten().for_each(|e| e.visit_mut(f))
+            Statement::InsertSelect {
+                query, returning, ..
+            } => {
+                query.visit_exprs_mut(f);
+                returning_exprs(returning).for_each(|e| e.visit_mut(f));
+            }
+            Statement::Insert {
+                rows, returning, ..
+            } => {
+                rows.iter_mut().flatten().for_each(|e| e.visit_mut(f));
+                returning_exprs(returning).for_each(|e| e.visit_mut(f));
             }
             Statement::Delete {
                 selection: Some(e), ..

@@ -44,6 +44,7 @@ const RESERVED: &[&str] = &[
     "or",
     "order",
     "outer",
+    "returning",
     "right",
     "select",
     "then",

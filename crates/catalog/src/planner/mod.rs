@@ -181,6 +181,33 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
     plan_query_with(q, catalog, None)
 }
 
+/// `RETURNING items` of the rows written to `rel`: the items planned as a
+/// SELECT over those rows, read under the relation's name. Without rows
+/// (describing a statement) the plan only types its columns.
+pub fn plan_returning(
+    catalog: &Catalog,
+    rel: &crate::Relation,
+    rows: Vec<Row>,
+    items: &[ast::SelectItem],
+) -> Result<QueryPlan> {
+    let written = recursive::Computed {
+        name: ast::Ident(rel.name.clone()),
+        columns: rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+        rows: Arc::new(rows),
+    };
+    let from = TableRef::Table {
+        name: ast::ObjectName(vec![ast::Ident(rel.name.clone())]),
+        alias: None,
+    };
+    Planner {
+        catalog,
+        runner: None,
+        view: false,
+        computed: vec![Arc::new(written)],
+    }
+    .query(&Query::select(items.to_vec(), Some(from)))
+}
+
 /// Binds a SELECT, evaluating uncorrelated scalar subqueries with `runner`.
 pub fn plan_query_with(
     q: &Query,

@@ -739,6 +739,24 @@ fn drop(i: &str) -> PResult<'_, Statement> {
     ))
 }
 
+/// returning = [RETURNING select_item (',' select_item)*]
+#[inline(never)]
+fn returning(i: &str) -> PResult<'_, Vec<SelectItem>> {
+    match kw("returning")(i) {
+        Ok((r, _)) => {
+            let (mut r, first) = commit(select_item(r))?;
+            let mut items = vec![first];
+            while let Ok((r2, _)) = sym(",")(r) {
+                let (r2, item) = commit(select_item(r2))?;
+                items.push(item);
+                r = r2;
+            }
+            Ok((r, items))
+        }
+        Err(_) => Ok((i, Vec::new())),
+    }
+}
+
 /// insert = INSERT INTO name ['(' ident (',' ident)* ')']
 ///          (VALUES row (',' row)* | query)
 /// row = '(' expr (',' expr)* ')'
@@ -766,12 +784,14 @@ fn insert(i: &str) -> PResult<'_, Statement> {
         Ok((r, _)) => r,
         Err(_) => {
             let (r, query) = query(r)?;
+            let (r, returning) = returning(r)?;
             return Ok((
                 r,
                 Statement::InsertSelect {
                     table,
                     columns,
                     query: Box::new(query),
+                    returning,
                 },
             ));
         }
@@ -785,14 +805,16 @@ fn insert(i: &str) -> PResult<'_, Statement> {
         match sym(",")(r2) {
             Ok((r3, _)) => r = r3,
             Err(_) => {
+                let (r2, returning) = returning(r2)?;
                 return Ok((
                     r2,
                     Statement::Insert {
                         table,
                         columns,
                         rows,
+                        returning,
                     },
-                ))
+                ));
             }
         }
     }
