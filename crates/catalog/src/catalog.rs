@@ -501,7 +501,11 @@ impl Catalog {
         comment: Option<(u64, String)>,
     ) -> Option<u64> {
         let before = match comment {
-            Some(c) => self.comments.insert((rel, attnum), c),
+            Some(c) => {
+                // Its object's id is taken, restored or not.
+                self.next_id = self.next_id.max(c.0 + 1);
+                self.comments.insert((rel, attnum), c)
+            }
             None => self.comments.remove(&(rel, attnum)),
         };
         before.map(|(object, _)| object)

@@ -69,4 +69,21 @@ mod tests {
         c.reserve_ids_through(9);
         assert_eq!(c.allocate_id(), 10);
     }
+
+    #[test]
+    fn a_comment_restored_last_keeps_its_id_taken() {
+        let objects = [
+            (1, "CREATE TABLE t (a INT)"),
+            (2, "COMMENT ON TABLE t IS 'x'"),
+        ]
+        .map(|(id, sql)| StoredObject {
+            id,
+            sql: sql.into(),
+            secret_value: None,
+        });
+        let mut c = restore(objects).unwrap();
+        assert_eq!(c.comment(1, 0), Some("x"));
+        // A new object must not reuse the comment's stored key.
+        assert_eq!(c.allocate_id(), 3);
+    }
 }

@@ -1551,13 +1551,14 @@ fn attribute_row(r: &Relation, oid: i64, i: usize, attnum: usize, not_null: bool
     let ty = r.columns.get(i).map_or(DataType::Text, |c| c.ty);
     let name = r.columns.get(i).map_or("", |c| c.name.as_str());
     let (_, len) = type_name_and_len(ty);
+    let (type_oid, _, _, typmod) = column_type(r, i);
     vec![
         int(oid),
         text(name),
-        int(column_type(r, i).0),
+        int(type_oid),
         Value::Int4(len),
         Value::Int4(attnum as i32),
-        Value::Int4(column_type(r, i).3),
+        Value::Int4(typmod),
         Value::Bool(not_null),
         Value::Bool(false),
         Value::Bool(false),
@@ -1748,6 +1749,7 @@ fn info_columns(c: &Ctx<'_>) -> Vec<Row> {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
+                    let (_, sql_name, udt_name, _) = column_type(r, i);
                     vec![
                         text(crate::DEFAULT_DATABASE),
                         text(crate::DEFAULT_SCHEMA),
@@ -1756,8 +1758,8 @@ fn info_columns(c: &Ctx<'_>) -> Vec<Row> {
                         Value::Int4(i as i32 + 1),
                         Value::Null,
                         text(if pk.contains(&i) { "NO" } else { "YES" }),
-                        text(&column_type(r, i).1),
-                        text(column_type(r, i).2),
+                        text(&sql_name),
+                        text(udt_name),
                     ]
                 })
                 .collect::<Vec<_>>()

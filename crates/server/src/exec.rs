@@ -604,21 +604,31 @@ async fn write_rows(
     }
     // The answers come from the rows themselves: computed first, so an
     // error in them (a division by zero) writes nothing.
+    let rows = Arc::new(rows);
     let plan = rivulet_catalog::plan_returning(&db.catalog(), table, rows.clone(), returning)?;
+    let held = rows.iter().map(row_size).sum::<usize>();
     let db2 = db.clone();
-    let (plan, answers) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (output, answers, _memory) = tokio::task::spawn_blocking(move || -> Result<_> {
+        // The plan reads the rows as one more copy (its constant input),
+        // and the answers are held until sent: both count against the
+        // query memory.
+        let memory = db2.reserve_query_memory();
+        memory.try_charge(held)?;
         let width = plan.output.len();
         let mut answers = Vec::new();
         db2.query_blocking(&plan, &AtomicBool::new(false), &mut |mut row| {
             row.truncate(width);
+            memory.try_charge(row_size(&row))?;
             answers.push(row);
             Ok(true)
         })?;
-        Ok((plan, answers))
+        Ok((plan.output, answers, memory))
     })
     .await??;
+    // The plan is gone: the rows are ours alone again.
+    let rows = Arc::try_unwrap(rows).unwrap_or_else(|shared| shared.as_ref().clone());
     db.insert(table.id, rows).await?;
-    let mut response = result_set(&plan.output, &answers, fmt)?;
+    let mut response = result_set(&output, &answers, fmt)?;
     if let Response::Query(q) = &mut response {
         q.set_command_tag("INSERT 0");
     }
@@ -627,6 +637,11 @@ async fn write_rows(
 
 /// Bytes charged per row beyond its values (row and vector headers).
 const ROW_OVERHEAD: usize = 48;
+
+/// What a row held in memory is charged.
+fn row_size(row: &Row) -> usize {
+    row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD
+}
 
 /// `INSERT INTO t [(columns)] query`: the query runs like a SELECT (under
 /// the statement timeout, cancellable) and its rows, converted to the
@@ -665,8 +680,7 @@ async fn insert_select(
                         return Ok(false);
                     }
                 };
-                let size = row.iter().map(Value::approx_size).sum::<usize>() + ROW_OVERHEAD;
-                memory.try_charge(size * 2)?;
+                memory.try_charge(row_size(&row) * 2)?;
                 rows.push(row);
                 Ok(true)
             })?;

@@ -64,7 +64,7 @@ fn returned(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(rivulet_catalog::plan_returning(catalog, rel, Vec::new(), items)?.output)
+    Ok(rivulet_catalog::plan_returning(catalog, rel, Default::default(), items)?.output)
 }
 
 /// Parameter types and result columns of a statement, without running it.

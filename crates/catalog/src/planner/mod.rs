@@ -187,13 +187,13 @@ pub fn plan_query(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
 pub fn plan_returning(
     catalog: &Catalog,
     rel: &crate::Relation,
-    rows: Vec<Row>,
+    rows: Arc<Vec<Row>>,
     items: &[ast::SelectItem],
 ) -> Result<QueryPlan> {
     let written = recursive::Computed {
         name: ast::Ident(rel.name.clone()),
         columns: rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-        rows: Arc::new(rows),
+        rows,
     };
     let from = TableRef::Table {
         name: ast::ObjectName(vec![ast::Ident(rel.name.clone())]),
