@@ -197,6 +197,15 @@ async fn errors_match_postgres() {
         "SELECT nosuchfunction(1)",
         "WITH RECURSIVE bad AS (SELECT n FROM bad UNION SELECT 1) SELECT * FROM bad",
         "SELECT string_agg(1, ',')",
+        "SELECT 'nope'::regclass",
+        "SELECT 'nope'::regtype",
+        "SELECT 'nope'::regnamespace",
+        "SELECT 'abc'::oid",
+        "SELECT 4294967296::oid",
+        "SELECT oid + 1 FROM pg_class",
+        "SELECT (1).x",
+        "SELECT (information_schema._pg_expandarray(ARRAY[1])).y",
+        "SELECT 1.5 & 1",
         "SELECT string_agg('a')",
         "SELECT array_agg(DISTINCT x ORDER BY y) FROM (VALUES (1, 2)) t(x, y)",
         "SELECT has_table_privilege('nope', 'select')",
@@ -1376,6 +1385,38 @@ async fn primary_keys_match_postgres() {
         "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'pk2'::regclass",
     ];
     assert_same_psql(&oracle, &server, &again).await;
+}
+
+/// The OID types: catalog OID columns typed `oid`; `regclass`, `regtype`
+/// and `regnamespace` printed as names and compared as OIDs, cast from
+/// text, numbers and OIDs; the column names casts give; bitwise
+/// operators; `information_schema._pg_expandarray`'s records and `(r).f`
+/// field selection (pgJDBC's key queries); and a comma-joined catalog
+/// query planned on its keys (the WHERE conditions moved into the joins).
+#[tokio::test]
+async fn oid_types_match_postgres() {
+    let oracle = Oracle::start().await.expect("start PostgreSQL 15");
+    let dir = TempDir::new("oracle-oid");
+    let server = Server::start(&dir.0, &[]).await.unwrap();
+    let steps = [
+        "CREATE TABLE ot (a INT, b TEXT, c INT, PRIMARY KEY (c, a))",
+        "CREATE VIEW otv AS SELECT b, count(*) AS n FROM ot GROUP BY b",
+        "SELECT 'ot'::regclass, 'ot'::regclass::oid = (SELECT oid FROM pg_class WHERE relname = 'ot') AS same, 'pg_class'::regclass, 'pg_class'::regclass::oid, 'information_schema.tables'::regclass, 'ot_pkey'::regclass::text",
+        "SELECT 26::regtype, 'int4'::regtype, 'varchar'::regtype, 'text[]'::regtype, 'public'::regnamespace, 11::regnamespace, 2200::regnamespace::oid, to_regtype('bigint'), to_regtype('nope') IS NULL AS none",
+        "SELECT c.oid::regclass, c.relkind FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace ORDER BY c.relname",
+        "SELECT a.attrelid::regclass, a.attname, a.atttypid::regtype, a.atttypid FROM pg_attribute a WHERE a.attrelid = 'otv'::regclass AND a.attnum > 0 ORDER BY a.attnum",
+        "SELECT indexrelid::regclass, indrelid::regclass, indkey, indkey[0], indkey[1] FROM pg_index WHERE indrelid = 'ot'::regclass",
+        "SELECT pg_typeof(oid), pg_typeof('ot'::regclass), pg_typeof(relnamespace), pg_typeof(relname::regclass) FROM pg_class WHERE relname = 'ot'",
+        "SELECT '-1'::oid, (-1)::oid, 4294967295::oid, 1259::oid = 'pg_class'::regclass AS eq, 'pg_class'::regclass = 1259 AS eq2, 'ot'::regclass > 16383 AS user_oid",
+        "SELECT obj_description('ot'::regclass, 'pg_class') IS NULL AS none, pg_get_indexdef('ot_pkey'::regclass)",
+        "SELECT 5 & 3, 5 | 3, 5 # 3, 1 << 33, -16 >> 2, 5::int8 & 3, 1::int8 << 40, 6 & 3 | 8",
+        "SELECT k, (k).x, (k).n FROM (SELECT information_schema._pg_expandarray(ARRAY[30, 10, 20]) AS k) s ORDER BY (k).n DESC",
+        "SELECT information_schema._pg_expandarray(ARRAY['a b', 'c,d', NULL])",
+        "SELECT 'pg_class'::regclass::oid, 1::int::text, '1'::integer, '1'::double precision, b::varchar, (CASE WHEN true THEN 1 END)::text, ARRAY[1]::text FROM ot",
+        "SELECT ct.relname, a.attname, (information_schema._pg_expandarray(i.indkey)).n AS key_seq FROM pg_class ct, pg_attribute a, pg_namespace n, pg_index i WHERE ct.oid = a.attrelid AND n.oid = ct.relnamespace AND i.indrelid = ct.oid AND n.nspname = 'public' AND ct.relname = 'ot' AND a.attnum > 0 ORDER BY 3, 2",
+        "SELECT r.relname, s.nspname FROM pg_namespace s, pg_class r LEFT JOIN pg_index x ON x.indrelid = r.oid AND x.indisprimary WHERE r.relnamespace = s.oid AND s.nspname = 'public' AND x.indexrelid IS NULL ORDER BY 1",
+    ];
+    assert_same_psql(&oracle, &server, &steps).await;
 }
 
 /// `pg_dump` runs to completion against Rivulet (the two RisingWave and

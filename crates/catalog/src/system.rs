@@ -32,7 +32,7 @@ const DATABASE_OID: i64 = 16383;
 /// `pg_class`'s own OID: the class of relations in `pg_depend`.
 const PG_CLASS_OID: i64 = 1259;
 
-use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Text as T, Timestamptz as TZ};
+use DataType::{Boolean as B, Int4 as I4, Int8 as I8, Oid as O, Text as T, Timestamptz as TZ};
 
 /// `text[]`.
 const TA: DataType = DataType::Array(&DataType::Text);
@@ -70,21 +70,21 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_namespace",
-        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", T)],
+        columns: &[("oid", O), ("nspname", T), ("nspowner", O), ("nspacl", T)],
         rows: Some(pg_namespace),
     },
     Def {
         schema: "pg_catalog",
         name: "pg_class",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("relname", T),
-            ("relnamespace", I8),
-            ("reltype", I8),
-            ("relowner", I8),
-            ("relam", I8),
-            ("reltablespace", I8),
-            ("reltoastrelid", I8),
+            ("relnamespace", O),
+            ("reltype", O),
+            ("relowner", O),
+            ("relam", O),
+            ("reltablespace", O),
+            ("reltoastrelid", O),
             ("relhasindex", B),
             ("relpersistence", T),
             ("relkind", T),
@@ -97,20 +97,21 @@ static DEFS: &[Def] = &[
             ("relispopulated", B),
             ("relreplident", T),
             ("relispartition", B),
-            ("reloftype", I8),
+            ("reloftype", O),
             ("relacl", T),
             ("reloptions", TA),
             ("relpartbound", T),
             ("relpages", I4),
             ("relfrozenxid", I8),
             ("relminmxid", I8),
+            ("reltuples", DataType::Float8),
         ],
         rows: Some(pg_class),
     },
     Def {
         schema: "pg_catalog",
         name: "pg_am",
-        columns: &[("oid", I8), ("amname", T), ("amtype", T), ("amhandler", I8)],
+        columns: &[("oid", O), ("amname", T), ("amtype", T), ("amhandler", I8)],
         rows: Some(pg_am),
     },
     // A session's cursors are its own; drivers look here only to decide
@@ -132,9 +133,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_tablespace",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("spcname", T),
-            ("spcowner", I8),
+            ("spcowner", O),
             ("spcacl", T),
             ("spcoptions", T),
         ],
@@ -144,9 +145,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_database",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("datname", T),
-            ("datdba", I8),
+            ("datdba", O),
             ("encoding", I4),
             ("datlocprovider", T),
             ("datistemplate", B),
@@ -163,9 +164,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_attribute",
         columns: &[
-            ("attrelid", I8),
+            ("attrelid", O),
             ("attname", T),
-            ("atttypid", I8),
+            ("atttypid", O),
             ("attlen", I4),
             ("attnum", I4),
             ("atttypmod", I4),
@@ -176,7 +177,7 @@ static DEFS: &[Def] = &[
             ("attgenerated", T),
             ("attisdropped", B),
             ("attislocal", B),
-            ("attcollation", I8),
+            ("attcollation", O),
             ("attstorage", T),
             ("attcompression", T),
             ("attstattarget", I4),
@@ -192,23 +193,23 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_type",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("typname", T),
-            ("typnamespace", I8),
-            ("typowner", I8),
+            ("typnamespace", O),
+            ("typowner", O),
             ("typlen", I4),
             ("typtype", T),
             ("typcategory", T),
-            ("typrelid", I8),
-            ("typelem", I8),
-            ("typarray", I8),
-            ("typbasetype", I8),
+            ("typrelid", O),
+            ("typelem", O),
+            ("typarray", O),
+            ("typbasetype", O),
             ("typtypmod", I4),
             ("typnotnull", B),
             ("typdelim", T),
             ("typinput", T),
             ("typoutput", T),
-            ("typcollation", I8),
+            ("typcollation", O),
             ("typdefault", T),
             ("typndims", I4),
             ("typacl", TA),
@@ -221,8 +222,8 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_index",
         columns: &[
-            ("indexrelid", I8),
-            ("indrelid", I8),
+            ("indexrelid", O),
+            ("indrelid", O),
             ("indnatts", I4),
             ("indnkeyatts", I4),
             ("indisunique", B),
@@ -249,20 +250,20 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_constraint",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("conname", T),
-            ("conrelid", I8),
+            ("conrelid", O),
             ("contype", T),
-            ("connamespace", I8),
-            ("confrelid", I8),
+            ("connamespace", O),
+            ("confrelid", O),
             ("conkey", I4A),
             ("confkey", I4A),
             ("condeferrable", B),
             ("condeferred", B),
             ("convalidated", B),
-            ("contypid", I8),
-            ("conindid", I8),
-            ("conparentid", I8),
+            ("contypid", O),
+            ("conindid", O),
+            ("conparentid", O),
             ("confupdtype", T),
             ("confdeltype", T),
             ("confmatchtype", T),
@@ -277,8 +278,8 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_inherits",
         columns: &[
-            ("inhrelid", I8),
-            ("inhparent", I8),
+            ("inhrelid", O),
+            ("inhparent", O),
             ("inhseqno", I4),
             ("inhdetachpending", B),
         ],
@@ -288,13 +289,13 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_trigger",
         columns: &[
-            ("oid", I8),
-            ("tgrelid", I8),
+            ("oid", O),
+            ("tgrelid", O),
             ("tgname", T),
-            ("tgfoid", I8),
+            ("tgfoid", O),
             ("tgenabled", T),
             ("tgisinternal", B),
-            ("tgparentid", I8),
+            ("tgparentid", O),
         ],
         rows: None,
     },
@@ -302,9 +303,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_policy",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("polname", T),
-            ("polrelid", I8),
+            ("polrelid", O),
             ("polcmd", T),
             ("polpermissive", B),
             ("polroles", I8A),
@@ -317,7 +318,7 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_roles",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("rolname", T),
             ("rolsuper", B),
             ("rolcanlogin", B),
@@ -377,9 +378,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_auth_members",
         columns: &[
-            ("roleid", I8),
-            ("member", I8),
-            ("grantor", I8),
+            ("roleid", O),
+            ("member", O),
+            ("grantor", O),
             ("admin_option", B),
         ],
         rows: None,
@@ -387,17 +388,17 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_attrdef",
-        columns: &[("oid", I8), ("adrelid", I8), ("adnum", I4), ("adbin", T)],
+        columns: &[("oid", O), ("adrelid", O), ("adnum", I4), ("adbin", T)],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_collation",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("collname", T),
-            ("collnamespace", I8),
-            ("collowner", I8),
+            ("collnamespace", O),
+            ("collowner", O),
             ("collencoding", I4),
         ],
         rows: None,
@@ -439,8 +440,8 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_description",
         columns: &[
-            ("objoid", I8),
-            ("classoid", I8),
+            ("objoid", O),
+            ("classoid", O),
             ("objsubid", I4),
             ("description", T),
         ],
@@ -450,8 +451,8 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_sequence",
         columns: &[
-            ("seqrelid", I8),
-            ("seqtypid", I8),
+            ("seqrelid", O),
+            ("seqtypid", O),
             ("seqstart", I8),
             ("seqincrement", I8),
             ("seqmax", I8),
@@ -465,12 +466,12 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_opclass",
         columns: &[
-            ("oid", I8),
-            ("opcmethod", I8),
+            ("oid", O),
+            ("opcmethod", O),
             ("opcname", T),
-            ("opcnamespace", I8),
+            ("opcnamespace", O),
             ("opcdefault", B),
-            ("opcowner", I8),
+            ("opcowner", O),
         ],
         rows: None,
     },
@@ -478,10 +479,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_extension",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("extname", T),
-            ("extowner", I8),
-            ("extnamespace", I8),
+            ("extowner", O),
+            ("extnamespace", O),
             ("extversion", T),
             ("extrelocatable", B),
             ("extconfig", I8A),
@@ -493,15 +494,15 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_proc",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("proname", T),
-            ("pronamespace", I8),
-            ("proowner", I8),
+            ("pronamespace", O),
+            ("proowner", O),
             ("prokind", T),
-            ("prorettype", I8),
+            ("prorettype", O),
             ("proretset", B),
             ("proargtypes", T),
-            ("prolang", I8),
+            ("prolang", O),
             ("pronargs", I4),
             ("proacl", TA),
         ],
@@ -511,9 +512,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_rewrite",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("rulename", T),
-            ("ev_class", I8),
+            ("ev_class", O),
             ("ev_type", T),
             ("ev_enabled", T),
             ("is_instead", B),
@@ -524,11 +525,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_depend",
         columns: &[
-            ("classid", I8),
-            ("objid", I8),
+            ("classid", O),
+            ("objid", O),
             ("objsubid", I4),
-            ("refclassid", I8),
-            ("refobjid", I8),
+            ("refclassid", O),
+            ("refobjid", O),
             ("refobjsubid", I4),
             ("deptype", T),
         ],
@@ -727,14 +728,14 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_language",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("lanname", T),
-            ("lanowner", I8),
+            ("lanowner", O),
             ("lanispl", B),
             ("lanpltrusted", B),
-            ("lanplcallfoid", I8),
-            ("laninline", I8),
-            ("lanvalidator", I8),
+            ("lanplcallfoid", O),
+            ("laninline", O),
+            ("lanvalidator", O),
             ("lanacl", TA),
         ],
         rows: None,
@@ -743,14 +744,14 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_operator",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("oprname", T),
-            ("oprnamespace", I8),
-            ("oprowner", I8),
+            ("oprnamespace", O),
+            ("oprowner", O),
             ("oprkind", T),
-            ("oprleft", I8),
-            ("oprright", I8),
-            ("oprresult", I8),
+            ("oprleft", O),
+            ("oprright", O),
+            ("oprresult", O),
             ("oprcode", I8),
         ],
         rows: None,
@@ -759,11 +760,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_opfamily",
         columns: &[
-            ("oid", I8),
-            ("opfmethod", I8),
+            ("oid", O),
+            ("opfmethod", O),
             ("opfname", T),
-            ("opfnamespace", I8),
-            ("opfowner", I8),
+            ("opfnamespace", O),
+            ("opfowner", O),
         ],
         rows: None,
     },
@@ -771,9 +772,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_ts_parser",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("prsname", T),
-            ("prsnamespace", I8),
+            ("prsnamespace", O),
             ("prsstart", I8),
             ("prstoken", I8),
             ("prsend", I8),
@@ -786,9 +787,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_ts_template",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("tmplname", T),
-            ("tmplnamespace", I8),
+            ("tmplnamespace", O),
             ("tmplinit", I8),
             ("tmpllexize", I8),
         ],
@@ -798,11 +799,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_ts_dict",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("dictname", T),
-            ("dictnamespace", I8),
-            ("dictowner", I8),
-            ("dicttemplate", I8),
+            ("dictnamespace", O),
+            ("dictowner", O),
+            ("dicttemplate", O),
             ("dictinitoption", T),
         ],
         rows: None,
@@ -811,11 +812,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_ts_config",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("cfgname", T),
-            ("cfgnamespace", I8),
-            ("cfgowner", I8),
-            ("cfgparser", I8),
+            ("cfgnamespace", O),
+            ("cfgowner", O),
+            ("cfgparser", O),
         ],
         rows: None,
     },
@@ -823,11 +824,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_foreign_data_wrapper",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("fdwname", T),
-            ("fdwowner", I8),
-            ("fdwhandler", I8),
-            ("fdwvalidator", I8),
+            ("fdwowner", O),
+            ("fdwhandler", O),
+            ("fdwvalidator", O),
             ("fdwacl", TA),
             ("fdwoptions", TA),
         ],
@@ -837,10 +838,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_foreign_server",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("srvname", T),
-            ("srvowner", I8),
-            ("srvfdw", I8),
+            ("srvowner", O),
+            ("srvfdw", O),
             ("srvtype", T),
             ("srvversion", T),
             ("srvacl", TA),
@@ -851,16 +852,16 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_foreign_table",
-        columns: &[("ftrelid", I8), ("ftserver", I8), ("ftoptions", TA)],
+        columns: &[("ftrelid", O), ("ftserver", O), ("ftoptions", TA)],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_default_acl",
         columns: &[
-            ("oid", I8),
-            ("defaclrole", I8),
-            ("defaclnamespace", I8),
+            ("oid", O),
+            ("defaclrole", O),
+            ("defaclnamespace", O),
             ("defaclobjtype", T),
             ("defaclacl", TA),
         ],
@@ -870,10 +871,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_conversion",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("conname", T),
-            ("connamespace", I8),
-            ("conowner", I8),
+            ("connamespace", O),
+            ("conowner", O),
             ("conforencoding", I4),
             ("contoencoding", I4),
             ("conproc", I8),
@@ -885,10 +886,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_cast",
         columns: &[
-            ("oid", I8),
-            ("castsource", I8),
-            ("casttarget", I8),
-            ("castfunc", I8),
+            ("oid", O),
+            ("castsource", O),
+            ("casttarget", O),
+            ("castfunc", O),
             ("castcontext", T),
             ("castmethod", T),
         ],
@@ -897,16 +898,16 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_range",
-        columns: &[("rngtypid", I8), ("rngsubtype", I8), ("rngmultitypid", I8)],
+        columns: &[("rngtypid", O), ("rngsubtype", O), ("rngmultitypid", O)],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_transform",
         columns: &[
-            ("oid", I8),
-            ("trftype", I8),
-            ("trflang", I8),
+            ("oid", O),
+            ("trftype", O),
+            ("trflang", O),
             ("trffromsql", I8),
             ("trftosql", I8),
         ],
@@ -916,11 +917,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_event_trigger",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("evtname", T),
             ("evtevent", T),
-            ("evtowner", I8),
-            ("evtfoid", I8),
+            ("evtowner", O),
+            ("evtfoid", O),
             ("evtenabled", T),
             ("evttags", TA),
         ],
@@ -930,11 +931,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_statistic_ext",
         columns: &[
-            ("oid", I8),
-            ("stxrelid", I8),
+            ("oid", O),
+            ("stxrelid", O),
             ("stxname", T),
-            ("stxnamespace", I8),
-            ("stxowner", I8),
+            ("stxnamespace", O),
+            ("stxowner", O),
             ("stxstattarget", I4),
         ],
         rows: None,
@@ -943,9 +944,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_publication",
         columns: &[
-            ("oid", I8),
+            ("oid", O),
             ("pubname", T),
-            ("pubowner", I8),
+            ("pubowner", O),
             ("puballtables", B),
             ("pubinsert", B),
             ("pubupdate", B),
@@ -959,9 +960,9 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_publication_rel",
         columns: &[
-            ("oid", I8),
-            ("prpubid", I8),
-            ("prrelid", I8),
+            ("oid", O),
+            ("prpubid", O),
+            ("prrelid", O),
             ("prqual", T),
             ("prattrs", I4A),
         ],
@@ -970,17 +971,17 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_publication_namespace",
-        columns: &[("oid", I8), ("pnpubid", I8), ("pnnspid", I8)],
+        columns: &[("oid", O), ("pnpubid", O), ("pnnspid", O)],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_subscription",
         columns: &[
-            ("oid", I8),
-            ("subdbid", I8),
+            ("oid", O),
+            ("subdbid", O),
             ("subname", T),
-            ("subowner", I8),
+            ("subowner", O),
             ("subenabled", B),
             ("subbinary", B),
             ("substream", B),
@@ -997,13 +998,13 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_amop",
         columns: &[
-            ("oid", I8),
-            ("amopfamily", I8),
-            ("amoplefttype", I8),
-            ("amoprighttype", I8),
+            ("oid", O),
+            ("amopfamily", O),
+            ("amoplefttype", O),
+            ("amoprighttype", O),
             ("amopstrategy", I4),
-            ("amopopr", I8),
-            ("amopmethod", I8),
+            ("amopopr", O),
+            ("amopmethod", O),
         ],
         rows: None,
     },
@@ -1011,10 +1012,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_amproc",
         columns: &[
-            ("oid", I8),
-            ("amprocfamily", I8),
-            ("amproclefttype", I8),
-            ("amprocrighttype", I8),
+            ("oid", O),
+            ("amprocfamily", O),
+            ("amproclefttype", O),
+            ("amprocrighttype", O),
             ("amprocnum", I4),
             ("amproc", I8),
         ],
@@ -1024,8 +1025,8 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_init_privs",
         columns: &[
-            ("objoid", I8),
-            ("classoid", I8),
+            ("objoid", O),
+            ("classoid", O),
             ("objsubid", I4),
             ("privtype", T),
             ("initprivs", TA),
@@ -1036,11 +1037,11 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_seclabels",
         columns: &[
-            ("objoid", I8),
-            ("classoid", I8),
+            ("objoid", O),
+            ("classoid", O),
             ("objsubid", I4),
             ("objtype", T),
-            ("objnamespace", I8),
+            ("objnamespace", O),
             ("objname", T),
             ("provider", T),
             ("label", T),
@@ -1051,10 +1052,10 @@ static DEFS: &[Def] = &[
         schema: "pg_catalog",
         name: "pg_partitioned_table",
         columns: &[
-            ("partrelid", I8),
+            ("partrelid", O),
             ("partstrat", T),
             ("partnatts", I4),
-            ("partdefid", I8),
+            ("partdefid", O),
             ("partattrs", I4A),
             ("partclass", I8A),
             ("partcollation", I8A),
@@ -1064,15 +1065,15 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_largeobject_metadata",
-        columns: &[("oid", I8), ("lomowner", I8), ("lomacl", TA)],
+        columns: &[("oid", O), ("lomowner", O), ("lomacl", TA)],
         rows: None,
     },
     Def {
         schema: "pg_catalog",
         name: "pg_enum",
         columns: &[
-            ("oid", I8),
-            ("enumtypid", I8),
+            ("oid", O),
+            ("enumtypid", O),
             ("enumsortorder", DataType::Float8),
             ("enumlabel", T),
         ],
@@ -1081,7 +1082,7 @@ static DEFS: &[Def] = &[
     Def {
         schema: "pg_catalog",
         name: "pg_shdescription",
-        columns: &[("objoid", I8), ("classoid", I8), ("description", T)],
+        columns: &[("objoid", O), ("classoid", O), ("description", T)],
         rows: None,
     },
     Def {
@@ -1181,6 +1182,69 @@ pub(crate) fn schema_oid(name: &str) -> Option<i64> {
     }
 }
 
+/// The name of the schema with OID `oid`, if there is one.
+pub(crate) fn schema_name(oid: i64) -> Option<&'static str> {
+    [
+        "public",
+        "pg_catalog",
+        "information_schema",
+        "rw_catalog",
+        "rivulet_catalog",
+    ]
+    .into_iter()
+    .find(|s| schema_oid(s) == Some(oid))
+}
+
+/// The name `regclass` prints for a relation OID: a user relation's or a
+/// primary key's index (quoted where needed), a system relation's
+/// (qualified outside `pg_catalog`, which is always searched); `None` for
+/// an OID that names no relation.
+pub(crate) fn regclass_name(catalog: &Catalog, oid: i64) -> Option<String> {
+    if let Some((id, KeyObject::Index)) = key_object_of_oid(oid) {
+        return catalog
+            .relation_by_id(id)
+            .filter(|r| primary_key(r).is_some())
+            .map(|r| quote_ident(&pkey_name(r)));
+    }
+    if let Some(id) = relation_of_oid(oid) {
+        return catalog.relation_by_id(id).map(|r| quote_ident(&r.name));
+    }
+    SystemTable::all()
+        .find(|t| system_oid(*t) == oid)
+        .map(|t| match t.name() {
+            ("pg_catalog", name) => quote_ident(name),
+            (schema, name) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+        })
+}
+
+/// Whether a system relation's column is one PostgreSQL types as a
+/// vector (`int2vector`, `oidvector`), which prints as its elements
+/// separated by spaces: `pg_index`'s key columns.
+pub(crate) fn is_vector(c: crate::ColumnOrigin) -> bool {
+    let Some(index) = SystemTable::lookup(Some("pg_catalog"), "pg_index") else {
+        return false;
+    };
+    c.table_oid == system_oid(index)
+        && usize::try_from(c.attnum - 1)
+            .ok()
+            .and_then(|i| index.def().columns.get(i))
+            .is_some_and(|(name, _)| {
+                matches!(*name, "indkey" | "indclass" | "indcollation" | "indoption")
+            })
+}
+
+/// The OID of the primary key's index named `name` (in `public`).
+pub(crate) fn pkey_index_oid(catalog: &Catalog, name: &rivulet_sql::ObjectName) -> Option<i64> {
+    if name.0.len() > 1 && Catalog::resolve_name(name).is_err() {
+        return None;
+    }
+    let wanted = name.name().as_str();
+    catalog
+        .relations()
+        .find(|r| primary_key(r).is_some() && pkey_name(r) == wanted)
+        .map(|r| PKEY_INDEX_OID + r.id as i64)
+}
+
 /// The OID of a system schema.
 fn namespace_oid(schema: &str) -> i64 {
     match schema {
@@ -1197,19 +1261,22 @@ fn namespace_oid(schema: &str) -> i64 {
 /// user relations from 16384.
 pub fn relation_oid(rel: &Relation) -> i64 {
     match rel.kind {
-        RelationKind::System(t) => {
-            if let Some(oid) = catalog_oid(t.name()) {
-                return oid;
-            }
-            let idx = t.0 as i64;
-            match t.name().0 {
-                "information_schema" => 13_100 + idx,
-                "rw_catalog" => 13_300 + idx,
-                "rivulet_catalog" => 13_500 + idx,
-                _ => 10_000 + idx,
-            }
-        }
+        RelationKind::System(t) => system_oid(t),
         _ => (FIRST_USER_OID + rel.id) as i64,
+    }
+}
+
+/// The OID of a system relation.
+fn system_oid(t: SystemTable) -> i64 {
+    if let Some(oid) = catalog_oid(t.name()) {
+        return oid;
+    }
+    let idx = t.0 as i64;
+    match t.name().0 {
+        "information_schema" => 13_100 + idx,
+        "rw_catalog" => 13_300 + idx,
+        "rivulet_catalog" => 13_500 + idx,
+        _ => 10_000 + idx,
     }
 }
 
@@ -1302,7 +1369,13 @@ fn catalog_oid((schema, name): (&str, &str)) -> Option<i64> {
 fn type_align(ty: DataType) -> &'static str {
     match ty {
         DataType::Boolean => "c",
-        DataType::Int4 | DataType::Date | DataType::Text | DataType::Bytea | DataType::Jsonb => "i",
+        DataType::Int4
+        | DataType::Date
+        | DataType::Text
+        | DataType::Bytea
+        | DataType::Jsonb
+        | DataType::Oid
+        | DataType::Reg(_) => "i",
         DataType::Numeric => "i",
         _ => "d",
     }
@@ -1322,6 +1395,9 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
         DataType::Date => ("date", 4),
         DataType::Numeric => ("numeric", -1),
         DataType::Jsonb => ("jsonb", -1),
+        DataType::Oid => ("oid", 4),
+        DataType::Reg(kind) => (kind.name(), 4),
+        DataType::Record(_) => ("record", -1),
         DataType::Array(e) => match e {
             DataType::Boolean => ("_bool", -1),
             DataType::Bytea => ("_bytea", -1),
@@ -1333,6 +1409,7 @@ pub fn type_name_and_len(ty: DataType) -> (&'static str, i32) {
             DataType::Date => ("_date", -1),
             DataType::Numeric => ("_numeric", -1),
             DataType::Jsonb => ("_jsonb", -1),
+            DataType::Oid => ("_oid", -1),
             _ => ("_text", -1),
         },
     }
@@ -1346,11 +1423,27 @@ pub fn system_rows(table: SystemTable, catalog: &Catalog) -> Vec<Row> {
     let mut user: Vec<Arc<Relation>> = catalog.relations().cloned().collect();
     user.sort_by_key(|r| r.id);
     let system = SystemTable::all().map(|t| t.relation()).collect();
-    rows(&Ctx {
+    let mut rows = rows(&Ctx {
         catalog,
         user,
         system,
-    })
+    });
+    // OIDs are computed as numbers; columns of type `oid` hold them as such.
+    let oids: Vec<usize> = (table.def().columns.iter())
+        .enumerate()
+        .filter(|(_, (_, ty))| *ty == DataType::Oid)
+        .map(|(i, _)| i)
+        .collect();
+    if !oids.is_empty() {
+        for row in &mut rows {
+            for &i in &oids {
+                if let Some(Value::Int8(v)) = row.get(i) {
+                    row[i] = Value::Oid(*v as u32);
+                }
+            }
+        }
+    }
+    rows
 }
 
 fn text(s: &str) -> Value {
@@ -1477,9 +1570,12 @@ fn class_row(r: ClassRow<'_>) -> Row {
         Value::Null,
         Value::Null,
         Value::Null,
-        Value::Int4(0),
+        // An index has one page and no tuples counted; a relation
+        // PostgreSQL never analyzed has -1 tuples.
+        Value::Int4(i32::from(r.kind == "i")),
         int(0),
         int(0),
+        Value::Float8(if r.kind == "i" { 0.0 } else { -1.0 }),
     ]
 }
 
@@ -1624,7 +1720,12 @@ fn builtin_types(_: &Ctx<'_>) -> Vec<Row> {
                 text("b"),
                 text(match t {
                     DataType::Boolean => "B",
-                    DataType::Int4 | DataType::Int8 | DataType::Float8 | DataType::Numeric => "N",
+                    DataType::Int4
+                    | DataType::Int8
+                    | DataType::Float8
+                    | DataType::Numeric
+                    | DataType::Oid
+                    | DataType::Reg(_) => "N",
                     DataType::Timestamptz | DataType::Date => "D",
                     DataType::Interval => "T",
                     DataType::Text => "S",
@@ -1907,6 +2008,7 @@ fn btree_opclass(ty: DataType) -> i64 {
         DataType::Numeric => 3125,
         DataType::Timestamptz => 3127,
         DataType::Jsonb => 10088,
+        DataType::Oid => 1981,
         _ => 3126,
     }
 }

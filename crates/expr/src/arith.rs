@@ -16,6 +16,16 @@ pub enum ArithOp {
     Div,
     /// `%`.
     Mod,
+    /// `&`, on integers.
+    BitAnd,
+    /// `|`, on integers.
+    BitOr,
+    /// `#`, on integers.
+    BitXor,
+    /// `<<`, an integer shifted by an `integer`.
+    Shl,
+    /// `>>`, an integer shifted by an `integer` (arithmetic).
+    Shr,
 }
 
 impl ArithOp {
@@ -27,8 +37,48 @@ impl ArithOp {
             ArithOp::Mul => "*",
             ArithOp::Div => "/",
             ArithOp::Mod => "%",
+            ArithOp::BitAnd => "&",
+            ArithOp::BitOr => "|",
+            ArithOp::BitXor => "#",
+            ArithOp::Shl => "<<",
+            ArithOp::Shr => ">>",
         }
     }
+
+    /// Whether it is one of the bitwise operators (integers only).
+    pub fn is_bitwise(self) -> bool {
+        matches!(
+            self,
+            ArithOp::BitAnd | ArithOp::BitOr | ArithOp::BitXor | ArithOp::Shl | ArithOp::Shr
+        )
+    }
+}
+
+/// A bitwise operator on `integer` or `bigint` operands; shift counts
+/// are taken modulo the width, as PostgreSQL's shifts do on the machines
+/// it runs on.
+fn bitwise(op: ArithOp, l: &Value, r: &Value) -> Option<Value> {
+    Some(match (l, r) {
+        (Value::Int4(a), Value::Int4(b)) => Value::Int4(match op {
+            ArithOp::BitAnd => a & b,
+            ArithOp::BitOr => a | b,
+            ArithOp::BitXor => a ^ b,
+            ArithOp::Shl => a.wrapping_shl(*b as u32),
+            _ => a.wrapping_shr(*b as u32),
+        }),
+        (Value::Int8(a), Value::Int8(b)) => Value::Int8(match op {
+            ArithOp::BitAnd => a & b,
+            ArithOp::BitOr => a | b,
+            ArithOp::BitXor => a ^ b,
+            _ => return None,
+        }),
+        (Value::Int8(a), Value::Int4(b)) => Value::Int8(match op {
+            ArithOp::Shl => a.wrapping_shl(*b as u32),
+            ArithOp::Shr => a.wrapping_shr(*b as u32),
+            _ => return None,
+        }),
+        _ => return None,
+    })
 }
 
 fn int_op(op: ArithOp, a: i64, b: i64) -> Option<Option<i64>> {
@@ -42,6 +92,8 @@ fn int_op(op: ArithOp, a: i64, b: i64) -> Option<Option<i64>> {
         ArithOp::Mod if b == 0 => return None,
         // i64::MIN % -1 is 0 in PostgreSQL, not an overflow.
         ArithOp::Mod => Some(a.checked_rem(b).unwrap_or(0)),
+        // Routed to `bitwise` before.
+        _ => None,
     })
 }
 
@@ -57,6 +109,7 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
         | (ArithOp::Add | ArithOp::Sub, Value::Date(_), Value::Int4(_))
         | (ArithOp::Add, Value::Int4(_), Value::Date(_))
         | (ArithOp::Sub, Value::Date(_), Value::Date(_)) => return temporal(op, l, r),
+        _ if op.is_bitwise() => return bitwise(op, l, r).ok_or_else(|| no_operator(op, l, r)),
         _ => {}
     }
     match (l, r) {
@@ -87,6 +140,7 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
                 ArithOp::Mul => a.mul(b),
                 ArithOp::Div => a.div(b)?,
                 ArithOp::Mod => a.rem(b)?,
+                _ => return Err(no_operator(op, l, r)),
             };
             Ok(Value::Numeric(v.within_limits()?))
         }
@@ -97,11 +151,7 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
                 ArithOp::Mul => a * b,
                 ArithOp::Div if *b == 0.0 => return Err(Error::DivisionByZero),
                 ArithOp::Div => a / b,
-                ArithOp::Mod => {
-                    return Err(Error::DatatypeMismatch(
-                        "operator does not exist: double precision % double precision".into(),
-                    ))
-                }
+                _ => return Err(no_operator(op, l, r)),
             };
             if v.is_infinite() && a.is_finite() && b.is_finite() {
                 return Err(Error::NumericValueOutOfRange(
@@ -115,13 +165,17 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Result<Value> {
             }
             Ok(Value::Float8(v))
         }
-        (a, b) => Err(Error::DatatypeMismatch(format!(
-            "operator does not exist: {} {} {}",
-            a.data_type(),
-            op.symbol(),
-            b.data_type()
-        ))),
+        (a, b) => Err(no_operator(op, a, b)),
     }
+}
+
+fn no_operator(op: ArithOp, l: &Value, r: &Value) -> Error {
+    Error::DatatypeMismatch(format!(
+        "operator does not exist: {} {} {}",
+        l.data_type(),
+        op.symbol(),
+        r.data_type()
+    ))
 }
 
 /// `+` and `-` on dates, timestamps and intervals (the pairs [`arith`]

@@ -24,8 +24,19 @@ pub fn cast(value: Value, to: DataType) -> Result<Value> {
             .collect::<Result<Vec<_>>>()
             .map(Value::Array),
         (Value::Jsonb(j), _) => from_jsonb(j, to),
+        (Value::Int4(v), DataType::Oid | DataType::Reg(_)) => Ok(oid_as(v as u32, to)),
         (Value::Int4(v), _) => from_i64(v as i64, to, from),
+        (Value::Int8(v), DataType::Oid | DataType::Reg(_)) => {
+            let oid = oid_of_i64(v)
+                .ok_or_else(|| Error::NumericValueOutOfRange("OID out of range".into()))?;
+            Ok(oid_as(oid, to))
+        }
         (Value::Int8(v), _) => from_i64(v, to, from),
+        (Value::Oid(o) | Value::Reg(_, o, _), DataType::Int4) => Ok(Value::Int4(o as i32)),
+        (Value::Oid(o) | Value::Reg(_, o, _), DataType::Int8) => Ok(Value::Int8(o.into())),
+        (Value::Oid(o) | Value::Reg(_, o, _), DataType::Oid | DataType::Reg(_)) => {
+            Ok(oid_as(o, to))
+        }
         (Value::Bool(b), DataType::Int4) => Ok(Value::Int4(b as i32)),
         (Value::Float8(f), DataType::Int4 | DataType::Int8) => {
             let r = f.round_ties_even();
@@ -55,6 +66,26 @@ pub fn cast(value: Value, to: DataType) -> Result<Value> {
             from: from.to_string(),
             to: to.to_string(),
         }),
+    }
+}
+
+/// An OID from a bigint: PostgreSQL takes -2^31 to 2^32 - 1, negative
+/// numbers wrapping as they do for `integer`.
+fn oid_of_i64(v: i64) -> Option<u32> {
+    if v < 0 {
+        i32::try_from(v).ok().map(|v| v as u32)
+    } else {
+        u32::try_from(v).ok()
+    }
+}
+
+/// `oid` as an `oid` or an OID alias type. Without the catalog an alias
+/// prints as its number; the binder casts to alias types through the
+/// catalog, so they print as names.
+fn oid_as(oid: u32, to: DataType) -> Value {
+    match to {
+        DataType::Reg(kind) => Value::Reg(kind, oid, oid.to_string().into()),
+        _ => Value::Oid(oid),
     }
 }
 
@@ -155,6 +186,22 @@ pub(crate) fn parse_text(s: &str, to: DataType) -> Result<Value> {
         DataType::Interval => crate::Interval::parse(s).map(Value::Interval),
         DataType::Date => crate::parse_date(s).map(Value::Date),
         DataType::Array(elem) => parse_array(s, *elem),
+        DataType::Oid | DataType::Reg(_) => {
+            let v = parse_int(s).ok_or_else(|| {
+                invalid(match to {
+                    DataType::Reg(kind) => kind.name(),
+                    _ => "oid",
+                })
+            })?;
+            let oid = oid_of_i64(v).ok_or_else(|| {
+                Error::NumericValueOutOfRange(format!("value \"{s}\" is out of range for type oid"))
+            })?;
+            Ok(oid_as(oid, to))
+        }
+        DataType::Record(_) => Err(Error::CannotCoerce {
+            from: "text".into(),
+            to: "record".into(),
+        }),
     }
 }
 

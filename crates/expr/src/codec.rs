@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use crate::{Error, JsonTree, Jsonb, Numeric, Result, Value};
+use crate::{Error, JsonTree, Jsonb, Numeric, RegKind, Result, Value};
 
 mod tag {
     pub const NULL: u8 = 0;
@@ -32,6 +32,11 @@ mod tag {
     pub const DATE: u8 = 13;
     /// An array: its length, then each element.
     pub const ARRAY: u8 = 14;
+    pub const OID: u8 = 15;
+    /// An OID alias: its kind, the OID, the name it prints as.
+    pub const REG: u8 = 16;
+    /// A record: its number of fields, then each.
+    pub const RECORD: u8 = 17;
 
     pub const J_NULL: u8 = 0;
     pub const J_FALSE: u8 = 1;
@@ -112,12 +117,30 @@ fn encode_value(out: &mut Vec<u8>, v: &Value) {
             out.push(tag::DATE);
             out.extend_from_slice(&d.to_le_bytes());
         }
-        Value::Array(elems) => {
-            out.push(tag::ARRAY);
+        Value::Array(elems) | Value::Record(elems) => {
+            out.push(if matches!(v, Value::Array(_)) {
+                tag::ARRAY
+            } else {
+                tag::RECORD
+            });
             put_varint(out, elems.len() as u64);
             for e in elems {
                 encode_value(out, e);
             }
+        }
+        Value::Oid(o) => {
+            out.push(tag::OID);
+            out.extend_from_slice(&o.to_le_bytes());
+        }
+        Value::Reg(kind, o, name) => {
+            out.push(tag::REG);
+            out.push(match kind {
+                RegKind::Class => 0,
+                RegKind::Type => 1,
+                RegKind::Namespace => 2,
+            });
+            out.extend_from_slice(&o.to_le_bytes());
+            put_bytes(out, name.as_bytes());
         }
     }
 }
@@ -222,7 +245,7 @@ pub fn decode_row_shared(bytes: &Bytes, wanted: Option<&[bool]>) -> Result<Vec<V
 fn skip_value(r: &mut Reader<'_>) -> Result<()> {
     match r.byte()? {
         tag::NULL | tag::FALSE | tag::TRUE => {}
-        tag::INT4 | tag::DATE => {
+        tag::INT4 | tag::DATE | tag::OID => {
             r.take(4)?;
         }
         tag::INT8 | tag::FLOAT8 | tag::TIMESTAMPTZ => {
@@ -237,7 +260,11 @@ fn skip_value(r: &mut Reader<'_>) -> Result<()> {
         tag::JSONB_TREE => {
             decode_jsonb_tree(r, 0)?;
         }
-        tag::ARRAY => {
+        tag::REG => {
+            r.take(5)?;
+            r.bytes()?;
+        }
+        tag::ARRAY | tag::RECORD => {
             for _ in 0..r.len()? {
                 skip_value(r)?;
             }
@@ -269,13 +296,28 @@ fn decode_value(r: &mut Reader<'_>) -> Result<Value> {
             micros: i64::from_le_bytes(r.array()?),
         }),
         tag::DATE => Value::Date(i32::from_le_bytes(r.array()?)),
-        tag::ARRAY => {
+        tag::OID => Value::Oid(u32::from_le_bytes(r.array()?)),
+        tag::REG => {
+            let kind = match r.byte()? {
+                0 => RegKind::Class,
+                1 => RegKind::Type,
+                2 => RegKind::Namespace,
+                _ => return Err(Error::Corrupted("unknown OID alias")),
+            };
+            let oid = u32::from_le_bytes(r.array()?);
+            Value::Reg(kind, oid, r.string()?.into())
+        }
+        t @ (tag::ARRAY | tag::RECORD) => {
             let n = r.len()?;
             let mut elems = Vec::with_capacity(n.min(1024));
             for _ in 0..n {
                 elems.push(decode_value(r)?);
             }
-            Value::Array(elems)
+            if t == tag::ARRAY {
+                Value::Array(elems)
+            } else {
+                Value::Record(elems)
+            }
         }
         _ => return Err(Error::Corrupted("unknown value tag")),
     })
@@ -334,8 +376,11 @@ pub fn encode_value_key(out: &mut Vec<u8>, v: &Value) {
             out.push(tag::TIMESTAMPTZ);
             out.extend_from_slice(&flip(*t));
         }
-        // Intervals of equal span are equal (`'1 mon' = '30 days'`).
-        Value::Interval(_) | Value::Date(_) => encode_value_ordered(out, v),
+        // Intervals of equal span are equal (`'1 mon' = '30 days'`); an
+        // OID alias is its OID.
+        Value::Interval(_) | Value::Date(_) | Value::Oid(_) | Value::Reg(..) => {
+            encode_value_ordered(out, v)
+        }
         other => {
             // Values SQL considers equal must share a key: numerics and
             // JSONB numbers of any scale, and the zeros of float8.
@@ -428,11 +473,19 @@ pub fn encode_value_ordered(out: &mut Vec<u8>, v: &Value) {
             out.push(tag::DATE);
             out.extend_from_slice(&flip(i64::from(*d)));
         }
+        Value::Oid(o) | Value::Reg(_, o, _) => {
+            out.push(tag::OID);
+            out.extend_from_slice(&o.to_be_bytes());
+        }
         Value::Jsonb(_) => encode_value_key(out, v),
         // Element by element (NULLs last), then an end byte below any
         // element's tag: a prefix sorts first.
-        Value::Array(elems) => {
-            out.push(tag::ARRAY);
+        Value::Array(elems) | Value::Record(elems) => {
+            out.push(if matches!(v, Value::Array(_)) {
+                tag::ARRAY
+            } else {
+                tag::RECORD
+            });
             for e in elems {
                 out.push(1);
                 encode_value_ordered(out, e);

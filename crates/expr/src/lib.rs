@@ -31,12 +31,12 @@ pub use codec::{
 };
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CallFn, Callable, CmpOp, Expr, ValueSet};
-pub use func::{quote_ident, Func, SetFunc, TrimSide, Variadic};
+pub use func::{quote_ident, type_name, type_oid, Func, SetFunc, TrimSide, Variadic};
 pub use interval::Interval;
 pub use jsonb::{JsonKind, JsonRef, JsonTree, Jsonb};
 pub use numeric::Numeric;
 pub use timestamp::{format_date, format_timestamptz, parse_date, parse_timestamptz};
-pub use types::DataType;
+pub use types::{DataType, RegKind};
 pub use value::{Row, Value};
 
 /// The largest text, bytea or JSONB value an expression may build: a

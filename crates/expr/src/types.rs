@@ -33,11 +33,45 @@ pub enum DataType {
     /// A one-dimensional array of the element type (`integer[]`, `text[]`).
     /// Query results only: tables and views do not store arrays.
     Array(&'static DataType),
+    /// `oid`: an unsigned 32-bit object identifier.
+    Oid,
+    /// An OID alias type (`regclass`, `regtype`, `regnamespace`): an OID
+    /// that prints as the name of the object it identifies.
+    Reg(RegKind),
+    /// A composite value (`record`) with these named fields, as a function
+    /// such as `information_schema._pg_expandarray` returns. Query results
+    /// only.
+    Record(&'static [(&'static str, DataType)]),
+}
+
+/// The catalog objects an OID alias type names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegKind {
+    /// `regclass`: relations.
+    Class,
+    /// `regtype`: types.
+    Type,
+    /// `regnamespace`: schemas.
+    Namespace,
+}
+
+impl RegKind {
+    /// Every OID alias type.
+    pub const ALL: [RegKind; 3] = [RegKind::Class, RegKind::Type, RegKind::Namespace];
+
+    /// The type's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegKind::Class => "regclass",
+            RegKind::Type => "regtype",
+            RegKind::Namespace => "regnamespace",
+        }
+    }
 }
 
 impl DataType {
     /// Every type a value can have (all but `Unknown`).
-    pub const ALL: [DataType; 11] = [
+    pub const ALL: [DataType; 12] = [
         DataType::Boolean,
         DataType::Bytea,
         DataType::Int8,
@@ -49,6 +83,7 @@ impl DataType {
         DataType::Interval,
         DataType::Numeric,
         DataType::Jsonb,
+        DataType::Oid,
     ];
 
     /// The type with this built-in OID, if Rivulet has it.
@@ -56,13 +91,14 @@ impl DataType {
         DataType::ALL
             .into_iter()
             .chain(DataType::ALL.into_iter().map(DataType::array_of))
+            .chain(RegKind::ALL.into_iter().map(DataType::Reg))
             .find(|t| t.oid() as i64 == oid)
     }
 
     /// The array type of `elem` elements (`text[]` for an element type
     /// that is itself an array or unknown).
     pub fn array_of(elem: DataType) -> DataType {
-        static ELEMENTS: [DataType; 11] = DataType::ALL;
+        static ELEMENTS: [DataType; 12] = DataType::ALL;
         match ELEMENTS.iter().find(|t| **t == elem) {
             Some(t) => DataType::Array(t),
             None => DataType::Array(&ELEMENTS[4]),
@@ -91,6 +127,11 @@ impl DataType {
             DataType::Date => 1082,
             DataType::Numeric => 1700,
             DataType::Jsonb => 3802,
+            DataType::Oid => 26,
+            DataType::Reg(RegKind::Class) => 2205,
+            DataType::Reg(RegKind::Type) => 2206,
+            DataType::Reg(RegKind::Namespace) => 4089,
+            DataType::Record(_) => 2249,
             DataType::Array(e) => match e {
                 DataType::Boolean => 1000,
                 DataType::Bytea => 1001,
@@ -102,6 +143,7 @@ impl DataType {
                 DataType::Date => 1182,
                 DataType::Numeric => 1231,
                 DataType::Jsonb => 3807,
+                DataType::Oid => 1028,
                 _ => 1009,
             },
         }
@@ -122,8 +164,11 @@ impl DataType {
         Some(match name {
             "bool" | "boolean" => DataType::Boolean,
             "int" | "int4" | "integer" | "int2" | "smallint" => DataType::Int4,
-            "int8" | "bigint" | "oid" | "regclass" | "regtype" | "regproc" | "regnamespace"
-            | "xid" => DataType::Int8,
+            "int8" | "bigint" | "regproc" | "xid" => DataType::Int8,
+            "oid" => DataType::Oid,
+            "regclass" => DataType::Reg(RegKind::Class),
+            "regtype" => DataType::Reg(RegKind::Type),
+            "regnamespace" => DataType::Reg(RegKind::Namespace),
             "float8" | "double precision" | "double" | "float" | "float4" | "real" => {
                 DataType::Float8
             }
@@ -137,6 +182,19 @@ impl DataType {
             "date" => DataType::Date,
             _ => return None,
         })
+    }
+
+    /// Whether PostgreSQL casts `from` to `to` implicitly within the OID
+    /// family: an integer to `oid` or an alias, an alias to `oid` and
+    /// back.
+    pub fn oid_implicit(from: DataType, to: DataType) -> bool {
+        matches!(
+            (from, to),
+            (
+                DataType::Int4 | DataType::Int8 | DataType::Oid | DataType::Reg(_),
+                DataType::Oid | DataType::Reg(_)
+            )
+        ) && from != to
     }
 
     /// Whether the type is one of the numeric family.
@@ -177,6 +235,9 @@ impl fmt::Display for DataType {
             DataType::Timestamptz => "timestamp with time zone",
             DataType::Interval => "interval",
             DataType::Date => "date",
+            DataType::Oid => "oid",
+            DataType::Reg(k) => k.name(),
+            DataType::Record(_) => "record",
             DataType::Unknown | DataType::Array(_) => "unknown",
         })
     }

@@ -3,7 +3,9 @@
 use std::cmp::Ordering;
 use std::fmt::Write;
 
-use crate::{format_date, format_timestamptz, DataType, Interval, Jsonb, Numeric};
+use std::sync::Arc;
+
+use crate::{format_date, format_timestamptz, DataType, Interval, Jsonb, Numeric, RegKind};
 
 /// A single SQL value.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,14 @@ pub enum Value {
     Date(i32),
     /// A one-dimensional array (query results only).
     Array(Vec<Value>),
+    /// An `oid`.
+    Oid(u32),
+    /// An OID alias (`regclass`, ...) with the name it prints as, looked
+    /// up in the catalog when the value was made (the number for an OID
+    /// that names nothing).
+    Reg(RegKind, u32, Arc<str>),
+    /// A composite value: its fields in order (query results only).
+    Record(Vec<Value>),
 }
 
 /// A row of values, in column order.
@@ -60,6 +70,10 @@ impl Value {
             Value::Timestamptz(_) => DataType::Timestamptz,
             Value::Interval(_) => DataType::Interval,
             Value::Date(_) => DataType::Date,
+            Value::Oid(_) => DataType::Oid,
+            Value::Reg(k, ..) => DataType::Reg(*k),
+            // The field names are the expression's, known when it is bound.
+            Value::Record(_) => DataType::Record(&[]),
             Value::Array(elems) => DataType::array_of(
                 elems
                     .iter()
@@ -86,6 +100,9 @@ impl Value {
             Value::Interval(i) => i.to_string(),
             Value::Date(d) => format_date(*d),
             Value::Array(elems) => format_array(elems),
+            Value::Oid(o) => o.to_string(),
+            Value::Reg(_, _, name) => name.to_string(),
+            Value::Record(fields) => format_record(fields),
         })
     }
 
@@ -98,7 +115,10 @@ impl Value {
                 Value::Text(s) => s.len(),
                 Value::Bytea(b) => b.len(),
                 Value::Jsonb(j) => j.as_bytes().len(),
-                Value::Array(elems) => elems.iter().map(Value::approx_size).sum(),
+                Value::Array(elems) | Value::Record(elems) => {
+                    elems.iter().map(Value::approx_size).sum()
+                }
+                Value::Reg(_, _, name) => name.len(),
                 _ => 0,
             }
     }
@@ -122,9 +142,10 @@ impl Value {
             (Value::Timestamptz(a), Value::Timestamptz(b)) => a.cmp(b),
             (Value::Interval(a), Value::Interval(b)) => a.total_cmp(b),
             (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            (Value::Oid(a) | Value::Reg(_, a, _), Value::Oid(b) | Value::Reg(_, b, _)) => a.cmp(b),
             // Element by element, a shorter prefix first (PostgreSQL's
-            // array order).
-            (Value::Array(a), Value::Array(b)) => a
+            // array order; records compare field by field).
+            (Value::Array(a), Value::Array(b)) | (Value::Record(a), Value::Record(b)) => a
                 .iter()
                 .zip(b)
                 .map(|(x, y)| x.total_cmp(y))
@@ -153,6 +174,8 @@ impl Value {
             Value::Interval(_) => 10,
             Value::Date(_) => 11,
             Value::Array(_) => 12,
+            Value::Oid(_) | Value::Reg(..) => 13,
+            Value::Record(_) => 14,
         }
     }
 }
@@ -190,6 +213,39 @@ fn format_array(elems: &[Value]) -> String {
         }
     }
     s.push('}');
+    s
+}
+
+/// A record's text form, as PostgreSQL's record_out writes it: `(1,a)`,
+/// a NULL field empty, a field double-quoted where it is empty or holds a
+/// comma, parenthesis, quote, backslash or space (quotes and backslashes
+/// doubled).
+fn format_record(fields: &[Value]) -> String {
+    let mut s = String::from("(");
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let Some(t) = f.to_pg_text() else {
+            continue;
+        };
+        let quote = t.is_empty()
+            || t.chars()
+                .any(|c| matches!(c, ',' | '"' | '\\' | '(' | ')') || c.is_ascii_whitespace());
+        if quote {
+            s.push('"');
+            for c in t.chars() {
+                if c == '"' || c == '\\' {
+                    s.push(c);
+                }
+                s.push(c);
+            }
+            s.push('"');
+        } else {
+            s.push_str(&t);
+        }
+    }
+    s.push(')');
     s
 }
 

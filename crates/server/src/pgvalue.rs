@@ -24,6 +24,9 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::Interval => Type::INTERVAL,
         DataType::Date => Type::DATE,
         DataType::Array(_) => Type::from_oid(ty.oid()).unwrap_or(Type::TEXT_ARRAY),
+        DataType::Oid => Type::OID,
+        DataType::Reg(_) => Type::from_oid(ty.oid()).unwrap_or(Type::OID),
+        DataType::Record(_) => Type::RECORD,
     }
 }
 
@@ -108,6 +111,25 @@ impl ToSql for PgValue<'_> {
                 out.put_i32(i.months);
             }
             Value::Date(d) => out.put_i32(d - PG_EPOCH_OFFSET_DAYS),
+            // An OID alias is sent as its OID, as PostgreSQL's regclasssend.
+            Value::Oid(o) | Value::Reg(_, o, _) => out.put_u32(*o),
+            // PostgreSQL's record_send: the number of fields, then each
+            // field's type OID, length and binary form.
+            Value::Record(fields) => {
+                out.put_i32(fields.len() as i32);
+                for f in fields {
+                    let ty = pg_type(f.data_type());
+                    out.put_u32(ty.oid());
+                    let mut buf = BytesMut::new();
+                    match PgValue(f).to_sql(&ty, &mut buf)? {
+                        IsNull::Yes => out.put_i32(-1),
+                        IsNull::No => {
+                            out.put_i32(buf.len() as i32);
+                            out.put_slice(&buf);
+                        }
+                    }
+                }
+            }
         }
         Ok(IsNull::No)
     }
@@ -221,12 +243,15 @@ pub fn decode_binary_param(ty: DataType, b: &[u8]) -> Result<String, crate::erro
             };
             i.to_string()
         }
-        DataType::Array(_) => return Err(bad()),
+        DataType::Array(_) | DataType::Record(_) => return Err(bad()),
         DataType::Date => {
             let days = i32::from_be_bytes(b.try_into().map_err(|_| bad())?);
             rivulet_expr::format_date(days.checked_add(PG_EPOCH_OFFSET_DAYS).ok_or_else(bad)?)
         }
         DataType::Numeric => decode_numeric(b).ok_or_else(bad)?,
+        DataType::Oid | DataType::Reg(_) => {
+            u32::from_be_bytes(b.try_into().map_err(|_| bad())?).to_string()
+        }
     })
 }
 

@@ -178,6 +178,16 @@ pub enum BinaryOperator {
     Divide,
     /// `%`.
     Modulo,
+    /// `&`: bitwise and.
+    BitAnd,
+    /// `|`: bitwise or.
+    BitOr,
+    /// `#`: bitwise exclusive or.
+    BitXor,
+    /// `<<`: shift left.
+    ShiftLeft,
+    /// `>>`: shift right.
+    ShiftRight,
 }
 
 impl BinaryOperator {
@@ -192,7 +202,7 @@ impl BinaryOperator {
     /// | 4    | `IS [NOT] NULL` (postfix)              |       |
     /// | 5    | `= <> < <= > >=`                       | none  |
     /// | 6    | `[NOT] IN`, `BETWEEN`, `LIKE`, `ILIKE` |       |
-    /// | 7    | `\|\| -> ->> #> #>> ? @>` (other ops)  | left  |
+    /// | 7    | `\|\| -> ->> #> #>> ? @> & \| # << >>` (other ops) | left |
     /// | 8    | `+ -`                                  | left  |
     /// | 9    | `* / %`                                | left  |
     /// | 10   | unary `-` `+`                          | right |
@@ -205,7 +215,9 @@ impl BinaryOperator {
             Eq | NotEq | Lt | LtEq | Gt | GtEq => 5,
             Concat | Arrow | LongArrow | HashArrow | HashLongArrow | HashMinus | Question
             | QuestionPipe | QuestionAmp | Contains | ContainedBy | RegexMatch | RegexIMatch
-            | RegexNotMatch | RegexNotIMatch => 7,
+            | RegexNotMatch | RegexNotIMatch | BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => {
+                7
+            }
             Plus | Minus => 8,
             Multiply | Divide | Modulo => 9,
         }
@@ -243,6 +255,11 @@ impl BinaryOperator {
             Multiply => "*",
             Divide => "/",
             Modulo => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "#",
+            ShiftLeft => "<<",
+            ShiftRight => ">>",
         }
     }
 }
@@ -290,6 +307,13 @@ pub enum Expr {
     Array(Vec<Expr>),
     /// `ARRAY(query)`: a one-column query's values as an array.
     ArraySubquery(Box<Query>),
+    /// `(expr).field`: a field of a composite value.
+    Field {
+        /// The composite value.
+        expr: Box<Expr>,
+        /// The field's name.
+        field: Ident,
+    },
     /// `expr[index]`: an array's element (1-based).
     Subscript {
         /// The array.
@@ -558,6 +582,7 @@ impl Display for Expr {
                 expr.fmt_prec(f, PREC_CAST)?;
                 write!(f, "[{index}]")
             }
+            Expr::Field { expr, field } => write!(f, "({expr}).{field}"),
             Expr::Case {
                 operand,
                 whens,
@@ -1836,9 +1861,10 @@ impl Expr {
                 expr.visit_mut(f);
                 index.visit_mut(f);
             }
-            Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => {
-                expr.visit_mut(f)
-            }
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::Field { expr, .. } => expr.visit_mut(f),
             Expr::Binary { left, right, .. } => {
                 left.visit_mut(f);
                 right.visit_mut(f);

@@ -237,8 +237,23 @@ public class JdbcCheck {
         check(columns.get(0).equals("COLUMN_NAME=id | DATA_TYPE=4 | NULLABLE=0 | ORDINAL_POSITION=1 "
                 + "| IS_NULLABLE=NO | TYPE_NAME=int4"), "id column " + columns.get(0));
 
-        // getPrimaryKeys() is not covered: pgJDBC's query expands
-        // pg_index.indkey through information_schema._pg_expandarray.
+        // Keys: pgJDBC expands pg_index.indkey through
+        // information_schema._pg_expandarray and reads its record's fields.
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE jdbc_keyed (a INT, b TEXT, c INT, PRIMARY KEY (c, a))");
+        }
+        for (String table : new String[] {"jdbc_items", "jdbc_keyed", "jdbc_priced"}) {
+            for (String key : rows(md.getPrimaryKeys(null, "public", table),
+                    "TABLE_NAME", "COLUMN_NAME", "KEY_SEQ", "PK_NAME")) {
+                say("primary key " + key);
+            }
+            for (String index : rows(md.getIndexInfo(null, "public", table, false, false),
+                    "TABLE_NAME", "NON_UNIQUE", "INDEX_NAME", "ORDINAL_POSITION", "COLUMN_NAME",
+                    "ASC_OR_DESC")) {
+                say("index " + index);
+            }
+            say("imported keys " + rows(md.getImportedKeys(null, "public", table), "FKCOLUMN_NAME"));
+        }
         List<String> types = rows(md.getTypeInfo(), "TYPE_NAME", "DATA_TYPE");
         for (String t : new String[] {"TYPE_NAME=int4 | DATA_TYPE=4", "TYPE_NAME=text | DATA_TYPE=12",
                 "TYPE_NAME=jsonb | DATA_TYPE=1111", "TYPE_NAME=numeric | DATA_TYPE=2",

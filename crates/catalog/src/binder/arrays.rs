@@ -91,7 +91,17 @@ impl Binder<'_> {
                 )))
             }
         };
-        let i = self.bind_as(index, DataType::Int4, "array subscript")?;
+        let mut i = self.bind_as(index, DataType::Int4, "array subscript")?;
+        // PostgreSQL's vectors (`indkey`) count from 0.
+        if let ast::Expr::Identifier(parts) = array {
+            if self.scope.catalog_type(parts) == super::scope::CatalogType::Vector {
+                i = Expr::Binary(
+                    rivulet_expr::BinaryOp::Arith(rivulet_expr::ArithOp::Add),
+                    Box::new(i),
+                    Box::new(Expr::Literal(Value::Int4(1))),
+                );
+            }
+        }
         Ok((call(Subscript, vec![a, i]), elem))
     }
 

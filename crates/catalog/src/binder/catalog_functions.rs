@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rivulet_expr::{CallFn, Callable, DataType, Expr, Value};
+use rivulet_expr::{CallFn, Callable, DataType, Expr, RegKind, Value};
 use rivulet_sql as ast;
 
 use super::{coerce, Binder};
@@ -81,7 +81,7 @@ impl Binder<'_> {
         view: &ast::Expr,
         qualified: bool,
     ) -> Result<(Expr, DataType)> {
-        let oid = self.bind_as(view, DataType::Int8, "pg_get_viewdef")?;
+        let oid = self.bind_as(view, DataType::Oid, "pg_get_viewdef")?;
         let answer: Answer = if qualified {
             |c, a| view_definition(c, a, true)
         } else {
@@ -102,18 +102,18 @@ impl Binder<'_> {
         name: &str,
         args: &[ast::Expr],
     ) -> Result<(Expr, DataType)> {
-        use DataType::{Boolean, Int4, Int8};
+        use DataType::{Boolean, Int4, Oid};
         let (fname, signatures, answer): (&'static str, &[&[DataType]], Answer) =
             if name == "pg_get_indexdef" {
                 (
                     "pg_get_indexdef",
-                    &[&[Int8], &[Int8, Int4, Boolean]],
+                    &[&[Oid], &[Oid, Int4, Boolean]],
                     index_definition,
                 )
             } else {
                 (
                     "pg_get_constraintdef",
-                    &[&[Int8], &[Int8, Boolean]],
+                    &[&[Oid], &[Oid, Boolean]],
                     constraint_definition,
                 )
             };
@@ -125,14 +125,14 @@ impl Binder<'_> {
     /// column)`: the comment `COMMENT ON` gave a relation or one of its
     /// columns (and the public schema's own), NULL where there is none.
     pub(super) fn description(&self, name: &str, args: &[ast::Expr]) -> Result<(Expr, DataType)> {
-        use DataType::{Int4, Int8, Text};
+        use DataType::{Int4, Oid, Text};
         let (fname, signatures, answer): (&'static str, &[&[DataType]], Answer) =
             if name == "col_description" {
-                ("col_description", &[&[Int8, Int4]], column_description)
+                ("col_description", &[&[Oid, Int4]], column_description)
             } else {
                 (
                     "obj_description",
-                    &[&[Int8], &[Int8, Text]],
+                    &[&[Oid], &[Oid, Text]],
                     object_description,
                 )
             };
@@ -166,7 +166,10 @@ impl Binder<'_> {
             .map(|a| {
                 let (e, ty) = self.bind(a)?;
                 // An OID names the object as well as its name does.
-                if matches!(ty, DataType::Int4 | DataType::Int8) {
+                if matches!(
+                    ty,
+                    DataType::Int4 | DataType::Int8 | DataType::Oid | DataType::Reg(_)
+                ) {
                     Ok(Expr::Cast(Box::new(e), DataType::Text))
                 } else {
                     coerce(e, ty, DataType::Text, name)
@@ -193,69 +196,138 @@ impl Binder<'_> {
         Ok((self.catalog_call(fname, answer, bound)?, DataType::Boolean))
     }
 
-    /// `'name'::regclass`: the relation's OID, looked up in the planning
-    /// catalog (a number stays a number); 42P01 for no such relation.
-    /// `'name'::regtype`: the type's OID (42704 for none);
-    /// `'name'::regnamespace`: the schema's (3F000). `None` for any other
-    /// cast.
-    pub(super) fn regclass_literal(&self, e: &ast::Expr, type_name: &str) -> Result<Option<i64>> {
-        let base = type_name.trim().trim_start_matches("pg_catalog.");
-        let ast::Expr::Literal(ast::Literal::String(text)) = e else {
-            return Ok(None);
-        };
-        if !matches!(base, "regclass" | "regtype" | "regnamespace")
-            || text.trim().parse::<i64>().is_ok()
-        {
-            return Ok(None);
-        }
-        if base == "regnamespace" {
-            let name = parse_qualified(text);
-            return crate::system::schema_oid(name.name().as_str())
-                .map(Some)
-                .ok_or_else(|| {
-                    Error::UndefinedSchema(format!("schema \"{}\" does not exist", text.trim()))
-                });
-        }
-        if base == "regtype" {
-            // A type by name (`'int4'`, `'text[]'`, `'pg_catalog.jsonb'`).
-            let name = text
-                .trim()
-                .trim_start_matches("pg_catalog.")
-                .to_ascii_lowercase();
-            return DataType::from_name(&name)
-                .map(|t| Some(i64::from(t.oid())))
-                .ok_or_else(|| {
-                    Error::UndefinedObject(format!("type \"{}\" does not exist", text.trim()))
-                });
-        }
-        let Ok(catalog) = self.subqueries().map(|s| s.catalog()) else {
-            return Ok(None);
-        };
-        let rel = catalog.get_relation(&parse_qualified(text))?;
-        Ok(Some(crate::system::relation_oid(&rel)))
-    }
-
-    /// `$1::regclass` (or any text cast to regclass): the relation's OID,
-    /// looked up when the value is known; a number stays a number.
-    pub(super) fn regclass_at_run_time(
+    /// A cast to an OID alias type (`regclass`, `regtype`,
+    /// `regnamespace`): text is looked up by name (a number stays that
+    /// OID), a number or OID named, both in the planning catalog, so the
+    /// value prints as its object's name. A string literal is looked up
+    /// once, when the statement is bound: 42P01 for no such relation, 42704
+    /// for no such type, 3F000 for no such schema. `None` for any other
+    /// cast, or an operand no alias is made from.
+    #[inline(never)]
+    pub(super) fn reg_cast(
         &self,
         e: &ast::Expr,
         type_name: &str,
-    ) -> Result<Option<Expr>> {
+    ) -> Result<Option<(Expr, DataType)>> {
         let base = type_name.trim().trim_start_matches("pg_catalog.");
-        if base != "regclass" {
+        let Some(DataType::Reg(kind)) = DataType::from_name(base) else {
             return Ok(None);
-        }
-        let (inner, ty) = self.bind(e)?;
-        if !matches!(ty, DataType::Text | DataType::Unknown) || self.subqueries().is_err() {
+        };
+        let ty = DataType::Reg(kind);
+        let Ok(catalog) = self.subqueries().map(|s| s.catalog()) else {
             return Ok(None);
+        };
+        if let ast::Expr::Literal(ast::Literal::String(text)) = e {
+            let value = reg_in(kind, catalog, text).map_err(Error::Expr)?;
+            return Ok(Some((Expr::Literal(value), ty)));
         }
-        Ok(Some(self.catalog_call(
-            "regclassin",
-            regclass_in,
-            vec![inner],
-        )?))
+        let (inner, from) = self.bind(e)?;
+        let (name, answer, arg): (&'static str, Answer, Expr) = match from {
+            DataType::Text | DataType::Unknown => match kind {
+                RegKind::Class => (
+                    "regclassin",
+                    |c, a| reg_in_call(RegKind::Class, c, a),
+                    inner,
+                ),
+                RegKind::Type => ("regtypein", |c, a| reg_in_call(RegKind::Type, c, a), inner),
+                RegKind::Namespace => (
+                    "regnamespacein",
+                    |c, a| reg_in_call(RegKind::Namespace, c, a),
+                    inner,
+                ),
+            },
+            DataType::Int4 | DataType::Int8 | DataType::Oid | DataType::Reg(_) => {
+                let oid = Expr::Cast(Box::new(inner), DataType::Oid);
+                match kind {
+                    RegKind::Class => ("regclassout", |c, a| reg_out(RegKind::Class, c, a), oid),
+                    RegKind::Type => ("regtypeout", |c, a| reg_out(RegKind::Type, c, a), oid),
+                    RegKind::Namespace => (
+                        "regnamespaceout",
+                        |c, a| reg_out(RegKind::Namespace, c, a),
+                        oid,
+                    ),
+                }
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some((self.catalog_call(name, answer, vec![arg])?, ty)))
     }
+}
+
+/// An OID argument of a catalog function (NULL or another type: none).
+fn oid_arg(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Oid(o) | Value::Reg(_, o, _) => Some(i64::from(*o)),
+        Value::Int4(i) => Some(i64::from(*i)),
+        Value::Int8(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// The OID alias of kind `kind` for `oid`, named from the catalog (its
+/// number when it names nothing, as PostgreSQL prints it).
+fn reg_value(kind: RegKind, catalog: &Catalog, oid: u32) -> Value {
+    let o = i64::from(oid);
+    let name = match kind {
+        RegKind::Class => crate::system::regclass_name(catalog, o),
+        RegKind::Type => rivulet_expr::type_name(oid),
+        RegKind::Namespace => crate::system::schema_name(o).map(rivulet_expr::quote_ident),
+    };
+    Value::Reg(kind, oid, name.unwrap_or_else(|| oid.to_string()).into())
+}
+
+fn reg_out(kind: RegKind, catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result<Value> {
+    Ok(match args.first() {
+        Some(Value::Oid(oid)) => reg_value(kind, catalog, *oid),
+        _ => Value::Null,
+    })
+}
+
+fn reg_in_call(kind: RegKind, catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result<Value> {
+    match args.first() {
+        Some(Value::Text(text)) => reg_in(kind, catalog, text),
+        _ => Ok(Value::Null),
+    }
+}
+
+/// `regclassin` and its kin: the object named by `text` (or the OID it
+/// spells) as an alias value.
+fn reg_in(kind: RegKind, catalog: &Catalog, text: &str) -> rivulet_expr::Result<Value> {
+    if let Ok(Value::Oid(oid)) = rivulet_expr::cast(Value::Text(text.into()), DataType::Oid) {
+        return Ok(reg_value(kind, catalog, oid));
+    }
+    let oid = match kind {
+        RegKind::Class => {
+            let name = parse_qualified(text);
+            match catalog.get_relation(&name) {
+                Ok(rel) => crate::system::relation_oid(&rel),
+                Err(e) => crate::system::pkey_index_oid(catalog, &name)
+                    .ok_or_else(|| rivulet_expr::Error::UndefinedTable(e.to_string()))?,
+            }
+        }
+        RegKind::Type => {
+            let name = text.trim().trim_start_matches("pg_catalog.");
+            rivulet_expr::type_oid(name)
+                .or_else(|| DataType::from_name(&name.to_ascii_lowercase()).map(DataType::oid))
+                .map(i64::from)
+                .ok_or_else(|| {
+                    rivulet_expr::Error::Undefined(
+                        "42704",
+                        format!("type \"{}\" does not exist", text.trim()),
+                    )
+                })?
+        }
+        RegKind::Namespace => {
+            let name = parse_qualified(text);
+            crate::system::schema_oid(name.name().as_str()).ok_or_else(|| {
+                rivulet_expr::Error::Undefined(
+                    "3F000",
+                    format!("schema \"{}\" does not exist", text.trim()),
+                )
+            })?
+        }
+    };
+    Ok(reg_value(kind, catalog, oid as u32))
 }
 
 fn view_definition(
@@ -263,10 +335,10 @@ fn view_definition(
     args: &[Value],
     qualified: bool,
 ) -> rivulet_expr::Result<Value> {
-    let Some(Value::Int8(oid)) = args.first() else {
+    let Some(oid) = oid_arg(args.first()) else {
         return Ok(Value::Null);
     };
-    Ok(crate::system::relation_of_oid(*oid)
+    Ok(crate::system::relation_of_oid(oid)
         .and_then(|id| catalog.relation_by_id(id))
         .filter(|r| r.view().is_some() || r.plain_view().is_some())
         .map_or(Value::Null, |r| {
@@ -286,10 +358,7 @@ fn keyed_table<'c>(
     index: bool,
 ) -> Option<&'c Arc<crate::Relation>> {
     use crate::system::{key_object_of_oid, KeyObject};
-    let Some(Value::Int8(oid)) = args.first() else {
-        return None;
-    };
-    let (id, what) = key_object_of_oid(*oid)?;
+    let (id, what) = key_object_of_oid(oid_arg(args.first())?)?;
     (matches!(what, KeyObject::Index) == index)
         .then(|| catalog.relation_by_id(id))
         .flatten()
@@ -322,16 +391,16 @@ fn comment_of(catalog: &Catalog, oid: i64, attnum: i32) -> Value {
 }
 
 fn column_description(catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result<Value> {
-    Ok(match args {
-        [Value::Int8(oid), Value::Int4(n)] => comment_of(catalog, *oid, *n),
+    Ok(match (oid_arg(args.first()), args.get(1)) {
+        (Some(oid), Some(Value::Int4(n))) => comment_of(catalog, oid, *n),
         _ => Value::Null,
     })
 }
 
 fn object_description(catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result<Value> {
-    let (oid, class) = match args {
-        [Value::Int8(oid)] => (*oid, "pg_class"),
-        [Value::Int8(oid), Value::Text(c)] => (*oid, c.trim_start_matches("pg_catalog.")),
+    let (oid, class) = match (oid_arg(args.first()), args.get(1)) {
+        (Some(oid), None) => (oid, "pg_class"),
+        (Some(oid), Some(Value::Text(c))) => (oid, c.trim_start_matches("pg_catalog.")),
         _ => return Ok(Value::Null),
     };
     Ok(match class {
@@ -341,19 +410,6 @@ fn object_description(catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result
         "pg_class" => comment_of(catalog, oid, 0),
         _ => Value::Null,
     })
-}
-
-fn regclass_in(catalog: &Catalog, args: &[Value]) -> rivulet_expr::Result<Value> {
-    let Some(Value::Text(text)) = args.first() else {
-        return Ok(Value::Null);
-    };
-    if let Ok(oid) = text.trim().parse::<i64>() {
-        return Ok(Value::Int8(oid));
-    }
-    match catalog.get_relation(&parse_qualified(text)) {
-        Ok(rel) => Ok(Value::Int8(crate::system::relation_oid(&rel))),
-        Err(e) => Err(rivulet_expr::Error::UndefinedTable(e.to_string())),
-    }
 }
 
 /// What a `has_*_privilege` function asks about.

@@ -70,6 +70,8 @@ pub(crate) fn common_type(a: DataType, b: DataType) -> Option<DataType> {
         (DataType::Date, DataType::Timestamptz) | (DataType::Timestamptz, DataType::Date) => {
             Some(DataType::Timestamptz)
         }
+        // OIDs compare as OIDs, whatever alias or integer they come as.
+        _ if DataType::oid_implicit(a, b) || DataType::oid_implicit(b, a) => Some(DataType::Oid),
         _ => None,
     }
 }
@@ -83,6 +85,7 @@ pub(crate) fn coerce(e: Expr, from: DataType, to: DataType, what: &str) -> Resul
     if from == DataType::Unknown
         || (from.is_numeric() && to.is_numeric() && from.numeric_rank() < to.numeric_rank())
         || (from == DataType::Date && to == DataType::Timestamptz)
+        || DataType::oid_implicit(from, to)
     {
         return fold(Expr::Cast(Box::new(e), to));
     }

@@ -206,11 +206,8 @@ impl<'a> Binder<'a> {
                 ))
             }
             ast::Expr::Cast { expr, type_name } => {
-                if let Some(oid) = self.regclass_literal(expr, type_name)? {
-                    return Ok((Expr::Literal(Value::Int8(oid)), DataType::Int8));
-                }
-                if let Some(lookup) = self.regclass_at_run_time(expr, type_name)? {
-                    return Ok((lookup, DataType::Int8));
+                if let Some(alias) = self.reg_cast(expr, type_name)? {
+                    return Ok(alias);
                 }
                 if let Some(name) = regproc_literal(expr, type_name) {
                     return Ok((Expr::Literal(Value::Text(name)), DataType::Text));
@@ -265,6 +262,7 @@ impl<'a> Binder<'a> {
             ast::Expr::Array(items) => self.bind_array(items),
             ast::Expr::ArraySubquery(q) => self.bind_array_subquery(q),
             ast::Expr::Subscript { expr, index } => self.bind_subscript(expr, index),
+            ast::Expr::Field { expr, field } => self.bind_field(expr, field),
             ast::Expr::InList {
                 expr,
                 list,
@@ -365,6 +363,32 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// `(record).field`. Off `bind`'s frame, which every level of a deep
+    /// expression repeats.
+    #[inline(never)]
+    fn bind_field(&self, expr: &ast::Expr, field: &ast::Ident) -> Result<(Expr, DataType)> {
+        let (e, ty) = self.bind(expr)?;
+        let DataType::Record(fields) = ty else {
+            return Err(Error::Expr(rivulet_expr::Error::Undefined(
+                "42809",
+                format!(
+                    "column notation .{field} applied to type {ty}, which is not a composite type"
+                ),
+            )));
+        };
+        let (i, (_, field_ty)) = fields
+            .iter()
+            .enumerate()
+            .find(|(_, (name, _))| *name == field.as_str())
+            .ok_or_else(|| {
+                Error::Expr(rivulet_expr::Error::Undefined(
+                    "42703",
+                    format!("could not identify column \"{field}\" in record data type"),
+                ))
+            })?;
+        Ok((Expr::Func(Func::RecordField(i), vec![e]), *field_ty))
+    }
+
     /// Binds an expression and casts it to `ty` as an assignment would
     /// (string literals parse as `ty`; numbers convert).
     pub fn bind_as(&self, e: &ast::Expr, ty: DataType, what: &str) -> Result<Expr> {
@@ -373,6 +397,7 @@ impl<'a> Binder<'a> {
             || from == DataType::Unknown
             || (from.is_numeric() && ty.is_numeric())
             || ty == DataType::Text
+            || DataType::oid_implicit(from, ty)
         {
             if from == ty {
                 return Ok(expr);

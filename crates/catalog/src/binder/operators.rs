@@ -205,6 +205,9 @@ impl Binder<'_> {
                 let (l, r) = boxed(coerce(l, lt, ty, "")?, coerce(r, rt, ty, "")?);
                 Ok((Expr::Binary(BinaryOp::Arith(a), l, r), ty))
             }
+            B::BitAnd | B::BitOr | B::BitXor | B::ShiftLeft | B::ShiftRight => {
+                bitwise(op, (l, lt), (r, rt)).ok_or_else(no_operator)
+            }
             B::RegexMatch | B::RegexIMatch | B::RegexNotMatch | B::RegexNotIMatch => {
                 let text = |e, t: DataType| match t {
                     DataType::Text | DataType::Unknown => coerce(e, t, DataType::Text, ""),
@@ -273,4 +276,53 @@ impl Binder<'_> {
             ty,
         ))
     }
+}
+
+/// `&`, `|`, `#`, `<<` and `>>` on integers (a shift's count an
+/// `integer`); `None` for other operand types. Off the binder's
+/// recursive path.
+#[inline(never)]
+fn bitwise(
+    op: ast::BinaryOperator,
+    (l, lt): (Expr, DataType),
+    (r, rt): (Expr, DataType),
+) -> Option<(Expr, DataType)> {
+    use ast::BinaryOperator as B;
+    let integer = |t: DataType| matches!(t, DataType::Int4 | DataType::Int8);
+    let (a, lt_to, rt_to) = match op {
+        B::ShiftLeft | B::ShiftRight => {
+            let lt_to = if lt == DataType::Unknown {
+                DataType::Int4
+            } else {
+                lt
+            };
+            let a = if op == B::ShiftLeft {
+                ArithOp::Shl
+            } else {
+                ArithOp::Shr
+            };
+            (a, lt_to, DataType::Int4)
+        }
+        _ => {
+            let ty = match common_type(lt, rt) {
+                Some(DataType::Text) | None => lt,
+                Some(t) => t,
+            };
+            let a = match op {
+                B::BitAnd => ArithOp::BitAnd,
+                B::BitOr => ArithOp::BitOr,
+                _ => ArithOp::BitXor,
+            };
+            (a, ty, ty)
+        }
+    };
+    if !integer(lt_to) || !(integer(rt) || rt == DataType::Unknown) {
+        return None;
+    }
+    let l = coerce(l, lt, lt_to, "").ok()?;
+    let r = coerce(r, rt, rt_to, "").ok()?;
+    Some((
+        Expr::Binary(BinaryOp::Arith(a), Box::new(l), Box::new(r)),
+        lt_to,
+    ))
 }

@@ -319,6 +319,10 @@ impl<'a> AggBinder<'a> {
                 expr: r(expr, self)?,
                 index: r(index, self)?,
             },
+            ast::Expr::Field { expr, field } => ast::Expr::Field {
+                expr: r(expr, self)?,
+                field: field.clone(),
+            },
             ast::Expr::IsDistinctFrom {
                 left,
                 right,
@@ -695,6 +699,7 @@ pub(super) fn contains_aggregate(e: &ast::Expr) -> bool {
         ast::Expr::Subscript { expr, index } => {
             contains_aggregate(expr) || contains_aggregate(index)
         }
+        ast::Expr::Field { expr, .. } => contains_aggregate(expr),
         ast::Expr::Between {
             expr, low, high, ..
         } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),

@@ -145,6 +145,7 @@ impl Correlated {
             runner: Some(self.runner.as_ref()),
             view: false,
             computed: self.computed.clone(),
+            nested: false,
         }
         .query(&q)?;
         match self.kind {

@@ -111,6 +111,32 @@ impl Planner<'_> {
                         None => residual.push(conjunct),
                     }
                 }
+                // Outside a view (whose plan its state was built for), a
+                // condition on one side only filters that side before the
+                // join: either side of an inner join, the right of a left
+                // join (whose ON decides only which right rows match).
+                let (mut lp, mut rp) = (lp, rp);
+                if !self.view {
+                    let filter = |plan: Plan, predicate| Plan::Filter {
+                        input: Box::new(plan),
+                        predicate,
+                    };
+                    let mut kept = Vec::new();
+                    for c in residual {
+                        let mut cols = Vec::new();
+                        c.collect_columns(&mut cols);
+                        if cols.is_empty() {
+                            kept.push(c);
+                        } else if cols.iter().all(|&i| i >= lw) {
+                            rp = filter(rp, c.map_columns(&|i| i - lw));
+                        } else if *kind == ast::JoinKind::Inner && cols.iter().all(|&i| i < lw) {
+                            lp = filter(lp, c);
+                        } else {
+                            kept.push(c);
+                        }
+                    }
+                    residual = kept;
+                }
                 let residual = residual
                     .into_iter()
                     .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
@@ -161,6 +187,9 @@ impl Planner<'_> {
         let (func, arg) = match (func, bound.as_slice()) {
             (None, [(arg, DataType::Array(e))]) if lower == "unnest" => {
                 (SetFunc::Unnest(e), arg.clone())
+            }
+            (None, [(arg, DataType::Array(e))]) if lower == "_pg_expandarray" => {
+                (SetFunc::ExpandArray(e), arg.clone())
             }
             (None, [_, _] | [_, _, _]) if lower == "generate_series" => series(&bound)?,
             (None, [(arg, ty @ (DataType::Array(DataType::Text) | DataType::Unknown))])
@@ -315,7 +344,14 @@ impl Planner<'_> {
     /// A subquery in FROM: its plan, cut to its visible columns, under
     /// `alias` with the columns renamed by `columns`.
     fn derived(&self, query: &Query, alias: &Ident, columns: &[Ident]) -> Result<(Plan, Scope)> {
-        let plan = self.query(query)?;
+        let plan = Planner {
+            catalog: self.catalog,
+            runner: self.runner,
+            view: self.view,
+            computed: self.computed.clone(),
+            nested: true,
+        }
+        .query(query)?;
         if plan.limit.is_some() || plan.offset > 0 {
             return Err(Error::NotSupported(
                 "LIMIT and OFFSET in a subquery in FROM are not supported yet".into(),
@@ -351,7 +387,12 @@ impl Planner<'_> {
                     ty: c.ty,
                     hidden: false,
                     system: false,
-                    catalog_type: CatalogType::Plain,
+                    // A catalog vector is printed as one where selected.
+                    catalog_type: if c.origin.is_some_and(crate::system::is_vector) {
+                        CatalogType::Vector
+                    } else {
+                        CatalogType::Plain
+                    },
                     // A subquery's column that is a relation's column as
                     // such still is one.
                     origin: c.origin,
@@ -452,12 +493,8 @@ fn equi_key(e: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
 /// columns.
 fn with_tableoid(rel: std::sync::Arc<crate::Relation>, mut scope: Scope) -> (Plan, Scope) {
     let n = rel.columns.len();
-    let vectors: &[&str] = match rel.name.as_str() {
-        "pg_index" => &["indkey", "indclass", "indcollation", "indoption"],
-        _ => &[],
-    };
     for c in &mut scope.columns {
-        c.catalog_type = if vectors.contains(&c.name.as_str()) {
+        c.catalog_type = if c.origin.is_some_and(crate::system::is_vector) {
             CatalogType::Vector
         } else if c.ty == DataType::Text {
             CatalogType::Name

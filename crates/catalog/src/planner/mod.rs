@@ -23,6 +23,7 @@ mod correlated;
 mod from;
 mod parameters;
 mod plan;
+mod pushdown;
 mod recursive;
 mod select;
 mod semijoin;
@@ -204,6 +205,7 @@ pub fn plan_returning(
         runner: None,
         view: false,
         computed: vec![Arc::new(written)],
+        nested: false,
     }
     .query(&Query::select(items.to_vec(), Some(from)))
 }
@@ -219,6 +221,7 @@ pub fn plan_query_with(
         runner,
         view: false,
         computed: Vec::new(),
+        nested: false,
     }
     .query(q)
 }
@@ -232,6 +235,7 @@ pub fn plan_view(q: &Query, catalog: &Catalog) -> Result<QueryPlan> {
         runner: None,
         view: true,
         computed: Vec::new(),
+        nested: false,
     }
     .query(q)
 }
@@ -244,6 +248,9 @@ struct Planner<'a> {
     view: bool,
     /// Recursive WITH queries computed so far, readable by name.
     computed: Vec<Arc<recursive::Computed>>,
+    /// Planning a subquery in FROM: catalog vectors (`indkey`) stay
+    /// arrays for the query around it, which prints them.
+    nested: bool,
 }
 
 impl Planner<'_> {

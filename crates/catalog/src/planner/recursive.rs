@@ -71,6 +71,7 @@ impl Planner<'_> {
             runner: self.runner,
             view: self.view,
             computed,
+            nested: self.nested,
         }
     }
 

@@ -13,33 +13,74 @@ use crate::{Column, Error, Result};
 
 /// The column name PostgreSQL gives an unaliased select item.
 fn output_name(e: &ast::Expr) -> String {
-    match e {
-        ast::Expr::Identifier(parts) => parts.last().map_or("?column?".into(), |p| p.0.clone()),
+    named(e).map_or_else(|| "?column?".into(), |(name, _)| name)
+}
+
+/// How firmly a name was chosen (PostgreSQL's `FigureColname`): a cast
+/// names its column by its type unless what it casts has a strong name (a
+/// column or function), so `'t'::regclass::oid` is `oid` and `a::text` is
+/// `a`; `CASE` gives a weak name too.
+#[derive(PartialEq)]
+enum Strength {
+    Weak,
+    Strong,
+}
+
+fn named(e: &ast::Expr) -> Option<(String, Strength)> {
+    let name = match e {
+        ast::Expr::Identifier(parts) => parts.last()?.0.clone(),
         ast::Expr::Function { name, .. } => match name.as_str() {
             "btrim" | "ltrim" | "rtrim" => "btrim".into(),
             "substr" | "substring" => "substring".into(),
             "extract" | "date_part" => "extract".into(),
             other => other.to_string(),
         },
-        ast::Expr::Cast { expr, type_name } => match **expr {
-            ast::Expr::Literal(_) => type_name
-                .split(['(', '['])
-                .next()
-                .unwrap_or("?column?")
-                .to_string(),
-            _ => output_name(expr),
-        },
-        ast::Expr::Case { .. } => "case".into(),
-        ast::Expr::Window(w) => output_name(&w.func),
+        ast::Expr::Cast { expr, type_name } => {
+            return match named(expr) {
+                Some(found) if found.1 == Strength::Strong => Some(found),
+                _ => Some((cast_name(type_name), Strength::Weak)),
+            }
+        }
+        ast::Expr::Case { .. } => return Some(("case".into(), Strength::Weak)),
+        ast::Expr::Window(w) => return named(&w.func),
         ast::Expr::Array(_) | ast::Expr::ArraySubquery(_) => "array".into(),
-        ast::Expr::Subscript { expr, .. } => output_name(expr),
+        ast::Expr::Subscript { expr, .. } => return named(expr),
+        ast::Expr::Field { field, .. } => field.0.clone(),
         ast::Expr::Subquery(q) => match q.projection.first() {
             Some(SelectItem::Expr { alias: Some(a), .. }) => a.0.clone(),
-            Some(SelectItem::Expr { expr, .. }) => output_name(expr),
-            _ => "?column?".into(),
+            Some(SelectItem::Expr { expr, .. }) => return named(expr),
+            _ => return None,
         },
-        _ => "?column?".into(),
+        _ => return None,
+    };
+    Some((name, Strength::Strong))
+}
+
+/// The name a cast to `type_name` gives its column: the type's internal
+/// name for the SQL-standard spellings (`integer` → `int4`), else the last
+/// part of the name as written, without modifiers or array brackets.
+fn cast_name(type_name: &str) -> String {
+    let base = type_name
+        .split(['(', '['])
+        .next()
+        .unwrap_or(type_name)
+        .trim();
+    let base = base.rsplit('.').next().unwrap_or(base).to_ascii_lowercase();
+    match base.as_str() {
+        "int" | "integer" => "int4",
+        "smallint" => "int2",
+        "bigint" => "int8",
+        "real" => "float4",
+        "float" | "double precision" => "float8",
+        "decimal" | "dec" => "numeric",
+        "boolean" => "bool",
+        "character varying" => "varchar",
+        "char" | "character" => "bpchar",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        other => other,
     }
+    .to_string()
 }
 
 /// Evaluates a LIMIT/OFFSET expression: a non-negative constant.
@@ -92,6 +133,7 @@ fn set_function_calls(items: &[Item]) -> Result<Vec<ast::Expr>> {
                 "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
                 "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
                 "generate_subscripts" => Some(SetFunc::Subscripts),
+                "_pg_expandarray" => Some(SetFunc::ExpandArray(&DataType::Int4)),
                 other => SetFunc::from_name(other),
             };
             let Some(f) = f else {
@@ -214,11 +256,20 @@ impl Planner<'_> {
     }
 
     fn select_planned(&self, q: &Query) -> Result<QueryPlan> {
-        let (mut plan, scope) = match &q.from {
+        // A view keeps the plan its state was built for.
+        let pushed = match (&q.from, &q.selection) {
+            (Some(f), Some(w)) if !self.view => super::pushdown::push_into_joins(f, w),
+            _ => None,
+        };
+        let (from, selection) = match &pushed {
+            Some((f, w)) => (Some(f), w.as_ref()),
+            None => (q.from.as_ref(), q.selection.as_ref()),
+        };
+        let (mut plan, scope) = match from {
             Some(t) => self.from(t)?,
             None => (Plan::Values, Scope::default()),
         };
-        if let Some(w) = &q.selection {
+        if let Some(w) = selection {
             plan = self.where_clause(plan, &scope, w)?;
         }
         let mut items = select_items(q, &scope)?;
@@ -277,7 +328,7 @@ impl Planner<'_> {
                     // A catalog vector selected as such prints as one.
                     match e {
                         ast::Expr::Identifier(parts)
-                            if scope.catalog_type(parts) == CatalogType::Vector =>
+                            if !self.nested && scope.catalog_type(parts) == CatalogType::Vector =>
                         {
                             Ok((vector_text(bound), DataType::Text))
                         }

@@ -58,7 +58,7 @@ fn test(e: &ast::Expr) -> Option<Test<'_>> {
 }
 
 /// The operands of a chain of ANDs.
-fn conjuncts(e: &ast::Expr) -> Vec<&ast::Expr> {
+pub(super) fn conjuncts(e: &ast::Expr) -> Vec<&ast::Expr> {
     match e {
         ast::Expr::Binary {
             op: BinaryOperator::And,
@@ -74,7 +74,7 @@ fn conjuncts(e: &ast::Expr) -> Vec<&ast::Expr> {
 }
 
 /// `a AND b AND ...` of `parts` (at least one).
-fn and_all(parts: &[&ast::Expr]) -> Option<ast::Expr> {
+pub(super) fn and_all(parts: &[&ast::Expr]) -> Option<ast::Expr> {
     parts.iter().fold(None, |acc, p| {
         Some(match acc {
             None => (*p).clone(),

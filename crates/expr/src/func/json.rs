@@ -222,9 +222,13 @@ pub(crate) fn to_jsonb(v: &Value) -> JsonTree {
     match v {
         Value::Null => JsonTree::Null,
         Value::Array(elems) => JsonTree::Array(elems.iter().map(to_jsonb).collect()),
+        // Not reached: no to_jsonb overload takes a record.
+        Value::Record(fields) => JsonTree::Array(fields.iter().map(to_jsonb).collect()),
         Value::Bool(b) => JsonTree::Bool(*b),
         Value::Int4(i) => JsonTree::Number(Numeric::from(*i as i64)),
         Value::Int8(i) => JsonTree::Number(Numeric::from(*i)),
+        Value::Oid(o) => JsonTree::Number(Numeric::from(i64::from(*o))),
+        Value::Reg(_, _, name) => JsonTree::String(name.to_string()),
         Value::Numeric(n) if n.is_nan() => JsonTree::String("NaN".into()),
         Value::Numeric(n) => JsonTree::Number(n.clone()),
         Value::Float8(f) => match v.to_pg_text().and_then(|t| Numeric::parse(&t).ok()) {

@@ -19,7 +19,7 @@ mod setof;
 pub use setof::SetFunc;
 mod system;
 
-pub use system::quote_ident;
+pub use system::{quote_ident, type_name, type_oid};
 mod text;
 mod time;
 
@@ -27,12 +27,14 @@ use std::fmt;
 
 pub use text::TrimSide;
 
-use crate::{DataType, Error, Result, Value};
+use crate::{DataType, Error, RegKind, Result, Value};
 
 /// A resolved builtin function. Unless [`Func::is_strict`] says otherwise,
 /// a NULL argument gives a NULL result without calling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
+    /// `(record).field`: the record's field at this position.
+    RecordField(usize),
     /// `hmac(key, data, algorithm)`.
     Hmac,
     /// `sha224`, `sha256`, `sha384`, `sha512` (bytea), by output bits.
@@ -194,7 +196,8 @@ pub enum Func {
 }
 
 use DataType::{
-    Array, Boolean, Bytea, Date, Float8, Int4, Int8, Interval, Jsonb, Numeric, Text, Timestamptz,
+    Array, Boolean, Bytea, Date, Float8, Int4, Int8, Interval, Jsonb, Numeric, Oid, Reg, Text,
+    Timestamptz,
 };
 
 /// One overload: function, parameter types, result type.
@@ -263,18 +266,18 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("version", (Func::Version, &[], Text)),
     ("pg_sleep", (Func::PgSleep, &[Float8], Text)),
     ("pg_is_in_recovery", (Func::PgIsInRecovery, &[], Boolean)),
-    ("to_regtype", (Func::ToRegtype, &[Text], Int8)),
+    ("to_regtype", (Func::ToRegtype, &[Text], Reg(RegKind::Type))),
     ("now", (Func::Now, &[], Timestamptz)),
-    ("pg_get_userbyid", (Func::PgGetUserById, &[Int8], Text)),
+    ("pg_get_userbyid", (Func::PgGetUserById, &[Oid], Text)),
     (
         "pg_encoding_to_char",
         (Func::PgEncodingToChar, &[Int4], Text),
     ),
     (
         "pg_table_is_visible",
-        (Func::PgTableIsVisible, &[Int8], Boolean),
+        (Func::PgTableIsVisible, &[Oid], Boolean),
     ),
-    ("format_type", (Func::FormatType, &[Int8, Int4], Text)),
+    ("format_type", (Func::FormatType, &[Oid, Int4], Text)),
     ("pg_size_pretty", (Func::PgSizePretty, &[Int8], Text)),
     // Rounding: float8 first, so an integer argument rounds as double
     // precision (PostgreSQL's preferred numeric type) on a tie.
@@ -344,39 +347,39 @@ const SIGNATURES: &[(&str, Signature)] = &[
     // on the search path but information_schema's relations.
     (
         "pg_function_is_visible",
-        (Func::PgTableIsVisible, &[Int8], Boolean),
+        (Func::PgTableIsVisible, &[Oid], Boolean),
     ),
     (
         "pg_type_is_visible",
-        (Func::PgTableIsVisible, &[Int8], Boolean),
+        (Func::PgTableIsVisible, &[Oid], Boolean),
     ),
     (
         "pg_collation_is_visible",
-        (Func::PgTableIsVisible, &[Int8], Boolean),
+        (Func::PgTableIsVisible, &[Oid], Boolean),
     ),
     // Sizes Rivulet does not track per relation: NULL, as PostgreSQL
     // answers for a relation it cannot size.
-    ("pg_table_size", (Func::NoInformation, &[Int8], Int8)),
-    ("pg_relation_size", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_table_size", (Func::NoInformation, &[Oid], Int8)),
+    ("pg_relation_size", (Func::NoInformation, &[Oid], Int8)),
     (
         "pg_total_relation_size",
-        (Func::NoInformation, &[Int8], Int8),
+        (Func::NoInformation, &[Oid], Int8),
     ),
-    ("pg_indexes_size", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_indexes_size", (Func::NoInformation, &[Oid], Int8)),
     ("pg_database_size", (Func::NoInformation, &[Text], Int8)),
-    ("pg_database_size", (Func::NoInformation, &[Int8], Int8)),
+    ("pg_database_size", (Func::NoInformation, &[Oid], Int8)),
     // Definitions of object kinds Rivulet never has.
     (
         "pg_get_function_result",
-        (Func::NoInformation, &[Int8], Text),
+        (Func::NoInformation, &[Oid], Text),
     ),
     (
         "pg_get_function_arguments",
-        (Func::NoInformation, &[Int8], Text),
+        (Func::NoInformation, &[Oid], Text),
     ),
     (
         "pg_get_function_identity_arguments",
-        (Func::NoInformation, &[Int8], Text),
+        (Func::NoInformation, &[Oid], Text),
     ),
     (
         "pg_get_serial_sequence",
@@ -384,7 +387,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ),
     (
         "shobj_description",
-        (Func::NoInformation, &[Int8, Text], Text),
+        (Func::NoInformation, &[Oid, Text], Text),
     ),
     ("quote_ident", (Func::QuoteIdent, &[Text], Text)),
     ("quote_literal", (Func::QuoteLiteral, &[Text], Text)),
@@ -398,9 +401,9 @@ const SIGNATURES: &[(&str, Signature)] = &[
     // GRANTs, as for objects whose ACL is NULL).
     (
         "acldefault",
-        (Func::NoInformation, &[Text, Int8], Array(&Text)),
+        (Func::NoInformation, &[Text, Oid], Array(&Text)),
     ),
-    ("pg_get_triggerdef", (Func::NoInformation, &[Int8], Text)),
+    ("pg_get_triggerdef", (Func::NoInformation, &[Oid], Text)),
     (
         "set_config",
         (Func::SessionPerRow, &[Text, Text, Boolean], Text),
@@ -411,24 +414,24 @@ const SIGNATURES: &[(&str, Signature)] = &[
         (Func::SessionPerRow, &[Text, Boolean], Text),
     ),
     // Partitioning and scan statistics Rivulet does not have.
-    ("pg_get_partkeydef", (Func::NoInformation, &[Int8], Text)),
-    ("pg_stat_get_numscans", (Func::NoInformation, &[Int8], Int8)),
-    ("pg_get_ruledef", (Func::NoInformation, &[Int8], Text)),
+    ("pg_get_partkeydef", (Func::NoInformation, &[Oid], Text)),
+    ("pg_stat_get_numscans", (Func::NoInformation, &[Oid], Int8)),
+    ("pg_get_ruledef", (Func::NoInformation, &[Oid], Text)),
     (
         "pg_get_ruledef",
-        (Func::NoInformation, &[Int8, Boolean], Text),
+        (Func::NoInformation, &[Oid, Boolean], Text),
     ),
     // The built-in tablespaces live in the data directory: '' as for
     // PostgreSQL's own.
-    ("pg_tablespace_location", (Func::EmptyText, &[Int8], Text)),
+    ("pg_tablespace_location", (Func::EmptyText, &[Oid], Text)),
     (
         "pg_get_triggerdef",
-        (Func::NoInformation, &[Int8, Boolean], Text),
+        (Func::NoInformation, &[Oid, Boolean], Text),
     ),
-    ("pg_get_expr", (Func::NoInformation, &[Text, Int8], Text)),
+    ("pg_get_expr", (Func::NoInformation, &[Text, Oid], Text)),
     (
         "pg_get_expr",
-        (Func::NoInformation, &[Text, Int8, Boolean], Text),
+        (Func::NoInformation, &[Text, Oid, Boolean], Text),
     ),
     (
         "jsonb_set",
@@ -577,7 +580,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
         "regexp_replace",
         (Func::RegexpReplace, &[Text, Text, Text, Text], Text),
     ),
-    ("pg_get_viewdef", (Func::NoInformation, &[Int8], Text)),
+    ("pg_get_viewdef", (Func::NoInformation, &[Oid], Text)),
 ];
 
 /// How well an argument type fits a parameter type (lower is better).
@@ -588,6 +591,7 @@ fn fit(arg: DataType, param: DataType) -> Option<u32> {
         Some(1)
     } else if (arg.is_numeric() && param.is_numeric() && arg.numeric_rank() < param.numeric_rank())
         || (arg == DataType::Date && param == DataType::Timestamptz)
+        || DataType::oid_implicit(arg, param)
     {
         Some(2)
     } else {
@@ -721,7 +725,7 @@ impl Func {
             // The one login role, and the role PostgreSQL 15 makes the
             // public schema's owner.
             Func::PgGetUserById => Ok(Value::Text(
-                if args[0] == Value::Int8(6171) {
+                if args[0] == Value::Oid(6171) {
                     "pg_database_owner"
                 } else {
                     "root"
@@ -739,7 +743,7 @@ impl Func {
             // Relations in pg_catalog and public are on the search path;
             // information_schema's (OIDs 13000..16383) are not.
             Func::PgTableIsVisible => Ok(Value::Bool(
-                !matches!(args[0], Value::Int8(oid) if (13_000..16_384).contains(&oid)),
+                !matches!(args[0], Value::Oid(oid) if (13_000..16_384).contains(&oid)),
             )),
             Func::FormatType => Ok(system::format_type(&args[0], &args[1])),
             Func::Round(how) => math::round(how, args),
@@ -753,6 +757,10 @@ impl Func {
             Func::QuoteLiteral => Ok(Value::Text(system::quote_literal(as_text(&args[0])?))),
             Func::CurrentDatabase => Ok(Value::Text("dev".into())),
             Func::PgIsInRecovery => Ok(Value::Bool(false)),
+            Func::RecordField(i) => Ok(match &args[0] {
+                Value::Record(fields) => fields.get(i).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            }),
             Func::ToRegtype => Ok(system::to_regtype(as_text(&args[0])?)),
             Func::CurrentSchema => Ok(Value::Text("public".into())),
             Func::ArrayToString => Ok(args[0].clone()),
@@ -889,6 +897,7 @@ impl Func {
             Func::PgSleep => "pg_sleep",
             Func::Now => "now",
             Func::PgIsInRecovery => "pg_is_in_recovery",
+            Func::RecordField(_) => "record_field",
             Func::ToRegtype => "to_regtype",
         }
     }

@@ -33,6 +33,34 @@ pub enum SetFunc {
     /// `pg_options_to_table(options)`: each `name=value` of an options
     /// array as `option_name`, `option_value`.
     OptionsToTable,
+    /// `information_schema._pg_expandarray(array)`: each element with its
+    /// subscript, as one record `(x, n)` (what pgJDBC reads primary keys
+    /// with).
+    ExpandArray(&'static DataType),
+}
+
+/// The fields of `_pg_expandarray`'s records over `elem` elements.
+fn expand_fields(elem: DataType) -> &'static [(&'static str, DataType)] {
+    const fn fields(t: DataType) -> [(&'static str, DataType); 2] {
+        [("x", t), ("n", DataType::Int4)]
+    }
+    const ALL: [DataType; 12] = DataType::ALL;
+    static FIELDS: [[(&str, DataType); 2]; 12] = [
+        fields(ALL[0]),
+        fields(ALL[1]),
+        fields(ALL[2]),
+        fields(ALL[3]),
+        fields(ALL[4]),
+        fields(ALL[5]),
+        fields(ALL[6]),
+        fields(ALL[7]),
+        fields(ALL[8]),
+        fields(ALL[9]),
+        fields(ALL[10]),
+        fields(ALL[11]),
+    ];
+    let i = ALL.iter().position(|t| *t == elem).unwrap_or(4);
+    &FIELDS[i]
 }
 
 /// The most rows one `generate_series` call makes: its rows are built
@@ -64,6 +92,7 @@ impl SetFunc {
             SetFunc::Series(_) => "generate_series",
             SetFunc::Subscripts => "generate_subscripts",
             SetFunc::OptionsToTable => "pg_options_to_table",
+            SetFunc::ExpandArray(_) => "_pg_expandarray",
         }
     }
 
@@ -88,6 +117,7 @@ impl SetFunc {
                 (Some("option_name"), DataType::Text),
                 (Some("option_value"), DataType::Text),
             ],
+            SetFunc::ExpandArray(e) => vec![(None, DataType::Record(expand_fields(*e)))],
         }
     }
 
@@ -108,6 +138,15 @@ impl SetFunc {
         }
         if let SetFunc::Subscripts = self {
             return Ok(subscripts(v));
+        }
+        if let SetFunc::ExpandArray(_) = self {
+            let Value::Array(elems) = v else {
+                return Ok(Vec::new());
+            };
+            return Ok((1..)
+                .zip(elems)
+                .map(|(n, e)| vec![Value::Record(vec![e.clone(), Value::Int4(n)])])
+                .collect());
         }
         if let SetFunc::OptionsToTable = self {
             let Value::Array(options) = v else {
@@ -141,7 +180,8 @@ impl SetFunc {
             SetFunc::Unnest(_)
             | SetFunc::Series(_)
             | SetFunc::Subscripts
-            | SetFunc::OptionsToTable => {}
+            | SetFunc::OptionsToTable
+            | SetFunc::ExpandArray(_) => {}
             SetFunc::Each | SetFunc::EachText => {
                 if kind != JsonKind::Object {
                     return refuse(&format!("cannot call {} on a non-object", self.name()));
@@ -170,7 +210,8 @@ impl SetFunc {
             SetFunc::Unnest(_)
             | SetFunc::Series(_)
             | SetFunc::Subscripts
-            | SetFunc::OptionsToTable => Vec::new(),
+            | SetFunc::OptionsToTable
+            | SetFunc::ExpandArray(_) => Vec::new(),
         })
     }
 }

@@ -1,6 +1,6 @@
 //! System information builtins.
 
-use crate::{DataType, Value};
+use crate::{DataType, RegKind, Value};
 
 /// `version()`: PostgreSQL-style, so tools that parse the major version work.
 pub(super) fn version() -> Value {
@@ -15,21 +15,21 @@ pub(super) fn version() -> Value {
 /// A NULL type is NULL; a NULL or negative `typmod` means none.
 pub(super) fn format_type(oid: &Value, typmod: &Value) -> Value {
     match (oid, typmod) {
-        (Value::Int8(1043), Value::Int4(m)) if *m >= 4 => {
+        (Value::Oid(1043), Value::Int4(m)) if *m >= 4 => {
             Value::Text(format!("character varying({})", m - 4))
         }
-        _ => format_type_name(oid),
+        (Value::Oid(oid), _) => type_name(*oid).map_or(Value::Null, Value::Text),
+        _ => Value::Null,
     }
 }
 
-fn format_type_name(oid: &Value) -> Value {
+/// The SQL name of the built-in type with OID `oid`, as `format_type`
+/// and `regtype` print it.
+pub fn type_name(oid: u32) -> Option<String> {
     match oid {
-        Value::Int8(1043) => Value::Text("character varying".into()),
-        Value::Int8(1015) => Value::Text("character varying[]".into()),
-        Value::Int8(oid) => {
-            DataType::from_oid(*oid).map_or(Value::Null, |t| Value::Text(t.to_string()))
-        }
-        _ => Value::Null,
+        1043 => Some("character varying".into()),
+        1015 => Some("character varying[]".into()),
+        oid => DataType::from_oid(oid.into()).map(|t| t.to_string()),
     }
 }
 
@@ -82,7 +82,7 @@ pub(super) fn size_pretty(bytes: i64) -> String {
 }
 
 /// PostgreSQL's built-in type names (and aliases) with their OIDs.
-const TYPE_OIDS: &[(&str, i64)] = &[
+const TYPE_OIDS: &[(&str, u32)] = &[
     ("bigint", 20),
     ("bool", 16),
     ("boolean", 16),
@@ -120,12 +120,20 @@ const TYPE_OIDS: &[(&str, i64)] = &[
     ("varchar", 1043),
 ];
 
-/// `to_regtype(name)`: the type's OID (Rivulet has no `regtype` type; an
-/// OID is what drivers compare it with, as in psycopg's
-/// `pg_type.oid = to_regtype(...)`), or NULL for a type PostgreSQL does
-/// not have built in (`hstore`, say), which is what drivers ask it to find
-/// out.
+/// `to_regtype(name)`: the type as a `regtype` (printed by its SQL name,
+/// compared as its OID, as in psycopg's `pg_type.oid = to_regtype(...)`),
+/// or NULL for a type PostgreSQL does not have built in (`hstore`, say),
+/// which is what drivers ask it to find out.
 pub(super) fn to_regtype(name: &str) -> Value {
+    type_oid(name).map_or(Value::Null, |oid| {
+        let name = type_name(oid).unwrap_or_else(|| name.trim().to_string());
+        Value::Reg(RegKind::Type, oid, name.into())
+    })
+}
+
+/// The OID of a built-in type by any of its names (`int4`, `integer`,
+/// `pg_catalog.text`, `varchar`).
+pub fn type_oid(name: &str) -> Option<u32> {
     let wanted = name
         .trim()
         .trim_start_matches("pg_catalog.")
@@ -133,7 +141,7 @@ pub(super) fn to_regtype(name: &str) -> Value {
     TYPE_OIDS
         .iter()
         .find(|(alias, _)| *alias == wanted)
-        .map_or(Value::Null, |(_, oid)| Value::Int8(*oid))
+        .map(|(_, oid)| *oid)
 }
 
 #[cfg(test)]

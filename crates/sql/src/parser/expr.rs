@@ -351,16 +351,21 @@ fn binary_op(i: &str) -> Option<(&str, BinaryOperator)> {
         ("#>>", HashLongArrow),
         ("#>", HashArrow),
         ("#-", HashMinus),
+        ("#", BitXor),
         ("@>", Contains),
         ("<@", ContainedBy),
         ("?|", QuestionPipe),
         ("?&", QuestionAmp),
+        ("&", BitAnd),
         ("?", Question),
         ("!~*", RegexNotIMatch),
         ("!~", RegexNotMatch),
         ("~*", RegexIMatch),
         ("~", RegexMatch),
         ("||", Concat),
+        ("|", BitOr),
+        ("<<", ShiftLeft),
+        (">>", ShiftRight),
         ("<=", LtEq),
         (">=", GtEq),
         ("<>", NotEq),
@@ -431,7 +436,7 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         }
         let (r, e) = expr(r)?;
         let (r, _) = sym(")")(r).map_err(|_| to_failure(r))?;
-        return Ok((r, e));
+        return field_selection(r, e);
     }
     // `$n` is a parameter; `$$` and `$tag$` open dollar-quoted strings.
     if let Some(rest) = skip(i)
@@ -500,9 +505,11 @@ fn primary(i: &str) -> PResult<'_, Expr> {
     let mut r = r;
     while let Ok((r2, _)) = sym(".")(r) {
         let (r2, part) = super::lexer::any_word(r2).map_err(|_| to_failure(r2))?;
-        // `pg_catalog.func(...)`: a schema-qualified function call.
+        // `pg_catalog.func(...)`: a schema-qualified function call
+        // (`information_schema`'s helpers too).
         if let Ok((r3, _)) = sym("(")(r2) {
-            if parts.len() == 1 && parts[0].as_str() == "pg_catalog" {
+            if parts.len() == 1 && matches!(parts[0].as_str(), "pg_catalog" | "information_schema")
+            {
                 return call_with_over(r3, part);
             }
         }
@@ -510,6 +517,21 @@ fn primary(i: &str) -> PResult<'_, Expr> {
         r = r2;
     }
     Ok((r, Expr::Identifier(parts)))
+}
+
+/// `(expr).field`, `((expr).a).b`: fields selected from a parenthesized
+/// expression; the expression itself when no `.` follows.
+#[inline(never)]
+fn field_selection(mut r: &str, mut e: Expr) -> PResult<'_, Expr> {
+    while let Ok((r2, _)) = sym(".")(r) {
+        let (r2, field) = super::lexer::any_word(r2).map_err(|_| to_failure(r2))?;
+        e = Expr::Field {
+            expr: Box::new(e),
+            field,
+        };
+        r = r2;
+    }
+    Ok((r, e))
 }
 
 /// case = CASE [expr] (WHEN expr THEN expr)+ [ELSE expr] END
