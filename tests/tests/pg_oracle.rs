@@ -1412,6 +1412,8 @@ async fn oid_types_match_postgres() {
         "SELECT 5 & 3, 5 | 3, 5 # 3, 1 << 33, -16 >> 2, 5::int8 & 3, 1::int8 << 40, 6 & 3 | 8",
         "SELECT k, (k).x, (k).n FROM (SELECT information_schema._pg_expandarray(ARRAY[30, 10, 20]) AS k) s ORDER BY (k).n DESC",
         "SELECT information_schema._pg_expandarray(ARRAY['a b', 'c,d', NULL])",
+        "SELECT * FROM information_schema._pg_expandarray(ARRAY['a', 'b']) e ORDER BY e.n DESC",
+        "SELECT i.indexrelid::regclass, k.x, k.n FROM pg_index i, information_schema._pg_expandarray(i.indkey) k WHERE i.indrelid = 'ot'::regclass ORDER BY k.n",
         "SELECT 'pg_class'::regclass::oid, 1::int::text, '1'::integer, '1'::double precision, b::varchar, (CASE WHEN true THEN 1 END)::text, ARRAY[1]::text FROM ot",
         "SELECT ct.relname, a.attname, (information_schema._pg_expandarray(i.indkey)).n AS key_seq FROM pg_class ct, pg_attribute a, pg_namespace n, pg_index i WHERE ct.oid = a.attrelid AND n.oid = ct.relnamespace AND i.indrelid = ct.oid AND n.nspname = 'public' AND ct.relname = 'ot' AND a.attnum > 0 ORDER BY 3, 2",
         "SELECT r.relname, s.nspname FROM pg_namespace s, pg_class r LEFT JOIN pg_index x ON x.indrelid = r.oid AND x.indisprimary WHERE r.relnamespace = s.oid AND s.nspname = 'public' AND x.indexrelid IS NULL ORDER BY 1",

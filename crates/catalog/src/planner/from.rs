@@ -53,7 +53,7 @@ impl Planner<'_> {
                 Ok((Plan::Scan { rel }, scope))
             }
             TableRef::Function { .. } => {
-                self.set_function(Plan::Values, Scope::default(), t, false)
+                self.set_function(Plan::Values, Scope::default(), t, false, false)
             }
             TableRef::Join {
                 left,
@@ -71,7 +71,7 @@ impl Planner<'_> {
             } if matches!(**right, TableRef::Function { .. }) => {
                 let (lp, ls) = self.from(left)?;
                 let outer = *kind == ast::JoinKind::Left;
-                let (plan, scope) = self.set_function(lp, ls, right, outer)?;
+                let (plan, scope) = self.set_function(lp, ls, right, outer, false)?;
                 let on = self.binder(&scope).bind_predicate(on, "JOIN/ON")?;
                 match on {
                     Expr::Literal(Value::Bool(true)) => Ok((plan, scope)),
@@ -161,12 +161,15 @@ impl Planner<'_> {
     /// A set-returning function `f` in FROM over `input` (the items before
     /// it, whose columns its argument may read): each input row once for
     /// each row `f` makes, the function's columns after the input's.
+    /// `select_list`: called in a select list, where a function of several
+    /// columns makes one record.
     pub(super) fn set_function(
         &self,
         input: Plan,
         scope: Scope,
         f: &TableRef,
         outer: bool,
+        select_list: bool,
     ) -> Result<(Plan, Scope)> {
         let TableRef::Function {
             name,
@@ -188,9 +191,13 @@ impl Planner<'_> {
             (None, [(arg, DataType::Array(e))]) if lower == "unnest" => {
                 (SetFunc::Unnest(e), arg.clone())
             }
-            (None, [(arg, DataType::Array(e))]) if lower == "_pg_expandarray" => {
-                (SetFunc::ExpandArray(e), arg.clone())
-            }
+            (None, [(arg, DataType::Array(elem))]) if lower == "_pg_expandarray" => (
+                SetFunc::ExpandArray {
+                    elem,
+                    record: select_list,
+                },
+                arg.clone(),
+            ),
             (None, [_, _] | [_, _, _]) if lower == "generate_series" => series(&bound)?,
             (None, [(arg, ty @ (DataType::Array(DataType::Text) | DataType::Unknown))])
                 if lower == "pg_options_to_table" =>

@@ -133,7 +133,10 @@ fn set_function_calls(items: &[Item]) -> Result<Vec<ast::Expr>> {
                 "unnest" => Some(SetFunc::Unnest(&DataType::Text)),
                 "generate_series" => Some(SetFunc::Series(&DataType::Int4)),
                 "generate_subscripts" => Some(SetFunc::Subscripts),
-                "_pg_expandarray" => Some(SetFunc::ExpandArray(&DataType::Int4)),
+                "_pg_expandarray" => Some(SetFunc::ExpandArray {
+                    elem: &DataType::Int4,
+                    record: true,
+                }),
                 other => SetFunc::from_name(other),
             };
             let Some(f) = f else {
@@ -390,7 +393,7 @@ impl Planner<'_> {
                 alias: Some(hidden.clone()),
                 columns: vec![hidden.clone()],
             };
-            (plan, scope) = self.set_function(plan, scope, &f, false)?;
+            (plan, scope) = self.set_function(plan, scope, &f, false, true)?;
             // The calls run in lockstep, not one for each row of the
             // other: merged into one node (each argument reads only the
             // FROM rows' columns, which the hidden ones follow).

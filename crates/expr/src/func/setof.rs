@@ -33,10 +33,15 @@ pub enum SetFunc {
     /// `pg_options_to_table(options)`: each `name=value` of an options
     /// array as `option_name`, `option_value`.
     OptionsToTable,
-    /// `information_schema._pg_expandarray(array)`: each element with its
-    /// subscript, as one record `(x, n)` (what pgJDBC reads primary keys
-    /// with).
-    ExpandArray(&'static DataType),
+    /// `information_schema._pg_expandarray(array)`: each element `x` with
+    /// its subscript `n` (what pgJDBC reads keys with): one record `(x,n)`
+    /// when called in a select list (`record`), two columns in FROM.
+    ExpandArray {
+        /// The array's element type.
+        elem: &'static DataType,
+        /// Whether each row is one record.
+        record: bool,
+    },
 }
 
 /// The fields of `_pg_expandarray`'s records over `elem` elements.
@@ -92,7 +97,7 @@ impl SetFunc {
             SetFunc::Series(_) => "generate_series",
             SetFunc::Subscripts => "generate_subscripts",
             SetFunc::OptionsToTable => "pg_options_to_table",
-            SetFunc::ExpandArray(_) => "_pg_expandarray",
+            SetFunc::ExpandArray { .. } => "_pg_expandarray",
         }
     }
 
@@ -117,7 +122,12 @@ impl SetFunc {
                 (Some("option_name"), DataType::Text),
                 (Some("option_value"), DataType::Text),
             ],
-            SetFunc::ExpandArray(e) => vec![(None, DataType::Record(expand_fields(*e)))],
+            SetFunc::ExpandArray { elem, record: true } => {
+                vec![(None, DataType::Record(expand_fields(*elem)))]
+            }
+            SetFunc::ExpandArray { elem, .. } => {
+                vec![(Some("x"), *elem), (Some("n"), DataType::Int4)]
+            }
         }
     }
 
@@ -139,13 +149,20 @@ impl SetFunc {
         if let SetFunc::Subscripts = self {
             return Ok(subscripts(v));
         }
-        if let SetFunc::ExpandArray(_) = self {
+        if let SetFunc::ExpandArray { record, .. } = self {
             let Value::Array(elems) = v else {
                 return Ok(Vec::new());
             };
             return Ok((1..)
                 .zip(elems)
-                .map(|(n, e)| vec![Value::Record(vec![e.clone(), Value::Int4(n)])])
+                .map(|(n, e)| {
+                    let fields = vec![e.clone(), Value::Int4(n)];
+                    if record {
+                        vec![Value::Record(fields)]
+                    } else {
+                        fields
+                    }
+                })
                 .collect());
         }
         if let SetFunc::OptionsToTable = self {
@@ -181,7 +198,7 @@ impl SetFunc {
             | SetFunc::Series(_)
             | SetFunc::Subscripts
             | SetFunc::OptionsToTable
-            | SetFunc::ExpandArray(_) => {}
+            | SetFunc::ExpandArray { .. } => {}
             SetFunc::Each | SetFunc::EachText => {
                 if kind != JsonKind::Object {
                     return refuse(&format!("cannot call {} on a non-object", self.name()));
@@ -211,7 +228,7 @@ impl SetFunc {
             | SetFunc::Series(_)
             | SetFunc::Subscripts
             | SetFunc::OptionsToTable
-            | SetFunc::ExpandArray(_) => Vec::new(),
+            | SetFunc::ExpandArray { .. } => Vec::new(),
         })
     }
 }
