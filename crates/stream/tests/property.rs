@@ -126,7 +126,9 @@ fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
             }
         };
         apply(flow.init(&mut ctx, &mut st).unwrap());
-        for r in plan.root.distinct_scans() {
+        // In the order a query's driver feeds them (the views' operators
+        // take any order).
+        for r in plan.root.feed_order() {
             let rows = db.scan_rows_blocking(&r).unwrap();
             apply(flow.push(r.id, &rows, &mut ctx, &mut st).unwrap());
         }

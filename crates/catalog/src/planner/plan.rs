@@ -524,9 +524,29 @@ impl Plan {
             .all(|r| l.iter().all(|x| x.id != r.id))
     }
 
+    /// Whether a query's join of `left` and `right` can answer each left
+    /// row as it arrives and keep none: the sides read different
+    /// relations ([`Plan::sides_apart`]), so the right side's relations
+    /// are fed first ([`Plan::feed_order`]), and every row of either side
+    /// comes from those scans as they are fed — the right side may also
+    /// have constant rows from the start, but neither side holds rows back
+    /// until the end (an aggregate or window), and the left side has no
+    /// constant rows that would come before the right side's.
+    pub fn streams_left(left: &Plan, right: &Plan) -> bool {
+        fn has(p: &Plan, values: bool) -> bool {
+            match p {
+                Plan::Values => values,
+                Plan::Aggregate { .. } | Plan::Window { .. } => true,
+                _ => p.inputs().into_iter().any(|i| has(i, values)),
+            }
+        }
+        Plan::sides_apart(left, right) && !has(left, true) && !has(right, false)
+    }
+
     /// Every relation the plan reads, each once, in the order a query
-    /// feeds them: left to right, but the right side of a filtering join
-    /// whose sides are apart ([`Plan::sides_apart`]) before its left side.
+    /// feeds them: left to right, but the right side of a join that
+    /// streams its left side ([`Plan::streams_left`]) before its left
+    /// side.
     pub fn feed_order(&self) -> Vec<Arc<Relation>> {
         let mut out: Vec<Arc<Relation>> = Vec::new();
         self.visit_in_feed_order(&mut |rel| {
@@ -540,9 +560,7 @@ impl Plan {
     fn visit_in_feed_order(&self, f: &mut impl FnMut(&Arc<Relation>)) {
         match self {
             Plan::Scan { rel } => f(rel),
-            Plan::Join {
-                left, right, kind, ..
-            } if kind.is_filtering() && Plan::sides_apart(left, right) => {
+            Plan::Join { left, right, .. } if Plan::streams_left(left, right) => {
                 right.visit_in_feed_order(f);
                 left.visit_in_feed_order(f);
             }

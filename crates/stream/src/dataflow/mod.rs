@@ -328,8 +328,7 @@ impl Node {
                 let table = tables.next();
                 // A query feeds such a join's right side first (see
                 // `Plan::feed_order`): its left rows pass through.
-                let streams_left =
-                    tables.query.is_some() && kind.is_filtering() && Plan::sides_apart(left, right);
+                let streams_left = tables.query.is_some() && Plan::streams_left(left, right);
                 let mut join = join::Join::new(
                     Node::build(left, tables),
                     Node::build(right, tables),
