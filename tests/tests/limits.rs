@@ -434,7 +434,7 @@ async fn large_results_stream_in_bounded_memory() {
 }
 
 /// What running queries hold (rows to sort, aggregate groups, DISTINCT
-/// values, join sides) is bounded by `--query-memory`: a query that would
+/// values, the kept side of a join) is bounded by `--query-memory`: a query that would
 /// need more gets 53200 and gives everything back, the session and the
 /// server carry on, and queries that fit still run.
 #[tokio::test]
@@ -493,6 +493,29 @@ async fn queries_past_the_query_memory_limit_get_53200() {
             .unwrap()
             .len(),
         10
+    );
+    // A join of the 30 MB of documents with a small table keeps only the
+    // small side: each document is answered as it is read.
+    c.batch_execute(
+        "CREATE TABLE groups (g INT PRIMARY KEY, name TEXT); \
+         INSERT INTO groups VALUES (0, 'zero'), (1, 'one'), (2, 'two')",
+    )
+    .await
+    .unwrap();
+    let count = "SELECT count(*) FROM t, groups g WHERE (t.data->>'g')::int = g.g";
+    assert_eq!(
+        rivulet_tests::rows(&c, count).await.unwrap(),
+        vec![vec![Some("9000".into())]]
+    );
+    let grouped = "SELECT g.name, count(*) FROM t JOIN groups g ON (t.data->>'g')::int = g.g \
+                   GROUP BY 1 ORDER BY 1";
+    let names = ["one", "two", "zero"];
+    assert_eq!(
+        rivulet_tests::rows(&c, grouped).await.unwrap(),
+        names
+            .iter()
+            .map(|n| vec![Some(n.to_string()), Some("3000".into())])
+            .collect::<Vec<_>>()
     );
     // COPY FROM STDIN holds its rows (and an unfinished line) against the
     // same limit: 53200, and nothing stored.
