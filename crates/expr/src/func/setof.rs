@@ -49,23 +49,23 @@ fn expand_fields(elem: DataType) -> &'static [(&'static str, DataType)] {
     const fn fields(t: DataType) -> [(&'static str, DataType); 2] {
         [("x", t), ("n", DataType::Int4)]
     }
-    const ALL: [DataType; 12] = DataType::ALL;
-    static FIELDS: [[(&str, DataType); 2]; 12] = [
-        fields(ALL[0]),
-        fields(ALL[1]),
-        fields(ALL[2]),
-        fields(ALL[3]),
-        fields(ALL[4]),
-        fields(ALL[5]),
-        fields(ALL[6]),
-        fields(ALL[7]),
-        fields(ALL[8]),
-        fields(ALL[9]),
-        fields(ALL[10]),
-        fields(ALL[11]),
-    ];
-    let i = ALL.iter().position(|t| *t == elem).unwrap_or(4);
-    &FIELDS[i]
+    const N: usize = DataType::ALL.len();
+    // One field list per element type, in `DataType::ALL`'s order.
+    static FIELDS: [[(&str, DataType); 2]; N] = {
+        let mut all = [fields(DataType::Text); N];
+        let mut i = 0;
+        while i < N {
+            all[i] = fields(DataType::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+    // An element type without a list of its own reads as text, as
+    // `DataType::array_of` makes its array.
+    match DataType::ALL.iter().position(|t| *t == elem) {
+        Some(i) => &FIELDS[i],
+        None => &[("x", DataType::Text), ("n", DataType::Int4)],
+    }
 }
 
 /// The most rows one `generate_series` call makes: its rows are built
