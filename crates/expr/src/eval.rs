@@ -434,12 +434,22 @@ impl Expr {
 
     /// The same expression with every column position mapped by `f`.
     pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
-        let m = |e: &Expr| Box::new(e.map_columns(f));
-        let v = |args: &[Expr]| args.iter().map(|a| a.map_columns(f)).collect();
+        self.rewrite(&mut |e| match e {
+            Expr::Column(i) => Some(Expr::Column(f(*i))),
+            _ => None,
+        })
+    }
+
+    /// A copy of the expression in which every subexpression for which
+    /// `f` returns a replacement is replaced (parents are offered first;
+    /// a replaced subexpression is not looked into).
+    pub fn rewrite(&self, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(e) = f(self) {
+            return e;
+        }
+        let mut m = |e: &Expr| Box::new(e.rewrite(f));
         match self {
-            Expr::Literal(x) => Expr::Literal(x.clone()),
-            Expr::Param(i) => Expr::Param(*i),
-            Expr::Column(i) => Expr::Column(f(*i)),
+            Expr::Literal(_) | Expr::Column(_) | Expr::Param(_) => self.clone(),
             Expr::Cast(e, t) => Expr::Cast(m(e), *t),
             Expr::Not(e) => Expr::Not(m(e)),
             Expr::IsNull(e, n) => Expr::IsNull(m(e), *n),
@@ -447,19 +457,60 @@ impl Expr {
             Expr::And(a, b) => Expr::And(m(a), m(b)),
             Expr::Or(a, b) => Expr::Or(m(a), m(b)),
             Expr::Binary(op, a, b) => Expr::Binary(*op, m(a), m(b)),
-            Expr::Func(func, args) => Expr::Func(*func, v(args)),
-            Expr::Call(func, args) => Expr::Call(func.clone(), v(args)),
-            Expr::Coalesce(args) => Expr::Coalesce(v(args)),
-            Expr::Extreme(args, g) => Expr::Extreme(v(args), *g),
+            Expr::InSet(e, set, n) => Expr::InSet(m(e), set.clone(), *n),
+            Expr::InList(e, list, n) => {
+                let e = m(e);
+                Expr::InList(e, list.iter().map(|x| x.rewrite(f)).collect(), *n)
+            }
+            Expr::Func(func, args) => {
+                Expr::Func(*func, args.iter().map(|a| a.rewrite(f)).collect())
+            }
+            Expr::Call(func, args) => {
+                Expr::Call(func.clone(), args.iter().map(|a| a.rewrite(f)).collect())
+            }
+            Expr::Coalesce(args) => Expr::Coalesce(args.iter().map(|a| a.rewrite(f)).collect()),
+            Expr::Extreme(args, g) => {
+                Expr::Extreme(args.iter().map(|a| a.rewrite(f)).collect(), *g)
+            }
             Expr::Case(whens, e) => Expr::Case(
                 whens
                     .iter()
-                    .map(|(c, r)| (c.map_columns(f), r.map_columns(f)))
+                    .map(|(c, r)| (c.rewrite(f), r.rewrite(f)))
                     .collect(),
-                m(e),
+                Box::new(e.rewrite(f)),
             ),
-            Expr::InList(e, list, n) => Expr::InList(m(e), v(list), *n),
-            Expr::InSet(e, set, n) => Expr::InSet(m(e), set.clone(), *n),
+        }
+    }
+
+    /// Calls `f` on this expression and, parents first, on every
+    /// subexpression that is evaluated whenever it is: not the right side
+    /// of `AND`/`OR`, a `CASE` past its first condition, a `coalesce`
+    /// argument past the first or an `IN` list's items, which evaluation
+    /// may skip. Where `f` returns false, the parts of that subexpression
+    /// are skipped.
+    pub fn visit_eager(&self, f: &mut impl FnMut(&Expr) -> bool) {
+        if !f(self) {
+            return;
+        }
+        match self {
+            Expr::Literal(_) | Expr::Column(_) | Expr::Param(_) => {}
+            Expr::Cast(e, _)
+            | Expr::Not(e)
+            | Expr::IsNull(e, _)
+            | Expr::Neg(e)
+            | Expr::InSet(e, ..)
+            | Expr::InList(e, ..)
+            | Expr::And(e, _)
+            | Expr::Or(e, _) => e.visit_eager(f),
+            Expr::Binary(_, a, b) => {
+                a.visit_eager(f);
+                b.visit_eager(f);
+            }
+            Expr::Func(_, args) | Expr::Extreme(args, _) | Expr::Call(_, args) => {
+                args.iter().for_each(|a| a.visit_eager(f))
+            }
+            Expr::Coalesce(args) => args.iter().take(1).for_each(|a| a.visit_eager(f)),
+            Expr::Case(whens, _) => whens.iter().take(1).for_each(|(c, _)| c.visit_eager(f)),
         }
     }
 

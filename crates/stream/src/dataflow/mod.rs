@@ -22,6 +22,7 @@ mod filter;
 mod hash_aggregate;
 mod join;
 mod project;
+mod shared;
 mod unnest;
 mod window;
 
@@ -33,6 +34,8 @@ use rivulet_catalog::Plan;
 use rivulet_expr::{Expr, Row, Value};
 use rivulet_storage::keys;
 use rustc_hash::FxHashMap;
+
+pub use shared::Shared;
 
 use crate::state::StateStore;
 use crate::{Error, Reservation, Result};

@@ -188,16 +188,21 @@ impl Writer {
         }
         self.log_changes(rel, changes);
         let readers = self.readers.get(&rel).cloned().unwrap_or_default();
+        // The rows with the expressions their readers share, computed once.
+        let wide = self.shared.get(&rel).and_then(|s| s.widen(changes));
         for id in readers {
-            let visible: Cow<'_, [Change]> = match &self.backfill {
-                Some(b) if b.view() == id => b.visible(rel, changes),
-                _ => Cow::Borrowed(changes),
-            };
-            let Some(flow) = self.flows.get(&id) else {
+            let backfilling = self.backfill.as_ref().filter(|b| b.view() == id);
+            let (flow, input): (_, Cow<'_, [Change]>) =
+                match (backfilling, &wide, self.wide_flows.get(&id)) {
+                    (Some(b), ..) => (self.flows.get(&id), b.visible(rel, changes)),
+                    (None, Some(wide), Some(flow)) => (Some(flow), Cow::Borrowed(&wide[..])),
+                    (None, ..) => (self.flows.get(&id), Cow::Borrowed(changes)),
+                };
+            let Some(flow) = flow else {
                 continue;
             };
             let started = std::time::Instant::now();
-            let out = flow.push(rel, &visible, ctx, &mut self.store)?;
+            let out = flow.push(rel, &input, ctx, &mut self.store)?;
             *self.view_time.entry(id).or_default() += started.elapsed().as_secs_f64();
             self.write_view_changes(id, &out)?;
             self.propagate(id, &out, ctx)?;

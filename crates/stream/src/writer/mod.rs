@@ -38,7 +38,7 @@ use rivulet_sql::Statement;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
-use crate::dataflow::Dataflow;
+use crate::dataflow::{Dataflow, Shared};
 use crate::state::Store;
 use crate::{DeliveryIds, Result};
 
@@ -128,6 +128,12 @@ pub(crate) struct Writer {
     /// For each relation, the views reading it, in id order (derived from
     /// `flows` and the catalog by [`Writer::index_readers`]).
     readers: HashMap<u64, Vec<u64>>,
+    /// For each relation, the expressions its readers share, computed once
+    /// per changed row (see [`Shared`]).
+    shared: FxHashMap<u64, Shared>,
+    /// The views that read shared expressions: their operators over the
+    /// rows widened by them.
+    wide_flows: FxHashMap<u64, Dataflow>,
     /// The view being back-filled, if any.
     backfill: Option<backfill::Backfill>,
     /// DDL that arrived during a back-fill, run once it ends.
@@ -193,7 +199,31 @@ impl Writer {
                 self.packed.insert(id);
             }
         }
+        self.share_exprs();
         self.index_logs();
+    }
+
+    /// Finds, for each relation, the expressions its readers share, and
+    /// builds the operators of the views that read them.
+    fn share_exprs(&mut self) {
+        self.shared.clear();
+        self.wide_flows.clear();
+        for (&rel, views) in &self.readers {
+            let Some(width) = self.catalog.relation_by_id(rel).map(|r| r.columns.len()) else {
+                continue;
+            };
+            let plans: Vec<(u64, &rivulet_catalog::Plan)> = views
+                .iter()
+                .filter_map(|&id| {
+                    let spec = self.catalog.relation_by_id(id)?.view()?;
+                    Some((id, &spec.plan))
+                })
+                .collect();
+            if let (Some(shared), plans) = Shared::plan(rel, width, &plans) {
+                self.shared.insert(rel, shared);
+                self.wide_flows.extend(Shared::flows(plans));
+            }
+        }
     }
 
     /// Whether there is work to do between commands.

@@ -132,6 +132,8 @@ impl Writer {
             packed: Default::default(),
             flows: BTreeMap::new(),
             readers: HashMap::new(),
+            shared: Default::default(),
+            wide_flows: Default::default(),
             backfill: None,
             deferred: VecDeque::new(),
             purging,
