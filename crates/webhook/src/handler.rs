@@ -311,10 +311,7 @@ async fn process(
     // lines before parsing them. A request that could never fit is refused
     // for good (413); one that does not fit now is told to retry (503).
     if webhook_spec(&rel).is_some_and(|w| w.is_batched) {
-        let lines = body
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .count();
+        let lines = payload::line_count(&body);
         let need = lines.saturating_mul(ROW_COST);
         if need.saturating_add(body.len()) > state.body_capacity {
             return Err(WebhookError::TooManyRows {

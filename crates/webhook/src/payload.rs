@@ -26,6 +26,20 @@ pub(crate) fn rows(body: &[u8], is_batched: bool) -> Result<Vec<Row>, WebhookErr
         .collect()
 }
 
+/// How many rows [`rows`] makes of a batched body (its lines that are not
+/// blank), counted without parsing them.
+pub(crate) fn line_count(body: &[u8]) -> usize {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', body)
+        .chain(std::iter::once(body.len()))
+        .filter(|&end| {
+            let line = &body[start..end];
+            start = end + 1;
+            !line.iter().all(|&b| is_json_space(b))
+        })
+        .count()
+}
+
 /// JSON's whitespace (RFC 8259), `\n` aside since it ends lines.
 fn is_json_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r')
@@ -169,6 +183,10 @@ mod tests {
                             .count();
                         prop_assert_eq!(r.len(), if batched { lines } else { 1 });
                     }
+                    prop_assert_eq!(
+                        line_count(&b),
+                        b.split(|c| *c == b'\n').filter(|l| !l.iter().all(|b| is_json_space(*b))).count()
+                    );
                 }
                 let _ = array_rows(&b);
                 // The signed part of a batch is a prefix of the body and,
