@@ -69,7 +69,7 @@ async fn a_format_1_sled_directory_is_upgraded_by_the_server() {
                 v1_row(&[("type", ty), ("user", user)]),
             );
         }
-        sled.apply(b).unwrap();
+        sled.apply(&b).unwrap();
         sled.flush().unwrap();
     }
 

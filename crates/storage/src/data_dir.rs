@@ -74,7 +74,7 @@ fn migrate_from_sled(dir: &Path, lsm: &Path, budget: StorageBudget) -> Result<()
             batch.put(k.to_vec(), v.to_vec());
             if batch.len() >= COPY_BATCH {
                 copied += batch.len() as u64;
-                if let Err(e) = to.apply(std::mem::take(&mut batch)) {
+                if let Err(e) = to.apply(&std::mem::take(&mut batch)) {
                     failure = Some(e);
                     return false;
                 }
@@ -89,7 +89,7 @@ fn migrate_from_sled(dir: &Path, lsm: &Path, budget: StorageBudget) -> Result<()
             return Err(e);
         }
         copied += batch.len() as u64;
-        to.apply(batch)?;
+        to.apply(&batch)?;
         to.flush()?;
         tracing::info!(
             keys = copied,
@@ -124,7 +124,7 @@ mod tests {
                 b.put(keys::row(3, &keys::row_id(i)), i.to_le_bytes().to_vec());
             }
             b.put(keys::meta("format_version"), b"1".to_vec());
-            sled.apply(b).unwrap();
+            sled.apply(&b).unwrap();
             sled.flush().unwrap();
         }
         let e = open_data_dir(&dir, small()).unwrap();

@@ -104,7 +104,7 @@ pub trait Engine: Send + Sync + 'static {
     fn last_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>>;
 
     /// Applies a batch atomically.
-    fn apply(&self, batch: WriteBatch) -> Result<()>;
+    fn apply(&self, batch: &WriteBatch) -> Result<()>;
 
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;

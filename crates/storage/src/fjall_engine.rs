@@ -467,19 +467,19 @@ impl Engine for FjallEngine {
 
     reads_by_visit!();
 
-    fn apply(&self, batch: WriteBatch) -> Result<()> {
+    fn apply(&self, batch: &WriteBatch) -> Result<()> {
         let mut b = self.db.batch();
         // Consecutive writes mostly go to one relation: look its keyspace
         // up once per run of them.
         let mut current: Option<(u64, Keyspace)> = None;
         let mut written: HashMap<Option<u64>, u64> = HashMap::new();
-        for (k, v) in batch.ops {
-            let rel = keys::relation_of_row(&k);
+        for (k, v) in &batch.ops {
+            let rel = keys::relation_of_row(k);
             let ks = match rel {
                 None => &self.data,
                 Some(rel) => {
                     if current.as_ref().map(|(r, _)| *r) != Some(rel) {
-                        current = match (&v, self.holder(&k)) {
+                        current = match (v, self.holder(k)) {
                             (_, Some(ks)) => Some((rel, ks)),
                             (Some(_), None) => Some((rel, self.relation(rel)?)),
                             (None, None) => None,
@@ -495,8 +495,8 @@ impl Engine for FjallEngine {
             };
             *written.entry(rel).or_default() += (k.len() + v.as_ref().map_or(0, Vec::len)) as u64;
             match v {
-                Some(v) => b.insert(ks, k, v),
-                None => b.remove(ks, k),
+                Some(v) => b.insert(ks, k.as_slice(), v.as_slice()),
+                None => b.remove(ks, k.as_slice()),
             }
         }
         b.commit()?;
@@ -574,7 +574,7 @@ impl Engine for FjallSnapshot {
 
     reads_by_visit!();
 
-    fn apply(&self, _batch: WriteBatch) -> Result<()> {
+    fn apply(&self, _batch: &WriteBatch) -> Result<()> {
         Err(crate::Error::Unsupported("writing to a snapshot"))
     }
 

@@ -92,12 +92,12 @@ impl Engine for MemoryEngine {
             .map(|(k, _)| k.clone()))
     }
 
-    fn apply(&self, batch: WriteBatch) -> Result<()> {
+    fn apply(&self, batch: &WriteBatch) -> Result<()> {
         let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
-        for (k, v) in batch.ops {
+        for (k, v) in &batch.ops {
             match v {
-                Some(v) => data.insert(k, v),
-                None => data.remove(&k),
+                Some(v) => data.insert(k.clone(), v.clone()),
+                None => data.remove(k),
             };
         }
         Ok(())

@@ -95,12 +95,12 @@ impl Engine for SledEngine {
         }
     }
 
-    fn apply(&self, batch: WriteBatch) -> Result<()> {
+    fn apply(&self, batch: &WriteBatch) -> Result<()> {
         let mut b = sled::Batch::default();
-        for (k, v) in batch.ops {
+        for (k, v) in &batch.ops {
             match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
             }
         }
         self.db.apply_batch(b)?;

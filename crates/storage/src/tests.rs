@@ -9,7 +9,7 @@ fn suite(e: &dyn Engine) {
     }
     b.put(keys::row(8, &keys::row_id(1)), b"other".to_vec());
     b.put(keys::catalog(1), b"cat".to_vec());
-    e.apply(b).unwrap();
+    e.apply(&b).unwrap();
     e.flush().unwrap();
 
     let rows = e.scan_prefix(&keys::rows_prefix(7)).unwrap();
@@ -64,7 +64,7 @@ fn suite(e: &dyn Engine) {
     b.delete(keys::row(7, &keys::row_id(2)));
     b.put(keys::row(7, &keys::row_id(1)), b"x".to_vec());
     b.put(keys::row(7, &keys::row_id(1)), b"y".to_vec());
-    e.apply(b).unwrap();
+    e.apply(&b).unwrap();
     assert_eq!(
         e.get(&keys::row(7, &keys::row_id(1))).unwrap(),
         Some(b"y".to_vec())
@@ -205,10 +205,10 @@ fn fjall_keeps_key_order_across_relation_keyspaces() {
     let dir = std::env::temp_dir().join(format!("rivulet-fjall-order-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let memory = MemoryEngine::new();
-    memory.apply(mixed_batch()).unwrap();
+    memory.apply(&mixed_batch()).unwrap();
     {
         let e = FjallEngine::open(&dir, budget()).unwrap();
-        e.apply(mixed_batch()).unwrap();
+        e.apply(&mixed_batch()).unwrap();
         assert_eq!(everything(&e), everything(&memory));
         e.flush().unwrap();
     }
@@ -223,7 +223,7 @@ fn fjall_keeps_key_order_across_relation_keyspaces() {
     for id in [9u64, 1, 5, 3] {
         b.delete(keys::row(6, &keys::row_id(id)));
     }
-    memory.apply(b).unwrap();
+    memory.apply(&b).unwrap();
     assert_eq!(everything(&e), everything(&memory));
     e.flush().unwrap();
     drop(e);
@@ -244,7 +244,7 @@ fn fjall_moves_rows_out_of_a_single_keyspace() {
     for id in 0..25_000u64 {
         b.put(keys::row(8, &keys::row_id(id)), id.to_le_bytes().to_vec());
     }
-    memory.apply(b.clone()).unwrap();
+    memory.apply(&b).unwrap();
     {
         // Everything in one keyspace, as versions before relation
         // keyspaces wrote it.
@@ -290,7 +290,7 @@ fn fjall_bounds_all_memtables_together() {
             for i in 0..16u64 {
                 b.put(keys::row(rel, &keys::row_id(round * 16 + i)), vec![7; 4096]);
             }
-            e.apply(b).unwrap();
+            e.apply(&b).unwrap();
         }
     }
     let started = std::time::Instant::now();

@@ -78,7 +78,7 @@ impl Engine for Instrumented {
         // Finds where row ids continue; returns a key, never a row.
         self.inner.last_key_with_prefix(prefix)
     }
-    fn apply(&self, batch: WriteBatch) -> rivulet_storage::Result<()> {
+    fn apply(&self, batch: &WriteBatch) -> rivulet_storage::Result<()> {
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(rivulet_storage::Error::Io(std::io::Error::other(
                 "injected write failure",
@@ -94,7 +94,7 @@ impl Engine for Instrumented {
             )));
         }
         for b in self.unflushed.lock().unwrap().drain(..) {
-            self.durable.apply(b)?;
+            self.durable.apply(&b)?;
         }
         self.inner.flush()
     }
@@ -353,7 +353,7 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
         keys::row(2, b"stale"),
         rivulet_expr::encode_row(&[Value::Null]),
     );
-    engine.apply(b).unwrap();
+    engine.apply(&b).unwrap();
 
     let db = Database::open(engine.clone(), Options::default()).unwrap();
     assert_eq!(texts(&db, "v").await, vec!["page|1", "track|2"]);
@@ -385,7 +385,7 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
     for old in [b"2", b"3"] {
         let mut b = WriteBatch::new();
         b.put(keys::meta("format_version"), old.to_vec());
-        engine.apply(b).unwrap();
+        engine.apply(&b).unwrap();
         let db = Database::open(engine.clone(), Options::default()).unwrap();
         assert_eq!(texts(&db, "v").await, vec!["page|2", "track|2"]);
         assert_eq!(
@@ -397,7 +397,7 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
 
     let mut b = WriteBatch::new();
     b.put(keys::meta("format_version"), b"7".to_vec());
-    engine.apply(b).unwrap();
+    engine.apply(&b).unwrap();
     let err = Database::open(engine, Options::default())
         .err()
         .expect("format 7 must be refused");
@@ -542,7 +542,7 @@ async fn a_failed_flush_stops_the_writer_and_either_outcome_recovers() {
             true
         })
         .unwrap();
-    kept.apply(all).unwrap();
+    kept.apply(&all).unwrap();
     let db = Database::open(kept, Options::default()).unwrap();
     assert_eq!(texts(&db, "per_kind").await, vec!["a|151", "b|150"]);
     assert_eq!(texts(&db, "t").await.len(), 301);

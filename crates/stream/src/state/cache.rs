@@ -80,8 +80,9 @@ impl Cache {
             self.cold_bytes -= cost(&k, &v);
         }
         self.hot_bytes += c;
-        if let Some(old) = self.hot.insert(key.clone(), value) {
-            self.hot_bytes -= cost(&key, &old);
+        let key_len = key.len();
+        if let Some(old) = self.hot.insert(key, value) {
+            self.hot_bytes -= key_len + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
         }
         if self.hot_bytes > self.budget / 2 {
             self.cold = std::mem::take(&mut self.hot);

@@ -85,19 +85,14 @@ impl Store {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        let mut batch = WriteBatch::new();
-        batch.ops.reserve(pending.len());
-        let mut state = Vec::new();
-        for (k, v) in pending {
+        let batch = WriteBatch {
+            ops: std::mem::take(&mut self.pending).into_iter().collect(),
+        };
+        self.engine.apply(&batch)?;
+        for (k, v) in batch.ops {
             if keys::is_state(&k) {
-                state.push((k.clone(), v.clone()));
+                self.cache.insert(k, v);
             }
-            batch.ops.push((k, v));
-        }
-        self.engine.apply(batch)?;
-        for (k, v) in state {
-            self.cache.insert(k, v);
         }
         Ok(())
     }
@@ -278,7 +273,7 @@ mod tests {
         for k in ["a1", "a3", "a5", "b1"] {
             b.put(k.as_bytes().to_vec(), b"old".to_vec());
         }
-        engine.apply(b).unwrap();
+        engine.apply(&b).unwrap();
         let mut s = Store::new(engine.clone(), 1 << 20);
         s.put(b"a0".to_vec(), b"new".to_vec());
         s.put(b"a3".to_vec(), b"new".to_vec());

@@ -62,7 +62,7 @@ impl Writer {
         let mark_current = || -> Result<bool> {
             let mut b = WriteBatch::new();
             b.put(version_key.clone(), FORMAT_VERSION.to_vec());
-            engine.apply(b)?;
+            engine.apply(&b)?;
             engine.flush()?;
             Ok(false)
         };
