@@ -13,6 +13,20 @@ use crate::{Error, Numeric, Result};
 
 use super::{key_order, MAX_DEPTH};
 
+/// The bytes that end a run of plain characters inside a JSON string: the
+/// closing quote, a backslash and the control characters (an error).
+const ENDS_PLAIN_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// A JSON document as a tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JsonTree {
@@ -100,14 +114,15 @@ impl<'a> Node<'a> {
             .all(|w| key_order(&w[0].0, &w[1].0).is_lt())
         {
             pairs.sort_by(|a, b| key_order(&a.0, &b.0));
-            let mut out: Vec<(Cow<'a, str>, Node<'a>)> = Vec::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                match out.last_mut() {
-                    Some(last) if last.0 == k => last.1 = v,
-                    _ => out.push((k, v)),
+            // In place: a repeated key's later value moves into the first
+            // of its run, which is kept.
+            pairs.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(&mut later.1, &mut kept.1);
                 }
-            }
-            pairs = out;
+                same
+            });
         }
         let keys = pairs.iter().map(|(k, _)| k.len()).sum();
         let values = pairs.iter().map(|(_, v)| v.encoded_len()).sum();
@@ -328,11 +343,16 @@ impl<'a> Parser<'a> {
         let mut out: Option<String> = None;
         let mut run_start = self.pos;
         loop {
-            let Some(&c) = self.bytes.get(self.pos) else {
+            // Plain characters first, a byte at a time without branching
+            // on which special byte it might be.
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let Some(plain) = rest.iter().position(|&c| ENDS_PLAIN_RUN[usize::from(c)]) else {
                 return Err(Error::InvalidJson {
                     detail: "The input string ended unexpectedly.".into(),
                 });
             };
+            self.pos += plain;
+            let c = rest.get(plain).copied().unwrap_or_default();
             match c {
                 b'"' => {
                     let run = &self.src[run_start..self.pos];
@@ -351,12 +371,12 @@ impl<'a> Parser<'a> {
                     self.escape(s)?;
                     run_start = self.pos;
                 }
-                0x00..=0x1f => {
+                // A control character: the only other byte ending a run.
+                _ => {
                     return Err(Error::InvalidJson {
                         detail: format!("Character with value 0x{c:02x} must be escaped."),
                     })
                 }
-                _ => self.pos += 1,
             }
         }
     }
@@ -451,12 +471,12 @@ impl<'a> Parser<'a> {
     /// object = '{' (string ':' value (',' string ':' value)*)? '}'
     fn object(&mut self, depth: usize) -> Result<Node<'a>> {
         self.pos += 1;
-        let mut pairs = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(Node::object(pairs));
+            return Ok(Node::object(Vec::new()));
         }
+        let mut pairs = Vec::new();
         loop {
             self.skip_ws();
             if self.bytes.get(self.pos) != Some(&b'"') {
@@ -504,6 +524,10 @@ mod tests {
             ),
             (r#"{"aa":1,"b":2,"a":3}"#, r#"{"a": 3, "b": 2, "aa": 1}"#),
             (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#),
+            (
+                r#"{"b":1,"a":1,"b":2,"a":3,"b":{"c":1,"c":[]},"a":null}"#,
+                r#"{"a": null, "b": {"c": []}}"#,
+            ),
             (r#"[1e3, -0.0, 1.5E+1, 0.00]"#, r#"[1000, 0.0, 15, 0.00]"#),
             (r#" { } "#, r#"{}"#),
             (r#"[]"#, r#"[]"#),
