@@ -87,6 +87,21 @@ pub struct FjallEngine {
     memtable: u64,
     relations: RwLock<BTreeMap<u64, Keyspace>>,
     unflushed: Mutex<Unflushed>,
+    /// Memtables to seal, handed to the `rivulet-seal` thread: sealing
+    /// takes the journal's lock and then tidies every keyspace's versions
+    /// and the journal's files, which a batch being applied must not wait
+    /// for. The thread ends when the engine is dropped.
+    seal: std::sync::mpsc::Sender<Keyspace>,
+}
+
+/// Seals the memtables `keyspaces` sends until the engine is dropped
+/// (fjall then flushes them in the background).
+fn seal_memtables(keyspaces: std::sync::mpsc::Receiver<Keyspace>) {
+    for keyspace in keyspaces {
+        if let Err(e) = keyspace.rotate_memtable() {
+            tracing::warn!("sealing a memtable failed (it stays in memory): {e}");
+        }
+    }
 }
 
 impl FjallEngine {
@@ -108,12 +123,17 @@ impl FjallEngine {
             };
             relations.insert(rel, db.keyspace(&name, || options(budget.memtable))?);
         }
+        let (seal, to_seal) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("rivulet-seal".into())
+            .spawn(move || seal_memtables(to_seal))?;
         let engine = FjallEngine {
             db,
             data,
             memtable: budget.memtable,
             relations: RwLock::new(relations),
             unflushed: Mutex::new(Unflushed::default()),
+            seal,
         };
         engine.move_rows_out_of_data()?;
         Ok(engine)
@@ -154,8 +174,8 @@ impl FjallEngine {
     }
 
     /// Counts `written` bytes against the memtables' budget and, while
-    /// they are over it, seals the memtable that took the most (fjall then
-    /// flushes it in the background).
+    /// they are over it, has the memtable that took the most sealed (on
+    /// the `rivulet-seal` thread; fjall then flushes it in the background).
     fn bound_memtables(&self, written: HashMap<Option<u64>, u64>) -> Result<()> {
         let mut u = self
             .unflushed
@@ -181,7 +201,8 @@ impl FjallEngine {
                 Some(rel) => self.holder(&keys::rows_prefix(rel)),
             };
             if let Some(keyspace) = keyspace {
-                keyspace.rotate_memtable()?;
+                // The thread outlives every batch: sending cannot fail.
+                let _ = self.seal.send(keyspace);
             }
         }
         Ok(())
