@@ -148,8 +148,11 @@ const CONNECTIONS: usize = 64;
 /// HTTP/1.1 connections, body `j` on connection `j % CONNECTIONS`, each
 /// expecting 200; `items` is how many events the bodies carry. With
 /// `paced`, body `j` is sent no earlier than `j / paced` seconds after the
-/// start and its latency counts from then, so a stall is charged to every
-/// request it held up rather than hidden by the sender waiting.
+/// start, and its latency counts from then when the answer to the previous
+/// body on its connection came too late to send it on time, so a stall is
+/// charged to every request it held up rather than hidden by the sender
+/// waiting; when it was sent late only because the timer woke late, from
+/// when it was sent.
 async fn post_all(
     addr: &str,
     path: &str,
@@ -176,11 +179,22 @@ async fn post_all(
             let mut lat = Vec::with_capacity(lane.len());
             tokio::time::sleep_until(start).await;
             for (j, (body, headers)) in lane {
-                let due = match paced {
+                // Paced, a request is timed from when it was due if the
+                // previous answer on its connection came too late to send
+                // it then (the server's delay, which counts); otherwise
+                // from when it is sent, since the timer wakes up to a
+                // millisecond late (the load generator's delay, which
+                // does not).
+                let sent_from = match paced {
                     Some(rate) => {
                         let due = start + Duration::from_secs_f64(j as f64 / rate);
+                        let ready = tokio::time::Instant::now();
                         tokio::time::sleep_until(due).await;
-                        due
+                        if ready >= due {
+                            due
+                        } else {
+                            tokio::time::Instant::now()
+                        }
                     }
                     None => tokio::time::Instant::now(),
                 };
@@ -200,7 +214,7 @@ async fn post_all(
                     "status {status}: {}",
                     String::from_utf8_lossy(&text)
                 );
-                lat.push(due.elapsed());
+                lat.push(sent_from.elapsed());
             }
             Ok::<_, anyhow::Error>(lat)
         }));
@@ -234,6 +248,44 @@ fn signed_bodies(events: usize, per_post: usize) -> Vec<Body> {
             )
         })
         .collect()
+}
+
+/// Prints how the writer grouped the run's commands (groups, commands per
+/// group, mean fsync), from the server's `/metrics` at `admin`.
+async fn print_writer_metrics(admin: &str) -> Result<()> {
+    let (_, text) = rivulet_tests::Hook::new(admin)
+        .request("GET", "/metrics", &[], Default::default())
+        .await?;
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let groups = value("rivulet_writer_group_commands_count");
+    let commands = value("rivulet_writer_group_commands_sum");
+    let fsyncs = value("rivulet_writer_fsync_seconds_count");
+    let fsync = value("rivulet_writer_fsync_seconds_sum");
+    // Histogram buckets double from 0.1 ms: 3.2 ms is a bucket bound.
+    let quick = value("rivulet_writer_fsync_seconds_bucket{le=\"0.0032\"}");
+    // The server's own time from a delivery's arrival to its 200: the
+    // bucket bound under which 99% of them fall.
+    let acks = value("rivulet_webhook_ack_seconds_count");
+    let ack_p99 = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("rivulet_webhook_ack_seconds_bucket{le=\"")?;
+            let (le, n) = rest.split_once("\"} ")?;
+            Some((le.parse::<f64>().ok()?, n.parse::<f64>().ok()?))
+        })
+        .find(|&(_, n)| n >= 0.99 * acks)
+        .map_or(f64::NAN, |(le, _)| le * 1e3);
+    println!(
+        "  server: {groups:.0} groups, {:.1} commands per group, fsync {:.2} ms on average, {:.0} fsyncs over 3.2 ms, 99% of acks within {ack_p99} ms",
+        commands / groups.max(1.0),
+        fsync * 1e3 / fsyncs.max(1.0),
+        fsyncs - quick
+    );
+    Ok(())
 }
 
 /// Rivulet: `events` signed events, `per_post` to a request (`paced` as in
@@ -272,6 +324,9 @@ async fn ingest(views: usize, events: usize, per_post: usize, paced: Option<f64>
         paced.map(|rate| rate / per_post as f64),
     )
     .await?;
+    if let Some(admin) = &server.admin_addr {
+        print_writer_metrics(admin).await?;
+    }
     let n: usize = rivulet_tests::scalar(&c, "SELECT count(*) FROM events")
         .await?
         .unwrap_or_default()
