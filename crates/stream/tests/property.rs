@@ -105,12 +105,8 @@ fn int_or_null(g: &mut Gen) -> Value {
 
 /// The view's query evaluated from scratch over the stored rows, by the
 /// view's own operators over fresh state; the query operators
-/// ([`Dataflow::for_query`]) must agree with them.
-fn from_scratch(db: &Database, view: &str) -> Vec<Row> {
-    from_scratch_in(db, view, EvalCtx::strict)
-}
-
-/// [`from_scratch`] with evaluation errors handled by contexts from `ctx`.
+/// ([`Dataflow::for_query`]) must agree with them. Evaluation errors are
+/// handled by contexts from `ctx`.
 fn from_scratch_in(db: &Database, view: &str, ctx: fn() -> EvalCtx) -> Vec<Row> {
     let catalog = db.catalog();
     let rel = catalog.relation(view).unwrap();
@@ -162,14 +158,33 @@ fn stored(db: &Database, view: &str) -> Vec<Row> {
 /// Asserts that every view holds what its query gives from scratch
 /// (compared as printed values, so numeric scale counts).
 fn assert_views_as_queries(db: &Database, views: &[String], when: &str) {
+    assert_views_as_queries_in(db, views, when, EvalCtx::strict);
+}
+
+/// [`assert_views_as_queries`], the queries' evaluation errors handled by
+/// contexts from `ctx`.
+fn assert_views_as_queries_in(db: &Database, views: &[String], when: &str, ctx: fn() -> EvalCtx) {
     for v in views {
         let def = db.catalog().relation(v).unwrap().definition.to_string();
         assert_eq!(
             texts(stored(db, v)),
-            texts(from_scratch(db, v)),
+            texts(from_scratch_in(db, v, ctx)),
             "{when}: {def}"
         );
     }
+}
+
+/// Creates views `p0`, `p1`, ... as `defs`; returns their names.
+async fn create_views(db: &Database, defs: &[&str]) -> Vec<String> {
+    let mut views = Vec::new();
+    for (i, sql) in defs.iter().enumerate() {
+        let name = format!("p{i}");
+        db.execute_ddl(stmt(&format!("CREATE MATERIALIZED VIEW {name} AS {sql}")))
+            .await
+            .unwrap();
+        views.push(name);
+    }
+    views
 }
 
 /// `column = value`, bound.
@@ -362,14 +377,7 @@ async fn many_views_of_one_table_equal_their_queries() {
         "SELECT u.x, count(*) AS n FROM e LEFT JOIN u ON e.a = u.k GROUP BY 1",
         "SELECT DISTINCT e.a FROM e",
     ];
-    let mut views = Vec::new();
-    for (i, sql) in defs.iter().enumerate() {
-        let name = format!("p{i}");
-        db.execute_ddl(stmt(&format!("CREATE MATERIALIZED VIEW {name} AS {sql}")))
-            .await
-            .unwrap();
-        views.push(name);
-    }
+    let mut views = create_views(&db, &defs).await;
     // Views on the views: one over an aggregate, one over a packed view.
     for (name, sql) in [
         ("q0", "SELECT count(*) AS n FROM p1"),
@@ -433,14 +441,7 @@ async fn views_sharing_expressions_equal_their_queries() {
         "SELECT count(*) AS n, sum(p2.w) AS sw FROM p2",
         "SELECT p2.w % 2 AS g, count(*) AS n FROM p2 GROUP BY 1",
     ];
-    let mut views = Vec::new();
-    for (i, sql) in defs.iter().enumerate() {
-        let name = format!("p{i}");
-        db.execute_ddl(stmt(&format!("CREATE MATERIALIZED VIEW {name} AS {sql}")))
-            .await
-            .unwrap();
-        views.push(name);
-    }
+    let views = create_views(&db, &defs).await;
     let s = db.catalog().relation("s").unwrap().id;
     let mut g = Gen(0x5eed_0f5a_4ed0_c5a1);
     for step in 0..30 {
@@ -465,14 +466,7 @@ async fn views_sharing_expressions_equal_their_queries() {
             db = Database::open(engine.clone(), Options::default()).unwrap();
         }
         if step % 5 == 4 {
-            for v in &views {
-                let def = db.catalog().relation(v).unwrap().definition.to_string();
-                assert_eq!(
-                    texts(stored(&db, v)),
-                    texts(from_scratch_in(&db, v, EvalCtx::lenient)),
-                    "step {step}: {def}"
-                );
-            }
+            assert_views_as_queries_in(&db, &views, &format!("step {step}"), EvalCtx::lenient);
         }
     }
     db.shutdown();
