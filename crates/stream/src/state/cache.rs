@@ -29,7 +29,12 @@ pub(crate) struct Cache {
 }
 
 fn cost(key: &[u8], value: &Option<Vec<u8>>) -> usize {
-    key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
+    cost_of(key.len(), value)
+}
+
+/// [`cost`] of an entry whose key is `key_len` bytes long.
+fn cost_of(key_len: usize, value: &Option<Vec<u8>>) -> usize {
+    key_len + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
 }
 
 impl Cache {
@@ -82,7 +87,7 @@ impl Cache {
         self.hot_bytes += c;
         let key_len = key.len();
         if let Some(old) = self.hot.insert(key, value) {
-            self.hot_bytes -= key_len + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
+            self.hot_bytes -= cost_of(key_len, &old);
         }
         if self.hot_bytes > self.budget / 2 {
             self.cold = std::mem::take(&mut self.hot);
