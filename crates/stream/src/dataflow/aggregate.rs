@@ -543,6 +543,8 @@ impl Aggregate {
 
     /// The index in `touched` of `row`'s group, loading the group first if
     /// the batch has not touched it yet (`last` is the previous row's).
+    /// `gk` is scratch space for the encoded group key.
+    #[allow(clippy::too_many_arguments)]
     fn touch(
         &self,
         touched: &mut Vec<Touched>,
@@ -551,17 +553,26 @@ impl Aggregate {
         row: &[Value],
         ctx: &mut EvalCtx,
         st: &mut dyn StateStore,
+        gk: &mut Vec<u8>,
     ) -> Result<usize> {
-        let keys: Row = self.group_keys.iter().map(|k| ctx.eval(k, row)).collect();
-        let mut gk = Vec::new();
-        keys.iter().for_each(|v| encode_value_key(&mut gk, v));
+        // Key values borrowed where they can be: only a group the batch
+        // has not touched yet needs copies of them.
+        let keys: Vec<Cow<'_, Value>> = self
+            .group_keys
+            .iter()
+            .map(|k| ctx.eval_cow(k, row))
+            .collect();
+        gk.clear();
+        keys.iter().for_each(|v| encode_value_key(gk, v));
         // Consecutive rows often share a group.
-        if let Some(t) = last.filter(|&t| touched[t].gk == gk) {
+        if let Some(t) = last.filter(|&t| touched[t].gk == *gk) {
             return Ok(t);
         }
-        if let Some(&t) = index.get(&gk) {
+        if let Some(&t) = index.get(gk.as_slice()) {
             return Ok(t);
         }
+        let keys: Row = keys.into_iter().map(Cow::into_owned).collect();
+        let gk = gk.clone();
         let group = self.load(st, &gk, keys)?;
         let before = self.output(&group);
         index.insert(gk.clone(), touched.len());
@@ -583,6 +594,7 @@ impl Aggregate {
         let mut touched: Vec<Touched> = Vec::new();
         let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
         let mut last: Option<usize> = None;
+        let mut gk = Vec::new();
         // Net multiplicity change of each (group, aggregate, value key), per
         // exact representation of the value (`12.5` and `12.50` share a key).
         let mut deltas: FxHashMap<(usize, usize, Vec<u8>), Reps> = FxHashMap::default();
@@ -597,7 +609,7 @@ impl Aggregate {
                 };
                 let t = match known {
                     Some(t) => t,
-                    None => self.touch(&mut touched, &mut index, last, row, ctx, st)?,
+                    None => self.touch(&mut touched, &mut index, last, row, ctx, st, &mut gk)?,
                 };
                 last = Some(t);
                 let group = &mut touched[t].group;
