@@ -116,6 +116,14 @@ pub trait Engine: Send + Sync + 'static {
         Err(crate::Error::Unsupported("snapshots"))
     }
 
+    /// Readies storage for relation `rel`'s rows before its first write,
+    /// where that takes work of its own (the fjall engine creates the
+    /// relation's keyspace: files and fsyncs), so that the first rows do
+    /// not wait for it. Nothing for other engines.
+    fn prepare_relation(&self, _rel: u64) -> Result<()> {
+        Ok(())
+    }
+
     /// Removes every row of relation `rel` at once, durably, if this engine
     /// keeps each relation's rows apart; returns false (having done
     /// nothing) if it does not, and the caller deletes them key by key.

@@ -215,6 +215,15 @@ impl FjallEngine {
         self.db.write_buffer_size()
     }
 
+    /// Whether relation `rel`'s rows have a keyspace yet.
+    #[cfg(test)]
+    pub(crate) fn has_keyspace(&self, rel: u64) -> bool {
+        self.relations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&rel)
+    }
+
     /// The keyspace of relation `rel`'s rows, created on first use.
     fn relation(&self, rel: u64) -> Result<Keyspace> {
         if let Some(ks) = self
@@ -522,6 +531,10 @@ impl Engine for FjallEngine {
         }
         b.commit()?;
         self.bound_memtables(written)
+    }
+
+    fn prepare_relation(&self, rel: u64) -> Result<()> {
+        self.relation(rel).map(drop)
     }
 
     fn flush(&self) -> Result<()> {

@@ -306,3 +306,26 @@ fn fjall_bounds_all_memtables_together() {
     drop(e);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fjall_readies_a_relation_before_its_first_rows() {
+    let dir = std::env::temp_dir().join(format!("rivulet-fjall-prepare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = FjallEngine::open(&dir, budget()).unwrap();
+    assert!(!e.has_keyspace(5));
+    e.prepare_relation(5).unwrap();
+    e.prepare_relation(5).unwrap();
+    assert!(e.has_keyspace(5));
+    // Nothing was written: nothing reads back, before or after a reopen.
+    assert!(e.scan_prefix(&keys::rows_prefix(5)).unwrap().is_empty());
+    let mut b = WriteBatch::new();
+    b.put(keys::row(5, &keys::row_id(1)), b"r".to_vec());
+    e.apply(&b).unwrap();
+    e.flush().unwrap();
+    drop(e);
+    let e = FjallEngine::open(&dir, budget()).unwrap();
+    assert!(e.has_keyspace(5));
+    assert_eq!(e.scan_prefix(&keys::rows_prefix(5)).unwrap().len(), 1);
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -304,6 +304,7 @@ impl Writer {
                 self.purging.extend(effects.dropped);
                 if effects.catalog_changed {
                     self.committed = self.catalog.clone();
+                    self.prepare_relations();
                     shared.publish(Arc::new(self.published_catalog()));
                 } else if !backfill_before && self.backfill.is_some() {
                     // The back-fill's view is durable (as a marker) but not
@@ -333,6 +334,20 @@ impl Writer {
             }
         }
         stopping
+    }
+
+    /// Readies storage for the rows of every table and view, so that a
+    /// relation just created does not make its first rows wait (see
+    /// [`Engine::prepare_relation`](rivulet_storage::Engine::prepare_relation));
+    /// a failure only means the first write does the work.
+    fn prepare_relations(&self) {
+        for r in self.catalog.relations() {
+            if r.table().is_some() || r.view().is_some() {
+                if let Err(e) = self.store.engine().prepare_relation(r.id) {
+                    tracing::warn!(relation = %r.name, "could not ready storage ahead: {e}");
+                }
+            }
+        }
     }
 
     /// Applies the group's writes as one batch and makes them durable.
