@@ -57,6 +57,24 @@ impl ToSqlText for PgValue<'_> {
     }
 }
 
+/// One member of an array or record in binary: its length and binary form
+/// as type `ty`, or length -1 for NULL.
+fn put_member(
+    v: &Value,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<(), Box<dyn StdError + Sync + Send>> {
+    let mut buf = BytesMut::new();
+    match PgValue(v).to_sql(ty, &mut buf)? {
+        IsNull::Yes => out.put_i32(-1),
+        IsNull::No => {
+            out.put_i32(buf.len() as i32);
+            out.put_slice(&buf);
+        }
+    }
+    Ok(())
+}
+
 impl ToSql for PgValue<'_> {
     fn to_sql(
         &self,
@@ -80,14 +98,7 @@ impl ToSql for PgValue<'_> {
                     out.put_i32(1);
                 }
                 for e in elems {
-                    let mut buf = BytesMut::new();
-                    match PgValue(e).to_sql(&elem, &mut buf)? {
-                        IsNull::Yes => out.put_i32(-1),
-                        IsNull::No => {
-                            out.put_i32(buf.len() as i32);
-                            out.put_slice(&buf);
-                        }
-                    }
+                    put_member(e, &elem, out)?;
                 }
             }
             Value::Null => return Ok(IsNull::Yes),
@@ -120,14 +131,7 @@ impl ToSql for PgValue<'_> {
                 for f in fields {
                     let ty = pg_type(f.data_type());
                     out.put_u32(ty.oid());
-                    let mut buf = BytesMut::new();
-                    match PgValue(f).to_sql(&ty, &mut buf)? {
-                        IsNull::Yes => out.put_i32(-1),
-                        IsNull::No => {
-                            out.put_i32(buf.len() as i32);
-                            out.put_slice(&buf);
-                        }
-                    }
+                    put_member(f, &ty, out)?;
                 }
             }
         }
