@@ -126,6 +126,30 @@ pub fn is_state(key: &[u8]) -> bool {
     key.first() == Some(&STATE)
 }
 
+/// The view whose operator state `key` is, if it is a state key.
+pub fn state_view(key: &[u8]) -> Option<u64> {
+    match key {
+        [STATE, view @ ..] if view.len() >= 8 => {
+            Some(u64::from_be_bytes(view[..8].try_into().ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// Prefix of the markers of tables whose views' operator state is behind
+/// their rows (see the writer's checkpoints).
+pub fn state_behind_prefix() -> Vec<u8> {
+    meta("behind/")
+}
+
+/// The marker saying the state of table `table`'s deferring views
+/// reflects its rows up to a row id (a `u64`, big-endian) and no further.
+pub fn state_behind(table: u64) -> Vec<u8> {
+    let mut k = state_behind_prefix();
+    k.extend_from_slice(&table.to_be_bytes());
+    k
+}
+
 /// Whether `key` is a row of some relation.
 pub fn is_row(key: &[u8]) -> bool {
     key.first() == Some(&ROWS)

@@ -31,6 +31,10 @@ pub struct Options {
     /// it; a webhook delivery is refused ([`Error::Busy`]) so its sender
     /// retries.
     pub queue_depth: usize,
+    /// Longest time operator state that rows can rebuild is kept from
+    /// storage (see the writer's checkpoints): what a restart after a
+    /// crash replays at most, in ingest time.
+    pub checkpoint_every: std::time::Duration,
 }
 
 impl Default for Options {
@@ -39,6 +43,7 @@ impl Default for Options {
             state_cache_bytes: 64 << 20,
             query_memory_bytes: 256 << 20,
             queue_depth: QUEUE_DEPTH,
+            checkpoint_every: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -69,7 +74,7 @@ impl Database {
     /// stored definition) and starts the writer thread. Reads no table or
     /// view rows: operator state is already in storage. Blocking.
     pub fn open(engine: Arc<dyn Engine>, options: Options) -> Result<Database> {
-        let (writer, catalog) = Writer::recover(engine.clone(), options.state_cache_bytes)?;
+        let (writer, catalog) = Writer::recover(engine.clone(), &options)?;
         let shared = Arc::new(Shared {
             engine,
             catalog: RwLock::new(Arc::new(catalog)),

@@ -1,5 +1,6 @@
 //! The writer's view of storage: committed data, plus the current group's
-//! pending writes, plus a cache of committed state.
+//! pending writes, plus state writes deferred to the next checkpoint, plus
+//! a cache of committed state.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,12 +15,14 @@ type Pending = Option<Vec<u8>>;
 
 /// Storage as the writer sees it while it executes a group of commands.
 ///
-/// Reads see, in order: the pending writes of the group, the cache of
-/// committed state, the engine. Writes stay pending until
-/// [`commit`](Store::commit) applies them as one atomic batch; only then do
-/// state entries enter the cache, so the cache never holds anything that
-/// is not in storage and a failed commit needs no repair beyond dropping
-/// the batch.
+/// Reads see, in order: the pending writes of the group, the state writes
+/// deferred to the next checkpoint, the cache of committed state, the
+/// engine. Writes stay pending until [`commit`](Store::commit) applies
+/// them as one atomic batch, with every deferred write (a checkpoint), or
+/// [`commit_deferring`](Store::commit_deferring) applies all but the state
+/// writes it is told to defer; only once applied do state entries enter
+/// the cache, so the cache never holds anything that is not in storage and
+/// a failed commit needs no repair beyond dropping the batch.
 ///
 /// Each command runs inside a savepoint ([`begin`](Store::begin)): a
 /// command that fails [`rolls back`](Store::rollback) its own writes and
@@ -31,8 +34,20 @@ pub(crate) struct Store {
     /// Since the savepoint: each written key with its earlier pending
     /// entry (`None` when it had none), newest last.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
+    /// State writes of committed groups not yet in storage, for the next
+    /// checkpoint to apply.
+    deferred: BTreeMap<Vec<u8>, Pending>,
+    /// Bytes `deferred` holds, roughly.
+    deferred_bytes: usize,
     /// Committed state entries.
     cache: Cache,
+}
+
+/// Bytes charged per deferred write beyond its key and value.
+const DEFERRED_OVERHEAD: usize = 64;
+
+fn deferred_cost(key_len: usize, value: &Pending) -> usize {
+    key_len + value.as_ref().map_or(0, Vec::len) + DEFERRED_OVERHEAD
 }
 
 impl Store {
@@ -42,6 +57,8 @@ impl Store {
             engine,
             pending: BTreeMap::new(),
             undo: Vec::new(),
+            deferred: BTreeMap::new(),
+            deferred_bytes: 0,
             cache: Cache::new(cache_bytes),
         }
     }
@@ -77,17 +94,58 @@ impl Store {
         self.undo.push((key, before));
     }
 
-    /// Applies the group's writes to storage as one atomic batch (visible,
-    /// not yet durable: the caller flushes). On failure the batch is
-    /// dropped, and storage and the cache are as before the group.
+    /// Applies the group's writes and every deferred write to storage as
+    /// one atomic batch (visible, not yet durable: the caller flushes). On
+    /// failure the batch is dropped: storage and the cache are as before
+    /// the group, and the deferred writes are still deferred.
     pub(crate) fn commit(&mut self) -> rivulet_storage::Result<()> {
         self.undo.clear();
-        if self.pending.is_empty() {
+        let pending = std::mem::take(&mut self.pending);
+        let ops: Vec<(Vec<u8>, Pending)> = if self.deferred.is_empty() {
+            pending.into_iter().collect()
+        } else {
+            let deferred = self.deferred.iter().map(|(k, v)| (k.as_slice(), v));
+            overlay(pending.iter().map(|(k, v)| (k.as_slice(), v)), deferred)
+                .into_iter()
+                .map(|(k, v)| (k.to_vec(), v.clone()))
+                .collect()
+        };
+        if ops.is_empty() {
             return Ok(());
         }
-        let batch = WriteBatch {
-            ops: std::mem::take(&mut self.pending).into_iter().collect(),
-        };
+        self.apply(WriteBatch { ops })?;
+        self.deferred.clear();
+        self.deferred_bytes = 0;
+        Ok(())
+    }
+
+    /// Like [`commit`](Store::commit), except that the group's writes for
+    /// which `defer` holds (state keys only) are kept back with the
+    /// deferred writes, for a later checkpoint. Deferred writes are not
+    /// durable: the caller must be able to redo them after a crash.
+    pub(crate) fn commit_deferring(
+        &mut self,
+        defer: impl Fn(&[u8]) -> bool,
+    ) -> rivulet_storage::Result<()> {
+        self.undo.clear();
+        let (later, now): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(k, _)| keys::is_state(k) && defer(k));
+        if !now.is_empty() {
+            self.apply(WriteBatch { ops: now })?;
+        }
+        for (k, v) in later {
+            self.deferred_bytes += deferred_cost(k.len(), &v);
+            let key_len = k.len();
+            if let Some(old) = self.deferred.insert(k, v) {
+                self.deferred_bytes -= deferred_cost(key_len, &old);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `batch`; its state entries then enter the cache.
+    fn apply(&mut self, batch: WriteBatch) -> rivulet_storage::Result<()> {
         self.engine.apply(&batch)?;
         for (k, v) in batch.ops {
             if keys::is_state(&k) {
@@ -95,6 +153,16 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Whether some state writes wait for a checkpoint.
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Bytes of state writes waiting for a checkpoint, roughly.
+    pub(crate) fn deferred_bytes(&self) -> usize {
+        self.deferred_bytes
     }
 
     /// Removes and returns the pending writes whose keys are at least
@@ -139,6 +207,9 @@ impl StateStore for Store {
         }
         let state = keys::is_state(key);
         if state {
+            if let Some(v) = self.deferred.get(key) {
+                return Ok(v.clone());
+            }
             if let Some(v) = self.cache.get(key) {
                 return Ok(v);
             }
@@ -188,14 +259,18 @@ impl Store {
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let start = from.unwrap_or(prefix);
-        // Pending writes under the prefix, in the scan's direction, merged
-        // with what storage holds: a pending entry replaces (or, as a
-        // delete, hides) the stored pair with the same key.
-        let mut over: Vec<(&Vec<u8>, &Pending)> = self
-            .pending
-            .range(start.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .collect();
+        // Pending writes under the prefix, over deferred ones, in the
+        // scan's direction, merged with what storage holds: a pending or
+        // deferred entry replaces (or, as a delete, hides) the stored pair
+        // with the same key.
+        let mut over: Vec<(&[u8], &Pending)> = if self.deferred.is_empty() {
+            writes_from(&self.pending, start, prefix)
+        } else {
+            overlay(
+                writes_from(&self.pending, start, prefix).into_iter(),
+                writes_from(&self.deferred, start, prefix).into_iter(),
+            )
+        };
         if rev {
             over.reverse();
         }
@@ -216,7 +291,7 @@ impl Store {
                 }
             }
             let go_on = match over.get(i) {
-                Some((ok, ov)) if ok.as_slice() == k => {
+                Some((ok, ov)) if *ok == k => {
                     i += 1;
                     match ov {
                         Some(ov) => f(k, ov),
@@ -245,6 +320,37 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The writes in `m` at or after `start` that start with `prefix`.
+fn writes_from<'a>(
+    m: &'a BTreeMap<Vec<u8>, Pending>,
+    start: &[u8],
+    prefix: &[u8],
+) -> Vec<(&'a [u8], &'a Pending)> {
+    m.range(start.to_vec()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, v)| (k.as_slice(), v))
+        .collect()
+}
+
+/// Merges two ascending runs of writes into one; `top` wins where both
+/// write a key.
+fn overlay<'a>(
+    top: impl Iterator<Item = (&'a [u8], &'a Pending)>,
+    under: impl Iterator<Item = (&'a [u8], &'a Pending)>,
+) -> Vec<(&'a [u8], &'a Pending)> {
+    let mut out = Vec::new();
+    let mut under = under.peekable();
+    for (k, v) in top {
+        while let Some(u) = under.next_if(|(uk, _)| *uk < k) {
+            out.push(u);
+        }
+        under.next_if(|(uk, _)| *uk == k);
+        out.push((k, v));
+    }
+    out.extend(under);
+    out
 }
 
 #[cfg(test)]
@@ -305,5 +411,50 @@ mod tests {
         assert_eq!(engine.get(b"a5").unwrap(), None);
         assert_eq!(engine.get(b"a9").unwrap(), Some(b"new".to_vec()));
         assert_eq!(s.pending_len(), 0);
+    }
+
+    #[test]
+    fn deferred_state_is_read_back_and_applied_at_a_checkpoint() {
+        let engine = Arc::new(MemoryEngine::new());
+        let st = |k: &str| {
+            let mut key = keys::state_table(7, 0);
+            key.extend_from_slice(k.as_bytes());
+            key
+        };
+        let text = |k: &[u8]| String::from_utf8_lossy(&k[11..]).into_owned();
+        let mut b = WriteBatch::new();
+        b.put(st("a1"), b"old".to_vec());
+        b.put(st("a2"), b"old".to_vec());
+        engine.apply(&b).unwrap();
+        let mut s = Store::new(engine.clone(), 1 << 20);
+        s.put(st("a1"), b"new".to_vec());
+        s.delete(st("a2"));
+        s.put(st("a3"), b"new".to_vec());
+        s.put(b"row".to_vec(), b"r".to_vec());
+        s.commit_deferring(|_| true).unwrap();
+        // The row is stored; the state writes wait, yet are read back.
+        assert_eq!(engine.get(b"row").unwrap(), Some(b"r".to_vec()));
+        assert_eq!(engine.get(&st("a1")).unwrap(), Some(b"old".to_vec()));
+        assert!(s.has_deferred() && s.deferred_bytes() > 0);
+        assert_eq!(s.get(&st("a1")).unwrap(), Some(b"new".to_vec()));
+        assert_eq!(s.get(&st("a2")).unwrap(), None);
+        // A later group's pending write goes over a deferred one.
+        s.put(st("a3"), b"newer".to_vec());
+        let mut seen = Vec::new();
+        s.scan(&keys::state_table(7, 0), false, &mut |k, v| {
+            seen.push(format!("{}={}", text(k), String::from_utf8_lossy(v)));
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, vec!["a1=new", "a3=newer"]);
+        // A failed group takes only its own writes with it.
+        s.abort();
+        assert_eq!(s.get(&st("a3")).unwrap(), Some(b"new".to_vec()));
+        // A checkpoint applies them all.
+        s.commit().unwrap();
+        assert!(!s.has_deferred());
+        assert_eq!(engine.get(&st("a1")).unwrap(), Some(b"new".to_vec()));
+        assert_eq!(engine.get(&st("a2")).unwrap(), None);
+        assert_eq!(engine.get(&st("a3")).unwrap(), Some(b"new".to_vec()));
     }
 }

@@ -145,6 +145,9 @@ impl Writer {
         if let Some(b) = self.backfill.take() {
             b.cancel(Error::ShuttingDown);
         }
+        if self.fatal.is_none() {
+            self.checkpoint_if_due(true);
+        }
         let (hits, misses) = self.store.cache_hits();
         tracing::debug!(hits, misses, "state cache at shutdown");
         // Drain so nobody waits forever on a command that will never run.
@@ -201,6 +204,9 @@ impl Writer {
         let mut replies = Vec::with_capacity(group.len());
         let mut effects = GroupEffects::default();
         let backfill_before = self.backfill.is_some();
+        // Whether every command only appends rows to tables without a
+        // primary key: then views' state may wait for a checkpoint.
+        let mut appends_only = true;
         self.logs.refresh_watched();
         // Set when the views could not take the group's inserts: then
         // nothing of the group is kept.
@@ -213,6 +219,10 @@ impl Writer {
             if !continues && broken.is_none() {
                 broken = self.flush_inserts().err();
             }
+            appends_only &= match &cmd.op {
+                Op::Insert { table, .. } => self.appends(*table),
+                _ => false,
+            };
             if let Some(e) = &broken {
                 if matches!(cmd.op, Op::Shutdown) {
                     stopping = true;
@@ -298,7 +308,8 @@ impl Writer {
             self.rebuild_flows();
             return stopping;
         }
-        match self.commit() {
+        let defer = !backfill_before && self.may_defer(appends_only);
+        match self.commit_group(defer) {
             Ok(()) => {
                 self.changes_committed();
                 self.purging.extend(effects.dropped);
@@ -361,10 +372,30 @@ impl Writer {
     pub(super) fn commit(&mut self) -> rivulet_storage::Result<()> {
         self.save_clock();
         self.pack_fresh_rows();
+        self.checkpoint_markers();
         if let Err(e) = self.store.commit() {
             self.store.abort();
             return Err(e);
         }
+        self.flush()?;
+        self.checkpointed();
+        Ok(())
+    }
+
+    /// Commits the group: as [`Writer::commit`] does, or, with `defer`,
+    /// keeping the deferring views' state for a later checkpoint (see
+    /// [`checkpoint`](super::checkpoint)).
+    fn commit_group(&mut self, defer: bool) -> rivulet_storage::Result<()> {
+        if !defer {
+            return self.commit();
+        }
+        self.save_clock();
+        self.commit_deferring()?;
+        self.flush()
+    }
+
+    /// Makes what was applied durable; a failure stops the writer.
+    fn flush(&mut self) -> rivulet_storage::Result<()> {
         let started = std::time::Instant::now();
         let flushed = self.store.engine().flush();
         self.last_flush = Some(started.elapsed());
@@ -382,7 +413,7 @@ impl Writer {
     /// primary key, and added to each packed view, as packs (see
     /// [`rows`](crate::rows)) instead of one entry each. They are still pending, so none is in storage yet: rows
     /// inserted and deleted again within the group just disappear.
-    fn pack_fresh_rows(&mut self) {
+    pub(super) fn pack_fresh_rows(&mut self) {
         for (table, first) in std::mem::take(&mut self.fresh) {
             let fresh: Vec<(u64, Vec<u8>)> = self
                 .store
@@ -417,6 +448,7 @@ impl Writer {
         } else if !self.purging.is_empty() {
             self.purge_step();
         } else {
+            self.checkpoint_if_due(false);
             self.expire_ids_step();
             self.expire_changes_step();
         }

@@ -8,6 +8,9 @@
 //!   row changes through every view downstream.
 //! - [`backfill`]: filling a new view from rows already stored, a chunk at
 //!   a time between groups, so ingest carries on meanwhile.
+//! - [`checkpoint`]: operator state that appended rows can rebuild,
+//!   written once a second instead of with every group, and rebuilt after
+//!   a crash.
 //! - [`purge`]: removing a dropped relation's rows and state in the
 //!   background.
 //! - [`dedup`]: storing each delivery of a webhook table once, and
@@ -24,6 +27,7 @@
 
 mod backfill;
 mod changes;
+mod checkpoint;
 mod commands;
 mod commit;
 mod dedup;
@@ -160,6 +164,20 @@ pub(crate) struct Writer {
     view_time: FxHashMap<u64, f64>,
     /// Change logs and live subscribers.
     logs: changes::Logs,
+    /// Views whose state may wait for a checkpoint (see [`checkpoint`]),
+    /// and the tables they read.
+    deferring: rustc_hash::FxHashSet<u64>,
+    deferring_tables: rustc_hash::FxHashSet<u64>,
+    /// Tables whose deferring views' stored state is behind their rows:
+    /// the last row id it reflects.
+    behind: FxHashMap<u64, u64>,
+    /// When the last checkpoint was durable.
+    last_checkpoint: std::time::Instant,
+    /// Longest time between checkpoints while state is deferred.
+    checkpoint_every: std::time::Duration,
+    /// Bytes of deferred state writes that make the next group a
+    /// checkpoint.
+    deferred_budget: usize,
 }
 
 impl Writer {
@@ -201,6 +219,7 @@ impl Writer {
         }
         self.share_exprs();
         self.index_logs();
+        self.index_deferring();
     }
 
     /// Finds, for each relation, the expressions its readers share, and
@@ -237,7 +256,8 @@ impl Writer {
     /// Whether something expires with time (delivery ids, retained
     /// changes), so an idle writer should still wake now and then.
     fn has_timed_work(&self) -> bool {
-        self.has_changes_to_expire()
+        self.store.has_deferred()
+            || self.has_changes_to_expire()
             || self.catalog.relations().any(|r| {
                 r.table()
                     .and_then(|t| t.webhook.as_ref())

@@ -55,8 +55,9 @@ impl Writer {
     /// publish. Blocking.
     pub(crate) fn recover(
         engine: Arc<dyn Engine>,
-        cache_bytes: usize,
+        options: &crate::Options,
     ) -> Result<(Writer, Catalog)> {
+        let cache_bytes = options.state_cache_bytes;
         let version_key = keys::meta("format_version");
         let version = engine.get(&version_key)?;
         let mark_current = || -> Result<bool> {
@@ -144,11 +145,18 @@ impl Writer {
             expired_ids_left: false,
             last_flush: None,
             view_time: Default::default(),
+            deferring: Default::default(),
+            deferring_tables: Default::default(),
+            behind: Default::default(),
+            last_checkpoint: std::time::Instant::now(),
+            checkpoint_every: options.checkpoint_every,
+            deferred_budget: cache_bytes / 4,
         };
         writer.rebuild_flows();
         if upgrade {
             writer.upgrade_from_v1()?;
         }
+        writer.replay_behind()?;
         let catalog = writer.catalog.clone();
         Ok((writer, catalog))
     }
