@@ -34,6 +34,9 @@ pub(crate) struct Store {
     /// Since the savepoint: each written key with its earlier pending
     /// entry (`None` when it had none), newest last.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
+    /// Whether a savepoint is open (writes outside one are not undone
+    /// alone, so they keep no undo entry).
+    savepoint: bool,
     /// State writes of committed groups not yet in storage, for the next
     /// checkpoint to apply.
     deferred: BTreeMap<Vec<u8>, Pending>,
@@ -57,6 +60,7 @@ impl Store {
             engine,
             pending: BTreeMap::new(),
             undo: Vec::new(),
+            savepoint: false,
             deferred: BTreeMap::new(),
             deferred_bytes: 0,
             cache: Cache::new(cache_bytes),
@@ -71,9 +75,17 @@ impl Store {
     /// Starts a command's savepoint.
     pub(crate) fn begin(&mut self) {
         self.undo.clear();
+        self.savepoint = true;
     }
 
-    /// Undoes every write since [`begin`](Store::begin).
+    /// Ends the savepoint, keeping its writes.
+    pub(crate) fn release(&mut self) {
+        self.undo.clear();
+        self.savepoint = false;
+    }
+
+    /// Undoes every write since [`begin`](Store::begin) and ends the
+    /// savepoint.
     pub(crate) fn rollback(&mut self) {
         while let Some((key, before)) = self.undo.pop() {
             match before {
@@ -81,6 +93,7 @@ impl Store {
                 None => self.pending.remove(&key),
             };
         }
+        self.savepoint = false;
     }
 
     /// Number of pending writes.
@@ -90,8 +103,12 @@ impl Store {
     }
 
     fn write(&mut self, key: Vec<u8>, value: Pending) {
-        let before = self.pending.insert(key.clone(), value);
-        self.undo.push((key, before));
+        if self.savepoint {
+            let before = self.pending.insert(key.clone(), value);
+            self.undo.push((key, before));
+        } else {
+            self.pending.insert(key, value);
+        }
     }
 
     /// Applies the group's writes and every deferred write to storage as
@@ -173,18 +190,13 @@ impl Store {
         from: &[u8],
         prefix: &[u8],
     ) -> Vec<(Vec<u8>, Pending)> {
-        let keys: Vec<Vec<u8>> = self
-            .pending
-            .range(from.to_vec()..)
-            .map(|(k, _)| k)
-            .take_while(|k| k.starts_with(prefix))
-            .cloned()
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| {
-                let v = self.pending.remove(&k)?;
-                Some((k, v))
-            })
+        // Removed in one walk of the run, not looked up key by key.
+        let end = match prefix_end(prefix) {
+            Some(end) => std::ops::Bound::Excluded(end),
+            None => std::ops::Bound::Unbounded,
+        };
+        self.pending
+            .extract_if((std::ops::Bound::Included(from.to_vec()), end), |_, _| true)
             .collect()
     }
 
@@ -320,6 +332,18 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The least key above every key that starts with `prefix`, if any.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// The writes in `m` at or after `start` that start with `prefix`.

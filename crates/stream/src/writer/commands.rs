@@ -170,6 +170,8 @@ impl Writer {
             self.store.rollback();
             self.counts.clear();
             self.logs.feed_rollback(feed);
+        } else {
+            self.store.release();
         }
         r
     }

@@ -273,6 +273,7 @@ impl Writer {
                     self.store.begin();
                     match self.ddl(&stmt, reply, &mut effects) {
                         Ok(r) => {
+                            self.store.release();
                             if let Err(e) = self.settle_counts() {
                                 tracing::error!("cannot update row counts: {e}");
                             }
