@@ -137,6 +137,11 @@ async fn metrics_health_and_readiness() {
     assert_eq!(at(r#"rivulet_relation_rows{name="events"}"#), 20.0);
     assert_eq!(at(r#"rivulet_relation_rows{name="per_event"}"#), 2.0);
     assert!(at(r#"rivulet_view_maintenance_seconds_total{name="per_event"}"#) > 0.0);
+    // The per-event counts' state waits for a checkpoint, or one wrote it.
+    assert!(
+        at("rivulet_state_deferred_bytes") > 0.0 || at("rivulet_checkpoints_total") >= 1.0,
+        "no operator state was deferred"
+    );
     assert!(at("rivulet_memory_resident_bytes") > 1e6);
     assert_eq!(at("rivulet_memory_budget_bytes"), 192.0 * 1024.0 * 1024.0);
     assert!(text

@@ -62,6 +62,10 @@ pub struct Metrics {
     pub state_cache_hits: Gauge,
     /// State-cache lookups that read storage.
     pub state_cache_misses: Gauge,
+    /// Checkpoints that applied deferred operator state.
+    pub checkpoints: Counter,
+    /// Bytes of operator-state writes waiting for the next checkpoint.
+    pub state_deferred_bytes: Gauge,
     /// Rows of each table and view.
     pub rows: Family<RelationLabels, Gauge>,
     /// Resident memory of the process.
@@ -87,6 +91,8 @@ impl Default for Metrics {
             view_seconds: Family::default(),
             state_cache_hits: Gauge::default(),
             state_cache_misses: Gauge::default(),
+            checkpoints: Counter::default(),
+            state_deferred_bytes: Gauge::default(),
             rows: Family::default(),
             resident_bytes: Gauge::default(),
             budget_bytes: Gauge::default(),
@@ -154,6 +160,17 @@ impl Metrics {
             "state_cache_misses",
             "Operator-state lookups that read storage since start-up",
             self.state_cache_misses.clone(),
+        );
+        r.register(
+            "checkpoints",
+            "Checkpoints that wrote the operator state deferred since the last one",
+            self.checkpoints.clone(),
+        );
+        r.register_with_unit(
+            "state_deferred",
+            "Operator-state writes waiting for the next checkpoint",
+            Unit::Bytes,
+            self.state_deferred_bytes.clone(),
         );
         r.register(
             "relation_rows",

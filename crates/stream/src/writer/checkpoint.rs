@@ -144,6 +144,9 @@ impl Writer {
     /// [`Store::commit`](crate::state::Store::commit) then applies with
     /// every deferred state write: a checkpoint.
     pub(super) fn checkpoint_markers(&mut self) {
+        if !self.behind.is_empty() || self.store.has_deferred() {
+            self.checkpoints += 1;
+        }
         for &table in self.behind.keys() {
             self.store.delete(keys::state_behind(table));
         }

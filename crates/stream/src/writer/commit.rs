@@ -192,6 +192,9 @@ impl Writer {
                     .inc_by(secs);
             }
         }
+        m.checkpoints.inc_by(std::mem::take(&mut self.checkpoints));
+        m.state_deferred_bytes
+            .set(self.store.deferred_bytes() as i64);
         let (hits, misses) = self.store.cache_hits();
         m.state_cache_hits.set(hits as i64);
         m.state_cache_misses.set(misses as i64);

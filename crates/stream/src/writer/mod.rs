@@ -178,6 +178,9 @@ pub(crate) struct Writer {
     /// Bytes of deferred state writes that make the next group a
     /// checkpoint.
     deferred_budget: usize,
+    /// Checkpoints that applied deferred state since the metrics last
+    /// counted them.
+    checkpoints: u64,
 }
 
 impl Writer {

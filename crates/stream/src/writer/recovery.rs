@@ -151,6 +151,7 @@ impl Writer {
             last_checkpoint: std::time::Instant::now(),
             checkpoint_every: options.checkpoint_every,
             deferred_budget: cache_bytes / 4,
+            checkpoints: 0,
         };
         writer.rebuild_flows();
         if upgrade {
