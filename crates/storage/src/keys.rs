@@ -150,6 +150,12 @@ pub fn state_behind(table: u64) -> Vec<u8> {
     k
 }
 
+/// The table a [`state_behind`] marker names.
+pub fn parse_state_behind(key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(state_behind_prefix().as_slice())?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
 /// Whether `key` is a row of some relation.
 pub fn is_row(key: &[u8]) -> bool {
     key.first() == Some(&ROWS)

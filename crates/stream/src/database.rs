@@ -72,7 +72,9 @@ pub struct Database {
 impl Database {
     /// Opens the database over `engine`: loads the catalog (re-binding every
     /// stored definition) and starts the writer thread. Reads no table or
-    /// view rows: operator state is already in storage. Blocking.
+    /// view rows: operator state is already in storage, except what the
+    /// last checkpoint before a crash left to rebuild from the rows
+    /// appended since (see the writer's checkpoints). Blocking.
     pub fn open(engine: Arc<dyn Engine>, options: Options) -> Result<Database> {
         let (writer, catalog) = Writer::recover(engine.clone(), &options)?;
         let shared = Arc::new(Shared {

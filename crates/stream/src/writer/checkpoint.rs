@@ -85,12 +85,7 @@ impl Writer {
             let [table] = spec.sources[..] else {
                 continue;
             };
-            let appends_only = self
-                .catalog
-                .relation_by_id(table)
-                .and_then(|r| r.table())
-                .is_some_and(|t| t.primary_key.is_empty());
-            if appends_only && replayable(&spec.plan) {
+            if self.appends(table) && replayable(&spec.plan) {
                 self.deferring.insert(id);
                 self.deferring_tables.insert(table);
             }
@@ -142,7 +137,8 @@ impl Writer {
 
     /// Adds the end of every marker to the running group's writes, which
     /// [`Store::commit`](crate::state::Store::commit) then applies with
-    /// every deferred state write: a checkpoint.
+    /// every deferred state write: a checkpoint (counted for the metrics
+    /// if it writes any).
     pub(super) fn checkpoint_markers(&mut self) {
         if !self.behind.is_empty() || self.store.has_deferred() {
             self.checkpoints += 1;
@@ -184,11 +180,8 @@ impl Writer {
         let started = Instant::now();
         let mut replayed = 0usize;
         for (key, value) in markers {
-            let prefix_len = keys::state_behind_prefix().len();
             let (Some(table), Ok(through)) = (
-                key.get(prefix_len..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes),
+                keys::parse_state_behind(&key),
                 <[u8; 8]>::try_from(value.as_slice()).map(u64::from_be_bytes),
             ) else {
                 return Err(rivulet_expr::Error::Corrupted("state marker").into());

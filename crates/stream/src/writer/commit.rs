@@ -365,7 +365,9 @@ impl Writer {
         }
     }
 
-    /// Applies the group's writes as one batch and makes them durable.
+    /// Applies the group's writes, with every operator-state write
+    /// deferred so far (a checkpoint), as one batch and makes them
+    /// durable.
     ///
     /// If applying fails, the batch is dropped and nothing of the group
     /// happened. If the flush fails after the batch applied, whether the
