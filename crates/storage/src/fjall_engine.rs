@@ -352,7 +352,7 @@ fn range(
         Some(lo) if lo.as_slice() > from => lo,
         _ => from.to_vec(),
     };
-    let hi = match (hi, prefix_end(prefix)) {
+    let hi = match (hi, keys::prefix_end(prefix)) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
@@ -395,18 +395,6 @@ fn visit(
         }
     }
     Ok(())
-}
-
-/// The first key after every key that starts with `prefix`, if any.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 /// How every keyspace is configured. Memtables are sealed by

@@ -28,6 +28,19 @@ const DEDUP: u8 = 0x04;
 const DEDUP_BY_TIME: u8 = 0x05;
 const CHANGES: u8 = 0x06;
 
+/// The first key after every key that starts with `prefix`, if any (none
+/// when the prefix is all `0xff`).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// Key of a metadata entry.
 pub fn meta(name: &str) -> Vec<u8> {
     let mut k = vec![META];

@@ -191,7 +191,7 @@ impl Store {
         prefix: &[u8],
     ) -> Vec<(Vec<u8>, Pending)> {
         // Removed in one walk of the run, not looked up key by key.
-        let end = match prefix_end(prefix) {
+        let end = match keys::prefix_end(prefix) {
             Some(end) => std::ops::Bound::Excluded(end),
             None => std::ops::Bound::Unbounded,
         };
@@ -332,18 +332,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// The least key above every key that starts with `prefix`, if any.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
 }
 
 /// The writes in `m` at or after `start` that start with `prefix`.
