@@ -19,7 +19,9 @@ impl Budget {
     /// flushing), one eighth for cached operator state and one eighth for
     /// webhook bodies in flight (raised to one largest body by the
     /// listener). The rest is headroom for what no budget bounds: the
-    /// group being committed, query state and allocator slack.
+    /// group being committed, operator-state writes waiting for a
+    /// checkpoint (a quarter of the state cache's share at most), query
+    /// state and allocator slack.
     pub fn split(total: u64) -> Budget {
         Budget {
             storage: StorageBudget {
