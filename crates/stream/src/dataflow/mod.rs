@@ -35,6 +35,7 @@ use rivulet_expr::{Expr, Row, Value};
 use rivulet_storage::keys;
 use rustc_hash::FxHashMap;
 
+pub(crate) use shared::repeatable;
 pub use shared::Shared;
 
 use crate::state::StateStore;

@@ -46,6 +46,12 @@ fn shareable(e: &Expr) -> bool {
     if matches!(e, Expr::Column(_) | Expr::Literal(_)) || e.is_constant() {
         return false;
     }
+    repeatable(e)
+}
+
+/// Whether `e` gives the same value every time it is evaluated on the same
+/// row: no parameters, no calls that read storage, no volatile functions.
+pub(crate) fn repeatable(e: &Expr) -> bool {
     let mut pure = true;
     e.walk(&mut |x| match x {
         Expr::Param(_) | Expr::Call(..) => pure = false,

@@ -33,7 +33,7 @@ fn cost(key: &[u8], value: &Option<Vec<u8>>) -> usize {
 }
 
 /// [`cost`] of an entry whose key is `key_len` bytes long.
-fn cost_of(key_len: usize, value: &Option<Vec<u8>>) -> usize {
+pub(crate) fn cost_of(key_len: usize, value: &Option<Vec<u8>>) -> usize {
     key_len + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
 }
 

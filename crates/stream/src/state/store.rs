@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rivulet_storage::{keys, Engine, WriteBatch};
 
+use super::cache::cost_of;
 use super::{Cache, StateStore};
 use crate::Result;
 
@@ -44,13 +45,6 @@ pub(crate) struct Store {
     deferred_bytes: usize,
     /// Committed state entries.
     cache: Cache,
-}
-
-/// Bytes charged per deferred write beyond its key and value.
-const DEFERRED_OVERHEAD: usize = 64;
-
-fn deferred_cost(key_len: usize, value: &Pending) -> usize {
-    key_len + value.as_ref().map_or(0, Vec::len) + DEFERRED_OVERHEAD
 }
 
 impl Store {
@@ -152,10 +146,11 @@ impl Store {
             self.apply(WriteBatch { ops: now })?;
         }
         for (k, v) in later {
-            self.deferred_bytes += deferred_cost(k.len(), &v);
+            // Charged as the cache charges an entry.
+            self.deferred_bytes += cost_of(k.len(), &v);
             let key_len = k.len();
             if let Some(old) = self.deferred.insert(k, v) {
-                self.deferred_bytes -= deferred_cost(key_len, &old);
+                self.deferred_bytes -= cost_of(key_len, &old);
             }
         }
         Ok(())

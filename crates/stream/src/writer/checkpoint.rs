@@ -29,11 +29,11 @@
 use std::time::Instant;
 
 use rivulet_catalog::Plan;
-use rivulet_expr::{decode_row, Expr};
+use rivulet_expr::decode_row;
 use rivulet_storage::keys;
 
 use super::Writer;
-use crate::dataflow::{Change, EvalCtx};
+use crate::dataflow::{repeatable, Change, EvalCtx};
 use crate::rows;
 use crate::state::StateStore;
 use crate::Result;
@@ -62,13 +62,7 @@ pub(super) fn replayable(plan: &Plan) -> bool {
         return false;
     }
     let mut pure = true;
-    plan.for_each_expr(&mut |e| {
-        e.walk(&mut |x| match x {
-            Expr::Param(_) | Expr::Call(..) => pure = false,
-            Expr::Func(f, _) if f.is_volatile() => pure = false,
-            _ => {}
-        })
-    });
+    plan.for_each_expr(&mut |e| pure &= repeatable(e));
     pure
 }
 

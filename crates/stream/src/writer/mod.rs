@@ -208,14 +208,9 @@ impl Writer {
                     self.readers.entry(src).or_default().push(id);
                 }
             }
-            let packs = flow.keys_from().is_some_and(|src| {
-                self.packed.contains(&src)
-                    || self
-                        .catalog
-                        .relation_by_id(src)
-                        .and_then(|r| r.table())
-                        .is_some_and(|t| t.primary_key.is_empty())
-            });
+            let packs = flow
+                .keys_from()
+                .is_some_and(|src| self.packed.contains(&src) || self.appends(src));
             if packs {
                 self.packed.insert(id);
             }
