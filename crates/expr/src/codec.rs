@@ -63,11 +63,16 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// Encodes a row.
 pub fn encode_row(row: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    put_varint(&mut out, row.len() as u64);
-    for v in row {
-        encode_value(&mut out, v);
-    }
+    encode_row_into(&mut out, row);
     out
+}
+
+/// Encodes a row at the end of `out` (as [`encode_row`] returns it).
+pub fn encode_row_into(out: &mut Vec<u8>, row: &[Value]) {
+    put_varint(out, row.len() as u64);
+    for v in row {
+        encode_value(out, v);
+    }
 }
 
 fn encode_value(out: &mut Vec<u8>, v: &Value) {

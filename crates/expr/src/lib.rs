@@ -27,7 +27,8 @@ mod value;
 pub use arith::{arith, negate, to_numeric, ArithOp};
 pub use cast::cast;
 pub use codec::{
-    decode_row, decode_row_shared, encode_row, encode_value_key, encode_value_ordered,
+    decode_row, decode_row_shared, encode_row, encode_row_into, encode_value_key,
+    encode_value_ordered,
 };
 pub use error::{Error, Result};
 pub use eval::{BinaryOp, CallFn, Callable, CmpOp, Expr, ValueSet};

@@ -110,24 +110,25 @@ pub(crate) fn repack(entry_key: &[u8], kept: &[(u64, &[u8])]) -> Vec<u8> {
 /// Groups rows, ascending by id and all inserted by one group, into
 /// entries: `(key id, value)`, a pack of up to [`PACK_ROWS`] rows and
 /// [`PACK_BYTES`] bytes, or a lone row as it is.
-pub(crate) fn pack_rows(rows: &[(u64, Vec<u8>)]) -> Vec<(u64, Vec<u8>)> {
+pub(crate) fn pack_rows<B: AsRef<[u8]>>(rows: &[(u64, B)]) -> Vec<(u64, Vec<u8>)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < rows.len() {
         let mut j = i + 1;
-        let mut bytes = rows[i].1.len();
+        let mut bytes = rows[i].1.as_ref().len();
         while j < rows.len()
             && j - i < PACK_ROWS
-            && bytes + rows[j].1.len() <= PACK_BYTES
+            && bytes + rows[j].1.as_ref().len() <= PACK_BYTES
             && rows[j].0 - rows[i].0 <= u64::from(u32::MAX)
         {
-            bytes += rows[j].1.len();
+            bytes += rows[j].1.as_ref().len();
             j += 1;
         }
         if j - i == 1 {
-            out.push((rows[i].0, rows[i].1.clone()));
+            out.push((rows[i].0, rows[i].1.as_ref().to_vec()));
         } else {
-            let part: Vec<(u64, &[u8])> = rows[i..j].iter().map(|(id, b)| (*id, &b[..])).collect();
+            let part: Vec<(u64, &[u8])> =
+                rows[i..j].iter().map(|(id, b)| (*id, b.as_ref())).collect();
             out.push((rows[j - 1].0, encode_pack(rows[j - 1].0, &part)));
         }
         i = j;

@@ -13,6 +13,7 @@
 //! only as long as the query.
 
 mod cache;
+mod run;
 mod store;
 
 use std::collections::BTreeMap;

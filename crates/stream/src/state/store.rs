@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rivulet_expr::{encode_row, Value};
 use rivulet_storage::{keys, Engine, WriteBatch};
+use rustc_hash::FxHashMap;
 
 use super::cache::cost_of;
+use super::run::Run;
 use super::{Cache, StateStore};
 use crate::Result;
 
@@ -25,6 +28,12 @@ type Pending = Option<Vec<u8>>;
 /// the cache, so the cache never holds anything that is not in storage and
 /// a failed commit needs no repair beyond dropping the batch.
 ///
+/// Rows appended under fresh ids ([`append`](Store::append)) wait in a
+/// [`Run`] per relation and are stored as packs when the group commits
+/// (see [`rows`](crate::rows)); the first read or write of that
+/// relation's rows before then moves them into the pending writes, one
+/// entry per row (they are packed at commit all the same).
+///
 /// Each command runs inside a savepoint ([`begin`](Store::begin)): a
 /// command that fails [`rolls back`](Store::rollback) its own writes and
 /// leaves the rest of the group intact.
@@ -32,6 +41,11 @@ pub(crate) struct Store {
     engine: Arc<dyn Engine>,
     /// Writes of the group, ordered so scans can merge them with storage.
     pending: BTreeMap<Vec<u8>, Pending>,
+    /// Rows the group appended, by relation, not yet in `pending`.
+    runs: FxHashMap<u64, Run>,
+    /// Relations whose appended rows are in `pending` one entry per row,
+    /// from the smallest such id: packed when the group commits.
+    spilled: FxHashMap<u64, u64>,
     /// Since the savepoint: each written key with its earlier pending
     /// entry (`None` when it had none), newest last.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
@@ -53,6 +67,8 @@ impl Store {
         Store {
             engine,
             pending: BTreeMap::new(),
+            runs: FxHashMap::default(),
+            spilled: FxHashMap::default(),
             undo: Vec::new(),
             savepoint: false,
             deferred: BTreeMap::new(),
@@ -70,6 +86,7 @@ impl Store {
     pub(crate) fn begin(&mut self) {
         self.undo.clear();
         self.savepoint = true;
+        self.runs.values_mut().for_each(Run::begin);
     }
 
     /// Ends the savepoint, keeping its writes.
@@ -81,6 +98,7 @@ impl Store {
     /// Undoes every write since [`begin`](Store::begin) and ends the
     /// savepoint.
     pub(crate) fn rollback(&mut self) {
+        self.runs.values_mut().for_each(Run::rollback);
         while let Some((key, before)) = self.undo.pop() {
             match before {
                 Some(v) => self.pending.insert(key, v),
@@ -94,6 +112,86 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn pending_len(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Appends `row` to relation `rel` under `id`, a row id no stored row
+    /// of `rel` has (it becomes the entry key `keys::row(rel, id)`).
+    pub(crate) fn append(&mut self, rel: u64, id: u64, row: &[Value]) {
+        if !self.spilled.contains_key(&rel) {
+            let run = self.runs.entry(rel).or_default();
+            if run.takes(id) {
+                run.push(id, row);
+                return;
+            }
+            // Out of order: kept with the rest in `pending`, which sorts.
+            self.spill(rel);
+        }
+        let first = self.spilled.entry(rel).or_insert(id);
+        *first = (*first).min(id);
+        self.write(keys::row(rel, &keys::row_id(id)), Some(encode_row(row)));
+    }
+
+    /// Moves the rows appended to `rel` into the pending writes, one
+    /// entry per row, before anything reads or writes that relation's rows.
+    fn spill(&mut self, rel: u64) {
+        let Some(run) = self.runs.get_mut(&rel).filter(|r| !r.is_empty()) else {
+            return;
+        };
+        let run = std::mem::take(run);
+        let rows: Vec<(u64, &[u8])> = run.rows().collect();
+        let first = self.spilled.entry(rel).or_insert(rows[0].0);
+        *first = (*first).min(rows[0].0);
+        for (i, (id, bytes)) in rows.into_iter().enumerate() {
+            let key = keys::row(rel, &keys::row_id(id));
+            if i < run.marked() {
+                // From before the savepoint: no rollback removes it.
+                self.pending.insert(key, Some(bytes.to_vec()));
+            } else {
+                self.write(key, Some(bytes.to_vec()));
+            }
+        }
+    }
+
+    /// Spills the appended rows of the relation `key` is a row key of.
+    fn spill_for(&mut self, key: &[u8]) {
+        if !self.runs.is_empty() {
+            if let Some(rel) = keys::relation_of_row(key) {
+                self.spill(rel);
+            }
+        }
+    }
+
+    /// Stores the group's appended rows as packs: each run as it is, and
+    /// each spilled relation's rows taken back out of the pending writes
+    /// (no savepoint is open).
+    fn pack_appended(&mut self) {
+        let pending = &mut self.pending;
+        for (&rel, run) in &mut self.runs {
+            if run.is_empty() {
+                continue;
+            }
+            let rows: Vec<(u64, &[u8])> = run.rows().collect();
+            for (id, value) in crate::rows::pack_rows(&rows) {
+                pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
+            }
+            run.clear();
+        }
+        for (rel, first) in std::mem::take(&mut self.spilled) {
+            let from = keys::row(rel, &keys::row_id(first));
+            let end = match keys::prefix_end(&keys::rows_prefix(rel)) {
+                Some(end) => std::ops::Bound::Excluded(end),
+                None => std::ops::Bound::Unbounded,
+            };
+            // Removed in one walk of the run, not looked up key by key;
+            // rows put and deleted again within the group just disappear.
+            let rows: Vec<(u64, Vec<u8>)> = pending
+                .extract_if((std::ops::Bound::Included(from), end), |_, _| true)
+                .filter_map(|(k, v)| Some((keys::parse_row_id(keys::row_key_of(&k))?, v?)))
+                .collect();
+            for (id, value) in crate::rows::pack_rows(&rows) {
+                pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
+            }
+        }
     }
 
     fn write(&mut self, key: Vec<u8>, value: Pending) {
@@ -111,6 +209,7 @@ impl Store {
     /// the group, and the deferred writes are still deferred.
     pub(crate) fn commit(&mut self) -> rivulet_storage::Result<()> {
         self.undo.clear();
+        self.pack_appended();
         let pending = std::mem::take(&mut self.pending);
         let ops: Vec<(Vec<u8>, Pending)> = if self.deferred.is_empty() {
             pending.into_iter().collect()
@@ -139,6 +238,7 @@ impl Store {
         defer: impl Fn(&[u8]) -> bool,
     ) -> rivulet_storage::Result<()> {
         self.undo.clear();
+        self.pack_appended();
         let (later, now): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|(k, _)| keys::is_state(k) && defer(k));
@@ -177,27 +277,11 @@ impl Store {
         self.deferred_bytes
     }
 
-    /// Removes and returns the pending writes whose keys are at least
-    /// `from` and start with `prefix`, for the writer to rewrite them once
-    /// the group's commands have run (no savepoint covers this).
-    pub(crate) fn take_pending_from(
-        &mut self,
-        from: &[u8],
-        prefix: &[u8],
-    ) -> Vec<(Vec<u8>, Pending)> {
-        // Removed in one walk of the run, not looked up key by key.
-        let end = match keys::prefix_end(prefix) {
-            Some(end) => std::ops::Bound::Excluded(end),
-            None => std::ops::Bound::Unbounded,
-        };
-        self.pending
-            .extract_if((std::ops::Bound::Included(from.to_vec()), end), |_, _| true)
-            .collect()
-    }
-
     /// Drops the group's writes.
     pub(crate) fn abort(&mut self) {
         self.pending.clear();
+        self.runs.values_mut().for_each(Run::clear);
+        self.spilled.clear();
         self.undo.clear();
     }
 
@@ -209,6 +293,7 @@ impl Store {
 
 impl StateStore for Store {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.spill_for(key);
         if let Some(v) = self.pending.get(key) {
             return Ok(v.clone());
         }
@@ -229,10 +314,12 @@ impl StateStore for Store {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.spill_for(&key);
         self.write(key, Some(value));
     }
 
     fn delete(&mut self, key: Vec<u8>) {
+        self.spill_for(&key);
         self.write(key, None);
     }
 
@@ -265,6 +352,18 @@ impl Store {
         rev: bool,
         f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
+        let under: Vec<u64> = self
+            .runs
+            .iter()
+            .filter(|(&rel, run)| {
+                let rows = keys::rows_prefix(rel);
+                !run.is_empty() && (rows.starts_with(prefix) || prefix.starts_with(&rows))
+            })
+            .map(|(&rel, _)| rel)
+            .collect();
+        for rel in under {
+            self.spill(rel);
+        }
         let start = from.unwrap_or(prefix);
         // Pending writes under the prefix, over deferred ones, in the
         // scan's direction, merged with what storage holds: a pending or
@@ -418,6 +517,73 @@ mod tests {
         assert_eq!(engine.get(b"a5").unwrap(), None);
         assert_eq!(engine.get(b"a9").unwrap(), Some(b"new".to_vec()));
         assert_eq!(s.pending_len(), 0);
+    }
+
+    /// Entries of relation `rel` in storage: each entry's key id and the
+    /// ids of the rows it holds.
+    fn entries(engine: &dyn Engine, rel: u64) -> Vec<(u64, Vec<u64>)> {
+        let mut out: Vec<(u64, Vec<u64>)> = Vec::new();
+        engine
+            .for_each_prefix_from(
+                &keys::rows_prefix(rel),
+                &keys::rows_prefix(rel),
+                &mut |k, v| {
+                    let key = keys::row_key_of(k);
+                    let mut ids = Vec::new();
+                    crate::rows::each_row(key, v, &mut |row, _| {
+                        ids.push(keys::parse_row_id(row).unwrap());
+                        Ok(true)
+                    })
+                    .unwrap();
+                    out.push((keys::parse_row_id(key).unwrap(), ids));
+                    true
+                },
+            )
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn appended_rows_are_packed_spilled_by_reads_and_rolled_back() {
+        let engine = Arc::new(MemoryEngine::new());
+        let mut s = Store::new(engine.clone(), 1 << 20);
+        let row = |i: u64| vec![Value::Int8(i as i64)];
+        for id in 1..=40 {
+            s.append(5, id, &row(id));
+        }
+        s.commit().unwrap();
+        let packs = entries(engine.as_ref(), 5);
+        assert_eq!(packs.len(), 2);
+        assert_eq!(packs[0], (32, (1..=32).collect()));
+        assert_eq!(packs[1], (40, (33..=40).collect()));
+        // A read of the relation's rows sees the appended ones; a failed
+        // command's appends disappear, spilled or not.
+        s.append(5, 41, &row(41));
+        s.append(5, 42, &row(42));
+        s.begin();
+        s.append(5, 43, &row(43));
+        let key = |id: u64| keys::row(5, &keys::row_id(id));
+        assert_eq!(s.get(&key(43)).unwrap(), Some(encode_row(&row(43))));
+        s.append(5, 44, &row(44));
+        s.rollback();
+        assert_eq!(s.get(&key(43)).unwrap(), None);
+        s.begin();
+        s.append(5, 45, &row(45));
+        s.rollback();
+        s.delete(key(42));
+        s.append(5, 46, &row(46));
+        // Out of order: still stored in order, without overlapping entries.
+        s.append(6, 9, &row(9));
+        s.append(6, 7, &row(7));
+        s.commit().unwrap();
+        assert_eq!(entries(engine.as_ref(), 5)[2..], [(46, vec![41, 46])]);
+        assert_eq!(entries(engine.as_ref(), 6), [(9, vec![7, 9])]);
+        assert_eq!(s.pending_len(), 0);
+        // An aborted group leaves nothing behind.
+        s.append(5, 47, &row(47));
+        s.abort();
+        s.commit().unwrap();
+        assert_eq!(entries(engine.as_ref(), 5).len(), 3);
     }
 
     #[test]

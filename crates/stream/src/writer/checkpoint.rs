@@ -118,7 +118,7 @@ impl Writer {
                 behind.push((table, through));
             }
         }
-        self.pack_fresh_rows();
+        self.fresh.clear();
         let deferring = &self.deferring;
         let defer = |k: &[u8]| keys::state_view(k).is_some_and(|v| deferring.contains(&v));
         if let Err(e) = self.store.commit_deferring(defer) {

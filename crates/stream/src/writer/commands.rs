@@ -49,15 +49,15 @@ impl Writer {
 
     /// Writes a view's row changes under the view's key space, counting
     /// rows that appear and disappear. A packed view's new rows are
-    /// written alone and packed when the group commits; its other changes
-    /// rewrite the entries holding their rows.
+    /// appended (see [`Store::append`](crate::state::Store::append)) and
+    /// packed when the group commits; its other changes rewrite the
+    /// entries holding their rows.
     pub(super) fn write_view_changes(&mut self, view: u64, changes: &[Change]) -> Result<()> {
         let packed = self.packed.contains(&view);
         let mut delta = 0;
         let mut in_entries: Vec<&Change> = Vec::new();
         for c in changes {
             delta += i64::from(c.new.is_some()) - i64::from(c.old.is_some());
-            let key = keys::row(view, &c.key);
             match (&c.old, &c.new) {
                 (None, Some(row)) if packed => {
                     // A row of a new source row: its id is above every
@@ -65,13 +65,11 @@ impl Writer {
                     let id = keys::parse_row_id(&c.key).ok_or(Error::Expr(
                         rivulet_expr::Error::Corrupted("packed view row key"),
                     ))?;
-                    let first = self.fresh.entry(view).or_insert(id);
-                    *first = (*first).min(id);
-                    self.store.put(key, encode_row(row));
+                    self.store.append(view, id, row);
                 }
                 _ if packed => in_entries.push(c),
-                (_, Some(row)) => self.store.put(key, encode_row(row)),
-                (_, None) => self.store.delete(key),
+                (_, Some(row)) => self.store.put(keys::row(view, &c.key), encode_row(row)),
+                (_, None) => self.store.delete(keys::row(view, &c.key)),
             }
         }
         if !in_entries.is_empty() {
@@ -223,35 +221,40 @@ impl Writer {
         // within one request.
         let mut written: HashMap<Vec<u8>, usize> = HashMap::new();
         let count = rows.len() as u64;
+        let mut appended = 0;
         for row in rows {
             if row.len() != rel.columns.len() {
                 return Err(Error::Expr(rivulet_expr::Error::Corrupted(
                     "row does not match table",
                 )));
             }
-            let key = if pk.is_empty() {
-                let id = self.next_row_id.entry(table).or_insert(1);
-                self.fresh.entry(table).or_insert(*id);
-                let key = keys::row_id(*id).to_vec();
-                *id += 1;
-                key
-            } else {
-                let mut k = Vec::new();
-                for &i in &pk {
-                    if row[i].is_null() {
-                        return Err(rivulet_catalog::Error::NotNullViolation {
-                            column: rel.columns[i].name.clone(),
-                            table: rel.name.clone(),
-                        }
-                        .into());
+            if pk.is_empty() {
+                // A new row under the next hidden id: nothing to replace.
+                let next = self.next_row_id.entry(table).or_insert(1);
+                let id = *next;
+                *next += 1;
+                self.fresh.entry(table).or_insert(id);
+                self.store.append(table, id, &row);
+                appended += 1;
+                changes.push(Change {
+                    key: keys::row_id(id).to_vec(),
+                    old: None,
+                    new: Some(row),
+                });
+                continue;
+            }
+            let mut key = Vec::new();
+            for &i in &pk {
+                if row[i].is_null() {
+                    return Err(rivulet_catalog::Error::NotNullViolation {
+                        column: rel.columns[i].name.clone(),
+                        table: rel.name.clone(),
                     }
-                    encode_value_key(&mut k, &row[i]);
+                    .into());
                 }
-                k
-            };
-            let old = if pk.is_empty() {
-                None
-            } else if let Some(&i) = written.get(&key) {
+                encode_value_key(&mut key, &row[i]);
+            }
+            let old = if let Some(&i) = written.get(&key) {
                 changes[i].new.clone()
             } else {
                 self.store
@@ -273,6 +276,7 @@ impl Writer {
                 new: Some(row),
             });
         }
+        self.count(table, appended);
         // The views see the change when the group's inserts into this
         // table are done (see `flush_inserts`).
         match &mut self.unpropagated {

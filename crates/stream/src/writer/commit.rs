@@ -10,13 +10,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use rivulet_storage::keys;
-
 use super::DdlOutcome;
 use super::{Command, Op, Writer};
-use crate::rows;
 use crate::shared::Shared;
-use crate::state::StateStore;
 use crate::{Error, Result};
 
 /// Largest number of commands committed by one flush.
@@ -377,7 +373,7 @@ impl Writer {
     /// that recovery starts from what the disk really holds.
     pub(super) fn commit(&mut self) -> rivulet_storage::Result<()> {
         self.save_clock();
-        self.pack_fresh_rows();
+        self.fresh.clear();
         self.checkpoint_markers();
         if let Err(e) = self.store.commit() {
             self.store.abort();
@@ -413,27 +409,6 @@ impl Writer {
             return Err(e);
         }
         Ok(())
-    }
-
-    /// Stores the rows the group inserted into each table without a
-    /// primary key, and added to each packed view, as packs (see
-    /// [`rows`](crate::rows)) instead of one entry each. They are still pending, so none is in storage yet: rows
-    /// inserted and deleted again within the group just disappear.
-    pub(super) fn pack_fresh_rows(&mut self) {
-        for (table, first) in std::mem::take(&mut self.fresh) {
-            let fresh: Vec<(u64, Vec<u8>)> = self
-                .store
-                .take_pending_from(
-                    &keys::row(table, &keys::row_id(first)),
-                    &keys::rows_prefix(table),
-                )
-                .into_iter()
-                .filter_map(|(k, v)| Some((keys::parse_row_id(keys::row_key_of(&k))?, v?)))
-                .collect();
-            for (id, value) in rows::pack_rows(&fresh) {
-                self.store.put(keys::row(table, &keys::row_id(id)), value);
-            }
-        }
     }
 
     /// The catalog readers may see: the writer's, minus a view still being

@@ -116,9 +116,8 @@ pub(crate) struct Writer {
     committed: Catalog,
     /// Next hidden row id of each table without a primary key.
     next_row_id: HashMap<u64, u64>,
-    /// The first row id the current group gave out, by table (or, for a
-    /// packed view, the smallest row key it added): the rows from there on
-    /// are new, and are packed when the group commits.
+    /// The first row id the current group gave out, by table: the rows
+    /// from there on are new (see [`checkpoint`]).
     fresh: FxHashMap<u64, u64>,
     /// Views whose rows are stored in packs like a table's: those that
     /// filter and project a table without a primary key (or such a view),
