@@ -95,6 +95,46 @@ pub struct Validator {
     pub expr: Expr,
     /// The secret named by `VALIDATE SECRET s`, if any.
     pub secret: Option<Arc<Secret>>,
+    /// The header names `expr` reads, when it reads `headers` only as
+    /// `headers->'name'` or `headers->>'name'` with constant names: a
+    /// `headers` object of just those answers it the same. `None` when it
+    /// uses `headers` any other way.
+    pub headers_read: Option<Vec<String>>,
+}
+
+/// The constant keys `expr` reads column `col` with (see
+/// [`Validator::headers_read`]).
+fn keys_read(expr: &Expr, col: usize) -> Option<Vec<String>> {
+    use rivulet_expr::{BinaryOp, Value};
+    let mut keys = Vec::new();
+    let (mut keyed, mut uses) = (0usize, 0usize);
+    expr.walk(&mut |e| match e {
+        Expr::Binary(BinaryOp::JsonGet | BinaryOp::JsonGetText, doc, key)
+            if matches!(**doc, Expr::Column(c) if c == col) =>
+        {
+            if let Expr::Literal(Value::Text(k)) = &**key {
+                keyed += 1;
+                keys.push(k.clone());
+            }
+        }
+        Expr::Column(c) if *c == col => uses += 1,
+        _ => {}
+    });
+    keys.sort();
+    keys.dedup();
+    (keyed == uses).then_some(keys)
+}
+
+impl Validator {
+    /// A validator checking `expr` (over `[headers, body, secret]`).
+    pub fn new(expr: Expr, secret: Option<Arc<Secret>>) -> Validator {
+        let headers_read = keys_read(&expr, crate::ddl::VALIDATE_HEADERS);
+        Validator {
+            expr,
+            secret,
+            headers_read,
+        }
+    }
 }
 
 /// How a webhook table accepts requests.
@@ -571,5 +611,55 @@ impl Catalog {
             out.push(v);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivulet_expr::{BinaryOp, Value};
+
+    fn get(op: BinaryOp, col: usize, key: Value) -> Expr {
+        Expr::Binary(
+            op,
+            Box::new(Expr::Column(col)),
+            Box::new(Expr::Literal(key)),
+        )
+    }
+
+    #[test]
+    fn a_validator_knows_the_headers_it_reads_by_name() {
+        let text = |s: &str| Value::Text(s.into());
+        let sig = get(BinaryOp::JsonGetText, 0, text("x-signature"));
+        let ts = get(BinaryOp::JsonGet, 0, text("x-timestamp"));
+        let both = Expr::And(
+            Box::new(Expr::IsNull(Box::new(sig.clone()), true)),
+            Box::new(Expr::And(
+                Box::new(Expr::IsNull(Box::new(ts), true)),
+                Box::new(Expr::IsNull(Box::new(sig), true)),
+            )),
+        );
+        assert_eq!(
+            Validator::new(both.clone(), None).headers_read,
+            Some(vec!["x-signature".to_string(), "x-timestamp".to_string()])
+        );
+        // The whole object, or a key that is not a constant name: every
+        // header.
+        let whole = Expr::And(
+            Box::new(both.clone()),
+            Box::new(Expr::IsNull(Box::new(Expr::Column(0)), true)),
+        );
+        assert_eq!(Validator::new(whole, None).headers_read, None);
+        let computed = Expr::Binary(
+            BinaryOp::JsonGetText,
+            Box::new(Expr::Column(0)),
+            Box::new(Expr::Column(2)),
+        );
+        assert_eq!(Validator::new(computed, None).headers_read, None);
+        let index = get(BinaryOp::JsonGet, 0, Value::Int4(0));
+        assert_eq!(Validator::new(index, None).headers_read, None);
+        // Not reading headers at all: none of them.
+        let body_only = Expr::IsNull(Box::new(Expr::Column(1)), true);
+        assert_eq!(Validator::new(body_only, None).headers_read, Some(vec![]));
     }
 }

@@ -801,7 +801,7 @@ fn bind_validate(
         scope.columns.push(col(&s.name, DataType::Text));
     }
     let expr = Binder::new(&scope).bind_predicate(expr, "VALIDATE")?;
-    Ok(Validator { expr, secret })
+    Ok(Validator::new(expr, secret))
 }
 
 /// Plans a DROP: the objects to remove, dependents first, plus notices for
@@ -1133,6 +1133,16 @@ mod tests {
             "42704"
         );
         apply(&mut cat, "CREATE TABLE t (data JSONB) WITH (connector = 'webhook') VALIDATE SECRET s AS secure_compare(headers->>'x-signature', encode(hmac(s, data, 'sha1'), 'hex'))").unwrap();
+        let validator = cat
+            .relation("t")
+            .and_then(|r| r.table())
+            .and_then(|t| t.webhook.as_ref())
+            .and_then(|w| w.validate.as_ref())
+            .expect("a webhook table with VALIDATE");
+        assert_eq!(
+            validator.headers_read.as_deref(),
+            Some(&["x-signature".to_string()][..])
+        );
         assert_eq!(err(&mut cat, "CREATE TABLE t (x int)").sqlstate(), "42P07");
         apply(&mut cat, "CREATE TABLE IF NOT EXISTS t (x int)").unwrap();
         apply(

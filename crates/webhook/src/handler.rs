@@ -305,7 +305,13 @@ async fn process(
             body
         }
     };
-    let headers = validate::headers_jsonb(&parts.headers);
+    // Only VALIDATE reads `headers`: just the headers it names, when it
+    // names them all.
+    let only = match webhook_spec(&rel).and_then(|w| w.validate.as_ref()) {
+        Some(v) => v.headers_read.as_deref(),
+        None => Some(&[][..]),
+    };
+    let headers = validate::headers_jsonb(&parts.headers, only);
 
     // Rows cost memory beyond the body's bytes: charge an NDJSON body's
     // lines before parsing them. A request that could never fit is refused

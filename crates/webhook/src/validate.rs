@@ -9,10 +9,12 @@ use crate::WebhookError;
 
 /// The request headers as the JSONB object VALIDATE sees as `headers`:
 /// names lower-cased (hyper already does), a repeated header keeps its last
-/// value, non-UTF-8 bytes replaced.
-pub(crate) fn headers_jsonb(headers: &HeaderMap) -> Jsonb {
+/// value, non-UTF-8 bytes replaced. With `only`, just the headers of those
+/// names (see [`Validator::headers_read`]).
+pub(crate) fn headers_jsonb(headers: &HeaderMap, only: Option<&[String]>) -> Jsonb {
     let pairs = headers
         .iter()
+        .filter(|(name, _)| only.is_none_or(|o| o.iter().any(|n| n == name.as_str())))
         .map(|(name, value)| {
             (
                 name.as_str().to_ascii_lowercase(),
