@@ -312,7 +312,7 @@ async fn still_sound(server: &Server, pg: &tokio_postgres::Client, after: &str) 
         .await
         .unwrap_or_else(|e| panic!("after {after}: the webhook port fails: {e}"));
     assert_eq!(status, 404, "after {after}");
-    // Freed memory returns to the OS every 100 ms.
+    // Freed memory returns to the OS half a second after it is freed.
     let mut rss = u64::MAX;
     for _ in 0..20 {
         rss = rivulet_tests::rss(server.pid().unwrap()) >> 20;
