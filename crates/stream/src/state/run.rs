@@ -10,7 +10,8 @@
 use rivulet_expr::{encode_row_into, Value};
 
 /// Capacity a run's buffer keeps between groups at most (a group that
-/// appended more gives the rest back).
+/// appended more gives it back). Only the relations the last group
+/// appended to keep a run at all (see `Store::pack_appended`).
 const RETAIN: usize = 4 << 20;
 
 /// Rows appended to one relation, ascending by id.

@@ -165,11 +165,11 @@ impl Store {
     /// each spilled relation's rows taken back out of the pending writes
     /// (no savepoint is open).
     fn pack_appended(&mut self) {
+        // Only the relations this group appended to keep a buffer for the
+        // next: what stays allocated is bounded by one group's rows.
+        self.runs.retain(|_, run| !run.is_empty());
         let pending = &mut self.pending;
         for (&rel, run) in &mut self.runs {
-            if run.is_empty() {
-                continue;
-            }
             let rows: Vec<(u64, &[u8])> = run.rows().collect();
             for (id, value) in crate::rows::pack_rows(&rows) {
                 pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
@@ -356,8 +356,11 @@ impl Store {
             .runs
             .iter()
             .filter(|(&rel, run)| {
+                if run.is_empty() {
+                    return false;
+                }
                 let rows = keys::rows_prefix(rel);
-                !run.is_empty() && (rows.starts_with(prefix) || prefix.starts_with(&rows))
+                rows.starts_with(prefix) || prefix.starts_with(&rows)
             })
             .map(|(&rel, _)| rel)
             .collect();
@@ -584,6 +587,8 @@ mod tests {
         s.abort();
         s.commit().unwrap();
         assert_eq!(entries(engine.as_ref(), 5).len(), 3);
+        // Only relations the last group appended to keep a buffer.
+        assert!(s.runs.is_empty());
     }
 
     #[test]
