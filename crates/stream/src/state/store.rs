@@ -126,8 +126,7 @@ impl Store {
             // Out of order: kept with the rest in `pending`, which sorts.
             self.spill(rel);
         }
-        let first = self.spilled.entry(rel).or_insert(id);
-        *first = (*first).min(id);
+        self.spilled_from(rel, id);
         self.write(keys::row(rel, &keys::row_id(id)), Some(encode_row(row)));
     }
 
@@ -139,8 +138,7 @@ impl Store {
         };
         let run = std::mem::take(run);
         let rows: Vec<(u64, &[u8])> = run.rows().collect();
-        let first = self.spilled.entry(rel).or_insert(rows[0].0);
-        *first = (*first).min(rows[0].0);
+        self.spilled_from(rel, rows[0].0);
         for (i, (id, bytes)) in rows.into_iter().enumerate() {
             let key = keys::row(rel, &keys::row_id(id));
             if i < run.marked() {
@@ -150,6 +148,12 @@ impl Store {
                 self.write(key, Some(bytes.to_vec()));
             }
         }
+    }
+
+    /// Notes that `rel`'s appended rows from `id` on may be in `pending`.
+    fn spilled_from(&mut self, rel: u64, id: u64) {
+        let first = self.spilled.entry(rel).or_insert(id);
+        *first = (*first).min(id);
     }
 
     /// Spills the appended rows of the relation `key` is a row key of.
@@ -171,9 +175,7 @@ impl Store {
         let pending = &mut self.pending;
         for (&rel, run) in &mut self.runs {
             let rows: Vec<(u64, &[u8])> = run.rows().collect();
-            for (id, value) in crate::rows::pack_rows(&rows) {
-                pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
-            }
+            put_packs(pending, rel, &rows);
             run.clear();
         }
         for (rel, first) in std::mem::take(&mut self.spilled) {
@@ -188,9 +190,7 @@ impl Store {
                 .extract_if((std::ops::Bound::Included(from), end), |_, _| true)
                 .filter_map(|(k, v)| Some((keys::parse_row_id(keys::row_key_of(&k))?, v?)))
                 .collect();
-            for (id, value) in crate::rows::pack_rows(&rows) {
-                pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
-            }
+            put_packs(pending, rel, &rows);
         }
     }
 
@@ -428,6 +428,17 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// Puts `rows` of relation `rel` (ascending by id) into `pending` as packs.
+fn put_packs<B: AsRef<[u8]>>(
+    pending: &mut BTreeMap<Vec<u8>, Pending>,
+    rel: u64,
+    rows: &[(u64, B)],
+) {
+    for (id, value) in crate::rows::pack_rows(rows) {
+        pending.insert(keys::row(rel, &keys::row_id(id)), Some(value));
     }
 }
 
