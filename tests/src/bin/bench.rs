@@ -402,7 +402,7 @@ async fn ceiling_nginx(events: usize) -> Result<Option<Run>> {
         format!(
             "worker_processes 1; daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;
              events {{ worker_connections 4096; }}
-             http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
+             http {{ access_log off; keepalive_requests 100000000; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
                fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
                server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}"
         ),
