@@ -44,6 +44,14 @@ use rivulet_tests::oracle::Oracle;
 use rivulet_tests::sign::{segment, segment_track};
 use rivulet_tests::{rss, Server, TempDir};
 
+/// The load generator allocates with mimalloc, as the server does. With
+/// glibc's allocator, freeing the sent bodies left many small chunks that
+/// `malloc_consolidate` later walked in one go, stopping the sender for
+/// 20-100 ms several times a run (seen in `perf` as the sender's only
+/// samples during each stop), which paced runs charged to the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "bench-secret";
 
 /// View definitions cycled to reach N views: the kinds real dashboards use.
