@@ -114,6 +114,9 @@ impl FjallEngine {
             .cache_size(budget.cache)
             .max_journaling_size(MAX_JOURNAL)
             .manual_journal_persist(true)
+            // The large values are row packs, which the stream layer
+            // stores LZ4-compressed already; the rest are small.
+            .journal_compression(CompressionType::None)
             .open()?;
         let data = db.keyspace("data", || options(budget.memtable))?;
         let mut relations = BTreeMap::new();

@@ -342,20 +342,22 @@ impl Database {
                 if to.is_some_and(|to| entry_key >= to) {
                     return false;
                 }
-                let each = rows::each_row(entry_key, &v, &mut |key, range| {
-                    let row = decode_row_shared(&v.slice(range), spec.columns)?;
-                    // An error keeps the row, for the plan's filter to report.
-                    if spec
-                        .predicate
-                        .is_some_and(|p| p.eval_predicate(&row) == Ok(false))
-                    {
-                        return Ok(go_on);
-                    }
-                    buf.push(crate::Change::insert(key.to_vec(), row));
-                    if buf.len() >= chunk {
-                        go_on = f(std::mem::take(&mut buf))?;
-                    }
-                    Ok(go_on)
+                let each = rows::plain(v).and_then(|v| {
+                    rows::each_row(entry_key, &v, &mut |key, range| {
+                        let row = decode_row_shared(&v.slice(range), spec.columns)?;
+                        // An error keeps the row, for the plan's filter to report.
+                        if spec
+                            .predicate
+                            .is_some_and(|p| p.eval_predicate(&row) == Ok(false))
+                        {
+                            return Ok(go_on);
+                        }
+                        buf.push(crate::Change::insert(key.to_vec(), row));
+                        if buf.len() >= chunk {
+                            go_on = f(std::mem::take(&mut buf))?;
+                        }
+                        Ok(go_on)
+                    })
                 });
                 if let Err(e) = each {
                     failure = Some(e);

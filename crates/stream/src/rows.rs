@@ -14,6 +14,17 @@
 //! length (`u32` LE) and its encoded bytes. The mark is a non-shortest varint, which the row
 //! encoder never writes, so no single row reads as a pack.
 //!
+//! The packs a group appends are stored LZ4-compressed when that saves an
+//! eighth or more: [`LZ4_MARK`] (another non-shortest varint), the plain
+//! pack's length (`u32` LE), then the LZ4 block of the plain pack. Readers
+//! expand an entry with [`plain`] before walking its rows. Compressing
+//! here rather than in the storage engine keeps the memtables small: the
+//! engine's memtables hold the compressed packs, so they fill, are sealed
+//! and are flushed (each flush installing a new version of the tree under
+//! a lock every write takes) several times less often, and the journal
+//! does not compress them a second time. Packs written before this was
+//! introduced are plain and read as they are.
+//!
 //! Entries never overlap: every row id in a pack is above the key of the
 //! entry before it (packs are cut from runs of fresh ids, and later groups
 //! only take larger ones). So a range of entry keys holds whole packs, and
@@ -34,8 +45,18 @@ pub(crate) const PACK_ROWS: usize = 32;
 /// Encoded bytes one pack holds at most (a larger row stays on its own).
 pub(crate) const PACK_BYTES: usize = 32 << 10;
 
-/// The first bytes of every pack: a zero written in two bytes.
+/// The first bytes of every plain pack: a zero written in two bytes.
 const MARK: [u8; 2] = [0x80, 0x00];
+
+/// The first bytes of a compressed pack: a one written in two bytes.
+const LZ4_MARK: [u8; 2] = [0x81, 0x00];
+
+/// Bytes before a compressed pack's LZ4 block.
+const LZ4_HEADER: usize = LZ4_MARK.len() + 4;
+
+/// The largest plain pack [`pack_rows`] compresses: what a corrupt length
+/// may not exceed.
+const MAX_PLAIN: usize = HEADER + PACK_ROWS * ROW_HEADER + PACK_BYTES;
 
 /// Bytes before the first row's header.
 const HEADER: usize = MARK.len() + 2;
@@ -51,15 +72,73 @@ fn corrupted() -> crate::Error {
 /// returns whether to go on.
 pub(crate) type RowVisitor<'a> = dyn FnMut(&[u8], Range<usize>) -> Result<bool> + 'a;
 
-/// Whether a stored value is a pack rather than one row.
+/// Whether a stored value is a pack (plain or compressed) rather than one
+/// row.
 pub(crate) fn is_pack(value: &[u8]) -> bool {
-    value.starts_with(&MARK)
+    value.starts_with(&MARK) || value.starts_with(&LZ4_MARK)
+}
+
+/// Whether a stored value is a compressed pack.
+fn is_compressed(value: &[u8]) -> bool {
+    value.starts_with(&LZ4_MARK)
+}
+
+/// A compressed pack's plain bytes.
+fn expand(value: &[u8]) -> Result<Vec<u8>> {
+    let len = value
+        .get(LZ4_MARK.len()..LZ4_HEADER)
+        .ok_or_else(corrupted)?;
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    if len > MAX_PLAIN {
+        return Err(corrupted());
+    }
+    let mut out = vec![0; len];
+    match lz4_flex::block::decompress_into(&value[LZ4_HEADER..], &mut out) {
+        Ok(n) if n == len && out.starts_with(&MARK) => Ok(out),
+        _ => Err(corrupted()),
+    }
+}
+
+/// A stored entry's value ready for [`each_row`]: a compressed pack
+/// expanded, anything else as it is (shared, not copied).
+pub(crate) fn plain(value: Bytes) -> Result<Bytes> {
+    if is_compressed(&value) {
+        Ok(Bytes::from(expand(&value)?))
+    } else {
+        Ok(value)
+    }
+}
+
+/// [`plain`] for a borrowed value.
+pub(crate) fn plain_slice(value: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if is_compressed(value) {
+        Ok(std::borrow::Cow::Owned(expand(value)?))
+    } else {
+        Ok(std::borrow::Cow::Borrowed(value))
+    }
+}
+
+/// A plain pack compressed, when that saves an eighth or more of it.
+fn compress(pack: Vec<u8>) -> Vec<u8> {
+    let packed = lz4_flex::block::compress(&pack);
+    if LZ4_HEADER + packed.len() > pack.len() - pack.len() / 8 {
+        return pack;
+    }
+    let mut out = Vec::with_capacity(LZ4_HEADER + packed.len());
+    out.extend_from_slice(&LZ4_MARK);
+    out.extend_from_slice(&(pack.len() as u32).to_le_bytes());
+    out.extend_from_slice(&packed);
+    out
 }
 
 /// Calls `f` with the row key and the byte range (within `value`) of each
 /// row of the entry stored under `row_key`, in key order, until `f`
-/// returns false. Returns whether it went through every row.
+/// returns false. Returns whether it went through every row. A compressed
+/// pack must have been expanded first ([`plain`]).
 pub(crate) fn each_row(row_key: &[u8], value: &[u8], f: &mut RowVisitor<'_>) -> Result<bool> {
+    if is_compressed(value) {
+        return Err(corrupted());
+    }
     if !is_pack(value) {
         return f(row_key, 0..value.len());
     }
@@ -109,7 +188,8 @@ pub(crate) fn repack(entry_key: &[u8], kept: &[(u64, &[u8])]) -> Vec<u8> {
 
 /// Groups rows, ascending by id and all inserted by one group, into
 /// entries: `(key id, value)`, a pack of up to [`PACK_ROWS`] rows and
-/// [`PACK_BYTES`] bytes, or a lone row as it is.
+/// [`PACK_BYTES`] bytes (compressed when that pays), or a lone row as it
+/// is.
 pub(crate) fn pack_rows<B: AsRef<[u8]>>(rows: &[(u64, B)]) -> Vec<(u64, Vec<u8>)> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -129,7 +209,7 @@ pub(crate) fn pack_rows<B: AsRef<[u8]>>(rows: &[(u64, B)]) -> Vec<(u64, Vec<u8>)
         } else {
             let part: Vec<(u64, &[u8])> =
                 rows[i..j].iter().map(|(id, b)| (*id, b.as_ref())).collect();
-            out.push((rows[j - 1].0, encode_pack(rows[j - 1].0, &part)));
+            out.push((rows[j - 1].0, compress(encode_pack(rows[j - 1].0, &part))));
         }
         i = j;
     }
@@ -165,9 +245,11 @@ pub(crate) fn for_each_row(
     let mut last = None;
     engine.for_each_value_from(&prefix, &start, &mut |k, v| {
         last = Some(keys::row_key_of(k).to_vec());
-        let r = each_row(keys::row_key_of(k), &v, &mut |key, range| {
-            read += 1;
-            f(key, v.slice(range)).map(|()| true)
+        let r = plain(v).and_then(|v| {
+            each_row(keys::row_key_of(k), &v, &mut |key, range| {
+                read += 1;
+                f(key, v.slice(range)).map(|()| true)
+            })
         });
         match r {
             Ok(_) => read < enough,
@@ -194,7 +276,7 @@ mod tests {
     /// row's), if the key is a row id.
     fn last_row_id(row_key: &[u8], value: &[u8]) -> Result<Option<u64>> {
         let mut last = None;
-        each_row(row_key, value, &mut |k, _| {
+        each_row(row_key, &plain_slice(value)?, &mut |k, _| {
             last = keys::parse_row_id(k);
             Ok(true)
         })?;
@@ -203,7 +285,8 @@ mod tests {
 
     fn rows_of(key: u64, value: &[u8]) -> Vec<(u64, Vec<u8>)> {
         let mut out = Vec::new();
-        each_row(&keys::row_id(key), value, &mut |k, r| {
+        let value = plain_slice(value).unwrap();
+        each_row(&keys::row_id(key), &value, &mut |k, r| {
             out.push((keys::parse_row_id(k).unwrap(), value[r].to_vec()));
             Ok(true)
         })
@@ -265,5 +348,68 @@ mod tests {
             let r = each_row(&keys::row_id(key), &value[..cut], &mut |_, _| Ok(true));
             assert!(r.is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn compressible_packs_are_stored_compressed_and_read_back() {
+        let rows: Vec<(u64, Vec<u8>)> = (1..=PACK_ROWS as u64)
+            .map(|i| {
+                let doc = format!(r#"{{"event":"Signed Up","userId":"user-{i}","plan":"pro"}}"#);
+                (i, encode_row(&[Value::Text(doc)]))
+            })
+            .collect();
+        let entries = pack_rows(&rows);
+        assert_eq!(entries.len(), 1);
+        let (key, value) = &entries[0];
+        assert!(is_pack(value) && is_compressed(value));
+        let plain_len: usize = HEADER + rows.iter().map(|r| ROW_HEADER + r.1.len()).sum::<usize>();
+        assert!(
+            value.len() < plain_len / 2,
+            "{} of {plain_len}",
+            value.len()
+        );
+        assert_eq!(rows_of(*key, value), rows);
+        // Shared bytes expand the same way.
+        let shared = plain(Bytes::from(value.clone())).unwrap();
+        assert!(shared.starts_with(&MARK));
+        // Walking rows without expanding is refused, not misread.
+        assert!(each_row(&keys::row_id(*key), value, &mut |_, _| Ok(true)).is_err());
+        // Corruption is an error, never a panic.
+        for cut in 0..value.len() {
+            assert!(
+                plain_slice(&value[..cut]).is_err() || cut < LZ4_MARK.len(),
+                "cut at {cut}"
+            );
+        }
+        let mut huge = value.clone();
+        huge[LZ4_MARK.len()..LZ4_HEADER].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(plain_slice(&huge).is_err());
+        let mut flipped = value.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        let _ = plain_slice(&flipped);
+    }
+
+    #[test]
+    fn incompressible_packs_stay_plain() {
+        // Rows of distinct bytes that LZ4 cannot shorten by an eighth.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let rows: Vec<(u64, Vec<u8>)> = (1..=8u64)
+            .map(|i| {
+                let bytes: Vec<u8> = (0..200)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                (i, encode_row(&[Value::Bytea(bytes)]))
+            })
+            .collect();
+        let entries = pack_rows(&rows);
+        assert_eq!(entries.len(), 1);
+        assert!(is_pack(&entries[0].1) && !is_compressed(&entries[0].1));
+        assert_eq!(rows_of(entries[0].0, &entries[0].1), rows);
     }
 }

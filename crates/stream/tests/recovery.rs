@@ -361,7 +361,7 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
     assert_eq!(texts(&db, "t").await.len(), 3);
     assert_eq!(
         engine.get(&keys::meta("format_version")).unwrap(),
-        Some(b"4".to_vec())
+        Some(b"5".to_vec())
     );
     assert!(!engine
         .scan_prefix(&keys::state_prefix(2))
@@ -380,9 +380,9 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
     assert_eq!(db.row_count_blocking(&rel).unwrap(), 2);
     db.shutdown();
 
-    // Formats 2 (rows one to an entry) and 3 (view rows one to an entry)
-    // are read as they are and marked 4.
-    for old in [b"2", b"3"] {
+    // Formats 2 (rows one to an entry), 3 (view rows one to an entry)
+    // and 4 (plain packs) are read as they are and marked 5.
+    for old in [b"2", b"3", b"4"] {
         let mut b = WriteBatch::new();
         b.put(keys::meta("format_version"), old.to_vec());
         engine.apply(&b).unwrap();
@@ -390,7 +390,7 @@ async fn format_1_is_upgraded_once_and_unknown_formats_are_refused() {
         assert_eq!(texts(&db, "v").await, vec!["page|2", "track|2"]);
         assert_eq!(
             engine.get(&keys::meta("format_version")).unwrap(),
-            Some(b"4".to_vec())
+            Some(b"5".to_vec())
         );
         db.shutdown();
     }

@@ -544,7 +544,8 @@ mod tests {
                 &mut |k, v| {
                     let key = keys::row_key_of(k);
                     let mut ids = Vec::new();
-                    crate::rows::each_row(key, v, &mut |row, _| {
+                    let v = crate::rows::plain_slice(v).unwrap();
+                    crate::rows::each_row(key, &v, &mut |row, _| {
                         ids.push(keys::parse_row_id(row).unwrap());
                         Ok(true)
                     })

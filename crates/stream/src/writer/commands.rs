@@ -105,6 +105,7 @@ impl Writer {
                 continue;
             };
             let mut held: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
+            let value = rows::plain_slice(&value)?;
             rows::each_row(&entry_key, &value, &mut |key, range| {
                 if let Some(id) = keys::parse_row_id(key) {
                     held.insert(id, value[range].to_vec());
@@ -359,6 +360,7 @@ impl Writer {
                 // The entry's rows after the statement, by row id (packs).
                 let mut kept: Vec<(u64, Cow<'_, [u8]>)> = Vec::new();
                 let mut matched = 0u64;
+                let value = rows::plain_slice(&value)?;
                 rows::each_row(&entry, &value, &mut |key, range| {
                     let row = decode_row(&value[range.clone()])?;
                     if let Some(f) = filter {

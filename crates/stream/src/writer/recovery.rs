@@ -23,6 +23,10 @@
 //!   packs too. Formats 2 and 3 are valid format-4 directories; a
 //!   format-3 build refuses format 4, since it would delete a packed view
 //!   row by its own key and miss it.
+//! - `5`: the packs a group appends are stored LZ4-compressed when that
+//!   pays. Formats 2 to 4 are valid format-5 directories; a format-4
+//!   build refuses format 5, since it would read a compressed pack as a
+//!   row.
 //!
 //! A version this code does not know is refused, never guessed at.
 
@@ -37,7 +41,12 @@ use crate::state::{StateStore, Store};
 use crate::{Error, Result};
 
 /// The storage format this code writes.
-pub(crate) const FORMAT_VERSION: &[u8] = b"4";
+pub(crate) const FORMAT_VERSION: &[u8] = b"5";
+
+/// The format before compressed packs: readable as it is (a build that
+/// only knows format 4 would read a compressed pack as a row, so it must
+/// refuse format 5).
+const FORMAT_V4: &[u8] = b"4";
 
 /// The format before packed view rows: readable as it is (a build that
 /// only knows format 3 would delete a packed view row by its own key, so
@@ -69,9 +78,9 @@ impl Writer {
         };
         let upgrade = match version.as_deref() {
             None => mark_current()?,
-            Some(old @ (FORMAT_V2 | FORMAT_V3)) => {
+            Some(old @ (FORMAT_V2 | FORMAT_V3 | FORMAT_V4)) => {
                 tracing::info!(
-                    "data directory format {} is read as format 4 from now on",
+                    "data directory format {} is read as format 5 from now on",
                     String::from_utf8_lossy(old)
                 );
                 mark_current()?
