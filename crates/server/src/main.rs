@@ -165,7 +165,6 @@ const PURGE_AFTER_MS: std::ffi::c_long = 500;
 /// faulted back in (twice the page faults of this, and a higher p99 at
 /// half load).
 ///
-///
 /// Transparent huge pages are turned off for the process first. mimalloc
 /// asks for them on its arenas (`MADV_HUGEPAGE`), so a purged range came
 /// back on its next touch as a whole 2 MiB page the kernel zeroed in the

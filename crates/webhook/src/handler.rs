@@ -307,7 +307,7 @@ async fn process(
     };
     // Only VALIDATE reads `headers`: just the headers it names, when it
     // names them all.
-    let only = match webhook_spec(&rel).and_then(|w| w.validate.as_ref()) {
+    let only = match &spec.validate {
         Some(v) => v.headers_read.as_deref(),
         None => Some(&[][..]),
     };
@@ -316,7 +316,7 @@ async fn process(
     // Rows cost memory beyond the body's bytes: charge an NDJSON body's
     // lines before parsing them. A request that could never fit is refused
     // for good (413); one that does not fit now is told to retry (503).
-    if webhook_spec(&rel).is_some_and(|w| w.is_batched) {
+    if spec.is_batched {
         let lines = payload::line_count(&body);
         let need = lines.saturating_mul(ROW_COST);
         if need.saturating_add(body.len()) > state.body_capacity {
@@ -338,16 +338,14 @@ async fn process(
         Decoded::Challenge(c) => return Ok(Answer::Challenge(c)),
     };
     let mut ids = field_ids;
-    if let Some(spec) = webhook_spec(&rel) {
-        if let Some(Dedup {
-            key: DedupKey::Header(name),
-            ..
-        }) = &spec.dedup
-        {
-            ids = header_id(name, &parts.headers);
-        }
-        include_headers(&mut rows, &spec.include_headers, &parts.headers);
+    if let Some(Dedup {
+        key: DedupKey::Header(name),
+        ..
+    }) = &spec.dedup
+    {
+        ids = header_id(name, &parts.headers);
     }
+    include_headers(&mut rows, &spec.include_headers, &parts.headers);
     let n = rows.len();
     let stored = state.db.deliver(rel.id, rows, ids).await;
     stored.map_err(|e| match e {
