@@ -27,7 +27,8 @@
 //!
 //! `rivulet-bench ingest` runs only the first part; `rivulet-bench one
 //! VIEWS PER_POST` a single Rivulet ingest configuration (`BENCH_PACE`
-//! paces it), for profiles and A/B comparisons.
+//! paces it; `BENCH_VIEWTIME` also prints each view's maintenance time
+//! from the server's metrics), for profiles and A/B comparisons.
 //!
 //! `rivulet-bench scale` runs the scale mode instead: `BENCH_SCALE_EVENTS`
 //! (default 5,000,000) Segment events into a table with the five dashboard
@@ -161,6 +162,12 @@ const CONNECTIONS: usize = 64;
 /// charged to every request it held up rather than hidden by the sender
 /// waiting; when it was sent late only because the timer woke late, from
 /// when it was sent.
+///
+/// Like wrk, each connection writes requests serialized before the run
+/// and reads each answer with a bare HTTP/1.1 parser, one task and no
+/// header maps per request: the load generator shares the two cores with
+/// the server, and a full HTTP client spent about as much CPU per request
+/// as the server's whole HTTP path.
 async fn post_all(
     addr: &str,
     path: &str,
@@ -169,24 +176,44 @@ async fn post_all(
     paced: Option<f64>,
 ) -> Result<Run> {
     settle().await;
-    let mut lanes: Vec<Vec<(usize, Body)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
-    for (j, body) in bodies.into_iter().enumerate() {
-        lanes[j % CONNECTIONS].push((j, body));
+    let mut lanes: Vec<Vec<(usize, Vec<u8>)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
+    for (j, (body, headers)) in bodies.into_iter().enumerate() {
+        lanes[j % CONNECTIONS].push((j, raw_request(addr, path, &body, &headers)));
     }
+    let addr = addr.to_string();
+    // One thread drives every connection, as `wrk -t1` does: with a
+    // scheduler of several threads the load generator's own wake-ups
+    // between them take CPU the server could use.
+    let load = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run_lanes(addr, lanes, items, paced))
+    });
+    tokio::task::spawn_blocking(move || load.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the load generator panicked"))?
+}
+
+/// Sends each lane's requests on a connection of its own (see
+/// [`post_all`]).
+async fn run_lanes(
+    addr: String,
+    lanes: Vec<Vec<(usize, Vec<u8>)>>,
+    items: usize,
+    paced: Option<f64>,
+) -> Result<Run> {
     let start = tokio::time::Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::new();
     for lane in lanes.into_iter().filter(|l| !l.is_empty()) {
-        let addr = addr.to_string();
-        let path = path.to_string();
+        let addr = addr.clone();
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(&addr).await?;
+            let mut stream = tokio::net::TcpStream::connect(&addr).await?;
             stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
+            let mut answers = Answers::default();
             let mut lat = Vec::with_capacity(lane.len());
             tokio::time::sleep_until(start).await;
-            for (j, (body, headers)) in lane {
+            for (j, request) in lane {
                 // Paced, a request is timed from when it was due if the
                 // previous answer on its connection came too late to send
                 // it then (the server's delay, which counts); otherwise
@@ -206,17 +233,8 @@ async fn post_all(
                     }
                     None => tokio::time::Instant::now(),
                 };
-                let mut req = hyper::Request::post(path.as_str()).header("host", addr.as_str());
-                for (k, v) in &headers {
-                    req = req.header(k.as_str(), v.as_str());
-                }
-                let req = req.body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
-                sender.ready().await?;
-                let resp = sender.send_request(req).await?;
-                let status = resp.status();
-                let text = http_body_util::BodyExt::collect(resp.into_body())
-                    .await?
-                    .to_bytes();
+                tokio::io::AsyncWriteExt::write_all(&mut stream, &request).await?;
+                let (status, text) = answers.next(&mut stream).await?;
                 anyhow::ensure!(
                     status == 200,
                     "status {status}: {}",
@@ -228,6 +246,71 @@ async fn post_all(
         }));
     }
     gather(tasks, items, start.into_std()).await
+}
+
+/// A POST of `body` to `path` with `headers`, as bytes on the wire.
+fn raw_request(host: &str, path: &str, body: &str, headers: &[(String, String)]) -> Vec<u8> {
+    let mut r = format!("POST {path} HTTP/1.1\r\nhost: {host}\r\n");
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    r.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    r.push_str(body);
+    r.into_bytes()
+}
+
+/// Reads HTTP/1.1 answers off one keep-alive connection.
+#[derive(Default)]
+struct Answers {
+    buf: Vec<u8>,
+}
+
+impl Answers {
+    /// The next answer's status and body (framed by Content-Length).
+    async fn next(&mut self, stream: &mut tokio::net::TcpStream) -> Result<(u16, Vec<u8>)> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut resp = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = resp.parse(&self.buf)? {
+                let status = resp.code.unwrap_or(0);
+                anyhow::ensure!(
+                    !resp
+                        .headers
+                        .iter()
+                        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding")),
+                    "a chunked answer (only Content-Length framing is read)"
+                );
+                let len = resp
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .map(|h| {
+                        std::str::from_utf8(h.value)
+                            .ok()?
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                    })
+                    .unwrap_or(Some(0))
+                    .ok_or_else(|| anyhow::anyhow!("bad content-length"))?;
+                while self.buf.len() < head + len {
+                    self.fill(stream).await?;
+                }
+                let body = self.buf[head..head + len].to_vec();
+                self.buf.drain(..head + len);
+                return Ok((status, body));
+            }
+            self.fill(stream).await?;
+        }
+    }
+
+    async fn fill(&mut self, stream: &mut tokio::net::TcpStream) -> Result<()> {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::io::AsyncReadExt::read(stream, &mut chunk).await?;
+        anyhow::ensure!(n > 0, "the server closed the connection");
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
 }
 
 /// `events` Segment `track` events, `per_post` to a body (NDJSON beyond
@@ -269,6 +352,11 @@ async fn print_writer_metrics(admin: &str) -> Result<()> {
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or(0.0)
     };
+    if std::env::var_os("BENCH_VIEWTIME").is_some() {
+        text.lines()
+            .filter(|l| l.starts_with("rivulet_view_maintenance_seconds_total"))
+            .for_each(|l| println!("  {l}"));
+    }
     let groups = value("rivulet_writer_group_commands_count");
     let commands = value("rivulet_writer_group_commands_sum");
     let fsyncs = value("rivulet_writer_fsync_seconds_count");
