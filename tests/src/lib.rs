@@ -338,6 +338,24 @@ impl Hook {
     }
 }
 
+/// An HTTP/1.1 request as bytes on the wire, its body framed by
+/// Content-Length, for tests and load that write to sockets directly.
+pub fn raw_request(
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\n").into_bytes();
+    for (k, v) in headers {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
 /// Runs `sql` with the simple protocol and returns every row as text.
 pub async fn rows(client: &tokio_postgres::Client, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
     let mut out = Vec::new();

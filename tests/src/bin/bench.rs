@@ -178,7 +178,12 @@ async fn post_all(
     settle().await;
     let mut lanes: Vec<Vec<(usize, Vec<u8>)>> = (0..CONNECTIONS).map(|_| Vec::new()).collect();
     for (j, (body, headers)) in bodies.into_iter().enumerate() {
-        lanes[j % CONNECTIONS].push((j, raw_request(addr, path, &body, &headers)));
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let request = rivulet_tests::raw_request("POST", path, addr, &headers, body.as_bytes());
+        lanes[j % CONNECTIONS].push((j, request));
     }
     let addr = addr.to_string();
     // One thread drives every connection, as `wrk -t1` does: with a
@@ -246,17 +251,6 @@ async fn run_lanes(
         }));
     }
     gather(tasks, items, start.into_std()).await
-}
-
-/// A POST of `body` to `path` with `headers`, as bytes on the wire.
-fn raw_request(host: &str, path: &str, body: &str, headers: &[(String, String)]) -> Vec<u8> {
-    let mut r = format!("POST {path} HTTP/1.1\r\nhost: {host}\r\n");
-    for (k, v) in headers {
-        r.push_str(&format!("{k}: {v}\r\n"));
-    }
-    r.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    r.push_str(body);
-    r.into_bytes()
 }
 
 /// Reads HTTP/1.1 answers off one keep-alive connection.
