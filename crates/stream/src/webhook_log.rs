@@ -103,7 +103,14 @@ impl WebhookLog {
     /// Counts a request to existing table `table` that stored `rows` rows.
     pub fn accepted(&self, table: &str, rows: usize, at: i64) {
         let mut inner = self.lock();
-        let s = inner.stats.entry(table.to_string()).or_default();
+        // Looked up by name first: a table's entry exists after its first
+        // request, so the hot path allocates nothing under the lock.
+        if !inner.stats.contains_key(table) {
+            inner.stats.insert(table.to_string(), Stats::default());
+        }
+        let Some(s) = inner.stats.get_mut(table) else {
+            return;
+        };
         s.accepted += 1;
         s.rows += rows as i64;
         s.last_accepted = Some(at);
