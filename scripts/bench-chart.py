@@ -34,6 +34,11 @@ def table(report):
                 r["x_postgres"], r["p50_ms"], r["p99_ms"], r["p999_ms"],
             )
         )
+    for r in report["runs"]:
+        if r["system"] == "rivulet-half-load" and r.get("all_p99_ms"):
+            p99s = ", ".join("{:.2f} ms".format(p) for p in r["all_p99_ms"])
+            lines.append("")
+            lines.append("The paced runs' p99, in order: {}.".format(p99s))
     return "\n".join(lines)
 
 
