@@ -105,11 +105,9 @@ impl WebhookLog {
         let mut inner = self.lock();
         // Looked up by name first: a table's entry exists after its first
         // request, so the hot path allocates nothing under the lock.
-        if !inner.stats.contains_key(table) {
-            inner.stats.insert(table.to_string(), Stats::default());
-        }
-        let Some(s) = inner.stats.get_mut(table) else {
-            return;
+        let s = match inner.stats.get_mut(table) {
+            Some(s) => s,
+            None => inner.stats.entry(table.to_string()).or_default(),
         };
         s.accepted += 1;
         s.rows += rows as i64;
