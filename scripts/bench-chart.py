@@ -39,6 +39,14 @@ def table(report):
             p99s = ", ".join("{:.2f} ms".format(p) for p in r["all_p99_ms"])
             lines.append("")
             lines.append("The paced runs' p99, in order: {}.".format(p99s))
+    paired = report.get("paired_pg_ratios") or {}
+    if paired.get("2") or paired.get("10"):
+        show = lambda key: ", ".join("{:.2f}".format(x) for x in paired.get(key, []))
+        lines.append(
+            "Each round's Rivulet over that round's PostgreSQL: 2 views {}; 10 views {}.".format(
+                show("2"), show("10")
+            )
+        )
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rivulet_tests::oracle::Oracle;
 use rivulet_tests::sign::{segment, segment_track};
 use rivulet_tests::{rss, Server, TempDir};
@@ -86,16 +86,6 @@ fn repeats() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
         .max(1)
-}
-
-/// Runs `f` [`repeats`] times and keeps the run with the median
-/// throughput.
-async fn median_run<F, Fut>(f: F) -> Result<Run>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Run>>,
-{
-    median_run_by(f, |r| r.rate).await
 }
 
 /// Runs `f` [`repeats`] times and keeps the run with the median `by`.
@@ -375,6 +365,7 @@ async fn print_writer_metrics(admin: &str) -> Result<()> {
     // The server's own time from a delivery's arrival to its 200: the
     // bucket bound under which 99% of them fall.
     let acks = value("rivulet_webhook_ack_seconds_count");
+    let ack_mean = value("rivulet_webhook_ack_seconds_sum") * 1e3 / acks.max(1.0);
     let ack_p99 = text
         .lines()
         .filter_map(|l| {
@@ -385,7 +376,7 @@ async fn print_writer_metrics(admin: &str) -> Result<()> {
         .find(|&(_, n)| n >= 0.99 * acks)
         .map_or(f64::NAN, |(le, _)| le * 1e3);
     println!(
-        "  server: {groups:.0} groups, {:.1} commands per group, fsync {:.2} ms on average, {:.0} fsyncs over 3.2 ms, 99% of acks within {ack_p99} ms",
+        "  server: {groups:.0} groups, {:.1} commands per group, fsync {:.2} ms on average, {:.0} fsyncs over 3.2 ms, acks {ack_mean:.2} ms on average, 99% within {ack_p99} ms",
         commands / groups.max(1.0),
         fsync * 1e3 / fsyncs.max(1.0),
         fsyncs - quick
@@ -1056,6 +1047,36 @@ fn machine() -> serde_json::Value {
     })
 }
 
+/// One configuration of the ingest comparison, run once per round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Config {
+    /// The bare hyper handler.
+    Hyper,
+    /// nginx answering `return 200` (no run if it is not installed).
+    Nginx,
+    /// PostgreSQL's durable inserts.
+    Postgres,
+    /// Rivulet, one event per POST, this many views.
+    Views(usize),
+    /// Rivulet, NDJSON 100 events per POST, 2 views: twenty times the
+    /// events (1,000,000 by default, about four seconds), since a run of
+    /// one second mostly measured start-up (the first groups, the first
+    /// memtable), 5-10% below the rate that holds afterwards.
+    Ndjson,
+}
+
+impl Config {
+    async fn run(self, events: usize) -> Result<Option<Run>> {
+        Ok(match self {
+            Config::Hyper => Some(ceiling_hyper(events).await?),
+            Config::Nginx => ceiling_nginx(events).await?,
+            Config::Postgres => Some(postgres_inserts(events).await?),
+            Config::Views(views) => Some(ingest(views, events, 1, None).await?),
+            Config::Ndjson => Some(ingest(2, events.max(100) * 20, 100, None).await?),
+        })
+    }
+}
+
 /// View counts of the one-event-per-POST sweep; 2 is the seed's shape
 /// (a projection and a count per event name).
 const VIEW_SWEEP: &[usize] = &[1, 2, 5, 10, 20, 50];
@@ -1068,18 +1089,46 @@ async fn ingest_suite(events: usize) -> Result<()> {
     let machine = machine();
     println!("machine: {machine}");
     println!("\n## Ingest: {events} Segment-signed events, {CONNECTIONS} connections, every answer durable\n");
-    let hyper = median_run(|| ceiling_hyper(events)).await?;
-    let nginx = match ceiling_nginx(events).await? {
-        Some(first) => {
-            let mut runs = vec![first];
-            for _ in 1..repeats() {
-                runs.extend(ceiling_nginx(events).await?);
+    // Round by round, one run of each configuration per round, so that
+    // every configuration meets the machine in each of its moods and each
+    // round's figures can be set beside that round's PostgreSQL.
+    let configs: Vec<Config> = [Config::Hyper, Config::Nginx, Config::Postgres]
+        .into_iter()
+        .chain(VIEW_SWEEP.iter().map(|&v| Config::Views(v)))
+        .chain([Config::Ndjson])
+        .collect();
+    let mut runs: Vec<Vec<Run>> = configs.iter().map(|_| Vec::new()).collect();
+    for round in 1..=repeats() {
+        eprintln!("round {round} of {}", repeats());
+        for (c, runs) in configs.iter().zip(&mut runs) {
+            if let Some(r) = c.run(events).await? {
+                eprintln!("  {c:?}: {:.0}/s, p99 {:.2} ms", r.rate, r.ms(0.99));
+                runs.push(r);
             }
-            Some(median_of(runs, |r| r.rate))
         }
-        None => None,
+    }
+    let paired = |c: Config| -> Vec<f64> {
+        let of = |c: Config| configs.iter().position(|&x| x == c).map(|i| &runs[i]);
+        match (of(c), of(Config::Postgres)) {
+            (Some(a), Some(pg)) => a.iter().zip(pg).map(|(a, pg)| a.rate / pg.rate).collect(),
+            _ => Vec::new(),
+        }
     };
-    let pg = median_run(|| postgres_inserts(events)).await?;
+    let paired_2 = paired(Config::Views(2));
+    let paired_10 = paired(Config::Views(10));
+    let mut medians = configs
+        .iter()
+        .zip(runs)
+        .filter(|(_, runs)| !runs.is_empty())
+        .map(|(&c, runs)| (c, median_of(runs, |r| r.rate)))
+        .collect::<Vec<_>>();
+    let mut take = |c: Config| -> Option<Run> {
+        let i = medians.iter().position(|(x, _)| *x == c)?;
+        Some(medians.remove(i).1)
+    };
+    let hyper = take(Config::Hyper).context("no run of the hyper handler")?;
+    let nginx = take(Config::Nginx);
+    let pg = take(Config::Postgres).context("no run of PostgreSQL")?;
     let ceiling = nginx.as_ref().map_or(hyper.rate, |n| n.rate);
     println!(
         "Ratios are to the HTTP ceiling ({}) and to PostgreSQL's durable inserts.\n",
@@ -1090,7 +1139,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
         }
     );
     println!(
-        "Each configuration runs {} times; the median run is shown, with the range of all.\n",
+        "Each configuration runs {} times, one run of each per round; the median run is shown, with the range of all.\n",
         repeats()
     );
     println!("| what | events/s | range | × HTTP ceiling | × PostgreSQL | p50 | p99 | p999 |");
@@ -1122,7 +1171,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
     );
     let mut seed_rate = 0.0;
     for &views in VIEW_SWEEP {
-        let r = median_run(|| ingest(views, events, 1, None)).await?;
+        let r = take(Config::Views(views)).context("a view count without runs")?;
         if views == 2 {
             seed_rate = r.rate;
         }
@@ -1134,10 +1183,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
             &r,
         );
     }
-    // Twenty times the events (1,000,000 by default, about four seconds):
-    // a run of one second mostly measured start-up (the first groups, the
-    // first memtable), 5-10% below the rate that holds afterwards.
-    let r = median_run(|| ingest(2, events.max(100) * 20, 100, None)).await?;
+    let r = take(Config::Ndjson).context("no NDJSON run")?;
     row(
         "rivulet-ndjson",
         "Rivulet, NDJSON 100 events per POST, 2 views",
@@ -1159,6 +1205,15 @@ async fn ingest_suite(events: usize) -> Result<()> {
     );
     let p99s: Vec<String> = r.p99s.iter().map(|p| format!("{p:.2} ms")).collect();
     println!("\nThe paced runs' p99, in order: {}.", p99s.join(", "));
+    let show = |ratios: &[f64]| -> String {
+        let r: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        r.join(", ")
+    };
+    println!(
+        "Each round's Rivulet over that round's PostgreSQL: 2 views {}; 10 views {}.",
+        show(&paired_2),
+        show(&paired_10)
+    );
     let path = std::env::var("BENCH_JSON").unwrap_or_else(|_| {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rivulet-bench");
         dir.join("ingest.json").display().to_string()
@@ -1173,6 +1228,7 @@ async fn ingest_suite(events: usize) -> Result<()> {
         "ceiling": if nginx.is_some() { "nginx" } else { "hyper" },
         "machine": machine,
         "runs": report.rows,
+        "paired_pg_ratios": { "2": paired_2, "10": paired_10 },
     });
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("\nmachine-readable: {path}");
