@@ -1092,39 +1092,39 @@ async fn ingest_suite(events: usize) -> Result<()> {
     // Round by round, one run of each configuration per round, so that
     // every configuration meets the machine in each of its moods and each
     // round's figures can be set beside that round's PostgreSQL.
-    let configs: Vec<Config> = [Config::Hyper, Config::Nginx, Config::Postgres]
+    let mut runs: Vec<(Config, Vec<Run>)> = [Config::Hyper, Config::Nginx, Config::Postgres]
         .into_iter()
         .chain(VIEW_SWEEP.iter().map(|&v| Config::Views(v)))
         .chain([Config::Ndjson])
+        .map(|c| (c, Vec::new()))
         .collect();
-    let mut runs: Vec<Vec<Run>> = configs.iter().map(|_| Vec::new()).collect();
     for round in 1..=repeats() {
         eprintln!("round {round} of {}", repeats());
-        for (c, runs) in configs.iter().zip(&mut runs) {
+        for (c, runs) in &mut runs {
             if let Some(r) = c.run(events).await? {
                 eprintln!("  {c:?}: {:.0}/s, p99 {:.2} ms", r.rate, r.ms(0.99));
                 runs.push(r);
             }
         }
     }
+    let of = |c: Config| -> &[Run] {
+        runs.iter()
+            .find(|(x, _)| *x == c)
+            .map_or(&[], |(_, r)| r.as_slice())
+    };
     let paired = |c: Config| -> Vec<f64> {
-        let of = |c: Config| configs.iter().position(|&x| x == c).map(|i| &runs[i]);
-        match (of(c), of(Config::Postgres)) {
-            (Some(a), Some(pg)) => a.iter().zip(pg).map(|(a, pg)| a.rate / pg.rate).collect(),
-            _ => Vec::new(),
-        }
+        of(c)
+            .iter()
+            .zip(of(Config::Postgres))
+            .map(|(a, pg)| a.rate / pg.rate)
+            .collect()
     };
     let paired_2 = paired(Config::Views(2));
     let paired_10 = paired(Config::Views(10));
-    let mut medians = configs
-        .iter()
-        .zip(runs)
-        .filter(|(_, runs)| !runs.is_empty())
-        .map(|(&c, runs)| (c, median_of(runs, |r| r.rate)))
-        .collect::<Vec<_>>();
+    // The run with the median throughput of each configuration that ran.
     let mut take = |c: Config| -> Option<Run> {
-        let i = medians.iter().position(|(x, _)| *x == c)?;
-        Some(medians.remove(i).1)
+        let i = runs.iter().position(|(x, r)| *x == c && !r.is_empty())?;
+        Some(median_of(runs.swap_remove(i).1, |r| r.rate))
     };
     let hyper = take(Config::Hyper).context("no run of the hyper handler")?;
     let nginx = take(Config::Nginx);
